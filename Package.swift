@@ -1,0 +1,34 @@
+// swift-tools-version:6.0
+// The aoai-canary package: an Azure OpenAI authentication canary for Linux hosts.
+import PackageDescription
+
+let package = Package(
+    name: "aoai-canary",
+    products: [
+        .executable(name: "aoai-canary", targets: ["aoai-canary"]),
+    ],
+    targets: [
+        // C corners: a module map and a header of static inline shims each.
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        .target(name: "CBuildInfo"),
+
+        // One Swift wrapper per C library.
+        .target(name: "HTTPClient", dependencies: ["CCurl"]),
+        .target(name: "HTTPServer", dependencies: ["CMicroHTTPD"]),
+        .target(name: "Journal", dependencies: ["CSystemd"]),
+        .target(name: "YAML", dependencies: ["CYAML"]),
+
+        // The domain, and the fake Azure it is tested against.
+        .target(name: "Canary", dependencies: ["HTTPClient", "HTTPServer", "Journal", "YAML"]),
+        .target(name: "AzureSimulator", dependencies: ["HTTPServer"]),
+
+        .executableTarget(name: "aoai-canary", dependencies: ["Canary", "AzureSimulator", "CBuildInfo", "Journal", "HTTPServer"]),
+
+        .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
+        .testTarget(name: "CanaryTests", dependencies: ["Canary", "AzureSimulator", "HTTPClient"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Canary", "AzureSimulator", "HTTPClient"]),
+    ]
+)

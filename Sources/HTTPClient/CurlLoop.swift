@@ -1,0 +1,278 @@
+// The thread that owns the CURLM handle: takes transfers from a locked inbox, runs them, resumes callers.
+import CCurl
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One call in flight: the request, what has arrived so far, and the caller waiting for it.
+final class Transfer: @unchecked Sendable {
+    let request: HTTPClientRequest
+    var continuation: CheckedContinuation<Result<HTTPClientResponse, HTTPClientError>, Never>?
+    var easy: UnsafeMutableRawPointer?
+    var headerList: UnsafeMutablePointer<curl_slist>?
+    var status = 0
+    var headers: [(name: String, value: String)] = []
+    var body: [UInt8] = []
+    var truncated = false
+    var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+
+    init(request: HTTPClientRequest) {
+        self.request = request
+        body.reserveCapacity(min(request.maxBodyBytes, 4096))
+    }
+
+    func finish(_ result: Result<HTTPClientResponse, HTTPClientError>) {
+        continuation?.resume(returning: result)
+        continuation = nil
+    }
+}
+
+final class CurlLoop: @unchecked Sendable {
+    private struct Inbox {
+        var added: [Transfer] = []
+        var cancelled: [Transfer] = []
+        var stopping = false
+    }
+
+    private let inbox = Mutex(Inbox())
+    private let multi: UnsafeMutableRawPointer
+    private var thread: pthread_t?
+    private var active: [UnsafeMutableRawPointer: Transfer] = [:]
+    private let stopped = Atomic<Bool>(false)
+
+    init() {
+        multi = curl_multi_init()!
+        // Keep connections to each endpoint for reuse across rounds.
+        _ = CCurl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, 256)
+    }
+
+    func start() {
+        let unmanaged = Unmanaged.passRetained(self).toOpaque()
+        var thread = pthread_t()
+        pthread_create(&thread, nil, { argument in
+            let loop = Unmanaged<CurlLoop>.fromOpaque(argument!).takeRetainedValue()
+            loop.run()
+            return nil
+        }, unmanaged)
+        self.thread = thread
+    }
+
+    func submit(_ transfer: Transfer) {
+        let accepted = inbox.withLock { inbox -> Bool in
+            if inbox.stopping { return false }
+            inbox.added.append(transfer)
+            return true
+        }
+        if accepted {
+            curl_multi_wakeup(multi)
+        } else {
+            transfer.finish(.failure(.cancelled))
+        }
+    }
+
+    func cancel(_ transfer: Transfer) {
+        inbox.withLock { $0.cancelled.append(transfer) }
+        curl_multi_wakeup(multi)
+    }
+
+    func stop() {
+        guard !stopped.exchange(true, ordering: .sequentiallyConsistent) else { return }
+        inbox.withLock { $0.stopping = true }
+        curl_multi_wakeup(multi)
+        if let thread { pthread_join(thread, nil) }
+    }
+
+    private func run() {
+        while true {
+            let (added, cancelled, stopping) = inbox.withLock { inbox in
+                defer { inbox.added = []; inbox.cancelled = [] }
+                return (inbox.added, inbox.cancelled, inbox.stopping)
+            }
+            for transfer in added { begin(transfer) }
+            for transfer in cancelled { abort(transfer, with: .cancelled) }
+            if stopping {
+                for transfer in Array(active.values) { abort(transfer, with: .cancelled) }
+                break
+            }
+            var running: Int32 = 0
+            curl_multi_perform(multi, &running)
+            collectFinished()
+            curl_multi_poll(multi, nil, 0, 1000, nil)
+        }
+        curl_multi_cleanup(multi)
+    }
+
+    private func begin(_ transfer: Transfer) {
+        guard transfer.continuation != nil, let easy = curl_easy_init() else {
+            transfer.finish(.failure(.other(code: -1, message: "curl_easy_init failed")))
+            return
+        }
+        transfer.easy = easy
+        configure(easy, for: transfer)
+        active[easy] = transfer
+        curl_multi_add_handle(multi, easy)
+    }
+
+    private func abort(_ transfer: Transfer, with error: HTTPClientError) {
+        guard let easy = transfer.easy, active[easy] != nil else {
+            // Not started yet (or already done): only answer the caller.
+            transfer.finish(.failure(error))
+            return
+        }
+        release(easy, transfer)
+        transfer.finish(.failure(error))
+    }
+
+    private func release(_ easy: UnsafeMutableRawPointer, _ transfer: Transfer) {
+        curl_multi_remove_handle(multi, easy)
+        curl_easy_cleanup(easy)
+        if let list = transfer.headerList { curl_slist_free_all(list) }
+        transfer.headerList = nil
+        transfer.easy = nil
+        active[easy] = nil
+    }
+
+    private func collectFinished() {
+        var remaining: Int32 = 0
+        while let message = curl_multi_info_read(multi, &remaining) {
+            guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle,
+                  let transfer = active[easy] else { continue }
+            let code = message.pointee.data.result
+            let timings = readTimings(easy)
+            var status = 0
+            _ = CCurl_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
+            let message = errorMessage(transfer, code)
+            release(easy, transfer)
+            if code == CURLE_OK || (code == CURLE_WRITE_ERROR && transfer.truncated) {
+                transfer.finish(.success(HTTPClientResponse(
+                    status: status, headers: transfer.headers, body: transfer.body,
+                    bodyTruncated: transfer.truncated, timings: timings)))
+            } else {
+                transfer.finish(.failure(classify(code, message: message, timeout: transfer.request.timeoutSeconds)))
+            }
+        }
+    }
+
+    private func errorMessage(_ transfer: Transfer, _ code: CURLcode) -> String {
+        let detail = String(decoding: transfer.errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+    }
+
+    private func classify(_ code: CURLcode, message: String, timeout: Double) -> HTTPClientError {
+        switch code {
+        case CURLE_OPERATION_TIMEDOUT:
+            return .timeout(seconds: timeout)
+        case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY:
+            return .dnsFailed(message)
+        case CURLE_COULDNT_CONNECT, CURLE_GOT_NOTHING, CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_PARTIAL_FILE,
+             CURLE_WEIRD_SERVER_REPLY, CURLE_HTTP2, CURLE_HTTP2_STREAM:
+            return .connectionFailed(message)
+        case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER,
+             CURLE_SSL_CACERT_BADFILE, CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_INVALIDCERTSTATUS,
+             CURLE_SSL_ENGINE_NOTFOUND, CURLE_SSL_ENGINE_SETFAILED, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_CRL_BADFILE,
+             CURLE_SSL_SHUTDOWN_FAILED, CURLE_SSL_ENGINE_INITFAILED, CURLE_USE_SSL_FAILED:
+            return .tlsFailed(message)
+        default:
+            return .other(code: Int(code.rawValue), message: message)
+        }
+    }
+
+    private func readTimings(_ easy: UnsafeMutableRawPointer) -> HTTPTimings {
+        func seconds(_ info: CURLINFO) -> Double {
+            var value: curl_off_t = 0
+            _ = CCurl_getinfo_offset(easy, info, &value)
+            return Double(value) / 1_000_000
+        }
+        let lookup = seconds(CURLINFO_NAMELOOKUP_TIME_T)
+        let connect = seconds(CURLINFO_CONNECT_TIME_T)
+        let appConnect = seconds(CURLINFO_APPCONNECT_TIME_T)
+        let preTransfer = seconds(CURLINFO_PRETRANSFER_TIME_T)
+        let startTransfer = seconds(CURLINFO_STARTTRANSFER_TIME_T)
+        let total = seconds(CURLINFO_TOTAL_TIME_T)
+        var timings = HTTPTimings()
+        timings.resolve = lookup
+        timings.connect = max(0, connect - lookup)
+        timings.tls = appConnect > 0 ? max(0, appConnect - connect) : 0
+        timings.processing = startTransfer > 0 ? max(0, startTransfer - preTransfer) : 0
+        timings.transfer = startTransfer > 0 ? max(0, total - startTransfer) : 0
+        timings.total = total
+        return timings
+    }
+
+    private func configure(_ easy: UnsafeMutableRawPointer, for transfer: Transfer) {
+        let request = transfer.request
+        let context = Unmanaged.passUnretained(transfer).toOpaque()
+        _ = CCurl_setopt_string(easy, CURLOPT_URL, request.url)
+        _ = CCurl_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
+        _ = CCurl_setopt_long(easy, CURLOPT_TIMEOUT_MS, max(1, Int(request.timeoutSeconds * 1000)))
+        _ = CCurl_setopt_string(easy, CURLOPT_PROTOCOLS_STR, "http,https")
+        _ = CCurl_setopt_string(easy, CURLOPT_USERAGENT, "aoai-canary")
+        _ = CCurl_setopt_pointer(easy, CURLOPT_PRIVATE, context)
+        transfer.errorBuffer.withUnsafeMutableBufferPointer { buffer in
+            _ = CCurl_setopt_pointer(easy, CURLOPT_ERRORBUFFER, UnsafeMutableRawPointer(buffer.baseAddress))
+        }
+        if let caFile = request.caFile { _ = CCurl_setopt_string(easy, CURLOPT_CAINFO, caFile) }
+
+        if let body = request.body {
+            _ = CCurl_setopt_offset(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
+            body.withUnsafeBufferPointer { bytes in
+                _ = CCurl_setopt_pointer(easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress ?? UnsafePointer(bitPattern: 1)!))
+            }
+            if request.method != "POST" { _ = CCurl_setopt_string(easy, CURLOPT_CUSTOMREQUEST, request.method) }
+        } else if request.method == "HEAD" {
+            _ = CCurl_setopt_long(easy, CURLOPT_NOBODY, 1)
+        } else if request.method != "GET" {
+            _ = CCurl_setopt_string(easy, CURLOPT_CUSTOMREQUEST, request.method)
+        }
+
+        var list: UnsafeMutablePointer<curl_slist>? = curl_slist_append(nil, "Expect:")
+        for header in request.headers {
+            list = curl_slist_append(list, "\(header.name): \(header.value)")
+        }
+        transfer.headerList = list
+        _ = CCurl_setopt_slist(easy, CURLOPT_HTTPHEADER, list)
+
+        _ = CCurl_setopt_write_callback(easy) { data, size, count, userdata in
+            guard let data, let userdata else { return 0 }
+            let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
+            let length = size * count
+            let room = transfer.request.maxBodyBytes - transfer.body.count
+            data.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
+                transfer.body.append(contentsOf: UnsafeBufferPointer(start: bytes, count: min(max(room, 0), length)))
+            }
+            if length > room {
+                transfer.truncated = true
+                return 0  // stops the transfer: the rest of an oversized body is not needed
+            }
+            return length
+        }
+        _ = CCurl_setopt_pointer(easy, CURLOPT_WRITEDATA, context)
+        _ = CCurl_setopt_header_callback(easy) { data, size, count, userdata in
+            guard let data, let userdata else { return 0 }
+            let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
+            let length = size * count
+            let line = data.withMemoryRebound(to: UInt8.self, capacity: length) {
+                String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
+            }
+            if line.hasPrefix("HTTP/") {
+                transfer.headers = []  // a new response (after 100 Continue or a redirect)
+            } else if let colon = line.firstIndex(of: ":") {
+                let name = String(line[..<colon])
+                let value = line[line.index(after: colon)...].trimmingCharacters(in: " \t\r\n")
+                transfer.headers.append((name, value))
+            }
+            return length
+        }
+        _ = CCurl_setopt_pointer(easy, CURLOPT_HEADERDATA, context)
+    }
+}
+
+extension Substring {
+    func trimmingCharacters(in set: String) -> String {
+        var slice = self[...]
+        while let first = slice.first, set.contains(first) { slice = slice.dropFirst() }
+        while let last = slice.last, set.contains(last) { slice = slice.dropLast() }
+        return String(slice)
+    }
+}

@@ -1,0 +1,79 @@
+// The C callbacks libmicrohttpd calls, and the Unmanaged context passing they need, in one place.
+import CMicroHTTPD
+#if canImport(Glibc)
+import Glibc
+#endif
+
+let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _, uploadData, uploadDataSize, conCls in
+    guard let cls, let connection, let conCls, let uploadDataSize else { return .NO }
+    let context = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
+
+    // First call for a request: allocate the place where its body collects.
+    guard let existing = conCls.pointee else {
+        conCls.pointee = Unmanaged.passRetained(PendingRequest()).toOpaque()
+        return .YES
+    }
+    let pending = Unmanaged<PendingRequest>.fromOpaque(existing).takeUnretainedValue()
+    if uploadDataSize.pointee > 0 {
+        if let uploadData {
+            let room = context.maxBodyBytes - pending.body.count
+            let count = Int(uploadDataSize.pointee)
+            if room > 0 {
+                uploadData.withMemoryRebound(to: UInt8.self, capacity: count) { bytes in
+                    pending.body.append(contentsOf: UnsafeBufferPointer(start: bytes, count: min(room, count)))
+                }
+            }
+            if count > room { pending.truncated = true }
+        }
+        uploadDataSize.pointee = 0
+        return .YES
+    }
+
+    let fullURL = url.map { String(cString: $0) } ?? "/"
+    let path = fullURL.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? "/"
+    let request = HTTPRequest(
+        method: method.map { String(cString: $0) } ?? "GET",
+        path: path,
+        query: connectionValues(connection, kind: .GET_ARGUMENT_KIND),
+        headers: connectionValues(connection, kind: .HEADER_KIND),
+        body: pending.body,
+        bodyTruncated: pending.truncated
+    )
+    let response = context.handler(request)
+    if response.closeWithoutResponse { return .NO }
+    return queue(response, on: connection)
+}
+
+let completedHandler: MHD_RequestCompletedCallback = { _, _, conCls, _ in
+    guard let conCls, let pointer = conCls.pointee else { return }
+    Unmanaged<PendingRequest>.fromOpaque(pointer).release()
+    conCls.pointee = nil
+}
+
+private final class ValueCollector {
+    var values: [(name: String, value: String)] = []
+}
+
+private func connectionValues(_ connection: OpaquePointer, kind: MHD_ValueKind) -> [(name: String, value: String)] {
+    let collector = ValueCollector()
+    let unmanaged = Unmanaged.passUnretained(collector).toOpaque()
+    _ = MHD_get_connection_values(connection, kind, { cls, _, key, value in
+        guard let cls, let key else { return .YES }
+        let collector = Unmanaged<ValueCollector>.fromOpaque(cls).takeUnretainedValue()
+        collector.values.append((String(cString: key), value.map { String(cString: $0) } ?? ""))
+        return .YES
+    }, unmanaged)
+    return withExtendedLifetime(collector) { collector.values }
+}
+
+private func queue(_ response: HTTPResponse, on connection: OpaquePointer) -> MHD_Result {
+    let mhdResponse: OpaquePointer? = response.body.withUnsafeBytes { bytes in
+        MHD_create_response_from_buffer(bytes.count, UnsafeMutableRawPointer(mutating: bytes.baseAddress), MHD_ResponseMemoryMode(rawValue: 2)!)
+    }
+    guard let mhdResponse else { return .NO }
+    defer { MHD_destroy_response(mhdResponse) }
+    for header in response.headers {
+        _ = MHD_add_response_header(mhdResponse, header.name, header.value)
+    }
+    return MHD_queue_response(connection, UInt32(response.status), mhdResponse)
+}

@@ -1,0 +1,182 @@
+// A small HTTP/1.1 server over libmicrohttpd: a synchronous handler run on the daemon's threads.
+import CMicroHTTPD
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One request as the handler sees it: method, path, query and headers decoded, body collected.
+public struct HTTPRequest: Sendable {
+    public var method: String
+    /// The path without the query string, as sent (not percent-decoded).
+    public var path: String
+    /// Query arguments, decoded by libmicrohttpd, in the order sent.
+    public var query: [(name: String, value: String)]
+    /// Request headers in the order sent; names as sent.
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+    /// True when the body was longer than the server's limit and was cut there.
+    public var bodyTruncated: Bool
+
+    /// The first header with this name, compared case-insensitively.
+    public func header(_ name: String) -> String? {
+        let wanted = name.lowercased()
+        return headers.first { $0.name.lowercased() == wanted }?.value
+    }
+
+    /// The first query argument with this name.
+    public func queryValue(_ name: String) -> String? {
+        query.first { $0.name == name }?.value
+    }
+}
+
+/// The handler's answer.
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+    /// Drop the connection without answering (a simulated network fault).
+    public var closeWithoutResponse: Bool
+
+    public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.closeWithoutResponse = false
+    }
+
+    public init(status: Int, contentType: String, body: String, headers: [(name: String, value: String)] = []) {
+        self.init(status: status, headers: [("Content-Type", contentType)] + headers, body: Array(body.utf8))
+    }
+
+    /// A response that makes the server close the connection without a status line.
+    public static var connectionClosed: HTTPResponse {
+        var response = HTTPResponse(status: 500)
+        response.closeWithoutResponse = true
+        return response
+    }
+}
+
+/// How the daemon runs handlers.
+public enum HTTPServerThreading: Sendable {
+    /// A fixed pool of threads: right for quick handlers such as a metrics endpoint.
+    case pool(threads: Int)
+    /// A thread per connection: right for handlers that may sleep (the simulator's slow answers).
+    case threadPerConnection
+}
+
+/// Limits that keep a misbehaving client from taking the server down.
+public struct HTTPServerLimits: Sendable {
+    public var connectionLimit: Int
+    public var connectionTimeoutSeconds: Int
+    public var connectionMemoryBytes: Int
+    public var maxBodyBytes: Int
+
+    public init(connectionLimit: Int = 256, connectionTimeoutSeconds: Int = 30, connectionMemoryBytes: Int = 64 * 1024, maxBodyBytes: Int = 1 << 20) {
+        self.connectionLimit = connectionLimit
+        self.connectionTimeoutSeconds = connectionTimeoutSeconds
+        self.connectionMemoryBytes = connectionMemoryBytes
+        self.maxBodyBytes = maxBodyBytes
+    }
+}
+
+/// An HTTP server bound to one listening socket. Stop it with `stop()`; it also stops on deinit.
+public final class HTTPServer: @unchecked Sendable {
+    public typealias Handler = @Sendable (HTTPRequest) -> HTTPResponse
+
+    /// The address the server is bound to, with the real port when 0 was asked for.
+    public let boundAddress: SocketAddress
+    private let context: ServerContext
+    private var daemon: OpaquePointer?
+    private let stopLock = PthreadLock()
+
+    /// Binds `host:port` (port 0 picks a free one) and starts serving.
+    public convenience init(host: String, port: Int, threading: HTTPServerThreading = .pool(threads: 2), limits: HTTPServerLimits = HTTPServerLimits(), handler: @escaping Handler) throws(HTTPServerError) {
+        let socket = try ListeningSocket.bind(host: host, port: port)
+        try self.init(listeningSocket: socket, threading: threading, limits: limits, handler: handler)
+    }
+
+    /// Serves on a socket that is already bound and listening; the server owns it from now on.
+    public init(listeningSocket: ListeningSocket, threading: HTTPServerThreading = .pool(threads: 2), limits: HTTPServerLimits = HTTPServerLimits(), handler: @escaping Handler) throws(HTTPServerError) {
+        self.boundAddress = listeningSocket.address
+        self.context = ServerContext(handler: handler, maxBodyBytes: limits.maxBodyBytes)
+        var flags = UInt32(MHD_USE_INTERNAL_POLLING_THREAD.rawValue) | UInt32(MHD_USE_POLL.rawValue) | UInt32(MHD_USE_ERROR_LOG.rawValue) * 0
+        if listeningSocket.address.isIPv6 { flags |= UInt32(MHD_USE_IPv6.rawValue) }
+        var poolSize: UInt32 = 0
+        switch threading {
+        case .pool(let threads): poolSize = UInt32(max(1, threads))
+        case .threadPerConnection: flags |= UInt32(MHD_USE_THREAD_PER_CONNECTION.rawValue)
+        }
+        let unmanaged = Unmanaged.passUnretained(context).toOpaque()
+        guard let started = CMicroHTTPD_start(
+            flags, listeningSocket.fd,
+            accessHandler, unmanaged,
+            completedHandler, unmanaged,
+            poolSize,
+            UInt32(limits.connectionTimeoutSeconds),
+            UInt32(limits.connectionLimit),
+            limits.connectionMemoryBytes
+        ) else {
+            close(listeningSocket.fd)
+            throw .startFailed(address: listeningSocket.address.description)
+        }
+        self.daemon = started
+        self.listenFD = listeningSocket.fd
+    }
+
+    private var listenFD: Int32 = -1
+
+    /// Stops accepting, waits for the daemon's threads and closes the listening socket.
+    public func stop() {
+        stopLock.withLock {
+            guard let daemon else { return }
+            context.stopping.store(true)
+            MHD_stop_daemon(daemon)
+            self.daemon = nil
+            if listenFD >= 0 { close(listenFD); listenFD = -1 }
+        }
+    }
+
+    /// True once `stop()` has begun: long-running handlers poll it to give up early.
+    public var isStopping: Bool { context.stopping.load() }
+
+    deinit { stop() }
+}
+
+/// Why the server could not start.
+public enum HTTPServerError: Error, CustomStringConvertible, Equatable {
+    /// The listen address is not `HOST:PORT`.
+    case invalidAddress(String)
+    /// The host did not resolve to an address.
+    case resolveFailed(host: String, message: String)
+    /// `bind` or `listen` failed, for example because the port is taken.
+    case bindFailed(address: String, errno: Int32)
+    /// libmicrohttpd refused to start.
+    case startFailed(address: String)
+
+    public var description: String {
+        switch self {
+        case .invalidAddress(let value): return "invalid listen address \"\(value)\": expected HOST:PORT, e.g. 0.0.0.0:9725 or [::1]:9725"
+        case .resolveFailed(let host, let message): return "cannot resolve listen host \"\(host)\": \(message)"
+        case .bindFailed(let address, let code): return "cannot listen on \(address): \(String(cString: strerror(code)))"
+        case .startFailed(let address): return "cannot start the HTTP server on \(address)"
+        }
+    }
+}
+
+/// State the C callbacks reach through their context pointer.
+final class ServerContext: @unchecked Sendable {
+    let handler: HTTPServer.Handler
+    let maxBodyBytes: Int
+    let stopping = AtomicFlag()
+
+    init(handler: @escaping HTTPServer.Handler, maxBodyBytes: Int) {
+        self.handler = handler
+        self.maxBodyBytes = maxBodyBytes
+    }
+}
+
+/// The body collected across calls of the access handler for one request.
+final class PendingRequest {
+    var body: [UInt8] = []
+    var truncated = false
+}
