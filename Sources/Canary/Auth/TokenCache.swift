@@ -1,0 +1,79 @@
+// One credential's token cache: shared by all its resources, at most one acquisition in flight.
+import HTTPClient
+
+/// What a token acquisition attempt produced, for metrics and logs.
+public struct TokenAcquisitionEvent: Sendable {
+    public var credential: String
+    public var result: Result<CachedToken, TokenAcquisitionError>
+    public var durationSeconds: Double
+    /// True when the attempt failed but a still-valid older token keeps serving.
+    public var keptOldToken: Bool
+}
+
+/// Serves tokens for one credential, refreshing them as `TokenCacheState` decides.
+public actor TokenCache {
+    public nonisolated let credential: String
+    private let source: any TokenSource
+    private let client: HTTPClient
+    private let clock: any CanaryClock
+    private let timeoutSeconds: Double
+    private let observe: @Sendable (TokenAcquisitionEvent) -> Void
+    private var state: TokenCacheState
+    private var acquiring = false
+    private var waiters: [CheckedContinuation<Result<CachedToken, TokenAcquisitionError>, Never>] = []
+
+    public init(credential: String, source: any TokenSource, client: HTTPClient, clock: any CanaryClock, timeoutSeconds: Double, retryInterval: Double = 30, observe: @escaping @Sendable (TokenAcquisitionEvent) -> Void) {
+        self.credential = credential
+        self.source = source
+        self.client = client
+        self.clock = clock
+        self.timeoutSeconds = timeoutSeconds
+        self.observe = observe
+        self.state = TokenCacheState(retryInterval: retryInterval)
+    }
+
+    /// The current token, as the state machine last left it (for status and tests).
+    public var current: CachedToken? { state.token }
+
+    /// A token that is valid now, refreshing first when the policy says so.
+    public func token() async throws(TokenAcquisitionError) -> CachedToken {
+        let decision = state.decide(now: clock.wallSeconds)
+        if case .use(let token) = decision { return token }
+        if acquiring {
+            // Someone is already asking Entra ID: share their answer.
+            let result = await withCheckedContinuation { waiters.append($0) }
+            return try result.get()
+        }
+        if case .fail(let error) = decision { throw error }
+        acquiring = true
+        let result = await acquire()
+        acquiring = false
+        let waiting = waiters
+        waiters = []
+        for waiter in waiting { waiter.resume(returning: result) }
+        return try result.get()
+    }
+
+    private func acquire() async -> Result<CachedToken, TokenAcquisitionError> {
+        let startWall = clock.wallSeconds
+        let start = clock.monotonicSeconds
+        state.attemptStarted(now: startWall)
+        do {
+            let token = try await source.acquireToken(client: client, timeoutSeconds: timeoutSeconds, now: startWall)
+            state.succeeded(token)
+            observe(TokenAcquisitionEvent(credential: credential, result: .success(token), durationSeconds: clock.monotonicSeconds - start, keptOldToken: false))
+            return .success(token)
+        } catch {
+            let decision = state.failed(error, now: clock.wallSeconds)
+            let kept: Bool
+            let result: Result<CachedToken, TokenAcquisitionError>
+            switch decision {
+            case .use(let token): kept = true; result = .success(token)
+            case .fail(let failure): kept = false; result = .failure(failure)
+            case .acquire: kept = false; result = .failure(error)
+            }
+            observe(TokenAcquisitionEvent(credential: credential, result: .failure(error), durationSeconds: clock.monotonicSeconds - start, keptOldToken: kept))
+            return result
+        }
+    }
+}

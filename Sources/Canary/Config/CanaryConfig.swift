@@ -1,0 +1,115 @@
+// The agent's configuration as plain values, after strict decoding and validation.
+
+/// The whole configuration file.
+public struct CanaryConfig: Sendable, Equatable {
+    /// `HOST:PORT` of the metrics and health endpoint.
+    public var listen: String
+    /// The default probe interval.
+    public var interval: Duration
+    /// The timeout of every HTTP call (probes and token requests).
+    public var timeout: Duration
+    public var credentials: [CredentialConfig]
+    public var resources: [ResourceConfig]
+
+    public static let defaultListen = "0.0.0.0:9725"
+    public static let defaultInterval = Duration.seconds(60)
+    public static let defaultTimeout = Duration.seconds(10)
+
+    public init(listen: String = CanaryConfig.defaultListen, interval: Duration = CanaryConfig.defaultInterval, timeout: Duration = CanaryConfig.defaultTimeout, credentials: [CredentialConfig] = [], resources: [ResourceConfig] = []) {
+        self.listen = listen
+        self.interval = interval
+        self.timeout = timeout
+        self.credentials = credentials
+        self.resources = resources
+    }
+
+    /// The credential a resource names, if any.
+    public func credential(named name: String) -> CredentialConfig? {
+        credentials.first { $0.name == name }
+    }
+}
+
+/// A named way to get Entra ID tokens, shared by the resources that name it.
+public struct CredentialConfig: Sendable, Equatable {
+    public var name: String
+    public var settings: CredentialSettings
+
+    public init(name: String, settings: CredentialSettings) {
+        self.name = name
+        self.settings = settings
+    }
+}
+
+/// The credential types. Adding one means a case here, a decoder in `ConfigDecoder+Credentials`
+/// and a `TokenSource` in `Auth/`.
+public enum CredentialSettings: Sendable, Equatable {
+    case clientSecret(ClientSecretSettings)
+
+    /// The `type:` value in the file.
+    public var typeName: String {
+        switch self {
+        case .clientSecret: return "client_secret"
+        }
+    }
+}
+
+/// An app registration's client id and secret (the OAuth client credentials flow).
+public struct ClientSecretSettings: Sendable, Equatable {
+    public var tenantID: String
+    public var clientID: String
+    public var secret: Secret
+    public var secretSource: SecretSource
+    public var scope: String
+    public var authority: String
+
+    public static let defaultScope = "https://cognitiveservices.azure.com/.default"
+    public static let defaultAuthority = "https://login.microsoftonline.com"
+
+    public init(tenantID: String, clientID: String, secret: Secret, secretSource: SecretSource, scope: String = ClientSecretSettings.defaultScope, authority: String = ClientSecretSettings.defaultAuthority) {
+        self.tenantID = tenantID
+        self.clientID = clientID
+        self.secret = secret
+        self.secretSource = secretSource
+        self.scope = scope
+        self.authority = authority
+    }
+}
+
+/// Which call a probe makes.
+public enum ProbeKind: String, Sendable, Equatable, CaseIterable {
+    /// `POST /openai/deployments/{deployment}/chat/completions` with one token of output.
+    case chatCompletions = "chat_completions"
+    /// `GET /openai/models`: authentication and read permission only, costs nothing.
+    case models
+}
+
+/// One Azure OpenAI resource to probe.
+public struct ResourceConfig: Sendable, Equatable {
+    public var name: String
+    /// The endpoint, always ending in `/`.
+    public var endpoint: String
+    public var deployment: String?
+    public var probe: ProbeKind
+    public var apiVersion: String
+    /// The key for the key canary; nil runs no key canary.
+    public var apiKey: Secret?
+    public var apiKeySource: SecretSource?
+    /// The credential for the Entra ID canary; nil runs no Entra ID canary.
+    public var credential: String?
+    /// Overrides the file's `interval`.
+    public var interval: Duration?
+
+    public static let defaultAPIVersion = "2024-10-21"
+
+    public init(name: String, endpoint: String, deployment: String? = nil, probe: ProbeKind = .chatCompletions, apiVersion: String = ResourceConfig.defaultAPIVersion, apiKey: Secret? = nil, apiKeySource: SecretSource? = nil, credential: String? = nil, interval: Duration? = nil) {
+        self.name = name
+        self.endpoint = endpoint
+        self.deployment = deployment
+        self.probe = probe
+        self.apiVersion = apiVersion
+        self.apiKey = apiKey
+        self.apiKeySource = apiKeySource
+        self.credential = credential
+        self.interval = interval
+    }
+}

@@ -1,0 +1,102 @@
+// The top level of the file, the resources list and the cross-checks between them.
+import HTTPServer
+import YAML
+
+extension ConfigDecoder {
+    static let topLevelKeys = ["listen", "interval", "timeout", "credentials", "resources"]
+    static let resourceKeys = ["name", "endpoint", "deployment", "probe", "api_version", "api_key_file", "api_key_env", "credential", "interval"]
+
+    /// Decodes the whole document; nil when any issue was reported.
+    mutating func decodeDocument(_ root: YAMLNode?) -> CanaryConfig? {
+        guard let root else {
+            // An empty file is a valid configuration that probes nothing.
+            return CanaryConfig()
+        }
+        guard let top = fields(root, "", allowed: Self.topLevelKeys) else { return nil }
+        var config = CanaryConfig()
+        if let listen = string(top, "listen"), let node = top.values["listen"] {
+            if SocketAddress.parse(listen) == nil {
+                report(node, "listen", "invalid listen address \"\(listen)\": expected HOST:PORT, e.g. 0.0.0.0:9725 or [::1]:9725")
+            } else {
+                config.listen = listen
+            }
+        }
+        if let interval = duration(top, "interval") { config.interval = interval }
+        if let timeout = duration(top, "timeout") { config.timeout = timeout }
+
+        if let node = top.values["credentials"], !node.isNull {
+            config.credentials = decodeCredentials(node)
+        }
+        if let node = top.values["resources"], !node.isNull {
+            config.resources = decodeResources(node, credentials: config.credentials, credentialsNode: top.values["credentials"])
+        }
+        return issues.isEmpty ? config : nil
+    }
+
+    private mutating func decodeCredentials(_ node: YAMLNode) -> [CredentialConfig] {
+        guard case .mapping(let pairs, _) = node else {
+            report(node, "credentials", "expected a mapping of credential names to settings, found \(node.kindName)")
+            return []
+        }
+        var result: [CredentialConfig] = []
+        for pair in pairs {
+            guard case .scalar(let name, _, _) = pair.key, !name.isEmpty else {
+                report(pair.key, "credentials", "credential names must be non-empty strings")
+                continue
+            }
+            let path = "credentials.\(name)"
+            if result.contains(where: { $0.name == name }) {
+                report(pair.key, path, "duplicate credential name \"\(name)\"")
+                continue
+            }
+            if let settings = decodeCredential(pair.value, path: path) {
+                result.append(CredentialConfig(name: name, settings: settings))
+            }
+        }
+        return result
+    }
+
+    private mutating func decodeResources(_ node: YAMLNode, credentials: [CredentialConfig], credentialsNode: YAMLNode?) -> [ResourceConfig] {
+        guard case .sequence(let items, _) = node else {
+            report(node, "resources", "expected a list of resources, found \(node.kindName)")
+            return []
+        }
+        var result: [ResourceConfig] = []
+        var seen: [String: YAMLMark] = [:]
+        for (index, item) in items.enumerated() {
+            let path = "resources[\(index)]"
+            guard let fields = fields(item, path, allowed: Self.resourceKeys) else { continue }
+            let name = string(fields, "name", required: true)
+            let endpoint = url(fields, "endpoint", required: true)
+            let deployment = string(fields, "deployment")
+            let probe = choice(fields, "probe", as: ProbeKind.self) ?? .chatCompletions
+            let apiVersion = string(fields, "api_version") ?? ResourceConfig.defaultAPIVersion
+            let key = secret(fields, prefix: "api_key", required: false)
+            let credential = string(fields, "credential")
+            let interval = duration(fields, "interval")
+
+            if let name, let nameNode = fields.values["name"] {
+                if let first = seen[name] {
+                    report(nameNode, fields.path("name"), "duplicate resource name \"\(name)\" (first used at line \(first.line))")
+                }
+                seen[name] = nameNode.mark
+            }
+            if probe == .chatCompletions, deployment == nil, fields.values["deployment"] == nil {
+                report(item, fields.path("deployment"), "missing required key \"deployment\" (needed by probe chat_completions; use probe: models to probe without one)")
+            }
+            if let credential, let credentialNode = fields.values["credential"], !credentials.contains(where: { $0.name == credential }) {
+                let known = credentials.map(\.name)
+                let hint = known.isEmpty ? "no credentials are defined" : "defined: \(known.joined(separator: ", "))"
+                report(credentialNode, fields.path("credential"), "unknown credential \"\(credential)\" (\(hint))")
+            }
+            if key == nil, credential == nil, fields.values["api_key_file"] == nil, fields.values["api_key_env"] == nil, fields.values["credential"] == nil {
+                report(item, path, "a resource needs api_key_file, api_key_env or credential, or it probes nothing")
+            }
+            guard let name, let endpoint else { continue }
+            result.append(ResourceConfig(
+                name: name, endpoint: endpoint, deployment: deployment, probe: probe, apiVersion: apiVersion,
+                apiKey: key?.0, apiKeySource: key?.1, credential: credential, interval: interval))
+        }
+        return result
+    }
+}

@@ -1,0 +1,86 @@
+// The fixed set of reasons a probe can fail with: label values that alerts and dashboards use.
+
+/// Why a probe failed. The raw values are the `reason` label's values: a contract, never renamed.
+public enum FailureReason: String, Sendable, CaseIterable, Equatable, Comparable {
+    case invalidAPIKey = "invalid_api_key"
+    case keyAuthDisabled = "key_auth_disabled"
+    case tokenRejected = "token_rejected"
+    case wrongTenant = "wrong_tenant"
+    case permissionDenied = "permission_denied"
+    case regionalEndpoint = "regional_endpoint"
+    case networkDenied = "network_denied"
+    case deploymentNotFound = "deployment_not_found"
+    case notFound = "not_found"
+    case throttled
+    case serverError = "server_error"
+    case tokenAcquisitionFailed = "token_acquisition_failed"
+    case timeout
+    case connectionFailed = "connection_failed"
+    case dnsFailed = "dns_failed"
+    case tlsFailed = "tls_failed"
+    case unexpectedStatus = "unexpected_status"
+
+    public static func < (lhs: FailureReason, rhs: FailureReason) -> Bool { lhs.rawValue < rhs.rawValue }
+
+    /// The reasons a probe with this auth mode can produce: the series present from the first scrape.
+    public static func possible(for auth: AuthMode) -> [FailureReason] {
+        switch auth {
+        case .apiKey: return allCases.filter { ![.tokenRejected, .wrongTenant, .permissionDenied, .regionalEndpoint, .tokenAcquisitionFailed].contains($0) }
+        case .entraID: return allCases.filter { ![.invalidAPIKey, .keyAuthDisabled].contains($0) }
+        }
+    }
+
+    /// What the service (or the network) said, in one line, for docs and status.
+    public var signature: String {
+        switch self {
+        case .invalidAPIKey: return "401 `{\"error\":{\"code\":\"401\",...invalid subscription key or wrong API endpoint...}}`"
+        case .keyAuthDisabled: return "403 `AuthenticationTypeDisabled`: key based authentication is disabled"
+        case .tokenRejected: return "401 `{\"statusCode\":401,...}`: token missing, invalid, wrong audience or expired"
+        case .wrongTenant: return "400 `Tenant provided in token does not match resource token`"
+        case .permissionDenied: return "401 `PermissionDenied`: the principal lacks the required data action"
+        case .regionalEndpoint: return "400 `BadRequest` \"Please provide an authentication key.\" to a bearer token"
+        case .networkDenied: return "403 \"Access denied due to Virtual Network/Firewall rules.\""
+        case .deploymentNotFound: return "404 `DeploymentNotFound`"
+        case .notFound: return "404 \"Resource not found\""
+        case .throttled: return "429 \"Rate limit is exceeded\" with `retry-after`"
+        case .serverError: return "5xx"
+        case .tokenAcquisitionFailed: return "no token from Entra ID (AADSTS error, unreachable token endpoint)"
+        case .timeout: return "no complete answer within `timeout`"
+        case .connectionFailed: return "connection refused, reset or closed early"
+        case .dnsFailed: return "the endpoint's host name does not resolve"
+        case .tlsFailed: return "TLS handshake or certificate verification failed"
+        case .unexpectedStatus: return "any other status, or a success without a JSON body"
+        }
+    }
+
+    /// What to change, in one line.
+    public var fix: String {
+        switch self {
+        case .invalidAPIKey: return "Use a current key of this resource (keys rotate); check the endpoint is this resource's."
+        case .keyAuthDisabled: return "By design when local auth is disabled: drop the key canary (api_key_file) for this resource."
+        case .tokenRejected: return "Request the scope https://cognitiveservices.azure.com/.default and send an unexpired token; check the host clock."
+        case .wrongTenant: return "Get the token from the resource's tenant (tenant_id of the credential)."
+        case .permissionDenied: return "Assign Cognitive Services OpenAI User to the token's object id at the resource scope; new assignments take up to 10 minutes, then get a fresh token."
+        case .regionalEndpoint: return "Use the resource's custom subdomain endpoint, https://<name>.openai.azure.com/."
+        case .networkDenied: return "Fix the firewall, private endpoint or DNS so this host may reach the resource."
+        case .deploymentNotFound: return "Fix the deployment name, or wait a few minutes after creating it."
+        case .notFound: return "Fix the endpoint: no extra path segments, the right resource."
+        case .throttled: return "Not an auth failure: the canary backs off as retry-after says; raise the quota or the interval."
+        case .serverError: return "A service-side failure: check Azure status; nothing to change in auth."
+        case .tokenAcquisitionFailed: return "Fix the credential: the log names the AADSTS code (e.g. 7000215 invalid secret, 7000222 expired secret)."
+        case .timeout: return "The endpoint answered too slowly: check the network path, or raise timeout."
+        case .connectionFailed: return "Check that the endpoint is reachable from this host (proxy, firewall, private endpoint)."
+        case .dnsFailed: return "Check the endpoint's host name and this host's DNS (private DNS zones for private endpoints)."
+        case .tlsFailed: return "Check the certificate chain, the host name, and any TLS-intercepting proxy."
+        case .unexpectedStatus: return "Look at the log entry's HTTP status and message."
+        }
+    }
+}
+
+/// The two ways a canary authenticates. Raw values are the `auth` label's values.
+public enum AuthMode: String, Sendable, CaseIterable, Equatable, Comparable {
+    case apiKey = "api_key"
+    case entraID = "entra_id"
+
+    public static func < (lhs: AuthMode, rhs: AuthMode) -> Bool { lhs.rawValue < rhs.rawValue }
+}

@@ -1,0 +1,77 @@
+// Turns an Azure OpenAI answer, or the lack of one, into success or a named failure reason.
+import HTTPClient
+
+/// A probe's verdict before metrics: success, or a reason with the detail a person needs.
+public enum ProbeVerdict: Sendable, Equatable {
+    case success
+    case failure(FailureReason, detail: String)
+
+    public var reason: FailureReason? {
+        if case .failure(let reason, _) = self { return reason }
+        return nil
+    }
+}
+
+/// Classifies by status and `error.code` first and by message fragments last, so that reworded
+/// messages still land right. Accepts both body shapes and any body, JSON or not.
+public enum ResponseClassifier {
+    public static func classify(status: Int, body: [UInt8], headers: [(name: String, value: String)], auth: AuthMode) -> ProbeVerdict {
+        let json = JSONValue.parse(body)
+        let code = json?["error"]?["code"]?.stringValue ?? ""
+        let message = json?["error"]?["message"]?.stringValue ?? json?["message"]?.stringValue ?? ""
+        let lower = message.lowercased()
+        let shortMessage = message.isEmpty ? "HTTP \(status)" : "HTTP \(status) \(code.isEmpty ? "" : code + ": ")\(String(message.prefix(300)))"
+        func fail(_ reason: FailureReason) -> ProbeVerdict { .failure(reason, detail: shortMessage) }
+
+        switch status {
+        case 200..<300:
+            guard case .object = json else {
+                return .failure(.unexpectedStatus, detail: "HTTP \(status) without a JSON object body")
+            }
+            return .success
+        case 401:
+            if code == "PermissionDenied" || lower.contains("lacks the required data action") { return fail(.permissionDenied) }
+            if json?["statusCode"] != nil || lower.contains("access token") || lower.contains("audience") { return fail(.tokenRejected) }
+            if code == "401" || lower.contains("subscription key") { return fail(auth == .apiKey ? .invalidAPIKey : .tokenRejected) }
+            return fail(auth == .apiKey ? .invalidAPIKey : .tokenRejected)
+        case 400:
+            if code.lowercased().contains("tenant") || lower.contains("does not match resource tenant") { return fail(.wrongTenant) }
+            if lower.contains("provide an authentication key") { return fail(.regionalEndpoint) }
+            return fail(.unexpectedStatus)
+        case 403:
+            if code == "AuthenticationTypeDisabled" || lower.contains("authentication is disabled") { return fail(.keyAuthDisabled) }
+            if code == "PermissionDenied" || lower.contains("lacks the required data action") { return fail(.permissionDenied) }
+            let policy = headers.last { $0.name.lowercased() == "policy-id" }?.value ?? ""
+            if policy.contains("TrafficDenied") || lower.contains("firewall") || lower.contains("virtual network") || code == "403" {
+                return fail(.networkDenied)
+            }
+            return fail(.unexpectedStatus)
+        case 404:
+            if code == "DeploymentNotFound" || lower.contains("deployment for this resource does not exist") { return fail(.deploymentNotFound) }
+            return fail(.notFound)
+        case 429:
+            return fail(.throttled)
+        case 500..<600:
+            return fail(.serverError)
+        default:
+            return fail(.unexpectedStatus)
+        }
+    }
+
+    /// The reason for a call that got no HTTP response.
+    public static func classify(_ error: HTTPClientError) -> ProbeVerdict {
+        switch error {
+        case .timeout: return .failure(.timeout, detail: error.description)
+        case .dnsFailed: return .failure(.dnsFailed, detail: error.description)
+        case .connectionFailed, .cancelled, .other: return .failure(.connectionFailed, detail: error.description)
+        case .tlsFailed: return .failure(.tlsFailed, detail: error.description)
+        }
+    }
+
+    /// Seconds from a `retry-after` header (delta seconds; HTTP dates are not sent by Azure OpenAI).
+    public static func retryAfter(_ headers: [(name: String, value: String)]) -> Double? {
+        guard let value = headers.last(where: { $0.name.lowercased() == "retry-after" })?.value,
+              let seconds = Double(value.trimmingCharacters(of: " ")), seconds >= 0 else { return nil }
+        return min(seconds, 3600)
+    }
+}

@@ -1,0 +1,63 @@
+// Reading small files with errors that say what went wrong, without Foundation.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why a file could not be read.
+public struct FileReadError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var errno: Int32
+    public var description: String {
+        switch errno {
+        case ENOENT: return "no such file"
+        case EACCES: return "permission denied"
+        case EISDIR: return "is a directory"
+        case EFBIG: return "file too large"
+        default: return String(cString: strerror(errno))
+        }
+    }
+}
+
+/// Small-file helpers.
+public enum FileIO {
+    /// Reads a whole file (at most 16 MiB) as UTF-8 text.
+    public static func readText(_ path: String) throws(FileReadError) -> String {
+        String(decoding: try readBytes(path, limit: 16 << 20), as: UTF8.self)
+    }
+
+    /// Reads a whole file, failing with EFBIG past `limit` bytes.
+    public static func readBytes(_ path: String, limit: Int) throws(FileReadError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw FileReadError(errno: errno) }
+        defer { close(fd) }
+        var result: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw FileReadError(errno: errno)
+            }
+            if count == 0 { break }
+            result.append(contentsOf: buffer[0..<count])
+            if result.count > limit { throw FileReadError(errno: EFBIG) }
+        }
+        return result
+    }
+
+    /// Writes a file (used by `demo` to leave its configuration and secrets in a temp folder).
+    public static func write(_ text: String, to path: String, mode: mode_t = 0o600) throws(FileReadError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw FileReadError(errno: errno) }
+        defer { close(fd) }
+        let bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw FileReadError(errno: errno)
+            }
+            offset += written
+        }
+    }
+}
