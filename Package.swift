@@ -28,6 +28,7 @@ let package = Package(
         .executableTarget(name: "aoai-canary", dependencies: ["Canary", "AzureSimulator", "CBuildInfo", "Journal", "HTTPServer"]),
 
         .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
+        .testTarget(name: "AzureSimulatorTests", dependencies: ["AzureSimulator", "HTTPClient"]),
         .testTarget(name: "CanaryTests", dependencies: ["Canary", "AzureSimulator", "HTTPClient"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EndToEndTests", dependencies: ["Canary", "AzureSimulator", "HTTPClient"]),
     ]

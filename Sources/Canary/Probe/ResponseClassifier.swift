@@ -20,7 +20,8 @@ public enum ResponseClassifier {
         let code = json?["error"]?["code"]?.stringValue ?? ""
         let message = json?["error"]?["message"]?.stringValue ?? json?["message"]?.stringValue ?? ""
         let lower = message.lowercased()
-        let shortMessage = message.isEmpty ? "HTTP \(status)" : "HTTP \(status) \(code.isEmpty ? "" : code + ": ")\(String(message.prefix(300)))"
+        let codeText = code.isEmpty || code == String(status) ? "" : code + ": "
+        let shortMessage = message.isEmpty ? "HTTP \(status)" : "HTTP \(status) \(codeText)\(String(message.prefix(300)))"
         func fail(_ reason: FailureReason) -> ProbeVerdict { .failure(reason, detail: shortMessage) }
 
         switch status {

@@ -1,0 +1,50 @@
+// The simulated tenant, app and resources that `demo` and `simulate` serve: one per behaviour.
+
+/// A fixed little world with one resource per interesting behaviour, so a newcomer sees each
+/// failure reason in a minute. The secrets are demo values, known to anyone reading this file.
+public enum DemoWorld {
+    public static let tenantID = "8a1f6b3e-0d2c-4c7a-9b5e-2f4d6a8c0e11"
+    public static let otherTenantID = "11111111-2222-3333-4444-555555555555"
+    public static let clientID = "3c9e2a71-5b4d-4e8f-a6c2-7d1b9e0f4a22"
+    public static let clientSecret = "demo-client-secret-value"
+    public static let objectID = "f0e1d2c3-b4a5-4968-8776-655443322110"
+    public static let apiKey = "demo-api-key-0123456789abcdef"
+    public static let deployment = "gpt-4o-mini"
+
+    /// One demo resource and what it shows.
+    public struct Resource: Sendable {
+        public var name: String
+        public var shows: String
+        /// The credential the demo config gives it: "app" (right scope) or "app-wrong-scope".
+        public var credential: String
+        public var hasKey: Bool
+    }
+
+    public static let resources: [Resource] = [
+        Resource(name: "healthy", shows: "both canaries succeed", credential: "app", hasKey: true),
+        Resource(name: "no-data-role", shows: "the question's case: the key works, the principal has no data-plane role (permission_denied)", credential: "app", hasKey: true),
+        Resource(name: "wrong-audience", shows: "a token minted for https://management.azure.com (token_rejected)", credential: "app-wrong-scope", hasKey: true),
+        Resource(name: "throttled", shows: "429 with retry-after on both canaries (throttled)", credential: "app", hasKey: true),
+        Resource(name: "local-auth-disabled", shows: "disableLocalAuth: the key is refused (key_auth_disabled), Entra ID works", credential: "app", hasKey: true),
+        Resource(name: "propagating", shows: "a role assignment that takes effect 90 s after start (permission_denied, then recovery)", credential: "app", hasKey: true),
+    ]
+
+    /// Adds the world to a simulator.
+    public static func seed(_ simulator: AzureSimulator) {
+        simulator.addApplication(SimulatedApplication(tenantID: tenantID, clientID: clientID, clientSecret: clientSecret, objectID: objectID))
+        for resource in resources {
+            var simulated = SimulatedResource(name: resource.name, tenantID: tenantID, apiKey: apiKey, deployments: [deployment])
+            switch resource.name {
+            case "throttled": simulated.throttleRetryAfterSeconds = 2
+            case "local-auth-disabled": simulated.localAuthDisabled = true
+            default: break
+            }
+            simulator.addResource(simulated)
+            switch resource.name {
+            case "no-data-role": break
+            case "propagating": simulator.grantRole(resource: resource.name, objectID: objectID, effectiveAfterSeconds: 90)
+            default: simulator.grantRole(resource: resource.name, objectID: objectID)
+            }
+        }
+    }
+}

@@ -1,0 +1,38 @@
+// An app registration (service principal) in the simulated Entra ID, with the faults its token endpoint can play.
+
+/// An application the simulated Entra ID knows: its credentials, the tokens it gets and the
+/// failures its token requests meet. Change it at run time with `AzureSimulator.updateApplication`.
+public struct SimulatedApplication: Sendable, Equatable {
+    /// The directory the application lives in.
+    public var tenantID: String
+    /// The application (client) id, sent as `client_id`.
+    public var clientID: String
+    /// The secret value that `client_secret` must carry.
+    public var clientSecret: String
+    /// The service principal's object id: the token's `oid` and `sub`, and what roles are granted to.
+    public var objectID: String
+    /// "1.0" issues `iss` https://sts.windows.net/{tid}/ with `appid`; "2.0" issues
+    /// https://login.microsoftonline.com/{tid}/v2.0 with `azp`.
+    public var tokenVersion: String = "2.0"
+    /// `expires_in`, and the distance from `iat` to `exp`.
+    public var tokenLifetimeSeconds: Int = 3599
+    /// When set, the token response carries `refresh_in`.
+    public var refreshInSeconds: Int? = nil
+    /// An AADSTS code to answer every token request with once the application is found:
+    /// 7000215, 7000222, 700016, 90002, 700024, 70021; any other code gives a generic `invalid_request`.
+    public var tokenError: Int? = nil
+    /// How long the token endpoint waits before it answers.
+    public var tokenEndpointDelaySeconds: Double = 0
+    /// Hold token requests without answering until the simulator stops.
+    public var tokenEndpointHang: Bool = false
+    /// Answer token requests with this status (500, 503, ...) and an Entra-shaped JSON error.
+    public var tokenEndpointStatus: Int? = nil
+
+    /// An application that gets tokens normally; set the other fields to inject faults.
+    public init(tenantID: String, clientID: String, clientSecret: String, objectID: String) {
+        self.tenantID = tenantID
+        self.clientID = clientID
+        self.clientSecret = clientSecret
+        self.objectID = objectID
+    }
+}

@@ -1,0 +1,45 @@
+// An Azure OpenAI resource on the simulated data plane, with the faults it can play.
+
+/// An Azure OpenAI resource reached at `AzureSimulator.endpoint(for: name)`: its tenant, key,
+/// deployments and the scenario flags that make it fail like a real resource does. Change it at
+/// run time with `AzureSimulator.updateResource`.
+public struct SimulatedResource: Sendable, Equatable {
+    /// The custom subdomain: the resource answers on `<name>.openai.localhost`.
+    public var name: String
+    /// The directory the resource belongs to; tokens from another tenant get the wrong-tenant 400.
+    public var tenantID: String
+    /// The key that `api-key` must carry.
+    public var apiKey: String
+    /// Deployment names that chat completions accept.
+    public var deployments: [String]
+    /// The `aud` a bearer token must have (a trailing slash is ignored).
+    public var expectedAudience: String = "https://cognitiveservices.azure.com"
+    /// Every key is rejected with the 401 key body, as after a key rotation.
+    public var keyInvalid: Bool = false
+    /// `disableLocalAuth`: key calls get 403 `AuthenticationTypeDisabled`.
+    public var localAuthDisabled: Bool = false
+    /// A regional endpoint without a custom subdomain: bearer calls get 400 "Please provide an authentication key."
+    public var regionalEndpoint: Bool = false
+    /// Network rules deny the caller: both auth modes get the 403 firewall body and `policy-id` header.
+    public var networkDenied: Bool = false
+    /// Every deployment is missing: chat calls get 404 `DeploymentNotFound`.
+    public var deploymentMissing: Bool = false
+    /// When set, authenticated calls get 429 with `retry-after` set to this many seconds.
+    public var throttleRetryAfterSeconds: Int? = nil
+    /// When set, authenticated calls get this status (500, 503, ...) with a JSON error body.
+    public var serverErrorStatus: Int? = nil
+    /// How long the resource waits before it answers.
+    public var delaySeconds: Double = 0
+    /// Accept requests and never answer, until the simulator stops.
+    public var hang: Bool = false
+    /// Drop the connection without a response.
+    public var closeConnection: Bool = false
+
+    /// A healthy resource; set the other fields to inject faults.
+    public init(name: String, tenantID: String, apiKey: String, deployments: [String]) {
+        self.name = name
+        self.tenantID = tenantID
+        self.apiKey = apiKey
+        self.deployments = deployments
+    }
+}

@@ -1,0 +1,256 @@
+// The admin API under /_simulator/: read the state and change scenarios over HTTP, for the demo and manual play.
+import HTTPServer
+
+/// Why an admin request was refused; the description goes back in the body's `error`.
+enum SimulatorAdminError: Error, CustomStringConvertible, Equatable {
+    /// No admin route for this method and path.
+    case noRoute(method: String, path: String)
+    /// The body is not a JSON object.
+    case notAnObject
+    /// A field the target cannot change (or that does not exist).
+    case unknownField(String)
+    /// A field with a value of the wrong JSON type.
+    case wrongType(field: String, expected: String)
+    /// No resource of that name.
+    case unknownResource(String)
+    /// No application with that client id.
+    case unknownApplication(String)
+
+    var description: String {
+        switch self {
+        case .noRoute(let method, let path): return "no admin route for \(method) \(path)"
+        case .notAnObject: return "the body must be a JSON object"
+        case .unknownField(let field): return "unknown field \"\(field)\""
+        case .wrongType(let field, let expected): return "field \"\(field)\" must be \(expected)"
+        case .unknownResource(let name): return "unknown resource \"\(name)\""
+        case .unknownApplication(let clientID): return "unknown application \"\(clientID)\""
+        }
+    }
+
+    /// The HTTP status the error is answered with.
+    var status: Int {
+        switch self {
+        case .noRoute, .unknownResource, .unknownApplication: return 404
+        case .notAnObject, .unknownField, .wrongType: return 400
+        }
+    }
+}
+
+extension SimulatorCore {
+    /// Answers `/_simulator/...` requests.
+    func handleAdmin(_ request: HTTPRequest) -> HTTPResponse {
+        let parts = request.path.split(separator: "/").dropFirst().map(FormEncoding.pathSegment)
+        do {
+            switch (request.method, parts.count) {
+            case ("GET", 1) where parts[0] == "state":
+                break
+            case ("POST", 2) where parts[0] == "resources":
+                let members = try Self.objectMembers(request.body)
+                try state.withLock { (state: inout SimulatorState) throws(SimulatorAdminError) in
+                    let key = parts[1].lowercased()
+                    guard var resource = state.resources[key] else { throw .unknownResource(parts[1]) }
+                    try Self.apply(members, to: &resource)
+                    state.resources[key] = resource
+                }
+            case ("POST", 2) where parts[0] == "applications":
+                let members = try Self.objectMembers(request.body)
+                try state.withLock { (state: inout SimulatorState) throws(SimulatorAdminError) in
+                    let key = parts[1].lowercased()
+                    guard var app = state.applications[key] else { throw .unknownApplication(parts[1]) }
+                    try Self.apply(members, to: &app)
+                    state.applications[key] = app
+                }
+            case ("POST", 2) where parts[0] == "roles":
+                var objectID: String?
+                var delay = 0.0
+                for (name, value) in try Self.objectMembers(request.body) {
+                    switch name {
+                    case "objectID": objectID = try Self.string(value, name)
+                    case "effectiveAfterSeconds": delay = try Self.double(value, name)
+                    default: throw SimulatorAdminError.unknownField(name)
+                    }
+                }
+                guard let objectID else { throw SimulatorAdminError.wrongType(field: "objectID", expected: "a string") }
+                let effectiveAt = now() + delay
+                try state.withLock { (state: inout SimulatorState) throws(SimulatorAdminError) in
+                    let key = parts[1].lowercased()
+                    guard state.resources[key] != nil else { throw .unknownResource(parts[1]) }
+                    Self.grant(&state, resourceKey: key, objectID: objectID, effectiveAt: effectiveAt)
+                }
+            case ("DELETE", 3) where parts[0] == "roles":
+                try state.withLock { (state: inout SimulatorState) throws(SimulatorAdminError) in
+                    let key = parts[1].lowercased()
+                    guard state.resources[key] != nil else { throw .unknownResource(parts[1]) }
+                    state.roles[key]?[parts[2].lowercased()] = nil
+                }
+            default:
+                throw SimulatorAdminError.noRoute(method: request.method, path: request.path)
+            }
+        } catch let error as SimulatorAdminError {
+            return adminResponse(error.status, JSONValue.object([("error", .string(error.description))]).rendered)
+        } catch {
+            return adminResponse(500, JSONValue.object([("error", .string("\(error)"))]).rendered)
+        }
+        return adminResponse(200, stateJSON().rendered)
+    }
+
+    /// Records a role assignment; an assignment already in place keeps its earlier effective time.
+    static func grant(_ state: inout SimulatorState, resourceKey: String, objectID: String, effectiveAt: Double) {
+        let objectKey = objectID.lowercased()
+        let existing = state.roles[resourceKey]?[objectKey]
+        state.roles[resourceKey, default: [:]][objectKey] = min(existing ?? effectiveAt, effectiveAt)
+    }
+
+    /// The whole state as JSON, with secrets and keys redacted.
+    func stateJSON() -> JSONValue {
+        let current = now()
+        let port = self.port.load(ordering: .relaxed)
+        let state = self.state.withLock { $0 }
+        let applications: [JSONValue] = state.applications.keys.sorted().map { key in
+            let app = state.applications[key]!
+            return .object([
+                ("clientID", .string(app.clientID)),
+                ("tenantID", .string(app.tenantID)),
+                ("objectID", .string(app.objectID)),
+                ("clientSecret", .string("<redacted>")),
+                ("tokenVersion", .string(app.tokenVersion)),
+                ("tokenLifetimeSeconds", .int(app.tokenLifetimeSeconds)),
+                ("refreshInSeconds", app.refreshInSeconds.map(JSONValue.int) ?? .null),
+                ("tokenError", app.tokenError.map(JSONValue.int) ?? .null),
+                ("tokenEndpointDelaySeconds", .double(app.tokenEndpointDelaySeconds)),
+                ("tokenEndpointHang", .bool(app.tokenEndpointHang)),
+                ("tokenEndpointStatus", app.tokenEndpointStatus.map(JSONValue.int) ?? .null),
+                ("tokenRequests", .int(state.tokenRequestCounts[key] ?? 0)),
+            ])
+        }
+        let resources: [JSONValue] = state.resources.keys.sorted().map { key in
+            let resource = state.resources[key]!
+            let roles: [JSONValue] = (state.roles[key] ?? [:]).sorted { $0.key < $1.key }.map { objectID, effectiveAt in
+                .object([
+                    ("objectID", .string(objectID)),
+                    ("effectiveAt", .double(effectiveAt)),
+                    ("effective", .bool(effectiveAt <= current)),
+                ])
+            }
+            return .object([
+                ("name", .string(resource.name)),
+                ("endpoint", .string("http://\(resource.name).openai.localhost:\(port)/")),
+                ("tenantID", .string(resource.tenantID)),
+                ("apiKey", .string("<redacted>")),
+                ("deployments", .array(resource.deployments.map(JSONValue.string))),
+                ("expectedAudience", .string(resource.expectedAudience)),
+                ("keyInvalid", .bool(resource.keyInvalid)),
+                ("localAuthDisabled", .bool(resource.localAuthDisabled)),
+                ("regionalEndpoint", .bool(resource.regionalEndpoint)),
+                ("networkDenied", .bool(resource.networkDenied)),
+                ("deploymentMissing", .bool(resource.deploymentMissing)),
+                ("throttleRetryAfterSeconds", resource.throttleRetryAfterSeconds.map(JSONValue.int) ?? .null),
+                ("serverErrorStatus", resource.serverErrorStatus.map(JSONValue.int) ?? .null),
+                ("delaySeconds", .double(resource.delaySeconds)),
+                ("hang", .bool(resource.hang)),
+                ("closeConnection", .bool(resource.closeConnection)),
+                ("roles", .array(roles)),
+                ("requests", .int(state.requestCounts[key] ?? 0)),
+            ])
+        }
+        return .object([
+            ("now", .double(current)),
+            ("tenants", .array(state.tenants.sorted().map(JSONValue.string))),
+            ("applications", .array(applications)),
+            ("resources", .array(resources)),
+        ])
+    }
+
+    /// Sets the fields named in `members` on `resource`; nothing changes when one is refused.
+    static func apply(_ members: [(String, JSONValue)], to resource: inout SimulatedResource) throws(SimulatorAdminError) {
+        var changed = resource
+        for (name, value) in members {
+            switch name {
+            case "tenantID": changed.tenantID = try string(value, name)
+            case "apiKey": changed.apiKey = try string(value, name)
+            case "deployments": changed.deployments = try strings(value, name)
+            case "expectedAudience": changed.expectedAudience = try string(value, name)
+            case "keyInvalid": changed.keyInvalid = try bool(value, name)
+            case "localAuthDisabled": changed.localAuthDisabled = try bool(value, name)
+            case "regionalEndpoint": changed.regionalEndpoint = try bool(value, name)
+            case "networkDenied": changed.networkDenied = try bool(value, name)
+            case "deploymentMissing": changed.deploymentMissing = try bool(value, name)
+            case "throttleRetryAfterSeconds": changed.throttleRetryAfterSeconds = try optionalInt(value, name)
+            case "serverErrorStatus": changed.serverErrorStatus = try optionalInt(value, name)
+            case "delaySeconds": changed.delaySeconds = try double(value, name)
+            case "hang": changed.hang = try bool(value, name)
+            case "closeConnection": changed.closeConnection = try bool(value, name)
+            default: throw .unknownField(name)
+            }
+        }
+        resource = changed
+    }
+
+    /// Sets the fields named in `members` on `app`; nothing changes when one is refused.
+    static func apply(_ members: [(String, JSONValue)], to app: inout SimulatedApplication) throws(SimulatorAdminError) {
+        var changed = app
+        for (name, value) in members {
+            switch name {
+            case "tokenVersion": changed.tokenVersion = try string(value, name)
+            case "tokenError": changed.tokenError = try optionalInt(value, name)
+            case "tokenLifetimeSeconds": changed.tokenLifetimeSeconds = try int(value, name)
+            case "refreshInSeconds": changed.refreshInSeconds = try optionalInt(value, name)
+            case "tokenEndpointDelaySeconds": changed.tokenEndpointDelaySeconds = try double(value, name)
+            case "tokenEndpointHang": changed.tokenEndpointHang = try bool(value, name)
+            case "tokenEndpointStatus": changed.tokenEndpointStatus = try optionalInt(value, name)
+            default: throw .unknownField(name)
+            }
+        }
+        app = changed
+    }
+
+    private func adminResponse(_ status: Int, _ body: String) -> HTTPResponse {
+        HTTPResponse(status: status, contentType: "application/json", body: body, headers: [("Date", HTTPDate.imfFixdate(now()))])
+    }
+
+    private static func objectMembers(_ body: [UInt8]) throws(SimulatorAdminError) -> [(String, JSONValue)] {
+        guard let members = JSONValue.parse(body)?.objectMembers else { throw .notAnObject }
+        return members
+    }
+
+    private static func bool(_ value: JSONValue, _ field: String) throws(SimulatorAdminError) -> Bool {
+        guard case .bool(let flag) = value else { throw .wrongType(field: field, expected: "true or false") }
+        return flag
+    }
+
+    private static func int(_ value: JSONValue, _ field: String) throws(SimulatorAdminError) -> Int {
+        switch value {
+        case .int(let number): return number
+        case .double(let number) where number == number.rounded() && abs(number) < 1e15: return Int(number)
+        default: throw .wrongType(field: field, expected: "an integer")
+        }
+    }
+
+    private static func optionalInt(_ value: JSONValue, _ field: String) throws(SimulatorAdminError) -> Int? {
+        if case .null = value { return nil }
+        do { return try int(value, field) } catch { throw .wrongType(field: field, expected: "an integer or null") }
+    }
+
+    private static func double(_ value: JSONValue, _ field: String) throws(SimulatorAdminError) -> Double {
+        switch value {
+        case .int(let number): return Double(number)
+        case .double(let number): return number
+        default: throw .wrongType(field: field, expected: "a number")
+        }
+    }
+
+    private static func string(_ value: JSONValue, _ field: String) throws(SimulatorAdminError) -> String {
+        guard case .string(let text) = value else { throw .wrongType(field: field, expected: "a string") }
+        return text
+    }
+
+    private static func strings(_ value: JSONValue, _ field: String) throws(SimulatorAdminError) -> [String] {
+        guard case .array(let items) = value else { throw .wrongType(field: field, expected: "an array of strings") }
+        var texts: [String] = []
+        for item in items {
+            guard case .string(let text) = item else { throw .wrongType(field: field, expected: "an array of strings") }
+            texts.append(text)
+        }
+        return texts
+    }
+}

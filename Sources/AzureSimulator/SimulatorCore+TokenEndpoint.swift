@@ -1,0 +1,150 @@
+// The simulated Entra ID token endpoint: POST /{tenant}/oauth2/v2.0/token, client credentials grant.
+import HTTPServer
+
+extension SimulatorCore {
+    /// Answers a request to the authority host that is not for the admin API.
+    func handleTokenEndpoint(_ request: HTTPRequest) -> HTTPResponse {
+        let segments = request.path.split(separator: "/", omittingEmptySubsequences: false)
+        guard segments.count == 5, segments[0].isEmpty, !segments[1].isEmpty,
+              segments[2] == "oauth2", segments[3] == "v2.0", segments[4] == "token" else {
+            return entraNotFound(request)
+        }
+        guard request.method == "POST" else {
+            return entraError(code: 900561, status: 400, error: "invalid_request",
+                              description: "The endpoint only accepts POST requests. Received a \(request.method) request.")
+        }
+        let tenant = FormEncoding.pathSegment(segments[1])
+        let form = FormEncoding.decode(request.body)
+        func field(_ name: String) -> String? { form.first { $0.name == name }?.value }
+        let clientID = field("client_id") ?? ""
+
+        let (tenantKnown, found) = state.withLock { state in
+            state.tokenRequestCounts[clientID.lowercased(), default: 0] += 1
+            return (state.tenants.contains(tenant.lowercased()), state.applications[clientID.lowercased()])
+        }
+        guard tenantKnown else { return entraError(code: 90002, tenant: tenant, clientID: clientID, assertion: nil) }
+        guard let app = found, app.tenantID.lowercased() == tenant.lowercased() else {
+            return entraError(code: 700016, tenant: tenant, clientID: clientID, assertion: nil)
+        }
+
+        if app.tokenEndpointHang {
+            holdUntilStopped()
+            return .connectionClosed
+        }
+        if app.tokenEndpointDelaySeconds > 0, !pause(seconds: app.tokenEndpointDelaySeconds) {
+            return .connectionClosed
+        }
+        if let status = app.tokenEndpointStatus {
+            return status == 503
+                ? entraError(code: 90033, status: status, error: "temporarily_unavailable", description: "A transient error has occurred. Please try again.")
+                : entraError(code: 50000, status: status, error: "server_error", description: "There was an error issuing a token or an issue with our sign-in service. Please try again later.")
+        }
+        if let code = app.tokenError {
+            return entraError(code: code, tenant: tenant, clientID: app.clientID, assertion: field("client_assertion"))
+        }
+
+        let scope = field("scope") ?? ""
+        guard field("grant_type") == "client_credentials", !scope.contains(" "), scope.hasSuffix("/.default"),
+              scope.count > "/.default".count else {
+            return entraError(code: 70011, status: 400, error: "invalid_scope",
+                              description: "The provided value for the input parameter 'scope' is not valid. The scope \(scope) is not valid.")
+        }
+
+        if let secret = field("client_secret") {
+            guard secret == app.clientSecret else {
+                return entraError(code: 7000215, tenant: tenant, clientID: app.clientID, assertion: nil)
+            }
+        } else if field("client_assertion_type") == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                  let assertion = field("client_assertion"), !assertion.isEmpty {
+            // Certificate and federated assertions are accepted as they are; their failures are
+            // played with `tokenError` (700024, 70021).
+        } else {
+            return entraError(code: 7000218, status: 401, error: "invalid_client",
+                              description: "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
+        }
+
+        let audience = String(scope.dropLast("/.default".count))
+        let token = SimulatedToken.mint(for: app, audience: audience, now: now())
+        var members: [(String, JSONValue)] = [
+            ("token_type", .string("Bearer")),
+            ("expires_in", .int(app.tokenLifetimeSeconds)),
+            ("ext_expires_in", .int(app.tokenLifetimeSeconds)),
+        ]
+        if let refreshIn = app.refreshInSeconds { members.append(("refresh_in", .int(refreshIn))) }
+        members.append(("access_token", .string(token)))
+        return entraResponse(status: 200, body: JSONValue.object(members).rendered, requestID: Self.uuid())
+    }
+
+    /// The Entra error for an AADSTS code, with the wording and status the real service uses.
+    private func entraError(code: Int, tenant: String, clientID: String, assertion: String?) -> HTTPResponse {
+        switch code {
+        case 90002:
+            return entraError(code: code, status: 400, error: "invalid_request",
+                              description: "Tenant '\(tenant)' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.")
+        case 700016:
+            return entraError(code: code, status: 400, error: "unauthorized_client",
+                              description: "Application with identifier '\(clientID)' was not found in the directory '\(tenant)'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.")
+        case 7000215:
+            return entraError(code: code, status: 401, error: "invalid_client",
+                              description: "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '\(clientID)'.")
+        case 7000222:
+            return entraError(code: code, status: 401, error: "invalid_client",
+                              description: "The provided client secret keys for app '\(clientID)' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds.")
+        case 700024:
+            let current = now()
+            return entraError(code: code, status: 401, error: "invalid_client",
+                              description: "Client assertion is not within its valid time range. Current time: \(HTTPDate.entraTimestamp(current)), assertion valid from \(HTTPDate.entraTimestamp(current - 7200)), expiry time of assertion \(HTTPDate.entraTimestamp(current - 5400)). Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .")
+        case 70021:
+            var issuer = "", subject = "", audience = ""
+            if let assertion, case .object(let claims)? = SimulatedToken.unverifiedPayload(assertion) {
+                for (name, value) in claims {
+                    guard case .string(let text) = value else { continue }
+                    switch name {
+                    case "iss": issuer = text
+                    case "sub": subject = text
+                    case "aud": audience = text
+                    default: break
+                    }
+                }
+            }
+            return entraError(code: code, status: 401, error: "invalid_client",
+                              description: "No matching federated identity record found for presented assertion. Assertion Issuer: '\(issuer)'. Assertion Subject: '\(subject)'. Assertion Audience: '\(audience)'. https://learn.microsoft.com/entra/workload-id/workload-identity-federation")
+        default:
+            return entraError(code: code, status: 400, error: "invalid_request",
+                              description: "The simulator was told to fail this request with AADSTS\(code).")
+        }
+    }
+
+    /// An error in Entra ID's shape: `error`, `error_description` (code, text, trace, correlation,
+    /// time), `error_codes`, `timestamp`, `trace_id`, `correlation_id`, `error_uri`.
+    private func entraError(code: Int, status: Int, error: String, description: String) -> HTTPResponse {
+        let traceID = Self.uuid()
+        let correlationID = Self.uuid()
+        let timestamp = HTTPDate.entraTimestamp(now())
+        let body = JSONValue.object([
+            ("error", .string(error)),
+            ("error_description", .string("AADSTS\(code): \(description) Trace ID: \(traceID) Correlation ID: \(correlationID) Timestamp: \(timestamp)")),
+            ("error_codes", .array([.int(code)])),
+            ("timestamp", .string(timestamp)),
+            ("trace_id", .string(traceID)),
+            ("correlation_id", .string(correlationID)),
+            ("error_uri", .string("https://login.microsoftonline.com/error?code=\(code)")),
+        ]).rendered
+        return entraResponse(status: status, body: body, requestID: traceID)
+    }
+
+    /// 404 for paths the authority host does not serve.
+    private func entraNotFound(_ request: HTTPRequest) -> HTTPResponse {
+        entraResponse(status: 404, body: AzureOpenAIResponses.resourceNotFound, requestID: Self.uuid())
+    }
+
+    /// A token endpoint answer with the headers Entra ID sends.
+    private func entraResponse(status: Int, body: String, requestID: String) -> HTTPResponse {
+        HTTPResponse(status: status, contentType: "application/json; charset=utf-8", body: body, headers: [
+            ("Cache-Control", "no-store, no-cache"),
+            ("Pragma", "no-cache"),
+            ("x-ms-request-id", requestID),
+            ("Date", HTTPDate.imfFixdate(now())),
+        ])
+    }
+}

@@ -1,0 +1,63 @@
+// The running agent: one HTTP client, token caches, the scheduler, metrics and the endpoint, wired.
+import HTTPClient
+import HTTPServer
+
+/// Everything `aoai-canary run` runs, built from one configuration.
+public final class Agent: Sendable {
+    public let config: CanaryConfig
+    public let metrics: CanaryMetrics
+    public let logger: EventLogger
+    public let scheduler: Scheduler
+    public let tokenCaches: [String: TokenCache]
+    private let client: HTTPClient
+
+    public init(config: CanaryConfig, logger: EventLogger, build: BuildInfo, clock: any CanaryClock = SystemClock(), tokenRetryInterval: Double = 30) {
+        self.config = config
+        self.logger = logger
+        let client = HTTPClient()
+        self.client = client
+        let metrics = CanaryMetrics(build: build)
+        metrics.registry.addCollector { ProcessMetrics.render() }
+        self.metrics = metrics
+        let reporter = ProbeReporter(metrics: metrics, logger: logger)
+        let timeout = config.timeout.seconds
+
+        var caches: [String: TokenCache] = [:]
+        for credential in config.credentials {
+            metrics.prepare(credential: credential.name)
+            caches[credential.name] = TokenCache(
+                credential: credential.name, source: TokenSourceFactory.make(credential.settings), client: client,
+                clock: clock, timeoutSeconds: timeout, retryInterval: tokenRetryInterval,
+                observe: { reporter.report($0, now: clock.wallSeconds) })
+        }
+        self.tokenCaches = caches
+
+        for resource in config.resources {
+            var modes: [AuthMode] = []
+            if resource.apiKey != nil { modes.append(.apiKey) }
+            if resource.credential != nil { modes.append(.entraID) }
+            metrics.prepare(resource: resource.name, modes: modes)
+        }
+
+        let prober = Prober(client: client, clock: clock, timeoutSeconds: timeout)
+        let cachesByName = caches
+        self.scheduler = Scheduler(resources: config.resources, defaultInterval: config.interval, clock: clock, reporter: reporter) { resource in
+            await prober.round(resource, tokens: resource.credential.flatMap { cachesByName[$0] })
+        }
+    }
+
+    /// The endpoint's request handler.
+    public func endpoint(version: String) -> StatusEndpoint {
+        StatusEndpoint(metrics: metrics, version: version)
+    }
+
+    /// Runs the schedule until cancelled.
+    public func run() async {
+        await scheduler.run()
+    }
+
+    /// Stops the HTTP client's thread (after `run` returned).
+    public func shutdown() {
+        client.shutdown()
+    }
+}

@@ -1,0 +1,116 @@
+// The agent's metric families: names, HELP texts, labels and buckets in one place.
+
+/// The aoai_canary_* families and the operations that update them.
+public struct CanaryMetrics: Sendable {
+    public let registry: MetricsRegistry
+
+    static let durationBuckets: [Double] = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+    static let scheduleNote = "Updated by the agent's own probe schedule, not by scrapes (probes cost money and must not multiply with scrapers)."
+
+    public static let probeSuccess = MetricDescriptor(name: "aoai_canary_probe_success", help: "1 if the last probe of this resource with this auth mode succeeded, else 0. " + scheduleNote, type: .gauge, labelNames: ["resource", "auth"])
+    public static let probeDuration = MetricDescriptor(name: "aoai_canary_probe_duration_seconds", help: "Duration of probe HTTP calls in seconds. " + scheduleNote, type: .histogram, labelNames: ["resource", "auth"], buckets: durationBuckets)
+    public static let httpPhase = MetricDescriptor(name: "aoai_canary_probe_http_duration_seconds", help: "Duration of each HTTP phase of the last probe, from libcurl's timers (resolve, connect, tls, processing, transfer). " + scheduleNote, type: .gauge, labelNames: ["resource", "auth", "phase"])
+    public static let httpStatus = MetricDescriptor(name: "aoai_canary_probe_http_status_code", help: "HTTP status of the last probe, 0 when there was no response. " + scheduleNote, type: .gauge, labelNames: ["resource", "auth"])
+    public static let probes = MetricDescriptor(name: "aoai_canary_probes_total", help: "Probes made, including those that failed before a call for want of a token. " + scheduleNote, type: .counter, labelNames: ["resource", "auth"])
+    public static let failures = MetricDescriptor(name: "aoai_canary_probe_failures_total", help: "Failed probes by reason. " + scheduleNote, type: .counter, labelNames: ["resource", "auth", "reason"])
+    public static let lastSuccess = MetricDescriptor(name: "aoai_canary_last_success_timestamp_seconds", help: "Unix time of the last successful probe, 0 before the first. " + scheduleNote, type: .gauge, labelNames: ["resource", "auth"])
+    public static let divergence = MetricDescriptor(name: "aoai_canary_auth_divergence", help: "1 when, in the last round, the API key probe succeeded and the Entra ID probe failed. " + scheduleNote, type: .gauge, labelNames: ["resource"])
+    public static let tokenExpiry = MetricDescriptor(name: "aoai_canary_token_expiry_timestamp_seconds", help: "Unix time at which the cached Entra ID token expires.", type: .gauge, labelNames: ["credential"])
+    public static let tokenAcquisitions = MetricDescriptor(name: "aoai_canary_token_acquisitions_total", help: "Entra ID token requests by result (success or failure).", type: .counter, labelNames: ["credential", "result"])
+    public static let tokenDuration = MetricDescriptor(name: "aoai_canary_token_acquisition_duration_seconds", help: "Duration of Entra ID token requests in seconds.", type: .histogram, labelNames: ["credential"], buckets: durationBuckets)
+    public static let tokenInfo = MetricDescriptor(name: "aoai_canary_token_info", help: "Claims of the cached Entra ID token (decoded, not verified); always 1.", type: .gauge, labelNames: ["credential", "tenant_id", "object_id", "app_id", "audience", "version"])
+    public static let buildInfo = MetricDescriptor(name: "aoai_canary_build_info", help: "Build information of the running agent; always 1.", type: .gauge, labelNames: ["version", "revision", "swift_version"])
+
+    static let phases = ["resolve", "connect", "tls", "processing", "transfer"]
+
+    public init(registry: MetricsRegistry = MetricsRegistry(), build: BuildInfo) {
+        self.registry = registry
+        for descriptor in [Self.probeSuccess, Self.probeDuration, Self.httpPhase, Self.httpStatus, Self.probes, Self.failures,
+                           Self.lastSuccess, Self.divergence, Self.tokenExpiry, Self.tokenAcquisitions, Self.tokenDuration,
+                           Self.tokenInfo, Self.buildInfo] {
+            registry.register(descriptor)
+        }
+        registry.set(Self.buildInfo.name, [build.version, build.revision, build.swiftVersion], 1)
+    }
+
+    /// Creates every series a resource can produce, at 0, so rate() and increase() work from the start.
+    public func prepare(resource: String, modes: [AuthMode]) {
+        for auth in modes {
+            let labels = [resource, auth.rawValue]
+            registry.touch(Self.probeSuccess.name, labels)
+            registry.touch(Self.probeDuration.name, labels)
+            registry.touch(Self.httpStatus.name, labels)
+            registry.touch(Self.probes.name, labels)
+            registry.touch(Self.lastSuccess.name, labels)
+            for phase in Self.phases { registry.touch(Self.httpPhase.name, labels + [phase]) }
+            for reason in FailureReason.possible(for: auth) {
+                registry.touch(Self.failures.name, labels + [reason.rawValue])
+            }
+        }
+        registry.touch(Self.divergence.name, [resource])
+    }
+
+    /// Creates a credential's counters at 0.
+    public func prepare(credential: String) {
+        registry.touch(Self.tokenAcquisitions.name, [credential, "success"])
+        registry.touch(Self.tokenAcquisitions.name, [credential, "failure"])
+        registry.touch(Self.tokenDuration.name, [credential])
+    }
+
+    /// Records one probe.
+    public func record(_ result: ProbeResult) {
+        let labels = [result.resource, result.auth.rawValue]
+        registry.add(Self.probes.name, labels)
+        registry.set(Self.httpStatus.name, labels, Double(result.status))
+        if let timings = result.timings {
+            registry.observe(Self.probeDuration.name, labels, timings.total)
+            let values = [timings.resolve, timings.connect, timings.tls, timings.processing, timings.transfer]
+            for (phase, value) in zip(Self.phases, values) { registry.set(Self.httpPhase.name, labels + [phase], value) }
+        }
+        switch result.verdict {
+        case .success:
+            registry.set(Self.probeSuccess.name, labels, 1)
+            registry.set(Self.lastSuccess.name, labels, result.finishedAt)
+        case .failure(let reason, _):
+            registry.set(Self.probeSuccess.name, labels, 0)
+            registry.add(Self.failures.name, labels + [reason.rawValue])
+        }
+    }
+
+    /// Records the pair's divergence once both halves of a round are in.
+    public func recordDivergence(resource: String, key: ProbeVerdict?, entra: ProbeVerdict?) {
+        let diverged = key == .success && entra != nil && entra != .success
+        registry.set(Self.divergence.name, [resource], diverged ? 1 : 0)
+    }
+
+    /// Records one token acquisition attempt.
+    public func record(_ event: TokenAcquisitionEvent) {
+        registry.observe(Self.tokenDuration.name, [event.credential], event.durationSeconds)
+        switch event.result {
+        case .success(let token):
+            registry.add(Self.tokenAcquisitions.name, [event.credential, "success"])
+            registry.set(Self.tokenExpiry.name, [event.credential], token.expiresOn)
+            let claims = token.claims
+            registry.remove(Self.tokenInfo.name) { $0.first == event.credential }
+            registry.set(Self.tokenInfo.name, [
+                event.credential, claims?.tenantID ?? "", claims?.objectID ?? "", claims?.appID ?? "",
+                claims?.audience ?? "", claims?.version ?? "",
+            ], 1)
+        case .failure:
+            registry.add(Self.tokenAcquisitions.name, [event.credential, "failure"])
+        }
+    }
+}
+
+/// What the binary says about itself.
+public struct BuildInfo: Sendable {
+    public var version: String
+    public var revision: String
+    public var swiftVersion: String
+
+    public init(version: String, revision: String, swiftVersion: String) {
+        self.version = version
+        self.revision = revision
+        self.swiftVersion = swiftVersion
+    }
+}

@@ -1,0 +1,154 @@
+// A synchronous metrics registry behind a lock, rendered in the Prometheus text format.
+import Synchronization
+
+/// The Prometheus metric types the agent uses.
+public enum MetricType: String, Sendable {
+    case counter, gauge, histogram
+}
+
+/// A metric family's fixed parts.
+public struct MetricDescriptor: Sendable {
+    public var name: String
+    public var help: String
+    public var type: MetricType
+    public var labelNames: [String]
+    /// Upper bounds for histograms, ascending, without +Inf.
+    public var buckets: [Double]
+
+    public init(name: String, help: String, type: MetricType, labelNames: [String], buckets: [Double] = []) {
+        self.name = name
+        self.help = help
+        self.type = type
+        self.labelNames = labelNames
+        self.buckets = buckets
+    }
+}
+
+/// Families and their series. Safe to use from any thread; rendering never waits on the scheduler.
+public final class MetricsRegistry: Sendable {
+    struct Histogram: Sendable {
+        var counts: [UInt64]
+        var sum: Double = 0
+        var count: UInt64 = 0
+    }
+
+    enum Value: Sendable {
+        case scalar(Double)
+        case histogram(Histogram)
+    }
+
+    struct Family: Sendable {
+        var descriptor: MetricDescriptor
+        var series: [[String]: Value] = [:]
+    }
+
+    struct State: Sendable {
+        var order: [String] = []
+        var families: [String: Family] = [:]
+    }
+
+    private let state = Mutex(State())
+    /// Called at render time for values read fresh (process metrics); returns extra text.
+    private let collectors: Mutex<[@Sendable () -> String]> = Mutex([])
+
+    public init() {}
+
+    /// Adds a family. Registering a name twice keeps the first.
+    public func register(_ descriptor: MetricDescriptor) {
+        state.withLock { state in
+            guard state.families[descriptor.name] == nil else { return }
+            state.order.append(descriptor.name)
+            state.families[descriptor.name] = Family(descriptor: descriptor)
+        }
+    }
+
+    /// Adds text rendered after the registered families, such as the process metrics.
+    public func addCollector(_ collector: @escaping @Sendable () -> String) {
+        collectors.withLock { $0.append(collector) }
+    }
+
+    /// Sets a gauge.
+    public func set(_ name: String, _ labels: [String], _ value: Double) {
+        update(name, labels) { _ in .scalar(value) }
+    }
+
+    /// Adds to a counter (or gauge); creates the series at 0 first.
+    public func add(_ name: String, _ labels: [String], _ amount: Double = 1) {
+        update(name, labels) { old in
+            if case .scalar(let current)? = old { return .scalar(current + amount) }
+            return .scalar(amount)
+        }
+    }
+
+    /// Makes a series exist (at 0) without changing an existing value.
+    public func touch(_ name: String, _ labels: [String]) {
+        state.withLock { state in
+            guard var family = state.families[name], family.series[labels] == nil else { return }
+            family.series[labels] = family.descriptor.type == .histogram
+                ? .histogram(Histogram(counts: Array(repeating: 0, count: family.descriptor.buckets.count)))
+                : .scalar(0)
+            state.families[name] = family
+        }
+    }
+
+    /// Records one observation in a histogram.
+    public func observe(_ name: String, _ labels: [String], _ value: Double) {
+        state.withLock { state in
+            guard var family = state.families[name] else { return }
+            var histogram: Histogram
+            if case .histogram(let existing)? = family.series[labels] {
+                histogram = existing
+            } else {
+                histogram = Histogram(counts: Array(repeating: 0, count: family.descriptor.buckets.count))
+            }
+            for (index, bound) in family.descriptor.buckets.enumerated() where value <= bound {
+                histogram.counts[index] += 1
+            }
+            histogram.sum += value
+            histogram.count += 1
+            family.series[labels] = .histogram(histogram)
+            state.families[name] = family
+        }
+    }
+
+    /// Removes the series of a family whose labels match.
+    public func remove(_ name: String, where matches: ([String]) -> Bool) {
+        state.withLock { state in
+            guard var family = state.families[name] else { return }
+            family.series = family.series.filter { !matches($0.key) }
+            state.families[name] = family
+        }
+    }
+
+    /// The current value of a counter or gauge series, for tests and the status view.
+    public func value(_ name: String, _ labels: [String]) -> Double? {
+        state.withLock { state in
+            if case .scalar(let value)? = state.families[name]?.series[labels] { return value }
+            return nil
+        }
+    }
+
+    private func update(_ name: String, _ labels: [String], _ change: (Value?) -> Value) {
+        state.withLock { state in
+            guard var family = state.families[name] else { return }
+            precondition(labels.count == family.descriptor.labelNames.count, "label count mismatch for \(name)")
+            family.series[labels] = change(family.series[labels])
+            state.families[name] = family
+        }
+    }
+
+    /// The whole exposition, families in registration order and series sorted by label values.
+    public func render() -> String {
+        let snapshot = state.withLock { $0 }
+        var output = ""
+        output.reserveCapacity(4096)
+        for name in snapshot.order {
+            guard let family = snapshot.families[name] else { continue }
+            Exposition.appendFamily(family.descriptor, series: family.series.sorted { $0.key.lexicographicallyPrecedes($1.key) }, to: &output)
+        }
+        for collector in collectors.withLock({ $0 }) {
+            output += collector()
+        }
+        return output
+    }
+}

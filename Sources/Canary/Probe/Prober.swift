@@ -1,0 +1,124 @@
+// Making the canary calls: the request for a resource, and the paired round of key and token calls.
+import HTTPClient
+
+/// One probe's outcome with everything metrics and logs need.
+public struct ProbeResult: Sendable {
+    public var resource: String
+    public var auth: AuthMode
+    public var verdict: ProbeVerdict
+    /// 0 when there was no response.
+    public var status: Int
+    /// libcurl's timers; nil when no call was made or no response came.
+    public var timings: HTTPTimings?
+    /// Wall time when the probe finished.
+    public var finishedAt: Double
+    /// `retry-after` of a 429, in seconds.
+    public var retryAfter: Double?
+    /// The credential used by an Entra ID probe.
+    public var credential: String?
+    /// Seconds left on the token sent, for the log.
+    public var tokenExpiresIn: Double?
+    /// The AADSTS code when the token could not be had.
+    public var aadsts: Int?
+}
+
+/// Both halves of one round for one resource.
+public struct RoundResult: Sendable {
+    public var resource: String
+    public var apiKey: ProbeResult?
+    public var entraID: ProbeResult?
+
+    public var results: [ProbeResult] { [apiKey, entraID].compactMap { $0 } }
+
+    /// The longest `retry-after` either half was told.
+    public var retryAfter: Double? { results.compactMap(\.retryAfter).max() }
+}
+
+/// Runs probes through one shared HTTP client.
+public struct Prober: Sendable {
+    public let client: HTTPClient
+    public let clock: any CanaryClock
+    public let timeoutSeconds: Double
+    /// The most of a body read for classification.
+    public static let maxBodyBytes = 64 * 1024
+
+    public init(client: HTTPClient, clock: any CanaryClock, timeoutSeconds: Double) {
+        self.client = client
+        self.clock = clock
+        self.timeoutSeconds = timeoutSeconds
+    }
+
+    /// The request URL of a resource's probe.
+    public static func url(for resource: ResourceConfig) -> String {
+        let version = formEncode(resource.apiVersion)
+        switch resource.probe {
+        case .chatCompletions:
+            return "\(resource.endpoint)openai/deployments/\(formEncode(resource.deployment ?? ""))/chat/completions?api-version=\(version)"
+        case .models:
+            return "\(resource.endpoint)openai/models?api-version=\(version)"
+        }
+    }
+
+    /// The request a probe sends, with `authorization` as its auth header.
+    public func request(for resource: ResourceConfig, authorization: (name: String, value: String)) -> HTTPClientRequest {
+        var headers: [(name: String, value: String)] = [authorization, ("Accept", "application/json")]
+        var body: [UInt8]?
+        var method = "GET"
+        if resource.probe == .chatCompletions {
+            method = "POST"
+            headers.append(("Content-Type", "application/json"))
+            body = Array(#"{"messages":[{"role":"user","content":"ping"}],"max_tokens":1}"#.utf8)
+        }
+        return HTTPClientRequest(method: method, url: Self.url(for: resource), headers: headers, body: body, timeoutSeconds: timeoutSeconds, maxBodyBytes: Self.maxBodyBytes)
+    }
+
+    /// Runs the key call and the Entra ID call of one round at the same moment.
+    public func round(_ resource: ResourceConfig, tokens: TokenCache?) async -> RoundResult {
+        var result = RoundResult(resource: resource.name)
+        await withTaskGroup(of: ProbeResult.self) { group in
+            if let key = resource.apiKey {
+                group.addTask { await self.probe(resource, auth: .apiKey, header: ("api-key", key.exposedValue)) }
+            }
+            if let tokens {
+                group.addTask { await self.probeWithToken(resource, tokens: tokens) }
+            }
+            for await probe in group {
+                switch probe.auth {
+                case .apiKey: result.apiKey = probe
+                case .entraID: result.entraID = probe
+                }
+            }
+        }
+        return result
+    }
+
+    private func probeWithToken(_ resource: ResourceConfig, tokens: TokenCache) async -> ProbeResult {
+        let token: CachedToken
+        do {
+            token = try await tokens.token()
+        } catch {
+            return ProbeResult(
+                resource: resource.name, auth: .entraID, verdict: .failure(.tokenAcquisitionFailed, detail: error.description),
+                status: 0, timings: nil, finishedAt: clock.wallSeconds, credential: tokens.credential, aadsts: error.aadsts)
+        }
+        var result = await probe(resource, auth: .entraID, header: ("Authorization", "Bearer \(token.accessToken.exposedValue)"))
+        result.credential = tokens.credential
+        result.tokenExpiresIn = token.expiresOn - clock.wallSeconds
+        return result
+    }
+
+    /// One call and its classification.
+    func probe(_ resource: ResourceConfig, auth: AuthMode, header: (name: String, value: String)) async -> ProbeResult {
+        let request = request(for: resource, authorization: header)
+        do {
+            let response = try await client.execute(request)
+            return ProbeResult(
+                resource: resource.name, auth: auth,
+                verdict: ResponseClassifier.classify(status: response.status, body: response.body, headers: response.headers, auth: auth),
+                status: response.status, timings: response.timings, finishedAt: clock.wallSeconds,
+                retryAfter: response.status == 429 ? ResponseClassifier.retryAfter(response.headers) : nil)
+        } catch {
+            return ProbeResult(resource: resource.name, auth: auth, verdict: ResponseClassifier.classify(error), status: 0, timings: nil, finishedAt: clock.wallSeconds)
+        }
+    }
+}

@@ -1,0 +1,73 @@
+// The actor that owns the schedule and each resource's last outcome, and runs the rounds.
+
+/// Runs every resource's rounds on time, each as a child task, so a slow one delays no other.
+public actor Scheduler {
+    public typealias RoundRunner = @Sendable (ResourceConfig) async -> RoundResult
+
+    private let resources: [ResourceConfig]
+    private let clock: any CanaryClock
+    private let runRound: RoundRunner
+    private let reporter: ProbeReporter
+    private var schedule: Schedule
+    private var lastVerdicts: [String: ProbeVerdict] = [:]
+    private var heartbeat: (@Sendable () -> Void)?
+
+    public init(resources: [ResourceConfig], defaultInterval: Duration, clock: any CanaryClock, reporter: ProbeReporter, runRound: @escaping RoundRunner) {
+        self.resources = resources
+        self.clock = clock
+        self.runRound = runRound
+        self.reporter = reporter
+        self.schedule = Schedule(intervals: resources.map { ($0.interval ?? defaultInterval).seconds }, start: clock.monotonicSeconds)
+    }
+
+    /// Called on every pass of the loop (the service watchdog).
+    public func setHeartbeat(_ beat: @escaping @Sendable () -> Void) {
+        heartbeat = beat
+    }
+
+    /// Runs until the task is cancelled; rounds in flight are cancelled with it.
+    public func run() async {
+        await withDiscardingTaskGroup { group in
+            while !Task.isCancelled {
+                heartbeat?()
+                for index in schedule.takeDue(now: clock.monotonicSeconds) {
+                    let resource = resources[index]
+                    group.addTask { [runRound] in
+                        let result = await runRound(resource)
+                        await self.finish(index, result)
+                    }
+                }
+                // Wake at the next slot, and at least every 10 s for the heartbeat.
+                let wake = min(schedule.nextWake ?? .infinity, clock.monotonicSeconds + 10)
+                do { try await clock.sleep(untilMonotonic: wake) } catch { break }
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// Runs one round of every resource now and waits for all of them (tests and `diagnose`).
+    public func runAllOnce() async {
+        await withTaskGroup(of: Void.self) { group in
+            for (index, resource) in resources.enumerated() {
+                group.addTask { [runRound] in
+                    let result = await runRound(resource)
+                    await self.finish(index, result)
+                }
+            }
+        }
+    }
+
+    /// The schedule as it stands, for tests.
+    public var currentSchedule: Schedule { schedule }
+
+    private func finish(_ index: Int, _ result: RoundResult) {
+        schedule.completed(index, now: clock.monotonicSeconds, retryAfter: result.retryAfter)
+        for probe in result.results {
+            let key = "\(probe.resource)\u{0}\(probe.auth.rawValue)"
+            let previous = lastVerdicts[key]
+            lastVerdicts[key] = probe.verdict
+            reporter.report(probe, previous: previous)
+        }
+        reporter.reportRound(result)
+    }
+}

@@ -1,0 +1,166 @@
+// The command line: subcommands, their options and help text, declared once and parsed by hand.
+
+/// One option of a subcommand.
+struct OptionSpec: Sendable {
+    var name: String
+    /// nil for a flag without a value.
+    var valueName: String?
+    var help: String
+    /// Allowed values, checked by the parser.
+    var choices: [String] = []
+}
+
+/// One subcommand: its name, what it does, and its options.
+struct CommandSpec: Sendable {
+    var name: String
+    var abstract: String
+    var discussion: String
+    var options: [OptionSpec]
+
+    var usage: String {
+        let parts = options.map { option in
+            option.valueName.map { "[--\(option.name) \($0)]" } ?? "[--\(option.name)]"
+        }
+        return (["aoai-canary", name] + parts).joined(separator: " ")
+    }
+
+    var help: String {
+        var text = "OVERVIEW: \(abstract)\n\n"
+        if !discussion.isEmpty { text += "\(discussion)\n\n" }
+        text += "USAGE: \(usage)\n\nOPTIONS:\n"
+        let rows = options.map { option in
+            ("--\(option.name)" + (option.valueName.map { " <\($0)>" } ?? ""), option.help)
+        } + [("-h, --help", "Show help information.")]
+        let width = rows.map(\.0.count).max() ?? 0
+        for (left, right) in rows {
+            text += "  \(left)\(String(repeating: " ", count: width - left.count + 2))\(right)\n"
+        }
+        return text
+    }
+}
+
+/// The program's commands, in the order `--help` lists them.
+enum Commands {
+    static let logFormats = ["auto", "journal", "logfmt", "json"]
+    static let logLevels = ["debug", "info", "warning", "error"]
+
+    static let run = CommandSpec(
+        name: "run",
+        abstract: "Run the canary daemon: paired API key and Entra ID probes, metrics on HTTP.",
+        discussion: "Probes every configured resource on its interval, serves /metrics, /-/healthy and /-/ready, and logs each change of outcome.",
+        options: [
+            OptionSpec(name: "config", valueName: "path", help: "The configuration file. (default: /etc/aoai-canary/config.yaml)"),
+            OptionSpec(name: "listen", valueName: "host:port", help: "Overrides the configuration's listen address."),
+            OptionSpec(name: "log-format", valueName: "format", help: "auto, journal, logfmt or json; auto writes to journald when stderr is the journal. (default: auto)", choices: logFormats),
+            OptionSpec(name: "log-level", valueName: "level", help: "debug, info, warning or error. (default: info)", choices: logLevels),
+        ])
+
+    static let checkConfig = CommandSpec(
+        name: "check-config",
+        abstract: "Validate a configuration file.",
+        discussion: "Exits 0 when the file is valid; otherwise prints every error as PATH:LINE:COLUMN: message and exits 64.",
+        options: [OptionSpec(name: "config", valueName: "path", help: "The configuration file. (default: /etc/aoai-canary/config.yaml)")])
+
+    static let simulate = CommandSpec(
+        name: "simulate",
+        abstract: "Run the built-in Azure simulator alone (Entra ID token endpoint and Azure OpenAI data plane).",
+        discussion: "Seeds the same simulated tenant, application and resources as demo and serves them until interrupted; change scenarios through its /_simulator/ admin API.",
+        options: [OptionSpec(name: "listen", valueName: "host:port", help: "Where the simulator listens. (default: 127.0.0.1:9726)")])
+
+    static let demo = CommandSpec(
+        name: "demo",
+        abstract: "Run the canary against the built-in simulator, with one resource per interesting behaviour.",
+        discussion: "Starts the simulator, writes a configuration for it to a temporary folder, and runs the agent on a short interval until interrupted (Ctrl-C).",
+        options: [
+            OptionSpec(name: "listen", valueName: "host:port", help: "Where the agent's metrics endpoint listens. (default: 127.0.0.1:9725)"),
+            OptionSpec(name: "log-format", valueName: "format", help: "auto, journal, logfmt or json. (default: logfmt)", choices: logFormats),
+        ])
+
+    static let version = CommandSpec(name: "version", abstract: "Print the version.", discussion: "", options: [])
+
+    static let all = [run, checkConfig, simulate, demo, version]
+
+    static var topLevelHelp: String {
+        var text = "OVERVIEW: aoai-canary: tells you when Entra ID (keyless) auth to Azure OpenAI breaks, and why.\n\n"
+        text += "USAGE: aoai-canary <subcommand> [options]\n\nOPTIONS:\n  --version   Show the version.\n  -h, --help  Show help information.\n\nSUBCOMMANDS:\n"
+        let width = all.map(\.name.count).max() ?? 0
+        for command in all {
+            text += "  \(command.name)\(String(repeating: " ", count: width - command.name.count + 2))\(command.abstract)\n"
+        }
+        text += "\n  See 'aoai-canary help <subcommand>' for detailed help.\n"
+        return text
+    }
+}
+
+/// A usage error: printed with the usage line, exit status 64.
+struct UsageError: Error {
+    var message: String
+    var command: CommandSpec?
+}
+
+/// What the user asked for.
+enum Invocation {
+    case help(String)
+    case version
+    case command(CommandSpec, [String: String])
+}
+
+/// Parses `arguments` (without the program name).
+func parseArguments(_ arguments: [String]) throws(UsageError) -> Invocation {
+    guard let first = arguments.first else { return .help(Commands.topLevelHelp) }
+    switch first {
+    case "-h", "--help":
+        return .help(Commands.topLevelHelp)
+    case "--version":
+        return .version
+    case "help":
+        guard arguments.count > 1 else { return .help(Commands.topLevelHelp) }
+        guard let command = Commands.all.first(where: { $0.name == arguments[1] }) else {
+            throw UsageError(message: "unknown subcommand '\(arguments[1])'")
+        }
+        return .help(command.help)
+    default:
+        break
+    }
+    guard let command = Commands.all.first(where: { $0.name == first }) else {
+        throw UsageError(message: first.hasPrefix("-") ? "unknown option '\(first)'" : "unknown subcommand '\(first)'")
+    }
+    var values: [String: String] = [:]
+    var index = 1
+    while index < arguments.count {
+        let argument = arguments[index]
+        index += 1
+        if argument == "-h" || argument == "--help" { return .help(command.help) }
+        guard argument.hasPrefix("--") else {
+            throw UsageError(message: "unexpected argument '\(argument)'", command: command)
+        }
+        var name = String(argument.dropFirst(2))
+        var inlineValue: String?
+        if let equals = name.firstIndex(of: "=") {
+            inlineValue = String(name[name.index(after: equals)...])
+            name = String(name[..<equals])
+        }
+        guard let option = command.options.first(where: { $0.name == name }) else {
+            throw UsageError(message: "unknown option '--\(name)'", command: command)
+        }
+        guard option.valueName != nil else {
+            if inlineValue != nil { throw UsageError(message: "option '--\(name)' takes no value", command: command) }
+            values[name] = "true"
+            continue
+        }
+        let value: String
+        if let inlineValue {
+            value = inlineValue
+        } else {
+            guard index < arguments.count else { throw UsageError(message: "missing value for '--\(name) <\(option.valueName!)>'", command: command) }
+            value = arguments[index]
+            index += 1
+        }
+        if !option.choices.isEmpty, !option.choices.contains(value) {
+            throw UsageError(message: "invalid value '\(value)' for '--\(name)': expected one of \(option.choices.joined(separator: ", "))", command: command)
+        }
+        if values[name] != nil { throw UsageError(message: "option '--\(name)' given twice", command: command) }
+        values[name] = value
+    }
+    return .command(command, values)
+}

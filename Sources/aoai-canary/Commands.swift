@@ -1,0 +1,196 @@
+// What each subcommand does, given its parsed options.
+import AzureSimulator
+import Canary
+import HTTPServer
+import Journal
+#if canImport(Glibc)
+import Glibc
+#endif
+
+let defaultConfigPath = "/etc/aoai-canary/config.yaml"
+
+/// `check-config`: every error with its place, exit 64; or nothing and exit 0.
+func checkConfig(_ options: [String: String]) -> Int32 {
+    let path = options["config"] ?? defaultConfigPath
+    do {
+        let config = try ConfigLoader.load(path: path, variables: environmentVariables())
+        print("\(path): OK (\(config.credentials.count) credentials, \(config.resources.count) resources)")
+        return 0
+    } catch {
+        printError(error.description)
+        return exitConfig
+    }
+}
+
+/// `run`: the daemon.
+func runDaemon(_ options: [String: String]) async -> Int32 {
+    let logger = EventLogger(format: LogFormat(rawValue: options["log-format"] ?? "auto") ?? .auto, level: LogLevel(rawValue: options["log-level"] ?? "info") ?? .info)
+    let path = options["config"] ?? defaultConfigPath
+    let config: CanaryConfig
+    do {
+        config = try ConfigLoader.load(path: path, variables: environmentVariables())
+    } catch {
+        logger.log(.error, "invalid configuration, not starting: \(error.issues.count) error(s); run aoai-canary check-config --config \(path)", [("CONFIG", path)])
+        printError(error.description)
+        return exitConfig
+    }
+    return await serve(config: config, listen: options["listen"] ?? config.listen, logger: logger, configPath: path)
+}
+
+/// Runs an agent on `config` until SIGINT or SIGTERM.
+func serve(config: CanaryConfig, listen: String, logger: EventLogger, configPath: String, banner: ((SocketAddress) -> Void)? = nil) async -> Int32 {
+    let agent = Agent(config: config, logger: logger, build: build)
+    let endpoint = agent.endpoint(version: version)
+    let server: HTTPServer
+    do {
+        let socket = try ListeningSocket.bind(listen)
+        server = try HTTPServer(listeningSocket: socket, threading: .pool(threads: 2)) { endpoint.handle($0) }
+    } catch {
+        logger.log(.error, "cannot serve metrics: \(error)", [("LISTEN", listen)])
+        printError("aoai-canary: \(error)")
+        agent.shutdown()
+        return exitUnavailable
+    }
+    logger.log(.info, "aoai-canary \(version) started: \(config.resources.count) resources, \(config.credentials.count) credentials, metrics on http://\(server.boundAddress)/metrics",
+               [("CONFIG", configPath), ("LISTEN", server.boundAddress.description)])
+    banner?(server.boundAddress)
+    ServiceManager.notify("READY=1\nSTATUS=probing \(config.resources.count) resources")
+    await runUntilSignalled({ await agent.run() }, onSignal: { number in
+        logger.log(.info, "received signal \(number), stopping", [])
+    })
+    ServiceManager.notify("STOPPING=1")
+    server.stop()
+    agent.shutdown()
+    return 0
+}
+
+/// `simulate`: the simulator alone, seeded with the demo world.
+func runSimulator(_ options: [String: String]) async -> Int32 {
+    let listen = options["listen"] ?? "127.0.0.1:9726"
+    guard let (host, port) = SocketAddress.parse(listen) else {
+        printError("Error: invalid listen address '\(listen)': expected HOST:PORT")
+        return exitUsage
+    }
+    let simulator: AzureSimulator
+    do {
+        simulator = try AzureSimulator(host: host, port: port)
+    } catch {
+        printError("aoai-canary: cannot start the simulator on \(listen): \(error)")
+        return exitUnavailable
+    }
+    DemoWorld.seed(simulator)
+    print("""
+    Azure simulator listening on \(simulator.authority)
+      token endpoint:  \(simulator.authority)/\(DemoWorld.tenantID)/oauth2/v2.0/token
+      client id:       \(DemoWorld.clientID)   (secret: \(DemoWorld.clientSecret), a demo value)
+      api key:         \(DemoWorld.apiKey)   (a demo value)
+      resources:       \(DemoWorld.resources.map { simulator.endpoint(for: $0.name) }.joined(separator: "\n                   "))
+      state:           curl -s \(simulator.authority)/_simulator/state
+    Press Ctrl-C to stop.
+    """)
+    fflush(stdout)
+    await runUntilSignalled({
+        while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
+    })
+    simulator.stop()
+    return 0
+}
+
+/// `demo`: the simulator and an agent configured for it, in one process.
+func runDemo(_ options: [String: String]) async -> Int32 {
+    let listen = options["listen"] ?? "127.0.0.1:9725"
+    let logger = EventLogger(format: LogFormat(rawValue: options["log-format"] ?? "logfmt") ?? .logfmt, level: .info)
+    let simulator: AzureSimulator
+    do {
+        simulator = try AzureSimulator(host: "127.0.0.1", port: 0)
+    } catch {
+        printError("aoai-canary: cannot start the simulator: \(error)")
+        return exitUnavailable
+    }
+    defer { simulator.stop() }
+    DemoWorld.seed(simulator)
+
+    var template = [CChar]("/tmp/aoai-canary-demo.XXXXXX".utf8CString)
+    guard let directoryPointer = mkdtemp(&template) else {
+        printError("aoai-canary: cannot create a temporary folder: \(String(cString: strerror(errno)))")
+        return exitUnavailable
+    }
+    let directory = String(cString: directoryPointer)
+    let configPath = directory + "/config.yaml"
+    do {
+        try FileIO.write(DemoWorld.clientSecret + "\n", to: directory + "/app.secret")
+        try FileIO.write(DemoWorld.apiKey + "\n", to: directory + "/demo.key")
+        try FileIO.write(demoConfig(simulator: simulator, listen: listen), to: configPath, mode: 0o644)
+    } catch {
+        printError("aoai-canary: cannot write the demo configuration in \(directory): \(error)")
+        return exitUnavailable
+    }
+    let config: CanaryConfig
+    do {
+        config = try ConfigLoader.load(path: configPath, variables: [:])
+    } catch {
+        printError("aoai-canary: the generated demo configuration is invalid (a bug):\n\(error)")
+        return 70
+    }
+    return await serve(config: config, listen: listen, logger: logger, configPath: configPath) { address in
+        let url = "http://\(address.urlHost == "0.0.0.0" ? "127.0.0.1" : address.urlHost):\(address.port)"
+        print("""
+
+        aoai-canary demo: the agent probes \(DemoWorld.resources.count) simulated Azure OpenAI resources every 5s.
+          configuration:  \(configPath)
+          simulator:      \(simulator.authority)  (state: curl -s \(simulator.authority)/_simulator/state)
+          metrics:        \(url)/metrics
+          try:            curl -s \(url)/metrics | grep -E '^aoai_canary_(auth_divergence|probe_success|probe_failures_total)' | grep -v ' 0$'
+
+        The resources:
+        \(DemoWorld.resources.map { "  \($0.name.padding(20)) \($0.shows)" }.joined(separator: "\n"))
+
+        Press Ctrl-C to stop.
+
+        """)
+        fflush(stdout)
+    }
+}
+
+/// The demo's configuration file, pointing at the simulator.
+func demoConfig(simulator: AzureSimulator, listen: String) -> String {
+    var text = """
+    # Written by `aoai-canary demo` for the built-in simulator. The secrets are demo values.
+    listen: "\(listen)"
+    interval: 5s
+    timeout: 3s
+    credentials:
+      app:
+        type: client_secret
+        tenant_id: \(DemoWorld.tenantID)
+        client_id: \(DemoWorld.clientID)
+        client_secret_file: app.secret
+        authority: \(simulator.authority)
+      app-wrong-scope:
+        type: client_secret
+        tenant_id: \(DemoWorld.tenantID)
+        client_id: \(DemoWorld.clientID)
+        client_secret_file: app.secret
+        authority: \(simulator.authority)
+        scope: https://management.azure.com/.default   # the mistake: a token for Azure Resource Manager
+    resources:
+
+    """
+    for resource in DemoWorld.resources {
+        text += """
+          - name: \(resource.name)
+            endpoint: \(simulator.endpoint(for: resource.name))
+            deployment: \(DemoWorld.deployment)
+            api_key_file: demo.key
+            credential: \(resource.credential)
+
+        """
+    }
+    return text
+}
+
+extension String {
+    func padding(_ width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
+}
