@@ -88,7 +88,7 @@ func runSimulator(_ options: [String: String]) async -> Int32 {
       state:           curl -s \(simulator.authority)/_simulator/state
     Press Ctrl-C to stop.
     """)
-    fflush(stdout)
+    fflush(nil)
     await runUntilSignalled({
         while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
     })
@@ -148,7 +148,7 @@ func runDemo(_ options: [String: String]) async -> Int32 {
         Press Ctrl-C to stop.
 
         """)
-        fflush(stdout)
+        fflush(nil)
     }
 }
 

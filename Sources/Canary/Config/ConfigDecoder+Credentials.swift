@@ -36,14 +36,15 @@ extension ConfigDecoder {
         let client = string(fields, "client_id", required: true)
         let secret = secret(fields, prefix: "client_secret", required: true)
         let scope = string(fields, "scope") ?? ClientSecretSettings.defaultScope
-        let authority = url(fields, "authority", required: false) ?? ClientSecretSettings.defaultAuthority
+        // Stored without the trailing slash: the token path is appended as "/{tenant}/...".
+        let authority = url(fields, "authority", required: false).map { String($0.dropLast()) } ?? ClientSecretSettings.defaultAuthority
         if let tenant, tenant.contains("/"), let tenantNode = fields.values["tenant_id"] {
             report(tenantNode, fields.path("tenant_id"), "a tenant id is a GUID or a domain name, without \"/\"")
         }
         guard let tenant, let client, let secret else { return nil }
         return ClientSecretSettings(
             tenantID: tenant, clientID: client, secret: secret.0, secretSource: secret.1,
-            scope: scope, authority: String(authority.dropLast()))
+            scope: scope, authority: authority)
     }
 
     /// The keys of a mapping without any checks, to peek at `type`.

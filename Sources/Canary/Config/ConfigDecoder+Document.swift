@@ -28,7 +28,7 @@ extension ConfigDecoder {
             config.credentials = decodeCredentials(node)
         }
         if let node = top.values["resources"], !node.isNull {
-            config.resources = decodeResources(node, credentials: config.credentials, credentialsNode: top.values["credentials"])
+            config.resources = decodeResources(node, credentialNames: declaredNames(top.values["credentials"]))
         }
         return issues.isEmpty ? config : nil
     }
@@ -56,7 +56,14 @@ extension ConfigDecoder {
         return result
     }
 
-    private mutating func decodeResources(_ node: YAMLNode, credentials: [CredentialConfig], credentialsNode: YAMLNode?) -> [ResourceConfig] {
+    /// The credential names the file declares, valid or not, so a resource naming a broken
+    /// credential is not also told that it does not exist.
+    private func declaredNames(_ node: YAMLNode?) -> [String] {
+        guard case .mapping(let pairs, _)? = node else { return [] }
+        return pairs.compactMap { if case .scalar(let name, _, _) = $0.key { return name } else { return nil } }
+    }
+
+    private mutating func decodeResources(_ node: YAMLNode, credentialNames: [String]) -> [ResourceConfig] {
         guard case .sequence(let items, _) = node else {
             report(node, "resources", "expected a list of resources, found \(node.kindName)")
             return []
@@ -84,9 +91,8 @@ extension ConfigDecoder {
             if probe == .chatCompletions, deployment == nil, fields.values["deployment"] == nil {
                 report(item, fields.path("deployment"), "missing required key \"deployment\" (needed by probe chat_completions; use probe: models to probe without one)")
             }
-            if let credential, let credentialNode = fields.values["credential"], !credentials.contains(where: { $0.name == credential }) {
-                let known = credentials.map(\.name)
-                let hint = known.isEmpty ? "no credentials are defined" : "defined: \(known.joined(separator: ", "))"
+            if let credential, let credentialNode = fields.values["credential"], !credentialNames.contains(credential) {
+                let hint = credentialNames.isEmpty ? "no credentials are defined" : "defined: \(credentialNames.joined(separator: ", "))"
                 report(credentialNode, fields.path("credential"), "unknown credential \"\(credential)\" (\(hint))")
             }
             if key == nil, credential == nil, fields.values["api_key_file"] == nil, fields.values["api_key_env"] == nil, fields.values["credential"] == nil {

@@ -39,6 +39,11 @@ public struct Schedule: Sendable, Equatable {
     /// A round finished; `retryAfter` (from a 429) pushes the next round back at least that far.
     public mutating func completed(_ index: Int, now: Double, retryAfter: Double?) {
         entries[index].inFlight = false
+        // Slots that passed while the round ran are skipped, keeping the resource's phase.
+        let interval = entries[index].interval
+        if entries[index].nextDue < now {
+            entries[index].nextDue += (((now - entries[index].nextDue) / interval).rounded(.down) + 1) * interval
+        }
         if let retryAfter, now + retryAfter > entries[index].nextDue {
             entries[index].nextDue = now + retryAfter
         }

@@ -1,0 +1,159 @@
+// The configuration loader: the good file decodes fully; every bad file reports every error in place.
+import Testing
+@testable import Canary
+
+@Suite struct ConfigTests {
+    let directory = fixturesDirectory + "/config"
+
+    @Test func goodFileDecodesEveryField() throws {
+        let config = try ConfigLoader.load(path: directory + "/good.yaml", variables: ["APP_ENV_SECRET": "env-secret\n"])
+        #expect(config.listen == "127.0.0.1:9725")
+        #expect(config.interval == .seconds(90))
+        #expect(config.timeout == .seconds(5))
+        #expect(config.credentials.map(\.name) == ["app-prod", "app-env"])
+        guard case .clientSecret(let prod) = config.credentials[0].settings,
+              case .clientSecret(let env) = config.credentials[1].settings else {
+            Issue.record("credential types"); return
+        }
+        #expect(prod.secret.exposedValue == "app-prod-secret-value")
+        #expect(prod.secretSource == .file(directory + "/app-prod.secret"))
+        #expect(prod.scope == "https://cognitiveservices.azure.com/.default")
+        #expect(prod.authority == "https://login.microsoftonline.com")
+        #expect(env.secret.exposedValue == "env-secret")
+        #expect(env.secretSource == .environment("APP_ENV_SECRET"))
+        #expect(env.authority == "https://login.microsoftonline.us")
+        #expect(env.scope == "https://cognitiveservices.azure.us/.default")
+
+        let first = config.resources[0]
+        #expect(first.endpoint == "https://contoso-eastus.openai.azure.com/")
+        #expect(first.deployment == "gpt-4o-mini")
+        #expect(first.probe == .chatCompletions)
+        #expect(first.apiVersion == "2024-10-21")
+        #expect(first.apiKey?.exposedValue == "key-eastus")
+        #expect(first.credential == "app-prod")
+        #expect(first.interval == .seconds(30))
+        let second = config.resources[1]
+        #expect(second.probe == .models)
+        #expect(second.apiKey == nil)
+        #expect(second.apiVersion == "2025-01-01")
+        #expect(second.interval == nil)
+    }
+
+    @Test func relativeSecretPathsResolveAgainstTheCredentialsDirectory() throws {
+        let config = try ConfigLoader.load(path: directory + "/good.yaml", variables: [
+            "APP_ENV_SECRET": "x", "CREDENTIALS_DIRECTORY": fixturesDirectory + "/credentials-directory",
+        ])
+        guard case .clientSecret(let prod) = config.credentials[0].settings else { Issue.record("type"); return }
+        #expect(prod.secret.exposedValue == "from-credentials-directory")
+    }
+
+    @Test func emptyFileIsAValidConfigurationThatProbesNothing() throws {
+        let config = try ConfigLoader.decode("# nothing yet\n", file: "empty.yaml", environment: ConfigEnvironment(variables: [:], configDirectory: "/"))
+        #expect(config == CanaryConfig())
+    }
+
+    /// Each bad file, and every error it must report as LINE:COLUMN plus a fragment of the message.
+    static let badFiles: [(String, [String])] = [
+        ("bad-keys.yaml", [
+            "2:1: intervall: unknown key \"intervall\" (did you mean \"interval\"?)",
+            "9:5: credentials.app.scopes: unknown key \"scopes\" (did you mean \"scope\"?)",
+            "15:5: resources[0].colour: unknown key \"colour\"",
+        ]),
+        ("bad-values.yaml", [
+            "1:9: listen: invalid listen address \"9725\"",
+            "2:11: interval: invalid duration \"30 seconds\"",
+            "3:10: timeout: must be greater than zero",
+            "6:11: credentials.app.type: unknown credential type",
+            "8:5: credentials.app2.tenant_id: missing required key \"tenant_id\"",
+            "9:16: credentials.app2.client_id: expected a string, found a list",
+            "10:25: credentials.app2.client_secret_file: cannot read secret file",
+            "13:15: resources[0].endpoint: \"contoso.openai.azure.com\" is not an absolute http:// or https:// URL",
+            "15:12: resources[0].probe: invalid value \"embeddings\"",
+            "17:15: resources[0].interval: invalid duration \"5x\"",
+            "18:11: resources[1].name: duplicate resource name \"a\" (first used at line 12)",
+            "21:17: resources[1].credential: unknown credential \"nobody\" (defined: app, app2)",
+            "23:18: resources[1].api_key_env: give either api_key_file or api_key_env, not both",
+            "24:5: resources[2].deployment: missing required key \"deployment\"",
+            "27:5: resources[3]: a resource needs api_key_file, api_key_env or credential",
+        ]),
+        ("bad-syntax.yaml", ["4:4: YAML syntax error: did not find expected '-' indicator"]),
+        ("bad-shape.yaml", ["1:1: expected a mapping, found a list"]),
+    ]
+
+    @Test(arguments: badFiles)
+    func badFilesReportEveryErrorWithLineAndColumn(file: String, expected: [String]) throws {
+        let path = directory + "/" + file
+        #expect {
+            _ = try ConfigLoader.load(path: path, variables: [:])
+        } throws: { error in
+            guard let errors = error as? ConfigErrors else { return false }
+            let lines = errors.description.split(separator: "\n").map(String.init)
+            #expect(lines.count == expected.count, "got:\n\(errors.description)")
+            for (line, wanted) in zip(lines, expected) {
+                #expect(line.hasPrefix(path + ":" + wanted), "\(line) should start with \(path):\(wanted)")
+            }
+            return true
+        }
+    }
+
+    @Test func secretValuesNeverAppearInErrors() throws {
+        let text = """
+        credentials:
+          app:
+            type: client_secret
+            tenant_id: t
+            client_id: c
+            client_secret_env: SECRET_A
+            client_secret_file: app-prod.secret
+        resources:
+          - name: r
+            endpoint: not a url
+            api_key_env: KEY_B
+        """
+        let environment = ConfigEnvironment(variables: ["SECRET_A": "hunter2-secret", "KEY_B": "   "], configDirectory: directory)
+        #expect {
+            _ = try ConfigLoader.decode(text, file: "inline.yaml", environment: environment)
+        } throws: { error in
+            let text = "\(error)"
+            return !text.contains("hunter2-secret") && !text.contains("app-prod-secret-value")
+                && text.contains("environment variable KEY_B is not set or empty")
+        }
+        let secret = Secret("hunter2-secret")
+        #expect("\(secret)" == "<redacted>")
+        #expect(String(reflecting: secret) == "<redacted>")
+    }
+
+    @Test(arguments: [
+        ("500ms", 0.5), ("30s", 30), ("5m", 300), ("1h", 3600), ("1h30m", 5400), ("1d", 86400), ("2w", 1_209_600), ("1m30s500ms", 90.5), ("0", 0),
+    ])
+    func durationsParseThePrometheusWay(text: String, seconds: Double) {
+        #expect(PromDuration.parse(text)?.seconds == seconds)
+    }
+
+    @Test(arguments: ["", "5", "s", "30 s", "1.5s", "5x", "30s1m", "1h1h", "-5s", "5S"])
+    func invalidDurationsAreRejected(text: String) {
+        #expect(PromDuration.parse(text) == nil)
+    }
+
+    @Test func durationsPrintBackInTheSameStyle() {
+        #expect(PromDuration.format(.seconds(90)) == "1m30s")
+        #expect(PromDuration.format(.milliseconds(500)) == "500ms")
+        #expect(PromDuration.format(.seconds(3600)) == "1h")
+        #expect(PromDuration.format(.zero) == "0s")
+    }
+
+    @Test(arguments: [
+        ("https://contoso.openai.azure.com", "https://contoso.openai.azure.com/"),
+        ("HTTPS://Contoso.OpenAI.Azure.com/", "https://contoso.openai.azure.com/"),
+        ("http://127.0.0.1:8080/prefix", "http://127.0.0.1:8080/prefix/"),
+        ("http://[::1]:9/", "http://[::1]:9/"),
+    ])
+    func endpointsNormalise(text: String, normalized: String) {
+        #expect(EndpointURL(text)?.normalized == normalized)
+    }
+
+    @Test(arguments: ["contoso.openai.azure.com", "ftp://x/", "https://", "https://:443/", "https://a:99999/", "https://u@a/", "https://a/?q=1"])
+    func badEndpointsAreRejected(text: String) {
+        #expect(EndpointURL(text) == nil)
+    }
+}

@@ -1,0 +1,77 @@
+// The text format: escaping, number formatting, histogram layout, and promtool's verdict.
+import Foundation
+import Testing
+@testable import Canary
+
+@Suite struct ExpositionTests {
+    @Test func labelValuesAndHelpAreEscaped() {
+        #expect(Exposition.escapeLabelValue(#"a\b"c"# + "\nd") == #"a\\b\"c\nd"#)
+        #expect(Exposition.escapeHelp(#"back\slash"# + "\nnew \"quotes\" stay") == #"back\\slash\nnew "quotes" stay"#)
+    }
+
+    @Test func numbersArePrintedThePrometheusWay() {
+        #expect(Exposition.format(1) == "1")
+        #expect(Exposition.format(0.25) == "0.25")
+        #expect(Exposition.format(.infinity) == "+Inf")
+        #expect(Exposition.format(-.infinity) == "-Inf")
+        #expect(Exposition.format(.nan) == "NaN")
+        #expect(Exposition.format(1_795_607_700.5) == "1795607700.5")
+    }
+
+    @Test func familiesRenderInRegistrationOrderWithSortedSeries() {
+        let registry = MetricsRegistry()
+        registry.register(MetricDescriptor(name: "b_total", help: "B.", type: .counter, labelNames: ["x"]))
+        registry.register(MetricDescriptor(name: "a_seconds", help: "A.", type: .histogram, labelNames: [], buckets: [0.1, 1]))
+        registry.add("b_total", ["z"])
+        registry.add("b_total", ["y"], 2)
+        registry.observe("a_seconds", [], 0.5)
+        registry.observe("a_seconds", [], 5)
+        #expect(registry.render() == """
+        # HELP b_total B.
+        # TYPE b_total counter
+        b_total{x="y"} 2
+        b_total{x="z"} 1
+        # HELP a_seconds A.
+        # TYPE a_seconds histogram
+        a_seconds_bucket{le="0.1"} 0
+        a_seconds_bucket{le="1"} 1
+        a_seconds_bucket{le="+Inf"} 2
+        a_seconds_sum 5.5
+        a_seconds_count 2
+
+        """)
+    }
+
+    @Test func awkwardLabelValuesPassPromtool() throws {
+        let metrics = CanaryMetrics(build: BuildInfo(version: "1.0", revision: "abc", swiftVersion: "6.3"))
+        metrics.registry.addCollector { ProcessMetrics.render() }
+        let awkward = "we\"ird\\name\nwith newline é"
+        metrics.prepare(resource: awkward, modes: AuthMode.allCases)
+        metrics.prepare(credential: awkward)
+        let text = metrics.registry.render()
+        #expect(text.contains(#"resource="we\"ird\\name\nwith newline é""#))
+        let result = try Promtool.checkMetrics(text)
+        #expect(result.status == 0, "promtool: \(result.output)")
+        #expect(result.output.isEmpty, "promtool reported: \(result.output)")
+    }
+}
+
+/// Runs `promtool check metrics` on text.
+enum Promtool {
+    static func checkMetrics(_ text: String) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/promtool")
+        process.arguments = ["check", "metrics"]
+        let input = Pipe()
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        input.fileHandleForWriting.write(Data(text.utf8))
+        try input.fileHandleForWriting.close()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}

@@ -1,0 +1,71 @@
+// The timetable and the scheduler loop, driven by a manual clock: no sleeping.
+import Synchronization
+import Testing
+@testable import Canary
+
+@Suite struct ScheduleTests {
+    @Test func resourcesAreSpreadOverTheirInterval() {
+        let schedule = Schedule(intervals: [60, 60, 60, 60], start: 0)
+        #expect(schedule.entries.map(\.nextDue) == [0, 15, 30, 45])
+    }
+
+    @Test func aRoundStillInFlightSkipsItsSlotAndMissedSlotsAreNotReplayed() {
+        var schedule = Schedule(intervals: [10], start: 0)
+        #expect(schedule.takeDue(now: 0) == [0])
+        #expect(schedule.takeDue(now: 10) == [])  // still in flight
+        schedule.completed(0, now: 25, retryAfter: nil)
+        #expect(schedule.entries[0].nextDue == 30)
+        #expect(schedule.takeDue(now: 55) == [0])  // one round, not three
+        #expect(schedule.entries[0].nextDue == 60)
+    }
+
+    @Test func retryAfterPushesTheNextRoundBack() {
+        var schedule = Schedule(intervals: [10], start: 0)
+        _ = schedule.takeDue(now: 0)
+        schedule.completed(0, now: 1, retryAfter: 30)
+        #expect(schedule.entries[0].nextDue == 31)
+        _ = schedule.takeDue(now: 31)
+        schedule.completed(0, now: 32, retryAfter: 2)  // shorter than the interval: no change
+        #expect(schedule.entries[0].nextDue == 41)
+    }
+
+    @Test func theSchedulerRunsRoundsOnTimeAndAHungResourceDelaysNoOther() async throws {
+        let clock = ManualClock()
+        let start = clock.monotonicSeconds
+        let starts = Mutex<[String: [Double]]>([:])
+        let resources = [
+            ResourceConfig(name: "fast", endpoint: "http://fast.invalid/", deployment: "d", credential: "c", interval: .seconds(10)),
+            ResourceConfig(name: "hung", endpoint: "http://hung.invalid/", deployment: "d", credential: "c", interval: .seconds(10)),
+        ]
+        let metrics = CanaryMetrics(build: BuildInfo(version: "t", revision: "t", swiftVersion: "t"))
+        let reporter = ProbeReporter(metrics: metrics, logger: LogCapture().logger())
+        let scheduler = Scheduler(resources: resources, defaultInterval: .seconds(60), clock: clock, reporter: reporter) { resource in
+            starts.withLock { $0[resource.name, default: []].append(clock.monotonicSeconds - start) }
+            if resource.name == "hung" {
+                try? await clock.sleep(untilMonotonic: .infinity)  // never returns until cancelled
+            }
+            return RoundResult(resource: resource.name)
+        }
+        let loop = Task { await scheduler.run() }
+        for _ in 0..<30 {
+            await waitForSleepers(clock, atLeast: 2)
+            clock.advance(by: 1)
+        }
+        // The last round was launched by the final advance; let its task start before stopping.
+        for _ in 0..<10_000 where (starts.withLock { $0["fast"]?.count ?? 0 }) < 4 {
+            await Task.yield()
+        }
+        loop.cancel()
+        await loop.value
+        let seen = starts.withLock { $0 }
+        #expect(seen["fast"] == [0, 10, 20, 30])
+        #expect(seen["hung"] == [5])
+    }
+
+    /// Waits until the scheduler loop (and any hung round) is parked in the manual clock.
+    func waitForSleepers(_ clock: ManualClock, atLeast count: Int) async {
+        for _ in 0..<10_000 where clock.sleeperCount < count {
+            await Task.yield()
+        }
+    }
+}
