@@ -29,7 +29,7 @@ let package = Package(
 
         .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
         .testTarget(name: "AzureSimulatorTests", dependencies: ["AzureSimulator", "HTTPClient"]),
-        .testTarget(name: "CanaryTests", dependencies: ["Canary", "AzureSimulator", "HTTPClient"]),
+        .testTarget(name: "CanaryTests", dependencies: ["Canary", "AzureSimulator", "HTTPClient"], exclude: ["Fixtures"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Canary", "AzureSimulator", "HTTPClient"]),
     ]
 )

@@ -1,0 +1,184 @@
+// Every failure reason, produced by the simulator (or a real network condition on loopback) and
+// seen through the real agent: libcurl calls, the token flow, classification, metrics and logs.
+import AzureSimulator
+import Canary
+import HTTPServer
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite(.serialized) struct ReasonTests {
+    struct Case: Sendable, CustomTestStringConvertible {
+        var name: String
+        var key: FailureReason?
+        var entra: FailureReason?
+        var testDescription: String { name }
+    }
+
+    /// Sets up the world for a case and returns the endpoint and config knobs to use.
+    static func arrange(_ name: String, in world: World) throws -> (endpoint: String, scope: String?, timeout: String) {
+        switch name {
+        case "healthy": return (world.addResource("r"), nil, "2s")
+        case "invalid_api_key": return (world.addResource("r") { $0.keyInvalid = true }, nil, "2s")
+        case "key_auth_disabled": return (world.addResource("r") { $0.localAuthDisabled = true }, nil, "2s")
+        case "token_rejected": return (world.addResource("r"), "https://management.azure.com/.default", "2s")
+        case "wrong_tenant": return (world.addResource("r") { $0.tenantID = Names.otherTenant }, nil, "2s")
+        case "permission_denied": return (world.addResource("r", grantRole: false), nil, "2s")
+        case "regional_endpoint": return (world.addResource("r") { $0.regionalEndpoint = true }, nil, "2s")
+        case "network_denied": return (world.addResource("r") { $0.networkDenied = true }, nil, "2s")
+        case "deployment_not_found": return (world.addResource("r") { $0.deploymentMissing = true }, nil, "2s")
+        case "not_found": return (world.addResource("r") + "openai/", nil, "2s")  // an extra path segment
+        case "throttled": return (world.addResource("r") { $0.throttleRetryAfterSeconds = 120 }, nil, "2s")
+        case "server_error": return (world.addResource("r") { $0.serverErrorStatus = 503 }, nil, "2s")
+        case "token_acquisition_failed":
+            world.simulator.updateApplication(clientID: Names.client) { $0.tokenError = 7000215 }
+            return (world.addResource("r"), nil, "2s")
+        case "timeout (slow)": return (world.addResource("r") { $0.delaySeconds = 5 }, nil, "1s")
+        case "timeout (hang)": return (world.addResource("r") { $0.hang = true }, nil, "1s")
+        case "connection_failed (closed)": return (world.addResource("r") { $0.closeConnection = true }, nil, "2s")
+        case "connection_failed (refused)":
+            let socket = try ListeningSocket.bind(host: "127.0.0.1", port: 0)
+            let port = socket.address.port
+            _ = close(socket.fd)  // nothing listens there now
+            return ("http://127.0.0.1:\(port)/", nil, "2s")
+        case "dns_failed":
+            // A label over 63 bytes: the resolver refuses it locally, so no packet leaves the host.
+            return ("http://\(String(repeating: "a", count: 70)).example/", nil, "2s")
+        case "tls_failed":
+            // https:// to the simulator's plain-HTTP port: the handshake fails.
+            world.addResource("r")
+            return ("https://r.openai.localhost:\(world.simulator.port)/", nil, "2s")
+        default:
+            Issue.record("no arrangement for \(name)")
+            return ("http://127.0.0.1:1/", nil, "1s")
+        }
+    }
+
+    static let cases: [Case] = [
+        Case(name: "healthy", key: nil, entra: nil),
+        Case(name: "invalid_api_key", key: .invalidAPIKey, entra: nil),
+        Case(name: "key_auth_disabled", key: .keyAuthDisabled, entra: nil),
+        Case(name: "token_rejected", key: nil, entra: .tokenRejected),
+        Case(name: "wrong_tenant", key: nil, entra: .wrongTenant),
+        Case(name: "permission_denied", key: nil, entra: .permissionDenied),
+        Case(name: "regional_endpoint", key: nil, entra: .regionalEndpoint),
+        Case(name: "network_denied", key: .networkDenied, entra: .networkDenied),
+        Case(name: "deployment_not_found", key: .deploymentNotFound, entra: .deploymentNotFound),
+        Case(name: "not_found", key: .notFound, entra: .notFound),
+        Case(name: "throttled", key: .throttled, entra: .throttled),
+        Case(name: "server_error", key: .serverError, entra: .serverError),
+        Case(name: "token_acquisition_failed", key: nil, entra: .tokenAcquisitionFailed),
+        Case(name: "timeout (slow)", key: .timeout, entra: .timeout),
+        Case(name: "timeout (hang)", key: .timeout, entra: .timeout),
+        Case(name: "connection_failed (closed)", key: .connectionFailed, entra: .connectionFailed),
+        Case(name: "connection_failed (refused)", key: .connectionFailed, entra: .connectionFailed),
+        Case(name: "dns_failed", key: .dnsFailed, entra: .dnsFailed),
+        Case(name: "tls_failed", key: .tlsFailed, entra: .tlsFailed),
+    ]
+
+    @Test(arguments: cases)
+    func aRoundProducesTheReasonInMetricsAndLogs(_ item: Case) async throws {
+        let world = try World()
+        let (endpoint, scope, timeout) = try Self.arrange(item.name, in: world)
+        let agent = world.agent(try world.config(world.configText(resources: [("r", endpoint)], scope: scope, timeout: timeout)))
+        defer { agent.shutdown() }
+        await agent.scheduler.runAllOnce()
+
+        for (auth, reason) in [(AuthMode.apiKey, item.key), (.entraID, item.entra)] {
+            let labels = ["r", auth.rawValue]
+            #expect(agent.value(CanaryMetrics.probes, labels) == 1)
+            #expect(agent.value(CanaryMetrics.probeSuccess, labels) == (reason == nil ? 1 : 0), "\(auth)")
+            for other in FailureReason.possible(for: auth) {
+                #expect(agent.value(CanaryMetrics.failures, labels + [other.rawValue]) == (other == reason ? 1 : 0), "\(auth) \(other)")
+            }
+            if let reason {
+                #expect(world.logs.all.contains { $0.contains("reason=\(reason.rawValue)") && $0.contains("auth=\(auth.rawValue)") },
+                        "no log entry for \(auth) \(reason): \(world.logs.all)")
+            }
+        }
+        let diverged = item.key == nil && item.entra != nil
+        #expect(agent.value(CanaryMetrics.divergence, ["r"]) == (diverged ? 1 : 0))
+    }
+
+    @Test func unexpectedStatusFromAnOddServer() async throws {
+        let world = try World()
+        let teapot = try HTTPServer(host: "127.0.0.1", port: 0) { _ in
+            HTTPResponse(status: 418, contentType: "text/plain", body: "I'm a teapot")
+        }
+        defer { teapot.stop() }
+        let agent = world.agent(try world.config(world.configText(resources: [("r", "http://127.0.0.1:\(teapot.boundAddress.port)/")])))
+        defer { agent.shutdown() }
+        await agent.scheduler.runAllOnce()
+        #expect(agent.value(CanaryMetrics.failures, ["r", "api_key", "unexpected_status"]) == 1)
+        #expect(agent.value(CanaryMetrics.failures, ["r", "entra_id", "unexpected_status"]) == 1)
+        #expect(agent.value(CanaryMetrics.httpStatus, ["r", "api_key"]) == 418)
+    }
+
+    @Test func theAADSTSCodeOfAFailedTokenRequestIsLogged() async throws {
+        let world = try World()
+        world.simulator.updateApplication(clientID: Names.client) { $0.tokenError = 7000222 }
+        let agent = world.agent(try world.config(world.configText(resources: [("r", world.addResource("r"))])))
+        defer { agent.shutdown() }
+        await agent.scheduler.runAllOnce()
+        #expect(agent.value(CanaryMetrics.tokenAcquisitions, ["app", "failure"]) == 1)
+        #expect(world.logs.all.contains { $0.contains("aadsts=7000222") && $0.contains("credential=app") })
+        #expect(!world.logs.all.joined().contains(Names.secret))
+    }
+
+    @Test func throttlingPushesTheResourcesNextRoundBack() async throws {
+        let world = try World()
+        let agent = world.agent(try world.config(world.configText(resources: [("r", world.addResource("r") { $0.throttleRetryAfterSeconds = 120 })])))
+        defer { agent.shutdown() }
+        let before = SystemClock().monotonicSeconds
+        await agent.scheduler.runAllOnce()
+        let next = await agent.scheduler.currentSchedule.entries[0].nextDue
+        #expect(next >= before + 120)
+    }
+
+    @Test func oneTokenServesEveryResourceOfACredential() async throws {
+        let world = try World()
+        let resources = (1...4).map { ("r\($0)", world.addResource("r\($0)")) }
+        let agent = world.agent(try world.config(world.configText(resources: resources)))
+        defer { agent.shutdown() }
+        await agent.scheduler.runAllOnce()
+        await agent.scheduler.runAllOnce()
+        #expect(world.simulator.tokenRequestCount(clientID: Names.client) == 1)
+        #expect(agent.value(CanaryMetrics.tokenAcquisitions, ["app", "success"]) == 1)
+        for (name, _) in resources {
+            #expect(agent.value(CanaryMetrics.probeSuccess, [name, "entra_id"]) == 1)
+            #expect(world.simulator.requestCount(resource: name) == 4)
+        }
+    }
+
+    @Test func aFailedRefreshDoesNotFailAProbeWhileTheOldTokenIsValid() async throws {
+        let world = try World()
+        // 200 s tokens are inside the 300 s margin: every use wants a refresh.
+        world.simulator.updateApplication(clientID: Names.client) { $0.tokenLifetimeSeconds = 200 }
+        let agent = world.agent(try world.config(world.configText(resources: [("r", world.addResource("r"))])), tokenRetryInterval: 0)
+        defer { agent.shutdown() }
+        await agent.scheduler.runAllOnce()
+        world.simulator.updateApplication(clientID: Names.client) { $0.tokenError = 7000215 }
+        await agent.scheduler.runAllOnce()
+        #expect(agent.value(CanaryMetrics.tokenAcquisitions, ["app", "failure"]) == 1)
+        #expect(agent.value(CanaryMetrics.probeSuccess, ["r", "entra_id"]) == 1)
+        #expect(agent.value(CanaryMetrics.failures, ["r", "entra_id", "token_acquisition_failed"]) == 0)
+        #expect(world.logs.all.contains { $0.contains("still valid and stays in use") })
+    }
+
+    @Test func aTokenIsNeverSentAfterItsExpiry() async throws {
+        let world = try World()
+        let clock = ManualClock(wallSeconds: SystemClock().wallSeconds, monotonicSeconds: SystemClock().monotonicSeconds)
+        world.simulator.updateApplication(clientID: Names.client) { $0.tokenLifetimeSeconds = 200 }
+        let agent = world.agent(try world.config(world.configText(resources: [("r", world.addResource("r"))])), clock: clock, tokenRetryInterval: 0)
+        defer { agent.shutdown() }
+        await agent.scheduler.runAllOnce()
+        #expect(world.simulator.requestCount(resource: "r") == 2)
+        world.simulator.updateApplication(clientID: Names.client) { $0.tokenError = 7000215 }
+        clock.advance(by: 201)  // past exp on the agent's clock
+        await agent.scheduler.runAllOnce()
+        #expect(world.simulator.requestCount(resource: "r") == 3, "only the key call may reach the resource")
+        #expect(agent.value(CanaryMetrics.failures, ["r", "entra_id", "token_acquisition_failed"]) == 1)
+        #expect(world.logs.all.contains { $0.contains("cached token has expired") })
+    }
+}
