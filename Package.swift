@@ -27,9 +27,10 @@ let package = Package(
 
         .executableTarget(name: "aoai-canary", dependencies: ["Canary", "AzureSimulator", "CBuildInfo", "Journal", "HTTPServer"]),
 
+        .target(name: "CanaryTestSupport", path: "Tests/CanaryTestSupport"),
         .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
         .testTarget(name: "AzureSimulatorTests", dependencies: ["AzureSimulator", "HTTPClient"]),
-        .testTarget(name: "CanaryTests", dependencies: ["Canary", "AzureSimulator", "HTTPClient"], exclude: ["Fixtures"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["Canary", "AzureSimulator", "HTTPClient"]),
+        .testTarget(name: "CanaryTests", dependencies: ["Canary", "CanaryTestSupport", "AzureSimulator", "HTTPClient"], exclude: ["Fixtures"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Canary", "CanaryTestSupport", "AzureSimulator", "HTTPClient", "HTTPServer"]),
     ]
 )

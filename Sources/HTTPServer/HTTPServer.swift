@@ -120,19 +120,15 @@ public final class HTTPServer: @unchecked Sendable {
             throw .startFailed(address: listeningSocket.address.description)
         }
         self.daemon = started
-        self.listenFD = listeningSocket.fd
     }
 
-    private var listenFD: Int32 = -1
-
-    /// Stops accepting, waits for the daemon's threads and closes the listening socket.
+    /// Stops accepting, waits for the daemon's threads; libmicrohttpd closes the listening socket.
     public func stop() {
         stopLock.withLock {
             guard let daemon else { return }
             context.stopping.store(true)
             MHD_stop_daemon(daemon)
             self.daemon = nil
-            if listenFD >= 0 { close(listenFD); listenFD = -1 }
         }
     }
 

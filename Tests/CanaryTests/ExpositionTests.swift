@@ -1,5 +1,5 @@
 // The text format: escaping, number formatting, histogram layout, and promtool's verdict.
-import Foundation
+import CanaryTestSupport
 import Testing
 @testable import Canary
 
@@ -53,25 +53,5 @@ import Testing
         let result = try Promtool.checkMetrics(text)
         #expect(result.status == 0, "promtool: \(result.output)")
         #expect(result.output.isEmpty, "promtool reported: \(result.output)")
-    }
-}
-
-/// Runs `promtool check metrics` on text.
-enum Promtool {
-    static func checkMetrics(_ text: String) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/promtool")
-        process.arguments = ["check", "metrics"]
-        let input = Pipe()
-        let output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        input.fileHandleForWriting.write(Data(text.utf8))
-        try input.fileHandleForWriting.close()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 }

@@ -2,6 +2,7 @@
 // seen through the real agent: libcurl calls, the token flow, classification, metrics and logs.
 import AzureSimulator
 import Canary
+import CanaryTestSupport
 import HTTPServer
 import Testing
 #if canImport(Glibc)
@@ -93,8 +94,8 @@ import Glibc
                 #expect(agent.value(CanaryMetrics.failures, labels + [other.rawValue]) == (other == reason ? 1 : 0), "\(auth) \(other)")
             }
             if let reason {
-                #expect(world.logs.all.contains { $0.contains("reason=\(reason.rawValue)") && $0.contains("auth=\(auth.rawValue)") },
-                        "no log entry for \(auth) \(reason): \(world.logs.all)")
+                #expect(world.logs.chunks.contains { $0.contains("reason=\(reason.rawValue)") && $0.contains("auth=\(auth.rawValue)") },
+                        "no log entry for \(auth) \(reason): \(world.logs.chunks)")
             }
         }
         let diverged = item.key == nil && item.entra != nil
@@ -122,8 +123,8 @@ import Glibc
         defer { agent.shutdown() }
         await agent.scheduler.runAllOnce()
         #expect(agent.value(CanaryMetrics.tokenAcquisitions, ["app", "failure"]) == 1)
-        #expect(world.logs.all.contains { $0.contains("aadsts=7000222") && $0.contains("credential=app") })
-        #expect(!world.logs.all.joined().contains(Names.secret))
+        #expect(world.logs.chunks.contains { $0.contains("aadsts=7000222") && $0.contains("credential=app") })
+        #expect(!world.logs.chunks.joined().contains(Names.secret))
     }
 
     @Test func throttlingPushesTheResourcesNextRoundBack() async throws {
@@ -163,7 +164,7 @@ import Glibc
         #expect(agent.value(CanaryMetrics.tokenAcquisitions, ["app", "failure"]) == 1)
         #expect(agent.value(CanaryMetrics.probeSuccess, ["r", "entra_id"]) == 1)
         #expect(agent.value(CanaryMetrics.failures, ["r", "entra_id", "token_acquisition_failed"]) == 0)
-        #expect(world.logs.all.contains { $0.contains("still valid and stays in use") })
+        #expect(world.logs.chunks.contains { $0.contains("still valid and stays in use") })
     }
 
     @Test func aTokenIsNeverSentAfterItsExpiry() async throws {
@@ -179,6 +180,6 @@ import Glibc
         await agent.scheduler.runAllOnce()
         #expect(world.simulator.requestCount(resource: "r") == 3, "only the key call may reach the resource")
         #expect(agent.value(CanaryMetrics.failures, ["r", "entra_id", "token_acquisition_failed"]) == 1)
-        #expect(world.logs.all.contains { $0.contains("cached token has expired") })
+        #expect(world.logs.chunks.contains { $0.contains("cached token has expired") })
     }
 }

@@ -2,7 +2,7 @@
 import AzureSimulator
 import Canary
 import Foundation
-import Synchronization
+import CanaryTestSupport
 
 /// Names the end-to-end tests share.
 enum Names {
@@ -19,7 +19,7 @@ enum Names {
 final class World: @unchecked Sendable {
     let simulator: AzureSimulator
     let directory: String
-    let logs = LogLines()
+    let logs = TextBuffer()
 
     init() throws {
         simulator = try AzureSimulator()
@@ -46,10 +46,10 @@ final class World: @unchecked Sendable {
     }
 
     /// The YAML of a config with one credential "app" (optionally with another scope) and the given resources.
-    func configText(resources: [(name: String, endpoint: String)], scope: String? = nil, timeout: String = "2s", probe: String = "chat_completions") -> String {
+    func configText(resources: [(name: String, endpoint: String)], scope: String? = nil, timeout: String = "2s", interval: String = "60s", probe: String = "chat_completions") -> String {
         var text = """
         listen: "127.0.0.1:0"
-        interval: 60s
+        interval: \(interval)
         timeout: \(timeout)
         credentials:
           app:
@@ -90,12 +90,6 @@ final class World: @unchecked Sendable {
     }
 }
 
-/// Captured log lines.
-final class LogLines: Sendable {
-    private let lines = Mutex<[String]>([])
-    func append(_ line: String) { lines.withLock { $0.append(line) } }
-    var all: [String] { lines.withLock { $0 } }
-}
 
 extension Agent {
     /// A counter or gauge value, 0 when absent.

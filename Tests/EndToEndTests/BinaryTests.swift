@@ -1,0 +1,210 @@
+// The built binary, run as a user runs it: exit codes, help, check-config, run, scrape, promtool, demo.
+import AzureSimulator
+import Canary
+import CanaryTestSupport
+import Foundation
+import HTTPClient
+import Testing
+
+/// The aoai-canary executable next to the test bundle (`swift build` puts both in .build/debug).
+let binaryPath: String = {
+    if let path = ProcessInfo.processInfo.environment["AOAI_CANARY_BINARY"] { return path }
+    let bundle = Bundle.main.bundlePath  // .build/<config>/
+    var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
+    if !FileManager.default.fileExists(atPath: directory + "/aoai-canary") { directory = bundle }
+    return directory + "/aoai-canary"
+}()
+
+/// A child process whose output goes to files, read back while it runs. (Files rather than
+/// pipes with readability handlers: those race with libdispatch on Linux when the handle closes.)
+final class Child: @unchecked Sendable {
+    let process = Process()
+    private let outputDirectory: String
+
+    init(_ arguments: [String], environment: [String: String] = [:]) throws {
+        outputDirectory = NSTemporaryDirectory() + "aoai-canary-child-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: outputDirectory + "/stdout", contents: nil)
+        _ = FileManager.default.createFile(atPath: outputDirectory + "/stderr", contents: nil)
+        process.executableURL = URL(fileURLWithPath: binaryPath)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "JOURNAL_STREAM")
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle(forWritingAtPath: outputDirectory + "/stdout")
+        process.standardError = FileHandle(forWritingAtPath: outputDirectory + "/stderr")
+        try process.run()
+    }
+
+    deinit {
+        if process.isRunning { process.terminate() }
+        try? FileManager.default.removeItem(atPath: outputDirectory)
+    }
+
+    var stdout: String { (try? String(contentsOfFile: outputDirectory + "/stdout", encoding: .utf8)) ?? "" }
+    var stderr: String { (try? String(contentsOfFile: outputDirectory + "/stderr", encoding: .utf8)) ?? "" }
+
+    /// Waits for the exit (at most `seconds`), returning the status; nil on a hang.
+    func wait(seconds: Double = 20) async -> Int32? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning {
+            if Date() > deadline { process.terminate(); return nil }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return process.terminationStatus
+    }
+
+    /// Polls `text` until `match` finds something, for at most `seconds`.
+    func await(_ seconds: Double, in text: @escaping () -> String, _ match: (String) -> String?) async -> String? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if let found = match(text()) { return found }
+            if !process.isRunning { return match(text()) }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return nil
+    }
+}
+
+/// Runs the binary to completion.
+func runBinary(_ arguments: [String], environment: [String: String] = [:]) async throws -> (status: Int32?, stdout: String, stderr: String) {
+    let child = try Child(arguments, environment: environment)
+    let status = await child.wait()
+    return (status, child.stdout, child.stderr)
+}
+
+/// The metrics URL a running agent printed in its start-up log line or banner.
+func metricsURL(in text: String) -> String? {
+    guard let range = text.range(of: #"http://[^ \n"]+/metrics"#, options: .regularExpression) else { return nil }
+    return String(text[range])
+}
+
+let client = HTTPClient()
+
+func get(_ url: String) async throws -> HTTPClientResponse {
+    try await client.execute(HTTPClientRequest(url: url, timeoutSeconds: 5, maxBodyBytes: 4 << 20))
+}
+
+@Suite(.serialized) struct BinaryTests {
+    @Test func versionAndHelpExitZero() async throws {
+        let version = try await runBinary(["--version"])
+        #expect(version.status == 0)
+        #expect(version.stdout.hasPrefix("aoai-canary 0.1.0"))
+        #expect(try await runBinary(["version"]).status == 0)
+        let help = try await runBinary(["--help"])
+        #expect(help.status == 0)
+        for command in ["run", "check-config", "simulate", "demo", "version"] {
+            #expect(help.stdout.contains("  \(command) "))
+            let sub = try await runBinary([command, "--help"])
+            #expect(sub.status == 0, "\(command) --help")
+            #expect(sub.stdout.contains("USAGE: aoai-canary \(command)"))
+        }
+    }
+
+    @Test(arguments: [
+        (["frobnicate"], "unknown subcommand 'frobnicate'"),
+        (["--frobnicate"], "unknown option '--frobnicate'"),
+        (["run", "--bogus"], "unknown option '--bogus'"),
+        (["run", "--config"], "missing value for '--config <path>'"),
+        (["run", "--log-format", "xml"], "invalid value 'xml' for '--log-format'"),
+        (["check-config", "extra"], "unexpected argument 'extra'"),
+    ])
+    func usageErrorsExit64(arguments: [String], message: String) async throws {
+        let result = try await runBinary(arguments)
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("Error: \(message)"), "\(result.stderr)")
+    }
+
+    @Test func checkConfigPrintsEveryErrorWithLineAndColumnAndExits64() async throws {
+        let fixtures = String(#filePath.dropLast("EndToEndTests/BinaryTests.swift".count)) + "CanaryTests/Fixtures/config/"
+        let bad = try await runBinary(["check-config", "--config", fixtures + "bad-values.yaml"])
+        #expect(bad.status == 64)
+        let lines = bad.stderr.split(separator: "\n")
+        #expect(lines.count == 15)
+        #expect(lines.allSatisfy { $0.hasPrefix(fixtures + "bad-values.yaml:") })
+        let good = try await runBinary(["check-config", "--config", fixtures + "good.yaml"], environment: ["APP_ENV_SECRET": "s"])
+        #expect(good.status == 0)
+        let missing = try await runBinary(["check-config", "--config", "/nonexistent/config.yaml"])
+        #expect(missing.status == 64)
+        #expect(missing.stderr.contains("/nonexistent/config.yaml:1:1: cannot read the configuration: no such file"))
+    }
+
+    @Test func runServesMetricsThatPromtoolAcceptsAndStopsOnSIGTERM() async throws {
+        let world = try World()
+        let healthy = world.addResource("healthy")
+        let noRole = world.addResource("no-role", grantRole: false)
+        let path = world.directory + "/config.yaml"
+        try world.configText(resources: [("healthy", healthy), ("no-role", noRole)], interval: "4s").write(toFile: path, atomically: true, encoding: .utf8)
+        let child = try Child(["run", "--config", path, "--listen", "127.0.0.1:0", "--log-format", "logfmt"])
+        let found = await child.await(10, in: { child.stderr }, metricsURL)
+        let url = try #require(found, "no metrics URL in: \(child.stderr)")
+        let base = String(url.dropLast("/metrics".count))
+
+        // Wait for both resources' first rounds (spread over the 4 s interval: the second starts
+        // 2 s in; the log line shows when).
+        _ = await child.await(15, in: { child.stderr }) { $0.contains("no-role entra_id: probe failed") ? "" : nil }
+        let response = try await get(url)
+        #expect(response.status == 200)
+        #expect(response.headers.filter { $0.name.lowercased() == "content-type" }.map(\.value) == ["text/plain; version=0.0.4; charset=utf-8"])
+        let text = String(decoding: response.body, as: UTF8.self)
+        #expect(text.contains(#"aoai_canary_auth_divergence{resource="no-role"} 1"#))
+        #expect(text.contains(#"aoai_canary_probe_failures_total{resource="no-role",auth="entra_id",reason="permission_denied"} 1"#))
+        #expect(text.contains(#"aoai_canary_probe_success{resource="healthy",auth="entra_id"} 1"#))
+        #expect(text.contains("aoai_canary_build_info{"))
+        #expect(text.contains("process_resident_memory_bytes "))
+        let promtool = try Promtool.checkMetrics(text)
+        #expect(promtool.status == 0 && promtool.output.isEmpty, "promtool: \(promtool.output)")
+        #expect(!text.contains(Names.secret) && !text.contains(Names.key))
+
+        #expect(try await get(base + "/-/healthy").status == 200)
+        #expect(try await get(base + "/-/ready").status == 200)
+        let index = try await get(base + "/")
+        #expect(index.status == 200 && String(decoding: index.body, as: UTF8.self).contains(#"href="/metrics""#))
+        #expect(try await get(base + "/nope").status == 404)
+
+        child.process.terminate()  // SIGTERM
+        let status = await child.wait(seconds: 5)
+        #expect(status == 0)
+        let logs = child.stderr
+        #expect(logs.contains("reason=permission_denied"))
+        #expect(!logs.contains(Names.secret) && !logs.contains(Names.key))
+    }
+
+    @Test func runRefusesAnInvalidConfig() async throws {
+        let world = try World()
+        let path = world.directory + "/broken.yaml"
+        try "listen: nowhere\ninterval: soon\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try await runBinary(["run", "--config", path, "--log-format", "logfmt"])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("\(path):1:9: listen: invalid listen address"))
+        #expect(result.stderr.contains("\(path):2:11: interval: invalid duration"))
+    }
+
+    @Test func demoShowsTheQuestionsCaseWithinTwoIntervals() async throws {
+        let child = try Child(["demo", "--listen", "127.0.0.1:0"])
+        let found = await child.await(15, in: { child.stdout }, metricsURL)
+        let url = try #require(found, "no metrics URL in: \(child.stdout)\n\(child.stderr)")
+        var text = ""
+        let deadline = Date().addingTimeInterval(10)  // two 5 s intervals
+        while Date() < deadline {
+            text = String(decoding: try await get(url).body, as: UTF8.self)
+            if text.contains(#"aoai_canary_auth_divergence{resource="no-data-role"} 1"#),
+               text.contains(#"aoai_canary_probe_success{resource="local-auth-disabled",auth="entra_id"} 1"#) { break }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        #expect(text.contains(#"aoai_canary_auth_divergence{resource="no-data-role"} 1"#))
+        #expect(text.contains(#"aoai_canary_probe_failures_total{resource="no-data-role",auth="entra_id",reason="permission_denied"} "#))
+        #expect(!text.contains(#"aoai_canary_probe_failures_total{resource="no-data-role",auth="entra_id",reason="permission_denied"} 0"#))
+        #expect(text.contains(#"aoai_canary_probe_success{resource="healthy",auth="api_key"} 1"#))
+        #expect(text.contains(#"aoai_canary_probe_success{resource="healthy",auth="entra_id"} 1"#))
+        #expect(text.contains(#"aoai_canary_auth_divergence{resource="healthy"} 0"#))
+        #expect(text.contains(#"aoai_canary_auth_divergence{resource="wrong-audience"} 1"#))
+        #expect(text.contains(#"aoai_canary_probe_success{resource="local-auth-disabled",auth="api_key"} 0"#))
+        let promtool = try Promtool.checkMetrics(text)
+        #expect(promtool.status == 0 && promtool.output.isEmpty, "promtool: \(promtool.output)")
+        child.process.interrupt()  // Ctrl-C
+        #expect(await child.wait(seconds: 5) == 0)
+    }
+}
