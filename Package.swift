@@ -2,6 +2,9 @@
 // The aoai-canary package: an Azure OpenAI authentication canary for Linux hosts.
 import PackageDescription
 
+/// The source revision for `aoai_canary_build_info`, from the environment (the Makefile sets it).
+let revision = Context.environment["AOAI_CANARY_REVISION"].map { $0.filter { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." } } ?? ""
+
 let package = Package(
     name: "aoai-canary",
     products: [
@@ -13,7 +16,7 @@ let package = Package(
         .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
-        .target(name: "CBuildInfo"),
+        .target(name: "CBuildInfo", cSettings: revision.isEmpty ? [] : [.define("AOAI_CANARY_REVISION", to: "\"\(revision)\"")]),
 
         // One Swift wrapper per C library.
         .target(name: "HTTPClient", dependencies: ["CCurl"]),

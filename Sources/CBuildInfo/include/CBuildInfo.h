@@ -1,9 +1,7 @@
-// The source revision the binary was built from, passed by the Makefile as
-// -Xcc -DAOAI_CANARY_REVISION='"abc1234"'; Swift cannot read compiler-defined strings otherwise.
+// The source revision the binary was built from. The Makefile passes it in the environment
+// (AOAI_CANARY_REVISION), Package.swift turns it into a define for CBuildInfo.c only, so a new
+// revision recompiles one C file rather than every module.
 #ifndef CBUILDINFO_H
 #define CBUILDINFO_H
-#ifndef AOAI_CANARY_REVISION
-#define AOAI_CANARY_REVISION "unknown"
-#endif
-static inline const char *CBuildInfo_revision(void) { return AOAI_CANARY_REVISION; }
+const char *CBuildInfo_revision(void);
 #endif

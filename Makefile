@@ -1,0 +1,49 @@
+# aoai-canary: build, test and demo. `make test` and `make demo` do all of the set-up.
+
+SWIFT ?= swift
+APT_PACKAGES := libcurl4-openssl-dev libmicrohttpd-dev libsystemd-dev libyaml-dev pkg-config prometheus
+REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+export AOAI_CANARY_REVISION := $(REVISION)
+BIN := .build/debug/aoai-canary
+
+.PHONY: all deps build release test demo clean
+
+all: build
+
+## deps: install the Debian packages the build and tests need (as root), or say which are missing
+deps:
+	@missing=""; \
+	for package in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$package 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$package"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing:$$missing"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends$$missing >/dev/null; \
+	  else \
+	    echo "Missing Debian packages. Install them with:"; \
+	    echo "  sudo apt-get install -y$$missing"; \
+	    exit 1; \
+	  fi; \
+	fi
+
+## build: a debug build of the binary
+build: deps
+	$(SWIFT) build
+
+## release: an optimised build with the Swift runtime linked in
+release: deps
+	$(SWIFT) build -c release --static-swift-stdlib
+
+## test: the whole test suite (unit, simulator, end-to-end against the built binary)
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+## demo: the agent against the built-in simulator; Ctrl-C to stop
+demo: build
+	$(BIN) demo
+
+clean:
+	rm -rf .build
