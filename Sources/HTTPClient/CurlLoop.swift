@@ -179,24 +179,26 @@ final class CurlLoop: @unchecked Sendable {
     }
 
     private func readTimings(_ easy: UnsafeMutableRawPointer) -> HTTPTimings {
-        func seconds(_ info: CURLINFO) -> Double {
+        // libcurl's *_TIME_T timers are whole microseconds: subtract in integers, divide once.
+        func microseconds(_ info: CURLINFO) -> Int64 {
             var value: curl_off_t = 0
             _ = CCurl_getinfo_offset(easy, info, &value)
-            return Double(value) / 1_000_000
+            return Int64(value)
         }
-        let lookup = seconds(CURLINFO_NAMELOOKUP_TIME_T)
-        let connect = seconds(CURLINFO_CONNECT_TIME_T)
-        let appConnect = seconds(CURLINFO_APPCONNECT_TIME_T)
-        let preTransfer = seconds(CURLINFO_PRETRANSFER_TIME_T)
-        let startTransfer = seconds(CURLINFO_STARTTRANSFER_TIME_T)
-        let total = seconds(CURLINFO_TOTAL_TIME_T)
+        func seconds(_ value: Int64) -> Double { Double(max(0, value)) / 1_000_000 }
+        let lookup = microseconds(CURLINFO_NAMELOOKUP_TIME_T)
+        let connect = microseconds(CURLINFO_CONNECT_TIME_T)
+        let appConnect = microseconds(CURLINFO_APPCONNECT_TIME_T)
+        let preTransfer = microseconds(CURLINFO_PRETRANSFER_TIME_T)
+        let startTransfer = microseconds(CURLINFO_STARTTRANSFER_TIME_T)
+        let total = microseconds(CURLINFO_TOTAL_TIME_T)
         var timings = HTTPTimings()
-        timings.resolve = lookup
-        timings.connect = max(0, connect - lookup)
-        timings.tls = appConnect > 0 ? max(0, appConnect - connect) : 0
-        timings.processing = startTransfer > 0 ? max(0, startTransfer - preTransfer) : 0
-        timings.transfer = startTransfer > 0 ? max(0, total - startTransfer) : 0
-        timings.total = total
+        timings.resolve = seconds(lookup)
+        timings.connect = seconds(connect - lookup)
+        timings.tls = appConnect > 0 ? seconds(appConnect - connect) : 0
+        timings.processing = startTransfer > 0 ? seconds(startTransfer - preTransfer) : 0
+        timings.transfer = startTransfer > 0 ? seconds(total - startTransfer) : 0
+        timings.total = seconds(total)
         return timings
     }
 

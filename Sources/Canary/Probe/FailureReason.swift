@@ -57,18 +57,18 @@ public enum FailureReason: String, Sendable, CaseIterable, Equatable, Comparable
     public var fix: String {
         switch self {
         case .invalidAPIKey: return "Use a current key of this resource (keys rotate); check the endpoint is this resource's."
-        case .keyAuthDisabled: return "By design when local auth is disabled: drop the key canary (api_key_file) for this resource."
-        case .tokenRejected: return "Request the scope https://cognitiveservices.azure.com/.default and send an unexpired token; check the host clock."
+        case .keyAuthDisabled: return "By design when local auth is disabled: drop the key canary (`api_key_file`) for this resource."
+        case .tokenRejected: return "Request the scope `https://cognitiveservices.azure.com/.default` and send an unexpired token; check the host clock."
         case .wrongTenant: return "Get the token from the resource's tenant (tenant_id of the credential)."
         case .permissionDenied: return "Assign Cognitive Services OpenAI User to the token's object id at the resource scope; new assignments take up to 10 minutes, then get a fresh token."
-        case .regionalEndpoint: return "Use the resource's custom subdomain endpoint, https://<name>.openai.azure.com/."
+        case .regionalEndpoint: return "Use the resource's custom subdomain endpoint, `https://<name>.openai.azure.com/`."
         case .networkDenied: return "Fix the firewall, private endpoint or DNS so this host may reach the resource."
         case .deploymentNotFound: return "Fix the deployment name, or wait a few minutes after creating it."
         case .notFound: return "Fix the endpoint: no extra path segments, the right resource."
         case .throttled: return "Not an auth failure: the canary backs off as retry-after says; raise the quota or the interval."
         case .serverError: return "A service-side failure: check Azure status; nothing to change in auth."
         case .tokenAcquisitionFailed: return "Fix the credential: the log names the AADSTS code (e.g. 7000215 invalid secret, 7000222 expired secret)."
-        case .timeout: return "The endpoint answered too slowly: check the network path, or raise timeout."
+        case .timeout: return "The endpoint answered too slowly: check the network path, or raise `timeout`."
         case .connectionFailed: return "Check that the endpoint is reachable from this host (proxy, firewall, private endpoint)."
         case .dnsFailed: return "Check the endpoint's host name and this host's DNS (private DNS zones for private endpoints)."
         case .tlsFailed: return "Check the certificate chain, the host name, and any TLS-intercepting proxy."
@@ -83,4 +83,16 @@ public enum AuthMode: String, Sendable, CaseIterable, Equatable, Comparable {
     case entraID = "entra_id"
 
     public static func < (lhs: AuthMode, rhs: AuthMode) -> Bool { lhs.rawValue < rhs.rawValue }
+}
+
+extension FailureReason {
+    /// The README's reason table, rendered from the code so the two cannot drift (a test
+    /// compares them).
+    public static var markdownTable: String {
+        var text = "| reason | what the service (or the network) answered | what to fix |\n|---|---|---|\n"
+        for reason in allCases {
+            text += "| `\(reason.rawValue)` | \(reason.signature) | \(reason.fix) |\n"
+        }
+        return text
+    }
 }

@@ -1,0 +1,29 @@
+// The README states facts the code defines; these tests keep the two in step.
+import Canary
+import Foundation
+import Testing
+
+@Suite struct ReadmeTests {
+    let readme: String = {
+        let root = fixturesDirectory.components(separatedBy: "/Tests/")[0]
+        return (try? String(contentsOfFile: root + "/README.md", encoding: .utf8)) ?? ""
+    }()
+
+    @Test func theReasonTableIsTheCodesReasonList() throws {
+        let table = FailureReason.markdownTable
+        if !readme.contains(table) {
+            let path = fixturesDirectory.components(separatedBy: "/Tests/")[0] + "/.build/reason-table.md"
+            try table.write(toFile: path, atomically: true, encoding: .utf8)
+            Issue.record("README.md's reason table differs from the code's; the expected table is in \(path)")
+        }
+    }
+
+    @Test func everyMetricFamilyIsDocumented() {
+        for descriptor in [CanaryMetrics.probeSuccess, CanaryMetrics.probeDuration, CanaryMetrics.httpPhase, CanaryMetrics.httpStatus,
+                           CanaryMetrics.probes, CanaryMetrics.failures, CanaryMetrics.lastSuccess, CanaryMetrics.divergence,
+                           CanaryMetrics.tokenExpiry, CanaryMetrics.tokenAcquisitions, CanaryMetrics.tokenDuration,
+                           CanaryMetrics.tokenInfo, CanaryMetrics.buildInfo] {
+            #expect(readme.contains("`\(descriptor.name)"), "\(descriptor.name) is not in README.md")
+        }
+    }
+}
