@@ -23,10 +23,11 @@ let package = Package(
         .target(name: "HTTPServer", dependencies: ["CMicroHTTPD"]),
         .target(name: "Journal", dependencies: ["CSystemd"]),
         .target(name: "YAML", dependencies: ["CYAML"]),
+        .target(name: "JSON"),
 
         // The domain, and the fake Azure it is tested against.
-        .target(name: "Canary", dependencies: ["HTTPClient", "HTTPServer", "Journal", "YAML"]),
-        .target(name: "AzureSimulator", dependencies: ["HTTPServer"]),
+        .target(name: "Canary", dependencies: ["HTTPClient", "HTTPServer", "Journal", "JSON", "YAML"]),
+        .target(name: "AzureSimulator", dependencies: ["HTTPServer", "JSON"]),
 
         .executableTarget(name: "aoai-canary", dependencies: ["Canary", "AzureSimulator", "CBuildInfo", "Journal", "HTTPServer"]),
 

@@ -1,4 +1,5 @@
 // The Azure OpenAI data plane's answers, with the bodies of AZURE_AUTH_FACTS.md §3 byte for byte.
+import JSON
 
 /// Bodies and headers the simulated data plane answers with. The quoted error bodies keep the
 /// real service's quirks, such as the space after `"message":` in some of them.

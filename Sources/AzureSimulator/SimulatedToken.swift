@@ -1,4 +1,5 @@
 // Access tokens the simulated Entra ID issues: JWT-shaped, readable by any decoder, signed with a fixed marker.
+import JSON
 import FoundationEssentials
 
 /// The claims the data plane checks in a bearer token.

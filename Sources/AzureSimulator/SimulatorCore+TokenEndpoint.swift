@@ -1,4 +1,5 @@
 // The simulated Entra ID token endpoint: POST /{tenant}/oauth2/v2.0/token, client credentials grant.
+import JSON
 import HTTPServer
 
 extension SimulatorCore {

@@ -1,5 +1,6 @@
 // Reading (never verifying) the claims of an Entra ID access token.
 import FoundationEssentials
+import JSON
 
 /// The claims the canary reports and diagnoses with.
 public struct TokenClaims: Sendable, Equatable {

@@ -1,4 +1,5 @@
 // Parsing the token endpoint's answer: a token, or Entra ID's error with its AADSTS code.
+import JSON
 
 /// Parses OAuth token responses from Entra ID (and, later, managed identity endpoints).
 public enum TokenResponse {

@@ -1,5 +1,5 @@
 // Structured log entries to journald, or as logfmt or JSON lines on stderr.
-import FoundationEssentials
+import JSON
 import Journal
 #if canImport(Glibc)
 import Glibc
@@ -94,23 +94,6 @@ public final class EventLogger: Sendable {
         var bytes = Array(line.utf8)
         bytes.withUnsafeMutableBytes { _ = Glibc.write(2, $0.baseAddress, $0.count) }
     }
-}
-
-/// A JSON string literal with the escapes JSON requires.
-func jsonString(_ value: String) -> String {
-    var result = "\""
-    for scalar in value.unicodeScalars {
-        switch scalar {
-        case "\"": result += "\\\""
-        case "\\": result += "\\\\"
-        case "\n": result += "\\n"
-        case "\r": result += "\\r"
-        case "\t": result += "\\t"
-        case _ where scalar.value < 0x20: result += "\\u" + String(scalar.value, radix: 16).leftPadded(to: 4)
-        default: result.unicodeScalars.append(scalar)
-        }
-    }
-    return result + "\""
 }
 
 /// Time stamps in UTC without Foundation's formatters.

@@ -1,5 +1,6 @@
 // Turns an Azure OpenAI answer, or the lack of one, into success or a named failure reason.
 import HTTPClient
+import JSON
 
 /// A probe's verdict before metrics: success, or a reason with the detail a person needs.
 public enum ProbeVerdict: Sendable, Equatable {
@@ -72,7 +73,7 @@ public enum ResponseClassifier {
     /// Seconds from a `retry-after` header (delta seconds; HTTP dates are not sent by Azure OpenAI).
     public static func retryAfter(_ headers: [(name: String, value: String)]) -> Double? {
         guard let value = headers.last(where: { $0.name.lowercased() == "retry-after" })?.value,
-              let seconds = Double(value.trimmingCharacters(of: " ")), seconds >= 0 else { return nil }
+              let seconds = Double(value.filter { $0 != " " }), seconds >= 0 else { return nil }
         return min(seconds, 3600)
     }
 }

@@ -1,8 +1,8 @@
-// A small JSON value: decoded from admin requests, rendered with a fixed key order for responses.
+// A small JSON value shared by the agent and the simulator: parsed leniently, rendered byte-stably.
 import FoundationEssentials
 
 /// Any JSON value. Objects keep their members in order, so rendered bodies are byte-stable.
-enum JSONValue: Sendable {
+public enum JSONValue: Sendable {
     case null
     case bool(Bool)
     case int(Int)
@@ -12,12 +12,13 @@ enum JSONValue: Sendable {
     case object([(String, JSONValue)])
 
     /// Parses a JSON document; nil when it is not valid JSON.
-    static func parse(_ bytes: [UInt8]) -> JSONValue? {
-        try? JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+    public static func parse(_ bytes: [UInt8]) -> JSONValue? {
+        guard !bytes.isEmpty else { return nil }
+        return try? JSONDecoder().decode(JSONValue.self, from: Data(bytes))
     }
 
     /// The value written as compact JSON.
-    var rendered: String {
+    public var rendered: String {
         switch self {
         case .null: return "null"
         case .bool(let value): return value ? "true" : "false"
@@ -33,8 +34,41 @@ enum JSONValue: Sendable {
     }
 
     /// The members of an object, nil for anything else.
-    var objectMembers: [(String, JSONValue)]? {
+    public var objectMembers: [(String, JSONValue)]? {
         if case .object(let members) = self { return members }
+        return nil
+    }
+}
+
+extension JSONValue {
+    /// The member named `key` of an object; nil for a missing member or a non-object.
+    public subscript(key: String) -> JSONValue? {
+        objectMembers?.first { $0.0 == key }?.1
+    }
+
+    /// The value as a string; numbers print without a fraction when whole.
+    public var stringValue: String? {
+        switch self {
+        case .string(let value): return value
+        case .int(let value): return String(value)
+        case .double: return rendered
+        default: return nil
+        }
+    }
+
+    /// The value as a number; numeric strings count (IMDS sends every field as a string).
+    public var numberValue: Double? {
+        switch self {
+        case .int(let value): return Double(value)
+        case .double(let value): return value
+        case .string(let value): return Double(value.filter { $0 != " " })
+        default: return nil
+        }
+    }
+
+    /// The items of an array, nil for anything else.
+    public var arrayValue: [JSONValue]? {
+        if case .array(let items) = self { return items }
         return nil
     }
 }
@@ -47,7 +81,7 @@ extension JSONValue: Decodable {
         init?(intValue: Int) { nil }
     }
 
-    init(from decoder: any Decoder) throws {
+    public init(from decoder: any Decoder) throws {
         if let container = try? decoder.container(keyedBy: Key.self) {
             var members: [(String, JSONValue)] = []
             for key in container.allKeys.sorted(by: { $0.stringValue < $1.stringValue }) {
@@ -76,7 +110,7 @@ extension JSONValue: Decodable {
 }
 
 /// `text` as a JSON string literal: quotes, backslashes and control characters escaped, `/` left alone.
-func jsonString(_ text: String) -> String {
+public func jsonString(_ text: String) -> String {
     var out = "\""
     for scalar in text.unicodeScalars {
         switch scalar {
