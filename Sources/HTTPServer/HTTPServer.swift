@@ -99,7 +99,7 @@ public final class HTTPServer: @unchecked Sendable {
     public init(listeningSocket: ListeningSocket, threading: HTTPServerThreading = .pool(threads: 2), limits: HTTPServerLimits = HTTPServerLimits(), handler: @escaping Handler) throws(HTTPServerError) {
         self.boundAddress = listeningSocket.address
         self.context = ServerContext(handler: handler, maxBodyBytes: limits.maxBodyBytes)
-        var flags = UInt32(MHD_USE_INTERNAL_POLLING_THREAD.rawValue) | UInt32(MHD_USE_POLL.rawValue) | UInt32(MHD_USE_ERROR_LOG.rawValue) * 0
+        var flags = UInt32(MHD_USE_INTERNAL_POLLING_THREAD.rawValue) | UInt32(MHD_USE_POLL.rawValue)
         if listeningSocket.address.isIPv6 { flags |= UInt32(MHD_USE_IPv6.rawValue) }
         var poolSize: UInt32 = 0
         switch threading {
