@@ -16,6 +16,7 @@ let package = Package(
         .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .target(name: "CBuildInfo", cSettings: revision.isEmpty ? [] : [.define("AOAI_CANARY_REVISION", to: "\"\(revision)\"")]),
 
         // One Swift wrapper per C library.
@@ -24,6 +25,7 @@ let package = Package(
         .target(name: "Journal", dependencies: ["CSystemd"]),
         .target(name: "YAML", dependencies: ["CYAML"]),
         .target(name: "JSON"),
+        .target(name: "Crypto", dependencies: ["CCrypto"]),
 
         // The domain, and the fake Azure it is tested against.
         .target(name: "Canary", dependencies: ["HTTPClient", "HTTPServer", "Journal", "JSON", "YAML"]),
@@ -33,6 +35,7 @@ let package = Package(
 
         .target(name: "CanaryTestSupport", path: "Tests/CanaryTestSupport"),
         .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
+        .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
         .testTarget(name: "AzureSimulatorTests", dependencies: ["AzureSimulator", "HTTPClient"]),
         .testTarget(name: "CanaryTests", dependencies: ["Canary", "CanaryTestSupport", "AzureSimulator", "HTTPClient"], exclude: ["Fixtures"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Canary", "CanaryTestSupport", "AzureSimulator", "HTTPClient", "HTTPServer", "Journal"]),
