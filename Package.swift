@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "Crypto", dependencies: ["CCrypto"]),
 
         // The domain, and the fake Azure it is tested against.
-        .target(name: "Canary", dependencies: ["HTTPClient", "HTTPServer", "Journal", "JSON", "YAML"]),
+        .target(name: "Canary", dependencies: ["Crypto", "HTTPClient", "HTTPServer", "Journal", "JSON", "YAML"]),
         .target(name: "AzureSimulator", dependencies: ["HTTPServer", "JSON"]),
 
         .executableTarget(name: "aoai-canary", dependencies: ["Canary", "AzureSimulator", "CBuildInfo", "Journal", "HTTPServer"]),

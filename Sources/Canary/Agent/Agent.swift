@@ -24,9 +24,10 @@ public final class Agent: Sendable {
 
         var caches: [String: TokenCache] = [:]
         for credential in config.credentials {
-            metrics.prepare(credential: credential.name)
+            let source = TokenSourceFactory.make(credential.settings)
+            metrics.prepare(credential: credential.name, expiries: source.credentialExpiries())
             caches[credential.name] = TokenCache(
-                credential: credential.name, source: TokenSourceFactory.make(credential.settings), client: client,
+                credential: credential.name, source: source, client: client,
                 clock: clock, timeoutSeconds: timeout, retryInterval: tokenRetryInterval,
                 observe: { reporter.report($0, now: clock.wallSeconds) })
         }

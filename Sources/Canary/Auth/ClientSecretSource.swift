@@ -1,4 +1,4 @@
-// The client credentials flow with a client secret, against Entra ID's v2.0 token endpoint.
+// The client credentials flow with a client secret.
 import HTTPClient
 
 /// Gets tokens for an app registration with its client id and secret.
@@ -9,29 +9,14 @@ public struct ClientSecretSource: TokenSource {
         self.settings = settings
     }
 
-    /// `{authority}/{tenant}/oauth2/v2.0/token`.
-    public var tokenURL: String {
-        "\(settings.authority)/\(formEncode(settings.tenantID))/oauth2/v2.0/token"
+    public func acquireToken(_ context: AcquisitionContext) async throws(TokenAcquisitionError) -> CachedToken {
+        try await EntraTokenEndpoint(authority: settings.authority, tenantID: settings.tenantID).requestToken(
+            clientID: settings.clientID, scope: settings.scope,
+            credential: [("client_secret", settings.secret.exposedValue)], source: "client_secret", context: context)
     }
 
-    public func acquireToken(client: HTTPClient, timeoutSeconds: Double, now: Double) async throws(TokenAcquisitionError) -> CachedToken {
-        let form = [
-            ("grant_type", "client_credentials"),
-            ("client_id", settings.clientID),
-            ("client_secret", settings.secret.exposedValue),
-            ("scope", settings.scope),
-        ].map { "\($0.0)=\(formEncode($0.1))" }.joined(separator: "&")
-        let request = HTTPClientRequest(
-            method: "POST", url: tokenURL,
-            headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],
-            body: Array(form.utf8), timeoutSeconds: timeoutSeconds)
-        let response: HTTPClientResponse
-        do {
-            response = try await client.execute(request)
-        } catch {
-            throw .transport(error)
-        }
-        return try TokenResponse.parse(status: response.status, body: response.body, now: now)
+    public func credentialExpiries() -> [CredentialExpiry] {
+        settings.secretExpires.map { [CredentialExpiry(kind: "client_secret", timestamp: $0)] } ?? []
     }
 }
 

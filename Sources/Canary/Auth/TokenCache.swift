@@ -8,6 +8,8 @@ public struct TokenAcquisitionEvent: Sendable {
     public var durationSeconds: Double
     /// True when the attempt failed but a still-valid older token keeps serving.
     public var keptOldToken: Bool
+    /// The credential material's expiry as known after the attempt.
+    public var credentialExpiries: [CredentialExpiry]
 }
 
 /// Serves tokens for one credential, refreshing them as `TokenCacheState` decides.
@@ -59,9 +61,10 @@ public actor TokenCache {
         let start = clock.monotonicSeconds
         state.attemptStarted(now: startWall)
         do {
-            let token = try await source.acquireToken(client: client, timeoutSeconds: timeoutSeconds, now: startWall)
+            let token = try await source.acquireToken(AcquisitionContext(client: client, clock: clock, timeoutSeconds: timeoutSeconds))
             state.succeeded(token)
-            observe(TokenAcquisitionEvent(credential: credential, result: .success(token), durationSeconds: clock.monotonicSeconds - start, keptOldToken: false))
+            observe(TokenAcquisitionEvent(credential: credential, result: .success(token), durationSeconds: clock.monotonicSeconds - start,
+                                          keptOldToken: false, credentialExpiries: source.credentialExpiries()))
             return .success(token)
         } catch {
             let decision = state.failed(error, now: clock.wallSeconds)
@@ -72,7 +75,8 @@ public actor TokenCache {
             case .fail(let failure): kept = false; result = .failure(failure)
             case .acquire: kept = false; result = .failure(error)
             }
-            observe(TokenAcquisitionEvent(credential: credential, result: .failure(error), durationSeconds: clock.monotonicSeconds - start, keptOldToken: kept))
+            observe(TokenAcquisitionEvent(credential: credential, result: .failure(error), durationSeconds: clock.monotonicSeconds - start,
+                                          keptOldToken: kept, credentialExpiries: source.credentialExpiries()))
             return result
         }
     }

@@ -1,4 +1,4 @@
-// What every credential type provides: a way to acquire a fresh token.
+// What every credential type provides: a way to acquire a fresh token, and its material's expiry.
 import HTTPClient
 
 /// A token as the cache holds it.
@@ -12,13 +12,16 @@ public struct CachedToken: Sendable, Equatable {
     public var acquiredAt: Double
     /// The token's claims; nil when it is not a readable JWT (it is still used).
     public var claims: TokenClaims?
+    /// Which credential type answered (for `default`, the one in the chain that did).
+    public var source: String
 
-    public init(accessToken: Secret, expiresOn: Double, refreshOn: Double?, acquiredAt: Double, claims: TokenClaims?) {
+    public init(accessToken: Secret, expiresOn: Double, refreshOn: Double?, acquiredAt: Double, claims: TokenClaims?, source: String = "") {
         self.accessToken = accessToken
         self.expiresOn = expiresOn
         self.refreshOn = refreshOn
         self.acquiredAt = acquiredAt
         self.claims = claims
+        self.source = source
     }
 
     /// Fewer than this many seconds left means: refresh now (azure-identity and MSAL use 5 minutes).
@@ -28,16 +31,51 @@ public struct CachedToken: Sendable, Equatable {
     public var refreshAt: Double {
         min(refreshOn ?? .infinity, expiresOn - Self.refreshMargin)
     }
+
+    /// The lifetime the issuer gave it.
+    public var lifetime: Double { expiresOn - acquiredAt }
 }
 
-/// A credential type: how to get a new token. Implementations make one attempt and do not cache.
+/// What an acquisition may use: the shared HTTP client, the clock, the timeout per call.
+public struct AcquisitionContext: Sendable {
+    public var client: HTTPClient
+    public var clock: any CanaryClock
+    public var timeoutSeconds: Double
+
+    public init(client: HTTPClient, clock: any CanaryClock, timeoutSeconds: Double) {
+        self.client = client
+        self.clock = clock
+        self.timeoutSeconds = timeoutSeconds
+    }
+}
+
+/// When a credential's own material (secret, certificate, federated token) stops working.
+public struct CredentialExpiry: Sendable, Equatable {
+    /// `client_secret`, `certificate` or `federated_token`: the `kind` label.
+    public var kind: String
+    public var timestamp: Double
+
+    public init(kind: String, timestamp: Double) {
+        self.kind = kind
+        self.timestamp = timestamp
+    }
+}
+
+/// A credential type: how to get a new token. Implementations make one attempt (with the
+/// retries their protocol documents) and do not cache tokens.
 public protocol TokenSource: Sendable {
     /// Requests one token now.
-    func acquireToken(client: HTTPClient, timeoutSeconds: Double, now: Double) async throws(TokenAcquisitionError) -> CachedToken
+    func acquireToken(_ context: AcquisitionContext) async throws(TokenAcquisitionError) -> CachedToken
+    /// The expiry of the credential material, as far as it is known now.
+    func credentialExpiries() -> [CredentialExpiry]
+}
+
+extension TokenSource {
+    public func credentialExpiries() -> [CredentialExpiry] { [] }
 }
 
 /// Why no token could be had.
-public enum TokenAcquisitionError: Error, Sendable, Equatable, CustomStringConvertible {
+public indirect enum TokenAcquisitionError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Entra ID refused, with its error and AADSTS code (the first sentence of the description only).
     case rejected(status: Int, error: String, aadsts: Int?, summary: String)
     /// No answer from the token endpoint.
@@ -46,6 +84,19 @@ public enum TokenAcquisitionError: Error, Sendable, Equatable, CustomStringConve
     case badResponse(status: Int, detail: String)
     /// The cached token has expired and no new one could be had; says what the last attempt got.
     case expired(lastFailure: String)
+    /// A managed identity endpoint refused, e.g. 400 when the host has no (or not that) identity.
+    case managedIdentity(status: Int, detail: String)
+    /// IMDS kept answering 404, 410, 429 or 5xx through every documented retry, or did not answer.
+    case imdsUnavailable(String)
+    /// The Azure CLI has no logged-in account.
+    case cliNotLoggedIn(String)
+    /// The Azure CLI could not be run or failed otherwise.
+    case cliFailed(String)
+    /// The credential's own material cannot be used (an unreadable token file, a bad key).
+    case unavailable(String)
+    /// `default`: no credential in the chain gave a token; one line per candidate, and the
+    /// error of the last one tried (which decides the refresh failure reason).
+    case chainExhausted([String], last: TokenAcquisitionError)
 
     public var description: String {
         switch self {
@@ -58,12 +109,27 @@ public enum TokenAcquisitionError: Error, Sendable, Equatable, CustomStringConve
             return "unexpected token endpoint response (HTTP \(status)): \(detail)"
         case .expired(let lastFailure):
             return "the cached token has expired and could not be refreshed: \(lastFailure)"
+        case .managedIdentity(let status, let detail):
+            return "managed identity endpoint refused (HTTP \(status)): \(detail)"
+        case .imdsUnavailable(let detail):
+            return "managed identity endpoint unavailable: \(detail)"
+        case .cliNotLoggedIn(let detail):
+            return "the Azure CLI is not logged in (run az login): \(detail)"
+        case .cliFailed(let detail):
+            return "the Azure CLI failed: \(detail)"
+        case .unavailable(let detail):
+            return "credential unavailable: \(detail)"
+        case .chainExhausted(let attempts, _):
+            return "no credential in the default chain gave a token: " + attempts.joined(separator: "; ")
         }
     }
 
     /// The AADSTS code, when Entra ID gave one.
     public var aadsts: Int? {
-        if case .rejected(_, _, let code, _) = self { return code }
-        return nil
+        switch self {
+        case .rejected(_, _, let code, _): return code
+        case .chainExhausted(_, let last): return last.aadsts
+        default: return nil
+        }
     }
 }

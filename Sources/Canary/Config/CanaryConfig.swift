@@ -40,41 +40,6 @@ public struct CredentialConfig: Sendable, Equatable {
     }
 }
 
-/// The credential types. Adding one means a case here, a decoder in `ConfigDecoder+Credentials`
-/// and a `TokenSource` in `Auth/`.
-public enum CredentialSettings: Sendable, Equatable {
-    case clientSecret(ClientSecretSettings)
-
-    /// The `type:` value in the file.
-    public var typeName: String {
-        switch self {
-        case .clientSecret: return "client_secret"
-        }
-    }
-}
-
-/// An app registration's client id and secret (the OAuth client credentials flow).
-public struct ClientSecretSettings: Sendable, Equatable {
-    public var tenantID: String
-    public var clientID: String
-    public var secret: Secret
-    public var secretSource: SecretSource
-    public var scope: String
-    public var authority: String
-
-    public static let defaultScope = "https://cognitiveservices.azure.com/.default"
-    public static let defaultAuthority = "https://login.microsoftonline.com"
-
-    public init(tenantID: String, clientID: String, secret: Secret, secretSource: SecretSource, scope: String = ClientSecretSettings.defaultScope, authority: String = ClientSecretSettings.defaultAuthority) {
-        self.tenantID = tenantID
-        self.clientID = clientID
-        self.secret = secret
-        self.secretSource = secretSource
-        self.scope = scope
-        self.authority = authority
-    }
-}
-
 /// Which call a probe makes.
 public enum ProbeKind: String, Sendable, Equatable, CaseIterable {
     /// `POST /openai/deployments/{deployment}/chat/completions` with one token of output.

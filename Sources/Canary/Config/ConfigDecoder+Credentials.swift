@@ -1,14 +1,35 @@
-// Decoding of each credential type's settings.
+// Decoding of each credential type's settings, with environment defaults where azure-identity has them.
+import Crypto
 import YAML
 
 /// The `type:` values the file accepts.
 enum CredentialType: String, CaseIterable {
     case clientSecret = "client_secret"
+    case clientCertificate = "client_certificate"
+    case workloadIdentity = "workload_identity"
+    case managedIdentity = "managed_identity"
+    case azureCLI = "azure_cli"
+    case chain = "default"
+
+    var allowedKeys: [String] {
+        switch self {
+        case .clientSecret: return ["type", "tenant_id", "client_id", "client_secret_file", "client_secret_env", "secret_expires", "scope", "authority"]
+        case .clientCertificate: return ["type", "tenant_id", "client_id", "certificate_file", "private_key_file", "assertion_algorithm", "scope", "authority"]
+        case .workloadIdentity: return ["type", "tenant_id", "client_id", "token_file", "scope", "authority"]
+        case .managedIdentity: return ["type", "source", "client_id", "object_id", "resource_id", "endpoint", "arc_key_directory", "scope"]
+        case .azureCLI: return ["type", "az_path", "tenant_id", "timeout", "scope"]
+        case .chain: return ["type", "scope", "authority"]
+        }
+    }
+}
+
+/// The signature algorithms `assertion_algorithm` accepts.
+enum AssertionAlgorithm: String, CaseIterable {
+    case rs256 = "RS256"
+    case ps256 = "PS256"
 }
 
 extension ConfigDecoder {
-    static let clientSecretKeys = ["type", "tenant_id", "client_id", "client_secret_file", "client_secret_env", "scope", "authority"]
-
     mutating func decodeCredential(_ node: YAMLNode, path: String) -> CredentialSettings? {
         guard case .mapping = node else {
             report(node, path, "expected a mapping, found \(node.kindName)")
@@ -24,27 +45,220 @@ extension ConfigDecoder {
             report(typeNode, "\(path).type", "unknown credential type: expected one of \(options)")
             return nil
         }
+        guard let fields = fields(node, path, allowed: type.allowedKeys) else { return nil }
         switch type {
-        case .clientSecret:
-            return decodeClientSecret(node, path: path).map(CredentialSettings.clientSecret)
+        case .clientSecret: return decodeClientSecret(fields).map(CredentialSettings.clientSecret)
+        case .clientCertificate: return decodeClientCertificate(fields).map(CredentialSettings.clientCertificate)
+        case .workloadIdentity: return decodeWorkloadIdentity(fields).map(CredentialSettings.workloadIdentity)
+        case .managedIdentity: return decodeManagedIdentity(fields).map(CredentialSettings.managedIdentity)
+        case .azureCLI: return decodeAzureCLI(fields).map(CredentialSettings.azureCLI)
+        case .chain: return decodeChain(fields).map(CredentialSettings.chain)
         }
     }
 
-    private mutating func decodeClientSecret(_ node: YAMLNode, path: String) -> ClientSecretSettings? {
-        guard let fields = fields(node, path, allowed: Self.clientSecretKeys) else { return nil }
-        let tenant = string(fields, "tenant_id", required: true)
+    // MARK: the types
+
+    private mutating func decodeClientSecret(_ fields: Fields) -> ClientSecretSettings? {
+        let tenant = tenantID(fields, required: true)
         let client = string(fields, "client_id", required: true)
         let secret = secret(fields, prefix: "client_secret", required: true)
-        let scope = string(fields, "scope") ?? ClientSecretSettings.defaultScope
-        // Stored without the trailing slash: the token path is appended as "/{tenant}/...".
-        let authority = url(fields, "authority", required: false).map { String($0.dropLast()) } ?? ClientSecretSettings.defaultAuthority
-        if let tenant, tenant.contains("/"), let tenantNode = fields.values["tenant_id"] {
-            report(tenantNode, fields.path("tenant_id"), "a tenant id is a GUID or a domain name, without \"/\"")
-        }
+        let expires = date(fields, "secret_expires")
         guard let tenant, let client, let secret else { return nil }
         return ClientSecretSettings(
             tenantID: tenant, clientID: client, secret: secret.0, secretSource: secret.1,
-            scope: scope, authority: authority)
+            scope: scope(fields), authority: authority(fields), secretExpires: expires)
+    }
+
+    private mutating func decodeClientCertificate(_ fields: Fields) -> ClientCertificateSettings? {
+        let tenant = tenantID(fields, required: true)
+        let client = string(fields, "client_id", required: true)
+        let algorithm = choice(fields, "assertion_algorithm", as: AssertionAlgorithm.self) ?? .rs256
+        let certificate = pemFile(fields, "certificate_file", required: true)
+        let key = pemFile(fields, "private_key_file", required: false)
+        var notAfter: Double?
+        if let certificate, let node = fields.values["certificate_file"] {
+            do {
+                let parsed = try Certificate(pem: certificate.bytes)
+                notAfter = parsed.notAfter
+                let privateKey = try PrivateKey(pem: key?.bytes ?? certificate.bytes)
+                if !privateKey.matches(parsed) {
+                    report(fields.values["private_key_file"] ?? node, fields.path(key == nil ? "certificate_file" : "private_key_file"),
+                           "the private key does not belong to the certificate in \(certificate.path)")
+                }
+            } catch {
+                let which = key == nil ? "certificate_file (a PEM certificate, with its key unless private_key_file is given)" : "certificate_file or private_key_file"
+                report(fields.values[key == nil ? "certificate_file" : "private_key_file"] ?? node, fields.path(key == nil ? "certificate_file" : "private_key_file"),
+                       "cannot use \(which): \(error)")
+            }
+        }
+        guard let tenant, let client, let certificate else { return nil }
+        return ClientCertificateSettings(
+            tenantID: tenant, clientID: client, certificatePEM: certificate.bytes, certificatePath: certificate.path,
+            privateKeyPEM: key?.bytes, privateKeyPath: key?.path, algorithm: algorithm.rawValue,
+            scope: scope(fields), authority: authority(fields), certificateNotAfter: notAfter)
+    }
+
+    private mutating func decodeWorkloadIdentity(_ fields: Fields) -> WorkloadIdentitySettings? {
+        let tenant = string(fields, "tenant_id") ?? environment.variables["AZURE_TENANT_ID"].nonEmpty
+        let client = string(fields, "client_id") ?? environment.variables["AZURE_CLIENT_ID"].nonEmpty
+        let file = string(fields, "token_file").map(resolve) ?? environment.variables["AZURE_FEDERATED_TOKEN_FILE"].nonEmpty
+        if tenant == nil { report(fields.node, fields.path("tenant_id"), "missing tenant_id, and AZURE_TENANT_ID is not set") }
+        if client == nil { report(fields.node, fields.path("client_id"), "missing client_id, and AZURE_CLIENT_ID is not set") }
+        if file == nil { report(fields.node, fields.path("token_file"), "missing token_file, and AZURE_FEDERATED_TOKEN_FILE is not set") }
+        guard let tenant, let client, let file else { return nil }
+        let authority = fields.values["authority"] == nil ? environment.variables["AZURE_AUTHORITY_HOST"].nonEmpty.flatMap { EndpointURL($0)?.normalized }.map { String($0.dropLast()) } ?? CredentialDefaults.authority : self.authority(fields)
+        return WorkloadIdentitySettings(tenantID: tenant, clientID: client, tokenFile: file, scope: scope(fields), authority: authority)
+    }
+
+    private mutating func decodeManagedIdentity(_ fields: Fields) -> ManagedIdentitySettings? {
+        var kind = choice(fields, "source", as: ManagedIdentityKind.self) ?? .auto
+        let selectors: [(String, (String) -> ManagedIdentitySelector)] = [
+            ("client_id", ManagedIdentitySelector.clientID), ("object_id", ManagedIdentitySelector.objectID), ("resource_id", ManagedIdentitySelector.resourceID),
+        ]
+        var selector = ManagedIdentitySelector.systemAssigned
+        var chosen: [String] = []
+        for (key, make) in selectors {
+            if let value = string(fields, key) {
+                selector = make(value)
+                chosen.append(key)
+            }
+        }
+        if chosen.count > 1 {
+            report(fields.values[chosen[1]] ?? fields.node, fields.path(chosen[1]), "give at most one of client_id, object_id and resource_id")
+        }
+        let variables = environment.variables
+        if kind == .auto { kind = Self.managedIdentityKind(variables) }
+        var endpoint = url(fields, "endpoint", required: false).map { String($0.dropLast()) }
+        var header: Secret?
+        switch kind {
+        case .appService:
+            if endpoint == nil { endpoint = variables["IDENTITY_ENDPOINT"].nonEmpty }
+            header = variables["IDENTITY_HEADER"].nonEmpty.map(Secret.init)
+            if endpoint == nil { report(fields.node, fields.path("endpoint"), "source app_service needs IDENTITY_ENDPOINT (or endpoint)") }
+            if header == nil { report(fields.node, fields.path("source"), "source app_service needs the IDENTITY_HEADER environment variable") }
+        case .arc:
+            if endpoint == nil { endpoint = variables["IDENTITY_ENDPOINT"].nonEmpty ?? ManagedIdentitySettings.arcEndpoint }
+        case .imds, .auto:
+            if endpoint == nil { endpoint = ManagedIdentitySettings.imdsEndpoint }
+        }
+        var directory = string(fields, "arc_key_directory") ?? ManagedIdentitySettings.arcKeyDirectory
+        if !directory.hasSuffix("/") { directory += "/" }
+        guard let endpoint, chosen.count <= 1 else { return nil }
+        if kind == .appService, header == nil { return nil }
+        return ManagedIdentitySettings(kind: kind, selector: selector, endpoint: endpoint, identityHeader: header, scope: scope(fields), arcKeyDirectory: directory)
+    }
+
+    /// azure-identity's choice: App Service when IDENTITY_ENDPOINT and IDENTITY_HEADER are set,
+    /// Arc when IDENTITY_ENDPOINT and IMDS_ENDPOINT are, else the VM's IMDS.
+    static func managedIdentityKind(_ variables: [String: String]) -> ManagedIdentityKind {
+        let endpoint = variables["IDENTITY_ENDPOINT"].nonEmpty != nil
+        if endpoint, variables["IDENTITY_HEADER"].nonEmpty != nil { return .appService }
+        if endpoint, variables["IMDS_ENDPOINT"].nonEmpty != nil { return .arc }
+        return .imds
+    }
+
+    private mutating func decodeAzureCLI(_ fields: Fields) -> AzureCLISettings? {
+        let path = string(fields, "az_path") ?? "az"
+        let tenant = tenantID(fields, required: false)
+        let timeout = duration(fields, "timeout") ?? .seconds(30)
+        return AzureCLISettings(azPath: path, tenantID: tenant, scope: scope(fields), timeoutSeconds: timeout.seconds)
+    }
+
+    private mutating func decodeChain(_ fields: Fields) -> DefaultChainSettings? {
+        let scope = scope(fields)
+        let variables = environment.variables
+        let authority = fields.values["authority"] == nil ? (variables["AZURE_AUTHORITY_HOST"].nonEmpty.flatMap { EndpointURL($0)?.normalized }.map { String($0.dropLast()) } ?? CredentialDefaults.authority) : self.authority(fields)
+        var candidates: [CredentialSettings] = []
+        let tenant = variables["AZURE_TENANT_ID"].nonEmpty
+        let client = variables["AZURE_CLIENT_ID"].nonEmpty
+        // 1. Environment: a secret or a certificate in AZURE_* variables.
+        if let tenant, let client {
+            if let secret = variables["AZURE_CLIENT_SECRET"].nonEmpty {
+                candidates.append(.clientSecret(ClientSecretSettings(tenantID: tenant, clientID: client, secret: Secret(secret), secretSource: .environment("AZURE_CLIENT_SECRET"), scope: scope, authority: authority)))
+            } else if let path = variables["AZURE_CLIENT_CERTIFICATE_PATH"].nonEmpty {
+                do {
+                    let pem = try environment.readBytes(path)
+                    let certificate = try Certificate(pem: pem)
+                    candidates.append(.clientCertificate(ClientCertificateSettings(
+                        tenantID: tenant, clientID: client, certificatePEM: pem, certificatePath: path, privateKeyPEM: nil, privateKeyPath: nil,
+                        algorithm: "RS256", scope: scope, authority: authority, certificateNotAfter: certificate.notAfter)))
+                } catch {
+                    report(fields.node, fields.path("type"), "AZURE_CLIENT_CERTIFICATE_PATH \(path): \(error)")
+                }
+            }
+        }
+        // 2. Workload identity.
+        if let tenant, let client, let file = variables["AZURE_FEDERATED_TOKEN_FILE"].nonEmpty {
+            candidates.append(.workloadIdentity(WorkloadIdentitySettings(tenantID: tenant, clientID: client, tokenFile: file, scope: scope, authority: authority)))
+        }
+        // 3. Managed identity, user-assigned when AZURE_CLIENT_ID names one. IMDS's host can be
+        // moved with AZURE_POD_IDENTITY_AUTHORITY_HOST, as azure-identity allows.
+        let kind = Self.managedIdentityKind(variables)
+        let endpoint: String
+        switch kind {
+        case .appService: endpoint = variables["IDENTITY_ENDPOINT"] ?? ""
+        case .arc: endpoint = variables["IDENTITY_ENDPOINT"] ?? ManagedIdentitySettings.arcEndpoint
+        case .imds, .auto:
+            endpoint = variables["AZURE_POD_IDENTITY_AUTHORITY_HOST"].nonEmpty.map { host in
+                (host.hasSuffix("/") ? String(host.dropLast()) : host) + "/metadata/identity/oauth2/token"
+            } ?? ManagedIdentitySettings.imdsEndpoint
+        }
+        candidates.append(.managedIdentity(ManagedIdentitySettings(
+            kind: kind, selector: client.map(ManagedIdentitySelector.clientID) ?? .systemAssigned, endpoint: endpoint,
+            identityHeader: variables["IDENTITY_HEADER"].nonEmpty.map(Secret.init), scope: scope,
+            arcKeyDirectory: ManagedIdentitySettings.arcKeyDirectory)))
+        // 4. The Azure CLI, found on PATH.
+        candidates.append(.azureCLI(AzureCLISettings(azPath: "az", tenantID: tenant, scope: scope, timeoutSeconds: 30)))
+        return DefaultChainSettings(scope: scope, authority: authority, candidates: candidates)
+    }
+
+    // MARK: shared keys
+
+    private mutating func tenantID(_ fields: Fields, required: Bool) -> String? {
+        let tenant = string(fields, "tenant_id", required: required)
+        if let tenant, tenant.contains("/"), let node = fields.values["tenant_id"] {
+            report(node, fields.path("tenant_id"), "a tenant id is a GUID or a domain name, without \"/\"")
+            return nil
+        }
+        return tenant
+    }
+
+    private mutating func scope(_ fields: Fields) -> String {
+        string(fields, "scope") ?? CredentialDefaults.scope
+    }
+
+    /// Stored without the trailing slash: the token path is appended as "/{tenant}/...".
+    private mutating func authority(_ fields: Fields) -> String {
+        url(fields, "authority", required: false).map { String($0.dropLast()) } ?? CredentialDefaults.authority
+    }
+
+    /// A date `YYYY-MM-DD` as Unix time at midnight UTC.
+    private mutating func date(_ fields: Fields, _ key: String) -> Double? {
+        guard let text = string(fields, key), let node = fields.values[key] else { return nil }
+        let parts = text.split(separator: "-")
+        guard parts.count == 3, let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
+              parts[0].count == 4, (1...12).contains(month), (1...31).contains(day) else {
+            report(node, fields.path(key), "invalid date \"\(text)\": expected YYYY-MM-DD, e.g. 2027-03-01")
+            return nil
+        }
+        return Double(daysFromCivil(year: year, month: month, day: day) * 86400)
+    }
+
+    /// A PEM file's path (resolved like secrets) and bytes; a missing file is reported here.
+    private mutating func pemFile(_ fields: Fields, _ key: String, required: Bool) -> (path: String, bytes: [UInt8])? {
+        guard let path = string(fields, key, required: required), let node = fields.values[key] else { return nil }
+        let resolved = resolve(path)
+        do {
+            return (resolved, try environment.readBytes(resolved))
+        } catch {
+            report(node, fields.path(key), "cannot read \(resolved): \(error)")
+            return nil
+        }
+    }
+
+    /// Relative paths resolve like secret files: against `$CREDENTIALS_DIRECTORY` or the config's folder.
+    func resolve(_ path: String) -> String {
+        path.hasPrefix("/") ? path : joinPath(environment.secretsDirectory, path)
     }
 
     /// The keys of a mapping without any checks, to peek at `type`.
@@ -55,5 +269,23 @@ extension ConfigDecoder {
             if case .scalar(let key, _, _) = pair.key, result[key] == nil { result[key] = pair.value }
         }
         return result
+    }
+}
+
+/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm), without Foundation's calendars.
+func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+    let y = month <= 2 ? year - 1 : year
+    let era = (y >= 0 ? y : y - 399) / 400
+    let yearOfEra = y - era * 400
+    let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+    let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+    return era * 146_097 + dayOfEra - 719_468
+}
+
+extension Optional where Wrapped == String {
+    /// nil for nil and for the empty string.
+    var nonEmpty: String? {
+        guard let self, !self.isEmpty else { return nil }
+        return self
     }
 }

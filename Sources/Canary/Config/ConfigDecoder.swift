@@ -16,6 +16,11 @@ public struct ConfigEnvironment: Sendable {
         self.readFile = readFile
     }
 
+    /// Reads a binary file (certificates), with the same error type.
+    func readBytes(_ path: String) throws(FileReadError) -> [UInt8] {
+        Array(try readFile(path).utf8)
+    }
+
     /// The folder relative secret paths resolve against.
     public var secretsDirectory: String {
         if let directory = variables["CREDENTIALS_DIRECTORY"], !directory.isEmpty { return directory }

@@ -18,7 +18,11 @@ public struct CanaryMetrics: Sendable {
     public static let tokenExpiry = MetricDescriptor(name: "aoai_canary_token_expiry_timestamp_seconds", help: "Unix time at which the cached Entra ID token expires.", type: .gauge, labelNames: ["credential"])
     public static let tokenAcquisitions = MetricDescriptor(name: "aoai_canary_token_acquisitions_total", help: "Entra ID token requests by result (success or failure).", type: .counter, labelNames: ["credential", "result"])
     public static let tokenDuration = MetricDescriptor(name: "aoai_canary_token_acquisition_duration_seconds", help: "Duration of Entra ID token requests in seconds.", type: .histogram, labelNames: ["credential"], buckets: durationBuckets)
-    public static let tokenInfo = MetricDescriptor(name: "aoai_canary_token_info", help: "Claims of the cached Entra ID token (decoded, not verified); always 1.", type: .gauge, labelNames: ["credential", "tenant_id", "object_id", "app_id", "audience", "version"])
+    public static let tokenInfo = MetricDescriptor(name: "aoai_canary_token_info", help: "Claims of the cached Entra ID token (decoded, not verified) and the credential type that issued it (for default, the one in the chain that answered); always 1.", type: .gauge, labelNames: ["credential", "tenant_id", "object_id", "app_id", "audience", "version", "source"])
+    public static let tokenRefreshAt = MetricDescriptor(name: "aoai_canary_token_refresh_at_timestamp_seconds", help: "Unix time at which the cached token will be refreshed (refresh_in, half the life of long managed identity tokens, or 5 minutes before expiry).", type: .gauge, labelNames: ["credential"])
+    public static let tokenLifetime = MetricDescriptor(name: "aoai_canary_token_lifetime_seconds", help: "Lifetime the issuer gave the cached token, in seconds.", type: .gauge, labelNames: ["credential"])
+    public static let refreshFailures = MetricDescriptor(name: "aoai_canary_token_refresh_failures_total", help: "Failed token acquisitions by reason.", type: .counter, labelNames: ["credential", "reason"])
+    public static let credentialExpiry = MetricDescriptor(name: "aoai_canary_credential_expiry_timestamp_seconds", help: "Unix time at which the credential itself expires: a client secret (secret_expires), a certificate (notAfter) or a federated token (exp).", type: .gauge, labelNames: ["credential", "kind"])
     public static let buildInfo = MetricDescriptor(name: "aoai_canary_build_info", help: "Build information of the running agent; always 1.", type: .gauge, labelNames: ["version", "revision", "swift_version"])
 
     static let phases = ["resolve", "connect", "tls", "processing", "transfer"]
@@ -27,7 +31,7 @@ public struct CanaryMetrics: Sendable {
         self.registry = registry
         for descriptor in [Self.probeSuccess, Self.probeDuration, Self.httpPhase, Self.httpStatus, Self.probes, Self.failures,
                            Self.lastSuccess, Self.divergence, Self.tokenExpiry, Self.tokenAcquisitions, Self.tokenDuration,
-                           Self.tokenInfo, Self.buildInfo] {
+                           Self.tokenInfo, Self.tokenRefreshAt, Self.tokenLifetime, Self.refreshFailures, Self.credentialExpiry, Self.buildInfo] {
             registry.register(descriptor)
         }
         registry.set(Self.buildInfo.name, [build.version, build.revision, build.swiftVersion], 1)
@@ -50,11 +54,21 @@ public struct CanaryMetrics: Sendable {
         registry.touch(Self.divergence.name, [resource])
     }
 
-    /// Creates a credential's counters at 0.
-    public func prepare(credential: String) {
+    /// Creates a credential's counters at 0, and its known expiries.
+    public func prepare(credential: String, expiries: [CredentialExpiry] = []) {
         registry.touch(Self.tokenAcquisitions.name, [credential, "success"])
         registry.touch(Self.tokenAcquisitions.name, [credential, "failure"])
         registry.touch(Self.tokenDuration.name, [credential])
+        for reason in RefreshFailureReason.allCases {
+            registry.touch(Self.refreshFailures.name, [credential, reason.rawValue])
+        }
+        record(credential: credential, expiries: expiries)
+    }
+
+    func record(credential: String, expiries: [CredentialExpiry]) {
+        for expiry in expiries {
+            registry.set(Self.credentialExpiry.name, [credential, expiry.kind], expiry.timestamp)
+        }
     }
 
     /// Records one probe.
@@ -90,15 +104,19 @@ public struct CanaryMetrics: Sendable {
         case .success(let token):
             registry.add(Self.tokenAcquisitions.name, [event.credential, "success"])
             registry.set(Self.tokenExpiry.name, [event.credential], token.expiresOn)
+            registry.set(Self.tokenRefreshAt.name, [event.credential], token.refreshAt)
+            registry.set(Self.tokenLifetime.name, [event.credential], token.lifetime)
             let claims = token.claims
             registry.remove(Self.tokenInfo.name) { $0.first == event.credential }
             registry.set(Self.tokenInfo.name, [
                 event.credential, claims?.tenantID ?? "", claims?.objectID ?? "", claims?.appID ?? "",
-                claims?.audience ?? "", claims?.version ?? "",
+                claims?.audience ?? "", claims?.version ?? "", token.source,
             ], 1)
-        case .failure:
+        case .failure(let error):
             registry.add(Self.tokenAcquisitions.name, [event.credential, "failure"])
+            registry.add(Self.refreshFailures.name, [event.credential, RefreshFailureReason(error).rawValue])
         }
+        record(credential: event.credential, expiries: event.credentialExpiries)
     }
 }
 

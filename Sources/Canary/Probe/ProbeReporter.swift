@@ -49,10 +49,12 @@ public struct ProbeReporter: Sendable {
         case .success(let token):
             fields.append(("TOKEN_EXPIRES_IN_S", String(Int(token.expiresOn - now))))
             let who = token.claims.map { " for object \($0.objectID ?? "?") in tenant \($0.tenantID ?? "?"), audience \($0.audience ?? "?")" } ?? ""
-            logger.log(.info, "\(event.credential): token acquired\(who)", fields)
+            fields.append(("SOURCE", token.source))
+            logger.log(.info, "\(event.credential): token acquired from \(token.source)\(who)", fields)
         case .failure(let error):
             if let code = error.aadsts { fields.append(("AADSTS", String(code))) }
             fields.append(("REASON", FailureReason.tokenAcquisitionFailed.rawValue))
+            fields.append(("REFRESH_REASON", RefreshFailureReason(error).rawValue))
             let kept = event.keptOldToken ? " (the cached token is still valid and stays in use)" : ""
             logger.log(.error, "\(event.credential): token acquisition failed: \(error)\(kept)", fields)
         }

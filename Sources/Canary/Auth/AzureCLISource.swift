@@ -1,0 +1,74 @@
+// Tokens from the Azure CLI's logged-in account: `az account get-access-token`.
+import JSON
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs `az account get-access-token --output json --resource R [--tenant T]`.
+public struct AzureCLISource: TokenSource {
+    public let settings: AzureCLISettings
+
+    public init(settings: AzureCLISettings) {
+        self.settings = settings
+    }
+
+    var arguments: [String] {
+        var arguments = ["account", "get-access-token", "--output", "json", "--resource", resourceFromScope(settings.scope)]
+        if let tenant = settings.tenantID { arguments += ["--tenant", tenant] }
+        return arguments
+    }
+
+    public func acquireToken(_ context: AcquisitionContext) async throws(TokenAcquisitionError) -> CachedToken {
+        let now = context.clock.wallSeconds
+        let result: SubprocessResult
+        switch await Subprocess.run(settings.azPath, arguments, timeoutSeconds: settings.timeoutSeconds) {
+        case .success(let value): result = value
+        case .failure(let error): throw .cliFailed("\(settings.azPath): \(error)")
+        }
+        guard result.status == 0 else {
+            let message = firstLines(result.stderr)
+            if result.stderr.contains("az login") { throw .cliNotLoggedIn(message) }
+            throw .cliFailed("exit status \(result.status): \(message)")
+        }
+        return try Self.parse(result.stdout, now: now)
+    }
+
+    /// Reads `accessToken` and `expires_on` (epoch seconds, preferred) or `expiresOn` (local time).
+    static func parse(_ output: String, now: Double) throws(TokenAcquisitionError) -> CachedToken {
+        guard let json = JSONValue.parse(Array(output.utf8)), let token = json["accessToken"]?.stringValue, !token.isEmpty else {
+            throw .cliFailed("az printed no accessToken")
+        }
+        let expiresOn: Double
+        if let epoch = json["expires_on"]?.numberValue {
+            expiresOn = epoch
+        } else if let local = json["expiresOn"]?.stringValue, let parsed = parseLocalTime(local) {
+            expiresOn = parsed
+        } else {
+            throw .cliFailed("az printed no expires_on or expiresOn")
+        }
+        guard expiresOn > now else { throw .cliFailed("az gave a token that has already expired") }
+        return CachedToken(accessToken: Secret(token), expiresOn: expiresOn, refreshOn: nil, acquiredAt: now,
+                           claims: try? TokenClaims.decode(jwt: token), source: "azure_cli")
+    }
+
+    /// `2026-11-25 13:00:00.000000` in the host's local time zone.
+    static func parseLocalTime(_ text: String) -> Double? {
+        let parts = text.split(whereSeparator: { $0 == " " || $0 == "-" || $0 == ":" || $0 == "T" })
+        guard parts.count >= 6, let year = Int32(parts[0]), let month = Int32(parts[1]), let day = Int32(parts[2]),
+              let hour = Int32(parts[3]), let minute = Int32(parts[4]), let second = Double(parts[5]) else { return nil }
+        var time = tm()
+        time.tm_year = year - 1900
+        time.tm_mon = month - 1
+        time.tm_mday = day
+        time.tm_hour = hour
+        time.tm_min = minute
+        time.tm_sec = Int32(second)
+        time.tm_isdst = -1
+        let seconds = mktime(&time)
+        return seconds == -1 ? nil : Double(seconds)
+    }
+
+    private func firstLines(_ text: String) -> String {
+        String(text.split(separator: "\n").prefix(3).joined(separator: " ").prefix(400))
+    }
+}

@@ -1,0 +1,42 @@
+// The fixed set of reasons a token refresh fails with: the `reason` label of refresh failures.
+
+/// Why a token acquisition failed, coarse enough for a label. Raw values are a contract.
+public enum RefreshFailureReason: String, Sendable, CaseIterable, Equatable {
+    case invalidClient = "invalid_client"
+    case expiredSecret = "expired_secret"
+    case unknownApplication = "unknown_application"
+    case tenantNotFound = "tenant_not_found"
+    case assertionInvalid = "assertion_invalid"
+    case noFederatedMatch = "no_federated_match"
+    case noManagedIdentity = "no_managed_identity"
+    case imdsUnavailable = "imds_unavailable"
+    case cliNotLoggedIn = "cli_not_logged_in"
+    case timeout
+    case connectionFailed = "connection_failed"
+    case badResponse = "bad_response"
+    case other
+
+    /// Classifies by AADSTS code first, then by the kind of failure.
+    public init(_ error: TokenAcquisitionError) {
+        switch error {
+        case .rejected(_, let name, let code, _):
+            switch code {
+            case 7000215?, 7000218?: self = .invalidClient
+            case 7000222?: self = .expiredSecret
+            case 700016?: self = .unknownApplication
+            case 90002?, 90072?: self = .tenantNotFound
+            case 700024?, 700027?, 700023?, 700212?, 50027?, 5002738?: self = .assertionInvalid
+            case 70021?: self = .noFederatedMatch
+            default: self = name == "invalid_client" ? .invalidClient : .other
+            }
+        case .transport(.timeout): self = .timeout
+        case .transport: self = .connectionFailed
+        case .badResponse: self = .badResponse
+        case .managedIdentity(let status, _): self = status == 400 ? .noManagedIdentity : .other
+        case .imdsUnavailable: self = .imdsUnavailable
+        case .cliNotLoggedIn: self = .cliNotLoggedIn
+        case .cliFailed, .unavailable, .expired: self = .other
+        case .chainExhausted(_, let last): self = RefreshFailureReason(last)
+        }
+    }
+}

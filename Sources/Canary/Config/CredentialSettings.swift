@@ -1,0 +1,152 @@
+// The settings of each credential type, as decoded from the file.
+
+/// The credential types. Adding one means a case here, a decoder in `ConfigDecoder+Credentials`
+/// and a `TokenSource` made by `TokenSourceFactory`.
+public enum CredentialSettings: Sendable, Equatable {
+    case clientSecret(ClientSecretSettings)
+    case clientCertificate(ClientCertificateSettings)
+    case workloadIdentity(WorkloadIdentitySettings)
+    case managedIdentity(ManagedIdentitySettings)
+    case azureCLI(AzureCLISettings)
+    case chain(DefaultChainSettings)
+
+    /// The `type:` value in the file.
+    public var typeName: String {
+        switch self {
+        case .clientSecret: return "client_secret"
+        case .clientCertificate: return "client_certificate"
+        case .workloadIdentity: return "workload_identity"
+        case .managedIdentity: return "managed_identity"
+        case .azureCLI: return "azure_cli"
+        case .chain: return "default"
+        }
+    }
+
+    /// The scope tokens are requested for.
+    public var scope: String {
+        switch self {
+        case .clientSecret(let settings): return settings.scope
+        case .clientCertificate(let settings): return settings.scope
+        case .workloadIdentity(let settings): return settings.scope
+        case .managedIdentity(let settings): return settings.scope
+        case .azureCLI(let settings): return settings.scope
+        case .chain(let settings): return settings.scope
+        }
+    }
+}
+
+/// The default scope and authority every type starts from.
+public enum CredentialDefaults {
+    public static let scope = "https://cognitiveservices.azure.com/.default"
+    public static let authority = "https://login.microsoftonline.com"
+}
+
+/// An app registration's client id and secret (the OAuth client credentials flow).
+public struct ClientSecretSettings: Sendable, Equatable {
+    public var tenantID: String
+    public var clientID: String
+    public var secret: Secret
+    public var secretSource: SecretSource
+    public var scope: String
+    public var authority: String
+    /// When the secret expires (Unix time of `secret_expires`, a date), so alerts can warn first.
+    public var secretExpires: Double?
+
+    public static let defaultScope = CredentialDefaults.scope
+    public static let defaultAuthority = CredentialDefaults.authority
+
+    public init(tenantID: String, clientID: String, secret: Secret, secretSource: SecretSource, scope: String = CredentialDefaults.scope, authority: String = CredentialDefaults.authority, secretExpires: Double? = nil) {
+        self.tenantID = tenantID
+        self.clientID = clientID
+        self.secret = secret
+        self.secretSource = secretSource
+        self.scope = scope
+        self.authority = authority
+        self.secretExpires = secretExpires
+    }
+}
+
+/// An app registration with a certificate: a signed JWT client assertion instead of a secret.
+public struct ClientCertificateSettings: Sendable, Equatable {
+    public var tenantID: String
+    public var clientID: String
+    /// The PEM certificate (and, when `privateKeyPEM` is nil, its key too), read at load time.
+    public var certificatePEM: [UInt8]
+    public var certificatePath: String
+    public var privateKeyPEM: [UInt8]?
+    public var privateKeyPath: String?
+    /// `RS256` (with `x5t`) or `PS256` (with `x5t#S256`).
+    public var algorithm: String
+    public var scope: String
+    public var authority: String
+    /// The certificate's notAfter as Unix time.
+    public var certificateNotAfter: Double?
+}
+
+/// Kubernetes workload identity: a projected service-account token exchanged for an Entra ID token.
+public struct WorkloadIdentitySettings: Sendable, Equatable {
+    public var tenantID: String
+    public var clientID: String
+    public var tokenFile: String
+    public var scope: String
+    public var authority: String
+}
+
+/// Where a managed identity's tokens come from.
+public enum ManagedIdentityKind: String, Sendable, Equatable, CaseIterable {
+    case auto
+    case imds
+    case appService = "app_service"
+    case arc
+}
+
+/// Which managed identity to use when the host has several.
+public enum ManagedIdentitySelector: Sendable, Equatable {
+    case systemAssigned
+    case clientID(String)
+    case objectID(String)
+    case resourceID(String)
+}
+
+/// A managed identity: Azure VM IMDS, App Service and friends, or Azure Arc.
+public struct ManagedIdentitySettings: Sendable, Equatable {
+    /// Resolved at load time: `auto` picks by environment the way azure-identity does.
+    public var kind: ManagedIdentityKind
+    public var selector: ManagedIdentitySelector
+    /// The token endpoint (the default for the kind, or the override).
+    public var endpoint: String
+    /// `IDENTITY_HEADER` for App Service.
+    public var identityHeader: Secret?
+    public var scope: String
+    /// Where Arc's challenge key files must lie (`/var/opt/azcmagent/tokens/` unless overridden).
+    public var arcKeyDirectory: String
+
+    public static let imdsEndpoint = "http://169.254.169.254/metadata/identity/oauth2/token"
+    public static let arcEndpoint = "http://localhost:40342/metadata/identity/oauth2/token"
+    public static let arcKeyDirectory = "/var/opt/azcmagent/tokens/"
+
+    /// The resource (audience) a managed identity endpoint wants: the scope without `/.default`.
+    public var resource: String { resourceFromScope(scope) }
+}
+
+/// The Azure CLI's logged-in account (`az account get-access-token`).
+public struct AzureCLISettings: Sendable, Equatable {
+    public var azPath: String
+    public var tenantID: String?
+    public var scope: String
+    /// The CLI's own timeout: it is slower than an HTTP call.
+    public var timeoutSeconds: Double
+}
+
+/// DefaultAzureCredential's order: environment, workload identity, managed identity, Azure CLI.
+public struct DefaultChainSettings: Sendable, Equatable {
+    public var scope: String
+    public var authority: String
+    /// The candidates found in the environment at load time, in order.
+    public var candidates: [CredentialSettings]
+}
+
+/// `https://cognitiveservices.azure.com/.default` -> `https://cognitiveservices.azure.com`.
+public func resourceFromScope(_ scope: String) -> String {
+    scope.hasSuffix("/.default") ? String(scope.dropLast("/.default".count)) : scope
+}
