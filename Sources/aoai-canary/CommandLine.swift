@@ -76,9 +76,19 @@ enum Commands {
             OptionSpec(name: "log-format", valueName: "format", help: "auto, journal, logfmt or json. (default: logfmt)", choices: logFormats),
         ])
 
+    static let token = CommandSpec(
+        name: "token",
+        abstract: "Acquire one token the way the daemon would and show who it is for.",
+        discussion: "Prints the source, tenant, object id, app id, audience, scope asked for, issue and expiry times, version and roles of the token. The token itself is printed only with --show-token. Exits 0 with a token, 1 without.",
+        options: [
+            OptionSpec(name: "config", valueName: "path", help: "The configuration file. (default: /etc/aoai-canary/config.yaml)"),
+            OptionSpec(name: "credential", valueName: "name", help: "The credential to use (a name under credentials:). Required."),
+            OptionSpec(name: "show-token", valueName: nil, help: "Also print the raw access token (a secret: keep it out of logs and tickets)."),
+        ])
+
     static let version = CommandSpec(name: "version", abstract: "Print the version.", discussion: "", options: [])
 
-    static let all = [run, checkConfig, simulate, demo, version]
+    static let all = [run, checkConfig, token, simulate, demo, version]
 
     static var topLevelHelp: String {
         var text = "OVERVIEW: aoai-canary: tells you when Entra ID (keyless) auth to Azure OpenAI breaks, and why.\n\n"

@@ -66,6 +66,7 @@ case .command(let command, let options):
     switch command.name {
     case "run": status = await runDaemon(options)
     case "check-config": status = checkConfig(options)
+    case "token": status = await printToken(options)
     case "simulate": status = await runSimulator(options)
     case "demo": status = await runDemo(options)
     case "version":
