@@ -25,13 +25,17 @@ public final class WorkloadIdentitySource: TokenSource {
     /// The federated token, from memory or re-read from the file.
     func federatedToken(now: Double) throws(TokenAcquisitionError) -> String {
         let identity = FileIdentity(path: settings.tokenFile)
-        if let cached = state.withLock({ $0 }), cached.identity == identity, identity != nil, now - cached.readAt < Self.rereadAfter {
+        let cached = state.withLock { $0 }
+        let fresh = cached.map { now - $0.readAt < Self.rereadAfter } ?? false
+        if let cached, fresh, cached.identity == identity {
             return cached.assertion
         }
         let text: String
         do {
             text = try FileIO.readText(settings.tokenFile).trimmingTrailingWhitespace()
         } catch {
+            // Mid-rotation the file can be briefly missing: a recent read still serves.
+            if let cached, fresh { return cached.assertion }
             throw .unavailable("cannot read the federated token file \(settings.tokenFile): \(error)")
         }
         guard !text.isEmpty else { throw .unavailable("the federated token file \(settings.tokenFile) is empty") }
