@@ -22,8 +22,15 @@ import Testing
         for descriptor in [CanaryMetrics.probeSuccess, CanaryMetrics.probeDuration, CanaryMetrics.httpPhase, CanaryMetrics.httpStatus,
                            CanaryMetrics.probes, CanaryMetrics.failures, CanaryMetrics.lastSuccess, CanaryMetrics.divergence,
                            CanaryMetrics.tokenExpiry, CanaryMetrics.tokenAcquisitions, CanaryMetrics.tokenDuration,
-                           CanaryMetrics.tokenInfo, CanaryMetrics.buildInfo] {
+                           CanaryMetrics.tokenInfo, CanaryMetrics.tokenRefreshAt, CanaryMetrics.tokenLifetime,
+                           CanaryMetrics.refreshFailures, CanaryMetrics.credentialExpiry, CanaryMetrics.buildInfo] {
             #expect(readme.contains("`\(descriptor.name)"), "\(descriptor.name) is not in README.md")
+        }
+    }
+
+    @Test func everyRefreshFailureReasonIsDocumented() {
+        for reason in RefreshFailureReason.allCases {
+            #expect(readme.contains("`\(reason.rawValue)`"), "refresh failure reason \(reason.rawValue) is not in README.md")
         }
     }
 }
