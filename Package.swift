@@ -29,15 +29,15 @@ let package = Package(
 
         // The domain, and the fake Azure it is tested against.
         .target(name: "Canary", dependencies: ["Crypto", "HTTPClient", "HTTPServer", "Journal", "JSON", "YAML"]),
-        .target(name: "AzureSimulator", dependencies: ["HTTPServer", "JSON"]),
+        .target(name: "AzureSimulator", dependencies: ["HTTPServer", "JSON", "Crypto"]),
 
         .executableTarget(name: "aoai-canary", dependencies: ["Canary", "AzureSimulator", "CBuildInfo", "Journal", "HTTPServer"]),
 
         .target(name: "CanaryTestSupport", path: "Tests/CanaryTestSupport"),
         .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
-        .testTarget(name: "AzureSimulatorTests", dependencies: ["AzureSimulator", "HTTPClient"]),
-        .testTarget(name: "CanaryTests", dependencies: ["Canary", "CanaryTestSupport", "AzureSimulator", "HTTPClient"], exclude: ["Fixtures"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["Canary", "CanaryTestSupport", "AzureSimulator", "HTTPClient", "HTTPServer", "Journal"]),
+        .testTarget(name: "AzureSimulatorTests", dependencies: ["AzureSimulator", "HTTPClient", "Crypto"]),
+        .testTarget(name: "CanaryTests", dependencies: ["Canary", "CanaryTestSupport", "AzureSimulator", "Crypto", "HTTPClient", "HTTPServer", "JSON"], exclude: ["Fixtures"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Canary", "CanaryTestSupport", "AzureSimulator", "Crypto", "HTTPClient", "HTTPServer", "Journal"], exclude: ["Fixtures"]),
     ]
 )

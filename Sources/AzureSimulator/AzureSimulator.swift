@@ -1,29 +1,62 @@
-// A fake Microsoft Entra ID token endpoint and Azure OpenAI data plane on one loopback HTTP server.
+// A fake Microsoft Entra ID token endpoint, managed-identity endpoints and Azure OpenAI data plane on one loopback HTTP server.
+import Crypto
 import FoundationEssentials
 import HTTPServer
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// A real HTTP server that plays Entra ID's token endpoint and the Azure OpenAI data plane, for
-/// the canary's tests and its `demo` command. Requests whose Host is
-/// `<resource>.openai.localhost:<port>` reach that resource's data plane (curl resolves
+/// Why the simulator could not start.
+public enum AzureSimulatorError: Error, CustomStringConvertible, Equatable {
+    /// The temporary folder for Arc challenge key files could not be created.
+    case cannotCreateArcKeyDirectory(path: String, errno: Int32)
+
+    public var description: String {
+        switch self {
+        case .cannotCreateArcKeyDirectory(let path, let errno):
+            return "cannot create the Arc key directory \(path): \(String(cString: strerror(errno)))"
+        }
+    }
+}
+
+/// A real HTTP server that plays Entra ID's token endpoint, the managed-identity endpoints and
+/// the Azure OpenAI data plane, for the canary's tests and its `demo` command. Requests whose
+/// Host is `<resource>.openai.localhost:<port>` reach that resource's data plane (curl resolves
 /// `*.localhost` to loopback by itself); any other Host reaches the token endpoint
-/// `POST /{tenant}/oauth2/v2.0/token` and the admin API under `/_simulator/`.
-/// All state sits behind one lock, so tests may change scenarios while requests are in flight.
+/// `POST /{tenant}/oauth2/v2.0/token`, IMDS at `/metadata/identity/oauth2/token`, App Service at
+/// `/msi/token`, Azure Arc at `/arc/metadata/identity/oauth2/token`, and the admin API under
+/// `/_simulator/`. All state sits behind one lock, so tests may change scenarios while requests
+/// are in flight.
 public final class AzureSimulator: Sendable {
     private let core: SimulatorCore
     private let server: HTTPServer
+    /// True when the simulator created the Arc key directory, and so removes it on stop.
+    private let ownsArcKeyDirectory: Bool
 
     /// Starts serving on `host:port` (port 0 picks a free one). `now` is the clock, in epoch
     /// seconds, that tokens are issued, checked and role assignments propagated by; inject one to
-    /// test expiry and propagation without sleeping.
-    public init(host: String = "127.0.0.1", port: Int = 0, now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) throws {
-        let core = SimulatorCore(now: now)
+    /// test expiry and propagation without sleeping. Arc challenge key files go to
+    /// `arcKeyDirectory`; nil creates a fresh temporary folder, removed again by `stop()`.
+    public init(host: String = "127.0.0.1", port: Int = 0, arcKeyDirectory: String? = nil,
+                now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) throws {
+        let directory = try arcKeyDirectory.map(Self.absolutePath) ?? Self.makeTemporaryDirectory()
+        let ownsDirectory = arcKeyDirectory == nil
+        ownsArcKeyDirectory = ownsDirectory
+        let core = SimulatorCore(now: now, identityHeader: SimulatorCore.randomHex(bytes: 24), arcKeyDirectory: directory)
         self.core = core
-        // A thread per connection: slow and hanging scenarios sleep in the handler.
-        self.server = try HTTPServer(host: host, port: port, threading: .threadPerConnection) { request in
-            core.handle(request)
+        do {
+            // A thread per connection: slow and hanging scenarios sleep in the handler.
+            self.server = try HTTPServer(host: host, port: port, threading: .threadPerConnection) { request in
+                core.handle(request)
+            }
+        } catch {
+            if ownsDirectory { rmdir(directory) }
+            throw error
         }
         core.port.store(server.boundAddress.port, ordering: .relaxed)
+        let authority = Self.authority(of: server.boundAddress)
+        core.authority.withLock { $0 = authority }
     }
 
     deinit { stop() }
@@ -32,9 +65,11 @@ public final class AzureSimulator: Sendable {
     public var port: Int { server.boundAddress.port }
 
     /// The Entra ID authority, e.g. `http://127.0.0.1:41234`; the token URL is
-    /// `"\(authority)/\(tenant)/oauth2/v2.0/token"`.
-    public var authority: String {
-        let address = server.boundAddress
+    /// `"\(authority)/\(tenant)/oauth2/v2.0/token"`. The managed-identity endpoints live here too.
+    public var authority: String { Self.authority(of: server.boundAddress) }
+
+    /// The authority URL for a bound address; a wildcard address is reached over loopback.
+    private static func authority(of address: SocketAddress) -> String {
         let host: String
         switch address.host {
         case "0.0.0.0": host = "127.0.0.1"
@@ -124,10 +159,96 @@ public final class AzureSimulator: Sendable {
         core.state.withLock { $0.tokenRequestCounts[clientID.lowercased()] ?? 0 }
     }
 
+    /// Registers a certificate credential (the first certificate in `certificatePEM`) on the
+    /// application `clientID`: client assertions naming its thumbprint must be signed by its key.
+    /// Throws the Crypto module's error when the PEM holds no usable certificate.
+    public func addCertificate(clientID: String, certificatePEM: [UInt8]) throws {
+        let certificate = try Certificate(pem: certificatePEM)
+        let registered = RegisteredCertificate(certificate: certificate, publicKey: try certificate.publicKey(),
+                                               sha1Thumbprint: certificate.sha1Thumbprint, sha256Thumbprint: certificate.sha256Thumbprint)
+        core.state.withLock { state in
+            var list = state.certificates[clientID.lowercased(), default: []]
+            list.removeAll { $0.sha1Thumbprint == registered.sha1Thumbprint }
+            list.append(registered)
+            state.certificates[clientID.lowercased()] = list
+        }
+    }
+
+    /// Adds a federated identity credential on the application `clientID`: tokens issued by
+    /// `issuer` about `subject` for `api://AzureADTokenExchange` stand in for its secret.
+    public func addFederatedCredential(clientID: String, issuer: String, subject: String) {
+        let credential = FederatedCredential(issuer: issuer, subject: subject)
+        core.state.withLock { state in
+            let key = clientID.lowercased()
+            if state.federatedCredentials[key]?.contains(credential) != true {
+                state.federatedCredentials[key, default: []].append(credential)
+            }
+        }
+    }
+
+    /// A token like a Kubernetes projected service-account token, issued at `now()`, for
+    /// `AZURE_FEDERATED_TOKEN_FILE`. It is not signed: the token endpoint checks its claims only.
+    public func makeFederatedToken(issuer: String, subject: String, audience: String = "api://AzureADTokenExchange", lifetimeSeconds: Int = 3600) -> String {
+        SimulatedToken.federated(issuer: issuer, subject: subject, audience: audience, lifetimeSeconds: lifetimeSeconds, now: core.now())
+    }
+
+    /// Adds a managed identity to the simulated host, replacing one with the same client id; a
+    /// system-assigned identity replaces the previous system-assigned one.
+    public func addManagedIdentity(_ identity: SimulatedManagedIdentity) {
+        core.state.withLock { state in
+            state.managedIdentities.removeAll { existing in
+                existing.clientID.lowercased() == identity.clientID.lowercased() || (!identity.userAssigned && !existing.userAssigned)
+            }
+            state.managedIdentities.append(identity)
+        }
+    }
+
+    /// Changes how the managed-identity endpoints misbehave (410, injected statuses, hangs).
+    public func updateManagedIdentityScenario(_ change: (inout ManagedIdentityScenario) -> Void) {
+        core.state.withLock { change(&$0.managedIdentityScenario) }
+    }
+
+    /// How many requests reached the IMDS, App Service and Arc endpoints together, answered or not.
+    public var managedIdentityRequestCount: Int {
+        core.state.withLock { $0.managedIdentityRequestCount }
+    }
+
+    /// The secret App Service requests must send in `X-IDENTITY-HEADER` (what the platform puts
+    /// in `IDENTITY_HEADER`): random, fixed for the simulator's life.
+    public var appServiceIdentityHeader: String { core.identityHeader }
+
+    /// The absolute folder the Arc endpoint writes its challenge key files to.
+    public var arcKeyDirectory: String { core.arcKeyDirectory }
+
     /// Stops the server. Hanging and delayed requests give up and their connections close, so
-    /// this returns promptly. Safe to call more than once.
+    /// this returns promptly. Removes the Arc key files it wrote (and their folder when the
+    /// simulator created it). Safe to call more than once.
     public func stop() {
         core.markStopping()
         server.stop()
+        core.removeArcKeyFiles()
+        if ownsArcKeyDirectory { rmdir(core.arcKeyDirectory) }
+    }
+
+    /// `path` made absolute against the working directory, as a `realm` must be.
+    private static func absolutePath(_ path: String) -> String {
+        guard !path.hasPrefix("/") else { return path }
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        guard getcwd(&buffer, buffer.count) != nil else { return path }
+        let directory = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return (directory.hasSuffix("/") ? directory : directory + "/") + path
+    }
+
+    /// A fresh private folder under `$TMPDIR` (or /tmp) for Arc key files.
+    private static func makeTemporaryDirectory() throws(AzureSimulatorError) -> String {
+        var base = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
+        if base.isEmpty { base = "/tmp" }
+        while base.count > 1, base.hasSuffix("/") { base.removeLast() }
+        let template = absolutePath(base) + "/aoai-canary-arc-XXXXXX"
+        var buffer = Array(template.utf8CString)
+        guard mkdtemp(&buffer) != nil else {
+            throw .cannotCreateArcKeyDirectory(path: template, errno: errno)
+        }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

@@ -57,6 +57,51 @@ enum SimulatedToken {
         return base64url(Array(header.utf8)) + "." + base64url(Array(payload.utf8)) + "." + signatureMarker
     }
 
+    /// A v1.0 token for a managed identity with audience `audience`, issued at `now`, carrying
+    /// `xms_mirid` as real managed-identity tokens do.
+    static func mint(for identity: SimulatedManagedIdentity, audience: String, now: Double) -> String {
+        let issuedAt = Int(now.rounded(.down))
+        let header = #"{"typ":"JWT","alg":"RS256","kid":"aoai-canary-simulator"}"#
+        let issuer = "https://sts.windows.net/\(identity.tenantID)/"
+        let claims: [(String, JSONValue)] = [
+            ("aud", .string(audience)),
+            ("iss", .string(issuer)),
+            ("iat", .int(issuedAt)),
+            ("nbf", .int(issuedAt)),
+            ("exp", .int(issuedAt + identity.tokenLifetimeSeconds)),
+            ("appid", .string(identity.clientID)),
+            ("appidacr", .string("2")),
+            ("idp", .string(issuer)),
+            ("idtyp", .string("app")),
+            ("oid", .string(identity.objectID)),
+            ("sub", .string(identity.objectID)),
+            ("tid", .string(identity.tenantID)),
+            ("uti", .string(randomUTI())),
+            ("ver", .string("1.0")),
+            ("xms_mirid", .string(identity.resourceID)),
+        ]
+        let payload = JSONValue.object(claims).rendered
+        return base64url(Array(header.utf8)) + "." + base64url(Array(payload.utf8)) + "." + signatureMarker
+    }
+
+    /// A projected service-account token as Kubernetes writes for workload identity: `aud` an
+    /// array, as the kubelet sends it. Its signature is a marker, not a signature: the token
+    /// endpoint checks federated tokens' claims only.
+    static func federated(issuer: String, subject: String, audience: String, lifetimeSeconds: Int, now: Double) -> String {
+        let issuedAt = Int(now.rounded(.down))
+        let header = #"{"alg":"RS256","kid":"aoai-canary-simulator-oidc","typ":"JWT"}"#
+        let payload = JSONValue.object([
+            ("aud", .array([.string(audience)])),
+            ("exp", .int(issuedAt + lifetimeSeconds)),
+            ("iat", .int(issuedAt)),
+            ("iss", .string(issuer)),
+            ("jti", .string(randomUTI())),
+            ("nbf", .int(issuedAt)),
+            ("sub", .string(subject)),
+        ]).rendered
+        return base64url(Array(header.utf8)) + "." + base64url(Array(payload.utf8)) + "." + base64url(Array("aoai-canary-simulator-oidc-unsigned".utf8))
+    }
+
     /// The claims of a token this simulator issued; nil for anything else (foreign, malformed).
     static func verify(_ token: String) -> TokenClaims? {
         let segments = token.split(separator: ".", omittingEmptySubsequences: false)

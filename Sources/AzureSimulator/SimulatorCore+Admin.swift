@@ -78,6 +78,12 @@ extension SimulatorCore {
                     guard state.resources[key] != nil else { throw .unknownResource(parts[1]) }
                     Self.grant(&state, resourceKey: key, objectID: objectID, effectiveAt: effectiveAt)
                 }
+            case ("POST", 1) where parts[0] == "managed-identity":
+                let members = try Self.objectMembers(request.body)
+                let current = now()
+                try state.withLock { (state: inout SimulatorState) throws(SimulatorAdminError) in
+                    try Self.apply(members, to: &state.managedIdentityScenario, now: current)
+                }
             case ("DELETE", 3) where parts[0] == "roles":
                 try state.withLock { (state: inout SimulatorState) throws(SimulatorAdminError) in
                     let key = parts[1].lowercased()
@@ -122,6 +128,10 @@ extension SimulatorCore {
                 ("tokenEndpointHang", .bool(app.tokenEndpointHang)),
                 ("tokenEndpointStatus", app.tokenEndpointStatus.map(JSONValue.int) ?? .null),
                 ("tokenRequests", .int(state.tokenRequestCounts[key] ?? 0)),
+                ("certificates", .array((state.certificates[key] ?? []).map { .string(Self.hex($0.sha1Thumbprint).uppercased()) })),
+                ("federatedCredentials", .array((state.federatedCredentials[key] ?? []).map { credential in
+                    .object([("issuer", .string(credential.issuer)), ("subject", .string(credential.subject))])
+                })),
             ])
         }
         let resources: [JSONValue] = state.resources.keys.sorted().map { key in
@@ -154,11 +164,31 @@ extension SimulatorCore {
                 ("requests", .int(state.requestCounts[key] ?? 0)),
             ])
         }
+        let scenario = state.managedIdentityScenario
+        let managedIdentity: JSONValue = .object([
+            ("identities", .array(state.managedIdentities.map { identity in
+                .object([
+                    ("clientID", .string(identity.clientID)),
+                    ("objectID", .string(identity.objectID)),
+                    ("tenantID", .string(identity.tenantID)),
+                    ("resourceID", .string(identity.resourceID)),
+                    ("userAssigned", .bool(identity.userAssigned)),
+                    ("tokenLifetimeSeconds", .int(identity.tokenLifetimeSeconds)),
+                ])
+            })),
+            ("goneUntil", scenario.goneUntil.map(JSONValue.double) ?? .null),
+            ("failureStatus", scenario.failureStatus.map(JSONValue.int) ?? .null),
+            ("failureCount", .int(scenario.failureCount)),
+            ("hang", .bool(scenario.hang)),
+            ("arcKeyDirectory", .string(arcKeyDirectory)),
+            ("requests", .int(state.managedIdentityRequestCount)),
+        ])
         return .object([
             ("now", .double(current)),
             ("tenants", .array(state.tenants.sorted().map(JSONValue.string))),
             ("applications", .array(applications)),
             ("resources", .array(resources)),
+            ("managedIdentity", managedIdentity),
         ])
     }
 
@@ -185,6 +215,23 @@ extension SimulatorCore {
             }
         }
         resource = changed
+    }
+
+    /// Sets the fields named in `members` on the managed-identity scenario; nothing changes when
+    /// one is refused. `goneUntilSecondsFromNow` sets `goneUntil` relative to `now` (null clears it).
+    static func apply(_ members: [(String, JSONValue)], to scenario: inout ManagedIdentityScenario, now: Double) throws(SimulatorAdminError) {
+        var changed = scenario
+        for (name, value) in members {
+            switch name {
+            case "goneUntilSecondsFromNow":
+                if case .null = value { changed.goneUntil = nil } else { changed.goneUntil = now + (try double(value, name)) }
+            case "failureStatus": changed.failureStatus = try optionalInt(value, name)
+            case "failureCount": changed.failureCount = try int(value, name)
+            case "hang": changed.hang = try bool(value, name)
+            default: throw .unknownField(name)
+            }
+        }
+        scenario = changed
     }
 
     /// Sets the fields named in `members` on `app`; nothing changes when one is refused.

@@ -57,8 +57,7 @@ extension SimulatorCore {
             }
         } else if field("client_assertion_type") == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
                   let assertion = field("client_assertion"), !assertion.isEmpty {
-            // Certificate and federated assertions are accepted as they are; their failures are
-            // played with `tokenError` (700024, 70021).
+            if let refusal = checkClientAssertion(assertion, app: app, tenant: tenant, host: request.header("Host")) { return refusal }
         } else {
             return entraError(code: 7000218, status: 401, error: "invalid_client",
                               description: "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
@@ -77,7 +76,7 @@ extension SimulatorCore {
     }
 
     /// The Entra error for an AADSTS code, with the wording and status the real service uses.
-    private func entraError(code: Int, tenant: String, clientID: String, assertion: String?) -> HTTPResponse {
+    func entraError(code: Int, tenant: String, clientID: String, assertion: String?) -> HTTPResponse {
         switch code {
         case 90002:
             return entraError(code: code, status: 400, error: "invalid_request",
@@ -93,8 +92,7 @@ extension SimulatorCore {
                               description: "The provided client secret keys for app '\(clientID)' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds.")
         case 700024:
             let current = now()
-            return entraError(code: code, status: 401, error: "invalid_client",
-                              description: "Client assertion is not within its valid time range. Current time: \(HTTPDate.entraTimestamp(current)), assertion valid from \(HTTPDate.entraTimestamp(current - 7200)), expiry time of assertion \(HTTPDate.entraTimestamp(current - 5400)). Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .")
+            return assertionTimeError(validFrom: current - 7200, expiresAt: current - 5400)
         case 70021:
             var issuer = "", subject = "", audience = ""
             if let assertion, case .object(let claims)? = SimulatedToken.unverifiedPayload(assertion) {
@@ -118,7 +116,7 @@ extension SimulatorCore {
 
     /// An error in Entra ID's shape: `error`, `error_description` (code, text, trace, correlation,
     /// time), `error_codes`, `timestamp`, `trace_id`, `correlation_id`, `error_uri`.
-    private func entraError(code: Int, status: Int, error: String, description: String) -> HTTPResponse {
+    func entraError(code: Int, status: Int, error: String, description: String) -> HTTPResponse {
         let traceID = Self.uuid()
         let correlationID = Self.uuid()
         let timestamp = HTTPDate.entraTimestamp(now())

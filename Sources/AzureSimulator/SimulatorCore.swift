@@ -1,4 +1,5 @@
 // The simulator's shared state behind one Mutex, and the request router the server's threads call.
+import Crypto
 import FoundationEssentials
 import HTTPServer
 import Synchronization
@@ -20,6 +21,37 @@ struct SimulatorState: Sendable {
     var requestCounts: [String: Int] = [:]
     /// Token requests seen, by lowercased `client_id`.
     var tokenRequestCounts: [String: Int] = [:]
+    /// Certificate credentials, by lowercased client id.
+    var certificates: [String: [RegisteredCertificate]] = [:]
+    /// Federated identity credentials, by lowercased client id.
+    var federatedCredentials: [String: [FederatedCredential]] = [:]
+    /// The host's managed identities, at most one of them system-assigned.
+    var managedIdentities: [SimulatedManagedIdentity] = []
+    var managedIdentityScenario = ManagedIdentityScenario()
+    /// Requests seen by the IMDS, App Service and Arc endpoints together.
+    var managedIdentityRequestCount = 0
+    /// Arc challenge secrets handed out, by the key file's path.
+    var arcKeys: [String: ArcKey] = [:]
+}
+
+/// A certificate credential on an application, with what assertion checks need precomputed.
+struct RegisteredCertificate: Sendable {
+    var certificate: Certificate
+    var publicKey: PublicKey
+    var sha1Thumbprint: [UInt8]
+    var sha256Thumbprint: [UInt8]
+}
+
+/// A federated identity credential: tokens from `issuer` about `subject` stand in for a secret.
+struct FederatedCredential: Sendable, Equatable {
+    var issuer: String
+    var subject: String
+}
+
+/// A secret the Arc endpoint wrote to a key file for a challenge.
+struct ArcKey: Sendable, Equatable {
+    var secret: String
+    var issuedAt: Double
 }
 
 /// The part of the simulator the server's handler threads share with the public API.
@@ -28,10 +60,19 @@ final class SimulatorCore: Sendable {
     let now: @Sendable () -> Double
     /// The bound port, set once the server listens; used to print endpoints in the admin state.
     let port = Atomic<Int>(0)
+    /// The authority URL (`http://127.0.0.1:41234`), set once the server listens; client
+    /// assertions must be addressed to its token URL.
+    let authority = Mutex("")
+    /// The secret App Service requests must carry in `X-IDENTITY-HEADER`.
+    let identityHeader: String
+    /// Where the Arc endpoint writes its challenge key files.
+    let arcKeyDirectory: String
     private let stopping = Atomic<Bool>(false)
 
-    init(now: @escaping @Sendable () -> Double) {
+    init(now: @escaping @Sendable () -> Double, identityHeader: String, arcKeyDirectory: String) {
         self.now = now
+        self.identityHeader = identityHeader
+        self.arcKeyDirectory = arcKeyDirectory
     }
 
     /// True once `AzureSimulator.stop()` has begun: waiting handlers give up.
@@ -49,6 +90,9 @@ final class SimulatorCore: Sendable {
         }
         if request.path == "/_simulator" || request.path.hasPrefix("/_simulator/") {
             return handleAdmin(request)
+        }
+        if let flavor = ManagedIdentityFlavor(path: request.path) {
+            return handleManagedIdentity(request, flavor: flavor)
         }
         return handleTokenEndpoint(request)
     }
@@ -82,4 +126,22 @@ final class SimulatorCore: Sendable {
 
     /// A fresh lowercase UUID, as Azure prints request and trace ids.
     static func uuid() -> String { UUID().uuidString.lowercased() }
+
+    /// `count` random bytes as lowercase hex, for secrets and file names.
+    static func randomHex(bytes count: Int) -> String {
+        var generator = SystemRandomNumberGenerator()
+        return hex((0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) })
+    }
+
+    /// Bytes as lowercase hex.
+    static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef")
+        var out = ""
+        out.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0f)])
+        }
+        return out
+    }
 }

@@ -68,6 +68,7 @@ struct Claims: Decodable {
     var ver: String
     var roles: [String]?
     var uti: String
+    var xms_mirid: String?
 }
 
 /// A simulator with one tenant, one application and one resource, on a test clock.
@@ -91,6 +92,12 @@ struct World {
         simulator.addApplication(SimulatedApplication(tenantID: Self.tenant, clientID: Self.clientID, clientSecret: Self.secret, objectID: Self.objectID))
         simulator.addResource(SimulatedResource(name: Self.resource, tenantID: Self.tenant, apiKey: Self.apiKey, deployments: [Self.deployment]))
         if roleGranted { simulator.grantRole(resource: Self.resource, objectID: Self.objectID) }
+    }
+
+    /// A world around a simulator the test built itself (to pass other init arguments).
+    init(simulator: AzureSimulator, clock: TestClock) {
+        self.simulator = simulator
+        self.clock = clock
     }
 
     /// A raw token request.
@@ -132,6 +139,15 @@ struct World {
     /// The models list.
     func models(_ auth: Auth, path: String = "openai/models?api-version=2024-10-21") async throws -> HTTPClientResponse {
         try await client.execute(HTTPClientRequest(url: simulator.endpoint(for: World.resource) + path, headers: auth.headers))
+    }
+
+    /// A client-credentials token request with a client assertion instead of a secret.
+    func requestToken(assertion: String, tenant: String = World.tenant, clientID: String = World.clientID) async throws -> HTTPClientResponse {
+        try await requestToken(tenant: tenant, fields: [
+            ("grant_type", "client_credentials"), ("client_id", clientID), ("scope", World.cognitiveScope),
+            ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+            ("client_assertion", assertion),
+        ])
     }
 
     /// A call to the admin API.
