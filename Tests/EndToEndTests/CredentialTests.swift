@@ -237,3 +237,69 @@ extension World {
         #expect(logs.chunks.contains { $0.contains("refresh_reason=\(item.reason.rawValue)") }, "\(logs.chunks)")
     }
 }
+
+@Suite(.serialized) struct CredentialDaemonTests {
+    @Test func theDaemonExportsTheLifecycleOfEveryCredential() async throws {
+        let world = try World()
+        let sim = world.simulator
+        sim.addManagedIdentity(MI.system)
+        try sim.addCertificate(clientID: Names.client, certificatePEM: Array(try Data(contentsOf: URL(fileURLWithPath: certificateFixtures + "app.pem"))))
+        sim.addFederatedCredential(clientID: Names.client, issuer: "https://oidc.example/cluster", subject: "system:serviceaccount:canary:aoai-canary")
+        let federated = world.directory + "/federated-token"
+        try sim.makeFederatedToken(issuer: "https://oidc.example/cluster", subject: "system:serviceaccount:canary:aoai-canary").write(toFile: federated, atomically: true, encoding: .utf8)
+        let endpoints = ["r-cert", "r-mi", "r-wi"].map { ($0, world.addResource($0)) }
+        sim.grantRole(resource: "r-mi", objectID: MI.system.objectID)
+        let path = world.directory + "/daemon.yaml"
+        try """
+        interval: 2s
+        timeout: 2s
+        credentials:
+          cert:
+            type: client_certificate
+            tenant_id: \(Names.tenant)
+            client_id: \(Names.client)
+            certificate_file: \(certificateFixtures)app-combined.pem
+            assertion_algorithm: PS256
+            authority: \(sim.authority)
+          mi:
+            type: managed_identity
+            endpoint: \(sim.authority)/metadata/identity/oauth2/token
+          wi:
+            type: workload_identity
+            tenant_id: \(Names.tenant)
+            client_id: \(Names.client)
+            token_file: \(federated)
+            authority: \(sim.authority)
+        resources:
+        \(endpoints.map { "  - name: \($0.0)\n    endpoint: \($0.1)\n    probe: models\n    credential: \($0.0.dropFirst(2))" }.joined(separator: "\n"))
+
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        let child = try Child(["run", "--config", path, "--listen", "127.0.0.1:0", "--log-format", "logfmt"])
+        let found = await child.await(10, in: { child.stderr }, metricsURL)
+        let url = try #require(found, "no metrics URL: \(child.stderr)")
+        var text = ""
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            text = String(decoding: try await get(url).body, as: UTF8.self)
+            if ["r-cert", "r-mi", "r-wi"].allSatisfy({ sampleValue(text, #"aoai_canary_probe_success{resource="\#($0)",auth="entra_id"}"#) == 1 }) { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        child.process.terminate()
+        _ = await child.wait(seconds: 5)
+        for resource in ["r-cert", "r-mi", "r-wi"] {
+            #expect(sampleValue(text, #"aoai_canary_probe_success{resource="\#(resource)",auth="entra_id"}"#) == 1, "\(resource)\n\(child.stderr)")
+        }
+        #expect(text.contains(#"source="client_certificate"} 1"#))
+        #expect(text.contains(#",version="1.0",source="managed_identity"} 1"#))
+        #expect(text.contains(#"source="workload_identity"} 1"#))
+        #expect(sampleValue(text, #"aoai_canary_credential_expiry_timestamp_seconds{credential="cert",kind="certificate"}"#) == 2_426_328_711)
+        #expect((sampleValue(text, #"aoai_canary_credential_expiry_timestamp_seconds{credential="wi",kind="federated_token"}"#) ?? 0) > Date().timeIntervalSince1970)
+        #expect(sampleValue(text, #"aoai_canary_token_lifetime_seconds{credential="mi"}"#) == 86399)
+        let expiry = try #require(sampleValue(text, #"aoai_canary_token_expiry_timestamp_seconds{credential="mi"}"#))
+        let refreshAt = try #require(sampleValue(text, #"aoai_canary_token_refresh_at_timestamp_seconds{credential="mi"}"#))
+        #expect(abs((expiry - refreshAt) - 86399 / 2) < 1, "managed identity tokens refresh at half their life")
+        #expect(sampleValue(text, #"aoai_canary_token_refresh_failures_total{credential="mi",reason="imds_unavailable"}"#) == 0)
+        let promtool = try Promtool.checkMetrics(text)
+        #expect(promtool.status == 0 && promtool.output.isEmpty, "promtool: \(promtool.output)")
+    }
+}
