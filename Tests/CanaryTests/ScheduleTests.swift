@@ -47,14 +47,16 @@ import Testing
             return RoundResult(resource: resource.name)
         }
         let loop = Task { await scheduler.run() }
-        for _ in 0..<30 {
-            await waitForSleepers(clock, atLeast: 2)
+        for step in 0..<30 {
+            // Before moving time on: the rounds due by now have started, the loop is parked, and
+            // from second 5 the hung round is parked too.
+            let due = step / 10 + 1 + (step >= 5 ? 1 : 0)
+            await waitUntil { starts.withLock { $0.values.map(\.count).reduce(0, +) } >= due }
+            await waitForSleepers(clock, atLeast: step >= 5 ? 2 : 1)
             clock.advance(by: 1)
         }
         // The last round was launched by the final advance; let its task start before stopping.
-        for _ in 0..<10_000 where (starts.withLock { $0["fast"]?.count ?? 0 }) < 4 {
-            await Task.yield()
-        }
+        await waitUntil { starts.withLock { $0["fast"]?.count ?? 0 } >= 4 }
         loop.cancel()
         await loop.value
         let seen = starts.withLock { $0 }
@@ -64,8 +66,14 @@ import Testing
 
     /// Waits until the scheduler loop (and any hung round) is parked in the manual clock.
     func waitForSleepers(_ clock: ManualClock, atLeast count: Int) async {
-        for _ in 0..<10_000 where clock.sleeperCount < count {
-            await Task.yield()
+        await waitUntil { clock.sleeperCount >= count }
+    }
+
+    /// Polls `condition` for up to 5 s of real time (a bound for a stuck test, not a timing).
+    func waitUntil(_ condition: () -> Bool) async {
+        let deadline = SystemClock().monotonicSeconds + 5
+        while !condition(), SystemClock().monotonicSeconds < deadline {
+            try? await Task.sleep(for: .milliseconds(1))
         }
     }
 }
