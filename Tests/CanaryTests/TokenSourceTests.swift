@@ -30,6 +30,22 @@ func tokenBody(expiresIn: String = "86399") -> String {
     #"{"access_token":"a.eyJvaWQiOiJtaSJ9.c","refresh_token":"","expires_in":"\#(expiresIn)","expires_on":"1","not_before":"1","resource":"https://cognitiveservices.azure.com","token_type":"Bearer"}"#
 }
 
+/// A clock whose sleeps return at once, moving its time to the deadline: retry schedules run in
+/// full, deterministically, without waiting.
+final class FastForwardClock: CanaryClock {
+    private let state = Locked((wall: 1_800_000_000.0, monotonic: 1000.0))
+    var wallSeconds: Double { state.value.wall }
+    var monotonicSeconds: Double { state.value.monotonic }
+    func sleep(untilMonotonic deadline: Double) async throws {
+        state.withLock { now in
+            if deadline > now.monotonic {
+                now.wall += deadline - now.monotonic
+                now.monotonic = deadline
+            }
+        }
+    }
+}
+
 @Suite struct TokenSourceTests {
     let client = HTTPClient()
     let fast = IMDSRetryPolicy(delays: [0.01, 0.01, 0.01, 0.01], goneBudget: 0.3, goneDelayCap: 0.05)
@@ -58,25 +74,40 @@ func tokenBody(expiresIn: String = "86399") -> String {
 
     @Test func imdsGivesUpAfterTheDocumentedRetries() async throws {
         let server = try ScriptedServer([HTTPResponse(status: 503)])
+        let clock = FastForwardClock()
+        let start = clock.monotonicSeconds
+        var source = imds(server)
+        source.retryPolicy = .documented
         await #expect(throws: TokenAcquisitionError.imdsUnavailable("IMDS answered 503 after 5 attempts")) {
-            _ = try await imds(server).acquireToken(context())
+            _ = try await source.acquireToken(AcquisitionContext(client: client, clock: clock, timeoutSeconds: 2))
         }
         #expect(server.received.count == 5)
+        #expect(clock.monotonicSeconds - start == 30)  // waits of 2, 4, 8 and 16 s: attempts at about 0/2/6/14/30 s
     }
 
-    @Test func imds410IsRetriedForTheWholeBudget() async throws {
+    @Test func imds410IsRetriedForAtLeastSeventySeconds() async throws {
         let server = try ScriptedServer([HTTPResponse(status: 410)])
-        let start = SystemClock().monotonicSeconds
+        let clock = FastForwardClock()
+        let start = clock.monotonicSeconds
         var source = imds(server)
-        source.retryPolicy = IMDSRetryPolicy(delays: [0.01, 0.01, 0.01, 0.01], goneBudget: 0.3, goneDelayCap: 0.005)
+        source.retryPolicy = .documented
         await #expect {
-            _ = try await source.acquireToken(context())
+            _ = try await source.acquireToken(AcquisitionContext(client: client, clock: clock, timeoutSeconds: 2))
         } throws: { error in
             guard case .imdsUnavailable(let detail) = error as? TokenAcquisitionError else { return false }
             return detail.contains("410")
         }
-        #expect(SystemClock().monotonicSeconds - start >= 0.3)
+        #expect(clock.monotonicSeconds - start >= 70)
         #expect(server.received.count > 5)  // more than the 5xx budget: 410 is retried by time
+    }
+
+    @Test func imdsRecoversWhenThe410sStop() async throws {
+        let server = try ScriptedServer(Array(repeating: HTTPResponse(status: 410), count: 6) + [HTTPResponse(status: 200, contentType: "application/json", body: tokenBody())])
+        let clock = FastForwardClock()
+        var source = imds(server)
+        source.retryPolicy = .documented
+        _ = try await source.acquireToken(AcquisitionContext(client: client, clock: clock, timeoutSeconds: 2))
+        #expect(server.received.count == 7)
     }
 
     @Test func shortManagedIdentityTokensKeepTheFiveMinuteRule() async throws {
