@@ -23,7 +23,7 @@ public enum DemoWorld {
     public static let resources: [Resource] = [
         Resource(name: "healthy", shows: "both canaries succeed", credential: "app", hasKey: true),
         Resource(name: "no-data-role", shows: "the question's case: the key works, the principal has no data-plane role (permission_denied)", credential: "app", hasKey: true),
-        Resource(name: "wrong-audience", shows: "a token minted for https://management.azure.com (token_rejected)", credential: "app-wrong-scope", hasKey: true),
+        Resource(name: "wrong-audience", shows: "a token minted for https://management.azure.com (token_audience_mismatch)", credential: "app-wrong-scope", hasKey: true),
         Resource(name: "throttled", shows: "429 with retry-after on both canaries (throttled)", credential: "app", hasKey: true),
         Resource(name: "local-auth-disabled", shows: "disableLocalAuth: the key is refused (key_auth_disabled), Entra ID works", credential: "app", hasKey: true),
         Resource(name: "propagating", shows: "a role assignment that takes effect 90 s after start (permission_denied, then recovery)", credential: "app", hasKey: true),

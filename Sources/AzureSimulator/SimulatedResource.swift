@@ -34,6 +34,9 @@ public struct SimulatedResource: Sendable, Equatable {
     public var hang: Bool = false
     /// Drop the connection without a response.
     public var closeConnection: Bool = false
+    /// The resource's clock runs this many seconds ahead (negative: behind) of the simulator's:
+    /// tokens are checked against it and its `Date` header shows it.
+    public var clockSkewSeconds: Double = 0
 
     /// A healthy resource; set the other fields to inject faults.
     public init(name: String, tenantID: String, apiKey: String, deployments: [String]) {

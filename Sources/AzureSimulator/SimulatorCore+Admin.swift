@@ -160,6 +160,7 @@ extension SimulatorCore {
                 ("delaySeconds", .double(resource.delaySeconds)),
                 ("hang", .bool(resource.hang)),
                 ("closeConnection", .bool(resource.closeConnection)),
+                ("clockSkewSeconds", .double(resource.clockSkewSeconds)),
                 ("roles", .array(roles)),
                 ("requests", .int(state.requestCounts[key] ?? 0)),
             ])
@@ -211,6 +212,7 @@ extension SimulatorCore {
             case "delaySeconds": changed.delaySeconds = try double(value, name)
             case "hang": changed.hang = try bool(value, name)
             case "closeConnection": changed.closeConnection = try bool(value, name)
+            case "clockSkewSeconds": changed.clockSkewSeconds = try double(value, name)
             default: throw .unknownField(name)
             }
         }

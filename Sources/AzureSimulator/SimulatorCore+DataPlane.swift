@@ -46,6 +46,15 @@ extension SimulatorCore {
             return state.resources[resourceKey]
         }
         guard let resource = found else { return dataPlaneResponse(404, AzureOpenAIResponses.resourceNotFound) }
+        var response = answer(request, resource: resource, resourceKey: resourceKey)
+        if resource.clockSkewSeconds != 0 {
+            // The resource's clock is off: its Date header says so.
+            response.headers = response.headers.map { $0.name == "Date" ? ("Date", HTTPDate.imfFixdate(now() + resource.clockSkewSeconds)) : $0 }
+        }
+        return response
+    }
+
+    private func answer(_ request: HTTPRequest, resource: SimulatedResource, resourceKey: String) -> HTTPResponse {
 
         if resource.closeConnection { return .connectionClosed }
         if resource.hang {
@@ -89,7 +98,7 @@ extension SimulatorCore {
         if let authorization = request.header("Authorization"), authorization.lowercased().hasPrefix("bearer") {
             if resource.regionalEndpoint { return dataPlaneResponse(400, AzureOpenAIResponses.regionalEndpoint) }
             let token = String(authorization.dropFirst("bearer".count)).trimmingSpaces
-            let current = now()
+            let current = now() + resource.clockSkewSeconds
             let invalid = dataPlaneResponse(401, AzureOpenAIResponses.invalidToken(expectedAudience: resource.expectedAudience))
             guard let claims = SimulatedToken.verify(token),
                   let audience = claims.aud, Self.sameAudience(audience, resource.expectedAudience),

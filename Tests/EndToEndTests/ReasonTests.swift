@@ -23,7 +23,10 @@ import Glibc
         case "healthy": return (world.addResource("r"), nil, "2s")
         case "invalid_api_key": return (world.addResource("r") { $0.keyInvalid = true }, nil, "2s")
         case "key_auth_disabled": return (world.addResource("r") { $0.localAuthDisabled = true }, nil, "2s")
-        case "token_rejected": return (world.addResource("r"), "https://management.azure.com/.default", "2s")
+        case "token_audience_mismatch": return (world.addResource("r"), "https://management.azure.com/.default", "2s")
+        case "token_expired": return (world.addResource("r") { $0.clockSkewSeconds = 7200 }, nil, "2s")  // the service's clock is 2 h ahead
+        case "token_not_yet_valid": return (world.addResource("r") { $0.clockSkewSeconds = -900 }, nil, "2s")  // 15 min behind
+        case "token_rejected": return (world.addResource("r") { $0.expectedAudience = "https://example.invalid" }, nil, "2s")  // the claims look right
         case "wrong_tenant": return (world.addResource("r") { $0.tenantID = Names.otherTenant }, nil, "2s")
         case "permission_denied": return (world.addResource("r", grantRole: false), nil, "2s")
         case "regional_endpoint": return (world.addResource("r") { $0.regionalEndpoint = true }, nil, "2s")
@@ -61,6 +64,9 @@ import Glibc
         Case(name: "invalid_api_key", key: .invalidAPIKey, entra: nil),
         Case(name: "key_auth_disabled", key: .keyAuthDisabled, entra: nil),
         Case(name: "token_rejected", key: nil, entra: .tokenRejected),
+        Case(name: "token_audience_mismatch", key: nil, entra: .tokenAudienceMismatch),
+        Case(name: "token_expired", key: nil, entra: .tokenExpired),
+        Case(name: "token_not_yet_valid", key: nil, entra: .tokenNotYetValid),
         Case(name: "wrong_tenant", key: nil, entra: .wrongTenant),
         Case(name: "permission_denied", key: nil, entra: .permissionDenied),
         Case(name: "regional_endpoint", key: nil, entra: .regionalEndpoint),
@@ -181,5 +187,28 @@ import Glibc
         #expect(world.simulator.requestCount(resource: "r") == 3, "only the key call may reach the resource")
         #expect(agent.value(CanaryMetrics.failures, ["r", "entra_id", "token_acquisition_failed"]) == 1)
         #expect(world.logs.chunks.contains { $0.contains("cached token has expired") })
+    }
+
+    @Test func clockSkewIsEstimatedFromTheServicesDateHeader() async throws {
+        let world = try World()
+        let agent = world.agent(try world.config(world.configText(resources: [("r", world.addResource("r") { $0.clockSkewSeconds = -900 })])))
+        defer { agent.shutdown() }
+        await agent.scheduler.runAllOnce()
+        let skew = try #require(agent.metrics.registry.value(CanaryMetrics.clockSkew.name, []))
+        #expect(abs(skew - 900) <= 2, "\(skew)")
+        #expect(world.logs.chunks.contains { $0.contains("reason=token_not_yet_valid") && $0.contains("clock skew") })
+    }
+
+    @Test func permissionDeniedAndWrongTenantNameWhoAndWhat() async throws {
+        let world = try World()
+        let agent = world.agent(try world.config(world.configText(resources: [
+            ("no-role", world.addResource("no-role", grantRole: false)),
+            ("elsewhere", world.addResource("elsewhere") { $0.tenantID = Names.otherTenant }),
+        ])))
+        defer { agent.shutdown() }
+        await agent.scheduler.runAllOnce()
+        let logs = world.logs.chunks
+        #expect(logs.contains { $0.contains("reason=permission_denied") && $0.contains("principal \(Names.object) lacks the data action Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action") })
+        #expect(logs.contains { $0.contains("reason=wrong_tenant") && $0.contains("the token is from tenant \(Names.tenant)") })
     }
 }

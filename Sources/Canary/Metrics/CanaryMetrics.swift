@@ -23,6 +23,7 @@ public struct CanaryMetrics: Sendable {
     public static let tokenLifetime = MetricDescriptor(name: "aoai_canary_token_lifetime_seconds", help: "Lifetime the issuer gave the cached token, in seconds.", type: .gauge, labelNames: ["credential"])
     public static let refreshFailures = MetricDescriptor(name: "aoai_canary_token_refresh_failures_total", help: "Failed token acquisitions by reason.", type: .counter, labelNames: ["credential", "reason"])
     public static let credentialExpiry = MetricDescriptor(name: "aoai_canary_credential_expiry_timestamp_seconds", help: "Unix time at which the credential itself expires: a client secret (secret_expires), a certificate (notAfter) or a federated token (exp).", type: .gauge, labelNames: ["credential", "kind"])
+    public static let clockSkew = MetricDescriptor(name: "aoai_canary_clock_skew_seconds", help: "This host's clock minus the service's, estimated from the Date headers of the last answers (1 s resolution); positive when this host is ahead.", type: .gauge, labelNames: [])
     public static let buildInfo = MetricDescriptor(name: "aoai_canary_build_info", help: "Build information of the running agent; always 1.", type: .gauge, labelNames: ["version", "revision", "swift_version"])
 
     static let phases = ["resolve", "connect", "tls", "processing", "transfer"]
@@ -31,7 +32,7 @@ public struct CanaryMetrics: Sendable {
         self.registry = registry
         for descriptor in [Self.probeSuccess, Self.probeDuration, Self.httpPhase, Self.httpStatus, Self.probes, Self.failures,
                            Self.lastSuccess, Self.divergence, Self.tokenExpiry, Self.tokenAcquisitions, Self.tokenDuration,
-                           Self.tokenInfo, Self.tokenRefreshAt, Self.tokenLifetime, Self.refreshFailures, Self.credentialExpiry, Self.buildInfo] {
+                           Self.tokenInfo, Self.tokenRefreshAt, Self.tokenLifetime, Self.refreshFailures, Self.credentialExpiry, Self.clockSkew, Self.buildInfo] {
             registry.register(descriptor)
         }
         registry.set(Self.buildInfo.name, [build.version, build.revision, build.swiftVersion], 1)
@@ -76,6 +77,10 @@ public struct CanaryMetrics: Sendable {
         let labels = [result.resource, result.auth.rawValue]
         registry.add(Self.probes.name, labels)
         registry.set(Self.httpStatus.name, labels, Double(result.status))
+        if let serviceDate = result.serviceDate {
+            // The header has whole seconds: its middle is the best estimate of the service's time.
+            registry.set(Self.clockSkew.name, [], (result.finishedAt - (serviceDate + 0.5)).rounded())
+        }
         if let timings = result.timings {
             registry.observe(Self.probeDuration.name, labels, timings.total)
             let values = [timings.resolve, timings.connect, timings.tls, timings.processing, timings.transfer]

@@ -5,6 +5,9 @@ public enum FailureReason: String, Sendable, CaseIterable, Equatable, Comparable
     case invalidAPIKey = "invalid_api_key"
     case keyAuthDisabled = "key_auth_disabled"
     case tokenRejected = "token_rejected"
+    case tokenAudienceMismatch = "token_audience_mismatch"
+    case tokenExpired = "token_expired"
+    case tokenNotYetValid = "token_not_yet_valid"
     case wrongTenant = "wrong_tenant"
     case permissionDenied = "permission_denied"
     case regionalEndpoint = "regional_endpoint"
@@ -25,7 +28,7 @@ public enum FailureReason: String, Sendable, CaseIterable, Equatable, Comparable
     /// The reasons a probe with this auth mode can produce: the series present from the first scrape.
     public static func possible(for auth: AuthMode) -> [FailureReason] {
         switch auth {
-        case .apiKey: return allCases.filter { ![.tokenRejected, .wrongTenant, .permissionDenied, .regionalEndpoint, .tokenAcquisitionFailed].contains($0) }
+        case .apiKey: return allCases.filter { ![.tokenRejected, .tokenAudienceMismatch, .tokenExpired, .tokenNotYetValid, .wrongTenant, .permissionDenied, .regionalEndpoint, .tokenAcquisitionFailed].contains($0) }
         case .entraID: return allCases.filter { ![.invalidAPIKey, .keyAuthDisabled].contains($0) }
         }
     }
@@ -35,7 +38,10 @@ public enum FailureReason: String, Sendable, CaseIterable, Equatable, Comparable
         switch self {
         case .invalidAPIKey: return "401 `{\"error\":{\"code\":\"401\",...invalid subscription key or wrong API endpoint...}}`"
         case .keyAuthDisabled: return "403 `AuthenticationTypeDisabled`: key based authentication is disabled"
-        case .tokenRejected: return "401 `{\"statusCode\":401,...}`: token missing, invalid, wrong audience or expired"
+        case .tokenRejected: return "401 `{\"statusCode\":401,...}`, and the token's claims do not say why"
+        case .tokenAudienceMismatch: return "401 `{\"statusCode\":401,...}`; the token's `aud` is not the one the endpoint wants"
+        case .tokenExpired: return "401 `{\"statusCode\":401,...}`; the token's `exp` has passed by the service's clock"
+        case .tokenNotYetValid: return "401 `{\"statusCode\":401,...}`; the token's `nbf` is ahead of the service's clock (clock skew)"
         case .wrongTenant: return "400 `Tenant provided in token does not match resource token`"
         case .permissionDenied: return "401 `PermissionDenied`: the principal lacks the required data action"
         case .regionalEndpoint: return "400 `BadRequest` \"Please provide an authentication key.\" to a bearer token"
@@ -58,7 +64,10 @@ public enum FailureReason: String, Sendable, CaseIterable, Equatable, Comparable
         switch self {
         case .invalidAPIKey: return "Use a current key of this resource (keys rotate); check the endpoint is this resource's."
         case .keyAuthDisabled: return "By design when local auth is disabled: drop the key canary (`api_key_file`) for this resource."
-        case .tokenRejected: return "Request the scope `https://cognitiveservices.azure.com/.default` and send an unexpired token; check the host clock."
+        case .tokenRejected: return "Check the token with `aoai-canary token`: scope `https://cognitiveservices.azure.com/.default`, an unexpired token, the right tenant."
+        case .tokenAudienceMismatch: return "Request the scope of the endpoint's cloud: `https://cognitiveservices.azure.com/.default` (`.us` for Azure Government, `https://ai.azure.com/.default` for AI Foundry projects)."
+        case .tokenExpired: return "Refresh tokens before `exp`; if the host clock lags (see `aoai_canary_clock_skew_seconds`), fix NTP."
+        case .tokenNotYetValid: return "The host or issuer clock is ahead of the service's: fix NTP on this host (see `aoai_canary_clock_skew_seconds`)."
         case .wrongTenant: return "Get the token from the resource's tenant (tenant_id of the credential)."
         case .permissionDenied: return "Assign Cognitive Services OpenAI User to the token's object id at the resource scope; new assignments take up to 10 minutes, then get a fresh token."
         case .regionalEndpoint: return "Use the resource's custom subdomain endpoint, `https://<name>.openai.azure.com/`."

@@ -20,6 +20,10 @@ public struct ProbeResult: Sendable {
     public var tokenExpiresIn: Double?
     /// The AADSTS code when the token could not be had.
     public var aadsts: Int?
+    /// The service's clock, from its `Date` header.
+    public var serviceDate: Double?
+    /// The claims of the token an Entra ID probe sent.
+    public var claims: TokenClaims?
 }
 
 /// Both halves of one round for one resource.
@@ -104,6 +108,8 @@ public struct Prober: Sendable {
         var result = await probe(resource, auth: .entraID, header: ("Authorization", "Bearer \(token.accessToken.exposedValue)"))
         result.credential = tokens.credential
         result.tokenExpiresIn = token.expiresOn - clock.wallSeconds
+        result.claims = token.claims
+        result.verdict = TokenDiagnosis.refine(result.verdict, claims: token.claims, endpoint: resource.endpoint, serviceTime: result.serviceDate ?? result.finishedAt)
         return result
     }
 
@@ -116,7 +122,8 @@ public struct Prober: Sendable {
                 resource: resource.name, auth: auth,
                 verdict: ResponseClassifier.classify(status: response.status, body: response.body, headers: response.headers, auth: auth),
                 status: response.status, timings: response.timings, finishedAt: clock.wallSeconds,
-                retryAfter: response.status == 429 ? ResponseClassifier.retryAfter(response.headers) : nil)
+                retryAfter: response.status == 429 ? ResponseClassifier.retryAfter(response.headers) : nil,
+                serviceDate: response.header("Date").flatMap(HTTPDate.parse))
         } catch {
             return ProbeResult(resource: resource.name, auth: auth, verdict: ResponseClassifier.classify(error), status: 0, timings: nil, finishedAt: clock.wallSeconds)
         }
