@@ -38,7 +38,7 @@ import Testing
             ResourceConfig(name: "hung", endpoint: "http://hung.invalid/", deployment: "d", credential: "c", interval: .seconds(10)),
         ]
         let metrics = CanaryMetrics(build: BuildInfo(version: "t", revision: "t", swiftVersion: "t"))
-        let reporter = ProbeReporter(metrics: metrics, logger: capturingLogger())
+        let reporter = ProbeReporter(metrics: metrics, logger: capturingLogger(), board: StatusBoard(config: CanaryConfig()))
         let scheduler = Scheduler(resources: resources, defaultInterval: .seconds(60), clock: clock, reporter: reporter) { resource in
             starts.withLock { $0[resource.name, default: []].append(clock.monotonicSeconds - start) }
             if resource.name == "hung" {

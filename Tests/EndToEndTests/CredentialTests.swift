@@ -225,7 +225,7 @@ extension World {
         let metrics = CanaryMetrics(build: BuildInfo(version: "t", revision: "t", swiftVersion: "6"))
         metrics.prepare(credential: "c")
         let logs = TextBuffer()
-        let reporter = ProbeReporter(metrics: metrics, logger: EventLogger(format: .logfmt, level: .debug) { logs.append($0) })
+        let reporter = ProbeReporter(metrics: metrics, logger: EventLogger(format: .logfmt, level: .debug) { logs.append($0) }, board: StatusBoard(config: CanaryConfig()))
         let client = HTTPClient()
         defer { client.shutdown() }
         let clock = SystemClock()

@@ -9,6 +9,7 @@ public final class Agent: Sendable {
     public let logger: EventLogger
     public let scheduler: Scheduler
     public let tokenCaches: [String: TokenCache]
+    public let board: StatusBoard
     private let client: HTTPClient
 
     public init(config: CanaryConfig, logger: EventLogger, build: BuildInfo, clock: any CanaryClock = SystemClock(), tokenRetryInterval: Double = 30) {
@@ -19,7 +20,9 @@ public final class Agent: Sendable {
         let metrics = CanaryMetrics(build: build)
         metrics.registry.addCollector { ProcessMetrics.render() }
         self.metrics = metrics
-        let reporter = ProbeReporter(metrics: metrics, logger: logger)
+        let board = StatusBoard(config: config)
+        self.board = board
+        let reporter = ProbeReporter(metrics: metrics, logger: logger, board: board)
         let timeout = config.timeout.seconds
 
         var caches: [String: TokenCache] = [:]
@@ -38,6 +41,7 @@ public final class Agent: Sendable {
             if resource.apiKey != nil { modes.append(.apiKey) }
             if resource.credential != nil { modes.append(.entraID) }
             metrics.prepare(resource: resource.name, modes: modes)
+            metrics.record(warnings: board.warnings(resource.name), resource: resource.name)
         }
 
         let prober = Prober(client: client, clock: clock, timeoutSeconds: timeout)
@@ -49,7 +53,7 @@ public final class Agent: Sendable {
 
     /// The endpoint's request handler.
     public func endpoint(version: String) -> StatusEndpoint {
-        StatusEndpoint(metrics: metrics, version: version)
+        StatusEndpoint(metrics: metrics, board: board, version: version)
     }
 
     /// Runs the schedule until cancelled.

@@ -63,6 +63,9 @@ public struct ResourceConfig: Sendable, Equatable {
     public var credential: String?
     /// Overrides the file's `interval`.
     public var interval: Duration?
+    /// Where the resource's entry starts in the file (for warnings); line 0 when not from a file.
+    public var line: Int = 0
+    public var column: Int = 0
 
     public static let defaultAPIVersion = "2024-10-21"
 

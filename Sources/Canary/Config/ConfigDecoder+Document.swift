@@ -99,9 +99,12 @@ extension ConfigDecoder {
                 report(item, path, "a resource needs api_key_file, api_key_env or credential, or it probes nothing")
             }
             guard let name, let endpoint else { continue }
-            result.append(ResourceConfig(
+            var resource = ResourceConfig(
                 name: name, endpoint: endpoint, deployment: deployment, probe: probe, apiVersion: apiVersion,
-                apiKey: key?.0, apiKeySource: key?.1, credential: credential, interval: interval))
+                apiKey: key?.0, apiKeySource: key?.1, credential: credential, interval: interval)
+            resource.line = (fields.values["endpoint"] ?? item).mark.line
+            resource.column = (fields.values["endpoint"] ?? item).mark.column
+            result.append(resource)
         }
         return result
     }

@@ -24,6 +24,8 @@ public struct CanaryMetrics: Sendable {
     public static let refreshFailures = MetricDescriptor(name: "aoai_canary_token_refresh_failures_total", help: "Failed token acquisitions by reason.", type: .counter, labelNames: ["credential", "reason"])
     public static let credentialExpiry = MetricDescriptor(name: "aoai_canary_credential_expiry_timestamp_seconds", help: "Unix time at which the credential itself expires: a client secret (secret_expires), a certificate (notAfter) or a federated token (exp).", type: .gauge, labelNames: ["credential", "kind"])
     public static let clockSkew = MetricDescriptor(name: "aoai_canary_clock_skew_seconds", help: "This host's clock minus the service's, estimated from the Date headers of the last answers (1 s resolution); positive when this host is ahead.", type: .gauge, labelNames: [])
+    public static let configWarnings = MetricDescriptor(name: "aoai_canary_config_warnings", help: "1 when a configuration check warns about the resource (check: regional_endpoint, extra_path, insecure_http, scope_cloud_mismatch, key_auth_disabled), else 0.", type: .gauge, labelNames: ["resource", "check"])
+    public static let permissionRecovery = MetricDescriptor(name: "aoai_canary_permission_recovery_seconds", help: "How long the last permission_denied stretch of the Entra ID probe lasted before it succeeded (role assignment propagation), in seconds.", type: .gauge, labelNames: ["resource"])
     public static let buildInfo = MetricDescriptor(name: "aoai_canary_build_info", help: "Build information of the running agent; always 1.", type: .gauge, labelNames: ["version", "revision", "swift_version"])
 
     static let phases = ["resolve", "connect", "tls", "processing", "transfer"]
@@ -32,7 +34,7 @@ public struct CanaryMetrics: Sendable {
         self.registry = registry
         for descriptor in [Self.probeSuccess, Self.probeDuration, Self.httpPhase, Self.httpStatus, Self.probes, Self.failures,
                            Self.lastSuccess, Self.divergence, Self.tokenExpiry, Self.tokenAcquisitions, Self.tokenDuration,
-                           Self.tokenInfo, Self.tokenRefreshAt, Self.tokenLifetime, Self.refreshFailures, Self.credentialExpiry, Self.clockSkew, Self.buildInfo] {
+                           Self.tokenInfo, Self.tokenRefreshAt, Self.tokenLifetime, Self.refreshFailures, Self.credentialExpiry, Self.clockSkew, Self.configWarnings, Self.permissionRecovery, Self.buildInfo] {
             registry.register(descriptor)
         }
         registry.set(Self.buildInfo.name, [build.version, build.revision, build.swiftVersion], 1)
@@ -96,10 +98,19 @@ public struct CanaryMetrics: Sendable {
         }
     }
 
-    /// Records the pair's divergence once both halves of a round are in.
-    public func recordDivergence(resource: String, key: ProbeVerdict?, entra: ProbeVerdict?) {
+    /// Records the pair's divergence once both halves of a round are in; returns it.
+    @discardableResult
+    public func recordDivergence(resource: String, key: ProbeVerdict?, entra: ProbeVerdict?) -> Bool {
         let diverged = key == .success && entra != nil && entra != .success
         registry.set(Self.divergence.name, [resource], diverged ? 1 : 0)
+        return diverged
+    }
+
+    /// Sets every check of a resource: 1 for the warnings it has, 0 for the rest.
+    public func record(warnings: [ConfigWarning], resource: String) {
+        for check in LintCheck.allCases {
+            registry.set(Self.configWarnings.name, [resource, check.rawValue], warnings.contains { $0.check == check } ? 1 : 0)
+        }
     }
 
     /// Records one token acquisition attempt.

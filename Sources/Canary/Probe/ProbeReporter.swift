@@ -4,15 +4,27 @@
 public struct ProbeReporter: Sendable {
     public let metrics: CanaryMetrics
     public let logger: EventLogger
+    public let board: StatusBoard
 
-    public init(metrics: CanaryMetrics, logger: EventLogger) {
+    public init(metrics: CanaryMetrics, logger: EventLogger, board: StatusBoard) {
         self.metrics = metrics
         self.logger = logger
+        self.board = board
     }
 
-    /// Records a probe; logs it when its verdict differs from `previous` (nil: the first round).
-    public func report(_ probe: ProbeResult, previous: ProbeVerdict?) {
+    /// Records a probe; logs it when its verdict changed (or on the first round).
+    public func report(_ probe: ProbeResult) {
         metrics.record(probe)
+        let transition = board.record(probe)
+        let previous = transition.previous
+        if probe.auth == .apiKey {
+            metrics.record(warnings: board.warnings(probe.resource), resource: probe.resource)
+        }
+        if let recovery = transition.permissionRecoverySeconds {
+            metrics.registry.set(CanaryMetrics.permissionRecovery.name, [probe.resource], recovery)
+            logger.log(.notice, "\(probe.resource) entra_id: the data-plane role took effect after \(Int(recovery.rounded())) s of permission_denied",
+                       [("RESOURCE", probe.resource), ("AUTH", probe.auth.rawValue), ("RECOVERY_S", String(Int(recovery.rounded())))])
+        }
         let changed: Bool
         switch (previous, probe.verdict) {
         case (nil, _): changed = true
@@ -38,12 +50,14 @@ public struct ProbeReporter: Sendable {
 
     /// Records the pair's divergence.
     public func reportRound(_ round: RoundResult) {
-        metrics.recordDivergence(resource: round.resource, key: round.apiKey?.verdict, entra: round.entraID?.verdict)
+        let diverged = metrics.recordDivergence(resource: round.resource, key: round.apiKey?.verdict, entra: round.entraID?.verdict)
+        board.record(divergence: diverged, resource: round.resource)
     }
 
     /// Records a token acquisition and logs it (one entry per attempt).
     public func report(_ event: TokenAcquisitionEvent, now: Double) {
         metrics.record(event)
+        board.record(event)
         var fields: [(String, String)] = [("CREDENTIAL", event.credential), ("DURATION_MS", String(Int((event.durationSeconds * 1000).rounded())))]
         switch event.result {
         case .success(let token):

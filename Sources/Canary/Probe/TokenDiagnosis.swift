@@ -52,9 +52,10 @@ public enum TokenDiagnosis {
             return .failure(.wrongTenant, detail: text + "; the resource is in another tenant: " + detail)
         case .permissionDenied:
             let principal = quoted(after: "principal", in: detail) ?? claims?.objectID ?? "?"
-            let action = quoted(after: "data action", in: detail)
-            let what = action.map { " lacks the data action \($0)" } ?? " lacks a data-plane role"
-            return .failure(.permissionDenied, detail: "principal \(principal)\(what): \(detail)")
+            guard let action = quoted(after: "data action", in: detail) else {
+                return .failure(.permissionDenied, detail: "principal \(principal) lacks a data-plane role: \(detail)")
+            }
+            return .failure(.permissionDenied, detail: "principal \(principal) lacks the data action \(action) (HTTP 401 PermissionDenied)")
         default:
             return verdict
         }

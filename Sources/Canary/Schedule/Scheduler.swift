@@ -9,7 +9,6 @@ public actor Scheduler {
     private let runRound: RoundRunner
     private let reporter: ProbeReporter
     private var schedule: Schedule
-    private var lastVerdicts: [String: ProbeVerdict] = [:]
     private var heartbeat: (@Sendable () -> Void)?
 
     public init(resources: [ResourceConfig], defaultInterval: Duration, clock: any CanaryClock, reporter: ProbeReporter, runRound: @escaping RoundRunner) {
@@ -63,10 +62,7 @@ public actor Scheduler {
     private func finish(_ index: Int, _ result: RoundResult) {
         schedule.completed(index, now: clock.monotonicSeconds, retryAfter: result.retryAfter)
         for probe in result.results {
-            let key = "\(probe.resource)\u{0}\(probe.auth.rawValue)"
-            let previous = lastVerdicts[key]
-            lastVerdicts[key] = probe.verdict
-            reporter.report(probe, previous: previous)
+            reporter.report(probe)
         }
         reporter.reportRound(result)
     }

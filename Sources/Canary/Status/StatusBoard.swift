@@ -1,0 +1,133 @@
+// The last outcome of every probe and token, kept for logs (what changed), the status page and status.json.
+import Synchronization
+
+/// What a probe's result changed, for the log.
+public struct ProbeTransition: Sendable, Equatable {
+    /// The verdict before this one; nil on the first round.
+    public var previous: ProbeVerdict?
+    /// Set when a `permission_denied` stretch just ended in success: how long it lasted.
+    public var permissionRecoverySeconds: Double?
+}
+
+/// Per-resource and per-credential state, readable from the HTTP server's threads without awaiting.
+public final class StatusBoard: Sendable {
+    /// One auth mode of one resource.
+    public struct ProbeState: Sendable, Equatable {
+        public var verdict: ProbeVerdict
+        public var status: Int
+        public var lastProbe: Double
+        public var lastSuccess: Double?
+        /// When the current run of failures began.
+        public var failingSince: Double?
+        /// When the current run of `permission_denied` began.
+        public var deniedSince: Double?
+    }
+
+    public struct ResourceState: Sendable, Equatable {
+        public var name: String
+        public var endpoint: String
+        public var credential: String?
+        public var modes: [AuthMode]
+        public var probes: [AuthMode: ProbeState] = [:]
+        public var divergence = false
+        public var warnings: [ConfigWarning]
+    }
+
+    public struct CredentialState: Sendable, Equatable {
+        public var name: String
+        public var type: String
+        public var source: String?
+        public var objectID: String?
+        public var tenantID: String?
+        public var expiresOn: Double?
+        public var refreshAt: Double?
+        public var lastError: String?
+    }
+
+    struct State: Sendable {
+        var resources: [ResourceState]
+        var credentials: [CredentialState]
+    }
+
+    /// A role assignment may take up to this long to apply (AZURE_AUTH_FACTS.md §5).
+    public static let propagationWindow: Double = 600
+
+    private let state: Mutex<State>
+
+    public init(config: CanaryConfig) {
+        let warnings = ConfigLint.warnings(config)
+        state = Mutex(State(
+            resources: config.resources.map { resource in
+                var modes: [AuthMode] = []
+                if resource.apiKey != nil { modes.append(.apiKey) }
+                if resource.credential != nil { modes.append(.entraID) }
+                return ResourceState(name: resource.name, endpoint: resource.endpoint, credential: resource.credential, modes: modes,
+                                     warnings: warnings.filter { $0.resource == resource.name })
+            },
+            credentials: config.credentials.map { CredentialState(name: $0.name, type: $0.settings.typeName) }))
+    }
+
+    /// Records a probe's result and says what changed.
+    public func record(_ probe: ProbeResult) -> ProbeTransition {
+        state.withLock { state in
+            guard let index = state.resources.firstIndex(where: { $0.name == probe.resource }) else { return ProbeTransition() }
+            let old = state.resources[index].probes[probe.auth]
+            let now = probe.finishedAt
+            var new = ProbeState(verdict: probe.verdict, status: probe.status, lastProbe: now, lastSuccess: old?.lastSuccess)
+            var transition = ProbeTransition(previous: old?.verdict)
+            switch probe.verdict {
+            case .success:
+                new.lastSuccess = now
+                if let deniedSince = old?.deniedSince { transition.permissionRecoverySeconds = now - deniedSince }
+            case .failure(let reason, _):
+                new.failingSince = old?.failingSince ?? now
+                if reason == .permissionDenied { new.deniedSince = old?.deniedSince ?? now }
+            }
+            state.resources[index].probes[probe.auth] = new
+            // The service's own word that local auth is off turns into a warning for the key canary.
+            if probe.auth == .apiKey {
+                state.resources[index].warnings.removeAll { $0.check == .keyAuthDisabled }
+                if probe.verdict.reason == .keyAuthDisabled {
+                    state.resources[index].warnings.append(ConfigWarning(
+                        resource: probe.resource, check: .keyAuthDisabled,
+                        message: "the service says local (key) auth is disabled: drop api_key_file/api_key_env for this resource",
+                        line: 0, column: 0))
+                }
+            }
+            return transition
+        }
+    }
+
+    /// Records whether the pair diverged in the last round.
+    public func record(divergence: Bool, resource: String) {
+        state.withLock { state in
+            if let index = state.resources.firstIndex(where: { $0.name == resource }) { state.resources[index].divergence = divergence }
+        }
+    }
+
+    /// Records a token acquisition.
+    public func record(_ event: TokenAcquisitionEvent) {
+        state.withLock { state in
+            guard let index = state.credentials.firstIndex(where: { $0.name == event.credential }) else { return }
+            switch event.result {
+            case .success(let token):
+                state.credentials[index].source = token.source
+                state.credentials[index].objectID = token.claims?.objectID
+                state.credentials[index].tenantID = token.claims?.tenantID
+                state.credentials[index].expiresOn = token.expiresOn
+                state.credentials[index].refreshAt = token.refreshAt
+                state.credentials[index].lastError = nil
+            case .failure(let error):
+                state.credentials[index].lastError = error.description
+            }
+        }
+    }
+
+    /// The warnings of a resource right now (static ones and those the service revealed).
+    public func warnings(_ resource: String) -> [ConfigWarning] {
+        state.withLock { state in state.resources.first { $0.name == resource }?.warnings ?? [] }
+    }
+
+    public var resources: [ResourceState] { state.withLock { $0.resources } }
+    public var credentials: [CredentialState] { state.withLock { $0.credentials } }
+}

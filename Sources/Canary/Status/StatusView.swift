@@ -1,0 +1,204 @@
+// The status page and status.json: one view of the board, rendered as HTML or JSON.
+import JSON
+
+/// What the status page shows, computed from the board at one moment.
+public struct StatusView: Sendable {
+    public struct Probe: Sendable {
+        public var auth: AuthMode
+        public var result: String
+        public var reason: FailureReason?
+        public var detail: String
+        public var fix: String
+        public var httpStatus: Int
+        public var lastProbe: Double
+        public var lastSuccess: Double?
+        public var possiblyPropagating: Bool
+    }
+
+    public struct Resource: Sendable {
+        public var name: String
+        public var endpoint: String
+        public var credential: String?
+        public var divergence: Bool
+        public var warnings: [ConfigWarning]
+        public var probes: [Probe]
+    }
+
+    public var now: Double
+    public var version: String
+    public var resources: [Resource]
+    public var credentials: [StatusBoard.CredentialState]
+
+    public init(board: StatusBoard, now: Double, version: String) {
+        self.now = now
+        self.version = version
+        credentials = board.credentials
+        resources = board.resources.map { resource in
+            Resource(name: resource.name, endpoint: resource.endpoint, credential: resource.credential, divergence: resource.divergence,
+                     warnings: resource.warnings, probes: resource.modes.map { auth in
+                guard let state = resource.probes[auth] else {
+                    return Probe(auth: auth, result: "pending", reason: nil, detail: "no round yet", fix: "", httpStatus: 0, lastProbe: 0, lastSuccess: nil, possiblyPropagating: false)
+                }
+                var fix = state.verdict.reason?.fix ?? ""
+                let propagating = state.verdict.reason == .permissionDenied && state.deniedSince.map { now - $0 < StatusBoard.propagationWindow } == true
+                if propagating {
+                    fix = "Possibly still propagating: role assignments take up to 10 minutes, and the service needs a fresh token to see them. If none was made, assign Cognitive Services OpenAI User."
+                }
+                switch state.verdict {
+                case .success:
+                    return Probe(auth: auth, result: "success", reason: nil, detail: "", fix: "", httpStatus: state.status, lastProbe: state.lastProbe, lastSuccess: state.lastSuccess, possiblyPropagating: false)
+                case .failure(let reason, let detail):
+                    return Probe(auth: auth, result: "failure", reason: reason, detail: detail, fix: fix, httpStatus: state.status, lastProbe: state.lastProbe, lastSuccess: state.lastSuccess, possiblyPropagating: propagating)
+                }
+            })
+        }
+    }
+
+    // MARK: JSON
+
+    public var json: String {
+        func time(_ value: Double?) -> JSONValue { value.map { .string(Timestamp.iso8601(wallSeconds: $0)) } ?? .null }
+        func string(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
+        let document = JSONValue.object([
+            ("generated_at", time(now)),
+            ("version", .string(version)),
+            ("resources", .array(resources.map { resource in
+                .object([
+                    ("name", .string(resource.name)),
+                    ("endpoint", .string(resource.endpoint)),
+                    ("credential", string(resource.credential)),
+                    ("divergence", .bool(resource.divergence)),
+                    ("warnings", .array(resource.warnings.map { .object([("check", .string($0.check.rawValue)), ("message", .string($0.message))]) })),
+                    ("probes", .array(resource.probes.map { probe in
+                        .object([
+                            ("auth", .string(probe.auth.rawValue)),
+                            ("result", .string(probe.result)),
+                            ("reason", string(probe.reason?.rawValue)),
+                            ("detail", .string(probe.detail)),
+                            ("fix", .string(probe.fix)),
+                            ("http_status", .int(probe.httpStatus)),
+                            ("last_probe", probe.lastProbe > 0 ? time(probe.lastProbe) : .null),
+                            ("last_success", time(probe.lastSuccess)),
+                            ("seconds_since_success", probe.lastSuccess.map { .int(Int(now - $0)) } ?? .null),
+                            ("possibly_propagating", .bool(probe.possiblyPropagating)),
+                        ])
+                    })),
+                ])
+            })),
+            ("credentials", .array(credentials.map { credential in
+                .object([
+                    ("name", .string(credential.name)),
+                    ("type", .string(credential.type)),
+                    ("source", string(credential.source)),
+                    ("object_id", string(credential.objectID)),
+                    ("tenant_id", string(credential.tenantID)),
+                    ("expires_at", time(credential.expiresOn)),
+                    ("expires_in_seconds", credential.expiresOn.map { .int(Int(($0 - now).rounded(.down))) } ?? .null),
+                    ("refresh_at", time(credential.refreshAt)),
+                    ("last_error", string(credential.lastError)),
+                ])
+            })),
+        ])
+        return document.rendered + "\n"
+    }
+
+    // MARK: HTML
+
+    public var html: String {
+        var rows = ""
+        for resource in resources {
+            for (index, probe) in resource.probes.enumerated() {
+                let rowClass = resource.divergence ? "diverged" : (probe.result == "failure" ? "failed" : "")
+                rows += "<tr class=\"\(rowClass)\">"
+                if index == 0 {
+                    let badge = resource.divergence ? " <span class=\"badge\">key works, Entra ID fails</span>" : ""
+                    let warnings = resource.warnings.map { "<div class=\"warn\">⚠ \(escape($0.message))</div>" }.joined()
+                    rows += "<th rowspan=\"\(resource.probes.count)\" scope=\"rowgroup\">\(escape(resource.name))\(badge)<div class=\"endpoint\">\(escape(resource.endpoint))</div>\(warnings)</th>"
+                }
+                let result = probe.result == "success" ? "<span class=\"ok\">✔ success</span>"
+                    : probe.result == "failure" ? "<span class=\"bad\">✘ \(escape(probe.reason?.rawValue ?? "failure"))</span>" : "pending"
+                let propagating = probe.possiblyPropagating ? "<div class=\"note\">possibly propagating</div>" : ""
+                rows += "<td>\(probe.auth == .apiKey ? "API key" : "Entra ID")</td>"
+                rows += "<td>\(result)\(propagating)<div class=\"detail\">\(escape(probe.detail))</div></td>"
+                rows += "<td>\(codeSpans(escape(probe.fix)))</td>"
+                rows += "<td>\(probe.lastSuccess.map { escape(ago(now - $0)) } ?? "never")</td>"
+                rows += "</tr>\n"
+            }
+        }
+        var tokens = ""
+        for credential in credentials {
+            let expiry = credential.expiresOn.map { $0 > now ? "in \(duration($0 - now))" : "expired \(duration(now - $0)) ago" } ?? "no token yet"
+            tokens += "<tr><th scope=\"row\">\(escape(credential.name))</th><td>\(escape(credential.type))\(credential.source.map { $0 == credential.type ? "" : " (" + escape($0) + ")" } ?? "")</td>"
+            tokens += "<td>\(escape(credential.objectID ?? "–"))</td><td>\(escape(expiry))</td>"
+            tokens += "<td>\(credential.lastError.map { "<span class=\"bad\">\(escape($0))</span>" } ?? "–")</td></tr>\n"
+        }
+        return """
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <meta http-equiv="refresh" content="30">
+        <title>aoai-canary status</title>
+        <style>
+        body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;padding:1em;color:#1b1f24;background:#f6f8fa}
+        h1{font-size:1.3em;margin:0 0 .2em}h2{font-size:1.1em;margin:1.4em 0 .4em}
+        .sub{color:#57606a;font-size:.9em;margin-bottom:1em}
+        .wrap{overflow-x:auto}
+        table{border-collapse:collapse;width:100%;background:#fff;font-size:.9em}
+        th,td{border:1px solid #d0d7de;padding:.4em .5em;text-align:left;vertical-align:top}
+        thead th{background:#eaeef2}
+        tr.diverged td,tr.diverged th{background:#fff3cd}
+        tr.failed td{background:#fff5f5}
+        .ok{color:#1a7f37;font-weight:600}.bad{color:#cf222e;font-weight:600}
+        .badge{display:inline-block;background:#cf222e;color:#fff;border-radius:1em;padding:0 .6em;font-size:.8em;font-weight:600}
+        .endpoint,.detail{color:#57606a;font-size:.85em;font-weight:normal;word-break:break-all}
+        .warn{color:#9a6700;font-size:.85em;font-weight:normal}.note{color:#9a6700;font-size:.85em}
+        a{color:#0969da}code{font-size:.9em;background:#eaeef2;border-radius:3px;padding:0 .2em;word-break:break-all}
+        </style></head>
+        <body>
+        <h1>aoai-canary status</h1>
+        <div class="sub">\(escape(Timestamp.iso8601(wallSeconds: now))) · version \(escape(version)) · <a href="/metrics">metrics</a> · <a href="/status.json">status.json</a> · refreshes every 30 s</div>
+        <h2>Resources</h2>
+        <div class="wrap"><table>
+        <thead><tr><th>Resource</th><th>Auth</th><th>Last result</th><th>Fix</th><th>Last success</th></tr></thead>
+        <tbody>
+        \(rows)</tbody></table></div>
+        <h2>Tokens</h2>
+        <div class="wrap"><table>
+        <thead><tr><th>Credential</th><th>Type</th><th>Object id</th><th>Token expires</th><th>Last error</th></tr></thead>
+        <tbody>
+        \(tokens)</tbody></table></div>
+        </body></html>
+
+        """
+    }
+
+    func ago(_ seconds: Double) -> String { "\(duration(seconds)) ago" }
+
+    func duration(_ seconds: Double) -> String {
+        PromDuration.format(.seconds(max(0, Int64(seconds.rounded(.down)))))
+    }
+}
+
+/// Turns `code` spans of already escaped text into <code> elements.
+func codeSpans(_ escaped: String) -> String {
+    let parts = escaped.split(separator: "`", omittingEmptySubsequences: false)
+    guard parts.count >= 3, parts.count % 2 == 1 else { return escaped }
+    return parts.enumerated().map { $0.offset % 2 == 1 ? "<code>\($0.element)</code>" : String($0.element) }.joined()
+}
+
+/// Escapes text for HTML element content and attribute values.
+public func escape(_ text: String) -> String {
+    var result = ""
+    result.reserveCapacity(text.count)
+    for character in text {
+        switch character {
+        case "&": result += "&amp;"
+        case "<": result += "&lt;"
+        case ">": result += "&gt;"
+        case "\"": result += "&quot;"
+        case "'": result += "&#39;"
+        default: result.append(character)
+        }
+    }
+    return result
+}
