@@ -58,7 +58,7 @@ enum Commands {
     static let checkConfig = CommandSpec(
         name: "check-config",
         abstract: "Validate a configuration file.",
-        discussion: "Exits 0 when the file is valid; otherwise prints every error as PATH:LINE:COLUMN: message and exits 64.",
+        discussion: "Exits 0 when the file is valid; otherwise prints every error as PATH:LINE:COLUMN: message and exits 64. Warnings (a regional endpoint with an Entra ID canary, extra path segments, http:// to a remote host, a scope for another cloud) are printed as PATH:LINE:COLUMN: warning: ... and do not fail the check.",
         options: [OptionSpec(name: "config", valueName: "path", help: "The configuration file. (default: /etc/aoai-canary/config.yaml)")])
 
     static let simulate = CommandSpec(

@@ -14,7 +14,12 @@ func checkConfig(_ options: [String: String]) -> Int32 {
     let path = options["config"] ?? defaultConfigPath
     do {
         let config = try ConfigLoader.load(path: path, variables: environmentVariables())
-        print("\(path): OK (\(config.credentials.count) credentials, \(config.resources.count) resources)")
+        let warnings = ConfigLint.warnings(config)
+        for warning in warnings {
+            printError("\(path):\(warning.line):\(warning.column): warning: \(warning.check.rawValue): resource \(warning.resource): \(warning.message)")
+        }
+        let note = warnings.isEmpty ? "" : ", \(warnings.count) warning\(warnings.count == 1 ? "" : "s")"
+        print("\(path): OK (\(config.credentials.count) credentials, \(config.resources.count) resources\(note))")
         return 0
     } catch {
         printError(error.description)

@@ -1,0 +1,48 @@
+// The configuration lint: each usual Entra ID mistake in an endpoint or scope is named, and only those.
+import Testing
+@testable import Canary
+
+@Suite struct LintTests {
+    @Test func eachMistakeIsNamedWithItsPlace() throws {
+        let config = try ConfigLoader.load(path: fixturesDirectory + "/config/lint.yaml", variables: [:])
+        let found = ConfigLint.warnings(config).map { "\($0.line):\($0.column) \($0.resource) \($0.check.rawValue)" }
+        #expect(found == [
+            "16:15 regional regional_endpoint",
+            "20:15 extra-path extra_path",
+            "24:15 cleartext insecure_http",
+            "28:15 wrong-cloud scope_cloud_mismatch",
+            "32:15 arm-scope scope_cloud_mismatch",
+            "40:15 foundry-project scope_cloud_mismatch",
+        ])
+    }
+
+    @Test(arguments: [
+        ("https://contoso.openai.azure.com/", "https://cognitiveservices.azure.com"),
+        ("https://contoso.cognitiveservices.azure.com/", "https://cognitiveservices.azure.com"),
+        ("https://contoso.openai.azure.us/", "https://cognitiveservices.azure.us"),
+        ("https://contoso.services.ai.azure.com/api/projects/p1/", "https://ai.azure.com"),
+        ("http://r.openai.localhost:8080/", "https://cognitiveservices.azure.com"),
+    ])
+    func theAudienceFollowsTheEndpointsCloud(endpoint: String, audience: String) {
+        #expect(EndpointAudience.expected(for: endpoint) == audience)
+    }
+
+    @Test func tokenRejectionsAreSplitByTheClaimsSent() {
+        let rejected = ProbeVerdict.failure(.tokenRejected, detail: "HTTP 401")
+        let endpoint = "https://contoso.openai.azure.com/"
+        func claims(aud: String = "https://cognitiveservices.azure.com/", nbf: Double = 100, exp: Double = 4000) -> TokenClaims {
+            TokenClaims(audience: aud, notBefore: nbf, expiresAt: exp, roles: [])
+        }
+        #expect(TokenDiagnosis.refine(rejected, claims: claims(aud: "https://management.azure.com"), endpoint: endpoint, serviceTime: 200).reason == .tokenAudienceMismatch)
+        #expect(TokenDiagnosis.refine(rejected, claims: claims(), endpoint: endpoint, serviceTime: 4000).reason == .tokenExpired)
+        #expect(TokenDiagnosis.refine(rejected, claims: claims(), endpoint: endpoint, serviceTime: 99).reason == .tokenNotYetValid)
+        #expect(TokenDiagnosis.refine(rejected, claims: claims(), endpoint: endpoint, serviceTime: 200).reason == .tokenRejected)
+        #expect(TokenDiagnosis.refine(rejected, claims: nil, endpoint: endpoint, serviceTime: 200).reason == .tokenRejected)
+    }
+
+    @Test func httpDatesParse() {
+        #expect(HTTPDate.parse("Sun, 06 Nov 1994 08:49:37 GMT") == 784_111_777)
+        #expect(HTTPDate.parse("Sunday, 06-Nov-94 08:49:37 GMT") == nil)
+        #expect(HTTPDate.parse("") == nil)
+    }
+}
