@@ -86,9 +86,19 @@ enum Commands {
             OptionSpec(name: "show-token", valueName: nil, help: "Also print the raw access token (a secret: keep it out of logs and tickets)."),
         ])
 
+    static let diagnose = CommandSpec(
+        name: "diagnose",
+        abstract: "Walk the Entra ID troubleshooting steps once for each resource and print a checklist.",
+        discussion: "For each resource: 1. the scope asked for and the token's audience; 2. the endpoint's form; 3. the principal and whether the service grants it the data action (with the role assignment to make); 4. the token's version, times and clock skew; 5. the same call with the key, and with an Azure CLI token when az is on PATH. Exits 0 when every resource's Entra ID call works, 1 otherwise.",
+        options: [
+            OptionSpec(name: "config", valueName: "path", help: "The configuration file. (default: /etc/aoai-canary/config.yaml)"),
+            OptionSpec(name: "resource", valueName: "name", help: "Only this resource."),
+            OptionSpec(name: "format", valueName: "format", help: "text or json. (default: text)", choices: ["text", "json"]),
+        ])
+
     static let version = CommandSpec(name: "version", abstract: "Print the version.", discussion: "", options: [])
 
-    static let all = [run, checkConfig, token, simulate, demo, version]
+    static let all = [run, checkConfig, token, diagnose, simulate, demo, version]
 
     static var topLevelHelp: String {
         var text = "OVERVIEW: aoai-canary: tells you when Entra ID (keyless) auth to Azure OpenAI breaks, and why.\n\n"

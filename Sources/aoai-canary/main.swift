@@ -67,6 +67,7 @@ case .command(let command, let options):
     case "run": status = await runDaemon(options)
     case "check-config": status = checkConfig(options)
     case "token": status = await printToken(options)
+    case "diagnose": status = await runDiagnose(options)
     case "simulate": status = await runSimulator(options)
     case "demo": status = await runDemo(options)
     case "version":

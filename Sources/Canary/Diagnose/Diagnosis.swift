@@ -1,0 +1,253 @@
+// `aoai-canary diagnose`: the five troubleshooting steps of the 401 question, walked for each resource.
+import HTTPClient
+import JSON
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One step's verdict.
+public enum StepOutcome: String, Sendable {
+    case pass, fail, skipped
+}
+
+/// One step of the checklist, with its evidence (never a secret) and, when it failed, the fix.
+public struct DiagnosisStep: Sendable {
+    public var number: Int
+    public var title: String
+    public var outcome: StepOutcome
+    public var evidence: [String]
+    public var fix: String?
+    /// A command to run for the fix (the role assignment).
+    public var command: String?
+}
+
+/// The checklist of one resource.
+public struct ResourceDiagnosis: Sendable {
+    public var resource: String
+    public var endpoint: String
+    public var credential: String?
+    public var steps: [DiagnosisStep]
+    /// Whether the Entra ID call works; nil when the resource has no Entra ID canary.
+    public var entraWorks: Bool?
+}
+
+/// Walks the steps against the live service, once per resource.
+public struct Diagnoser: Sendable {
+    public let client: HTTPClient
+    public let clock: any CanaryClock
+    public let timeoutSeconds: Double
+    /// The Azure CLI for step 5; nil to skip that cross-check.
+    public let azPath: String?
+
+    public static let role = "Cognitive Services OpenAI User"
+
+    public init(client: HTTPClient, clock: any CanaryClock, timeoutSeconds: Double, azPath: String?) {
+        self.client = client
+        self.clock = clock
+        self.timeoutSeconds = timeoutSeconds
+        self.azPath = azPath
+    }
+
+    /// Diagnoses the resources of `config` (all, or the one named).
+    public func diagnose(_ config: CanaryConfig, resource name: String? = nil) async -> [ResourceDiagnosis] {
+        let context = AcquisitionContext(client: client, clock: clock, timeoutSeconds: timeoutSeconds)
+        var tokens: [String: Result<CachedToken, TokenAcquisitionError>] = [:]
+        var results: [ResourceDiagnosis] = []
+        for resource in config.resources where name == nil || resource.name == name {
+            var token: Result<CachedToken, TokenAcquisitionError>?
+            if let credential = resource.credential, let settings = config.credential(named: credential)?.settings {
+                if tokens[credential] == nil {
+                    do {
+                        tokens[credential] = .success(try await TokenSourceFactory.make(settings).acquireToken(context))
+                    } catch {
+                        tokens[credential] = .failure(error)
+                    }
+                }
+                token = tokens[credential]
+            }
+            let scope = resource.credential.flatMap { config.credential(named: $0)?.settings.scope }
+            results.append(await diagnose(resource, scope: scope, token: token))
+        }
+        return results
+    }
+
+    func diagnose(_ resource: ResourceConfig, scope: String?, token: Result<CachedToken, TokenAcquisitionError>?) async -> ResourceDiagnosis {
+        let prober = Prober(client: client, clock: clock, timeoutSeconds: timeoutSeconds)
+        let expected = EndpointAudience.expected(for: resource.endpoint)
+        var steps: [DiagnosisStep] = []
+
+        // 1. The scope asked for and the token's audience.
+        switch token {
+        case nil:
+            steps.append(DiagnosisStep(number: 1, title: "Scope and audience", outcome: .skipped, evidence: ["no credential: this resource has no Entra ID canary"]))
+        case .failure(let error)?:
+            let reason = RefreshFailureReason(error)
+            steps.append(DiagnosisStep(number: 1, title: "Scope and audience", outcome: .fail,
+                                       evidence: ["asked for \(scope ?? "?")", "no token: \(error)", "refresh failure reason: \(reason.rawValue)"],
+                                       fix: FailureReason.tokenAcquisitionFailed.fix))
+        case .success(let token)?:
+            let audience = token.claims?.audience ?? "(not in the token)"
+            if EndpointAudience.same(audience, expected) {
+                steps.append(DiagnosisStep(number: 1, title: "Scope and audience", outcome: .pass,
+                                           evidence: ["asked for \(scope ?? "?")", "the token's aud is \(audience), as this endpoint wants"]))
+            } else {
+                steps.append(DiagnosisStep(number: 1, title: "Scope and audience", outcome: .fail,
+                                           evidence: ["asked for \(scope ?? "?")", "the token's aud is \(audience); this endpoint wants \(expected)"],
+                                           fix: "set scope: \(expected)/.default on the credential"))
+            }
+        }
+
+        // 2. The endpoint's form.
+        let endpointProblems = ConfigLint.checks(resource, scope: nil).filter { $0.0 != .scopeCloudMismatch }
+        if endpointProblems.isEmpty {
+            steps.append(DiagnosisStep(number: 2, title: "Endpoint form", outcome: .pass, evidence: ["\(resource.endpoint): the resource's own host, no extra path"]))
+        } else {
+            steps.append(DiagnosisStep(number: 2, title: "Endpoint form", outcome: .fail, evidence: endpointProblems.map(\.1),
+                                       fix: "use the resource's custom subdomain endpoint, https://<name>.openai.azure.com/, with no path"))
+        }
+
+        // 3. The principal and the data action: the Entra ID call itself.
+        var entraWorks: Bool?
+        var entraResult: ProbeResult?
+        if case .success(let token)? = token {
+            var result = await prober.probe(resource, auth: .entraID, header: ("Authorization", "Bearer \(token.accessToken.exposedValue)"))
+            result.verdict = TokenDiagnosis.refine(result.verdict, claims: token.claims, endpoint: resource.endpoint, serviceTime: result.serviceDate ?? result.finishedAt)
+            entraResult = result
+            let claims = token.claims
+            let who = "object id \(claims?.objectID ?? "?"), app id \(claims?.appID ?? "?"), tenant \(claims?.tenantID ?? "?") (from \(token.source))"
+            switch result.verdict {
+            case .success:
+                entraWorks = true
+                steps.append(DiagnosisStep(number: 3, title: "Principal and data action", outcome: .pass,
+                                           evidence: [who, "the Entra ID call succeeds (HTTP \(result.status)): the principal has the data action"]))
+            case .failure(let reason, let detail):
+                entraWorks = false
+                var step = DiagnosisStep(number: 3, title: "Principal and data action", outcome: .fail,
+                                         evidence: [who, "the Entra ID call fails: \(reason.rawValue): \(detail)"], fix: reason.fix)
+                if reason == .permissionDenied {
+                    let type = claims?.scopes != nil ? "User" : "ServicePrincipal"
+                    step.fix = "assign the role \"\(Self.role)\" to object id \(claims?.objectID ?? "?") at the resource's scope; a new assignment takes up to 10 minutes, and a fresh token is needed to see it"
+                    step.command = "az role assignment create --role \"\(Self.role)\" --assignee-object-id \(claims?.objectID ?? "<object-id>") --assignee-principal-type \(type) --scope /subscriptions/<subscription-id>/resourceGroups/<resource-group>/providers/Microsoft.CognitiveServices/accounts/<account-name>"
+                }
+                steps.append(step)
+            }
+        } else {
+            if token != nil { entraWorks = false }
+            steps.append(DiagnosisStep(number: 3, title: "Principal and data action", outcome: .skipped, evidence: ["no token to call with"]))
+        }
+
+        // 4. The token's version, issue and expiry times, and clock skew.
+        if case .success(let token)? = token {
+            let now = clock.wallSeconds
+            var evidence = ["version \(token.claims?.version ?? "?")"]
+            if let issued = token.claims?.issuedAt { evidence.append("issued \(Timestamp.iso8601(wallSeconds: issued))") }
+            evidence.append("expires \(Timestamp.iso8601(wallSeconds: token.expiresOn)) (in \(PromDuration.format(.seconds(max(0, Int64(token.expiresOn - now))))))")
+            var failed = token.expiresOn <= now
+            if let serviceDate = entraResult?.serviceDate {
+                let skew = Int((now - (serviceDate + 0.5)).rounded())
+                evidence.append("clock skew \(skew) s (this host minus the service's Date header)")
+                if abs(skew) > 300 { failed = true }
+            } else {
+                evidence.append("clock skew unknown (no Date header)")
+            }
+            if let reason = entraResult?.verdict.reason, reason == .tokenExpired || reason == .tokenNotYetValid { failed = true }
+            steps.append(DiagnosisStep(number: 4, title: "Token version and times", outcome: failed ? .fail : .pass, evidence: evidence,
+                                       fix: failed ? "fix the host clock (NTP) and refresh tokens before they expire" : nil))
+        } else {
+            steps.append(DiagnosisStep(number: 4, title: "Token version and times", outcome: .skipped, evidence: ["no token"]))
+        }
+
+        // 5. The same call with the key, and with an Azure CLI token.
+        steps.append(await crossCheck(resource, prober: prober, expected: expected, entraWorks: entraWorks))
+        return ResourceDiagnosis(resource: resource.name, endpoint: resource.endpoint, credential: resource.credential, steps: steps, entraWorks: entraWorks)
+    }
+
+    private func crossCheck(_ resource: ResourceConfig, prober: Prober, expected: String, entraWorks: Bool?) async -> DiagnosisStep {
+        var evidence: [String] = []
+        var worked: [Bool] = []
+        if let key = resource.apiKey {
+            let result = await prober.probe(resource, auth: .apiKey, header: ("api-key", key.exposedValue))
+            if result.verdict.reason == .keyAuthDisabled {
+                // By design on such a resource: it says nothing about Entra ID.
+                evidence.append("the key is refused because local auth is disabled (HTTP \(result.status)): by design; drop the key canary")
+            } else {
+                worked.append(result.verdict == .success)
+                evidence.append(result.verdict == .success ? "the key call succeeds (HTTP \(result.status))" : "the key call fails: \(result.verdict.reason?.rawValue ?? "?") (HTTP \(result.status))")
+            }
+        } else {
+            evidence.append("key call: skipped (no api_key_file or api_key_env)")
+        }
+        if let azPath {
+            let cli = AzureCLISource(settings: AzureCLISettings(azPath: azPath, tenantID: nil, scope: expected + "/.default", timeoutSeconds: 30))
+            do {
+                let token = try await cli.acquireToken(AcquisitionContext(client: client, clock: clock, timeoutSeconds: timeoutSeconds))
+                let result = await prober.probe(resource, auth: .entraID, header: ("Authorization", "Bearer \(token.accessToken.exposedValue)"))
+                worked.append(result.verdict == .success)
+                let who = token.claims?.objectID.map { " as object id \($0)" } ?? ""
+                evidence.append(result.verdict == .success ? "an Azure CLI token\(who) succeeds (HTTP \(result.status))" : "an Azure CLI token\(who) fails: \(result.verdict.reason?.rawValue ?? "?") (HTTP \(result.status))")
+            } catch {
+                evidence.append("Azure CLI: no token (\(RefreshFailureReason(error).rawValue))")
+            }
+        } else {
+            evidence.append("Azure CLI: skipped (az not found on PATH)")
+        }
+        guard !worked.isEmpty else {
+            return DiagnosisStep(number: 5, title: "Key and Azure CLI cross-check", outcome: .skipped, evidence: evidence)
+        }
+        if worked.contains(true), entraWorks == false {
+            evidence.append("conclusion: the resource answers other callers, so the problem is the configured credential (its identity, scope or role), not the resource")
+        } else if !worked.contains(true), entraWorks != true {
+            evidence.append("conclusion: every way in fails, so look at the resource or the network first")
+        }
+        return DiagnosisStep(number: 5, title: "Key and Azure CLI cross-check", outcome: worked.allSatisfy { $0 } ? .pass : .fail, evidence: evidence)
+    }
+
+    /// The `az` on PATH, if any.
+    public static func findAzureCLI(path: String?) -> String? {
+        for directory in (path ?? "").split(separator: ":") {
+            let candidate = "\(directory)/az"
+            if access(candidate, X_OK) == 0 { return candidate }
+        }
+        return nil
+    }
+}
+
+extension ResourceDiagnosis {
+    /// The checklist as a person reads it.
+    public var text: String {
+        var text = "\(resource)  \(endpoint)" + (credential.map { "  (credential \($0))" } ?? "") + "\n"
+        for step in steps {
+            let mark: String
+            switch step.outcome {
+            case .pass: mark = "[PASS]"
+            case .fail: mark = "[FAIL]"
+            case .skipped: mark = "[SKIP]"
+            }
+            text += "  \(mark) \(step.number). \(step.title)\n"
+            for line in step.evidence { text += "         \(line)\n" }
+            if let fix = step.fix { text += "         fix: \(fix)\n" }
+            if let command = step.command { text += "           \(command)\n" }
+        }
+        return text
+    }
+
+    /// The same checklist for scripts.
+    public var json: JSONValue {
+        .object([
+            ("resource", .string(resource)),
+            ("endpoint", .string(endpoint)),
+            ("credential", credential.map(JSONValue.string) ?? .null),
+            ("entra_id_works", entraWorks.map(JSONValue.bool) ?? .null),
+            ("steps", .array(steps.map { step in
+                .object([
+                    ("number", .int(step.number)),
+                    ("title", .string(step.title)),
+                    ("outcome", .string(step.outcome.rawValue)),
+                    ("evidence", .array(step.evidence.map(JSONValue.string))),
+                    ("fix", step.fix.map(JSONValue.string) ?? .null),
+                    ("command", step.command.map(JSONValue.string) ?? .null),
+                ])
+            })),
+        ])
+    }
+}
