@@ -1,8 +1,9 @@
 // Every failure reason, produced by the simulator (or a real network condition on loopback) and
 // seen through the real agent: libcurl calls, the token flow, classification, metrics and logs.
 import AzureSimulator
-import Canary
+@testable import Canary
 import CanaryTestSupport
+import HTTPClient
 import HTTPServer
 import Testing
 #if canImport(Glibc)
@@ -106,6 +107,76 @@ import Glibc
         }
         let diverged = item.key == nil && item.entra != nil
         #expect(agent.value(CanaryMetrics.divergence, ["r"]) == (diverged ? 1 : 0))
+
+        // The status page and status.json say the same.
+        let view = StatusView(board: agent.board, now: SystemClock().wallSeconds, version: "test")
+        for (auth, reason) in [(AuthMode.apiKey, item.key), (.entraID, item.entra)] {
+            let probe = try #require(view.resources.first?.probes.first { $0.auth == auth })
+            #expect(probe.reason == reason, "status page, \(auth)")
+            if reason == .permissionDenied {
+                #expect(probe.possiblyPropagating && probe.fix.contains("propagating"), "a fresh denial may be propagation")
+            } else {
+                #expect(probe.fix == (reason?.fix ?? ""), "status page fix, \(auth)")
+            }
+            if let reason { #expect(view.html.contains(">✘ \(reason.rawValue)<")) }
+        }
+        #expect(view.json.contains(#""divergence":\#(diverged)"#))
+
+        // So does diagnose's step 3 for the Entra ID failures that are about auth.
+        let authReasons: [FailureReason] = [.tokenRejected, .tokenAudienceMismatch, .tokenExpired, .tokenNotYetValid, .wrongTenant, .permissionDenied, .regionalEndpoint]
+        if let reason = item.entra, authReasons.contains(reason) {
+            let diagnoser = Diagnoser(client: HTTPClient(), clock: SystemClock(), timeoutSeconds: 2, azPath: nil)
+            let report = try #require(await diagnoser.diagnose(agent.config).first)
+            let step = try #require(report.steps.first { $0.number == 3 })
+            #expect(step.outcome == .fail)
+            #expect(step.evidence.joined().contains("fails: \(reason.rawValue)"), "\(step.evidence)")
+            #expect(report.entraWorks == false)
+        }
+    }
+
+    @Test func roleGrantedLaterIsSeenAsPropagationAndItsDelayRecorded() async throws {
+        let clock = ManualClock(wallSeconds: SystemClock().wallSeconds, monotonicSeconds: SystemClock().monotonicSeconds)
+        let world = try World(now: { clock.wallSeconds })
+        let endpoint = world.addResource("late", grantRole: false)
+        world.simulator.grantRole(resource: "late", objectID: Names.object, effectiveAfterSeconds: 120)
+        let agent = world.agent(try world.config(world.configText(resources: [("late", endpoint)])), clock: clock)
+        defer { agent.shutdown() }
+        await agent.scheduler.runAllOnce()
+        #expect(agent.value(CanaryMetrics.failures, ["late", "entra_id", "permission_denied"]) == 1)
+        let denied = StatusView(board: agent.board, now: clock.wallSeconds, version: "t")
+        #expect(denied.resources[0].probes.first { $0.auth == .entraID }?.possiblyPropagating == true)
+        #expect(denied.html.contains("possibly propagating"))
+
+        clock.advance(by: 130)
+        await agent.scheduler.runAllOnce()
+        #expect(agent.value(CanaryMetrics.probeSuccess, ["late", "entra_id"]) == 1)
+        let recovery = try #require(agent.metrics.registry.value(CanaryMetrics.permissionRecovery.name, ["late"]))
+        #expect(abs(recovery - 130) < 2)
+        #expect(world.logs.chunks.contains { $0.contains("role took effect after 13") && $0.contains("recovery_s=") })
+    }
+
+    @Test func aLongDenialIsNoLongerCalledPropagation() async throws {
+        let clock = ManualClock(wallSeconds: SystemClock().wallSeconds, monotonicSeconds: SystemClock().monotonicSeconds)
+        let world = try World(now: { clock.wallSeconds })
+        let agent = world.agent(try world.config(world.configText(resources: [("never", world.addResource("never", grantRole: false))])), clock: clock)
+        defer { agent.shutdown() }
+        await agent.scheduler.runAllOnce()
+        clock.advance(by: 601)
+        await agent.scheduler.runAllOnce()
+        let view = StatusView(board: agent.board, now: clock.wallSeconds, version: "t")
+        let probe = try #require(view.resources[0].probes.first { $0.auth == .entraID })
+        #expect(!probe.possiblyPropagating)
+        #expect(probe.fix == FailureReason.permissionDenied.fix)
+    }
+
+    @Test func theKeyCanaryOnALocalAuthDisabledResourceRaisesAWarning() async throws {
+        let world = try World()
+        let agent = world.agent(try world.config(world.configText(resources: [("r", world.addResource("r") { $0.localAuthDisabled = true })])))
+        defer { agent.shutdown() }
+        #expect(agent.metrics.registry.value(CanaryMetrics.configWarnings.name, ["r", "key_auth_disabled"]) == 0)
+        await agent.scheduler.runAllOnce()
+        #expect(agent.metrics.registry.value(CanaryMetrics.configWarnings.name, ["r", "key_auth_disabled"]) == 1)
+        #expect(StatusView(board: agent.board, now: 0, version: "t").json.contains(#""check":"key_auth_disabled""#))
     }
 
     @Test func unexpectedStatusFromAnOddServer() async throws {

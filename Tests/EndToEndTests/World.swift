@@ -21,8 +21,8 @@ final class World: @unchecked Sendable {
     let directory: String
     let logs = TextBuffer()
 
-    init() throws {
-        simulator = try AzureSimulator()
+    init(now: (@Sendable () -> Double)? = nil) throws {
+        simulator = try now.map { try AzureSimulator(now: $0) } ?? AzureSimulator()
         simulator.addApplication(SimulatedApplication(tenantID: Names.tenant, clientID: Names.client, clientSecret: Names.secret, objectID: Names.object))
         directory = NSTemporaryDirectory() + "aoai-canary-e2e-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
