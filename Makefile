@@ -1,7 +1,7 @@
 # aoai-canary: build, test and demo. `make test` and `make demo` do all of the set-up.
 
 SWIFT ?= swift
-APT_PACKAGES := libcurl4-openssl-dev libmicrohttpd-dev libsystemd-dev libyaml-dev libssl-dev pkg-config prometheus
+APT_PACKAGES := libcurl4-openssl-dev libmicrohttpd-dev libsystemd-dev libyaml-dev libssl-dev pkg-config prometheus chromium
 REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 export AOAI_CANARY_REVISION := $(REVISION)
 BIN := .build/debug/aoai-canary

@@ -23,7 +23,8 @@ import Testing
                            CanaryMetrics.probes, CanaryMetrics.failures, CanaryMetrics.lastSuccess, CanaryMetrics.divergence,
                            CanaryMetrics.tokenExpiry, CanaryMetrics.tokenAcquisitions, CanaryMetrics.tokenDuration,
                            CanaryMetrics.tokenInfo, CanaryMetrics.tokenRefreshAt, CanaryMetrics.tokenLifetime,
-                           CanaryMetrics.refreshFailures, CanaryMetrics.credentialExpiry, CanaryMetrics.buildInfo] {
+                           CanaryMetrics.refreshFailures, CanaryMetrics.credentialExpiry, CanaryMetrics.clockSkew,
+                           CanaryMetrics.configWarnings, CanaryMetrics.permissionRecovery, CanaryMetrics.buildInfo] {
             #expect(readme.contains("`\(descriptor.name)"), "\(descriptor.name) is not in README.md")
         }
     }
@@ -31,6 +32,12 @@ import Testing
     @Test func everyRefreshFailureReasonIsDocumented() {
         for reason in RefreshFailureReason.allCases {
             #expect(readme.contains("`\(reason.rawValue)`"), "refresh failure reason \(reason.rawValue) is not in README.md")
+        }
+    }
+
+    @Test func everyLintCheckIsDocumented() {
+        for check in LintCheck.allCases {
+            #expect(readme.contains("`\(check.rawValue)`"), "lint check \(check.rawValue) is not in README.md")
         }
     }
 }

@@ -1,0 +1,70 @@
+// The status page in a real browser: headless Chromium renders it to a PNG and its DOM is checked.
+import Foundation
+import Testing
+
+let chromiumPath = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+/// Runs headless Chromium with `arguments` and returns its standard output.
+func chromium(_ arguments: [String]) throws -> (status: Int32, stdout: String) {
+    let profile = NSTemporaryDirectory() + "chromium-" + UUID().uuidString
+    defer { try? FileManager.default.removeItem(atPath: profile) }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: chromiumPath!)
+    process.arguments = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars",
+                         "--user-data-dir=\(profile)", "--no-first-run"] + arguments
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+@Suite(.serialized) struct BrowserTests {
+    @Test(.enabled(if: chromiumPath != nil, "needs Debian's chromium (make deps installs it)"))
+    func theStatusPageRendersInChromium() async throws {
+        let world = try World()
+        let path = world.directory + "/config.yaml"
+        try world.configText(resources: [
+            ("healthy", world.addResource("healthy")),
+            ("no-role", world.addResource("no-role", grantRole: false)),
+            ("<script>alert(1)</script>", world.addResource("escaped")),
+        ], interval: "2s").write(toFile: path, atomically: true, encoding: .utf8)
+        let child = try Child(["run", "--config", path, "--listen", "127.0.0.1:0", "--log-format", "logfmt"])
+        let found = await child.await(10, in: { child.stderr }, metricsURL)
+        let base = String(try #require(found).dropLast("/metrics".count))
+        // Every resource has had its first round.
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline, !String(decoding: try await get(base + "/status.json").body, as: UTF8.self).contains(#""result":"failure""#) {
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        try await Task.sleep(for: .milliseconds(1500))
+
+        let screenshot = NSTemporaryDirectory() + "status-page-" + UUID().uuidString + ".png"
+        defer { try? FileManager.default.removeItem(atPath: screenshot) }
+        let shot = try chromium(["--window-size=1280,900", "--screenshot=\(screenshot)", base + "/"])
+        #expect(shot.status == 0)
+        let png = try Data(contentsOf: URL(fileURLWithPath: screenshot))
+        #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]), "not a PNG")
+        let width = png[16..<20].reduce(0) { $0 << 8 | Int($1) }
+        let height = png[20..<24].reduce(0) { $0 << 8 | Int($1) }
+        #expect(width == 1280 && height == 900)
+        #expect(png.count > 20_000, "a blank page compresses to almost nothing")
+
+        // What the browser built from the page: the DOM after parsing.
+        let dom = try chromium(["--dump-dom", base + "/"]).stdout
+        child.process.terminate()
+        _ = await child.wait(seconds: 5)
+        #expect(dom.contains("<h1>aoai-canary status</h1>"))
+        #expect(dom.contains("key works, Entra ID fails"))
+        #expect(dom.contains("✘ permission_denied"))
+        #expect(dom.contains("possibly propagating"))
+        #expect(dom.contains("✔ success"))
+        #expect(dom.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "resource names are escaped")
+        #expect(!dom.contains("<script>alert(1)</script>"))
+        #expect(!dom.contains("<script"), "the page needs no JavaScript")
+        #expect(dom.contains(Names.object), "the token table shows the object id")
+        #expect(!dom.contains(Names.secret) && !dom.contains(Names.key))
+    }
+}
