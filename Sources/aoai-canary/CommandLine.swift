@@ -122,6 +122,8 @@ struct UsageError: Error {
 enum Invocation {
     case help(String)
     case version
+    /// The hidden `manpage [DATE]` command that packaging uses.
+    case manPage(String)
     case command(CommandSpec, [String: String])
 }
 
@@ -133,6 +135,8 @@ func parseArguments(_ arguments: [String]) throws(UsageError) -> Invocation {
         return .help(Commands.topLevelHelp)
     case "--version":
         return .version
+    case "manpage":
+        return .manPage(arguments.count > 1 ? arguments[1] : "2026-11-25")
     case "help":
         guard arguments.count > 1 else { return .help(Commands.topLevelHelp) }
         guard let command = Commands.all.first(where: { $0.name == arguments[1] }) else {

@@ -61,6 +61,8 @@ case .help(let text):
     print(text, terminator: "")
 case .version:
     print("aoai-canary \(version) (revision \(build.revision))")
+case .manPage(let date):
+    print(manPage(date: date), terminator: "")
 case .command(let command, let options):
     let status: Int32
     switch command.name {
