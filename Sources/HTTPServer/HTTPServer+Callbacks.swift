@@ -39,7 +39,9 @@ let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _
         body: pending.body,
         bodyTruncated: pending.truncated
     )
-    let response = context.handler(request)
+    var withAddress = request
+    withAddress.remoteAddress = clientAddress(connection)
+    let response = context.handler(withAddress)
     if response.closeWithoutResponse { return .NO }
     return queue(response, on: connection)
 }
@@ -48,6 +50,14 @@ let completedHandler: MHD_RequestCompletedCallback = { _, _, conCls, _ in
     guard let conCls, let pointer = conCls.pointee else { return }
     Unmanaged<PendingRequest>.fromOpaque(pointer).release()
     conCls.pointee = nil
+}
+
+private func clientAddress(_ connection: OpaquePointer) -> String {
+    guard let address = CMicroHTTPD_client_address(connection) else { return "" }
+    let length = socklen_t(address.pointee.sa_family == sa_family_t(AF_INET6) ? MemoryLayout<sockaddr_in6>.size : MemoryLayout<sockaddr_in>.size)
+    var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+    guard getnameinfo(address, length, &host, socklen_t(host.count), nil, 0, NI_NUMERICHOST) == 0 else { return "" }
+    return cString(host)
 }
 
 private final class ValueCollector {

@@ -16,6 +16,13 @@ public struct HTTPRequest: Sendable {
     public var body: [UInt8]
     /// True when the body was longer than the server's limit and was cut there.
     public var bodyTruncated: Bool
+    /// The client's numeric address (`127.0.0.1`, `::1`), empty when unknown.
+    public var remoteAddress: String = ""
+
+    /// True when the client connected from this host.
+    public var isFromLoopback: Bool {
+        remoteAddress.hasPrefix("127.") || remoteAddress == "::1" || remoteAddress.hasPrefix("::ffff:127.")
+    }
 
     /// The first header with this name, compared case-insensitively.
     public func header(_ name: String) -> String? {

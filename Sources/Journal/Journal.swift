@@ -43,4 +43,19 @@ public enum ServiceManager {
     public static func notify(_ state: String) -> Bool {
         sd_notify(0, state) > 0
     }
+
+    /// Sockets passed by socket activation (`LISTEN_FDS`), starting at descriptor 3; empty otherwise.
+    /// The environment variables are unset so children do not inherit them.
+    public static func listenDescriptors() -> [Int32] {
+        let count = sd_listen_fds(1)
+        guard count > 0 else { return [] }
+        return (0..<count).map { SD_LISTEN_FDS_START + $0 }
+    }
+
+    /// How often systemd wants `WATCHDOG=1`, in seconds; nil when the unit has no watchdog.
+    public static var watchdogInterval: Double? {
+        var microseconds: UInt64 = 0
+        guard sd_watchdog_enabled(0, &microseconds) > 0, microseconds > 0 else { return nil }
+        return Double(microseconds) / 1_000_000
+    }
 }

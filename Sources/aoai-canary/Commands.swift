@@ -39,33 +39,46 @@ func runDaemon(_ options: [String: String]) async -> Int32 {
         printError(error.description)
         return exitConfig
     }
-    return await serve(config: config, listen: options["listen"] ?? config.listen, logger: logger, configPath: path)
+    return await serve(config: config, listen: options["listen"] ?? config.listen, logger: logger, configPath: path, variables: environmentVariables())
 }
 
-/// Runs an agent on `config` until SIGINT or SIGTERM.
-func serve(config: CanaryConfig, listen: String, logger: EventLogger, configPath: String, banner: ((SocketAddress) -> Void)? = nil) async -> Int32 {
-    let agent = Agent(config: config, logger: logger, build: build)
-    let endpoint = agent.endpoint(version: version)
+/// Runs an agent on `config` until SIGINT or SIGTERM; SIGHUP and `POST /-/reload` reload it.
+func serve(config: CanaryConfig, listen: String, logger: EventLogger, configPath: String, variables: [String: String], banner: ((SocketAddress) -> Void)? = nil) async -> Int32 {
+    let supervisor = Supervisor(config: config, path: configPath, variables: variables, logger: logger, build: build)
     let server: HTTPServer
     do {
-        let socket = try ListeningSocket.bind(listen)
+        // A socket from systemd (socket activation) wins over the listen address.
+        let activated = ServiceManager.listenDescriptors()
+        let socket = try activated.first.map { try ListeningSocket(adopting: $0) } ?? ListeningSocket.bind(listen)
+        let endpoint = StatusEndpoint(agents: supervisor.reference, version: version) { BlockingCall.run { await supervisor.reload() } }
         server = try HTTPServer(listeningSocket: socket, threading: .pool(threads: 2)) { endpoint.handle($0) }
     } catch {
         logger.log(.error, "cannot serve metrics: \(error)", [("LISTEN", listen)])
         printError("aoai-canary: \(error)")
-        agent.shutdown()
+        await supervisor.stop()
         return exitUnavailable
     }
+    let notifier = ServiceNotifier(agents: supervisor.reference)
+    await supervisor.setHeartbeat(every: notifier.heartbeatInterval) { notifier.beat() }
+    await supervisor.start()
     logger.log(.info, "aoai-canary \(version) started: \(config.resources.count) resources, \(config.credentials.count) credentials, metrics on http://\(server.boundAddress)/metrics",
                [("CONFIG", configPath), ("LISTEN", server.boundAddress.description)])
     banner?(server.boundAddress)
     ServiceManager.notify("READY=1\nSTATUS=probing \(config.resources.count) resources")
-    await runUntilSignalled({ await agent.run() }, onSignal: { number in
-        logger.log(.info, "received signal \(number), stopping", [])
-    })
+
+    let signals = SignalWatcher([SIGINT, SIGTERM, SIGHUP])
+    for await number in signals.signals {
+        guard number == SIGHUP else {
+            logger.log(.info, "received signal \(number), stopping", [])
+            break
+        }
+        ServiceManager.notify("RELOADING=1")
+        _ = await supervisor.reload()
+        ServiceManager.notify("READY=1")
+    }
     ServiceManager.notify("STOPPING=1")
     server.stop()
-    agent.shutdown()
+    await supervisor.stop()
     return 0
 }
 
@@ -137,7 +150,7 @@ func runDemo(_ options: [String: String]) async -> Int32 {
         printError("aoai-canary: the generated demo configuration is invalid (a bug):\n\(error)")
         return 70
     }
-    return await serve(config: config, listen: listen, logger: logger, configPath: configPath) { address in
+    return await serve(config: config, listen: listen, logger: logger, configPath: configPath, variables: [:]) { address in
         let url = "http://\(address.urlHost == "0.0.0.0" ? "127.0.0.1" : address.urlHost):\(address.port)"
         print("""
 

@@ -12,15 +12,22 @@ public final class Agent: Sendable {
     public let board: StatusBoard
     private let client: HTTPClient
 
-    public init(config: CanaryConfig, logger: EventLogger, build: BuildInfo, clock: any CanaryClock = SystemClock(), tokenRetryInterval: Double = 30) {
+    /// An agent for `config`. A reload passes the previous agent: its metrics and HTTP client
+    /// carry over (counters of resources that remain keep counting) and so does its status.
+    public init(config: CanaryConfig, logger: EventLogger, build: BuildInfo, clock: any CanaryClock = SystemClock(), tokenRetryInterval: Double = 30, previous: Agent? = nil) {
         self.config = config
         self.logger = logger
-        let client = HTTPClient()
+        let client = previous?.client ?? HTTPClient()
         self.client = client
-        let metrics = CanaryMetrics(build: build)
-        metrics.registry.addCollector { ProcessMetrics.render() }
+        let metrics: CanaryMetrics
+        if let previous {
+            metrics = previous.metrics
+        } else {
+            metrics = CanaryMetrics(build: build)
+            metrics.registry.addCollector { ProcessMetrics.render() }
+        }
         self.metrics = metrics
-        let board = StatusBoard(config: config)
+        let board = previous.map { StatusBoard(config: config, previous: $0.board) } ?? StatusBoard(config: config)
         self.board = board
         let reporter = ProbeReporter(metrics: metrics, logger: logger, board: board)
         let timeout = config.timeout.seconds
@@ -51,10 +58,6 @@ public final class Agent: Sendable {
         }
     }
 
-    /// The endpoint's request handler.
-    public func endpoint(version: String) -> StatusEndpoint {
-        StatusEndpoint(metrics: metrics, board: board, version: version)
-    }
 
     /// Runs the schedule until cancelled.
     public func run() async {

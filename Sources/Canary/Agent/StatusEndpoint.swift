@@ -3,33 +3,56 @@ import HTTPServer
 
 /// Routes requests on the metrics port. Runs on the HTTP server's threads; never awaits.
 public struct StatusEndpoint: Sendable {
-    public let metrics: CanaryMetrics
-    public let board: StatusBoard
+    public let agents: AgentReference
     public let version: String
     public let clock: any CanaryClock
+    /// Reloads the configuration and answers with the outcome; nil turns `POST /-/reload` off.
+    public let reload: (@Sendable () -> Result<Int, ConfigErrors>)?
 
-    public init(metrics: CanaryMetrics, board: StatusBoard, version: String, clock: any CanaryClock = SystemClock()) {
-        self.metrics = metrics
-        self.board = board
+    public init(agents: AgentReference, version: String, clock: any CanaryClock = SystemClock(), reload: (@Sendable () -> Result<Int, ConfigErrors>)? = nil) {
+        self.agents = agents
         self.version = version
         self.clock = clock
+        self.reload = reload
     }
 
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
+        let agent = agents.current
+        if request.path == "/-/reload" {
+            return handleReload(request)
+        }
         guard request.method == "GET" || request.method == "HEAD" else {
             return HTTPResponse(status: 405, contentType: "text/plain; charset=utf-8", body: "method not allowed\n", headers: [("Allow", "GET, HEAD")])
         }
         switch request.path {
         case "/metrics":
-            return HTTPResponse(status: 200, contentType: Exposition.contentType, body: metrics.registry.render())
+            return HTTPResponse(status: 200, contentType: Exposition.contentType, body: agent.metrics.registry.render())
         case "/-/healthy", "/-/ready":
             return HTTPResponse(status: 200, contentType: "text/plain; charset=utf-8", body: "OK\n")
         case "/":
-            return HTTPResponse(status: 200, contentType: "text/html; charset=utf-8", body: StatusView(board: board, now: clock.wallSeconds, version: version).html)
+            return HTTPResponse(status: 200, contentType: "text/html; charset=utf-8", body: StatusView(board: agent.board, now: clock.wallSeconds, version: version).html)
         case "/status.json":
-            return HTTPResponse(status: 200, contentType: "application/json", body: StatusView(board: board, now: clock.wallSeconds, version: version).json)
+            return HTTPResponse(status: 200, contentType: "application/json", body: StatusView(board: agent.board, now: clock.wallSeconds, version: version).json)
         default:
             return HTTPResponse(status: 404, contentType: "text/plain; charset=utf-8", body: "not found\n")
+        }
+    }
+
+    /// `POST /-/reload`, from this host only.
+    private func handleReload(_ request: HTTPRequest) -> HTTPResponse {
+        let text = "text/plain; charset=utf-8"
+        guard request.method == "POST" else {
+            return HTTPResponse(status: 405, contentType: text, body: "use POST\n", headers: [("Allow", "POST")])
+        }
+        guard let reload else { return HTTPResponse(status: 404, contentType: text, body: "reload over HTTP is off\n") }
+        guard request.isFromLoopback else {
+            return HTTPResponse(status: 403, contentType: text, body: "reload is allowed from this host only\n")
+        }
+        switch reload() {
+        case .success(let count):
+            return HTTPResponse(status: 200, contentType: text, body: "reloaded: \(count) resources\n")
+        case .failure(let errors):
+            return HTTPResponse(status: 400, contentType: text, body: "rejected; the previous configuration keeps running:\n\(errors)\n")
         }
     }
 }

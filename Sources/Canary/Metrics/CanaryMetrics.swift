@@ -26,6 +26,8 @@ public struct CanaryMetrics: Sendable {
     public static let clockSkew = MetricDescriptor(name: "aoai_canary_clock_skew_seconds", help: "This host's clock minus the service's, estimated from the Date headers of the last answers (1 s resolution); positive when this host is ahead.", type: .gauge, labelNames: [])
     public static let configWarnings = MetricDescriptor(name: "aoai_canary_config_warnings", help: "1 when a configuration check warns about the resource (check: regional_endpoint, extra_path, insecure_http, scope_cloud_mismatch, key_auth_disabled), else 0.", type: .gauge, labelNames: ["resource", "check"])
     public static let permissionRecovery = MetricDescriptor(name: "aoai_canary_permission_recovery_seconds", help: "How long the last permission_denied stretch of the Entra ID probe lasted before it succeeded (role assignment propagation), in seconds.", type: .gauge, labelNames: ["resource"])
+    public static let reloadSuccessful = MetricDescriptor(name: "aoai_canary_config_last_reload_successful", help: "1 if the last configuration load (start or reload) succeeded, 0 if it was rejected and the previous configuration kept running.", type: .gauge, labelNames: [])
+    public static let reloadTimestamp = MetricDescriptor(name: "aoai_canary_config_last_reload_success_timestamp_seconds", help: "Unix time of the last successful configuration load.", type: .gauge, labelNames: [])
     public static let buildInfo = MetricDescriptor(name: "aoai_canary_build_info", help: "Build information of the running agent; always 1.", type: .gauge, labelNames: ["version", "revision", "swift_version"])
 
     static let phases = ["resolve", "connect", "tls", "processing", "transfer"]
@@ -34,7 +36,7 @@ public struct CanaryMetrics: Sendable {
         self.registry = registry
         for descriptor in [Self.probeSuccess, Self.probeDuration, Self.httpPhase, Self.httpStatus, Self.probes, Self.failures,
                            Self.lastSuccess, Self.divergence, Self.tokenExpiry, Self.tokenAcquisitions, Self.tokenDuration,
-                           Self.tokenInfo, Self.tokenRefreshAt, Self.tokenLifetime, Self.refreshFailures, Self.credentialExpiry, Self.clockSkew, Self.configWarnings, Self.permissionRecovery, Self.buildInfo] {
+                           Self.tokenInfo, Self.tokenRefreshAt, Self.tokenLifetime, Self.refreshFailures, Self.credentialExpiry, Self.clockSkew, Self.configWarnings, Self.permissionRecovery, Self.reloadSuccessful, Self.reloadTimestamp, Self.buildInfo] {
             registry.register(descriptor)
         }
         registry.set(Self.buildInfo.name, [build.version, build.revision, build.swiftVersion], 1)

@@ -120,6 +120,19 @@ public final class MetricsRegistry: Sendable {
         }
     }
 
+    /// Removes, from every family with the label, the series whose value for it is in `values`
+    /// (the series of resources and credentials a reload dropped).
+    public func removeSeries(label: String, values: Set<String>) {
+        guard !values.isEmpty else { return }
+        state.withLock { state in
+            for name in state.order {
+                guard var family = state.families[name], let index = family.descriptor.labelNames.firstIndex(of: label) else { continue }
+                family.series = family.series.filter { !values.contains($0.key[index]) }
+                state.families[name] = family
+            }
+        }
+    }
+
     /// The current value of a counter or gauge series, for tests and the status view.
     public func value(_ name: String, _ labels: [String]) -> Double? {
         state.withLock { state in

@@ -10,6 +10,8 @@ public actor Scheduler {
     private let reporter: ProbeReporter
     private var schedule: Schedule
     private var heartbeat: (@Sendable () -> Void)?
+    /// The loop wakes at least this often, for the heartbeat.
+    private var heartbeatInterval: Double = 10
 
     public init(resources: [ResourceConfig], defaultInterval: Duration, clock: any CanaryClock, reporter: ProbeReporter, runRound: @escaping RoundRunner) {
         self.resources = resources
@@ -19,9 +21,10 @@ public actor Scheduler {
         self.schedule = Schedule(intervals: resources.map { ($0.interval ?? defaultInterval).seconds }, start: clock.monotonicSeconds)
     }
 
-    /// Called on every pass of the loop (the service watchdog).
-    public func setHeartbeat(_ beat: @escaping @Sendable () -> Void) {
+    /// Called on every pass of the loop, at least every `interval` seconds (the service watchdog).
+    public func setHeartbeat(every interval: Double = 10, _ beat: @escaping @Sendable () -> Void) {
         heartbeat = beat
+        heartbeatInterval = max(0.1, interval)
     }
 
     /// Runs until the task is cancelled; rounds in flight are cancelled with it.
@@ -36,8 +39,8 @@ public actor Scheduler {
                         await self.finish(index, result)
                     }
                 }
-                // Wake at the next slot, and at least every 10 s for the heartbeat.
-                let wake = min(schedule.nextWake ?? .infinity, clock.monotonicSeconds + 10)
+                // Wake at the next slot, and often enough for the heartbeat.
+                let wake = min(schedule.nextWake ?? .infinity, clock.monotonicSeconds + heartbeatInterval)
                 do { try await clock.sleep(untilMonotonic: wake) } catch { break }
             }
             group.cancelAll()

@@ -54,6 +54,25 @@ public final class StatusBoard: Sendable {
 
     private let state: Mutex<State>
 
+    /// A board for `config`; resources and credentials that `previous` knew keep their state.
+    public convenience init(config: CanaryConfig, previous: StatusBoard) {
+        self.init(config: config)
+        let old = previous.state.withLock { $0 }
+        state.withLock { state in
+            for index in state.resources.indices {
+                guard let before = old.resources.first(where: { $0.name == state.resources[index].name }),
+                      before.endpoint == state.resources[index].endpoint else { continue }
+                state.resources[index].probes = before.probes.filter { state.resources[index].modes.contains($0.key) }
+                state.resources[index].divergence = before.divergence
+            }
+            for index in state.credentials.indices {
+                if let before = old.credentials.first(where: { $0.name == state.credentials[index].name && $0.type == state.credentials[index].type }) {
+                    state.credentials[index] = before
+                }
+            }
+        }
+    }
+
     public init(config: CanaryConfig) {
         let warnings = ConfigLint.warnings(config)
         state = Mutex(State(

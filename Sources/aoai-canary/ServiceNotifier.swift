@@ -1,0 +1,60 @@
+// The service manager's side of the daemon: watchdog pings and a STATUS line with the healthy count.
+import Canary
+import Dispatch
+import Journal
+import Synchronization
+
+/// Sends `WATCHDOG=1` from the scheduler's loop (so a wedged scheduler gets restarted) and
+/// `STATUS=` when the number of healthy resources changes.
+final class ServiceNotifier: Sendable {
+    private let agents: AgentReference
+    private let watchdog: Double?
+    private let state = Mutex((lastPing: 0.0, lastStatus: ""))
+
+    init(agents: AgentReference) {
+        self.agents = agents
+        watchdog = ServiceManager.watchdogInterval
+    }
+
+    /// How often the loop must call `beat`: a third of the watchdog, at most 10 s.
+    var heartbeatInterval: Double { min(10, (watchdog ?? 30) / 3) }
+
+    func beat() {
+        let now = SystemClock().monotonicSeconds
+        let resources = agents.current.board.resources
+        let healthy = resources.filter { resource in
+            !resource.probes.isEmpty && resource.probes.values.allSatisfy { $0.verdict == .success }
+        }.count
+        let status = "\(healthy) of \(resources.count) resources healthy"
+        let (ping, changed) = state.withLock { state -> (Bool, Bool) in
+            let ping = watchdog != nil && now - state.lastPing >= heartbeatInterval * 0.9
+            if ping { state.lastPing = now }
+            let changed = state.lastStatus != status
+            state.lastStatus = status
+            return (ping, changed)
+        }
+        if ping { ServiceManager.notify("WATCHDOG=1") }
+        if changed { ServiceManager.notify("STATUS=\(status)") }
+    }
+}
+
+/// Runs async work to completion from a thread that must block (the HTTP server's).
+enum BlockingCall {
+    static func run<T: Sendable>(_ work: @escaping @Sendable () async -> T) -> T {
+        let semaphore = DispatchSemaphore(value: 0)
+        let box = ResultBox<T>()
+        // Awaited through the semaphore below; the HTTP thread waits for it.
+        Task {
+            box.set(await work())
+            semaphore.signal()
+        }
+        semaphore.wait()
+        return box.get()!
+    }
+}
+
+final class ResultBox<T: Sendable>: Sendable {
+    private let value = Mutex<T?>(nil)
+    func set(_ new: T) { value.withLock { $0 = new } }
+    func get() -> T? { value.withLock { $0 } }
+}
