@@ -24,7 +24,8 @@ import Testing
                            CanaryMetrics.tokenExpiry, CanaryMetrics.tokenAcquisitions, CanaryMetrics.tokenDuration,
                            CanaryMetrics.tokenInfo, CanaryMetrics.tokenRefreshAt, CanaryMetrics.tokenLifetime,
                            CanaryMetrics.refreshFailures, CanaryMetrics.credentialExpiry, CanaryMetrics.clockSkew,
-                           CanaryMetrics.configWarnings, CanaryMetrics.permissionRecovery, CanaryMetrics.buildInfo] {
+                           CanaryMetrics.configWarnings, CanaryMetrics.permissionRecovery, CanaryMetrics.reloadSuccessful,
+                           CanaryMetrics.reloadTimestamp, CanaryMetrics.buildInfo] {
             #expect(readme.contains("`\(descriptor.name)"), "\(descriptor.name) is not in README.md")
         }
     }
