@@ -5,7 +5,8 @@ import Testing
 @Suite struct LintTests {
     @Test func eachMistakeIsNamedWithItsPlace() throws {
         let config = try ConfigLoader.load(path: fixturesDirectory + "/config/lint.yaml", variables: [:])
-        let found = ConfigLint.warnings(config).map { "\($0.line):\($0.column) \($0.resource) \($0.check.rawValue)" }
+        // (git checks fixtures out 0644, so their secret files are left to the next test)
+        let found = ConfigLint.warnings(config).filter { $0.check != .secretFileMode }.map { "\($0.line):\($0.column) \($0.resource) \($0.check.rawValue)" }
         #expect(found == [
             "16:15 regional regional_endpoint",
             "20:15 extra-path extra_path",
@@ -14,6 +15,40 @@ import Testing
             "32:15 arm-scope scope_cloud_mismatch",
             "40:15 foundry-project scope_cloud_mismatch",
         ])
+    }
+
+    @Test func secretFilesOthersCanReadAreNamedWithTheirMode() throws {
+        let directory = "/tmp/aoai-canary-lint-\(UInt32.random(in: 0...UInt32.max))"
+        try FileIO.makeDirectory(directory)
+        try FileIO.write("key\n", to: directory + "/open.key", mode: 0o644)
+        try FileIO.write("key\n", to: directory + "/closed.key", mode: 0o640)
+        try FileIO.write("secret\n", to: directory + "/app.secret", mode: 0o604)
+        let text = """
+        credentials:
+          app:
+            type: client_secret
+            tenant_id: t
+            client_id: c
+            client_secret_file: app.secret
+        resources:
+          - name: open
+            endpoint: https://a.openai.azure.com/
+            probe: models
+            api_key_file: open.key
+          - name: closed
+            endpoint: https://b.openai.azure.com/
+            probe: models
+            api_key_file: closed.key
+          - name: via-credential
+            endpoint: https://c.openai.azure.com/
+            probe: models
+            credential: app
+        """
+        let config = try ConfigLoader.decode(text, file: "modes.yaml", environment: ConfigEnvironment(variables: [:], configDirectory: directory))
+        let warnings = ConfigLint.warnings(config).filter { $0.check == .secretFileMode }
+        #expect(warnings.map(\.resource) == ["open", "via-credential"])
+        #expect(warnings.first?.message.contains("\(directory)/open.key is readable by others (mode 0644)") == true)
+        #expect(warnings.last?.message.contains("\(directory)/app.secret is readable by others (mode 0604)") == true)
     }
 
     @Test(arguments: [

@@ -1,4 +1,7 @@
 // Checks of a valid configuration that point at the usual Entra ID mistakes before any call is made.
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The checks; raw values are the `check` label of `aoai_canary_config_warnings`.
 public enum LintCheck: String, Sendable, CaseIterable, Equatable {
@@ -12,6 +15,8 @@ public enum LintCheck: String, Sendable, CaseIterable, Equatable {
     case scopeCloudMismatch = "scope_cloud_mismatch"
     /// A key canary on a resource the service says has local auth disabled (found at run time).
     case keyAuthDisabled = "key_auth_disabled"
+    /// A secret file (API key, client secret, private key) that other users may read.
+    case secretFileMode = "secret_file_mode"
 }
 
 /// One warning about one resource.
@@ -29,14 +34,15 @@ public struct ConfigWarning: Sendable, Equatable, CustomStringConvertible {
 public enum ConfigLint {
     public static func warnings(_ config: CanaryConfig) -> [ConfigWarning] {
         config.resources.flatMap { resource in
-            checks(resource, scope: resource.credential.flatMap { config.credential(named: $0)?.settings.scope }).map { check, message in
+            checks(resource, credential: resource.credential.flatMap { config.credential(named: $0)?.settings }).map { check, message in
                 ConfigWarning(resource: resource.name, check: check, message: message, line: resource.line, column: resource.column)
             }
         }
     }
 
-    /// The static checks of one resource; `scope` is its credential's, when it has one.
-    public static func checks(_ resource: ResourceConfig, scope: String?) -> [(LintCheck, String)] {
+    /// The static checks of one resource and the credential it names.
+    public static func checks(_ resource: ResourceConfig, credential: CredentialSettings?) -> [(LintCheck, String)] {
+        let scope = credential?.scope
         guard let url = EndpointURL(resource.endpoint) else { return [] }
         var found: [(LintCheck, String)] = []
         if resource.credential != nil, url.host.hasSuffix(".api.cognitive.microsoft.com") {
@@ -54,7 +60,33 @@ public enum ConfigLint {
                 found.append((.scopeCloudMismatch, "the credential asks for \(scope); this endpoint's tokens need \(wanted)"))
             }
         }
+        for path in secretFiles(resource, credential) {
+            if let mode = fileMode(path), mode & 0o007 != 0 {
+                found.append((.secretFileMode, "the secret file \(path) is readable by others (mode 0\(String(mode & 0o777, radix: 8))): chmod 0640 and give the aoai-canary group read access"))
+            }
+        }
         return found
+    }
+
+    /// The files holding this resource's secrets: its key, its credential's secret or private key.
+    static func secretFiles(_ resource: ResourceConfig, _ credential: CredentialSettings?) -> [String] {
+        var paths: [String] = []
+        if case .file(let path)? = resource.apiKeySource { paths.append(path) }
+        switch credential {
+        case .clientSecret(let settings)?:
+            if case .file(let path) = settings.secretSource { paths.append(path) }
+        case .clientCertificate(let settings)?:
+            paths.append(settings.privateKeyPath ?? settings.certificatePath)
+        default:
+            break
+        }
+        return paths
+    }
+
+    static func fileMode(_ path: String) -> UInt32? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return UInt32(info.st_mode)
     }
 
     static func isLoopback(_ host: String) -> Bool {

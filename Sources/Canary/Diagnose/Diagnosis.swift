@@ -98,7 +98,7 @@ public struct Diagnoser: Sendable {
         }
 
         // 2. The endpoint's form.
-        let endpointProblems = ConfigLint.checks(resource, scope: nil).filter { $0.0 != .scopeCloudMismatch }
+        let endpointProblems = ConfigLint.checks(resource, credential: nil).filter { [.regionalEndpoint, .extraPath, .insecureHTTP].contains($0.0) }
         if endpointProblems.isEmpty {
             steps.append(DiagnosisStep(number: 2, title: "Endpoint form", outcome: .pass, evidence: ["\(resource.endpoint): the resource's own host, no extra path"]))
         } else {

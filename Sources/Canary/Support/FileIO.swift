@@ -44,11 +44,17 @@ public enum FileIO {
         return result
     }
 
+    /// Creates a folder (and no parents), mode 0700.
+    public static func makeDirectory(_ path: String) throws(FileReadError) {
+        guard mkdir(path, 0o700) == 0 || errno == EEXIST else { throw FileReadError(errno: errno) }
+    }
+
     /// Writes a file (used by `demo` to leave its configuration and secrets in a temp folder).
     public static func write(_ text: String, to path: String, mode: mode_t = 0o600) throws(FileReadError) {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard fd >= 0 else { throw FileReadError(errno: errno) }
         defer { close(fd) }
+        fchmod(fd, mode)  // the umask must not loosen or tighten what was asked for
         let bytes = Array(text.utf8)
         var offset = 0
         while offset < bytes.count {
