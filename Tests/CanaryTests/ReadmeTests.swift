@@ -25,7 +25,7 @@ import Testing
                            CanaryMetrics.tokenInfo, CanaryMetrics.tokenRefreshAt, CanaryMetrics.tokenLifetime,
                            CanaryMetrics.refreshFailures, CanaryMetrics.credentialExpiry, CanaryMetrics.clockSkew,
                            CanaryMetrics.configWarnings, CanaryMetrics.permissionRecovery, CanaryMetrics.reloadSuccessful,
-                           CanaryMetrics.reloadTimestamp, CanaryMetrics.buildInfo] {
+                           CanaryMetrics.reloadTimestamp, CanaryMetrics.startLag, CanaryMetrics.buildInfo] {
             #expect(readme.contains("`\(descriptor.name)"), "\(descriptor.name) is not in README.md")
         }
     }

@@ -28,6 +28,7 @@ public struct CanaryMetrics: Sendable {
     public static let permissionRecovery = MetricDescriptor(name: "aoai_canary_permission_recovery_seconds", help: "How long the last permission_denied stretch of the Entra ID probe lasted before it succeeded (role assignment propagation), in seconds.", type: .gauge, labelNames: ["resource"])
     public static let reloadSuccessful = MetricDescriptor(name: "aoai_canary_config_last_reload_successful", help: "1 if the last configuration load (start or reload) succeeded, 0 if it was rejected and the previous configuration kept running.", type: .gauge, labelNames: [])
     public static let reloadTimestamp = MetricDescriptor(name: "aoai_canary_config_last_reload_success_timestamp_seconds", help: "Unix time of the last successful configuration load.", type: .gauge, labelNames: [])
+    public static let startLag = MetricDescriptor(name: "aoai_canary_round_start_lag_seconds", help: "How late rounds start against their slot in the schedule.", type: .histogram, labelNames: [], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5])
     public static let buildInfo = MetricDescriptor(name: "aoai_canary_build_info", help: "Build information of the running agent; always 1.", type: .gauge, labelNames: ["version", "revision", "swift_version"])
 
     static let phases = ["resolve", "connect", "tls", "processing", "transfer"]
@@ -36,10 +37,11 @@ public struct CanaryMetrics: Sendable {
         self.registry = registry
         for descriptor in [Self.probeSuccess, Self.probeDuration, Self.httpPhase, Self.httpStatus, Self.probes, Self.failures,
                            Self.lastSuccess, Self.divergence, Self.tokenExpiry, Self.tokenAcquisitions, Self.tokenDuration,
-                           Self.tokenInfo, Self.tokenRefreshAt, Self.tokenLifetime, Self.refreshFailures, Self.credentialExpiry, Self.clockSkew, Self.configWarnings, Self.permissionRecovery, Self.reloadSuccessful, Self.reloadTimestamp, Self.buildInfo] {
+                           Self.tokenInfo, Self.tokenRefreshAt, Self.tokenLifetime, Self.refreshFailures, Self.credentialExpiry, Self.clockSkew, Self.configWarnings, Self.permissionRecovery, Self.reloadSuccessful, Self.reloadTimestamp, Self.startLag, Self.buildInfo] {
             registry.register(descriptor)
         }
         registry.set(Self.buildInfo.name, [build.version, build.revision, build.swiftVersion], 1)
+        registry.touch(Self.startLag.name, [])
     }
 
     /// Creates every series a resource can produce, at 0, so rate() and increase() work from the start.

@@ -23,11 +23,16 @@ public struct Schedule: Sendable, Equatable {
     /// The resources due at `now`, marked in flight; their next slot moves one interval on
     /// (skipping slots that were missed). A resource still in flight skips its slot.
     public mutating func takeDue(now: Double) -> [Int] {
-        var due: [Int] = []
+        takeDueWithLag(now: now).map(\.index)
+    }
+
+    /// The same, with how late each round starts against its slot.
+    public mutating func takeDueWithLag(now: Double) -> [(index: Int, lag: Double)] {
+        var due: [(index: Int, lag: Double)] = []
         for index in entries.indices where entries[index].nextDue <= now {
             if !entries[index].inFlight {
                 entries[index].inFlight = true
-                due.append(index)
+                due.append((index, now - entries[index].nextDue))
             }
             let interval = entries[index].interval
             let missed = ((now - entries[index].nextDue) / interval).rounded(.down)

@@ -32,8 +32,9 @@ public actor Scheduler {
         await withDiscardingTaskGroup { group in
             while !Task.isCancelled {
                 heartbeat?()
-                for index in schedule.takeDue(now: clock.monotonicSeconds) {
+                for (index, lag) in schedule.takeDueWithLag(now: clock.monotonicSeconds) {
                     let resource = resources[index]
+                    reporter.metrics.registry.observe(CanaryMetrics.startLag.name, [], lag)
                     group.addTask { [runRound] in
                         let result = await runRound(resource)
                         await self.finish(index, result)
