@@ -183,6 +183,7 @@ func demoConfig(simulator: AzureSimulator, listen: String) -> String {
         tenant_id: \(DemoWorld.tenantID)
         client_id: \(DemoWorld.clientID)
         client_secret_file: app.secret
+        secret_expires: 2027-03-01   # so the credential expiry panels and alerts have data
         authority: \(simulator.authority)
       app-wrong-scope:
         type: client_secret
