@@ -1,0 +1,116 @@
+// Faults on one resource while another stays healthy: the right reason, the agent keeps running,
+// the healthy resource's rounds stay on time, and every probe is accounted for.
+import Canary
+import CanaryTestSupport
+import Foundation
+import HTTPServer
+import Testing
+
+@Suite(.serialized) struct FaultTests {
+    struct Fault: Sendable, CustomTestStringConvertible {
+        var name: String
+        var reason: FailureReason
+        var testDescription: String { name }
+    }
+
+    static let faults: [Fault] = [
+        Fault(name: "hanging after accept", reason: .timeout),
+        Fault(name: "closed without an answer", reason: .connectionFailed),
+        Fault(name: "slow answer", reason: .timeout),
+        Fault(name: "a 50 MB body", reason: .unexpectedStatus),
+        Fault(name: "invalid JSON", reason: .unexpectedStatus),
+        Fault(name: "a 200 with an HTML body", reason: .unexpectedStatus),
+        Fault(name: "token endpoint hangs", reason: .tokenAcquisitionFailed),
+        Fault(name: "token endpoint returns garbage", reason: .tokenAcquisitionFailed),
+        Fault(name: "token endpoint 503", reason: .tokenAcquisitionFailed),
+    ]
+
+    /// Where the faulty resource and its token endpoint are.
+    struct Arrangement {
+        var endpoint: String
+        var authority: String? = nil
+        var server: HTTPServer? = nil
+    }
+
+    /// The faulty resource's endpoint, its token endpoint, and a server to stop afterwards.
+    static func arrange(_ fault: Fault, _ world: World) throws -> Arrangement {
+        func server(_ response: HTTPResponse) throws -> Arrangement {
+            let server = try HTTPServer(host: "127.0.0.1", port: 0) { _ in response }
+            return Arrangement(endpoint: "http://127.0.0.1:\(server.boundAddress.port)/", server: server)
+        }
+        switch fault.name {
+        case "hanging after accept": return Arrangement(endpoint: world.addResource("faulty") { $0.hang = true })
+        case "closed without an answer": return Arrangement(endpoint: world.addResource("faulty") { $0.closeConnection = true })
+        case "slow answer": return Arrangement(endpoint: world.addResource("faulty") { $0.delaySeconds = 5 })
+        case "a 50 MB body":
+            return try server(HTTPResponse(status: 200, headers: [("Content-Type", "application/json")], body: Array(repeating: UInt8(ascii: "x"), count: 50 << 20)))
+        case "invalid JSON": return try server(HTTPResponse(status: 200, contentType: "application/json", body: #"{"choices": [ "#))
+        case "a 200 with an HTML body": return try server(HTTPResponse(status: 200, contentType: "text/html", body: "<html>proxy login</html>"))
+        case "token endpoint hangs":
+            world.simulator.updateApplication(clientID: Names.client) { $0.tokenEndpointHang = true }
+            return Arrangement(endpoint: world.addResource("faulty"))
+        case "token endpoint returns garbage":
+            let garbage = try HTTPServer(host: "127.0.0.1", port: 0) { _ in HTTPResponse(status: 200, contentType: "text/plain", body: "not a token") }
+            return Arrangement(endpoint: world.addResource("faulty"), authority: "http://127.0.0.1:\(garbage.boundAddress.port)", server: garbage)
+        case "token endpoint 503":
+            world.simulator.updateApplication(clientID: Names.client) { $0.tokenEndpointStatus = 503 }
+            return Arrangement(endpoint: world.addResource("faulty"))
+        default:
+            Issue.record("no arrangement")
+            return Arrangement(endpoint: "http://127.0.0.1:1/")
+        }
+    }
+
+    @Test(arguments: faults)
+    func aFaultStaysOnItsResource(_ fault: Fault) async throws {
+        let world = try World()
+        let arrangement = try Self.arrange(fault, world)
+        defer { arrangement.server?.stop() }
+        let endpoint = arrangement.endpoint
+        let authority = arrangement.authority ?? world.simulator.authority
+        // The healthy resource probes with its key only, so token faults cannot touch it.
+        let text = """
+        listen: "127.0.0.1:0"
+        interval: 1s
+        timeout: 1s
+        credentials:
+          app:
+            type: client_secret
+            tenant_id: \(Names.tenant)
+            client_id: \(Names.client)
+            client_secret_file: app.secret
+            authority: \(authority)
+        resources:
+          - name: healthy
+            endpoint: \(world.addResource("healthy"))
+            deployment: \(Names.deployment)
+            api_key_file: resource.key
+          - name: faulty
+            endpoint: \(endpoint)
+            deployment: \(Names.deployment)
+            credential: app
+
+        """
+        let agent = world.agent(try world.config(text), tokenRetryInterval: 0)
+        defer { agent.shutdown() }
+        let loop = Task { await agent.run() }
+        try await Task.sleep(for: .milliseconds(4200))
+        loop.cancel()
+        await loop.value
+
+        let metrics = agent.metrics.registry.render()
+        let healthyProbes = sampleValue(metrics, #"aoai_canary_probes_total{resource="healthy",auth="api_key"}"#) ?? 0
+        #expect(healthyProbes >= 4, "the healthy resource kept its 1 s rounds")
+        #expect(sampleValue(metrics, #"aoai_canary_probe_success{resource="healthy",auth="api_key"}"#) == 1)
+        let lagCount = sampleValue(metrics, "aoai_canary_round_start_lag_seconds_count") ?? 0
+        let onTime = sampleValue(metrics, #"aoai_canary_round_start_lag_seconds_bucket{le="1"}"#) ?? -1
+        #expect(lagCount > 0 && onTime == lagCount, "every round started within 1 s of its slot")
+
+        let faultyProbes = sampleValue(metrics, #"aoai_canary_probes_total{resource="faulty",auth="entra_id"}"#) ?? 0
+        let reasonCount = sampleValue(metrics, #"aoai_canary_probe_failures_total{resource="faulty",auth="entra_id",reason="\#(fault.reason.rawValue)"}"#) ?? 0
+        #expect(faultyProbes >= 1 && reasonCount >= 1, "\(fault.reason) counted")
+        let allFailures = FailureReason.allCases.compactMap { sampleValue(metrics, #"aoai_canary_probe_failures_total{resource="faulty",auth="entra_id",reason="\#($0.rawValue)"}"#) }.reduce(0, +)
+        #expect(allFailures == faultyProbes, "every probe accounted for: \(allFailures) failures of \(faultyProbes) probes")
+        #expect(try Promtool.checkMetrics(metrics).output.isEmpty)
+    }
+}
