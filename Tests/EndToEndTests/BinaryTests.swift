@@ -15,59 +15,6 @@ let binaryPath: String = {
     return directory + "/aoai-canary"
 }()
 
-/// A child process whose output goes to files, read back while it runs. (Files rather than
-/// pipes with readability handlers: those race with libdispatch on Linux when the handle closes.)
-final class Child: @unchecked Sendable {
-    let process = Process()
-    private let outputDirectory: String
-
-    init(_ arguments: [String], environment: [String: String] = [:]) throws {
-        outputDirectory = NSTemporaryDirectory() + "aoai-canary-child-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
-        _ = FileManager.default.createFile(atPath: outputDirectory + "/stdout", contents: nil)
-        _ = FileManager.default.createFile(atPath: outputDirectory + "/stderr", contents: nil)
-        process.executableURL = URL(fileURLWithPath: binaryPath)
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        env.removeValue(forKey: "JOURNAL_STREAM")
-        for (key, value) in environment { env[key] = value }
-        process.environment = env
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle(forWritingAtPath: outputDirectory + "/stdout")
-        process.standardError = FileHandle(forWritingAtPath: outputDirectory + "/stderr")
-        try process.run()
-    }
-
-    deinit {
-        if process.isRunning { process.terminate() }
-        try? FileManager.default.removeItem(atPath: outputDirectory)
-    }
-
-    var stdout: String { (try? String(contentsOfFile: outputDirectory + "/stdout", encoding: .utf8)) ?? "" }
-    var stderr: String { (try? String(contentsOfFile: outputDirectory + "/stderr", encoding: .utf8)) ?? "" }
-
-    /// Waits for the exit (at most `seconds`), returning the status; nil on a hang.
-    func wait(seconds: Double = 20) async -> Int32? {
-        let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning {
-            if Date() > deadline { process.terminate(); return nil }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return process.terminationStatus
-    }
-
-    /// Polls `text` until `match` finds something, for at most `seconds`.
-    func await(_ seconds: Double, in text: @escaping () -> String, _ match: (String) -> String?) async -> String? {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if let found = match(text()) { return found }
-            if !process.isRunning { return match(text()) }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        return nil
-    }
-}
-
 /// Runs the binary to completion.
 func runBinary(_ arguments: [String], environment: [String: String] = [:]) async throws -> (status: Int32?, stdout: String, stderr: String) {
     let child = try Child(arguments, environment: environment)

@@ -4,21 +4,13 @@ import Testing
 
 let chromiumPath = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
 
-/// Runs headless Chromium with `arguments` and returns its standard output.
-func chromium(_ arguments: [String]) throws -> (status: Int32, stdout: String) {
+/// Runs headless Chromium with `arguments` and returns its exit status and standard output.
+func chromium(_ arguments: [String]) async throws -> (status: Int32?, stdout: String) {
     let profile = NSTemporaryDirectory() + "chromium-" + UUID().uuidString
     defer { try? FileManager.default.removeItem(atPath: profile) }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: chromiumPath!)
-    process.arguments = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars",
-                         "--user-data-dir=\(profile)", "--no-first-run"] + arguments
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    let result = try await runTool(chromiumPath!, ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars",
+                                                   "--user-data-dir=\(profile)", "--no-first-run"] + arguments)
+    return (result.status, result.stdout)
 }
 
 @Suite(.serialized) struct BrowserTests {
@@ -43,7 +35,7 @@ func chromium(_ arguments: [String]) throws -> (status: Int32, stdout: String) {
 
         let screenshot = NSTemporaryDirectory() + "status-page-" + UUID().uuidString + ".png"
         defer { try? FileManager.default.removeItem(atPath: screenshot) }
-        let shot = try chromium(["--window-size=1280,900", "--screenshot=\(screenshot)", base + "/"])
+        let shot = try await chromium(["--window-size=1280,900", "--screenshot=\(screenshot)", base + "/"])
         #expect(shot.status == 0)
         let png = try Data(contentsOf: URL(fileURLWithPath: screenshot))
         #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]), "not a PNG")
@@ -53,7 +45,7 @@ func chromium(_ arguments: [String]) throws -> (status: Int32, stdout: String) {
         #expect(png.count > 20_000, "a blank page compresses to almost nothing")
 
         // What the browser built from the page: the DOM after parsing.
-        let dom = try chromium(["--dump-dom", base + "/"]).stdout
+        let dom = try await chromium(["--dump-dom", base + "/"]).stdout
         child.process.terminate()
         _ = await child.wait(seconds: 5)
         #expect(dom.contains("<h1>aoai-canary status</h1>"))

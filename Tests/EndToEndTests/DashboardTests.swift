@@ -45,7 +45,7 @@ func queryEncoded(_ text: String) -> String {
 final class PrometheusServer: @unchecked Sendable {
     let directory: String
     let base: String
-    private let tool: ToolProcess
+    private let tool: Child
 
     init(scraping target: String, rules: String) throws {
         directory = NSTemporaryDirectory() + "aoai-canary-prometheus-" + UUID().uuidString
@@ -69,7 +69,7 @@ final class PrometheusServer: @unchecked Sendable {
         let port = socket.address.port
         close(socket.fd)
         base = "http://127.0.0.1:\(port)"
-        tool = try ToolProcess(prometheusPath, [
+        tool = try Child(executable: prometheusPath, [
             "--config.file=\(directory)/prometheus.yml", "--storage.tsdb.path=\(directory)/data",
             "--web.listen-address=127.0.0.1:\(port)", "--web.enable-lifecycle", "--log.level=warn",
         ])

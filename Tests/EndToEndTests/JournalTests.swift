@@ -39,17 +39,9 @@ func ensureJournald() throws {
 }
 
 /// `journalctl -o json` entries matching `filters`, as JSON objects.
-func journalEntries(_ filters: [String]) throws -> [[String: Any]] {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/journalctl")
-    process.arguments = ["-o", "json", "--no-pager", "--all"] + filters
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap {
+func journalEntries(_ filters: [String]) async throws -> [[String: Any]] {
+    let result = try await runTool("/usr/bin/journalctl", ["-o", "json", "--no-pager", "--all"] + filters)
+    return result.stdout.split(separator: "\n").compactMap {
         try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
     }
 }
@@ -68,7 +60,7 @@ func journalEntries(_ filters: [String]) throws -> [[String: Any]] {
         var entries: [[String: Any]] = []
         let deadline = Date().addingTimeInterval(15)
         while Date() < deadline {
-            entries = try journalEntries(["SYSLOG_IDENTIFIER=aoai-canary", "_PID=\(pid)"])
+            entries = try await journalEntries(["SYSLOG_IDENTIFIER=aoai-canary", "_PID=\(pid)"])
             if entries.contains(where: { $0["REASON"] as? String == "permission_denied" }) { break }
             try await Task.sleep(for: .milliseconds(200))
         }
@@ -80,7 +72,7 @@ func journalEntries(_ filters: [String]) throws -> [[String: Any]] {
         #expect(world.simulator.requestCount(resource: "journal-no-role") >= before + 2)
         child.process.terminate()
         #expect(await child.wait(seconds: 5) == 0)
-        entries = try journalEntries(["SYSLOG_IDENTIFIER=aoai-canary", "_PID=\(pid)"])
+        entries = try await journalEntries(["SYSLOG_IDENTIFIER=aoai-canary", "_PID=\(pid)"])
 
         let failure = try #require(entries.first { $0["REASON"] as? String == "permission_denied" }, "entries: \(entries.count)")
         #expect(failure["RESOURCE"] as? String == "journal-no-role")

@@ -11,63 +11,6 @@ let rulesPath = repositoryRoot + "/dashboards/aoai-canary.rules.yml"
 let rulesTestPath = repositoryRoot + "/dashboards/tests/aoai-canary.rules.test.yml"
 let promtoolPath = "/usr/bin/promtool"
 
-/// A process other than aoai-canary (promtool, Prometheus) whose output goes to files, as `Child`'s
-/// does; stopped, at the latest, when it is released.
-final class ToolProcess: @unchecked Sendable {
-    let process = Process()
-    private let outputDirectory: String
-
-    init(_ executable: String, _ arguments: [String]) throws {
-        outputDirectory = NSTemporaryDirectory() + "aoai-canary-tool-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
-        _ = FileManager.default.createFile(atPath: outputDirectory + "/stdout", contents: nil)
-        _ = FileManager.default.createFile(atPath: outputDirectory + "/stderr", contents: nil)
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle(forWritingAtPath: outputDirectory + "/stdout")
-        process.standardError = FileHandle(forWritingAtPath: outputDirectory + "/stderr")
-        try process.run()
-    }
-
-    deinit {
-        stopProcess(process)
-        try? FileManager.default.removeItem(atPath: outputDirectory)
-    }
-
-    var stdout: String { (try? String(contentsOfFile: outputDirectory + "/stdout", encoding: .utf8)) ?? "" }
-    var stderr: String { (try? String(contentsOfFile: outputDirectory + "/stderr", encoding: .utf8)) ?? "" }
-
-    /// Waits for the exit (at most `seconds`), returning the status; nil on a hang (then stops it).
-    func wait(seconds: Double) async -> Int32? {
-        let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning {
-            if Date() > deadline { stopProcess(process); return nil }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return process.terminationStatus
-    }
-}
-
-/// Stops a child with SIGTERM, and with SIGKILL if it is still there after `seconds`; returns once it is gone.
-func stopProcess(_ process: Process, seconds: Double = 5) {
-    guard process.isRunning else { return }
-    process.terminate()
-    let deadline = Date().addingTimeInterval(seconds)
-    while process.isRunning, Date() < deadline { usleep(20_000) }
-    if process.isRunning {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
-}
-
-/// Runs a tool to completion (at most a minute).
-func runTool(_ executable: String, _ arguments: [String]) async throws -> (status: Int32?, stdout: String, stderr: String) {
-    let tool = try ToolProcess(executable, arguments)
-    let status = await tool.wait(seconds: 60)
-    return (status, tool.stdout, tool.stderr)
-}
-
 /// The alert names the rule file defines, in order.
 func alertNames(inRules text: String) -> [String] {
     text.split(separator: "\n").compactMap { line in

@@ -1,0 +1,79 @@
+// Child processes for the end-to-end tests: the binary and the tools (promtool, Prometheus), with
+// their output in files read back while they run.
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A child process whose output goes to files, read back while it runs. (Files rather than
+/// pipes with readability handlers: those race with libdispatch on Linux when the handle closes.)
+final class Child: @unchecked Sendable {
+    let process = Process()
+    private let outputDirectory: String
+
+    /// Runs `executable` (aoai-canary unless told otherwise) with `arguments`.
+    init(executable: String = binaryPath, _ arguments: [String], environment: [String: String] = [:]) throws {
+        outputDirectory = NSTemporaryDirectory() + "aoai-canary-child-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: outputDirectory + "/stdout", contents: nil)
+        _ = FileManager.default.createFile(atPath: outputDirectory + "/stderr", contents: nil)
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "JOURNAL_STREAM")
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle(forWritingAtPath: outputDirectory + "/stdout")
+        process.standardError = FileHandle(forWritingAtPath: outputDirectory + "/stderr")
+        try process.run()
+    }
+
+    deinit {
+        stopProcess(process)
+        try? FileManager.default.removeItem(atPath: outputDirectory)
+    }
+
+    var stdout: String { (try? String(contentsOfFile: outputDirectory + "/stdout", encoding: .utf8)) ?? "" }
+    var stderr: String { (try? String(contentsOfFile: outputDirectory + "/stderr", encoding: .utf8)) ?? "" }
+
+    /// Waits for the exit (at most `seconds`), returning the status; nil on a hang.
+    func wait(seconds: Double = 20) async -> Int32? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning {
+            if Date() > deadline { stopProcess(process); return nil }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return process.terminationStatus
+    }
+
+    /// Polls `text` until `match` finds something, for at most `seconds`.
+    func await(_ seconds: Double, in text: @escaping () -> String, _ match: (String) -> String?) async -> String? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if let found = match(text()) { return found }
+            if !process.isRunning { return match(text()) }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return nil
+    }
+}
+
+/// Stops a child with SIGTERM, and with SIGKILL if it is still there after `seconds`; returns once it is gone.
+func stopProcess(_ process: Process, seconds: Double = 5) {
+    guard process.isRunning else { return }
+    process.terminate()
+    let deadline = Date().addingTimeInterval(seconds)
+    while process.isRunning, Date() < deadline { usleep(20_000) }
+    if process.isRunning {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+}
+
+/// Runs a tool to completion (at most a minute).
+func runTool(_ executable: String, _ arguments: [String]) async throws -> (status: Int32?, stdout: String, stderr: String) {
+    let tool = try Child(executable: executable, arguments)
+    let status = await tool.wait(seconds: 60)
+    return (status, tool.stdout, tool.stderr)
+}
