@@ -47,3 +47,4 @@ demo: build
 
 clean:
 	rm -rf .build
+include packaging/deb.mk

@@ -25,7 +25,9 @@ final class ServiceNotifier: Sendable {
         let healthy = resources.filter { resource in
             !resource.probes.isEmpty && resource.probes.values.allSatisfy { $0.verdict == .success }
         }.count
-        let status = "\(healthy) of \(resources.count) resources healthy"
+        // Until every resource has had its first round, "healthy" would undercount.
+        let started = resources.allSatisfy { $0.probes.count == $0.modes.count }
+        let status = started ? "\(healthy) of \(resources.count) resources healthy" : "probing \(resources.count) resources"
         let (ping, changed) = state.withLock { state -> (Bool, Bool) in
             let ping = watchdog != nil && now - state.lastPing >= heartbeatInterval * 0.9
             if ping { state.lastPing = now }

@@ -12,7 +12,8 @@ final class Child: @unchecked Sendable {
     private let outputDirectory: String
 
     /// Runs `executable` (aoai-canary unless told otherwise) with `arguments`.
-    init(executable: String = binaryPath, _ arguments: [String], environment: [String: String] = [:]) throws {
+    /// `input` is a file for standard input, `directory` the working directory.
+    init(executable: String = binaryPath, _ arguments: [String], environment: [String: String] = [:], input: String? = nil, directory: String? = nil) throws {
         outputDirectory = NSTemporaryDirectory() + "aoai-canary-child-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
         _ = FileManager.default.createFile(atPath: outputDirectory + "/stdout", contents: nil)
@@ -23,7 +24,8 @@ final class Child: @unchecked Sendable {
         env.removeValue(forKey: "JOURNAL_STREAM")
         for (key, value) in environment { env[key] = value }
         process.environment = env
-        process.standardInput = FileHandle.nullDevice
+        process.standardInput = input.flatMap { FileHandle(forReadingAtPath: $0) } ?? FileHandle.nullDevice
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         process.standardOutput = FileHandle(forWritingAtPath: outputDirectory + "/stdout")
         process.standardError = FileHandle(forWritingAtPath: outputDirectory + "/stderr")
         try process.run()
