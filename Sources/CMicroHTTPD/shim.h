@@ -18,6 +18,7 @@ static inline struct MHD_Daemon *CMicroHTTPD_start(unsigned int flags,
                                                    unsigned int thread_pool_size,
                                                    unsigned int connection_timeout,
                                                    unsigned int connection_limit,
+                                                   unsigned int per_ip_connection_limit,
                                                    size_t connection_memory_limit) {
     if (thread_pool_size > 1) {
         return MHD_start_daemon(flags, 0, NULL, NULL, handler, handler_cls,
@@ -26,6 +27,7 @@ static inline struct MHD_Daemon *CMicroHTTPD_start(unsigned int flags,
                                 MHD_OPTION_THREAD_POOL_SIZE, thread_pool_size,
                                 MHD_OPTION_CONNECTION_TIMEOUT, connection_timeout,
                                 MHD_OPTION_CONNECTION_LIMIT, connection_limit,
+                                MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip_connection_limit,
                                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, connection_memory_limit,
                                 MHD_OPTION_END);
     }
@@ -34,6 +36,7 @@ static inline struct MHD_Daemon *CMicroHTTPD_start(unsigned int flags,
                             MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
                             MHD_OPTION_CONNECTION_TIMEOUT, connection_timeout,
                             MHD_OPTION_CONNECTION_LIMIT, connection_limit,
+                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip_connection_limit,
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, connection_memory_limit,
                             MHD_OPTION_END);
 }

@@ -73,17 +73,27 @@ public enum HTTPServerThreading: Sendable {
 
 /// Limits that keep a misbehaving client from taking the server down.
 public struct HTTPServerLimits: Sendable {
+    /// Connections open at once, from everyone.
     public var connectionLimit: Int
+    /// Connections open at once from one address (0: no limit), so one client cannot take them all.
+    public var perAddressConnectionLimit: Int
+    /// Idle connections (and slow senders) are closed after this long.
     public var connectionTimeoutSeconds: Int
+    /// Memory per connection for the request line, headers and response; larger headers are refused.
     public var connectionMemoryBytes: Int
     public var maxBodyBytes: Int
 
-    public init(connectionLimit: Int = 256, connectionTimeoutSeconds: Int = 30, connectionMemoryBytes: Int = 64 * 1024, maxBodyBytes: Int = 1 << 20) {
+    public init(connectionLimit: Int = 256, perAddressConnectionLimit: Int = 0, connectionTimeoutSeconds: Int = 30, connectionMemoryBytes: Int = 64 * 1024, maxBodyBytes: Int = 1 << 20) {
         self.connectionLimit = connectionLimit
+        self.perAddressConnectionLimit = perAddressConnectionLimit
         self.connectionTimeoutSeconds = connectionTimeoutSeconds
         self.connectionMemoryBytes = connectionMemoryBytes
         self.maxBodyBytes = maxBodyBytes
     }
+
+    /// For an endpoint that scrapers reach: many connections in all, few per address, short
+    /// idle time, small requests.
+    public static let metricsEndpoint = HTTPServerLimits(connectionLimit: 512, perAddressConnectionLimit: 32, connectionTimeoutSeconds: 10, connectionMemoryBytes: 32 * 1024, maxBodyBytes: 4096)
 }
 
 /// An HTTP server bound to one listening socket. Stop it with `stop()`; it also stops on deinit.
@@ -121,6 +131,7 @@ public final class HTTPServer: @unchecked Sendable {
             poolSize,
             UInt32(limits.connectionTimeoutSeconds),
             UInt32(limits.connectionLimit),
+            UInt32(limits.perAddressConnectionLimit),
             limits.connectionMemoryBytes
         ) else {
             close(listeningSocket.fd)

@@ -51,7 +51,7 @@ func serve(config: CanaryConfig, listen: String, logger: EventLogger, configPath
         let activated = ServiceManager.listenDescriptors()
         let socket = try activated.first.map { try ListeningSocket(adopting: $0) } ?? ListeningSocket.bind(listen)
         let endpoint = StatusEndpoint(agents: supervisor.reference, version: version) { BlockingCall.run { await supervisor.reload() } }
-        server = try HTTPServer(listeningSocket: socket, threading: .pool(threads: 2)) { endpoint.handle($0) }
+        server = try HTTPServer(listeningSocket: socket, threading: .pool(threads: 2), limits: .metricsEndpoint) { endpoint.handle($0) }
     } catch {
         logger.log(.error, "cannot serve metrics: \(error)", [("LISTEN", listen)])
         printError("aoai-canary: \(error)")
