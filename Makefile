@@ -6,7 +6,7 @@ REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 export AOAI_CANARY_REVISION := $(REVISION)
 BIN := .build/debug/aoai-canary
 
-.PHONY: all deps build release test demo clean
+.PHONY: all deps build release test soak demo clean
 
 all: build
 
@@ -40,6 +40,13 @@ release: deps
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+## soak: 200 resources at a 1 s interval through rotating faults for SOAK_SECONDS (default 300);
+## prints the probe rate, RSS, its slope after warm-up and the descriptor range
+SOAK_SECONDS ?= 300
+soak: deps
+	$(SWIFT) build --build-tests
+	AOAI_CANARY_SOAK_SECONDS=$(SOAK_SECONDS) $(SWIFT) test --skip-build --filter EndToEndTests.SoakTests
 
 ## demo: the agent against the built-in simulator; Ctrl-C to stop
 demo: build
