@@ -6,9 +6,12 @@ import Glibc
 #endif
 
 /// One call in flight: the request, what has arrived so far, and the caller waiting for it.
+/// The caller and the loop thread meet only in `waiter` (behind its lock); the rest belongs to
+/// the loop thread once the transfer is submitted.
 final class Transfer: @unchecked Sendable {
+    typealias Waiter = CheckedContinuation<Result<HTTPClientResponse, HTTPClientError>, Never>
     let request: HTTPClientRequest
-    var continuation: CheckedContinuation<Result<HTTPClientResponse, HTTPClientError>, Never>?
+    private let waiter = Mutex<(continuation: Waiter?, cancelled: Bool, finished: Bool)>((nil, false, false))
     var easy: UnsafeMutableRawPointer?
     var headerList: UnsafeMutablePointer<curl_slist>?
     var status = 0
@@ -22,9 +25,41 @@ final class Transfer: @unchecked Sendable {
         body.reserveCapacity(min(request.maxBodyBytes, 4096))
     }
 
+    /// Hands over the caller's continuation; false when the call was cancelled first (the
+    /// continuation has then been resumed with `.cancelled`).
+    func install(_ continuation: Waiter) -> Bool {
+        let cancelled = waiter.withLock { state -> Bool in
+            if state.cancelled { state.finished = true; return true }
+            state.continuation = continuation
+            return false
+        }
+        if cancelled { continuation.resume(returning: .failure(.cancelled)) }
+        return !cancelled
+    }
+
+    /// Marks the call cancelled; true when a continuation was waiting and is now answered.
+    func markCancelled() {
+        let waiting = waiter.withLock { state -> Waiter? in
+            state.cancelled = true
+            guard !state.finished, let continuation = state.continuation else { return nil }
+            state.finished = true
+            state.continuation = nil
+            return continuation
+        }
+        waiting?.resume(returning: .failure(.cancelled))
+    }
+
+    var isCancelled: Bool { waiter.withLock { $0.cancelled } }
+
+    /// Answers the caller, once; later calls do nothing.
     func finish(_ result: Result<HTTPClientResponse, HTTPClientError>) {
-        continuation?.resume(returning: result)
-        continuation = nil
+        let waiting = waiter.withLock { state -> Waiter? in
+            guard !state.finished, let continuation = state.continuation else { return nil }
+            state.finished = true
+            state.continuation = nil
+            return continuation
+        }
+        waiting?.resume(returning: result)
     }
 }
 
@@ -72,6 +107,8 @@ final class CurlLoop: @unchecked Sendable {
     }
 
     func cancel(_ transfer: Transfer) {
+        // The caller hears at once; the loop thread then frees the handle if one was started.
+        transfer.markCancelled()
         inbox.withLock { $0.cancelled.append(transfer) }
         curl_multi_wakeup(multi)
     }
@@ -104,7 +141,8 @@ final class CurlLoop: @unchecked Sendable {
     }
 
     private func begin(_ transfer: Transfer) {
-        guard transfer.continuation != nil, let easy = curl_easy_init() else {
+        guard !transfer.isCancelled else { return }
+        guard let easy = curl_easy_init() else {
             transfer.finish(.failure(.other(code: -1, message: "curl_easy_init failed")))
             return
         }

@@ -100,8 +100,7 @@ public final class HTTPClient: Sendable {
         let transfer = Transfer(request: request)
         let result: Result<HTTPClientResponse, HTTPClientError> = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                transfer.continuation = continuation
-                loop.submit(transfer)
+                if transfer.install(continuation) { loop.submit(transfer) }
             }
         } onCancel: {
             loop.cancel(transfer)

@@ -58,12 +58,15 @@ extension JSONValue {
 
     /// The value as a number; numeric strings count (IMDS sends every field as a string).
     public var numberValue: Double? {
+        let number: Double?
         switch self {
-        case .int(let value): return Double(value)
-        case .double(let value): return value
-        case .string(let value): return Double(value.filter { $0 != " " })
-        default: return nil
+        case .int(let value): number = Double(value)
+        case .double(let value): number = value
+        case .string(let value): number = Double(value.filter { $0 != " " })
+        default: number = nil
         }
+        // "nan", "inf" and "1e400" parse as numbers; nothing that reads them wants them.
+        return number.flatMap { $0.isFinite ? $0 : nil }
     }
 
     /// The items of an array, nil for anything else.

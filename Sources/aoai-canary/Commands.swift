@@ -1,6 +1,7 @@
 // What each subcommand does, given its parsed options.
 import AzureSimulator
 import Canary
+import Dispatch
 import HTTPServer
 import Journal
 #if canImport(Glibc)
@@ -58,6 +59,8 @@ func serve(config: CanaryConfig, listen: String, logger: EventLogger, configPath
         await supervisor.stop()
         return exitUnavailable
     }
+    // Signals are caught before READY=1: a reload right after start must not kill the daemon.
+    let signals = SignalWatcher([SIGINT, SIGTERM, SIGHUP])
     let notifier = ServiceNotifier(agents: supervisor.reference)
     await supervisor.setHeartbeat(every: notifier.heartbeatInterval) { notifier.beat() }
     await supervisor.start()
@@ -66,7 +69,6 @@ func serve(config: CanaryConfig, listen: String, logger: EventLogger, configPath
     banner?(server.boundAddress)
     ServiceManager.notify("READY=1\nSTATUS=probing \(config.resources.count) resources")
 
-    let signals = SignalWatcher([SIGINT, SIGTERM, SIGHUP])
     for await number in signals.signals {
         guard number == SIGHUP else {
             logger.log(.info, "received signal \(number), stopping", [])
@@ -77,8 +79,15 @@ func serve(config: CanaryConfig, listen: String, logger: EventLogger, configPath
         ServiceManager.notify("READY=1")
     }
     ServiceManager.notify("STOPPING=1")
-    server.stop()
+    // The schedule first (a reload waiting on the HTTP server's thread then returns), then the
+    // server, whose stop joins its threads: off the cooperative pool.
     await supervisor.stop()
+    await withCheckedContinuation { continuation in
+        DispatchQueue.global().async {
+            server.stop()
+            continuation.resume()
+        }
+    }
     return 0
 }
 

@@ -43,7 +43,7 @@ func describe(_ token: CachedToken, credential: CredentialConfig, now: Double, e
     let claims = token.claims
     func time(_ value: Double?) -> String {
         guard let value else { return "(not in the token)" }
-        let delta = Int((value - now).rounded())
+        let delta = (value - now).rounded().clampedInt
         let relative = delta >= 0 ? "in \(PromDuration.format(.seconds(delta)))" : "\(PromDuration.format(.seconds(-delta))) ago"
         return "\(Timestamp.iso8601(wallSeconds: value)) (\(relative))"
     }

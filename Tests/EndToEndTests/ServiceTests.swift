@@ -189,4 +189,44 @@ func post(_ url: String) async throws -> HTTPClientResponse {
         #expect(await child.wait(seconds: 10) == 0)
         #expect(Date().timeIntervalSince(start) < 5)
     }
+
+    @Test func overlappingReloadsLeaveOneScheduleAndCancelledRoundsAreNoFailures() async throws {
+        let world = try World()
+        let path = world.directory + "/config.yaml"
+        let pair = world.addResource("pair")
+        let hung = world.addResource("hung") { $0.hang = true }
+        try world.configText(resources: [("pair", pair), ("hung", hung)], timeout: "5s", interval: "1s").write(toFile: path, atomically: true, encoding: .utf8)
+        let logger = EventLogger(format: .logfmt, level: .debug) { world.logs.append($0) }
+        let supervisor = Supervisor(config: try ConfigLoader.load(path: path, variables: [:]), path: path, variables: [:], logger: logger,
+                                    build: BuildInfo(version: "t", revision: "t", swiftVersion: "6"))
+        await supervisor.start()
+        let registry = supervisor.reference.current.metrics.registry
+        func value(_ descriptor: MetricDescriptor, _ labels: [String]) -> Double { registry.value(descriptor.name, labels) ?? -1 }
+        let deadline = Date().addingTimeInterval(10)
+        while value(CanaryMetrics.probes, ["pair", "entra_id"]) < 1, Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+
+        // The pair loses its credential; three reloads arrive at once while "hung" is mid-round.
+        try world.configText(resources: [("pair", pair), ("hung", hung)], timeout: "5s", interval: "1s")
+            .replacingOccurrences(of: "    credential: app\n", with: "", options: [], range: nil)
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        async let first = supervisor.reload()
+        async let second = supervisor.reload()
+        async let third = supervisor.reload()
+        let results = await [first, second, third]
+        #expect(results.allSatisfy { if case .success(2) = $0 { return true } else { return false } })
+
+        let text = registry.render()
+        #expect(!text.contains(#"resource="pair",auth="entra_id""#), "the removed auth mode's series are gone")
+        #expect(value(CanaryMetrics.failures, ["hung", "api_key", "connection_failed"]) == 0, "a cancelled round is no failure")
+        #expect(value(CanaryMetrics.probes, ["hung", "api_key"]) == 0)
+
+        // One schedule runs: the pair's key probes come at about one a second, not three.
+        let before = value(CanaryMetrics.probes, ["pair", "api_key"])
+        try await Task.sleep(for: .seconds(3))
+        let made = value(CanaryMetrics.probes, ["pair", "api_key"]) - before
+        #expect(made >= 2 && made <= 4, "\(made) probes in 3 s at a 1 s interval")
+        await supervisor.stop()
+        let late = await supervisor.reload()
+        #expect((try? late.get()) == 2, "a reload after stop changes nothing")
+    }
 }

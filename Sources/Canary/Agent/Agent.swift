@@ -10,6 +10,7 @@ public final class Agent: Sendable {
     public let scheduler: Scheduler
     public let tokenCaches: [String: TokenCache]
     public let board: StatusBoard
+    private let sources: [(String, any TokenSource)]
     private let client: HTTPClient
 
     /// An agent for `config`. A reload passes the previous agent: its metrics and HTTP client
@@ -33,8 +34,10 @@ public final class Agent: Sendable {
         let timeout = config.timeout.seconds
 
         var caches: [String: TokenCache] = [:]
+        var sources: [(String, any TokenSource)] = []
         for credential in config.credentials {
             let source = TokenSourceFactory.make(credential.settings)
+            sources.append((credential.name, source))
             metrics.prepare(credential: credential.name, expiries: source.credentialExpiries())
             caches[credential.name] = TokenCache(
                 credential: credential.name, source: source, client: client,
@@ -42,12 +45,10 @@ public final class Agent: Sendable {
                 observe: { reporter.report($0, now: clock.wallSeconds) })
         }
         self.tokenCaches = caches
+        self.sources = sources
 
         for resource in config.resources {
-            var modes: [AuthMode] = []
-            if resource.apiKey != nil { modes.append(.apiKey) }
-            if resource.credential != nil { modes.append(.entraID) }
-            metrics.prepare(resource: resource.name, modes: modes)
+            metrics.prepare(resource: resource.name, modes: Self.modes(of: resource))
             metrics.record(warnings: board.warnings(resource.name), resource: resource.name)
         }
 
@@ -58,6 +59,18 @@ public final class Agent: Sendable {
         }
     }
 
+
+    /// The auth modes a resource is probed with.
+    public static func modes(of resource: ResourceConfig) -> [AuthMode] {
+        (resource.apiKey != nil ? [.apiKey] : []) + (resource.credential != nil ? [.entraID] : [])
+    }
+
+    public func modes(of resource: ResourceConfig) -> [AuthMode] { Self.modes(of: resource) }
+
+    /// Records every credential's material expiry again (after a reload cleared them).
+    public func recordCredentialExpiries() {
+        for (name, source) in sources { metrics.record(credential: name, expiries: source.credentialExpiries()) }
+    }
 
     /// Runs the schedule until cancelled.
     public func run() async {

@@ -27,6 +27,10 @@ public actor Supervisor {
     private var runner: Task<Void, Never>?
     private var heartbeat: (@Sendable () -> Void)?
     private var heartbeatInterval: Double = 10
+    /// Reloads run one at a time (SIGHUP and POST can overlap); later ones wait here.
+    private var reloading = false
+    private var waitingReloads: [CheckedContinuation<Void, Never>] = []
+    private var stopped = false
 
     public init(config: CanaryConfig, path: String, variables: [String: String], logger: EventLogger, build: BuildInfo, clock: any CanaryClock = SystemClock()) {
         self.path = path
@@ -49,6 +53,12 @@ public actor Supervisor {
 
     /// Starts the current agent's schedule.
     public func start() async {
+        guard !stopped else { return }
+        if let running = runner {
+            runner = nil
+            running.cancel()
+            await running.value
+        }
         let agent = reference.current
         if let heartbeat { await agent.scheduler.setHeartbeat(every: heartbeatInterval, heartbeat) }
         // One task per agent generation, cancelled and awaited by reload and stop.
@@ -59,7 +69,17 @@ public actor Supervisor {
     /// resources that remain carry on, series of removed ones are dropped); on failure nothing
     /// changes but the reload metrics and a log entry.
     public func reload() async -> Result<Int, ConfigErrors> {
+        while reloading {
+            await withCheckedContinuation { waitingReloads.append($0) }
+        }
+        reloading = true
+        defer {
+            reloading = false
+            if !waitingReloads.isEmpty { waitingReloads.removeFirst().resume() }
+        }
         let old = reference.current
+        // After stop, a late reload (a POST racing SIGTERM) changes nothing.
+        guard !stopped else { return .success(old.config.resources.count) }
         let config: CanaryConfig
         do {
             config = try ConfigLoader.load(path: path, variables: variables)
@@ -69,15 +89,27 @@ public actor Supervisor {
                        [("CONFIG", path)])
             return .failure(error)
         }
-        if let runner {
-            runner.cancel()
-            await runner.value
+        if let running = runner {
+            runner = nil
+            running.cancel()
+            await running.value
         }
         let agent = Agent(config: config, logger: logger, build: build, clock: clock, previous: old)
         let removedResources = Set(old.config.resources.map(\.name)).subtracting(config.resources.map(\.name))
         let removedCredentials = Set(old.config.credentials.map(\.name)).subtracting(config.credentials.map(\.name))
-        agent.metrics.registry.removeSeries(label: "resource", values: removedResources)
-        agent.metrics.registry.removeSeries(label: "credential", values: removedCredentials)
+        let registry = agent.metrics.registry
+        registry.removeSeries(label: "resource", values: removedResources)
+        registry.removeSeries(label: "credential", values: removedCredentials)
+        // A resource that keeps its name may drop its key or its credential: its series for that
+        // auth mode go, or alerts would go on reading the last value.
+        for resource in config.resources {
+            for auth in AuthMode.allCases where !agent.modes(of: resource).contains(auth) {
+                registry.removeSeries(matching: ["resource": resource.name, "auth": auth.rawValue])
+            }
+        }
+        // Expiry kinds are re-recorded from the new sources (a removed secret_expires disappears).
+        registry.remove(CanaryMetrics.credentialExpiry.name) { _ in true }
+        agent.recordCredentialExpiries()
         agent.metrics.registry.set(CanaryMetrics.reloadSuccessful.name, [], 1)
         agent.metrics.registry.set(CanaryMetrics.reloadTimestamp.name, [], clock.wallSeconds)
         reference.replace(agent)
@@ -92,9 +124,12 @@ public actor Supervisor {
 
     /// Stops the schedule: rounds in flight are cancelled.
     public func stop() async {
-        runner?.cancel()
-        await runner?.value
-        runner = nil
+        stopped = true
+        if let running = runner {
+            runner = nil
+            running.cancel()
+            await running.value
+        }
         reference.current.shutdown()
     }
 }

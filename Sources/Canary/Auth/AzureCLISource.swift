@@ -23,6 +23,7 @@ public struct AzureCLISource: TokenSource {
         let result: SubprocessResult
         switch await Subprocess.run(settings.azPath, arguments, timeoutSeconds: settings.timeoutSeconds) {
         case .success(let value): result = value
+        case .failure(.cancelled): throw .transport(.cancelled)
         case .failure(let error): throw .cliFailed("\(settings.azPath): \(error)")
         }
         guard result.status == 0 else {
@@ -47,6 +48,7 @@ public struct AzureCLISource: TokenSource {
             throw .cliFailed("az printed no expires_on or expiresOn")
         }
         guard expiresOn > now else { throw .cliFailed("az gave a token that has already expired") }
+        guard expiresOn - now <= TokenResponse.longestLifetime else { throw .cliFailed("az gave a token that claims to live more than two days") }
         return CachedToken(accessToken: Secret(token), expiresOn: expiresOn, refreshOn: nil, acquiredAt: now,
                            claims: try? TokenClaims.decode(jwt: token), source: "azure_cli")
     }

@@ -24,7 +24,7 @@ public struct ClientCertificateSource: TokenSource {
             ? ("x5t", .string(JWTEncoding.base64URL(certificate.sha1Thumbprint)))
             : ("x5t#S256", .string(JWTEncoding.base64URL(certificate.sha256Thumbprint)))
         let header = JWTEncoding.object([("alg", .string(algorithm.rawValue)), ("typ", .string("JWT")), thumbprint])
-        let issued = Int(now)
+        let issued = now.clampedInt
         let payload = JWTEncoding.object([
             ("aud", .string(audience)), ("exp", .int(issued + 1800)), ("iss", .string(settings.clientID)),
             ("jti", .string(randomUUID())), ("nbf", .int(issued)), ("sub", .string(settings.clientID)),

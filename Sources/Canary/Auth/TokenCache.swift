@@ -67,6 +67,11 @@ public actor TokenCache {
                                           keptOldToken: false, credentialExpiries: source.credentialExpiries()))
             return .success(token)
         } catch {
+            if case .transport(.cancelled) = error {
+                // Cancelled by a stop or reload: not an attempt, so not counted or remembered.
+                state.lastAttempt = nil
+                return .failure(error)
+            }
             let decision = state.failed(error, now: clock.wallSeconds)
             let kept: Bool
             let result: Result<CachedToken, TokenAcquisitionError>

@@ -3,6 +3,9 @@ import JSON
 
 /// Parses OAuth token responses from Entra ID (and, later, managed identity endpoints).
 public enum TokenResponse {
+    /// No Entra ID or managed identity token lives longer than a day; two is a generous bound.
+    static let longestLifetime: Double = 2 * 86400
+
     /// Turns a response into a token, or the error it carries.
     /// `expires_in` and `refresh_in` may be numbers or numeric strings.
     public static func parse(status: Int, body: [UInt8], now: Double) throws(TokenAcquisitionError) -> CachedToken {
@@ -24,9 +27,12 @@ public enum TokenResponse {
             throw .badResponse(status: status, detail: "no expires_in or expires_on in the response")
         }
         guard expiresOn > now else {
-            throw .badResponse(status: status, detail: "the token expires immediately (expires_in \(Int(expiresOn - now)))")
+            throw .badResponse(status: status, detail: "the token expires immediately (expires_in \((expiresOn - now).clampedInt))")
         }
-        let refreshOn = json["refresh_in"]?.numberValue.map { now + $0 }
+        guard expiresOn - now <= Self.longestLifetime else {
+            throw .badResponse(status: status, detail: "the token claims a lifetime of \((expiresOn - now).clampedInt) s, more than \(Int(Self.longestLifetime)) s")
+        }
+        let refreshOn = json["refresh_in"]?.numberValue.flatMap { $0 > 0 && $0 < expiresOn - now ? now + $0 : nil }
         return CachedToken(
             accessToken: Secret(token), expiresOn: expiresOn, refreshOn: refreshOn, acquiredAt: now,
             claims: try? TokenClaims.decode(jwt: token))
@@ -36,7 +42,7 @@ public enum TokenResponse {
     static func rejection(status: Int, json: JSONValue) -> TokenAcquisitionError {
         let error = json["error"]?.stringValue ?? "error"
         let description = json["error_description"]?.stringValue ?? ""
-        var code = json["error_codes"]?.arrayValue?.first?.numberValue.map { Int($0) }
+        var code = json["error_codes"]?.arrayValue?.first?.numberValue.flatMap { Int(exactly: $0) }
         if code == nil, description.hasPrefix("AADSTS") {
             code = Int(description.dropFirst(6).prefix { $0.isNumber })
         }

@@ -140,19 +140,26 @@ struct ConfigDecoder {
         case (.some(let path), nil):
             let node = fields.values[fileKey]!
             let resolved = path.hasPrefix("/") ? path : joinPath(environment.secretsDirectory, path)
+            // Someone may paste the secret itself here: a value that does not look like a file
+            // name is never repeated in a message.
+            let shown = looksLikeFileName(path) ? resolved : "(the value given, not repeated: it does not look like a file name)"
             do {
                 let value = try environment.readFile(resolved).trimmingTrailingWhitespace()
                 guard !value.isEmpty else {
-                    report(node, fields.path(fileKey), "secret file \(resolved) is empty")
+                    report(node, fields.path(fileKey), "secret file \(shown) is empty")
                     return nil
                 }
                 return (Secret(value), .file(resolved))
             } catch {
-                report(node, fields.path(fileKey), "cannot read secret file \(resolved): \(error)")
+                report(node, fields.path(fileKey), "cannot read secret file \(shown): \(error)")
                 return nil
             }
         case (nil, .some(let name)):
             let node = fields.values[envKey]!
+            guard isVariableName(name) else {
+                report(node, fields.path(envKey), "must name an environment variable (letters, digits and _; the value given is not repeated)")
+                return nil
+            }
             guard let value = environment.variables[name]?.trimmingTrailingWhitespace(), !value.isEmpty else {
                 report(node, fields.path(envKey), "environment variable \(name) is not set or empty")
                 return nil
@@ -160,6 +167,22 @@ struct ConfigDecoder {
             return (Secret(value), .environment(name))
         }
     }
+}
+
+/// `APP_SECRET`: letters, digits and underscores, not starting with a digit.
+func isVariableName(_ text: String) -> Bool {
+    guard let first = text.unicodeScalars.first, !(("0"..."9").contains(first)) else { return false }
+    return text.unicodeScalars.allSatisfy { ("A"..."Z").contains($0) || ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" }
+}
+
+/// A path or a file name with an extension, without the `~` that Entra ID client secrets carry:
+/// what a secret file's name looks like, and what a pasted key or secret does not.
+func looksLikeFileName(_ text: String) -> Bool {
+    guard !text.isEmpty, text.count <= 4096, !text.contains("~"), !text.contains(" ") else { return false }
+    if text.contains("/") { return true }
+    guard let dot = text.lastIndex(of: "."), dot != text.startIndex else { return false }
+    let extensionText = text[text.index(after: dot)...]
+    return (1...10).contains(extensionText.count) && extensionText.allSatisfy { $0.isLetter || $0.isNumber }
 }
 
 /// The checked keys of one mapping.

@@ -34,7 +34,9 @@ public enum PromDuration {
             lastRank = rank
             let (product, overflow) = value.multipliedReportingOverflow(by: milliseconds)
             guard !overflow else { return nil }
-            totalMilliseconds += product
+            let (sum, sumOverflow) = totalMilliseconds.addingReportingOverflow(product)
+            guard !sumOverflow else { return nil }
+            totalMilliseconds = sum
         }
         return .milliseconds(totalMilliseconds)
     }

@@ -141,10 +141,10 @@ public struct Diagnoser: Sendable {
             let now = clock.wallSeconds
             var evidence = ["version \(token.claims?.version ?? "?")"]
             if let issued = token.claims?.issuedAt { evidence.append("issued \(Timestamp.iso8601(wallSeconds: issued))") }
-            evidence.append("expires \(Timestamp.iso8601(wallSeconds: token.expiresOn)) (in \(PromDuration.format(.seconds(max(0, Int64(token.expiresOn - now))))))")
+            evidence.append("expires \(Timestamp.iso8601(wallSeconds: token.expiresOn)) (in \(PromDuration.format(.seconds(max(0, (token.expiresOn - now).clampedInt)))))")
             var failed = token.expiresOn <= now
             if let serviceDate = entraResult?.serviceDate {
-                let skew = Int((now - (serviceDate + 0.5)).rounded())
+                let skew = (now - (serviceDate + 0.5)).rounded().clampedInt
                 evidence.append("clock skew \(skew) s (this host minus the service's Date header)")
                 if abs(skew) > 300 { failed = true }
             } else {

@@ -100,6 +100,8 @@ public final class EventLogger: Sendable {
 public enum Timestamp {
     /// `2026-11-25T12:00:00.123Z`.
     public static func iso8601(wallSeconds: Double) -> String {
+        // Claims and headers come from outside: years beyond 9999 are not times worth printing.
+        guard wallSeconds.isFinite, abs(wallSeconds) < 253_402_300_800 else { return "(out of range)" }
         var time = time_t(wallSeconds.rounded(.down))
         var parts = tm()
         gmtime_r(&time, &parts)

@@ -72,7 +72,7 @@ public struct CanaryMetrics: Sendable {
         record(credential: credential, expiries: expiries)
     }
 
-    func record(credential: String, expiries: [CredentialExpiry]) {
+    public func record(credential: String, expiries: [CredentialExpiry]) {
         for expiry in expiries {
             registry.set(Self.credentialExpiry.name, [credential, expiry.kind], expiry.timestamp)
         }

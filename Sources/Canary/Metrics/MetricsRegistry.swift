@@ -133,6 +133,19 @@ public final class MetricsRegistry: Sendable {
         }
     }
 
+    /// Removes, from every family that has all the given labels, the series with those values.
+    public func removeSeries(matching labels: [String: String]) {
+        state.withLock { state in
+            for name in state.order {
+                guard var family = state.families[name] else { continue }
+                let positions = labels.compactMap { pair in family.descriptor.labelNames.firstIndex(of: pair.key).map { ($0, pair.value) } }
+                guard positions.count == labels.count else { continue }
+                family.series = family.series.filter { series in !positions.allSatisfy { series.key[$0.0] == $0.1 } }
+                state.families[name] = family
+            }
+        }
+    }
+
     /// The current value of a counter or gauge series, for tests and the status view.
     public func value(_ name: String, _ labels: [String]) -> Double? {
         state.withLock { state in

@@ -23,7 +23,7 @@ public struct ProbeReporter: Sendable {
         if let recovery = transition.permissionRecoverySeconds {
             metrics.registry.set(CanaryMetrics.permissionRecovery.name, [probe.resource], recovery)
             logger.log(.notice, "\(probe.resource) entra_id: the data-plane role took effect after \(Int(recovery.rounded())) s of permission_denied",
-                       [("RESOURCE", probe.resource), ("AUTH", probe.auth.rawValue), ("RECOVERY_S", String(Int(recovery.rounded())))])
+                       [("RESOURCE", probe.resource), ("AUTH", probe.auth.rawValue), ("RECOVERY_S", String(recovery.rounded().clampedInt))])
         }
         let changed: Bool
         switch (previous, probe.verdict) {
@@ -34,9 +34,9 @@ public struct ProbeReporter: Sendable {
         }
         guard changed else { return }
         var fields: [(String, String)] = [("RESOURCE", probe.resource), ("AUTH", probe.auth.rawValue), ("HTTP_STATUS", String(probe.status))]
-        if let timings = probe.timings { fields.append(("DURATION_MS", String(Int((timings.total * 1000).rounded())))) }
+        if let timings = probe.timings { fields.append(("DURATION_MS", String((timings.total * 1000).rounded().clampedInt))) }
         if let credential = probe.credential { fields.append(("CREDENTIAL", credential)) }
-        if let expiresIn = probe.tokenExpiresIn { fields.append(("TOKEN_EXPIRES_IN_S", String(Int(expiresIn)))) }
+        if let expiresIn = probe.tokenExpiresIn { fields.append(("TOKEN_EXPIRES_IN_S", String(expiresIn.clampedInt))) }
         if let aadsts = probe.aadsts { fields.append(("AADSTS", String(aadsts))) }
         switch probe.verdict {
         case .success:
@@ -58,10 +58,10 @@ public struct ProbeReporter: Sendable {
     public func report(_ event: TokenAcquisitionEvent, now: Double) {
         metrics.record(event)
         board.record(event)
-        var fields: [(String, String)] = [("CREDENTIAL", event.credential), ("DURATION_MS", String(Int((event.durationSeconds * 1000).rounded())))]
+        var fields: [(String, String)] = [("CREDENTIAL", event.credential), ("DURATION_MS", String((event.durationSeconds * 1000).rounded().clampedInt))]
         switch event.result {
         case .success(let token):
-            fields.append(("TOKEN_EXPIRES_IN_S", String(Int(token.expiresOn - now))))
+            fields.append(("TOKEN_EXPIRES_IN_S", String((token.expiresOn - now).clampedInt)))
             let who = token.claims.map { " for object \($0.objectID ?? "?") in tenant \($0.tenantID ?? "?"), audience \($0.audience ?? "?")" } ?? ""
             fields.append(("SOURCE", token.source))
             logger.log(.info, "\(event.credential): token acquired from \(token.source)\(who)", fields)

@@ -32,17 +32,24 @@ public enum ResponseClassifier {
             }
             return .success
         case 401:
-            if code == "PermissionDenied" || lower.contains("lacks the required data action") { return fail(.permissionDenied) }
-            if json?["statusCode"] != nil || lower.contains("access token") || lower.contains("audience") { return fail(.tokenRejected) }
-            if code == "401" || lower.contains("subscription key") { return fail(auth == .apiKey ? .invalidAPIKey : .tokenRejected) }
-            return fail(auth == .apiKey ? .invalidAPIKey : .tokenRejected)
+            // A key call's 401 is about the key, whatever the words; a token call's is about the token.
+            guard auth == .entraID else { return fail(.invalidAPIKey) }
+            if code == "PermissionDenied" { return fail(.permissionDenied) }
+            if json?["statusCode"] != nil || code == "401" { return fail(.tokenRejected) }
+            if lower.contains("lacks the required data action") { return fail(.permissionDenied) }
+            return fail(.tokenRejected)
         case 400:
+            guard auth == .entraID else { return fail(.unexpectedStatus) }
             if code.lowercased().contains("tenant") || lower.contains("does not match resource tenant") { return fail(.wrongTenant) }
             if lower.contains("provide an authentication key") { return fail(.regionalEndpoint) }
             return fail(.unexpectedStatus)
         case 403:
-            if code == "AuthenticationTypeDisabled" || lower.contains("authentication is disabled") { return fail(.keyAuthDisabled) }
-            if code == "PermissionDenied" || lower.contains("lacks the required data action") { return fail(.permissionDenied) }
+            if code == "AuthenticationTypeDisabled" || lower.contains("authentication is disabled") {
+                return fail(auth == .apiKey ? .keyAuthDisabled : .unexpectedStatus)
+            }
+            if code == "PermissionDenied" || lower.contains("lacks the required data action") {
+                return fail(auth == .entraID ? .permissionDenied : .unexpectedStatus)
+            }
             let policy = headers.last { $0.name.lowercased() == "policy-id" }?.value ?? ""
             if policy.contains("TrafficDenied") || lower.contains("firewall") || lower.contains("virtual network") || code == "403" {
                 return fail(.networkDenied)

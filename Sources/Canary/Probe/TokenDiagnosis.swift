@@ -38,10 +38,10 @@ public enum TokenDiagnosis {
                 return .failure(.tokenAudienceMismatch, detail: "the token's audience is \(audience); this endpoint wants \(expected)")
             }
             if let expiry = claims.expiresAt, expiry <= serviceTime {
-                return .failure(.tokenExpired, detail: "the token expired at \(Timestamp.iso8601(wallSeconds: expiry)), \(Int(serviceTime - expiry)) s before the service's time")
+                return .failure(.tokenExpired, detail: "the token expired at \(Timestamp.iso8601(wallSeconds: expiry)), \((serviceTime - expiry).clampedInt) s before the service's time")
             }
             if let notBefore = claims.notBefore, notBefore > serviceTime {
-                return .failure(.tokenNotYetValid, detail: "the token is valid from \(Timestamp.iso8601(wallSeconds: notBefore)), \(Int(notBefore - serviceTime)) s after the service's time: clock skew")
+                return .failure(.tokenNotYetValid, detail: "the token is valid from \(Timestamp.iso8601(wallSeconds: notBefore)), \((notBefore - serviceTime).clampedInt) s after the service's time: clock skew")
             }
             return verdict
         case .wrongTenant:
@@ -82,8 +82,8 @@ public enum HTTPDate {
 
     public static func parse(_ text: String) -> Double? {
         let parts = text.split(separator: " ")
-        guard parts.count == 6, parts[5] == "GMT", let day = Int(parts[1]), let month = months.firstIndex(of: String(parts[2])),
-              let year = Int(parts[3]) else { return nil }
+        guard parts.count == 6, parts[5] == "GMT", let day = Int(parts[1]), (1...31).contains(day),
+              let month = months.firstIndex(of: String(parts[2])), let year = Int(parts[3]), (1970...9999).contains(year) else { return nil }
         let clock = parts[4].split(separator: ":").compactMap { Int($0) }
         guard clock.count == 3, (0..<24).contains(clock[0]), (0..<60).contains(clock[1]), (0...60).contains(clock[2]) else { return nil }
         return Double(daysFromCivil(year: year, month: month + 1, day: day) * 86400 + clock[0] * 3600 + clock[1] * 60 + clock[2])

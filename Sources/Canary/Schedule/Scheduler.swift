@@ -37,6 +37,8 @@ public actor Scheduler {
                     reporter.metrics.registry.observe(CanaryMetrics.startLag.name, [], lag)
                     group.addTask { [runRound] in
                         let result = await runRound(resource)
+                        // A round cut short by a stop or reload is no verdict on the resource.
+                        guard !Task.isCancelled else { return }
                         await self.finish(index, result)
                     }
                 }

@@ -79,7 +79,7 @@ public struct StatusView: Sendable {
                             ("http_status", .int(probe.httpStatus)),
                             ("last_probe", probe.lastProbe > 0 ? time(probe.lastProbe) : .null),
                             ("last_success", time(probe.lastSuccess)),
-                            ("seconds_since_success", probe.lastSuccess.map { .int(Int(now - $0)) } ?? .null),
+                            ("seconds_since_success", probe.lastSuccess.map { .int((now - $0).clampedInt) } ?? .null),
                             ("possibly_propagating", .bool(probe.possiblyPropagating)),
                         ])
                     })),
@@ -93,7 +93,7 @@ public struct StatusView: Sendable {
                     ("object_id", string(credential.objectID)),
                     ("tenant_id", string(credential.tenantID)),
                     ("expires_at", time(credential.expiresOn)),
-                    ("expires_in_seconds", credential.expiresOn.map { .int(Int(($0 - now).rounded(.down))) } ?? .null),
+                    ("expires_in_seconds", credential.expiresOn.map { .int(($0 - now).rounded(.down).clampedInt) } ?? .null),
                     ("refresh_at", time(credential.refreshAt)),
                     ("last_error", string(credential.lastError)),
                 ])
@@ -175,7 +175,7 @@ public struct StatusView: Sendable {
     func ago(_ seconds: Double) -> String { "\(duration(seconds)) ago" }
 
     func duration(_ seconds: Double) -> String {
-        PromDuration.format(.seconds(max(0, Int64(seconds.rounded(.down)))))
+        PromDuration.format(.seconds(Int64(max(0, seconds.rounded(.down).clampedInt))))
     }
 }
 

@@ -1,5 +1,6 @@
 // Running a helper program (the Azure CLI) with a timeout, off the cooperative thread pool.
 import Dispatch
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,27 +18,74 @@ enum SubprocessError: Error, Sendable, Equatable, CustomStringConvertible {
     case launchFailed(path: String, errno: Int32)
     /// It ran longer than the timeout and was killed.
     case timedOut(seconds: Double)
+    /// The calling task was cancelled and the program killed.
+    case cancelled
 
     var description: String {
         switch self {
         case .launchFailed(let path, let code): return "cannot run \(path): \(String(cString: strerror(code)))"
         case .timedOut(let seconds): return "did not finish within \(PromDuration.format(.milliseconds(Int64(seconds * 1000))))"
+        case .cancelled: return "cancelled"
         }
     }
 }
 
+/// The child's pid, shared with the cancellation handler so a stop or reload kills it at once.
+final class ChildProcess: Sendable {
+    private let state = Mutex((pid: pid_t(0), cancelled: false))
+
+    /// Records the pid; kills the child right away when cancellation came first.
+    func started(_ pid: pid_t) {
+        let cancelled = state.withLock { state -> Bool in
+            state.pid = pid
+            return state.cancelled
+        }
+        if cancelled { kill(pid, SIGKILL) }
+    }
+
+    func cancel() {
+        let pid = state.withLock { state -> pid_t in
+            state.cancelled = true
+            return state.pid
+        }
+        if pid > 0 { kill(pid, SIGKILL) }
+    }
+
+    var isCancelled: Bool { state.withLock { $0.cancelled } }
+
+    /// Forgets the pid once it is reaped, so a cancel cannot hit a reused one.
+    func reaped() {
+        state.withLock { $0.pid = 0 }
+    }
+}
+
 enum Subprocess {
+    /// Pipes are made and the child spawned under this lock, so that no concurrent spawn
+    /// inherits another's pipe ends (which would keep its reads from ever seeing EOF).
+    private static let spawnLock = Mutex(())
+
     /// Runs `path` (looked up on PATH when it has no slash) with `arguments`, collecting up to
-    /// 1 MiB of each output stream; kills it after `timeoutSeconds`.
+    /// 1 MiB of each output stream; kills it after `timeoutSeconds`, or when the task is cancelled.
     static func run(_ path: String, _ arguments: [String], timeoutSeconds: Double) async -> Result<SubprocessResult, SubprocessError> {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(returning: runBlocking(path, arguments, timeoutSeconds: timeoutSeconds))
+        let child = ChildProcess()
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                DispatchQueue.global().async {
+                    continuation.resume(returning: runBlocking(path, arguments, timeoutSeconds: timeoutSeconds, child: child))
+                }
             }
+        } onCancel: {
+            child.cancel()
         }
     }
 
-    private static func runBlocking(_ path: String, _ arguments: [String], timeoutSeconds: Double) -> Result<SubprocessResult, SubprocessError> {
+    private static func runBlocking(_ path: String, _ arguments: [String], timeoutSeconds: Double, child: ChildProcess) -> Result<SubprocessResult, SubprocessError> {
+        spawnLock.withLock { _ in spawn(path, arguments, child: child) }.flatMap { pipes in
+            collect(pipes, timeoutSeconds: timeoutSeconds, child: child)
+        }
+    }
+
+    private static func spawn(_ path: String, _ arguments: [String], child: ChildProcess) -> Result<(pid: pid_t, out: Int32, err: Int32), SubprocessError> {
         var outPipe: [Int32] = [0, 0]
         var errPipe: [Int32] = [0, 0]
         guard pipe(&outPipe) == 0 else { return .failure(.launchFailed(path: path, errno: errno)) }
@@ -45,7 +93,7 @@ enum Subprocess {
             close(outPipe[0]); close(outPipe[1])
             return .failure(.launchFailed(path: path, errno: errno))
         }
-        // Close-on-exec, so concurrent spawns do not inherit each other's pipes.
+        // Close-on-exec too, for programs spawned elsewhere in the process.
         for fd in outPipe + errPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -66,14 +114,22 @@ enum Subprocess {
             close(outPipe[0]); close(errPipe[0])
             return .failure(.launchFailed(path: path, errno: spawned))
         }
+        child.started(pid)
+        return .success((pid, outPipe[0], errPipe[0]))
+    }
+
+    private static func collect(_ pipes: (pid: pid_t, out: Int32, err: Int32), timeoutSeconds: Double, child: ChildProcess) -> Result<SubprocessResult, SubprocessError> {
+        let pid = pipes.pid
 
         var outputs: [[UInt8]] = [[], []]
-        var open = [outPipe[0], errPipe[0]]
+        var open = [pipes.out, pipes.err]
         let deadline = SystemClock().monotonicSeconds + timeoutSeconds
         var timedOut = false
         while open.contains(where: { $0 >= 0 }) {
             let remaining = deadline - SystemClock().monotonicSeconds
             if remaining <= 0 { timedOut = true; break }
+            // Killed on cancellation; a grandchild may still hold the pipes, so stop reading too.
+            if child.isCancelled { break }
             var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             let ready = poll(&fds, nfds_t(fds.count), Int32(min(remaining, 1) * 1000) + 1)
             if ready < 0 && errno != EINTR { break }
@@ -92,7 +148,9 @@ enum Subprocess {
         if timedOut { kill(pid, SIGKILL) }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        child.reaped()
         if timedOut { return .failure(.timedOut(seconds: timeoutSeconds)) }
+        if child.isCancelled { return .failure(.cancelled) }
         // WIFEXITED/WEXITSTATUS are macros: decode the wait status by hand.
         let exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         return .success(SubprocessResult(
