@@ -6,7 +6,7 @@ REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 export AOAI_CANARY_REVISION := $(REVISION)
 BIN := .build/debug/aoai-canary
 
-.PHONY: all deps build release test soak demo clean
+.PHONY: all deps build release test soak bench demo clean
 
 all: build
 
@@ -47,6 +47,12 @@ SOAK_SECONDS ?= 300
 soak: deps
 	$(SWIFT) build --build-tests
 	AOAI_CANARY_SOAK_SECONDS=$(SOAK_SECONDS) $(SWIFT) test --skip-build --filter EndToEndTests.SoakTests
+
+## bench: this agent against Debian's prometheus-blackbox-exporter on one loopback target, at
+## BENCH_SIZES resources (default 1 100 1000 10000): CPU per probe, peak RSS, ratios. A report.
+bench: release
+	@command -v prometheus-blackbox-exporter >/dev/null || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus-blackbox-exporter >/dev/null; } || { echo "bench needs: sudo apt-get install -y prometheus-blackbox-exporter"; exit 1; }
+	AOAI_CANARY_BIN=.build/release/aoai-canary python3 bench/bench.py
 
 ## demo: the agent against the built-in simulator; Ctrl-C to stop
 demo: build

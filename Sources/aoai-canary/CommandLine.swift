@@ -124,6 +124,8 @@ enum Invocation {
     case version
     /// The hidden `manpage [DATE]` command that packaging uses.
     case manPage(String)
+    /// The hidden `bench-target HOST:PORT` command: a neutral data plane for `make bench`.
+    case benchTarget(String)
     case command(CommandSpec, [String: String])
 }
 
@@ -137,6 +139,8 @@ func parseArguments(_ arguments: [String]) throws(UsageError) -> Invocation {
         return .version
     case "manpage":
         return .manPage(arguments.count > 1 ? arguments[1] : "2026-11-25")
+    case "bench-target":
+        return .benchTarget(arguments.count > 1 ? arguments[1] : "127.0.0.1:9727")
     case "help":
         guard arguments.count > 1 else { return .help(Commands.topLevelHelp) }
         guard let command = Commands.all.first(where: { $0.name == arguments[1] }) else {

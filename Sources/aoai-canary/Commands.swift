@@ -222,3 +222,24 @@ extension String {
         count >= width ? self : self + String(repeating: " ", count: width - count)
     }
 }
+
+/// `bench-target`: answers every request like a healthy data plane, and nothing else, so that
+/// `make bench` measures the probers and not the simulator.
+func runBenchTarget(_ listen: String) async -> Int32 {
+    let body = #"{"id":"chatcmpl-bench","object":"chat.completion","created":1800000000,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"pong"},"finish_reason":"length"}],"usage":{"prompt_tokens":9,"completion_tokens":1,"total_tokens":10}}"#
+    let server: HTTPServer
+    do {
+        server = try HTTPServer(listeningSocket: try ListeningSocket.bind(listen), threading: .pool(threads: 2),
+                                limits: HTTPServerLimits(connectionLimit: 4096, connectionTimeoutSeconds: 30)) { _ in
+            HTTPResponse(status: 200, contentType: "application/json", body: body)
+        }
+    } catch {
+        printError("aoai-canary: \(error)")
+        return exitUnavailable
+    }
+    print("bench target on http://\(server.boundAddress)/")
+    fflush(nil)
+    await runUntilSignalled({ while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) } })
+    server.stop()
+    return 0
+}

@@ -63,6 +63,8 @@ case .version:
     print("aoai-canary \(version) (revision \(build.revision))")
 case .manPage(let date):
     print(manPage(date: date), terminator: "")
+case .benchTarget(let listen):
+    exit(await runBenchTarget(listen))
 case .command(let command, let options):
     let status: Int32
     switch command.name {

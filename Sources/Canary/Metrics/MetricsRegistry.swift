@@ -83,31 +83,31 @@ public final class MetricsRegistry: Sendable {
     /// Makes a series exist (at 0) without changing an existing value.
     public func touch(_ name: String, _ labels: [String]) {
         state.withLock { state in
-            guard var family = state.families[name], family.series[labels] == nil else { return }
-            family.series[labels] = family.descriptor.type == .histogram
-                ? .histogram(Histogram(counts: Array(repeating: 0, count: family.descriptor.buckets.count)))
+            guard let descriptor = state.families[name]?.descriptor, state.families[name]?.series[labels] == nil else { return }
+            // Mutated in place through the dictionaries: copying a family's series per update
+            // would cost time in proportion to the number of resources.
+            state.families[name]!.series[labels] = descriptor.type == .histogram
+                ? .histogram(Histogram(counts: Array(repeating: 0, count: descriptor.buckets.count)))
                 : .scalar(0)
-            state.families[name] = family
         }
     }
 
     /// Records one observation in a histogram.
     public func observe(_ name: String, _ labels: [String], _ value: Double) {
         state.withLock { state in
-            guard var family = state.families[name] else { return }
+            guard let buckets = state.families[name]?.descriptor.buckets else { return }
             var histogram: Histogram
-            if case .histogram(let existing)? = family.series[labels] {
+            if case .histogram(let existing)? = state.families[name]!.series[labels] {
                 histogram = existing
             } else {
-                histogram = Histogram(counts: Array(repeating: 0, count: family.descriptor.buckets.count))
+                histogram = Histogram(counts: Array(repeating: 0, count: buckets.count))
             }
-            for (index, bound) in family.descriptor.buckets.enumerated() where value <= bound {
+            for (index, bound) in buckets.enumerated() where value <= bound {
                 histogram.counts[index] += 1
             }
             histogram.sum += value
             histogram.count += 1
-            family.series[labels] = .histogram(histogram)
-            state.families[name] = family
+            state.families[name]!.series[labels] = .histogram(histogram)
         }
     }
 
@@ -156,10 +156,9 @@ public final class MetricsRegistry: Sendable {
 
     private func update(_ name: String, _ labels: [String], _ change: (Value?) -> Value) {
         state.withLock { state in
-            guard var family = state.families[name] else { return }
-            precondition(labels.count == family.descriptor.labelNames.count, "label count mismatch for \(name)")
-            family.series[labels] = change(family.series[labels])
-            state.families[name] = family
+            guard let count = state.families[name]?.descriptor.labelNames.count else { return }
+            precondition(labels.count == count, "label count mismatch for \(name)")
+            state.families[name]!.series[labels] = change(state.families[name]!.series[labels])
         }
     }
 

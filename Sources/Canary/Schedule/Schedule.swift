@@ -1,7 +1,8 @@
 // When each resource's next round is due: a value type the scheduler actor drives.
 
 /// The probe timetable. Rounds are spread over each interval, never run twice at once for a
-/// resource, and pushed back by `retry-after`.
+/// resource, and pushed back by `retry-after`. A min-heap of due times keeps each step
+/// logarithmic in the number of resources.
 public struct Schedule: Sendable, Equatable {
     public struct Entry: Sendable, Equatable {
         public var interval: Double
@@ -10,7 +11,15 @@ public struct Schedule: Sendable, Equatable {
         public var inFlight: Bool
     }
 
+    struct Slot: Sendable, Equatable {
+        var due: Double
+        var index: Int
+    }
+
     public private(set) var entries: [Entry]
+    /// Due times, earliest first at the root; an entry whose time moved leaves a stale slot
+    /// behind, which is skipped when it surfaces.
+    private var heap: [Slot] = []
 
     /// Resource `i` of `n` first runs at `start + interval * i / n`, so rounds do not all start at once.
     public init(intervals: [Double], start: Double) {
@@ -18,6 +27,7 @@ public struct Schedule: Sendable, Equatable {
         entries = intervals.enumerated().map { index, interval in
             Entry(interval: interval, nextDue: start + interval * Double(index) / count, inFlight: false)
         }
+        for (index, entry) in entries.enumerated() { push(Slot(due: entry.nextDue, index: index)) }
     }
 
     /// The resources due at `now`, marked in flight; their next slot moves one interval on
@@ -29,7 +39,10 @@ public struct Schedule: Sendable, Equatable {
     /// The same, with how late each round starts against its slot.
     public mutating func takeDueWithLag(now: Double) -> [(index: Int, lag: Double)] {
         var due: [(index: Int, lag: Double)] = []
-        for index in entries.indices where entries[index].nextDue <= now {
+        while let top = heap.first, top.due <= now {
+            popRoot()
+            let index = top.index
+            guard entries[index].nextDue == top.due else { continue }  // stale
             if !entries[index].inFlight {
                 entries[index].inFlight = true
                 due.append((index, now - entries[index].nextDue))
@@ -37,6 +50,7 @@ public struct Schedule: Sendable, Equatable {
             let interval = entries[index].interval
             let missed = ((now - entries[index].nextDue) / interval).rounded(.down)
             entries[index].nextDue += (missed + 1) * interval
+            push(Slot(due: entries[index].nextDue, index: index))
         }
         return due
     }
@@ -44,6 +58,7 @@ public struct Schedule: Sendable, Equatable {
     /// A round finished; `retryAfter` (from a 429) pushes the next round back at least that far.
     public mutating func completed(_ index: Int, now: Double, retryAfter: Double?) {
         entries[index].inFlight = false
+        let before = entries[index].nextDue
         // Slots that passed while the round ran are skipped, keeping the resource's phase.
         let interval = entries[index].interval
         if entries[index].nextDue < now {
@@ -52,8 +67,41 @@ public struct Schedule: Sendable, Equatable {
         if let retryAfter, now + retryAfter > entries[index].nextDue {
             entries[index].nextDue = now + retryAfter
         }
+        if entries[index].nextDue != before { push(Slot(due: entries[index].nextDue, index: index)) }
     }
 
-    /// When the loop should next look; nil with no resources.
-    public var nextWake: Double? { entries.map(\.nextDue).min() }
+    /// When the loop should next look; nil with no resources. (A stale slot can make it early,
+    /// never late: due times only ever move later.)
+    public var nextWake: Double? { heap.first?.due }
+
+    public static func == (lhs: Schedule, rhs: Schedule) -> Bool { lhs.entries == rhs.entries }
+
+    // MARK: the heap
+
+    private mutating func push(_ slot: Slot) {
+        heap.append(slot)
+        var child = heap.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard heap[child].due < heap[parent].due else { break }
+            heap.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    private mutating func popRoot() {
+        let last = heap.removeLast()
+        guard !heap.isEmpty else { return }
+        heap[0] = last
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1, right = left + 1
+            var smallest = parent
+            if left < heap.count, heap[left].due < heap[smallest].due { smallest = left }
+            if right < heap.count, heap[right].due < heap[smallest].due { smallest = right }
+            guard smallest != parent else { return }
+            heap.swapAt(parent, smallest)
+            parent = smallest
+        }
+    }
 }

@@ -47,6 +47,8 @@ public final class StatusBoard: Sendable {
     struct State: Sendable {
         var resources: [ResourceState]
         var credentials: [CredentialState]
+        /// Where each resource is in `resources`: a probe's result finds its row without a scan.
+        var positions: [String: Int] = [:]
     }
 
     /// A role assignment may take up to this long to apply (AZURE_AUTH_FACTS.md §5).
@@ -81,12 +83,15 @@ public final class StatusBoard: Sendable {
                                      warnings: warnings.filter { $0.resource == resource.name })
             },
             credentials: config.credentials.map { CredentialState(name: $0.name, type: $0.settings.typeName) }))
+        state.withLock { state in
+            for (index, resource) in state.resources.enumerated() { state.positions[resource.name] = index }
+        }
     }
 
     /// Records a probe's result and says what changed.
     public func record(_ probe: ProbeResult) -> ProbeTransition {
         state.withLock { state in
-            guard let index = state.resources.firstIndex(where: { $0.name == probe.resource }) else { return ProbeTransition() }
+            guard let index = state.positions[probe.resource] else { return ProbeTransition() }
             let old = state.resources[index].probes[probe.auth]
             let now = probe.finishedAt
             var new = ProbeState(verdict: probe.verdict, status: probe.status, lastProbe: now, lastSuccess: old?.lastSuccess)
@@ -117,7 +122,7 @@ public final class StatusBoard: Sendable {
     /// Records whether the pair diverged in the last round.
     public func record(divergence: Bool, resource: String) {
         state.withLock { state in
-            if let index = state.resources.firstIndex(where: { $0.name == resource }) { state.resources[index].divergence = divergence }
+            if let index = state.positions[resource] { state.resources[index].divergence = divergence }
         }
     }
 
@@ -141,7 +146,7 @@ public final class StatusBoard: Sendable {
 
     /// The warnings of a resource right now (static ones and those the service revealed).
     public func warnings(_ resource: String) -> [ConfigWarning] {
-        state.withLock { state in state.resources.first { $0.name == resource }?.warnings ?? [] }
+        state.withLock { state in state.positions[resource].map { state.resources[$0].warnings } ?? [] }
     }
 
     public var resources: [ResourceState] { state.withLock { $0.resources } }

@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""make bench: aoai-canary against Debian's prometheus-blackbox-exporter on the same loopback target.
+
+For each size (resources), both probe the same neutral target (`aoai-canary bench-target`) at the
+same rate: the agent on its own schedule, blackbox_exporter driven the way Prometheus drives it
+(/probe?target=...&module=aoai, with the api-key header in the module). Reports CPU seconds per
+probe and peak RSS of each, their ratios, the agent's start lag, startup time and /metrics cost.
+Reports, not pass/fail: the machines are shared and noisy, so compare the ratios of one run.
+"""
+import concurrent.futures, os, signal, socket, subprocess, sys, tempfile, threading, time, urllib.parse, urllib.request
+
+BIN = os.environ.get("AOAI_CANARY_BIN", ".build/release/aoai-canary")
+SIZES = [int(x) for x in os.environ.get("BENCH_SIZES", "1 100 1000 10000").split()]
+WINDOW = float(os.environ.get("BENCH_WINDOW", "20"))
+RATE = float(os.environ.get("BENCH_RATE", "200"))  # probes per second at the larger sizes
+TICK = os.sysconf("SC_CLK_TCK")
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+def cpu_seconds(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+def peak_rss_mib(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+def get(url, timeout=10):
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return response.read()
+
+def wait_until(check, seconds=60):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            if check():
+                return True
+        except Exception:
+            pass
+        time.sleep(0.05)
+    return False
+
+def samples(text, prefix):
+    values = {}
+    for line in text.splitlines():
+        if line.startswith(prefix):
+            series, value = line.rsplit(" ", 1)
+            values[series] = float(value)
+    return values
+
+def quantile(buckets, q):
+    """Prometheus-style quantile from cumulative (upper bound, count) pairs."""
+    total = buckets[-1][1]
+    if total <= 0:
+        return float("nan")
+    rank, previous_bound, previous_count = q * total, 0.0, 0.0
+    for bound, count in buckets:
+        if count >= rank:
+            if bound == float("inf"):
+                return previous_bound
+            return previous_bound + (bound - previous_bound) * (rank - previous_count) / max(count - previous_count, 1e-9)
+        previous_bound, previous_count = bound, count
+    return previous_bound
+
+def lag_buckets(text):
+    buckets = []
+    for series, value in samples(text, "aoai_canary_round_start_lag_seconds_bucket").items():
+        bound = series.split('le="')[1].split('"')[0]
+        buckets.append((float("inf") if bound == "+Inf" else float(bound), value))
+    return sorted(buckets)
+
+def interval_for(size):
+    return max(1.0, size / RATE)
+
+def bench_agent(size, target, work):
+    interval = interval_for(size)
+    config = os.path.join(work, f"agent-{size}.yaml")
+    with open(config, "w") as f:
+        f.write(f'listen: "127.0.0.1:0"\ninterval: {int(interval * 1000)}ms\ntimeout: 5s\nresources:\n')
+        for i in range(size):
+            f.write(f"  - name: r{i}\n    endpoint: {target}r{i}/\n    deployment: d\n    api_key_file: bench.key\n")
+    port = free_port()
+    started = time.time()
+    agent = subprocess.Popen([BIN, "run", "--config", config, "--listen", f"127.0.0.1:{port}", "--log-format", "logfmt", "--log-level", "error"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: get(base + "/-/ready") is not None)
+        startup = time.time() - started
+        time.sleep(interval + 1)  # every resource has had its first round
+        first = get(base + "/metrics").decode()
+        cpu0, t0 = cpu_seconds(agent.pid), time.time()
+        time.sleep(WINDOW)
+        cpu1, t1 = cpu_seconds(agent.pid), time.time()
+        last = get(base + "/metrics").decode()
+        probes = sum(samples(last, "aoai_canary_probes_total").values()) - sum(samples(first, "aoai_canary_probes_total").values())
+        failures = sum(samples(last, "aoai_canary_probe_failures_total").values()) - sum(samples(first, "aoai_canary_probe_failures_total").values())
+        lag0, lag1 = dict(lag_buckets(first)), lag_buckets(last)
+        window_lags = [(bound, count - lag0.get(bound, 0)) for bound, count in lag1]
+        render = []
+        for _ in range(5):
+            start = time.time()
+            body = get(base + "/metrics")
+            render.append(time.time() - start)
+        return {
+            "cpu_per_probe": (cpu1 - cpu0) / max(probes, 1), "probes": probes, "failures": failures, "seconds": t1 - t0,
+            "rss": peak_rss_mib(agent.pid), "lag_p50": quantile(window_lags, 0.5), "lag_p99": quantile(window_lags, 0.99),
+            "startup": startup, "metrics_seconds": sorted(render)[2], "metrics_bytes": len(body),
+        }
+    finally:
+        agent.send_signal(signal.SIGTERM)
+        agent.wait(timeout=30)
+
+def bench_blackbox(size, target, work):
+    interval = interval_for(size)
+    config = os.path.join(work, "blackbox.yml")
+    with open(config, "w") as f:
+        f.write("""modules:
+  aoai:
+    prober: http
+    timeout: 5s
+    http:
+      method: POST
+      headers:
+        api-key: bench-key
+        Content-Type: application/json
+      body: '{"messages":[{"role":"user","content":"ping"}],"max_tokens":1}'
+      valid_status_codes: [200]
+""")
+    port = free_port()
+    exporter = subprocess.Popen(["/usr/bin/prometheus-blackbox-exporter", f"--config.file={config}", f"--web.listen-address=127.0.0.1:{port}"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    done, failed, stop = [0], [0], threading.Event()
+    lock = threading.Lock()
+    def probe(i):
+        query = urllib.parse.urlencode({"module": "aoai", "target": f"{target}r{i}/openai/deployments/d/chat/completions?api-version=2024-10-21"})
+        try:
+            ok = b"probe_success 1" in get(f"http://127.0.0.1:{port}/probe?{query}")
+        except Exception:
+            ok = False
+        with lock:
+            done[0] += 1
+            failed[0] += 0 if ok else 1
+    def drive():
+        # The same spread as the agent's schedule: resource i at interval * i / size.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=64) as pool:
+            start = time.time()
+            round_ = 0
+            while not stop.is_set():
+                for i in range(size):
+                    due = start + round_ * interval + interval * i / size
+                    delay = due - time.time()
+                    if delay > 0:
+                        if stop.wait(delay):
+                            return
+                    pool.submit(probe, i)
+                round_ += 1
+    try:
+        wait_until(lambda: get(f"http://127.0.0.1:{port}/-/healthy") is not None)
+        driver = threading.Thread(target=drive, daemon=True)
+        driver.start()
+        time.sleep(interval + 1)
+        with lock:
+            probes0 = done[0]
+        cpu0 = cpu_seconds(exporter.pid)
+        time.sleep(WINDOW)
+        cpu1 = cpu_seconds(exporter.pid)
+        with lock:
+            probes = done[0] - probes0
+        stop.set()
+        driver.join(timeout=10)
+        return {"cpu_per_probe": (cpu1 - cpu0) / max(probes, 1), "probes": probes, "failures": failed[0], "rss": peak_rss_mib(exporter.pid)}
+    finally:
+        exporter.send_signal(signal.SIGTERM)
+        exporter.wait(timeout=30)
+
+def main():
+    work = tempfile.mkdtemp(prefix="aoai-canary-bench-")
+    with open(os.path.join(work, "bench.key"), "w") as f:
+        f.write("bench-key\n")
+    os.chmod(os.path.join(work, "bench.key"), 0o600)
+    target_port = free_port()
+    target = subprocess.Popen([BIN, "bench-target", f"127.0.0.1:{target_port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    target_url = f"http://127.0.0.1:{target_port}/"
+    try:
+        wait_until(lambda: get(target_url) is not None)
+        print(f"aoai-canary bench: window {WINDOW:.0f} s per size, up to {RATE:.0f} probes/s, {os.cpu_count()} cores; CPU ms per probe, peak RSS MiB")
+        print(f"{'resources':>9} {'interval':>8} | {'agent ms/probe':>14} {'agent RSS':>9} {'lag p50':>8} {'lag p99':>8} | {'blackbox ms/probe':>17} {'bb RSS':>7} | {'CPU ratio':>9} {'RSS ratio':>9}")
+        results = []
+        for size in SIZES:
+            agent = bench_agent(size, target_url, work)
+            blackbox = bench_blackbox(size, target_url, work)
+            results.append((size, agent, blackbox))
+            # CPU time is counted in clock ticks: below a few ticks in the window a ratio means nothing.
+            enough = agent["cpu_per_probe"] * agent["probes"] >= 5 / TICK
+            ratio = f"{blackbox['cpu_per_probe']/agent['cpu_per_probe']:>8.1f}x" if enough else f"{'n/a':>9}"
+            print(f"{size:>9} {interval_for(size):>7.1f}s | {agent['cpu_per_probe']*1000:>14.3f} {agent['rss']:>9.1f} {agent['lag_p50']*1000:>6.1f}ms {agent['lag_p99']*1000:>6.1f}ms |"
+                  f" {blackbox['cpu_per_probe']*1000:>17.3f} {blackbox['rss']:>7.1f} | {ratio} {blackbox['rss']/max(agent['rss'],1e-9):>8.1f}x",
+                  flush=True)
+            if agent["failures"] or blackbox["failures"]:
+                print(f"          (failed probes in the window: agent {agent['failures']:.0f} of {agent['probes']:.0f}, blackbox {blackbox['failures']} of {blackbox['probes']})")
+        size, agent, _ = results[-1]
+        print(f"at {size} resources: startup to ready {agent['startup']*1000:.0f} ms; /metrics {agent['metrics_bytes']/1024:.0f} KiB rendered and served in {agent['metrics_seconds']*1000:.1f} ms")
+    finally:
+        target.send_signal(signal.SIGTERM)
+        target.wait(timeout=30)
+
+if __name__ == "__main__":
+    sys.exit(main())
