@@ -6,7 +6,7 @@ REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 export AOAI_CANARY_REVISION := $(REVISION)
 BIN := .build/debug/aoai-canary
 
-.PHONY: all deps build release test soak bench demo clean
+.PHONY: all deps build release test fuzz soak bench demo clean
 
 all: build
 
@@ -36,10 +36,15 @@ build: deps
 release: deps
 	$(SWIFT) build -c release --static-swift-stdlib
 
-## test: the whole test suite (unit, simulator, end-to-end against the built binary)
+## test: the whole test suite (a short fuzz run, then unit, simulator, end-to-end against the built binary)
 test: deps
+	FUZZ_SECONDS=5 SWIFT=$(SWIFT) Tests/Fuzz/run.sh
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+## fuzz: libFuzzer on every parser of outside input, FUZZ_SECONDS each (default 60)
+fuzz: deps
+	SWIFT=$(SWIFT) Tests/Fuzz/run.sh
 
 ## soak: 200 resources at a 1 s interval through rotating faults for SOAK_SECONDS (default 300);
 ## prints the probe rate, RSS, its slope after warm-up and the descriptor range

@@ -5,11 +5,14 @@ import PackageDescription
 /// The source revision for `aoai_canary_build_info`, from the environment (the Makefile sets it).
 let revision = Context.environment["AOAI_CANARY_REVISION"].map { $0.filter { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." } } ?? ""
 
+/// `make fuzz` sets this to build the libFuzzer harness; ordinary builds leave it out.
+let fuzzing = Context.environment["AOAI_CANARY_FUZZ"] == "1"
+
 let package = Package(
     name: "aoai-canary",
     products: [
         .executable(name: "aoai-canary", targets: ["aoai-canary"]),
-    ],
+    ] + (fuzzing ? [.library(name: "CanaryFuzz", type: .dynamic, targets: ["CanaryFuzz"])] : []),
     targets: [
         // C corners: a module map and a header of static inline shims each.
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
@@ -39,5 +42,5 @@ let package = Package(
         .testTarget(name: "AzureSimulatorTests", dependencies: ["AzureSimulator", "HTTPClient", "Crypto"]),
         .testTarget(name: "CanaryTests", dependencies: ["Canary", "CanaryTestSupport", "AzureSimulator", "Crypto", "HTTPClient", "HTTPServer", "JSON"], exclude: ["Fixtures"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Canary", "CanaryTestSupport", "AzureSimulator", "Crypto", "HTTPClient", "HTTPServer", "Journal"], exclude: ["Fixtures"]),
-    ]
+    ] + (fuzzing ? [.target(name: "CanaryFuzz", dependencies: ["Canary", "HTTPServer"])] : [])
 )

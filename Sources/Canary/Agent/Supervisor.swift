@@ -5,7 +5,7 @@ import Synchronization
 public final class AgentReference: Sendable {
     private let agent: Mutex<Agent>
 
-    init(_ agent: Agent) {
+    public init(_ agent: Agent) {
         self.agent = Mutex(agent)
     }
 

@@ -35,7 +35,7 @@ public struct AzureCLISource: TokenSource {
     }
 
     /// Reads `accessToken` and `expires_on` (epoch seconds, preferred) or `expiresOn` (local time).
-    static func parse(_ output: String, now: Double) throws(TokenAcquisitionError) -> CachedToken {
+    public static func parse(_ output: String, now: Double) throws(TokenAcquisitionError) -> CachedToken {
         guard let json = JSONValue.parse(Array(output.utf8)), let token = json["accessToken"]?.stringValue, !token.isEmpty else {
             throw .cliFailed("az printed no accessToken")
         }

@@ -1,0 +1,54 @@
+// The parsers of outside input behind one entry, for the libFuzzer harness (`make fuzz`) and for
+// replaying the inputs it once crashed on (Tests/Fuzz/Regressions, in `make test`).
+import HTTPServer
+
+/// Feeds bytes to one parser. Never throws: every outcome but a trap is fine.
+public enum FuzzEntry {
+    /// The targets, by the names `make fuzz` uses.
+    public enum Target: String, CaseIterable, Sendable {
+        case config, jwt, token, cli, classifier, endpoint
+    }
+
+    /// An endpoint with one resource's worth of state, for the request handler.
+    static let endpoint: StatusEndpoint = {
+        let config = CanaryConfig(resources: [ResourceConfig(name: "r", endpoint: "https://r.openai.azure.com/", probe: .models, apiKey: Secret("k"))])
+        let agent = Agent(config: config, logger: EventLogger(format: .logfmt, level: .error) { _ in }, build: BuildInfo(version: "f", revision: "f", swiftVersion: "6"))
+        return StatusEndpoint(agents: AgentReference(agent), version: "fuzz") { .success(1) }
+    }()
+
+    public static func run(_ target: Target, _ bytes: [UInt8]) {
+        let text = String(decoding: bytes, as: UTF8.self)
+        switch target {
+        case .config:
+            _ = try? ConfigLoader.decode(text, file: "fuzz.yaml", environment: ConfigEnvironment(variables: ["X": "y"], configDirectory: "/nonexistent"))
+        case .jwt:
+            _ = try? TokenClaims.decode(jwt: text)
+        case .token:
+            _ = try? TokenResponse.parse(status: 200, body: bytes, now: 1_800_000_000)
+            _ = try? TokenResponse.parse(status: 400, body: bytes, now: 1_800_000_000)
+        case .cli:
+            _ = try? AzureCLISource.parse(text, now: 1_800_000_000)
+        case .classifier:
+            // The first byte picks the status and auth mode; the rest is the body.
+            let statuses = [200, 400, 401, 403, 404, 429, 500, 503]
+            let first = bytes.first ?? 0
+            let auth: AuthMode = first & 1 == 0 ? .apiKey : .entraID
+            let verdict = ResponseClassifier.classify(status: statuses[Int(first >> 1) % statuses.count], body: Array(bytes.dropFirst()),
+                                                      headers: [("Date", text), ("retry-after", text)], auth: auth)
+            _ = ResponseClassifier.retryAfter([("retry-after", text)])
+            _ = HTTPDate.parse(text)
+            _ = TokenDiagnosis.refine(verdict, claims: try? TokenClaims.decode(jwt: text), endpoint: "https://r.openai.azure.com/", serviceTime: 1_800_000_000)
+        case .endpoint:
+            // Lines: method, path, then headers as "name: value"; what follows a blank line is the body.
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            let headers = lines.dropFirst(2).prefix { !$0.isEmpty }.map { line -> (name: String, value: String) in
+                let parts = line.split(separator: ":", maxSplits: 1)
+                return (String(parts.first ?? ""), String(parts.dropFirst().first ?? ""))
+            }
+            var request = HTTPRequest(method: lines.first.map(String.init) ?? "GET", path: lines.dropFirst().first.map(String.init) ?? "/",
+                                      headers: headers, body: Array(lines.suffix(1).joined().utf8))
+            request.remoteAddress = bytes.count % 2 == 0 ? "127.0.0.1" : "10.0.0.1"
+            _ = endpoint.handle(request)
+        }
+    }
+}
