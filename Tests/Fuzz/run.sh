@@ -8,8 +8,9 @@ seconds=${FUZZ_SECONDS:-60}
 swift=${SWIFT:-swift}
 toolchain=$(dirname "$(command -v "$swift")")
 build=.build/fuzz
-AOAI_CANARY_FUZZ=1 "$swift" build --sanitize=fuzzer --product CanaryFuzz --scratch-path "$build" >"$build.log" 2>&1 \
-    || { cat "$build.log"; exit 1; }
+mkdir -p "$build"
+AOAI_CANARY_FUZZ=1 "$swift" build --sanitize=fuzzer --product CanaryFuzz --scratch-path "$build" >"$build/build.log" 2>&1 \
+    || { cat "$build/build.log"; exit 1; }
 runtime=$(dirname "$toolchain")/lib/swift/linux
 "$toolchain/clang" -fsanitize=fuzzer -o "$build/aoai-canary-fuzz" -L"$build/debug" -lCanaryFuzz \
     -Wl,-rpath,"$PWD/$build/debug" -Wl,-rpath,"$runtime"
