@@ -63,6 +63,9 @@ public struct ResourceConfig: Sendable, Equatable {
     public var credential: String?
     /// Overrides the file's `interval`.
     public var interval: Duration?
+    /// A PEM bundle of CAs to trust for this endpoint instead of the system's (a private CA, a
+    /// TLS-inspecting proxy).
+    public var caFile: String?
     /// Where the resource's entry starts in the file (for warnings); line 0 when not from a file.
     public var line: Int = 0
     public var column: Int = 0

@@ -4,7 +4,7 @@ import YAML
 
 extension ConfigDecoder {
     static let topLevelKeys = ["listen", "interval", "timeout", "credentials", "resources"]
-    static let resourceKeys = ["name", "endpoint", "deployment", "probe", "api_version", "api_key_file", "api_key_env", "credential", "interval"]
+    static let resourceKeys = ["name", "endpoint", "deployment", "probe", "api_version", "api_key_file", "api_key_env", "credential", "interval", "ca_file"]
 
     /// Decodes the whole document; nil when any issue was reported.
     mutating func decodeDocument(_ root: YAMLNode?) -> CanaryConfig? {
@@ -81,6 +81,16 @@ extension ConfigDecoder {
             let key = secret(fields, prefix: "api_key", required: false)
             let credential = string(fields, "credential")
             let interval = duration(fields, "interval")
+            var caFile: String?
+            if let path = string(fields, "ca_file"), let node = fields.values["ca_file"] {
+                let resolved = path.hasPrefix("/") ? path : joinPath(environment.configDirectory, path)
+                do {
+                    _ = try environment.readFile(resolved)
+                    caFile = resolved
+                } catch {
+                    report(node, fields.path("ca_file"), "cannot read \(resolved): \(error)")
+                }
+            }
 
             if let name, let nameNode = fields.values["name"] {
                 if let first = seen[name] {
@@ -102,6 +112,7 @@ extension ConfigDecoder {
             var resource = ResourceConfig(
                 name: name, endpoint: endpoint, deployment: deployment, probe: probe, apiVersion: apiVersion,
                 apiKey: key?.0, apiKeySource: key?.1, credential: credential, interval: interval)
+            resource.caFile = caFile
             resource.line = (fields.values["endpoint"] ?? item).mark.line
             resource.column = (fields.values["endpoint"] ?? item).mark.column
             result.append(resource)

@@ -73,7 +73,8 @@ public struct Prober: Sendable {
             headers.append(("Content-Type", "application/json"))
             body = Array(#"{"messages":[{"role":"user","content":"ping"}],"max_tokens":1}"#.utf8)
         }
-        return HTTPClientRequest(method: method, url: Self.url(for: resource), headers: headers, body: body, timeoutSeconds: timeoutSeconds, maxBodyBytes: Self.maxBodyBytes)
+        return HTTPClientRequest(method: method, url: Self.url(for: resource), headers: headers, body: body, timeoutSeconds: timeoutSeconds,
+                                 maxBodyBytes: Self.maxBodyBytes, caFile: resource.caFile)
     }
 
     /// Runs the key call and the Entra ID call of one round at the same moment.
