@@ -4,19 +4,14 @@ import Foundation
 /// Runs `promtool check metrics` on text.
 public enum Promtool {
     public static func checkMetrics(_ text: String) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/promtool")
-        process.arguments = ["check", "metrics"]
-        let input = Pipe()
-        let output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        input.fileHandleForWriting.write(Data(text.utf8))
-        try input.fileHandleForWriting.close()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let directory = NSTemporaryDirectory() + "promtool-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try text.write(toFile: directory + "/metrics", atomically: true, encoding: .utf8)
+        let process = try SpawnedProcess(executable: "/usr/bin/promtool", arguments: ["check", "metrics"], environment: ProcessInfo.processInfo.environment,
+                                         input: directory + "/metrics", stdout: directory + "/stdout", stderr: directory + "/stderr")
+        process.waitBlocking(seconds: 60)
+        let output = ["stdout", "stderr"].map { (try? String(contentsOfFile: directory + "/" + $0, encoding: .utf8)) ?? "" }.joined()
+        return (process.terminationStatus, output)
     }
 }

@@ -1,4 +1,5 @@
 // journald for real: the agent writes native entries, journalctl reads them back with their fields.
+import CanaryTestSupport
 import Foundation
 import Journal
 import Testing
@@ -28,11 +29,9 @@ func ensureJournald() throws {
     if journaldListening(socket) { return }
     try? FileManager.default.removeItem(atPath: socket)
     try FileManager.default.createDirectory(atPath: "/run/systemd/journal", withIntermediateDirectories: true)
-    let journald = Process()
-    journald.executableURL = URL(fileURLWithPath: "/lib/systemd/systemd-journald")
-    journald.standardOutput = FileHandle.nullDevice
-    journald.standardError = FileHandle.nullDevice
-    try journald.run()
+    // Left running for later tests and runs, as systemd would keep it.
+    _ = try SpawnedProcess(executable: "/lib/systemd/systemd-journald", arguments: [], environment: ProcessInfo.processInfo.environment,
+                           input: nil, stdout: "/dev/null", stderr: "/dev/null")
     for _ in 0..<100 where !journaldListening(socket) {
         Thread.sleep(forTimeInterval: 0.05)
     }

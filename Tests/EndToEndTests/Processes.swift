@@ -1,5 +1,6 @@
 // Child processes for the end-to-end tests: the binary and the tools (promtool, Prometheus), with
 // their output in files read back while they run.
+import CanaryTestSupport
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -8,7 +9,7 @@ import Glibc
 /// A child process whose output goes to files, read back while it runs. (Files rather than
 /// pipes with readability handlers: those race with libdispatch on Linux when the handle closes.)
 final class Child: @unchecked Sendable {
-    let process = Process()
+    let process: SpawnedProcess
     private let outputDirectory: String
 
     /// Runs `executable` (aoai-canary unless told otherwise) with `arguments`.
@@ -16,19 +17,13 @@ final class Child: @unchecked Sendable {
     init(executable: String = binaryPath, _ arguments: [String], environment: [String: String] = [:], input: String? = nil, directory: String? = nil) throws {
         outputDirectory = NSTemporaryDirectory() + "aoai-canary-child-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
-        _ = FileManager.default.createFile(atPath: outputDirectory + "/stdout", contents: nil)
-        _ = FileManager.default.createFile(atPath: outputDirectory + "/stderr", contents: nil)
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "JOURNAL_STREAM")
         for (key, value) in environment { env[key] = value }
-        process.environment = env
-        process.standardInput = input.flatMap { FileHandle(forReadingAtPath: $0) } ?? FileHandle.nullDevice
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        process.standardOutput = FileHandle(forWritingAtPath: outputDirectory + "/stdout")
-        process.standardError = FileHandle(forWritingAtPath: outputDirectory + "/stderr")
-        try process.run()
+        // A working directory other than ours goes through env -C (posix_spawn has no portable chdir).
+        let (program, programArguments) = directory.map { ("/usr/bin/env", ["-C", $0, executable] + arguments) } ?? (executable, arguments)
+        process = try SpawnedProcess(executable: program, arguments: programArguments, environment: env, input: input,
+                                     stdout: outputDirectory + "/stdout", stderr: outputDirectory + "/stderr")
     }
 
     deinit {
@@ -62,15 +57,10 @@ final class Child: @unchecked Sendable {
 }
 
 /// Stops a child with SIGTERM, and with SIGKILL if it is still there after `seconds`; returns once it is gone.
-func stopProcess(_ process: Process, seconds: Double = 5) {
+func stopProcess(_ process: SpawnedProcess, seconds: Double = 5) {
     guard process.isRunning else { return }
     process.terminate()
-    let deadline = Date().addingTimeInterval(seconds)
-    while process.isRunning, Date() < deadline { usleep(20_000) }
-    if process.isRunning {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
+    process.waitBlocking(seconds: seconds)
 }
 
 /// Runs a tool to completion (at most a minute).

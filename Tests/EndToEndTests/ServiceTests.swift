@@ -157,14 +157,9 @@ func post(_ url: String) async throws -> HTTPClientResponse {
         let probe = try ListeningSocket.bind(host: "127.0.0.1", port: 0)
         let port = probe.address.port
         close(probe.fd)
-        let activator = Process()
-        activator.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-socket-activate")
         // The config's listen (127.0.0.1:0) is ignored: the passed socket wins.
-        activator.arguments = ["-l", "127.0.0.1:\(port)", binaryPath, "run", "--config", path, "--log-format", "logfmt"]
-        activator.standardOutput = FileHandle.nullDevice
-        activator.standardError = FileHandle.nullDevice
-        try activator.run()
-        defer { if activator.isRunning { activator.terminate() } }
+        let activator = try Child(executable: "/usr/bin/systemd-socket-activate", ["-l", "127.0.0.1:\(port)", binaryPath, "run", "--config", path, "--log-format", "logfmt"])
+        defer { stopProcess(activator.process) }
         var status = 0
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
