@@ -73,13 +73,8 @@ import Testing
         listen: "127.0.0.1:0"
         interval: 1s
         timeout: 1s
-        credentials:
-          app:
-            type: client_secret
-            tenant_id: \(Names.tenant)
-            client_id: \(Names.client)
-            client_secret_file: app.secret
-            authority: \(authority)
+
+        """ + world.credentialsYAML(authority: authority) + """
         resources:
           - name: healthy
             endpoint: \(world.addResource("healthy"))
@@ -91,14 +86,17 @@ import Testing
             credential: app
 
         """
-        let agent = world.agent(try world.config(text), tokenRetryInterval: 0)
-        defer { agent.shutdown() }
-        let loop = Task { await agent.run() }
+        // The agent runs as its own process, as in production: the timeliness it shows is its own,
+        // not that of this test process's thread pool, which other suites share.
+        let path = world.directory + "/config.yaml"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let child = try Child(["run", "--config", path, "--listen", "127.0.0.1:0", "--log-format", "logfmt"])
+        let url = try #require(await child.await(10, in: { child.stderr }, metricsURL))
         try await Task.sleep(for: .milliseconds(4200))
-        loop.cancel()
-        await loop.value
+        let metrics = String(decoding: try await get(url).body, as: UTF8.self)
+        child.process.terminate()
+        #expect(await child.wait(seconds: 10) == 0, "the agent kept running and stops cleanly")
 
-        let metrics = agent.metrics.registry.render()
         let healthyProbes = sampleValue(metrics, #"aoai_canary_probes_total{resource="healthy",auth="api_key"}"#) ?? 0
         #expect(healthyProbes >= 4, "the healthy resource kept its 1 s rounds")
         #expect(sampleValue(metrics, #"aoai_canary_probe_success{resource="healthy",auth="api_key"}"#) == 1)

@@ -51,15 +51,8 @@ final class World: @unchecked Sendable {
         listen: "127.0.0.1:0"
         interval: \(interval)
         timeout: \(timeout)
-        credentials:
-          app:
-            type: client_secret
-            tenant_id: \(Names.tenant)
-            client_id: \(Names.client)
-            client_secret_file: app.secret
-            authority: \(simulator.authority)
 
-        """
+        """ + credentialsYAML()
         if let scope { text += "    scope: \(scope)\n" }
         text += "resources:\n"
         for resource in resources {
@@ -74,6 +67,20 @@ final class World: @unchecked Sendable {
             """
         }
         return text
+    }
+
+    /// The `credentials:` section with the one app, "app", getting tokens from `authority`.
+    func credentialsYAML(authority: String? = nil) -> String {
+        """
+        credentials:
+          app:
+            type: client_secret
+            tenant_id: \(Names.tenant)
+            client_id: \(Names.client)
+            client_secret_file: app.secret
+            authority: \(authority ?? simulator.authority)
+
+        """
     }
 
     /// Writes the config and loads it with the real loader.
