@@ -9,7 +9,9 @@ import Synchronization
 final class ServiceNotifier: Sendable {
     private let agents: AgentReference
     private let watchdog: Double?
-    private let state = Mutex((lastPing: 0.0, lastStatus: ""))
+    private let state = Mutex((lastPing: 0.0, lastCheck: -Double.infinity, lastStatus: ""))
+    /// The status line is worked out at most this often: the loop can pass hundreds of times a second.
+    static let statusEvery: Double = 1
 
     init(agents: AgentReference) {
         self.agents = agents
@@ -21,21 +23,22 @@ final class ServiceNotifier: Sendable {
 
     func beat() {
         let now = SystemClock().monotonicSeconds
-        let resources = agents.current.board.resources
-        let healthy = resources.filter { resource in
-            !resource.probes.isEmpty && resource.probes.values.allSatisfy { $0.verdict == .success }
-        }.count
-        // Until every resource has had its first round, "healthy" would undercount.
-        let started = resources.allSatisfy { $0.probes.count == $0.modes.count }
-        let status = started ? "\(healthy) of \(resources.count) resources healthy" : "probing \(resources.count) resources"
-        let (ping, changed) = state.withLock { state -> (Bool, Bool) in
+        let (ping, check) = state.withLock { state -> (Bool, Bool) in
             let ping = watchdog != nil && now - state.lastPing >= heartbeatInterval * 0.9
             if ping { state.lastPing = now }
-            let changed = state.lastStatus != status
-            state.lastStatus = status
-            return (ping, changed)
+            let check = now - state.lastCheck >= Self.statusEvery
+            if check { state.lastCheck = now }
+            return (ping, check)
         }
         if ping { ServiceManager.notify("WATCHDOG=1") }
+        guard check else { return }
+        let health = agents.current.board.health
+        // Until every resource has had its first round, "healthy" would undercount.
+        let status = health.started ? "\(health.healthy) of \(health.total) resources healthy" : "probing \(health.total) resources"
+        let changed = state.withLock { state -> Bool in
+            defer { state.lastStatus = status }
+            return state.lastStatus != status
+        }
         if changed { ServiceManager.notify("STATUS=\(status)") }
     }
 }

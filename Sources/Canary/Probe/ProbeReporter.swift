@@ -17,7 +17,7 @@ public struct ProbeReporter: Sendable {
         metrics.record(probe)
         let transition = board.record(probe)
         let previous = transition.previous
-        if probe.auth == .apiKey {
+        if transition.warningsChanged {
             metrics.record(warnings: board.warnings(probe.resource), resource: probe.resource)
         }
         if let recovery = transition.permissionRecoverySeconds {

@@ -7,6 +7,8 @@ public struct ProbeTransition: Sendable, Equatable {
     public var previous: ProbeVerdict?
     /// Set when a `permission_denied` stretch just ended in success: how long it lasted.
     public var permissionRecoverySeconds: Double?
+    /// True when the resource's warnings changed (the service revealed or withdrew one).
+    public var warningsChanged = false
 }
 
 /// Per-resource and per-credential state, readable from the HTTP server's threads without awaiting.
@@ -107,6 +109,8 @@ public final class StatusBoard: Sendable {
             state.resources[index].probes[probe.auth] = new
             // The service's own word that local auth is off turns into a warning for the key canary.
             if probe.auth == .apiKey {
+                let before = state.resources[index].warnings.contains { $0.check == .keyAuthDisabled }
+                transition.warningsChanged = before != (probe.verdict.reason == .keyAuthDisabled)
                 state.resources[index].warnings.removeAll { $0.check == .keyAuthDisabled }
                 if probe.verdict.reason == .keyAuthDisabled {
                     state.resources[index].warnings.append(ConfigWarning(
@@ -150,5 +154,18 @@ public final class StatusBoard: Sendable {
     }
 
     public var resources: [ResourceState] { state.withLock { $0.resources } }
+
+    /// How many resources have every probe succeeding, counted under the lock without copying rows.
+    public var health: (healthy: Int, total: Int, started: Bool) {
+        state.withLock { state in
+            var healthy = 0
+            var started = true
+            for resource in state.resources {
+                if resource.probes.count < resource.modes.count { started = false }
+                if !resource.probes.isEmpty, resource.probes.values.allSatisfy({ $0.verdict == .success }) { healthy += 1 }
+            }
+            return (healthy, state.resources.count, started)
+        }
+    }
     public var credentials: [CredentialState] { state.withLock { $0.credentials } }
 }
