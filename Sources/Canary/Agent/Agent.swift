@@ -65,8 +65,6 @@ public final class Agent: Sendable {
         (resource.apiKey != nil ? [.apiKey] : []) + (resource.credential != nil ? [.entraID] : [])
     }
 
-    public func modes(of resource: ResourceConfig) -> [AuthMode] { Self.modes(of: resource) }
-
     /// Records every credential's material expiry again (after a reload cleared them).
     public func recordCredentialExpiries() {
         for (name, source) in sources { metrics.record(credential: name, expiries: source.credentialExpiries()) }

@@ -103,7 +103,7 @@ public actor Supervisor {
         // A resource that keeps its name may drop its key or its credential: its series for that
         // auth mode go, or alerts would go on reading the last value.
         for resource in config.resources {
-            for auth in AuthMode.allCases where !agent.modes(of: resource).contains(auth) {
+            for auth in AuthMode.allCases where !Agent.modes(of: resource).contains(auth) {
                 registry.removeSeries(matching: ["resource": resource.name, "auth": auth.rawValue])
             }
         }
