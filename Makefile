@@ -1,7 +1,7 @@
 # aoai-canary: build, test and demo. `make test` and `make demo` do all of the set-up.
 
 SWIFT ?= swift
-APT_PACKAGES := libcurl4-openssl-dev libmicrohttpd-dev libsystemd-dev libyaml-dev libssl-dev pkg-config prometheus chromium
+APT_PACKAGES := libcurl4-openssl-dev libmicrohttpd-dev libgnutls28-dev libsystemd-dev libyaml-dev libssl-dev libcrypt-dev pkg-config prometheus chromium
 REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 export AOAI_CANARY_REVISION := $(REVISION)
 BIN := .build/debug/aoai-canary
@@ -36,9 +36,9 @@ build: deps
 release: deps
 	$(SWIFT) build -c release --static-swift-stdlib
 
-## test: the whole test suite (a short fuzz run, then unit, simulator, end-to-end against the built binary)
+## test: the whole test suite (a fixed-seed fuzz run, then unit, simulator, end-to-end against the built binary)
 test: deps
-	FUZZ_SECONDS=5 SWIFT=$(SWIFT) Tests/Fuzz/run.sh
+	FUZZ_RUNS=50000 SWIFT=$(SWIFT) Tests/Fuzz/run.sh
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 

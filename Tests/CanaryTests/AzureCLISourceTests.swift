@@ -57,4 +57,14 @@ import Testing
         let source = AzureCLISource(settings: AzureCLISettings(azPath: "az", tenantID: "t1", scope: "https://ai.azure.com/.default", timeoutSeconds: 1))
         #expect(source.arguments == ["account", "get-access-token", "--output", "json", "--resource", "https://ai.azure.com", "--tenant", "t1"])
     }
+
+    @Test(arguments: ["2026-11-25 13:00:1e300", "2026-11-25 13:00:nan", "-2147483648-11-25 13:00:00", "2026-13-25 13:00:00",
+                      "2026-11-25 24:00:00", "2026-11-25 13:60:00", "2026-11-00 13:00:00", "2026-11-25 13:00:61"])
+    func outOfRangeLocalTimesAreRefusedNotTrapped(text: String) {
+        #expect(AzureCLISource.parseLocalTime(text) == nil)
+    }
+
+    @Test func anInRangeLocalTimeParses() {
+        #expect(AzureCLISource.parseLocalTime("2026-11-25 13:00:00.000000") != nil)
+    }
 }

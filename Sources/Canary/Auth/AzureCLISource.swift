@@ -53,11 +53,13 @@ public struct AzureCLISource: TokenSource {
                            claims: try? TokenClaims.decode(jwt: token), source: "azure_cli")
     }
 
-    /// `2026-11-25 13:00:00.000000` in the host's local time zone.
+    /// `2026-11-25 13:00:00.000000` in the host's local time zone; nil when any field is out of range.
     static func parseLocalTime(_ text: String) -> Double? {
         let parts = text.split(whereSeparator: { $0 == " " || $0 == "-" || $0 == ":" || $0 == "T" })
-        guard parts.count >= 6, let year = Int32(parts[0]), let month = Int32(parts[1]), let day = Int32(parts[2]),
-              let hour = Int32(parts[3]), let minute = Int32(parts[4]), let second = Double(parts[5]) else { return nil }
+        guard parts.count >= 6, let year = Int32(parts[0]), (1970...9999).contains(year),
+              let month = Int32(parts[1]), (1...12).contains(month), let day = Int32(parts[2]), (1...31).contains(day),
+              let hour = Int32(parts[3]), (0...23).contains(hour), let minute = Int32(parts[4]), (0...59).contains(minute),
+              let second = Double(parts[5]), second >= 0, second < 61 else { return nil }
         var time = tm()
         time.tm_year = year - 1900
         time.tm_mon = month - 1
