@@ -20,6 +20,7 @@ let package = Package(
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CCrypt", pkgConfig: "libcrypt", providers: [.apt(["libcrypt-dev"])]),
         .target(name: "CBuildInfo", cSettings: revision.isEmpty ? [] : [.define("AOAI_CANARY_REVISION", to: "\"\(revision)\"")]),
 
         // One Swift wrapper per C library.
@@ -28,7 +29,7 @@ let package = Package(
         .target(name: "Journal", dependencies: ["CSystemd"]),
         .target(name: "YAML", dependencies: ["CYAML"]),
         .target(name: "JSON"),
-        .target(name: "Crypto", dependencies: ["CCrypto"]),
+        .target(name: "Crypto", dependencies: ["CCrypto", "CCrypt"]),
 
         // The domain, and the fake Azure it is tested against.
         .target(name: "Canary", dependencies: ["Crypto", "HTTPClient", "HTTPServer", "Journal", "JSON", "YAML"]),

@@ -7,10 +7,12 @@
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <microhttpd.h>
+#include <gnutls/gnutls.h>
 
-// MHD_start_daemon takes its options as a variadic list: this shim fixes the set the server uses.
-// The daemon listens on a socket the caller already bound (so the caller controls address
-// families and can hand over a socket-activated descriptor).
+// MHD_start_daemon takes its options as a variadic list: this shim passes them as one
+// MHD_OPTION_ARRAY instead, so optional ones (TLS) can be left out. The daemon listens on a socket
+// the caller already bound (so the caller controls address families and can hand over a
+// socket-activated descriptor). The PEM strings must outlive the daemon; NULL leaves one out.
 static inline struct MHD_Daemon *CMicroHTTPD_start(unsigned int flags,
                                                    int listen_fd,
                                                    MHD_AccessHandlerCallback handler, void *handler_cls,
@@ -19,26 +21,51 @@ static inline struct MHD_Daemon *CMicroHTTPD_start(unsigned int flags,
                                                    unsigned int connection_timeout,
                                                    unsigned int connection_limit,
                                                    unsigned int per_ip_connection_limit,
-                                                   size_t connection_memory_limit) {
-    if (thread_pool_size > 1) {
-        return MHD_start_daemon(flags, 0, NULL, NULL, handler, handler_cls,
-                                MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd,
-                                MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
-                                MHD_OPTION_THREAD_POOL_SIZE, thread_pool_size,
-                                MHD_OPTION_CONNECTION_TIMEOUT, connection_timeout,
-                                MHD_OPTION_CONNECTION_LIMIT, connection_limit,
-                                MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip_connection_limit,
-                                MHD_OPTION_CONNECTION_MEMORY_LIMIT, connection_memory_limit,
-                                MHD_OPTION_END);
-    }
-    return MHD_start_daemon(flags, 0, NULL, NULL, handler, handler_cls,
-                            MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd,
-                            MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
-                            MHD_OPTION_CONNECTION_TIMEOUT, connection_timeout,
-                            MHD_OPTION_CONNECTION_LIMIT, connection_limit,
-                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip_connection_limit,
-                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, connection_memory_limit,
-                            MHD_OPTION_END);
+                                                   size_t connection_memory_limit,
+                                                   const char *tls_key_pem,
+                                                   const char *tls_cert_pem,
+                                                   const char *tls_trust_pem,
+                                                   const char *tls_priorities) {
+    struct MHD_OptionItem options[16];
+    int count = 0;
+#define CMHD_OPTION(which, number, pointer) \
+    options[count].option = (which); options[count].value = (intptr_t)(number); options[count].ptr_value = (void *)(pointer); count++
+    CMHD_OPTION(MHD_OPTION_LISTEN_SOCKET, listen_fd, NULL);
+    CMHD_OPTION(MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, completed_cls);
+    if (thread_pool_size > 1) { CMHD_OPTION(MHD_OPTION_THREAD_POOL_SIZE, thread_pool_size, NULL); }
+    CMHD_OPTION(MHD_OPTION_CONNECTION_TIMEOUT, connection_timeout, NULL);
+    CMHD_OPTION(MHD_OPTION_CONNECTION_LIMIT, connection_limit, NULL);
+    CMHD_OPTION(MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip_connection_limit, NULL);
+    CMHD_OPTION(MHD_OPTION_CONNECTION_MEMORY_LIMIT, connection_memory_limit, NULL);
+    if (tls_key_pem != NULL) { CMHD_OPTION(MHD_OPTION_HTTPS_MEM_KEY, 0, tls_key_pem); }
+    if (tls_cert_pem != NULL) { CMHD_OPTION(MHD_OPTION_HTTPS_MEM_CERT, 0, tls_cert_pem); }
+    if (tls_trust_pem != NULL) { CMHD_OPTION(MHD_OPTION_HTTPS_MEM_TRUST, 0, tls_trust_pem); }
+    if (tls_priorities != NULL) { CMHD_OPTION(MHD_OPTION_HTTPS_PRIORITIES, 0, tls_priorities); }
+    CMHD_OPTION(MHD_OPTION_END, 0, NULL);
+#undef CMHD_OPTION
+    return MHD_start_daemon(flags, 0, NULL, NULL, handler, handler_cls, MHD_OPTION_ARRAY, options, MHD_OPTION_END);
+}
+
+/// What a TLS client showed of itself: see CMicroHTTPD_peer_certificate.
+enum CMicroHTTPDPeerCertificate {
+    CMicroHTTPDPeerNotTLS = 0,
+    CMicroHTTPDPeerNone = 1,
+    CMicroHTTPDPeerVerified = 2,
+    CMicroHTTPDPeerUnverified = 3,
+};
+
+// Whether the connection is TLS, and if so whether the client sent a certificate that chains to
+// the trusted CAs (MHD_OPTION_HTTPS_MEM_TRUST) and is within its validity period. libmicrohttpd
+// asks for client certificates when it has CAs to trust, but leaves checking them to the caller.
+static inline enum CMicroHTTPDPeerCertificate CMicroHTTPD_peer_certificate(struct MHD_Connection *connection) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (info == NULL || info->tls_session == NULL) return CMicroHTTPDPeerNotTLS;
+    gnutls_session_t session = (gnutls_session_t)info->tls_session;
+    unsigned int chain_length = 0;
+    if (gnutls_certificate_get_peers(session, &chain_length) == NULL || chain_length == 0) return CMicroHTTPDPeerNone;
+    unsigned int status = 0;
+    if (gnutls_certificate_verify_peers2(session, &status) != GNUTLS_E_SUCCESS || status != 0) return CMicroHTTPDPeerUnverified;
+    return CMicroHTTPDPeerVerified;
 }
 
 // MHD_get_connection_info is variadic: this shim asks for the client's address only.

@@ -41,6 +41,7 @@ let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _
     )
     var withAddress = request
     withAddress.remoteAddress = clientAddress(connection)
+    withAddress.clientCertificate = clientCertificate(connection)
     let response = context.handler(withAddress)
     if response.closeWithoutResponse { return .NO }
     return queue(response, on: connection)
@@ -58,6 +59,15 @@ private func clientAddress(_ connection: OpaquePointer) -> String {
     var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
     guard getnameinfo(address, length, &host, socklen_t(host.count), nil, 0, NI_NUMERICHOST) == 0 else { return "" }
     return cString(host)
+}
+
+private func clientCertificate(_ connection: OpaquePointer) -> ClientCertificate {
+    switch CMicroHTTPD_peer_certificate(connection) {
+    case CMicroHTTPDPeerNone: return .none
+    case CMicroHTTPDPeerVerified: return .verified
+    case CMicroHTTPDPeerUnverified: return .unverified
+    default: return .notTLS
+    }
 }
 
 private final class ValueCollector {

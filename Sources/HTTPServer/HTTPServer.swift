@@ -18,6 +18,8 @@ public struct HTTPRequest: Sendable {
     public var bodyTruncated: Bool
     /// The client's numeric address (`127.0.0.1`, `::1`), empty when unknown.
     public var remoteAddress: String = ""
+    /// Whether the request came over TLS, and what certificate the client showed.
+    public var clientCertificate: ClientCertificate = .notTLS
 
     /// True when the client connected from this host.
     public var isFromLoopback: Bool {
@@ -43,6 +45,18 @@ public struct HTTPRequest: Sendable {
     public func queryValue(_ name: String) -> String? {
         query.first { $0.name == name }?.value
     }
+}
+
+/// What a client showed of itself on a TLS connection.
+public enum ClientCertificate: Sendable, Equatable {
+    /// A plain HTTP connection.
+    case notTLS
+    /// TLS, and the client sent no certificate.
+    case none
+    /// A certificate that chains to the server's trusted client CAs and is in its validity period.
+    case verified
+    /// A certificate that does not verify (unknown issuer, expired, not yet valid, bad signature).
+    case unverified
 }
 
 /// The handler's answer.
@@ -105,6 +119,24 @@ public struct HTTPServerLimits: Sendable {
     public static let metricsEndpoint = HTTPServerLimits(connectionLimit: 512, perAddressConnectionLimit: 32, connectionTimeoutSeconds: 10, connectionMemoryBytes: 32 * 1024, maxBodyBytes: 4096)
 }
 
+/// Serve HTTPS: the server's certificate chain and key, and the CAs client certificates are
+/// checked against. With `clientCAsPEM` set, the server asks clients for a certificate during the
+/// handshake and reports in `HTTPRequest.clientCertificate` what it got; the handler decides.
+public struct HTTPServerTLS: Sendable {
+    public var certificateChainPEM: String
+    public var privateKeyPEM: String
+    public var clientCAsPEM: String?
+    /// A GnuTLS priority string (protocol versions, ciphers); nil for GnuTLS's defaults.
+    public var priorities: String?
+
+    public init(certificateChainPEM: String, privateKeyPEM: String, clientCAsPEM: String? = nil, priorities: String? = nil) {
+        self.certificateChainPEM = certificateChainPEM
+        self.privateKeyPEM = privateKeyPEM
+        self.clientCAsPEM = clientCAsPEM
+        self.priorities = priorities
+    }
+}
+
 /// An HTTP server bound to one listening socket. Stop it with `stop()`; it also stops on deinit.
 public final class HTTPServer: @unchecked Sendable {
     public typealias Handler = @Sendable (HTTPRequest) -> HTTPResponse
@@ -114,15 +146,17 @@ public final class HTTPServer: @unchecked Sendable {
     private let context: ServerContext
     private var daemon: OpaquePointer?
     private let stopLock = PthreadLock()
+    /// The PEM strings handed to libmicrohttpd, which keeps pointers to them while it runs.
+    private let tlsStrings: [UnsafeMutablePointer<CChar>]
 
     /// Binds `host:port` (port 0 picks a free one) and starts serving.
-    public convenience init(host: String, port: Int, threading: HTTPServerThreading = .pool(threads: 2), limits: HTTPServerLimits = HTTPServerLimits(), handler: @escaping Handler) throws(HTTPServerError) {
+    public convenience init(host: String, port: Int, threading: HTTPServerThreading = .pool(threads: 2), limits: HTTPServerLimits = HTTPServerLimits(), tls: HTTPServerTLS? = nil, handler: @escaping Handler) throws(HTTPServerError) {
         let socket = try ListeningSocket.bind(host: host, port: port)
-        try self.init(listeningSocket: socket, threading: threading, limits: limits, handler: handler)
+        try self.init(listeningSocket: socket, threading: threading, limits: limits, tls: tls, handler: handler)
     }
 
     /// Serves on a socket that is already bound and listening; the server owns it from now on.
-    public init(listeningSocket: ListeningSocket, threading: HTTPServerThreading = .pool(threads: 2), limits: HTTPServerLimits = HTTPServerLimits(), handler: @escaping Handler) throws(HTTPServerError) {
+    public init(listeningSocket: ListeningSocket, threading: HTTPServerThreading = .pool(threads: 2), limits: HTTPServerLimits = HTTPServerLimits(), tls: HTTPServerTLS? = nil, handler: @escaping Handler) throws(HTTPServerError) {
         self.boundAddress = listeningSocket.address
         self.context = ServerContext(handler: handler, maxBodyBytes: limits.maxBodyBytes)
         var flags = UInt32(MHD_USE_INTERNAL_POLLING_THREAD.rawValue) | UInt32(MHD_USE_POLL.rawValue)
@@ -132,6 +166,9 @@ public final class HTTPServer: @unchecked Sendable {
         case .pool(let threads): poolSize = UInt32(max(1, threads))
         case .threadPerConnection: flags |= UInt32(MHD_USE_THREAD_PER_CONNECTION.rawValue)
         }
+        if tls != nil { flags |= UInt32(MHD_USE_TLS.rawValue) }
+        let strings = [tls?.privateKeyPEM, tls?.certificateChainPEM, tls?.clientCAsPEM, tls?.priorities].map { $0.map { strdup($0)! } }
+        self.tlsStrings = strings.compactMap { $0 }
         let unmanaged = Unmanaged.passUnretained(context).toOpaque()
         guard let started = CMicroHTTPD_start(
             flags, listeningSocket.fd,
@@ -141,10 +178,12 @@ public final class HTTPServer: @unchecked Sendable {
             UInt32(limits.connectionTimeoutSeconds),
             UInt32(limits.connectionLimit),
             UInt32(limits.perAddressConnectionLimit),
-            limits.connectionMemoryBytes
+            limits.connectionMemoryBytes,
+            strings[0], strings[1], strings[2], strings[3]
         ) else {
             close(listeningSocket.fd)
-            throw .startFailed(address: listeningSocket.address.description)
+            tlsStrings.forEach { free($0) }
+            throw tls == nil ? .startFailed(address: listeningSocket.address.description) : .tlsStartFailed(address: listeningSocket.address.description)
         }
         self.daemon = started
     }
@@ -162,7 +201,10 @@ public final class HTTPServer: @unchecked Sendable {
     /// True once `stop()` has begun: long-running handlers poll it to give up early.
     public var isStopping: Bool { context.stopping.load() }
 
-    deinit { stop() }
+    deinit {
+        stop()
+        tlsStrings.forEach { free($0) }
+    }
 }
 
 /// Why the server could not start.
@@ -175,6 +217,9 @@ public enum HTTPServerError: Error, CustomStringConvertible, Equatable {
     case bindFailed(address: String, errno: Int32)
     /// libmicrohttpd refused to start.
     case startFailed(address: String)
+    /// libmicrohttpd refused to start with the TLS settings (a key that does not match the
+    /// certificate, unreadable PEM, or a priority string GnuTLS does not know).
+    case tlsStartFailed(address: String)
 
     public var description: String {
         switch self {
@@ -182,6 +227,7 @@ public enum HTTPServerError: Error, CustomStringConvertible, Equatable {
         case .resolveFailed(let host, let message): return "cannot resolve listen host \"\(host)\": \(message)"
         case .bindFailed(let address, let code): return "cannot listen on \(address): \(String(cString: strerror(code)))"
         case .startFailed(let address): return "cannot start the HTTP server on \(address)"
+        case .tlsStartFailed(let address): return "cannot start the HTTPS server on \(address): GnuTLS refused the certificate, key, client CAs or TLS versions"
         }
     }
 }

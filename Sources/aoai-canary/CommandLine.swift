@@ -51,6 +51,7 @@ enum Commands {
         options: [
             OptionSpec(name: "config", valueName: "path", help: "The configuration file. (default: /etc/aoai-canary/config.yaml)"),
             OptionSpec(name: "listen", valueName: "host:port", help: "Overrides the configuration's listen address."),
+            webConfigFile,
             OptionSpec(name: "log-format", valueName: "format", help: "auto, journal, logfmt or json; auto writes to journald when stderr is the journal. (default: auto)", choices: logFormats),
             OptionSpec(name: "log-level", valueName: "level", help: "debug, info, warning or error. (default: info)", choices: logLevels),
         ])
@@ -58,8 +59,10 @@ enum Commands {
     static let checkConfig = CommandSpec(
         name: "check-config",
         abstract: "Validate a configuration file.",
-        discussion: "Exits 0 when the file is valid; otherwise prints every error as PATH:LINE:COLUMN: message and exits 64. Warnings (a regional endpoint with an Entra ID canary, extra path segments, http:// to a remote host, a scope for another cloud) are printed as PATH:LINE:COLUMN: warning: ... and do not fail the check.",
-        options: [OptionSpec(name: "config", valueName: "path", help: "The configuration file. (default: /etc/aoai-canary/config.yaml)")])
+        discussion: "Exits 0 when the file (and the web configuration, when given) is valid; otherwise prints every error as PATH:LINE:COLUMN: message and exits 64. Warnings (a regional endpoint with an Entra ID canary, extra path segments, http:// to a remote host, a scope for another cloud) are printed as PATH:LINE:COLUMN: warning: ... and do not fail the check.",
+        options: [OptionSpec(name: "config", valueName: "path", help: "The configuration file. (default: /etc/aoai-canary/config.yaml)"), webConfigFile])
+
+    static let webConfigFile = OptionSpec(name: "web.config.file", valueName: "path", help: "TLS and basic auth for the metrics endpoint, in the Prometheus exporter-toolkit's web configuration format.")
 
     static let simulate = CommandSpec(
         name: "simulate",

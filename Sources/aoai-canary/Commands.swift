@@ -15,6 +15,10 @@ func checkConfig(_ options: [String: String]) -> Int32 {
     let path = options["config"] ?? defaultConfigPath
     do {
         let config = try ConfigLoader.load(path: path, variables: environmentVariables())
+        if let webPath = options["web.config.file"] {
+            let web = try WebConfigLoader.load(path: webPath)
+            print("\(webPath): OK (\(web.tls == nil ? "plain HTTP" : "TLS"), \(web.users.count) basic-auth user\(web.users.count == 1 ? "" : "s"))")
+        }
         let warnings = ConfigLint.warnings(config)
         for warning in warnings {
             printError("\(path):\(warning.line):\(warning.column): warning: \(warning.check.rawValue): resource \(warning.resource): \(warning.message)")
@@ -40,11 +44,21 @@ func runDaemon(_ options: [String: String]) async -> Int32 {
         printError(error.description)
         return exitConfig
     }
-    return await serve(config: config, listen: options["listen"] ?? config.listen, logger: logger, configPath: path, variables: environmentVariables())
+    var web = WebConfig()
+    if let webPath = options["web.config.file"] {
+        do {
+            web = try WebConfigLoader.load(path: webPath)
+        } catch {
+            logger.log(.error, "invalid web configuration, not starting: \(error.issues.count) error(s); run aoai-canary check-config --web.config.file \(webPath)", [("WEB_CONFIG", webPath)])
+            printError(error.description)
+            return exitConfig
+        }
+    }
+    return await serve(config: config, listen: options["listen"] ?? config.listen, web: web, logger: logger, configPath: path, variables: environmentVariables())
 }
 
 /// Runs an agent on `config` until SIGINT or SIGTERM; SIGHUP and `POST /-/reload` reload it.
-func serve(config: CanaryConfig, listen: String, logger: EventLogger, configPath: String, variables: [String: String], banner: ((SocketAddress) -> Void)? = nil) async -> Int32 {
+func serve(config: CanaryConfig, listen: String, web: WebConfig = WebConfig(), logger: EventLogger, configPath: String, variables: [String: String], banner: ((SocketAddress) -> Void)? = nil) async -> Int32 {
     let supervisor = Supervisor(config: config, path: configPath, variables: variables, logger: logger, build: build)
     let server: HTTPServer
     do {
@@ -52,7 +66,13 @@ func serve(config: CanaryConfig, listen: String, logger: EventLogger, configPath
         let activated = ServiceManager.listenDescriptors()
         let socket = try activated.first.map { try ListeningSocket(adopting: $0) } ?? ListeningSocket.bind(listen)
         let endpoint = StatusEndpoint(agents: supervisor.reference, version: version) { BlockingCall.run { await supervisor.reload() } }
-        server = try HTTPServer(listeningSocket: socket, threading: .pool(threads: 2), limits: .metricsEndpoint) { endpoint.handle($0) }
+        let guarded = WebGuard(config: web)
+        let tls = web.tls.map {
+            HTTPServerTLS(certificateChainPEM: $0.certificateChainPEM, privateKeyPEM: $0.privateKeyPEM.exposedValue, clientCAsPEM: $0.clientCAsPEM, priorities: $0.priorities)
+        }
+        server = try HTTPServer(listeningSocket: socket, threading: .pool(threads: 2), limits: .metricsEndpoint, tls: tls) { request in
+            guarded.check(request) ?? endpoint.handle(request)
+        }
     } catch {
         logger.log(.error, "cannot serve metrics: \(error)", [("LISTEN", listen)])
         printError("aoai-canary: \(error)")
@@ -64,8 +84,13 @@ func serve(config: CanaryConfig, listen: String, logger: EventLogger, configPath
     let notifier = ServiceNotifier(agents: supervisor.reference)
     await supervisor.setHeartbeat(every: notifier.heartbeatInterval) { notifier.beat() }
     await supervisor.start()
-    logger.log(.info, "aoai-canary \(version) started: \(config.resources.count) resources, \(config.credentials.count) credentials, metrics on http://\(server.boundAddress)/metrics",
+    let scheme = web.tls == nil ? "http" : "https"
+    let access = web.users.isEmpty ? "" : " (basic auth, \(web.users.count) user\(web.users.count == 1 ? "" : "s"))"
+    logger.log(.info, "aoai-canary \(version) started: \(config.resources.count) resources, \(config.credentials.count) credentials, metrics on \(scheme)://\(server.boundAddress)/metrics\(access)",
                [("CONFIG", configPath), ("LISTEN", server.boundAddress.description)])
+    if let notAfter = web.tls?.certificateNotAfter, notAfter < SystemClock().wallSeconds {
+        logger.log(.warning, "the metrics endpoint's TLS certificate has expired: scrapers that verify it will fail", [])
+    }
     banner?(server.boundAddress)
     ServiceManager.notify("READY=1\nSTATUS=probing \(config.resources.count) resources")
 

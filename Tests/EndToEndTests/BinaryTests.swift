@@ -24,7 +24,7 @@ func runBinary(_ arguments: [String], environment: [String: String] = [:]) async
 
 /// The metrics URL a running agent printed in its start-up log line or banner.
 func metricsURL(in text: String) -> String? {
-    guard let range = text.range(of: #"http://[^ \n"]+/metrics"#, options: .regularExpression) else { return nil }
+    guard let range = text.range(of: #"https?://[^ \n"]+/metrics"#, options: .regularExpression) else { return nil }
     return String(text[range])
 }
 

@@ -47,7 +47,8 @@ final class PrometheusServer: @unchecked Sendable {
     let base: String
     private let tool: Child
 
-    init(scraping target: String, rules: String) throws {
+    /// `job` is extra YAML for the scrape job (scheme, tls_config, basic_auth), indented by 4.
+    init(scraping target: String, rules: String?, job: String = "") throws {
         directory = NSTemporaryDirectory() + "aoai-canary-prometheus-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory + "/data", withIntermediateDirectories: true)
         try """
@@ -56,12 +57,13 @@ final class PrometheusServer: @unchecked Sendable {
           scrape_timeout: 1s
           evaluation_interval: 1s
         rule_files:
-          - \(rules)
+        \(rules.map { "  - \($0)" } ?? "  []")
         scrape_configs:
           - job_name: aoai-canary
             scrape_interval: 1s
             static_configs:
               - targets: ["\(target)"]
+        \(job)
 
         """.write(toFile: directory + "/prometheus.yml", atomically: true, encoding: .utf8)
         // A free port: bind port 0, read it back, let it go for Prometheus to take.

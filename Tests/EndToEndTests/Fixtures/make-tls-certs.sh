@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes a test CA and server certificates for 127.0.0.1 in $1: good (CA-signed), expired
-# (CA-signed, valid only in 2020), wrong-host (CA-signed for another name), self-signed.
+# (CA-signed, valid only in 2020), wrong-host (CA-signed for another name), self-signed; and
+# client certificates for a scraper: client (CA-signed), client-expired (CA-signed, 2020 only).
 set -euo pipefail
 cd "$1"
 openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 3650 -subj "/CN=aoai-canary test CA" 2>/dev/null
@@ -15,3 +16,5 @@ sign good 127.0.0.1 "IP:127.0.0.1" 20240101000000Z 20440101000000Z
 sign expired 127.0.0.1 "IP:127.0.0.1" 20200101000000Z 20200102000000Z
 sign wrong-host other.example "DNS:other.example" 20240101000000Z 20440101000000Z
 openssl req -x509 -newkey rsa:2048 -nodes -keyout self-signed.key -out self-signed.pem -days 3650 -subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1" 2>/dev/null
+sign client prometheus "DNS:prometheus" 20240101000000Z 20440101000000Z
+sign client-expired prometheus "DNS:prometheus" 20200101000000Z 20200102000000Z

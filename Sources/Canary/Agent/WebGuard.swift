@@ -1,0 +1,75 @@
+// The metrics endpoint's door: client certificates and basic auth from `--web.config.file`,
+// checked before any route runs.
+import Crypto
+import FoundationEssentials
+import HTTPServer
+import Synchronization
+
+/// Decides whether a request may reach the endpoint. Runs on the HTTP server's threads.
+public final class WebGuard: Sendable {
+    public let config: WebConfig
+    /// Digests of user, password and hash that bcrypt already accepted: a scrape every few seconds
+    /// must not cost a bcrypt each (about 50 ms at cost 10).
+    private let accepted = Mutex<Set<[UInt8]>>([])
+    /// One bcrypt at a time: wrong passwords sent in a flood keep one of the server's two threads
+    /// busy at most, and the other still answers scrapers whose password is already accepted.
+    private let hashing = Mutex<Void>(())
+    private static let acceptedLimit = 64
+    /// Checked for unknown users, so that a wrong name takes as long as a wrong password.
+    private static let decoyHash = "$2b$10$aoaicanarydecoyhashsae.TNI40tLrRYa59ECZjUZCHtobE92y6u"
+
+    public init(config: WebConfig) {
+        self.config = config
+    }
+
+    /// nil lets the request through; otherwise the answer to send instead.
+    public func check(_ request: HTTPRequest) -> HTTPResponse? {
+        if let tls = config.tls, let refusal = Self.checkCertificate(request.clientCertificate, policy: tls.clientAuth) {
+            return HTTPResponse(status: 403, contentType: "text/plain; charset=utf-8", body: refusal + "\n")
+        }
+        guard !config.users.isEmpty else { return nil }
+        guard let (user, password) = Self.basicCredentials(request.header("Authorization")) else { return Self.challenge }
+        let digest = Digest.sha256(Array("\(user)\u{0}\(password)\u{0}\(config.users[user] ?? "")".utf8))
+        if accepted.withLock({ $0.contains(digest) }) { return nil }
+        // Outside the lock's scope on purpose: a busy hasher answers at once rather than queueing.
+        let verdict: PasswordHash.Verdict? = hashing.withLockIfAvailable { _ in
+            PasswordHash.check(password: password, against: config.users[user] ?? Self.decoyHash)
+        }
+        guard let verdict else {
+            return HTTPResponse(status: 429, contentType: "text/plain; charset=utf-8", body: "busy checking another password; retry\n", headers: [("Retry-After", "1")])
+        }
+        guard verdict == .matches, config.users[user] != nil else { return Self.challenge }
+        accepted.withLock { set in
+            if set.count >= Self.acceptedLimit { set.removeAll() }
+            set.insert(digest)
+        }
+        return nil
+    }
+
+    private static let challenge = HTTPResponse(status: 401, contentType: "text/plain; charset=utf-8", body: "Unauthorized\n", headers: [("WWW-Authenticate", "Basic")])
+
+    /// Why a client's certificate does not satisfy `policy`, or nil when it does.
+    static func checkCertificate(_ certificate: ClientCertificate, policy: WebConfig.ClientAuth) -> String? {
+        switch (policy, certificate) {
+        case (.noClientCert, _), (.requestClientCert, _): return nil
+        case (.requireAnyClientCert, .none), (.requireAndVerifyClientCert, .none): return "a client certificate is required"
+        case (.requireAnyClientCert, _): return nil
+        case (.verifyClientCertIfGiven, .unverified), (.requireAndVerifyClientCert, .unverified):
+            return "the client certificate is not signed by a trusted client CA or is outside its validity period"
+        case (.verifyClientCertIfGiven, _): return nil
+        case (.requireAndVerifyClientCert, .verified): return nil
+        case (.requireAndVerifyClientCert, .notTLS): return "a client certificate is required"
+        }
+    }
+
+    /// The user and password of an `Authorization: Basic` header.
+    static func basicCredentials(_ header: String?) -> (String, String)? {
+        guard let header else { return nil }
+        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].lowercased() == "basic", parts[1].utf8.count <= 4096,
+              let decoded = Data(base64Encoded: String(parts[1])) else { return nil }
+        let text = String(decoding: decoded, as: UTF8.self)
+        guard let colon = text.firstIndex(of: ":") else { return nil }
+        return (String(text[..<colon]), String(text[text.index(after: colon)...]))
+    }
+}
