@@ -22,6 +22,9 @@ public actor TokenCache {
     private let observe: @Sendable (TokenAcquisitionEvent) -> Void
     private var state: TokenCacheState
     private var acquiring = false
+    /// The monotonic reading when the cached token arrived: its age is measured on the clock that
+    /// does not step, so setting the wall clock neither expires nor extends it.
+    private var tokenArrivedMonotonic: Double?
     private var waiters: [CheckedContinuation<Result<CachedToken, TokenAcquisitionError>, Never>] = []
 
     public init(credential: String, source: any TokenSource, client: HTTPClient, clock: any CanaryClock, timeoutSeconds: Double, retryInterval: Double = 30, observe: @escaping @Sendable (TokenAcquisitionEvent) -> Void) {
@@ -39,7 +42,7 @@ public actor TokenCache {
 
     /// A token that is valid now, refreshing first when the policy says so.
     public func token() async throws(TokenAcquisitionError) -> CachedToken {
-        let decision = state.decide(now: clock.wallSeconds)
+        let decision = state.decide(now: now)
         if case .use(let token) = decision { return token }
         if acquiring {
             // Someone is already asking Entra ID: share their answer.
@@ -56,13 +59,20 @@ public actor TokenCache {
         return try result.get()
     }
 
+    /// Now, for the refresh policy: the wall time at which the cached token arrived plus the
+    /// monotonic time since, which is the wall time unless someone stepped the clock.
+    private var now: Double {
+        guard let token = state.token, let tokenArrivedMonotonic else { return clock.wallSeconds }
+        return token.acquiredAt + (clock.monotonicSeconds - tokenArrivedMonotonic)
+    }
+
     private func acquire() async -> Result<CachedToken, TokenAcquisitionError> {
-        let startWall = clock.wallSeconds
         let start = clock.monotonicSeconds
-        state.attemptStarted(now: startWall)
+        state.attemptStarted(now: now)
         do {
             let token = try await source.acquireToken(AcquisitionContext(client: client, clock: clock, timeoutSeconds: timeoutSeconds))
             state.succeeded(token)
+            tokenArrivedMonotonic = clock.monotonicSeconds
             observe(TokenAcquisitionEvent(credential: credential, result: .success(token), durationSeconds: clock.monotonicSeconds - start,
                                           keptOldToken: false, credentialExpiries: source.credentialExpiries()))
             return .success(token)
@@ -72,7 +82,7 @@ public actor TokenCache {
                 state.lastAttempt = nil
                 return .failure(error)
             }
-            let decision = state.failed(error, now: clock.wallSeconds)
+            let decision = state.failed(error, now: now)
             let kept: Bool
             let result: Result<CachedToken, TokenAcquisitionError>
             switch decision {
