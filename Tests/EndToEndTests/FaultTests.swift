@@ -23,6 +23,13 @@ import Testing
         Fault(name: "token endpoint hangs", reason: .tokenAcquisitionFailed),
         Fault(name: "token endpoint returns garbage", reason: .tokenAcquisitionFailed),
         Fault(name: "token endpoint 503", reason: .tokenAcquisitionFailed),
+        Fault(name: "token endpoint expires_in 0", reason: .tokenAcquisitionFailed),
+        Fault(name: "token endpoint expires_in negative", reason: .tokenAcquisitionFailed),
+        Fault(name: "connection refused", reason: .connectionFailed),
+        Fault(name: "DNS failure", reason: .dnsFailed),
+        Fault(name: "reset mid-headers", reason: .connectionFailed),
+        Fault(name: "reset mid-body", reason: .connectionFailed),
+        Fault(name: "a body that trickles one byte a second", reason: .timeout),
     ]
 
     /// Where the faulty resource and its token endpoint are.
@@ -30,10 +37,24 @@ import Testing
         var endpoint: String
         var authority: String? = nil
         var server: HTTPServer? = nil
+        /// A raw socket server (raw-fault-server.py) to stop afterwards.
+        var helper: Child? = nil
+    }
+
+    /// raw-fault-server.py in `mode`, and its endpoint once it listens.
+    static func rawServer(_ mode: String, _ world: World) async throws -> Arrangement {
+        let portFile = world.directory + "/raw-port"
+        let helper = try Child(executable: "/usr/bin/python3", [e2eFixtures + "raw-fault-server.py", mode, portFile])
+        let deadline = Date().addingTimeInterval(10)
+        while (try? String(contentsOfFile: portFile, encoding: .utf8))?.isEmpty ?? true, Date() < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let port = try #require(try? String(contentsOfFile: portFile, encoding: .utf8), "raw-fault-server.py did not start: \(helper.stderr)")
+        return Arrangement(endpoint: "http://127.0.0.1:\(port)/", helper: helper)
     }
 
     /// The faulty resource's endpoint, its token endpoint, and a server to stop afterwards.
-    static func arrange(_ fault: Fault, _ world: World) throws -> Arrangement {
+    static func arrange(_ fault: Fault, _ world: World) async throws -> Arrangement {
         func server(_ response: HTTPResponse) throws -> Arrangement {
             let server = try HTTPServer(host: "127.0.0.1", port: 0) { _ in response }
             return Arrangement(endpoint: "http://127.0.0.1:\(server.boundAddress.port)/", server: server)
@@ -55,6 +76,23 @@ import Testing
         case "token endpoint 503":
             world.simulator.updateApplication(clientID: Names.client) { $0.tokenEndpointStatus = 503 }
             return Arrangement(endpoint: world.addResource("faulty"))
+        case "token endpoint expires_in 0":
+            world.simulator.updateApplication(clientID: Names.client) { $0.tokenLifetimeSeconds = 0 }
+            return Arrangement(endpoint: world.addResource("faulty"))
+        case "token endpoint expires_in negative":
+            world.simulator.updateApplication(clientID: Names.client) { $0.tokenLifetimeSeconds = -300 }
+            return Arrangement(endpoint: world.addResource("faulty"))
+        case "connection refused":
+            let socket = try ListeningSocket.bind(host: "127.0.0.1", port: 0)
+            let port = socket.address.port
+            _ = close(socket.fd)  // nothing listens there now
+            return Arrangement(endpoint: "http://127.0.0.1:\(port)/")
+        case "DNS failure":
+            // A label over 63 bytes: the resolver refuses it locally, so no packet leaves the host.
+            return Arrangement(endpoint: "http://\(String(repeating: "a", count: 70)).example/")
+        case "reset mid-headers": return try await rawServer("reset-headers", world)
+        case "reset mid-body": return try await rawServer("reset-body", world)
+        case "a body that trickles one byte a second": return try await rawServer("trickle", world)
         default:
             Issue.record("no arrangement")
             return Arrangement(endpoint: "http://127.0.0.1:1/")
@@ -64,8 +102,11 @@ import Testing
     @Test(arguments: faults)
     func aFaultStaysOnItsResource(_ fault: Fault) async throws {
         let world = try World()
-        let arrangement = try Self.arrange(fault, world)
-        defer { arrangement.server?.stop() }
+        let arrangement = try await Self.arrange(fault, world)
+        defer {
+            arrangement.server?.stop()
+            if let helper = arrangement.helper { stopProcess(helper.process) }
+        }
         let endpoint = arrangement.endpoint
         let authority = arrangement.authority ?? world.simulator.authority
         // The healthy resource probes with its key only, so token faults cannot touch it.
@@ -106,7 +147,7 @@ import Testing
 
         let faultyProbes = sampleValue(metrics, #"aoai_canary_probes_total{resource="faulty",auth="entra_id"}"#) ?? 0
         let reasonCount = sampleValue(metrics, #"aoai_canary_probe_failures_total{resource="faulty",auth="entra_id",reason="\#(fault.reason.rawValue)"}"#) ?? 0
-        #expect(faultyProbes >= 1 && reasonCount >= 1, "\(fault.reason) counted")
+        #expect(faultyProbes >= 1 && reasonCount >= 1, "\(fault.reason) counted:\n\(child.stderr)")
         let allFailures = FailureReason.allCases.compactMap { sampleValue(metrics, #"aoai_canary_probe_failures_total{resource="faulty",auth="entra_id",reason="\#($0.rawValue)"}"#) }.reduce(0, +)
         #expect(allFailures == faultyProbes, "every probe accounted for: \(allFailures) failures of \(faultyProbes) probes")
         #expect(try Promtool.checkMetrics(metrics).output.isEmpty)
