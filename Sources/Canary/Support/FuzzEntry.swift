@@ -48,6 +48,10 @@ public enum FuzzEntry {
             var request = HTTPRequest(method: lines.first.map(String.init) ?? "GET", path: lines.dropFirst().first.map(String.init) ?? "/",
                                       headers: headers, body: Array(lines.suffix(1).joined().utf8))
             request.remoteAddress = bytes.count % 2 == 0 ? "127.0.0.1" : "10.0.0.1"
+            request.clientCertificate = [.notTLS, .none, .verified, .unverified][bytes.count % 4]
+            // The door's parsing and certificate policy; not bcrypt itself, which is libcrypt's.
+            _ = WebGuard.basicCredentials(request.header("Authorization"))
+            _ = WebGuard.checkCertificate(request.clientCertificate, policy: WebConfig.ClientAuth.allCases[bytes.count % 5])
             _ = endpoint.handle(request)
         }
     }
