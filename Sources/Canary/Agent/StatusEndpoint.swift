@@ -26,7 +26,7 @@ public struct StatusEndpoint: Sendable {
         }
         switch request.path {
         case "/metrics":
-            return HTTPResponse(status: 200, contentType: Exposition.contentType, body: agent.metrics.registry.render())
+            return HTTPResponse(status: 200, headers: [("Content-Type", Exposition.contentType)], body: agent.metrics.registry.renderBytes())
         case "/-/healthy", "/-/ready":
             return HTTPResponse(status: 200, contentType: "text/plain; charset=utf-8", body: "OK\n")
         case "/":

@@ -40,6 +40,11 @@ public final class MetricsRegistry: Sendable {
     struct Family: Sendable {
         var descriptor: MetricDescriptor
         var series: [[String]: Value] = [:]
+        /// Changes whenever a series is added or removed: the sorted keys below are then stale.
+        var keysVersion = 0
+        /// The series' labels in render order, as of `sortedKeysVersion`.
+        var sortedKeys: [[String]] = []
+        var sortedKeysVersion = -1
     }
 
     struct State: Sendable {
@@ -89,6 +94,7 @@ public final class MetricsRegistry: Sendable {
             state.families[name]!.series[labels] = descriptor.type == .histogram
                 ? .histogram(Histogram(counts: Array(repeating: 0, count: descriptor.buckets.count)))
                 : .scalar(0)
+            state.families[name]!.keysVersion &+= 1
         }
     }
 
@@ -96,11 +102,14 @@ public final class MetricsRegistry: Sendable {
     public func observe(_ name: String, _ labels: [String], _ value: Double) {
         state.withLock { state in
             guard let buckets = state.families[name]?.descriptor.buckets else { return }
+            // Taken out of the dictionary (leaving a placeholder) so its counts are not shared while
+            // they change: an observation then costs no allocation.
             var histogram: Histogram
-            if case .histogram(let existing)? = state.families[name]!.series[labels] {
+            if case .histogram(let existing)? = state.families[name]!.series.updateValue(.scalar(0), forKey: labels) {
                 histogram = existing
             } else {
                 histogram = Histogram(counts: Array(repeating: 0, count: buckets.count))
+                state.families[name]!.keysVersion &+= 1
             }
             for (index, bound) in buckets.enumerated() where value <= bound {
                 histogram.counts[index] += 1
@@ -116,6 +125,7 @@ public final class MetricsRegistry: Sendable {
         state.withLock { state in
             guard var family = state.families[name] else { return }
             family.series = family.series.filter { !matches($0.key) }
+            family.keysVersion &+= 1
             state.families[name] = family
         }
     }
@@ -128,6 +138,7 @@ public final class MetricsRegistry: Sendable {
             for name in state.order {
                 guard var family = state.families[name], let index = family.descriptor.labelNames.firstIndex(of: label) else { continue }
                 family.series = family.series.filter { !values.contains($0.key[index]) }
+                family.keysVersion &+= 1
                 state.families[name] = family
             }
         }
@@ -141,6 +152,7 @@ public final class MetricsRegistry: Sendable {
                 let positions = labels.compactMap { pair in family.descriptor.labelNames.firstIndex(of: pair.key).map { ($0, pair.value) } }
                 guard positions.count == labels.count else { continue }
                 family.series = family.series.filter { series in !positions.allSatisfy { series.key[$0.0] == $0.1 } }
+                family.keysVersion &+= 1
                 state.families[name] = family
             }
         }
@@ -158,22 +170,69 @@ public final class MetricsRegistry: Sendable {
         state.withLock { state in
             guard let count = state.families[name]?.descriptor.labelNames.count else { return }
             precondition(labels.count == count, "label count mismatch for \(name)")
-            state.families[name]!.series[labels] = change(state.families[name]!.series[labels])
+            let old = state.families[name]!.series[labels]
+            if state.families[name]!.series.updateValue(change(old), forKey: labels) == nil {
+                state.families[name]!.keysVersion &+= 1
+            }
         }
     }
 
     /// The whole exposition, families in registration order and series sorted by label values.
     public func render() -> String {
-        let snapshot = state.withLock { $0 }
-        var output = ""
-        output.reserveCapacity(4096)
-        for name in snapshot.order {
-            guard let family = snapshot.families[name] else { continue }
-            Exposition.appendFamily(family.descriptor, series: family.series.sorted { $0.key.lexicographicallyPrecedes($1.key) }, to: &output)
+        String(decoding: renderBytes(), as: UTF8.self)
+    }
+
+    /// Series looked up per lock hold while rendering: short enough that probes recording their
+    /// results never wait long, long enough that the lock is not taken per series.
+    private static let renderChunk = 2048
+    /// The size of the last render, to reserve the next one's buffer in one go.
+    private let lastRenderSize = Atomic<Int>(4096)
+
+    /// The exposition as bytes. No snapshot of the registry is taken: each family is read in
+    /// chunks under the lock, so a scrape neither copies the series (which would make every
+    /// family's next update copy it again) nor holds the lock for the whole render.
+    public func renderBytes() -> [UInt8] {
+        var output: [UInt8] = []
+        output.reserveCapacity(lastRenderSize.load(ordering: .relaxed) + 4096)
+        for name in state.withLock({ $0.order }) {
+            guard let (descriptor, keys) = sortedKeys(name) else { continue }
+            Exposition.appendHeader(descriptor, to: &output)
+            var start = 0
+            while start < keys.count {
+                let end = min(start + Self.renderChunk, keys.count)
+                state.withLock { state in
+                    guard let series = state.families[name]?.series else { return }
+                    for key in keys[start..<end] {
+                        guard let value = series[key] else { continue }  // removed since the keys were sorted
+                        Exposition.appendSeries(descriptor, key, value, to: &output)
+                    }
+                }
+                start = end
+            }
         }
         for collector in collectors.withLock({ $0 }) {
-            output += collector()
+            output.append(contentsOf: collector().utf8)
         }
+        lastRenderSize.store(output.count, ordering: .relaxed)
         return output
+    }
+
+    /// A family's series labels in render order: cached while no series is added or removed,
+    /// sorted outside the lock when stale.
+    private func sortedKeys(_ name: String) -> (MetricDescriptor, [[String]])? {
+        let cached = state.withLock { state -> (MetricDescriptor, [[String]]?, [[String]], Int)? in
+            guard let family = state.families[name] else { return nil }
+            if family.sortedKeysVersion == family.keysVersion { return (family.descriptor, family.sortedKeys, [], 0) }
+            return (family.descriptor, nil, Array(family.series.keys), family.keysVersion)
+        }
+        guard let (descriptor, fresh, unsorted, version) = cached else { return nil }
+        if let fresh { return (descriptor, fresh) }
+        let sorted = unsorted.sorted { $0.lexicographicallyPrecedes($1) }
+        state.withLock { state in
+            guard state.families[name]?.keysVersion == version else { return }
+            state.families[name]!.sortedKeys = sorted
+            state.families[name]!.sortedKeysVersion = version
+        }
+        return (descriptor, sorted)
     }
 }
