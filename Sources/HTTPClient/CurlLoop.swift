@@ -74,6 +74,10 @@ final class CurlLoop: @unchecked Sendable {
     private let multi: UnsafeMutableRawPointer
     private var thread: pthread_t?
     private var active: [UnsafeMutableRawPointer: Transfer] = [:]
+    /// Finished easy handles, reset and kept for the next requests: setting one up from
+    /// curl_easy_init for every probe costs more than resetting one.
+    private var idle: [UnsafeMutableRawPointer] = []
+    private static let idleLimit = 64
     private let stopped = Atomic<Bool>(false)
 
     init() {
@@ -137,12 +141,14 @@ final class CurlLoop: @unchecked Sendable {
             collectFinished()
             curl_multi_poll(multi, nil, 0, 1000, nil)
         }
+        for easy in idle { curl_easy_cleanup(easy) }
+        idle.removeAll()
         curl_multi_cleanup(multi)
     }
 
     private func begin(_ transfer: Transfer) {
         guard !transfer.isCancelled else { return }
-        guard let easy = curl_easy_init() else {
+        guard let easy = idle.popLast() ?? curl_easy_init() else {
             transfer.finish(.failure(.other(code: -1, message: "curl_easy_init failed")))
             return
         }
@@ -164,7 +170,13 @@ final class CurlLoop: @unchecked Sendable {
 
     private func release(_ easy: UnsafeMutableRawPointer, _ transfer: Transfer) {
         curl_multi_remove_handle(multi, easy)
-        curl_easy_cleanup(easy)
+        if idle.count < Self.idleLimit {
+            // Back to the defaults of curl_easy_init; connections stay in the multi handle's cache.
+            curl_easy_reset(easy)
+            idle.append(easy)
+        } else {
+            curl_easy_cleanup(easy)
+        }
         if let list = transfer.headerList { curl_slist_free_all(list) }
         transfer.headerList = nil
         transfer.easy = nil
