@@ -1,6 +1,7 @@
 // The parsers of outside input behind one entry, for the libFuzzer harness (`make fuzz`) and for
 // replaying the inputs it once crashed on (Tests/Fuzz/Regressions, in `make test`).
 import HTTPServer
+import JSON
 
 /// Feeds bytes to one parser. Never throws: every outcome but a trap is fine.
 public enum FuzzEntry {
@@ -29,6 +30,15 @@ public enum FuzzEntry {
         case .cli:
             _ = try? AzureCLISource.parse(text, now: 1_800_000_000)
         case .classifier:
+            // The JSON parser against Foundation's JSONDecoder: whatever ours accepts, JSONDecoder
+            // accepts with the same value. (Not the other way round: JSONDecoder also takes some
+            // malformed numbers, such as 76- inside an object, and guesses UTF-16 from NUL bytes.
+            // Nor for numbers of 16 digits or more, past a Double's precision, where JSONDecoder
+            // reads 999999999999999999.9 as the Int 999999999999999999.)
+            if let ours = JSONValue.parse(bytes), bytes.filter({ $0 == UInt8(ascii: "[") || $0 == UInt8(ascii: "{") }).count < 400,
+               !hasLongDigitRun(bytes) {
+                precondition(JSONValue.parseWithFoundation(bytes)?.rendered == ours.rendered, "JSONParser disagrees with JSONDecoder")
+            }
             // The first byte picks the status and auth mode; the rest is the body.
             let statuses = [200, 400, 401, 403, 404, 429, 500, 503]
             let first = bytes.first ?? 0
@@ -55,4 +65,14 @@ public enum FuzzEntry {
             _ = endpoint.handle(request)
         }
     }
+}
+
+/// True when 16 or more digits follow each other somewhere in `bytes`.
+private func hasLongDigitRun(_ bytes: [UInt8]) -> Bool {
+    var run = 0
+    for byte in bytes {
+        run = (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) ? run + 1 : 0
+        if run >= 16 { return true }
+    }
+    return false
 }
