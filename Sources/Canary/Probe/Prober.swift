@@ -80,6 +80,17 @@ public struct Prober: Sendable {
     /// Runs the key call and the Entra ID call of one round at the same moment.
     public func round(_ resource: ResourceConfig, tokens: TokenCache?) async -> RoundResult {
         var result = RoundResult(resource: resource.name)
+        // One call: made in this task, without a child task to start and wait for.
+        switch (resource.apiKey, tokens) {
+        case (let key?, nil):
+            result.apiKey = await probe(resource, auth: .apiKey, header: ("api-key", key.exposedValue))
+            return result
+        case (nil, let tokens?):
+            result.entraID = await probeWithToken(resource, tokens: tokens)
+            return result
+        default:
+            break
+        }
         await withTaskGroup(of: ProbeResult.self) { group in
             if let key = resource.apiKey {
                 group.addTask { await self.probe(resource, auth: .apiKey, header: ("api-key", key.exposedValue)) }
