@@ -109,24 +109,13 @@ import Testing
         }
         let endpoint = arrangement.endpoint
         let authority = arrangement.authority ?? world.simulator.authority
-        // The healthy resource probes with its key only, so token faults cannot touch it.
-        let text = """
-        listen: "127.0.0.1:0"
-        interval: 1s
-        timeout: 1s
-
-        """ + world.credentialsYAML(authority: authority) + """
-        resources:
-          - name: healthy
-            endpoint: \(world.addResource("healthy"))
-            deployment: \(Names.deployment)
-            api_key_file: resource.key
+        let text = world.oneSecondConfig(credentials: world.credentialsYAML(authority: authority), resources: """
           - name: faulty
             endpoint: \(endpoint)
             deployment: \(Names.deployment)
             credential: app
 
-        """
+        """)
         // The agent runs as its own process, as in production: the timeliness it shows is its own,
         // not that of this test process's thread pool, which other suites share.
         let path = world.directory + "/config.yaml"

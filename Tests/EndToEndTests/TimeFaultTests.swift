@@ -23,24 +23,14 @@ final class SteppedClock: CanaryClock {
     /// the real monotonic clock all the same.
     @Test func theWallClockStepsForwardAndBack() async throws {
         let world = try World()
-        let text = """
-        listen: "127.0.0.1:0"
-        interval: 1s
-        timeout: 1s
-
-        """ + world.credentialsYAML() + """
-        resources:
-          - name: healthy
-            endpoint: \(world.addResource("healthy"))
-            deployment: \(Names.deployment)
-            api_key_file: resource.key
+        let text = world.oneSecondConfig(credentials: world.credentialsYAML(), resources: """
           - name: stepped
             endpoint: \(world.addResource("stepped"))
             deployment: \(Names.deployment)
             api_key_file: resource.key
             credential: app
 
-        """
+        """)
         let clock = SteppedClock()
         let agent = world.agent(try world.config(text), clock: clock)
         let running = Task { await agent.run() }
@@ -81,26 +71,21 @@ final class SteppedClock: CanaryClock {
         world.simulator.addManagedIdentity(identity)
         let outageEnds = Date().timeIntervalSince1970 + 80
         world.simulator.updateManagedIdentityScenario { $0.goneUntil = outageEnds }
-        let text = """
-        listen: "127.0.0.1:0"
-        interval: 1s
-        timeout: 1s
+        let credentials = """
         credentials:
           vm:
             type: managed_identity
             source: imds
             endpoint: \(world.simulator.authority)/metadata/identity/oauth2/token
-        resources:
-          - name: healthy
-            endpoint: \(world.addResource("healthy"))
-            deployment: \(Names.deployment)
-            api_key_file: resource.key
+
+        """
+        let text = world.oneSecondConfig(credentials: credentials, resources: """
           - name: vm
             endpoint: \(world.addResource("vm", grantRole: false))
             deployment: \(Names.deployment)
             credential: vm
 
-        """
+        """)
         world.simulator.grantRole(resource: "vm", objectID: identity.objectID)
         let path = world.directory + "/config.yaml"
         try text.write(toFile: path, atomically: true, encoding: .utf8)

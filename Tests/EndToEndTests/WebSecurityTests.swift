@@ -101,28 +101,26 @@ struct SecuredEndpoint {
         let d = endpoint.directory
         let target = String(base.dropFirst("https://".count))
         // The job as a user writes it, and a second job with a wrong password that must stay down.
-        let job = """
-            scheme: https
-            tls_config:
-              ca_file: \(d)/ca.pem
-              cert_file: \(d)/client.pem
-              key_file: \(d)/client.key
-            basic_auth:
-              username: prometheus
-              password: \(prometheusPassword)
+        func security(password: String) -> String {
+            """
+                scheme: https
+                tls_config:
+                  ca_file: \(d)/ca.pem
+                  cert_file: \(d)/client.pem
+                  key_file: \(d)/client.key
+                basic_auth:
+                  username: prometheus
+                  password: \(password)
+            """
+        }
+        let job = security(password: prometheusPassword) + """
+
           - job_name: wrong-password
             scrape_interval: 1s
-            scheme: https
-            tls_config:
-              ca_file: \(d)/ca.pem
-              cert_file: \(d)/client.pem
-              key_file: \(d)/client.key
-            basic_auth:
-              username: prometheus
-              password: wrong
             static_configs:
               - targets: ["\(target)"]
-        """
+
+        """ + security(password: "wrong")
         let prometheus = try PrometheusServer(scraping: target, rules: nil, job: job)
         defer { prometheus.stop() }
         var up: [String: String] = [:]

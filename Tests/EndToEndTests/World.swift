@@ -83,6 +83,25 @@ final class World: @unchecked Sendable {
         """
     }
 
+    /// A config with 1 s rounds and a 1 s timeout: `credentials` (a YAML block), a resource
+    /// "healthy" probed with its key only (so token faults cannot touch it), then `resources`
+    /// (more YAML list items, indented by two).
+    func oneSecondConfig(credentials: String, resources: String) -> String {
+        """
+        listen: "127.0.0.1:0"
+        interval: 1s
+        timeout: 1s
+
+        """ + credentials + """
+        resources:
+          - name: healthy
+            endpoint: \(addResource("healthy"))
+            deployment: \(Names.deployment)
+            api_key_file: resource.key
+
+        """ + resources
+    }
+
     /// Writes the config and loads it with the real loader.
     func config(_ text: String) throws -> CanaryConfig {
         let path = directory + "/config.yaml"

@@ -14,39 +14,26 @@ public enum Exposition {
     static func appendSeries(_ descriptor: MetricDescriptor, _ labels: [String], _ value: MetricsRegistry.Value, to output: inout [UInt8]) {
         switch value {
         case .scalar(let number):
-            output.append(contentsOf: descriptor.name.utf8)
-            appendLabels(descriptor.labelNames, labels, extra: nil, to: &output)
-            output.append(UInt8(ascii: " "))
-            appendNumber(number, to: &output)
-            output.append(UInt8(ascii: "\n"))
+            appendLine(descriptor, "", labels, le: nil, to: &output) { appendNumber(number, to: &$0) }
         case .histogram(let histogram):
-            for (index, bound) in descriptor.buckets.enumerated() {
-                output.append(contentsOf: descriptor.name.utf8)
-                output.append(contentsOf: "_bucket".utf8)
-                appendLabels(descriptor.labelNames, labels, extra: format(bound), to: &output)
-                output.append(UInt8(ascii: " "))
-                appendInteger(histogram.counts[index], to: &output)
-                output.append(UInt8(ascii: "\n"))
+            for (index, bound) in descriptor.bucketLabels.enumerated() {
+                appendLine(descriptor, "_bucket", labels, le: bound, to: &output) { appendInteger(histogram.counts[index], to: &$0) }
             }
-            output.append(contentsOf: descriptor.name.utf8)
-            output.append(contentsOf: "_bucket".utf8)
-            appendLabels(descriptor.labelNames, labels, extra: "+Inf", to: &output)
-            output.append(UInt8(ascii: " "))
-            appendInteger(histogram.count, to: &output)
-            output.append(contentsOf: "\n".utf8)
-            output.append(contentsOf: descriptor.name.utf8)
-            output.append(contentsOf: "_sum".utf8)
-            appendLabels(descriptor.labelNames, labels, extra: nil, to: &output)
-            output.append(UInt8(ascii: " "))
-            appendNumber(histogram.sum, to: &output)
-            output.append(UInt8(ascii: "\n"))
-            output.append(contentsOf: descriptor.name.utf8)
-            output.append(contentsOf: "_count".utf8)
-            appendLabels(descriptor.labelNames, labels, extra: nil, to: &output)
-            output.append(UInt8(ascii: " "))
-            appendInteger(histogram.count, to: &output)
-            output.append(UInt8(ascii: "\n"))
+            appendLine(descriptor, "_bucket", labels, le: "+Inf", to: &output) { appendInteger(histogram.count, to: &$0) }
+            appendLine(descriptor, "_sum", labels, le: nil, to: &output) { appendNumber(histogram.sum, to: &$0) }
+            appendLine(descriptor, "_count", labels, le: nil, to: &output) { appendInteger(histogram.count, to: &$0) }
         }
+    }
+
+    /// `name_suffix{labels} value\n`.
+    private static func appendLine(_ descriptor: MetricDescriptor, _ suffix: StaticString, _ labels: [String], le: String?, to output: inout [UInt8],
+                                   value: (inout [UInt8]) -> Void) {
+        output.append(contentsOf: descriptor.name.utf8)
+        suffix.withUTF8Buffer { output.append(contentsOf: $0) }
+        appendLabels(descriptor.labelNames, labels, extra: le, to: &output)
+        output.append(UInt8(ascii: " "))
+        value(&output)
+        output.append(UInt8(ascii: "\n"))
     }
 
     /// `{name="value",...}`, with `le="extra"` last when given; nothing without labels.

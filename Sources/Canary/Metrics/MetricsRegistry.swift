@@ -13,7 +13,11 @@ public struct MetricDescriptor: Sendable {
     public var type: MetricType
     public var labelNames: [String]
     /// Upper bounds for histograms, ascending, without +Inf.
-    public var buckets: [Double]
+    public var buckets: [Double] {
+        didSet { bucketLabels = buckets.map(Exposition.format) }
+    }
+    /// The bounds as `le` label values, formatted once rather than per series and scrape.
+    private(set) var bucketLabels: [String]
 
     public init(name: String, help: String, type: MetricType, labelNames: [String], buckets: [Double] = []) {
         self.name = name
@@ -21,6 +25,7 @@ public struct MetricDescriptor: Sendable {
         self.type = type
         self.labelNames = labelNames
         self.buckets = buckets
+        self.bucketLabels = buckets.map(Exposition.format)
     }
 }
 
