@@ -17,18 +17,22 @@ public enum ConfigLoader {
 
     /// Decodes configuration text; `file` is used in messages only.
     public static func decode(_ text: String, file: String, environment: ConfigEnvironment) throws(ConfigErrors) -> CanaryConfig {
-        let root: YAMLNode?
-        do {
-            root = try YAMLParser.parse(text)
-        } catch {
-            throw ConfigErrors(issues: [ConfigIssue(file: file, line: error.mark.line, column: error.mark.column, keyPath: "", message: "YAML syntax error: \(error.message)")])
-        }
+        let root = try parseYAML(text, file: file)
         var decoder = ConfigDecoder(file: file, environment: environment)
         let config = decoder.decodeDocument(root)
         guard let config, decoder.issues.isEmpty else {
             throw ConfigErrors(issues: decoder.issues.sorted { ($0.line, $0.column) < ($1.line, $1.column) })
         }
         return config
+    }
+
+    /// The document's node tree; a syntax error is reported at its place in `file`.
+    static func parseYAML(_ text: String, file: String) throws(ConfigErrors) -> YAMLNode? {
+        do {
+            return try YAMLParser.parse(text)
+        } catch {
+            throw ConfigErrors(issues: [ConfigIssue(file: file, line: error.mark.line, column: error.mark.column, keyPath: "", message: "YAML syntax error: \(error.message)")])
+        }
     }
 
     static func directoryName(of path: String) -> String {

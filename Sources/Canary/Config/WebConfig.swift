@@ -79,12 +79,7 @@ public enum WebConfigLoader {
     /// Decodes web configuration text; relative file names resolve against `directory`, as the
     /// exporter-toolkit resolves them against the file's own folder.
     public static func decode(_ text: String, file: String, directory: String) throws(ConfigErrors) -> WebConfig {
-        let root: YAMLNode?
-        do {
-            root = try YAMLParser.parse(text)
-        } catch {
-            throw ConfigErrors(issues: [ConfigIssue(file: file, line: error.mark.line, column: error.mark.column, keyPath: "", message: "YAML syntax error: \(error.message)")])
-        }
+        let root = try ConfigLoader.parseYAML(text, file: file)
         var decoder = WebConfigDecoder(base: ConfigDecoder(file: file, environment: ConfigEnvironment(variables: [:], configDirectory: directory)), directory: directory)
         let config = root.flatMap { decoder.document($0) } ?? WebConfig()
         guard decoder.base.issues.isEmpty else {
