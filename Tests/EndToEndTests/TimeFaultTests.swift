@@ -19,8 +19,7 @@ final class SteppedClock: CanaryClock {
 
 @Suite(.serialized) struct TimeFaultTests {
     /// The agent runs in this process here, since only an injected clock can be stepped without
-    /// root (libfaketime empties a Swift program's CommandLine.arguments); its lag is measured on
-    /// the real monotonic clock all the same.
+    /// root (libfaketime empties a Swift program's CommandLine.arguments).
     @Test func theWallClockStepsForwardAndBack() async throws {
         let world = try World()
         let text = world.oneSecondConfig(credentials: world.credentialsYAML(), resources: """
@@ -38,7 +37,9 @@ final class SteppedClock: CanaryClock {
         clock.step(by: 7200)  // two hours forward: the cached token now looks expired
         try await Task.sleep(for: .milliseconds(1500))
         clock.step(by: -14400)  // four hours back: two hours behind the service
+        let beforeBackStep = agent.value(CanaryMetrics.probes, ["healthy", "api_key"])
         try await Task.sleep(for: .milliseconds(1500))
+        let afterBackStep = agent.value(CanaryMetrics.probes, ["healthy", "api_key"])
         running.cancel()
         await running.value
         agent.shutdown()
@@ -52,9 +53,14 @@ final class SteppedClock: CanaryClock {
             #expect(failures == 0, "\(resource) \(auth): a step of the wall clock is not a failure:\n\(world.logs.value)")
             #expect(sampleValue(metrics, #"aoai_canary_probe_success{resource="\#(resource)",auth="\#(auth)"}"#) == 1)
         }
+        // Schedules run on monotonic time: rounds went on after the step back (a wall-clock
+        // schedule would wait four hours), and none started hours late after the step forward.
+        // (Within 5 s rather than 1 s: this agent shares the test process with the suites running
+        // beside it; the 1 s bound is held by the fault suite, whose agent has a process of its own.)
+        #expect(afterBackStep > beforeBackStep, "rounds went on after the wall clock went back")
         let lagCount = sampleValue(metrics, "aoai_canary_round_start_lag_seconds_count") ?? 0
-        let onTime = sampleValue(metrics, #"aoai_canary_round_start_lag_seconds_bucket{le="1"}"#) ?? -1
-        #expect(lagCount > 0 && onTime == lagCount, "every round started within 1 s of its slot: schedules run on monotonic time")
+        let withinSeconds = sampleValue(metrics, #"aoai_canary_round_start_lag_seconds_bucket{le="5"}"#) ?? -1
+        #expect(lagCount > 0 && withinSeconds == lagCount, "every round started within seconds of its slot")
         // Token age is monotonic too: two hours forward did not make the token look expired (a
         // needless refresh), and four back will not keep it past its real expiry.
         #expect(sampleValue(metrics, #"aoai_canary_token_acquisitions_total{credential="app",result="success"}"#) == 1)
