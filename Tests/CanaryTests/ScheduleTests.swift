@@ -19,6 +19,15 @@ import Testing
         #expect(schedule.entries[0].nextDue == 60)
     }
 
+    @Test func slotsJustAheadStartEarlyWithoutShiftingTheirPhase() {
+        var schedule = Schedule(intervals: [1, 1, 1, 1], start: 0)  // slots at 0, .25, .5, .75
+        let taken = schedule.takeDueWithLag(now: 0.24, ahead: 0.02)
+        #expect(taken.map(\.index) == [0, 1])  // 0.25 is within 20 ms
+        #expect(taken.map(\.lag) == [0.24, 0])  // an early start counts as no lag
+        #expect(schedule.entries.map(\.nextDue) == [1, 1.25, 0.5, 0.75])  // one interval after the slot, not after now
+        #expect(schedule.takeDueWithLag(now: 0.3, ahead: 0.02).isEmpty)  // 0.5 is further off
+    }
+
     @Test func retryAfterPushesTheNextRoundBack() {
         var schedule = Schedule(intervals: [10], start: 0)
         _ = schedule.takeDue(now: 0)

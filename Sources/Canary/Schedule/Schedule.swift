@@ -36,19 +36,21 @@ public struct Schedule: Sendable, Equatable {
         takeDueWithLag(now: now).map(\.index)
     }
 
-    /// The same, with how late each round starts against its slot.
-    public mutating func takeDueWithLag(now: Double) -> [(index: Int, lag: Double)] {
+    /// The same, with how late each round starts against its slot (0 for one started early).
+    /// Slots up to `ahead` seconds away are taken too, so rounds due close together start on
+    /// one wake-up of the loop rather than one each.
+    public mutating func takeDueWithLag(now: Double, ahead: Double = 0) -> [(index: Int, lag: Double)] {
         var due: [(index: Int, lag: Double)] = []
-        while let top = heap.first, top.due <= now {
+        while let top = heap.first, top.due <= now + ahead {
             popRoot()
             let index = top.index
             guard entries[index].nextDue == top.due else { continue }  // stale
             if !entries[index].inFlight {
                 entries[index].inFlight = true
-                due.append((index, now - entries[index].nextDue))
+                due.append((index, max(0, now - entries[index].nextDue)))
             }
             let interval = entries[index].interval
-            let missed = ((now - entries[index].nextDue) / interval).rounded(.down)
+            let missed = max(0, ((now - entries[index].nextDue) / interval).rounded(.down))
             entries[index].nextDue += (missed + 1) * interval
             push(Slot(due: entries[index].nextDue, index: index))
         }
