@@ -182,7 +182,8 @@ public final class HTTPServer: @unchecked Sendable {
             strings[0], strings[1], strings[2], strings[3]
         ) else {
             close(listeningSocket.fd)
-            tlsStrings.forEach { free($0) }
+            // The strings are freed by deinit, which runs for an init that throws once every
+            // property is set.
             throw tls == nil ? .startFailed(address: listeningSocket.address.description) : .tlsStartFailed(address: listeningSocket.address.description)
         }
         self.daemon = started
@@ -203,7 +204,10 @@ public final class HTTPServer: @unchecked Sendable {
 
     deinit {
         stop()
-        tlsStrings.forEach { free($0) }
+        for string in tlsStrings {
+            explicit_bzero(string, strlen(string))  // one of them is the private key
+            free(string)
+        }
     }
 }
 
