@@ -3,11 +3,13 @@
 #define CMICROHTTPD_SHIM_H
 #include <stdarg.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <microhttpd.h>
 #include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 
 // MHD_start_daemon takes its options as a variadic list: this shim passes them as one
 // MHD_OPTION_ARRAY instead, so optional ones (TLS) can be left out. The daemon listens on a socket
@@ -46,6 +48,28 @@ static inline struct MHD_Daemon *CMicroHTTPD_start(unsigned int flags,
     return MHD_start_daemon(flags, 0, NULL, NULL, handler, handler_cls, MHD_OPTION_ARRAY, options, MHD_OPTION_END);
 }
 
+// True when the DER certificate has no extended key usage, or one that includes clientAuth or
+// anyExtendedKeyUsage.
+static inline int CMicroHTTPD_allows_client_auth(const gnutls_datum_t *der) {
+    gnutls_x509_crt_t certificate;
+    if (gnutls_x509_crt_init(&certificate) != GNUTLS_E_SUCCESS) return 0;
+    int allowed = 0;
+    if (gnutls_x509_crt_import(certificate, der, GNUTLS_X509_FMT_DER) == GNUTLS_E_SUCCESS) {
+        char oid[128];
+        int any = 0;
+        for (unsigned int index = 0;; index++) {
+            size_t size = sizeof(oid);
+            int result = gnutls_x509_crt_get_key_purpose_oid(certificate, index, oid, &size, NULL);
+            if (result == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) { allowed = any == 0 || allowed; break; }
+            if (result < 0) { allowed = 0; break; }
+            any = 1;
+            if (strcmp(oid, GNUTLS_KP_TLS_WWW_CLIENT) == 0 || strcmp(oid, GNUTLS_KP_ANY) == 0) allowed = 1;
+        }
+    }
+    gnutls_x509_crt_deinit(certificate);
+    return allowed;
+}
+
 /// What a TLS client showed of itself: see CMicroHTTPD_peer_certificate.
 enum CMicroHTTPDPeerCertificate {
     CMicroHTTPDPeerNotTLS = 0,
@@ -55,8 +79,10 @@ enum CMicroHTTPDPeerCertificate {
 };
 
 // Whether the connection is TLS, and if so whether the client sent a certificate that chains to
-// the trusted CAs (MHD_OPTION_HTTPS_MEM_TRUST) and is within its validity period. libmicrohttpd
-// asks for client certificates when it has CAs to trust, but leaves checking them to the caller.
+// the trusted CAs (MHD_OPTION_HTTPS_MEM_TRUST), is within its validity period and may be used
+// for TLS client authentication (its extended key usage, when it has one, includes clientAuth
+// or any, as Go's crypto/tls requires of the exporter-toolkit's clients). libmicrohttpd asks for client
+// certificates when it has CAs to trust, but leaves checking them to the caller.
 static inline enum CMicroHTTPDPeerCertificate CMicroHTTPD_peer_certificate(struct MHD_Connection *connection) {
     const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_GNUTLS_SESSION);
     if (info == NULL || info->tls_session == NULL) return CMicroHTTPDPeerNotTLS;
@@ -65,7 +91,8 @@ static inline enum CMicroHTTPDPeerCertificate CMicroHTTPD_peer_certificate(struc
     if (gnutls_certificate_get_peers(session, &chain_length) == NULL || chain_length == 0) return CMicroHTTPDPeerNone;
     unsigned int status = 0;
     if (gnutls_certificate_verify_peers2(session, &status) != GNUTLS_E_SUCCESS || status != 0) return CMicroHTTPDPeerUnverified;
-    return CMicroHTTPDPeerVerified;
+    const gnutls_datum_t *chain = gnutls_certificate_get_peers(session, &chain_length);
+    return CMicroHTTPD_allows_client_auth(&chain[0]) ? CMicroHTTPDPeerVerified : CMicroHTTPDPeerUnverified;
 }
 
 // MHD_get_connection_info is variadic: this shim asks for the client's address only.

@@ -76,6 +76,7 @@ struct SecuredEndpoint {
             ("no client certificate", trusted + ["-u", "prometheus:\(prometheusPassword)"], 403),
             ("a self-signed client certificate", trusted + ["--cert", "\(d)/self-signed.pem", "--key", "\(d)/self-signed.key", "-u", "prometheus:\(prometheusPassword)"], 403),
             ("an expired client certificate", trusted + ["--cert", "\(d)/client-expired.pem", "--key", "\(d)/client-expired.key", "-u", "prometheus:\(prometheusPassword)"], 403),
+            ("a certificate only for servers", trusted + ["--cert", "\(d)/server-only.pem", "--key", "\(d)/server-only.key", "-u", "prometheus:\(prometheusPassword)"], 403),
             ("a client that does not trust the server's CA", client + ["-u", "prometheus:\(prometheusPassword)"], 0),
             ("TLS 1.1 (min_version defaults to TLS12)", trusted + client + ["--tls-max", "1.1"], 0),
         ]
