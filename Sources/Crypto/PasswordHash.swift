@@ -13,7 +13,17 @@ public enum PasswordHash {
 
     /// Hashes `password` with the method and salt in `hash` and compares in constant time.
     public static func check(password: String, against hash: String) -> Verdict {
-        switch CCrypt_matches(password, hash) {
+        check(password: Array(password.utf8), against: hash)
+    }
+
+    /// The same for a password as the client sent its bytes; one with a NUL byte never matches
+    /// (crypt would stop there and accept what came before it).
+    public static func check(password: [UInt8], against hash: String) -> Verdict {
+        guard !password.contains(0) else { return .doesNotMatch }
+        let verdict = (password + [0]).withUnsafeBufferPointer { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { CCrypt_matches($0.baseAddress, hash) }
+        }
+        switch verdict {
         case 1: return .matches
         case 0: return .doesNotMatch
         default: return .unusableHash

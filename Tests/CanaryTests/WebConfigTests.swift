@@ -119,6 +119,14 @@ import Testing
     }
 
     @Test func aPasswordMayContainColons() {
-        #expect(WebGuard.basicCredentials(basic("u:a:b")).map { [$0.0, $0.1] } == ["u", "a:b"])
+        #expect(WebGuard.basicCredentials(basic("u:a:b")).map { [$0.0, String(decoding: $0.1, as: UTF8.self)] } == ["u", "a:b"])
+    }
+
+    @Test func aPasswordIsHashedAsSentAndANULNeverEndsItEarly() {
+        let door = WebGuard(config: WebConfig(users: ["prometheus": Self.hash]))
+        #expect(door.check(request(authorization: basic("prometheus:scrape-secret\u{0}junk")))?.status == 401)
+        let latin1 = "Basic " + Data(Array("prometheus:".utf8) + [0xE9]).base64EncodedString()  // not UTF-8
+        #expect(door.check(request(authorization: latin1))?.status == 401)
+        #expect(door.check(request(authorization: basic("prometheus:scrape-secret"))) == nil)
     }
 }

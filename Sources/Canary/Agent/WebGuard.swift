@@ -15,11 +15,13 @@ public final class WebGuard: Sendable {
     /// busy at most, and the other still answers scrapers whose password is already accepted.
     private let hashing = Mutex<Void>(())
     private static let acceptedLimit = 64
-    /// Checked for unknown users, so that a wrong name takes as long as a wrong password.
-    private static let decoyHash = "$2b$10$aoaicanarydecoyhashsae.TNI40tLrRYa59ECZjUZCHtobE92y6u"
+    /// Checked for unknown users, so that a wrong name takes as long as a wrong password: one of
+    /// the configured hashes, so it has their cost (the user check below still refuses it).
+    private let decoyHash: String
 
     public init(config: WebConfig) {
         self.config = config
+        self.decoyHash = config.users.keys.sorted().first.flatMap { config.users[$0] } ?? ""
     }
 
     /// nil lets the request through; otherwise the answer to send instead.
@@ -29,11 +31,11 @@ public final class WebGuard: Sendable {
         }
         guard !config.users.isEmpty else { return nil }
         guard let (user, password) = Self.basicCredentials(request.header("Authorization")) else { return Self.challenge }
-        let digest = Digest.sha256(Array("\(user)\u{0}\(password)\u{0}\(config.users[user] ?? "")".utf8))
+        let digest = Digest.sha256(Array("\(user)\u{0}".utf8) + password + Array("\u{0}\(config.users[user] ?? "")".utf8))
         if accepted.withLock({ $0.contains(digest) }) { return nil }
-        // Outside the lock's scope on purpose: a busy hasher answers at once rather than queueing.
+        // A busy hasher answers at once rather than queueing.
         let verdict: PasswordHash.Verdict? = hashing.withLockIfAvailable { _ in
-            PasswordHash.check(password: password, against: config.users[user] ?? Self.decoyHash)
+            PasswordHash.check(password: password, against: config.users[user] ?? decoyHash)
         }
         guard let verdict else {
             return HTTPResponse(status: 429, contentType: "text/plain; charset=utf-8", body: "busy checking another password; retry\n", headers: [("Retry-After", "1")])
@@ -62,14 +64,15 @@ public final class WebGuard: Sendable {
         }
     }
 
-    /// The user and password of an `Authorization: Basic` header.
-    static func basicCredentials(_ header: String?) -> (String, String)? {
+    /// The user and password of an `Authorization: Basic` header; the password as the bytes
+    /// sent, so that nothing is altered before it is hashed.
+    static func basicCredentials(_ header: String?) -> (String, [UInt8])? {
         guard let header else { return nil }
         let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
         guard parts.count == 2, parts[0].lowercased() == "basic", parts[1].utf8.count <= 4096,
               let decoded = Data(base64Encoded: String(parts[1])) else { return nil }
-        let text = String(decoding: decoded, as: UTF8.self)
-        guard let colon = text.firstIndex(of: ":") else { return nil }
-        return (String(text[..<colon]), String(text[text.index(after: colon)...]))
+        let bytes = Array(decoded)
+        guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")) else { return nil }
+        return (String(decoding: bytes[..<colon], as: UTF8.self), Array(bytes[(colon + 1)...]))
     }
 }
