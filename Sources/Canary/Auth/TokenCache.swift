@@ -22,9 +22,9 @@ public actor TokenCache {
     private let observe: @Sendable (TokenAcquisitionEvent) -> Void
     private var state: TokenCacheState
     private var acquiring = false
-    /// The monotonic reading when the cached token arrived: its age is measured on the clock that
+    /// Both clocks' readings when the cached token arrived: its age is measured on the clock that
     /// does not step, so setting the wall clock neither expires nor extends it.
-    private var tokenArrivedMonotonic: Double?
+    private var tokenArrived: (wall: Double, monotonic: Double)?
     private var waiters: [CheckedContinuation<Result<CachedToken, TokenAcquisitionError>, Never>] = []
 
     public init(credential: String, source: any TokenSource, client: HTTPClient, clock: any CanaryClock, timeoutSeconds: Double, retryInterval: Double = 30, observe: @escaping @Sendable (TokenAcquisitionEvent) -> Void) {
@@ -62,8 +62,8 @@ public actor TokenCache {
     /// Now, for the refresh policy: the wall time at which the cached token arrived plus the
     /// monotonic time since, which is the wall time unless someone stepped the clock.
     private var now: Double {
-        guard let token = state.token, let tokenArrivedMonotonic else { return clock.wallSeconds }
-        return token.acquiredAt + (clock.monotonicSeconds - tokenArrivedMonotonic)
+        guard state.token != nil, let tokenArrived else { return clock.wallSeconds }
+        return tokenArrived.wall + (clock.monotonicSeconds - tokenArrived.monotonic)
     }
 
     private func acquire() async -> Result<CachedToken, TokenAcquisitionError> {
@@ -72,7 +72,7 @@ public actor TokenCache {
         do {
             let token = try await source.acquireToken(AcquisitionContext(client: client, clock: clock, timeoutSeconds: timeoutSeconds))
             state.succeeded(token)
-            tokenArrivedMonotonic = clock.monotonicSeconds
+            tokenArrived = (clock.wallSeconds, clock.monotonicSeconds)
             observe(TokenAcquisitionEvent(credential: credential, result: .success(token), durationSeconds: clock.monotonicSeconds - start,
                                           keptOldToken: false, credentialExpiries: source.credentialExpiries()))
             return .success(token)
