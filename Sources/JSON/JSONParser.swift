@@ -18,6 +18,7 @@ struct JSONParser {
     /// The document's one value, or nil when it is not JSON (including trailing garbage).
     static func parse(_ bytes: [UInt8]) -> JSONValue? {
         var parser = JSONParser(bytes)
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { parser.index = 3 }  // a UTF-8 byte order mark, as JSONDecoder skips it
         guard let value = parser.value(depth: 0) else { return nil }
         parser.skipWhitespace()
         return parser.index == bytes.count ? value : nil

@@ -27,6 +27,12 @@ import Testing
         #expect(ours?.rendered == reference?.rendered)
     }
 
+    @Test func aUTF8ByteOrderMarkIsSkipped() {
+        let document: [UInt8] = [0xEF, 0xBB, 0xBF] + Array(#"{"a":1}"#.utf8)
+        #expect(JSONValue.parse(document)?.rendered == #"{"a":1}"#)
+        #expect(JSONValue.parse(document)?.rendered == JSONValue.parseWithFoundation(document)?.rendered)
+    }
+
     @Test func invalidUTF8FailsTheDocument() {
         #expect(JSONValue.parse([UInt8(ascii: "\""), 0xC3, 0x28, UInt8(ascii: "\"")]) == nil)
         #expect(JSONValue.parse([UInt8(ascii: "\""), 0xFF, UInt8(ascii: "\"")]) == nil)
