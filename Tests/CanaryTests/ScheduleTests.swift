@@ -28,6 +28,21 @@ import Testing
         #expect(schedule.takeDueWithLag(now: 0.3, ahead: 0.02).isEmpty)  // 0.5 is further off
     }
 
+    @Test func aRoundSetByRetryAfterDoesNotStartEarly() {
+        var schedule = Schedule(intervals: [10, 10], start: 0)  // slots at 0 and 5
+        _ = schedule.takeDue(now: 0)
+        schedule.completed(0, now: 1, retryAfter: 30)  // next round of 0 at 31
+        _ = schedule.takeDue(now: 5)
+        schedule.completed(1, now: 6, retryAfter: nil)  // next round of 1 at 15, then 25, 35
+        _ = schedule.takeDueWithLag(now: 15, ahead: 0.02)
+        schedule.completed(1, now: 16, retryAfter: nil)
+        _ = schedule.takeDueWithLag(now: 25, ahead: 0.02)
+        schedule.completed(1, now: 26, retryAfter: nil)
+        #expect(schedule.takeDueWithLag(now: 30.99, ahead: 0.02).isEmpty, "not before the time the service gave")
+        #expect(schedule.takeDueWithLag(now: 31, ahead: 0.02).map(\.index) == [0])
+        #expect(schedule.takeDueWithLag(now: 34.99, ahead: 0.02).map(\.index) == [1], "an ordinary slot still starts early")
+    }
+
     @Test func retryAfterPushesTheNextRoundBack() {
         var schedule = Schedule(intervals: [10], start: 0)
         _ = schedule.takeDue(now: 0)

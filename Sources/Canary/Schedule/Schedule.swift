@@ -9,6 +9,8 @@ public struct Schedule: Sendable, Equatable {
         /// Monotonic time of the next round.
         public var nextDue: Double
         public var inFlight: Bool
+        /// The next round was set by the service's `retry-after`: it starts no earlier.
+        public var notEarly = false
     }
 
     struct Slot: Sendable, Equatable {
@@ -41,10 +43,19 @@ public struct Schedule: Sendable, Equatable {
     /// one wake-up of the loop rather than one each.
     public mutating func takeDueWithLag(now: Double, ahead: Double = 0) -> [(index: Int, lag: Double)] {
         var due: [(index: Int, lag: Double)] = []
+        var notYet: [Slot] = []
+        defer { notYet.forEach { push($0) } }
         while let top = heap.first, top.due <= now + ahead {
             popRoot()
             let index = top.index
             guard entries[index].nextDue == top.due else { continue }  // stale
+            if entries[index].notEarly {
+                guard top.due <= now else {
+                    notYet.append(top)
+                    continue
+                }
+                entries[index].notEarly = false
+            }
             if !entries[index].inFlight {
                 entries[index].inFlight = true
                 due.append((index, max(0, now - entries[index].nextDue)))
@@ -68,6 +79,7 @@ public struct Schedule: Sendable, Equatable {
         }
         if let retryAfter, now + retryAfter > entries[index].nextDue {
             entries[index].nextDue = now + retryAfter
+            entries[index].notEarly = true
         }
         if entries[index].nextDue != before { push(Slot(due: entries[index].nextDue, index: index)) }
     }
