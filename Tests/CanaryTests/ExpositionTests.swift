@@ -5,7 +5,10 @@ import Testing
 
 @Suite struct ExpositionTests {
     @Test func labelValuesAndHelpAreEscaped() {
-        #expect(Exposition.escapeLabelValue(#"a\b"c"# + "\nd") == #"a\\b\"c\nd"#)
+        let registry = MetricsRegistry()
+        registry.register(MetricDescriptor(name: "e", help: "E.", type: .gauge, labelNames: ["v"]))
+        registry.set("e", [#"a\b"c"# + "\nd"], 1)
+        #expect(registry.render().contains(#"e{v="a\\b\"c\nd"} 1"#))
         #expect(Exposition.escapeHelp(#"back\slash"# + "\nnew \"quotes\" stay") == #"back\\slash\nnew "quotes" stay"#)
     }
 

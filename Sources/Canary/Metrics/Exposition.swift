@@ -101,21 +101,6 @@ public enum Exposition {
         "# HELP \(name) \(escapeHelp(help))\n# TYPE \(name) \(type.rawValue)\n\(name) \(format(value))\n"
     }
 
-    /// Label values escape backslash, double quote and newline.
-    public static func escapeLabelValue(_ value: String) -> String {
-        guard value.contains(where: { $0 == "\\" || $0 == "\"" || $0 == "\n" }) else { return value }
-        var result = ""
-        for character in value {
-            switch character {
-            case "\\": result += "\\\\"
-            case "\"": result += "\\\""
-            case "\n": result += "\\n"
-            default: result.append(character)
-            }
-        }
-        return result
-    }
-
     /// HELP text escapes backslash and newline.
     public static func escapeHelp(_ value: String) -> String {
         var result = ""

@@ -13,11 +13,9 @@ public struct MetricDescriptor: Sendable {
     public var type: MetricType
     public var labelNames: [String]
     /// Upper bounds for histograms, ascending, without +Inf.
-    public var buckets: [Double] {
-        didSet { bucketLabels = buckets.map(Exposition.format) }
-    }
+    public let buckets: [Double]
     /// The bounds as `le` label values, formatted once rather than per series and scrape.
-    private(set) var bucketLabels: [String]
+    let bucketLabels: [String]
 
     public init(name: String, help: String, type: MetricType, labelNames: [String], buckets: [Double] = []) {
         self.name = name
