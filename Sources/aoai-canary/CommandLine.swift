@@ -49,7 +49,7 @@ enum Commands {
         abstract: "Run the canary daemon: paired API key and Entra ID probes, metrics on HTTP.",
         discussion: "Probes every configured resource on its interval, serves /metrics, /-/healthy and /-/ready, and logs each change of outcome.",
         options: [
-            OptionSpec(name: "config", valueName: "path", help: "The configuration file. (default: /etc/aoai-canary/config.yaml)"),
+            configFile,
             OptionSpec(name: "listen", valueName: "host:port", help: "Overrides the configuration's listen address."),
             webConfigFile,
             OptionSpec(name: "log-format", valueName: "format", help: "auto, journal, logfmt or json; auto writes to journald when stderr is the journal. (default: auto)", choices: logFormats),
@@ -60,7 +60,9 @@ enum Commands {
         name: "check-config",
         abstract: "Validate a configuration file.",
         discussion: "Exits 0 when the file (and the web configuration, when given) is valid; otherwise prints every error as PATH:LINE:COLUMN: message and exits 64. Warnings (a regional endpoint with an Entra ID canary, extra path segments, http:// to a remote host, a scope for another cloud) are printed as PATH:LINE:COLUMN: warning: ... and do not fail the check.",
-        options: [OptionSpec(name: "config", valueName: "path", help: "The configuration file. (default: /etc/aoai-canary/config.yaml)"), webConfigFile])
+        options: [configFile, webConfigFile])
+
+    static let configFile = OptionSpec(name: "config", valueName: "path", help: "The configuration file. (default: \(defaultConfigPath))")
 
     static let webConfigFile = OptionSpec(name: "web.config.file", valueName: "path", help: "TLS and basic auth for the metrics endpoint, in the Prometheus exporter-toolkit's web configuration format.")
 
@@ -84,7 +86,7 @@ enum Commands {
         abstract: "Acquire one token the way the daemon would and show who it is for.",
         discussion: "Prints the source, tenant, object id, app id, audience, scope asked for, issue and expiry times, version and roles of the token. The token itself is printed only with --show-token. Exits 0 with a token, 1 without.",
         options: [
-            OptionSpec(name: "config", valueName: "path", help: "The configuration file. (default: /etc/aoai-canary/config.yaml)"),
+            configFile,
             OptionSpec(name: "credential", valueName: "name", help: "The credential to use (a name under credentials:). Required."),
             OptionSpec(name: "show-token", valueName: nil, help: "Also print the raw access token (a secret: keep it out of logs and tickets)."),
         ])
@@ -94,7 +96,7 @@ enum Commands {
         abstract: "Walk the Entra ID troubleshooting steps once for each resource and print a checklist.",
         discussion: "For each resource: 1. the scope asked for and the token's audience; 2. the endpoint's form; 3. the principal and whether the service grants it the data action (with the role assignment to make); 4. the token's version, times and clock skew; 5. the same call with the key, and with an Azure CLI token when az is on PATH. Exits 0 when every resource's Entra ID call works, 1 otherwise.",
         options: [
-            OptionSpec(name: "config", valueName: "path", help: "The configuration file. (default: /etc/aoai-canary/config.yaml)"),
+            configFile,
             OptionSpec(name: "resource", valueName: "name", help: "Only this resource."),
             OptionSpec(name: "format", valueName: "format", help: "text or json. (default: text)", choices: ["text", "json"]),
         ])
