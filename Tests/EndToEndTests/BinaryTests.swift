@@ -35,6 +35,27 @@ func sampleValue(_ text: String, _ series: String) -> Double? {
     text.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.dropFirst(series.count + 1)) }
 }
 
+/// The failed probes of one resource and auth mode in exposition text, over every reason.
+func failureCount(_ text: String, resource: String, auth: String) -> Double {
+    FailureReason.allCases.compactMap { sampleValue(text, #"aoai_canary_probe_failures_total{resource="\#(resource)",auth="\#(auth)",reason="\#($0.rawValue)"}"#) }.reduce(0, +)
+}
+
+/// True when rounds were started and every one of them within `bound` seconds (a bucket of
+/// aoai_canary_round_start_lag_seconds, such as "1") of its slot.
+func everyRoundStarted(_ text: String, within bound: String) -> Bool {
+    let count = sampleValue(text, "aoai_canary_round_start_lag_seconds_count") ?? 0
+    return count > 0 && sampleValue(text, #"aoai_canary_round_start_lag_seconds_bucket{le="\#(bound)"}"#) == count
+}
+
+/// Waits (at most `seconds`) for a helper server to write the port it listens on to `path`.
+func portWritten(to path: String, seconds: Double = 10) async throws -> String? {
+    let deadline = Date().addingTimeInterval(seconds)
+    while (try? String(contentsOfFile: path, encoding: .utf8))?.isEmpty ?? true, Date() < deadline {
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    return try? String(contentsOfFile: path, encoding: .utf8)
+}
+
 func get(_ url: String) async throws -> HTTPClientResponse {
     try await client.execute(HTTPClientRequest(url: url, timeoutSeconds: 5, maxBodyBytes: 4 << 20))
 }

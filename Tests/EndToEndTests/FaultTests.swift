@@ -45,11 +45,7 @@ import Testing
     static func rawServer(_ mode: String, _ world: World) async throws -> Arrangement {
         let portFile = world.directory + "/raw-port"
         let helper = try Child(executable: "/usr/bin/python3", [e2eFixtures + "raw-fault-server.py", mode, portFile])
-        let deadline = Date().addingTimeInterval(10)
-        while (try? String(contentsOfFile: portFile, encoding: .utf8))?.isEmpty ?? true, Date() < deadline {
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        let port = try #require(try? String(contentsOfFile: portFile, encoding: .utf8), "raw-fault-server.py did not start: \(helper.stderr)")
+        let port = try #require(try await portWritten(to: portFile), "raw-fault-server.py did not start: \(helper.stderr)")
         return Arrangement(endpoint: "http://127.0.0.1:\(port)/", helper: helper)
     }
 
@@ -130,14 +126,12 @@ import Testing
         let healthyProbes = sampleValue(metrics, #"aoai_canary_probes_total{resource="healthy",auth="api_key"}"#) ?? 0
         #expect(healthyProbes >= 4, "the healthy resource kept its 1 s rounds")
         #expect(sampleValue(metrics, #"aoai_canary_probe_success{resource="healthy",auth="api_key"}"#) == 1)
-        let lagCount = sampleValue(metrics, "aoai_canary_round_start_lag_seconds_count") ?? 0
-        let onTime = sampleValue(metrics, #"aoai_canary_round_start_lag_seconds_bucket{le="1"}"#) ?? -1
-        #expect(lagCount > 0 && onTime == lagCount, "every round started within 1 s of its slot")
+        #expect(everyRoundStarted(metrics, within: "1"), "every round started within 1 s of its slot")
 
         let faultyProbes = sampleValue(metrics, #"aoai_canary_probes_total{resource="faulty",auth="entra_id"}"#) ?? 0
         let reasonCount = sampleValue(metrics, #"aoai_canary_probe_failures_total{resource="faulty",auth="entra_id",reason="\#(fault.reason.rawValue)"}"#) ?? 0
         #expect(faultyProbes >= 1 && reasonCount >= 1, "\(fault.reason) counted:\n\(child.stderr)")
-        let allFailures = FailureReason.allCases.compactMap { sampleValue(metrics, #"aoai_canary_probe_failures_total{resource="faulty",auth="entra_id",reason="\#($0.rawValue)"}"#) }.reduce(0, +)
+        let allFailures = failureCount(metrics, resource: "faulty", auth: "entra_id")
         #expect(allFailures == faultyProbes, "every probe accounted for: \(allFailures) failures of \(faultyProbes) probes")
         #expect(try Promtool.checkMetrics(metrics).output.isEmpty)
     }

@@ -21,11 +21,7 @@ import Testing
         let portFile = certificates + "/port-" + certificate
         let server = try Child(executable: "/usr/bin/python3", [e2eFixtures + "tls-server.py", "\(certificates)/\(certificate).pem", "\(certificates)/\(certificate).key", portFile])
         defer { stopProcess(server.process) }
-        let deadline = Date().addingTimeInterval(10)
-        while (try? String(contentsOfFile: portFile, encoding: .utf8))?.isEmpty ?? true, Date() < deadline {
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        let port = try #require(try? String(contentsOfFile: portFile, encoding: .utf8))
+        let port = try #require(try await portWritten(to: portFile), "tls-server.py did not start: \(server.stderr)")
         let text = """
         listen: "127.0.0.1:0"
         timeout: 5s
