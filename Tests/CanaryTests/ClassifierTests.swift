@@ -42,7 +42,9 @@ import Testing
         Case(name: "404 html", status: 404, body: "<html>Not Found</html>", auth: .apiKey, expected: .notFound),
         Case(name: "503 html", status: 503, body: "<html>Service Unavailable</html>", auth: .apiKey, expected: .serverError),
         Case(name: "500 json", status: 500, body: #"{"error":{"code":"InternalServerError","message":"x"}}"#, auth: .entraID, expected: .serverError),
-        Case(name: "other 400", status: 400, body: #"{"error":{"code":"BadRequest","message":"Invalid request body."}}"#, auth: .apiKey, expected: .unexpectedStatus),
+        Case(name: "other 400 error object: the request, not the caller", status: 400, body: #"{"error":{"code":"BadRequest","message":"Invalid request body."}}"#, auth: .apiKey, expected: .requestRejected),
+        Case(name: "400 error object with a null code", status: 400, body: #"{"error":{"message":"Unrecognized request argument supplied: max_completion_tokens","type":"invalid_request_error","param":null,"code":null}}"#, auth: .entraID, expected: .requestRejected),
+        Case(name: "400 without an error object", status: 400, body: "<html>Bad Request</html>", auth: .apiKey, expected: .unexpectedStatus),
         Case(name: "418", status: 418, body: "teapot", auth: .apiKey, expected: .unexpectedStatus),
         Case(name: "200 with a JSON object", status: 200, body: #"{"id":"x","choices":[]}"#, auth: .entraID, expected: nil),
         Case(name: "200 that is not JSON", status: 200, body: "<html>captive portal</html>", auth: .apiKey, expected: .unexpectedStatus),
@@ -79,6 +81,23 @@ import Testing
         #expect(ResponseClassifier.retryAfter([("Retry-After", "7")]) == 7)
         #expect(ResponseClassifier.retryAfter([("retry-after", "soon")]) == nil)
         #expect(ResponseClassifier.retryAfter([]) == nil)
+    }
+
+    @Test func retryAfterMillisecondsWinsOverSeconds() {
+        #expect(ResponseClassifier.retryAfter([("retry-after", "2"), ("retry-after-ms", "1500")]) == 1.5)
+        #expect(ResponseClassifier.retryAfter([("Retry-After-Ms", "250")]) == 0.25)
+        #expect(ResponseClassifier.retryAfter([("retry-after-ms", "nan"), ("retry-after", "3")]) == 3)
+    }
+
+    @Test(arguments: [
+        ("HTTP 400 unsupported_parameter: Unsupported parameter: 'max_tokens' is not supported with this model.", "max_completion_tokens"),
+        ("HTTP 400 OperationNotSupported: The chatCompletion operation does not work with the specified model, text-embedding-3-small.", "probe: embeddings"),
+        ("HTTP 400 BadRequest: Model o1 is enabled only for api versions 2024-12-01-preview and later", "api_version: v1"),
+        ("HTTP 400 content_filter: The response was filtered due to the prompt triggering Azure OpenAI's content management policy.", "content filter"),
+    ])
+    func aRejectedRequestSaysWhatInTheProbeToChange(detail: String, advice: String) {
+        #expect(FailureReason.requestRejected.fix(detail: detail).contains(advice))
+        #expect(FailureReason.permissionDenied.fix(detail: detail) == FailureReason.permissionDenied.fix)
     }
 
     @Test func everyReasonCanComeFromSomeAuthMode() {

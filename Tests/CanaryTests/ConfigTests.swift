@@ -68,13 +68,16 @@ import Testing
             "9:16: credentials.app2.client_id: expected a string, found a list",
             "10:25: credentials.app2.client_secret_file: cannot read secret file",
             "13:15: resources[0].endpoint: \"contoso.openai.azure.com\" is not an absolute http:// or https:// URL",
-            "15:12: resources[0].probe: invalid value \"embeddings\"",
+            "15:12: resources[0].probe: invalid value \"completions\"",
             "17:15: resources[0].interval: invalid duration \"5x\"",
             "18:11: resources[1].name: duplicate resource name \"a\" (first used at line 12)",
             "21:17: resources[1].credential: unknown credential \"nobody\" (defined: app, app2)",
             "23:18: resources[1].api_key_env: give either api_key_file or api_key_env, not both",
             "24:5: resources[2].deployment: missing required key \"deployment\"",
             "27:5: resources[3]: a resource needs api_key_file, api_key_env or credential",
+            "33:18: resources[4].api_version: api_version must be v1 or a dated version such as 2024-10-21 or 2025-04-01-preview, found \"latest\"",
+            "39:18: resources[5].api_version: probe responses needs api_version v1 or a version from 2025-03-01-preview on, found \"2024-10-21\"",
+            "41:5: resources[6].deployment: missing required key \"deployment\" (needed by probe embeddings",
         ]),
         ("bad-syntax.yaml", ["4:4: YAML syntax error: did not find expected '-' indicator"]),
         ("bad-shape.yaml", ["1:1: expected a mapping, found a list"]),
@@ -121,6 +124,22 @@ import Testing
         let secret = Secret("hunter2-secret")
         #expect("\(secret)" == "<redacted>")
         #expect(String(reflecting: secret) == "<redacted>")
+    }
+
+    @Test func eachProbeKindDecodesWithItsDefaultAPIVersion() throws {
+        let text = """
+        resources:
+          - {name: chat, endpoint: "https://a.openai.azure.com/", deployment: gpt-4o-mini, api_key_env: KEY}
+          - {name: reasoning, endpoint: "https://a.openai.azure.com/", deployment: o4-mini, api_version: v1, api_key_env: KEY}
+          - {name: embed, endpoint: "https://a.openai.azure.com/", deployment: text-embedding-3-small, probe: embeddings, api_key_env: KEY}
+          - {name: respond, endpoint: "https://a.openai.azure.com/", deployment: gpt-4o-mini, probe: responses, api_key_env: KEY}
+          - {name: respond-dated, endpoint: "https://a.openai.azure.com/", deployment: gpt-4o-mini, probe: responses, api_version: 2025-04-01-preview, api_key_env: KEY}
+          - {name: models, endpoint: "https://a.openai.azure.com/", probe: models, api_key_env: KEY}
+        """
+        let config = try ConfigLoader.decode(text, file: "inline.yaml", environment: ConfigEnvironment(variables: ["KEY": "k"], configDirectory: directory))
+        #expect(config.resources.map(\.probe) == [.chatCompletions, .chatCompletions, .embeddings, .responses, .responses, .models])
+        #expect(config.resources.map(\.apiVersion) == ["2024-10-21", "v1", "2024-10-21", "v1", "2025-04-01-preview", "2024-10-21"])
+        #expect(config.resources.allSatisfy { $0.api != nil })
     }
 
     @Test(arguments: [

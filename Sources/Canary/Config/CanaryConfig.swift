@@ -42,10 +42,18 @@ public struct CredentialConfig: Sendable, Equatable {
 
 /// Which call a probe makes.
 public enum ProbeKind: String, Sendable, Equatable, CaseIterable {
-    /// `POST /openai/deployments/{deployment}/chat/completions` with one token of output.
+    /// `POST .../chat/completions` with a few tokens of output, in a body that classic chat
+    /// models and reasoning models both accept.
     case chatCompletions = "chat_completions"
+    /// `POST .../embeddings` of one word, for deployments of embedding models.
+    case embeddings
+    /// `POST .../responses` (the Responses API) with a few tokens of output.
+    case responses
     /// `GET /openai/models`: authentication and read permission only, costs nothing.
     case models
+
+    /// Whether the call names a deployment (in the path, or in the body's `model` on v1).
+    public var needsDeployment: Bool { self != .models }
 }
 
 /// One Azure OpenAI resource to probe.
@@ -71,6 +79,12 @@ public struct ResourceConfig: Sendable, Equatable {
     public var column: Int = 0
 
     public static let defaultAPIVersion = "2024-10-21"
+    /// The default for `probe: responses`: the Responses API has no GA dated version.
+    public static let defaultResponsesAPIVersion = APIVersion.v1
+
+    /// The API surface `apiVersion` selects; nil when it is neither `v1` nor a dated version
+    /// (the decoder refuses such values).
+    public var api: APIVersion? { APIVersion(apiVersion) }
 
     public init(name: String, endpoint: String, deployment: String? = nil, probe: ProbeKind = .chatCompletions, apiVersion: String = ResourceConfig.defaultAPIVersion, apiKey: Secret? = nil, apiKeySource: SecretSource? = nil, credential: String? = nil, interval: Duration? = nil) {
         self.name = name

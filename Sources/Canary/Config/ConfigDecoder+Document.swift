@@ -77,7 +77,16 @@ extension ConfigDecoder {
             let endpoint = url(fields, "endpoint", required: true)
             let deployment = string(fields, "deployment")
             let probe = choice(fields, "probe", as: ProbeKind.self) ?? .chatCompletions
-            let apiVersion = string(fields, "api_version") ?? ResourceConfig.defaultAPIVersion
+            let apiVersion = string(fields, "api_version") ?? (probe == .responses ? APIVersion.v1Name : ResourceConfig.defaultAPIVersion)
+            if let node = fields.values["api_version"], case .scalar = node {
+                if let api = APIVersion(apiVersion) {
+                    if probe == .responses, !api.isAtLeast(APIVersion.responsesSince) {
+                        report(node, fields.path("api_version"), "probe responses needs api_version v1 or a version from \(APIVersion.responsesSince)-preview on, found \"\(apiVersion)\"")
+                    }
+                } else {
+                    report(node, fields.path("api_version"), "api_version must be v1 or a dated version such as 2024-10-21 or 2025-04-01-preview, found \"\(apiVersion)\"")
+                }
+            }
             let key = secret(fields, prefix: "api_key", required: false)
             let credential = string(fields, "credential")
             let interval = duration(fields, "interval")
@@ -98,8 +107,8 @@ extension ConfigDecoder {
                 }
                 seen[name] = nameNode.mark
             }
-            if probe == .chatCompletions, deployment == nil, fields.values["deployment"] == nil {
-                report(item, fields.path("deployment"), "missing required key \"deployment\" (needed by probe chat_completions; use probe: models to probe without one)")
+            if probe.needsDeployment, deployment == nil, fields.values["deployment"] == nil {
+                report(item, fields.path("deployment"), "missing required key \"deployment\" (needed by probe \(probe.rawValue); use probe: models to probe without one)")
             }
             if let credential, let credentialNode = fields.values["credential"], !credentialNames.contains(credential) {
                 let hint = credentialNames.isEmpty ? "no credentials are defined" : "defined: \(credentialNames.joined(separator: ", "))"

@@ -120,6 +120,11 @@ public struct Diagnoser: Sendable {
                 entraWorks = true
                 steps.append(DiagnosisStep(number: 3, title: "Principal and data action", outcome: .pass,
                                            evidence: [who, "the Entra ID call succeeds (HTTP \(result.status)): the principal has the data action"]))
+            case .failure(let reason, let detail) where reason.passedAuthentication:
+                entraWorks = true
+                steps.append(DiagnosisStep(number: 3, title: "Principal and data action", outcome: .pass,
+                                           evidence: [who, "the Entra ID call passed authentication (HTTP \(result.status)), but the service refused the probe itself: \(reason.rawValue): \(detail)",
+                                                      "the probe needs changing: \(reason.fix(detail: detail))"]))
             case .failure(let reason, let detail):
                 entraWorks = false
                 var step = DiagnosisStep(number: 3, title: "Principal and data action", outcome: .fail,

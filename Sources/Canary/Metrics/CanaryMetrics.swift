@@ -14,7 +14,7 @@ public struct CanaryMetrics: Sendable {
     public static let probes = MetricDescriptor(name: "aoai_canary_probes_total", help: "Probes made, including those that failed before a call for want of a token. " + scheduleNote, type: .counter, labelNames: ["resource", "auth"])
     public static let failures = MetricDescriptor(name: "aoai_canary_probe_failures_total", help: "Failed probes by reason. " + scheduleNote, type: .counter, labelNames: ["resource", "auth", "reason"])
     public static let lastSuccess = MetricDescriptor(name: "aoai_canary_last_success_timestamp_seconds", help: "Unix time of the last successful probe, 0 before the first. " + scheduleNote, type: .gauge, labelNames: ["resource", "auth"])
-    public static let divergence = MetricDescriptor(name: "aoai_canary_auth_divergence", help: "1 when, in the last round, the API key probe succeeded and the Entra ID probe failed. " + scheduleNote, type: .gauge, labelNames: ["resource"])
+    public static let divergence = MetricDescriptor(name: "aoai_canary_auth_divergence", help: "1 when, in the last round, the API key probe passed authentication (succeeded, or got request_rejected) and the Entra ID probe did not. " + scheduleNote, type: .gauge, labelNames: ["resource"])
     public static let tokenExpiry = MetricDescriptor(name: "aoai_canary_token_expiry_timestamp_seconds", help: "Unix time at which the cached Entra ID token expires.", type: .gauge, labelNames: ["credential"])
     public static let tokenAcquisitions = MetricDescriptor(name: "aoai_canary_token_acquisitions_total", help: "Entra ID token requests by result (success or failure).", type: .counter, labelNames: ["credential", "result"])
     public static let tokenDuration = MetricDescriptor(name: "aoai_canary_token_acquisition_duration_seconds", help: "Duration of Entra ID token requests in seconds.", type: .histogram, labelNames: ["credential"], buckets: durationBuckets)
@@ -105,7 +105,8 @@ public struct CanaryMetrics: Sendable {
     /// Records the pair's divergence once both halves of a round are in; returns it.
     @discardableResult
     public func recordDivergence(resource: String, key: ProbeVerdict?, entra: ProbeVerdict?) -> Bool {
-        let diverged = key == .success && entra != nil && entra != .success
+        func passed(_ verdict: ProbeVerdict?) -> Bool { verdict == .success || verdict?.reason?.passedAuthentication == true }
+        let diverged = passed(key) && entra != nil && !passed(entra)
         registry.set(Self.divergence.name, [resource], diverged ? 1 : 0)
         return diverged
     }

@@ -14,6 +14,7 @@ public enum FailureReason: String, Sendable, CaseIterable, Equatable, Comparable
     case networkDenied = "network_denied"
     case deploymentNotFound = "deployment_not_found"
     case notFound = "not_found"
+    case requestRejected = "request_rejected"
     case throttled
     case serverError = "server_error"
     case tokenAcquisitionFailed = "token_acquisition_failed"
@@ -48,6 +49,7 @@ public enum FailureReason: String, Sendable, CaseIterable, Equatable, Comparable
         case .networkDenied: return "403 \"Access denied due to Virtual Network/Firewall rules.\""
         case .deploymentNotFound: return "404 `DeploymentNotFound`"
         case .notFound: return "404 \"Resource not found\""
+        case .requestRejected: return "400 with a request error that is not about auth (`unsupported_parameter`, `OperationNotSupported`, `context_length_exceeded`, `content_filter`): the call passed authentication"
         case .throttled: return "429 \"Rate limit is exceeded\" with `retry-after`"
         case .serverError: return "5xx"
         case .tokenAcquisitionFailed: return "no token from Entra ID (AADSTS error, unreachable token endpoint)"
@@ -74,6 +76,7 @@ public enum FailureReason: String, Sendable, CaseIterable, Equatable, Comparable
         case .networkDenied: return "Fix the firewall, private endpoint or DNS so this host may reach the resource."
         case .deploymentNotFound: return "Fix the deployment name, or wait a few minutes after creating it."
         case .notFound: return "Fix the endpoint: no extra path segments, the right resource."
+        case .requestRejected: return "Not an auth failure: the probe itself needs changing. Match `probe` to the deployment's model (`embeddings` for embedding models) and use `api_version: v1` or a recent version."
         case .throttled: return "Not an auth failure: the canary backs off as retry-after says; raise the quota or the interval."
         case .serverError: return "A service-side failure: check Azure status; nothing to change in auth."
         case .tokenAcquisitionFailed: return "Fix the credential: the log names the AADSTS code (e.g. 7000215 invalid secret, 7000222 expired secret)."
@@ -95,6 +98,33 @@ public enum AuthMode: String, Sendable, CaseIterable, Equatable, Comparable {
 }
 
 extension FailureReason {
+    /// Whether a call that failed with this reason got past authentication: the service read the
+    /// request and refused what it asked for, not who asked.
+    public var passedAuthentication: Bool { self == .requestRejected }
+
+    /// The fix for a failure with this detail: for `request_rejected`, what in the probe to change
+    /// given what the service objected to; for the other reasons, `fix`.
+    public func fix(detail: String) -> String {
+        guard self == .requestRejected else { return fix }
+        let lower = detail.lowercased()
+        if lower.contains("operationnotsupported") || lower.contains("does not work with the specified model") {
+            return "The deployment's model does not serve this call: use `probe: embeddings` for an embedding model, `probe: chat_completions` or `responses` for a chat model, or `probe: models`."
+        }
+        if lower.contains("enabled only for api versions") || lower.contains("api version") {
+            return "The deployment's model needs a newer API version: set `api_version: v1` (or the version the message names) on this resource."
+        }
+        if lower.contains("max_tokens") || lower.contains("unsupported_parameter") || lower.contains("unsupported parameter") || lower.contains("unrecognized request argument") {
+            return "The model refuses a parameter of this API version's probe body: set `api_version: v1` or a version from 2024-09-01-preview on, so the probe sends `max_completion_tokens`."
+        }
+        if lower.contains("content_filter") || lower.contains("content management policy") {
+            return "A content filter refused the probe's prompt: check the deployment's content filter configuration."
+        }
+        if lower.contains("context_length") || lower.contains("maximum context length") {
+            return "The model's context is too small for the probe: choose another deployment or `probe: models`."
+        }
+        return fix
+    }
+
     /// The README's reason table, rendered from the code so the two cannot drift (a test
     /// compares them).
     public static var markdownTable: String {

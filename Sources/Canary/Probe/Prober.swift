@@ -54,26 +54,15 @@ public struct Prober: Sendable {
 
     /// The request URL of a resource's probe.
     public static func url(for resource: ResourceConfig) -> String {
-        let version = formEncode(resource.apiVersion)
-        switch resource.probe {
-        case .chatCompletions:
-            return "\(resource.endpoint)openai/deployments/\(formEncode(resource.deployment ?? ""))/chat/completions?api-version=\(version)"
-        case .models:
-            return "\(resource.endpoint)openai/models?api-version=\(version)"
-        }
+        ProbeCall(resource: resource).url
     }
 
     /// The request a probe sends, with `authorization` as its auth header.
     public func request(for resource: ResourceConfig, authorization: (name: String, value: String)) -> HTTPClientRequest {
+        let call = ProbeCall(resource: resource)
         var headers: [(name: String, value: String)] = [authorization, ("Accept", "application/json")]
-        var body: [UInt8]?
-        var method = "GET"
-        if resource.probe == .chatCompletions {
-            method = "POST"
-            headers.append(("Content-Type", "application/json"))
-            body = Array(#"{"messages":[{"role":"user","content":"ping"}],"max_tokens":1}"#.utf8)
-        }
-        return HTTPClientRequest(method: method, url: Self.url(for: resource), headers: headers, body: body, timeoutSeconds: timeoutSeconds,
+        if call.body != nil { headers.append(("Content-Type", "application/json")) }
+        return HTTPClientRequest(method: call.method, url: call.url, headers: headers, body: call.body, timeoutSeconds: timeoutSeconds,
                                  maxBodyBytes: Self.maxBodyBytes, caFile: resource.caFile)
     }
 

@@ -22,7 +22,7 @@ public enum ResponseClassifier {
         let message = json?["error"]?["message"]?.stringValue ?? json?["message"]?.stringValue ?? ""
         let lower = message.lowercased()
         let codeText = code.isEmpty || code == String(status) ? "" : code + ": "
-        let shortMessage = message.isEmpty ? "HTTP \(status)" : "HTTP \(status) \(codeText)\(String(message.prefix(300)))"
+        let shortMessage = message.isEmpty ? "HTTP \(status)" : "HTTP \(status) \(codeText)\(boundedLine(message, limit: TokenResponse.summaryLimit))"
         func fail(_ reason: FailureReason) -> ProbeVerdict { .failure(reason, detail: shortMessage) }
 
         switch status {
@@ -39,9 +39,13 @@ public enum ResponseClassifier {
             if lower.contains("lacks the required data action") { return fail(.permissionDenied) }
             return fail(.tokenRejected)
         case 400:
-            guard auth == .entraID else { return fail(.unexpectedStatus) }
-            if code.lowercased().contains("tenant") || lower.contains("does not match resource tenant") { return fail(.wrongTenant) }
-            if lower.contains("provide an authentication key") { return fail(.regionalEndpoint) }
+            if auth == .entraID {
+                if code.lowercased().contains("tenant") || lower.contains("does not match resource tenant") { return fail(.wrongTenant) }
+                if lower.contains("provide an authentication key") { return fail(.regionalEndpoint) }
+            }
+            // Any other error object is about the request (a parameter, the model, the prompt):
+            // the service authenticated the caller and refused what it asked for.
+            if json?["error"]?["message"] != nil || !code.isEmpty { return fail(.requestRejected) }
             return fail(.unexpectedStatus)
         case 403:
             if code == "AuthenticationTypeDisabled" || lower.contains("authentication is disabled") {
@@ -77,10 +81,16 @@ public enum ResponseClassifier {
         }
     }
 
-    /// Seconds from a `retry-after` header (delta seconds; HTTP dates are not sent by Azure OpenAI).
+    /// Seconds to wait from a 429's headers: `retry-after-ms` first (the finer one, as the openai
+    /// SDK reads it), then `retry-after` (delta seconds; Azure OpenAI sends no HTTP dates); nil
+    /// when neither is there, as on some of Azure's 429s.
     public static func retryAfter(_ headers: [(name: String, value: String)]) -> Double? {
-        guard let value = headers.last(where: { $0.name.lowercased() == "retry-after" })?.value,
-              let seconds = Double(value.filter { $0 != " " }), seconds >= 0 else { return nil }
+        func number(_ name: String) -> Double? {
+            guard let value = headers.last(where: { $0.name.lowercased() == name })?.value,
+                  let number = Double(value.filter { $0 != " " }), number.isFinite, number >= 0 else { return nil }
+            return number
+        }
+        guard let seconds = number("retry-after-ms").map({ $0 / 1000 }) ?? number("retry-after") else { return nil }
         return min(seconds, 3600)
     }
 }

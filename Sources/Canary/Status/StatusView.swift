@@ -39,7 +39,8 @@ public struct StatusView: Sendable {
                 guard let state = resource.probes[auth] else {
                     return Probe(auth: auth, result: "pending", reason: nil, detail: "no round yet", fix: "", httpStatus: 0, lastProbe: 0, lastSuccess: nil, possiblyPropagating: false)
                 }
-                var fix = state.verdict.reason?.fix ?? ""
+                var fix = ""
+                if case .failure(let reason, let detail) = state.verdict { fix = reason.fix(detail: detail) }
                 let propagating = state.verdict.reason == .permissionDenied && state.deniedSince.map { now - $0 < StatusBoard.propagationWindow } == true
                 if propagating {
                     fix = "Possibly still propagating: role assignments take up to 10 minutes, and the service needs a fresh token to see them. If none was made, assign Cognitive Services OpenAI User."

@@ -1,0 +1,60 @@
+// The HTTP call a probe makes, for each probe kind on the dated and the v1 API surfaces.
+import JSON
+
+/// Method, URL and body of a resource's canary call. The bodies hold only what every model family
+/// the API version serves accepts: chat completions send `max_completion_tokens` on v1 and on the
+/// previews that have it (reasoning models refuse `max_tokens`; classic chat models take both),
+/// and `max_tokens` on GA 2024-10-21 and older versions, which list no other limit and serve no
+/// reasoning model. Nothing else that reasoning models refuse (`temperature`, a system message).
+public struct ProbeCall: Sendable, Equatable {
+    public var method: String
+    public var url: String
+    public var body: [UInt8]?
+
+    /// The output-token budget of chat completions and responses. The Responses API refuses a
+    /// `max_output_tokens` below 16, and a reasoning model spends its budget thinking: with too
+    /// small a one it still answers 200, with `finish_reason` `length`.
+    public static let outputTokens = 16
+    /// What a chat or responses probe says, and an embeddings probe embeds.
+    static let prompt = "ping"
+
+    public init(resource: ResourceConfig) {
+        let api = resource.api ?? .dated(date: resource.apiVersion, text: resource.apiVersion)
+        let deployment = resource.deployment ?? ""
+        let base = resource.endpoint + "openai/"
+        let query: String
+        let v1: Bool
+        switch api {
+        case .v1:
+            query = ""
+            v1 = true
+        case .dated(_, let text):
+            query = "?api-version=" + formEncode(text)
+            v1 = false
+        }
+        // On v1 the deployment travels in the body's `model`; on dated versions in the path.
+        let model: [(String, JSONValue)] = v1 ? [("model", .string(deployment))] : []
+        let deploymentPath = v1 ? "v1/" : "deployments/\(formEncode(deployment))/"
+        switch resource.probe {
+        case .chatCompletions:
+            method = "POST"
+            url = base + deploymentPath + "chat/completions" + query
+            var fields = model + [("messages", .array([.object([("role", .string("user")), ("content", .string(Self.prompt))])]))]
+            fields.append((api.hasMaxCompletionTokens ? "max_completion_tokens" : "max_tokens", .int(Self.outputTokens)))
+            body = Array(JSONValue.object(fields).rendered.utf8)
+        case .embeddings:
+            method = "POST"
+            url = base + deploymentPath + "embeddings" + query
+            body = Array(JSONValue.object(model + [("input", .string(Self.prompt))]).rendered.utf8)
+        case .responses:
+            method = "POST"
+            url = base + (v1 ? "v1/" : "") + "responses" + query
+            body = Array(JSONValue.object([("model", .string(deployment)), ("input", .string(Self.prompt)),
+                                           ("max_output_tokens", .int(Self.outputTokens))]).rendered.utf8)
+        case .models:
+            method = "GET"
+            url = base + (v1 ? "v1/" : "") + "models" + query
+            body = nil
+        }
+    }
+}
