@@ -60,13 +60,32 @@ func makeJWT(_ payload: String) -> String {
 
     @Test func entraErrorsCarryTheirAADSTSCode() {
         let body = #"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided. Ensure the secret being sent. Trace ID: x","error_codes":[7000215]}"#
-        #expect(throws: TokenAcquisitionError.rejected(status: 401, error: "invalid_client", aadsts: 7000215, summary: "Invalid client secret provided.")) {
+        #expect(throws: TokenAcquisitionError.rejected(status: 401, error: "invalid_client", aadsts: 7000215, summary: "Invalid client secret provided. Ensure the secret being sent.")) {
             try TokenResponse.parse(status: 401, body: Array(body.utf8), now: 0)
         }
         let noCodes = #"{"error":"invalid_request","error_description":"AADSTS90002: Tenant 'x' not found. Check."}"#
-        #expect(throws: TokenAcquisitionError.rejected(status: 400, error: "invalid_request", aadsts: 90002, summary: "Tenant 'x' not found.")) {
+        #expect(throws: TokenAcquisitionError.rejected(status: 400, error: "invalid_request", aadsts: 90002, summary: "Tenant 'x' not found. Check.")) {
             try TokenResponse.parse(status: 400, body: Array(noCodes.utf8), now: 0)
         }
+    }
+
+    @Test(arguments: [
+        // The value the user needs holds dots: a summary never stops at the first one.
+        ("AADSTS90002: Tenant 'contoso.onmicrosoft.com' not found. Check to make sure you have the correct tenant ID.\r\nTrace ID: a\r\nCorrelation ID: b\r\nTimestamp: 2023-06-07 08:06:56Z",
+         "Tenant 'contoso.onmicrosoft.com' not found. Check to make sure you have the correct tenant ID."),
+        ("AADSTS1002012: The provided value for scope https://cognitiveservices.azure.com is not valid. Client credential flows must have a scope value with /.default suffixed. Trace ID: a Correlation ID: b Timestamp: 2024-02-01 00:00:00Z",
+         "The provided value for scope https://cognitiveservices.azure.com is not valid. Client credential flows must have a scope value with /.default suffixed."),
+        ("", "no description"),
+        ("AADSTS: no code", "AADSTS: no code"),
+    ])
+    func summariesKeepTheWholeMessageWithoutTheTrace(description: String, summary: String) {
+        #expect(TokenResponse.summary(of: description) == summary)
+    }
+
+    @Test func summariesAreBoundedAtACharacter() {
+        let long = "AADSTS50058: " + String(repeating: "é.", count: 1000)
+        let summary = TokenResponse.summary(of: long)
+        #expect(summary.count == TokenResponse.summaryLimit + 1 && summary.hasSuffix("…"))
     }
 
     @Test(arguments: [

@@ -192,6 +192,15 @@ extension World {
             let file = world.directory + "/wrong-subject"
             try sim.makeFederatedToken(issuer: "https://oidc.example/cluster", subject: "system:serviceaccount:other:intruder").write(toFile: file, atomically: true, encoding: .utf8)
             return WorkloadIdentitySource(settings: WorkloadIdentitySettings(tenantID: Names.tenant, clientID: Names.client, tokenFile: file, scope: CredentialDefaults.scope, authority: sim.authority))
+        case .invalidScope:
+            // Client credentials without `/.default`: AADSTS1002012.
+            return secret(scope: "https://cognitiveservices.azure.com")
+        case .applicationDisabled:
+            sim.updateApplication(clientID: Names.client) { $0.tokenError = 7000112 }
+            return secret()
+        case .conditionalAccess:
+            sim.updateApplication(clientID: Names.client) { $0.tokenError = 53003 }
+            return secret()
         case .noManagedIdentity:
             sim.addManagedIdentity(MI.system)
             return managedIdentity(.clientID("not-assigned-to-this-host"))
@@ -212,7 +221,9 @@ extension World {
         case .badResponse:
             return secret(authority: try peer(HTTPResponse(status: 200, contentType: "text/html", body: "<html>captive portal</html>")))
         case .other:
-            return secret(scope: "https://cognitiveservices.azure.com")  // no /.default: AADSTS70011
+            // An AADSTS code with no reason of its own: the cluster's OIDC issuer unreachable.
+            sim.updateApplication(clientID: Names.client) { $0.tokenError = 90061 }
+            return secret()
         }
     }
 

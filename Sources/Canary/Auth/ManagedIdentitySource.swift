@@ -140,15 +140,25 @@ public struct ManagedIdentitySource: TokenSource {
         }
     }
 
+    /// The error a managed-identity endpoint's refusal means: Entra ID's own error where the
+    /// endpoint relays one (an AADSTS code, such as 500011 for a mistyped resource), otherwise its
+    /// description (IMDS and App Service word it differently), whole but bounded.
+    public static func error(status: Int, body: [UInt8]) -> TokenAcquisitionError {
+        let json = JSONValue.parse(body)
+        if let json, json["error_description"]?.stringValue?.hasPrefix("AADSTS") == true {
+            return TokenResponse.rejection(status: status, json: json)
+        }
+        let detail = json?["error_description"]?.stringValue ?? json?["error"]?["message"]?.stringValue ?? json?["message"]?.stringValue
+            ?? json?["Message"]?.stringValue ?? json?["error"]?.stringValue ?? "HTTP \(status)"
+        return .managedIdentity(status: status, detail: TokenResponse.summary(of: detail))
+    }
+
     /// A token, or the endpoint's error. Tokens of two hours or more without `refresh_in` are
     /// refreshed at half their life, as MSAL does for managed identities.
     private func parse(_ response: HTTPClientResponse, _ context: AcquisitionContext) throws(TokenAcquisitionError) -> CachedToken {
         let now = context.clock.wallSeconds
         guard (200..<300).contains(response.status) else {
-            let json = JSONValue.parse(response.body)
-            let detail = json?["error_description"]?.stringValue ?? json?["error"]?["message"]?.stringValue ?? json?["message"]?.stringValue
-                ?? json?["error"]?.stringValue ?? "HTTP \(response.status)"
-            throw .managedIdentity(status: response.status, detail: String(detail.prefix(300)))
+            throw Self.error(status: response.status, body: response.body)
         }
         var token = try TokenResponse.parse(status: response.status, body: response.body, now: now)
         if token.refreshOn == nil, token.lifetime >= 7200 {

@@ -8,6 +8,9 @@ public enum RefreshFailureReason: String, Sendable, CaseIterable, Equatable {
     case tenantNotFound = "tenant_not_found"
     case assertionInvalid = "assertion_invalid"
     case noFederatedMatch = "no_federated_match"
+    case invalidScope = "invalid_scope"
+    case applicationDisabled = "application_disabled"
+    case conditionalAccess = "conditional_access"
     case noManagedIdentity = "no_managed_identity"
     case imdsUnavailable = "imds_unavailable"
     case cliNotLoggedIn = "cli_not_logged_in"
@@ -24,10 +27,20 @@ public enum RefreshFailureReason: String, Sendable, CaseIterable, Equatable {
             case 7000215?, 7000218?: self = .invalidClient
             case 7000222?: self = .expiredSecret
             case 700016?: self = .unknownApplication
-            case 90002?, 90072?: self = .tenantNotFound
-            case 700024?, 700027?, 700023?, 700212?, 50027?, 5002738?: self = .assertionInvalid
-            case 70021?: self = .noFederatedMatch
-            default: self = name == "invalid_client" ? .invalidClient : .other
+            case 90002?, 90072?, 900023?: self = .tenantNotFound
+            case 700024?, 700027?, 700023?, 50027?, 5002738?: self = .assertionInvalid
+            // No federated identity credential matches the assertion's issuer, subject or audience.
+            case 70021?, 700211?, 700212?, 700213?, 70025?: self = .noFederatedMatch
+            // The scope names a resource the tenant does not have, or lacks `/.default`.
+            case 500011?, 70011?, 1002012?: self = .invalidScope
+            case 7000112?: self = .applicationDisabled
+            case 53003?: self = .conditionalAccess
+            default:
+                switch name {
+                case "invalid_client": self = .invalidClient
+                case "invalid_scope": self = .invalidScope
+                default: self = .other
+                }
             }
         case .transport(.timeout): self = .timeout
         case .transport: self = .connectionFailed

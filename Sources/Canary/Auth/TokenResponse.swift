@@ -46,17 +46,51 @@ public enum TokenResponse {
         if code == nil, description.hasPrefix("AADSTS") {
             code = Int(description.dropFirst(6).prefix { $0.isNumber })
         }
-        return .rejected(status: status, error: error, aadsts: code, summary: firstSentence(of: description))
+        return .rejected(status: status, error: error, aadsts: code, summary: summary(of: description))
     }
 
-    /// The description up to its first full stop, without the code prefix and trace ids.
-    static func firstSentence(of description: String) -> String {
+    /// The longest summary kept of a service's message, in characters.
+    public static let summaryLimit = 400
+
+    /// The whole description, without the `AADSTS<code>:` prefix and the trace, correlation and
+    /// timestamp lines Entra ID appends; bounded at `summaryLimit` characters, never cut at a `.`
+    /// (tenant names and scopes hold dots).
+    public static func summary(of description: String) -> String {
         var text = Substring(description)
-        if text.hasPrefix("AADSTS"), let colon = text.firstIndex(of: ":") {
-            text = text[text.index(after: colon)...].drop { $0 == " " }
+        if text.hasPrefix("AADSTS"), let colon = text.firstIndex(of: ":"), case let digits = text[text.index(text.startIndex, offsetBy: 6)..<colon],
+           !digits.isEmpty, digits.allSatisfy(\.isNumber) {
+            text = text[text.index(after: colon)...]
         }
-        if let stop = text.firstIndex(of: ".") { text = text[...stop] }
-        let sentence = String(text.prefix(300))
-        return sentence.isEmpty ? "no description" : sentence
+        for marker in ["Trace ID:", "Correlation ID:", "Timestamp:"] {
+            if let range = text.firstRange(of: marker) { text = text[..<range.lowerBound] }
+        }
+        return boundedLine(String(text), limit: summaryLimit, empty: "no description")
     }
+}
+
+/// `text` on one line (line breaks and tabs as spaces, runs of spaces as one), trimmed, and cut
+/// at `limit` characters with "…" when longer; `empty` when nothing is left.
+public func boundedLine(_ text: String, limit: Int, empty: String = "") -> String {
+    var line = ""
+    line.reserveCapacity(min(text.utf8.count, limit * 4))
+    var count = 0
+    var pendingSpace = false
+    for character in text {
+        if character.isWhitespace {
+            pendingSpace = !line.isEmpty
+            continue
+        }
+        if pendingSpace {
+            line.append(" ")
+            count += 1
+            pendingSpace = false
+        }
+        if count >= limit {
+            line.append("…")
+            return line
+        }
+        line.append(character)
+        count += 1
+    }
+    return line.isEmpty ? empty : line
 }
