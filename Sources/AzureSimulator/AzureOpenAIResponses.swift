@@ -1,4 +1,5 @@
 // The Azure OpenAI data plane's answers, with the bodies of AZURE_AUTH_FACTS.md §3 byte for byte.
+import FoundationEssentials
 import JSON
 
 /// Bodies and headers the simulated data plane answers with. The quoted error bodies keep the
@@ -54,15 +55,100 @@ enum AzureOpenAIResponses {
         }
     }
 
-    /// 200: a one-token chat completion answering "pong".
-    static func chatCompletion(deployment: String, created: Int, id: String) -> String {
+    // MARK: Refusals of the request itself (the caller passed authentication)
+
+    /// 400: a body that is not a JSON object.
+    static let unparsableBody = #"{"error":{"message":"We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON. If you have trouble figuring out how to fix this, please contact us through our help center at help.openai.com.)","type":"invalid_request_error","param":null,"code":null}}"#
+
+    /// 400: a v1 or responses call without `model`.
+    static let missingModel = #"{"error":{"message":"you must provide a model parameter","type":"invalid_request_error","param":null,"code":null}}"#
+
+    /// 400: a chat call without messages.
+    static let missingMessages = #"{"error":{"message":"Missing required parameter: 'messages'.","type":"invalid_request_error","param":"messages","code":"missing_required_parameter"}}"#
+
+    /// 400: an embeddings or responses call without `input`.
+    static let missingInput = #"{"error":{"message":"Missing required parameter: 'input'.","type":"invalid_request_error","param":"input","code":"missing_required_parameter"}}"#
+
+    /// 400: an operation the deployment's model does not serve (chat on an embedding model).
+    static func operationNotSupported(operation: String, model: String) -> String {
+        #"{"error":{"code":"OperationNotSupported","message":"The "# + operation + " operation does not work with the specified model, " + escaped(model) + #". Please choose different model and try again. You can learn more about which models can be used with each operation here: https://go.microsoft.com/fwlink/?linkid=2197993."}}"#
+    }
+
+    /// 400: a reasoning model called with an API version before its first.
+    static func apiVersionTooOld(model: String, since: String) -> String {
+        #"{"error":{"code":"BadRequest","message":"Model "# + escaped(model) + " is enabled only for api versions " + since + #" and later"}}"#
+    }
+
+    /// 400: the Responses API on a dated version before its first.
+    static let responsesVersionTooOld = #"{"error":{"code":"BadRequest","message":"Azure OpenAI Responses API is enabled only for api-version 2025-03-01-preview and later"}}"#
+
+    /// 400: a parameter this API version does not know.
+    static func unrecognizedArgument(_ name: String) -> String {
+        #"{"error":{"message":"Unrecognized request argument supplied: "# + name + #"","type":"invalid_request_error","param":null,"code":null}}"#
+    }
+
+    /// 400: a parameter the model refuses, and the one to use instead.
+    static func unsupportedParameter(_ name: String, instead: String) -> String {
+        #"{"error":{"message":"Unsupported parameter: '"# + name + "' is not supported with this model. Use '" + instead + #"' instead.","type":"invalid_request_error","param":""# + name + #"","code":"unsupported_parameter"}}"#
+    }
+
+    /// 400: a value the model refuses (reasoning models take only the default temperature).
+    static func unsupportedValue(_ name: String) -> String {
+        #"{"error":{"message":"Unsupported value: '"# + name + "' does not support 0.0 with this model. Only the default (1) value is supported.\",\"type\":\"invalid_request_error\",\"param\":\"" + name + #"","code":"unsupported_value"}}"#
+    }
+
+    /// 400: an integer below the parameter's minimum.
+    static func belowMinimum(_ name: String, minimum: Int, got: Int) -> String {
+        #"{"error":{"message":"Invalid '"# + name + "': integer below minimum value. Expected a value >= \(minimum), but got \(got) instead.\",\"type\":\"invalid_request_error\",\"param\":\"" + name + #"","code":"integer_below_min_value"}}"#
+    }
+
+    // MARK: Answers
+
+    /// Content-filter results for a harmless completion, as the service attaches to each choice.
+    static let completionFilterResults: JSONValue = .object([
+        ("hate", .object([("filtered", .bool(false)), ("severity", .string("safe"))])),
+        ("protected_material_code", .object([("filtered", .bool(false)), ("detected", .bool(false))])),
+        ("protected_material_text", .object([("filtered", .bool(false)), ("detected", .bool(false))])),
+        ("self_harm", .object([("filtered", .bool(false)), ("severity", .string("safe"))])),
+        ("sexual", .object([("filtered", .bool(false)), ("severity", .string("safe"))])),
+        ("violence", .object([("filtered", .bool(false)), ("severity", .string("safe"))])),
+    ])
+
+    /// Content-filter results for a harmless prompt.
+    static let promptFilterResults: JSONValue = .array([.object([
+        ("prompt_index", .int(0)),
+        ("content_filter_results", .object([
+            ("hate", .object([("filtered", .bool(false)), ("severity", .string("safe"))])),
+            ("jailbreak", .object([("filtered", .bool(false)), ("detected", .bool(false))])),
+            ("self_harm", .object([("filtered", .bool(false)), ("severity", .string("safe"))])),
+            ("sexual", .object([("filtered", .bool(false)), ("severity", .string("safe"))])),
+            ("violence", .object([("filtered", .bool(false)), ("severity", .string("safe"))])),
+        ])),
+    ])])
+
+    /// Token counts of the one-word answer; a reasoning model also spends reasoning tokens.
+    static func chatUsage(_ model: SimulatedDeployment) -> JSONValue {
+        let reasoning = model.family == .reasoning ? 64 : 0
+        return .object([
+            ("completion_tokens", .int(1 + reasoning)),
+            ("completion_tokens_details", .object([("accepted_prediction_tokens", .int(0)), ("audio_tokens", .int(0)),
+                                                    ("reasoning_tokens", .int(reasoning)), ("rejected_prediction_tokens", .int(0))])),
+            ("prompt_tokens", .int(8)),
+            ("prompt_tokens_details", .object([("audio_tokens", .int(0)), ("cached_tokens", .int(0))])),
+            ("total_tokens", .int(9 + reasoning)),
+        ])
+    }
+
+    /// 200: a chat completion answering "pong".
+    static func chatCompletion(model: SimulatedDeployment, created: Int, id: String) -> String {
         JSONValue.object([
             ("choices", .array([.object([
-                ("content_filter_results", .object([])),
+                ("content_filter_results", completionFilterResults),
                 ("finish_reason", .string("stop")),
                 ("index", .int(0)),
                 ("logprobs", .null),
                 ("message", .object([
+                    ("annotations", .array([])),
                     ("content", .string("pong")),
                     ("refusal", .null),
                     ("role", .string("assistant")),
@@ -70,32 +156,123 @@ enum AzureOpenAIResponses {
             ])])),
             ("created", .int(created)),
             ("id", .string(id)),
-            ("model", .string(deployment)),
+            ("model", .string(model.answeredName)),
             ("object", .string("chat.completion")),
-            ("prompt_filter_results", .array([])),
+            ("prompt_filter_results", promptFilterResults),
             ("system_fingerprint", .string("fp_simulator")),
+            ("usage", chatUsage(model)),
+        ]).rendered
+    }
+
+    /// 200 with `stream: true`: server-sent events as Azure sends them: the prompt's filter
+    /// results first, the role, the content, the finish, the usage when asked for, `[DONE]`.
+    static func chatCompletionStream(model: SimulatedDeployment, created: Int, id: String, includeUsage: Bool) -> String {
+        func chunk(_ delta: JSONValue, finish: String?, filters: JSONValue) -> JSONValue {
+            .object([
+                ("choices", .array([.object([
+                    ("content_filter_results", filters),
+                    ("delta", delta),
+                    ("finish_reason", finish.map(JSONValue.string) ?? .null),
+                    ("index", .int(0)),
+                    ("logprobs", .null),
+                ])])),
+                ("created", .int(created)),
+                ("id", .string(id)),
+                ("model", .string(model.answeredName)),
+                ("object", .string("chat.completion.chunk")),
+                ("system_fingerprint", .string("fp_simulator")),
+                ("usage", .null),
+            ])
+        }
+        var events: [JSONValue] = [
+            .object([("choices", .array([])), ("created", .int(0)), ("id", .string("")), ("model", .string("")), ("object", .string("")),
+                     ("prompt_filter_results", promptFilterResults)]),
+            chunk(.object([("content", .string("")), ("refusal", .null), ("role", .string("assistant"))]), finish: nil, filters: .object([])),
+            chunk(.object([("content", .string("pong"))]), finish: nil, filters: completionFilterResults),
+            chunk(.object([]), finish: "stop", filters: .object([])),
+        ]
+        if includeUsage {
+            events.append(.object([("choices", .array([])), ("created", .int(created)), ("id", .string(id)), ("model", .string(model.answeredName)),
+                                   ("object", .string("chat.completion.chunk")), ("system_fingerprint", .string("fp_simulator")), ("usage", chatUsage(model))]))
+        }
+        return events.map { "data: " + $0.rendered + "\n\n" }.joined() + "data: [DONE]\n\n"
+    }
+
+    /// The dimensions of the simulated embedding: short, the content does not matter.
+    static let embeddingDimensions = 8
+
+    /// 200: the embedding of the input, as floats or (as the openai SDK asks by default) as
+    /// base64 of little-endian float32s.
+    static func embeddings(model: SimulatedDeployment, base64: Bool) -> String {
+        let values = (0..<embeddingDimensions).map { Float($0 + 1) / Float(embeddingDimensions * 4) }
+        let embedding: JSONValue
+        if base64 {
+            var bytes: [UInt8] = []
+            for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
+            embedding = .string(Data(bytes).base64EncodedString())
+        } else {
+            embedding = .array(values.map { .double(Double($0)) })
+        }
+        return JSONValue.object([
+            ("data", .array([.object([("embedding", embedding), ("index", .int(0)), ("object", .string("embedding"))])])),
+            ("model", .string(model.model)),
+            ("object", .string("list")),
+            ("usage", .object([("prompt_tokens", .int(1)), ("total_tokens", .int(1))])),
+        ]).rendered
+    }
+
+    /// 200: a completed response (the Responses API) answering "pong".
+    static func response(model: SimulatedDeployment, created: Int, id: String, maxOutputTokens: Int?) -> String {
+        let reasoning = model.family == .reasoning ? 64 : 0
+        return JSONValue.object([
+            ("id", .string(id)),
+            ("object", .string("response")),
+            ("created_at", .int(created)),
+            ("status", .string("completed")),
+            ("error", .null),
+            ("incomplete_details", .null),
+            ("instructions", .null),
+            ("max_output_tokens", maxOutputTokens.map(JSONValue.int) ?? .null),
+            ("model", .string(model.answeredName)),
+            ("output", .array([.object([
+                ("id", .string("msg_" + String(id.dropFirst(5)))),
+                ("type", .string("message")),
+                ("status", .string("completed")),
+                ("content", .array([.object([("type", .string("output_text")), ("annotations", .array([])), ("text", .string("pong"))])])),
+                ("role", .string("assistant")),
+            ])])),
+            ("parallel_tool_calls", .bool(true)),
+            ("temperature", .double(1)),
+            ("tool_choice", .string("auto")),
+            ("tools", .array([])),
+            ("top_p", .double(1)),
+            ("truncation", .string("disabled")),
             ("usage", .object([
-                ("completion_tokens", .int(1)),
-                ("prompt_tokens", .int(8)),
-                ("total_tokens", .int(9)),
+                ("input_tokens", .int(8)),
+                ("input_tokens_details", .object([("cached_tokens", .int(0))])),
+                ("output_tokens", .int(1 + reasoning)),
+                ("output_tokens_details", .object([("reasoning_tokens", .int(reasoning))])),
+                ("total_tokens", .int(9 + reasoning)),
             ])),
         ]).rendered
     }
 
-    /// 200: the models list, one entry per deployment.
-    static func modelsList(deployments: [String], created: Int) -> String {
-        JSONValue.object([
-            ("data", .array(deployments.map { name in
+    /// 200: the models list, one entry per deployment's model, with its capabilities.
+    static func modelsList(deployments: [(String, SimulatedDeployment)], created: Int) -> String {
+        var seen: Set<String> = []
+        let models = deployments.map(\.1).filter { seen.insert($0.answeredName).inserted }
+        return JSONValue.object([
+            ("data", .array(models.map { model in
                 .object([
                     ("capabilities", .object([
-                        ("chat_completion", .bool(true)),
+                        ("chat_completion", .bool(model.family != .embeddings)),
                         ("completion", .bool(false)),
-                        ("embeddings", .bool(false)),
+                        ("embeddings", .bool(model.family == .embeddings)),
                         ("fine_tune", .bool(false)),
                         ("inference", .bool(true)),
                     ])),
                     ("created_at", .int(created)),
-                    ("id", .string(name)),
+                    ("id", .string(model.answeredName)),
                     ("lifecycle_status", .string("generally-available")),
                     ("object", .string("model")),
                     ("status", .string("succeeded")),

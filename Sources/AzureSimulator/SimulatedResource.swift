@@ -10,8 +10,11 @@ public struct SimulatedResource: Sendable, Equatable {
     public var tenantID: String
     /// The key that `api-key` must carry.
     public var apiKey: String
-    /// Deployment names that chat completions accept.
+    /// Deployment names the data plane knows.
     public var deployments: [String]
+    /// The model of a deployment, by its name; a deployment not listed serves the model its
+    /// name suggests (`SimulatedDeployment.inferred(fromName:)`).
+    public var models: [String: SimulatedDeployment] = [:]
     /// The `aud` a bearer token must have (a trailing slash is ignored).
     public var expectedAudience: String = "https://cognitiveservices.azure.com"
     /// Every key is rejected with the 401 key body, as after a key rotation.
@@ -24,8 +27,12 @@ public struct SimulatedResource: Sendable, Equatable {
     public var networkDenied: Bool = false
     /// Every deployment is missing: chat calls get 404 `DeploymentNotFound`.
     public var deploymentMissing: Bool = false
-    /// When set, authenticated calls get 429 with `retry-after` set to this many seconds.
+    /// When set, authenticated calls get 429, telling the client to wait this many seconds in
+    /// the headers `throttleHeaders` names.
     public var throttleRetryAfterSeconds: Int? = nil
+    /// Which wait headers a 429 carries: the service sends `retry-after` and `retry-after-ms`
+    /// on most, and neither on some.
+    public var throttleHeaders: ThrottleHeaders = .both
     /// When set, authenticated calls get this status (500, 503, ...) with a JSON error body.
     public var serverErrorStatus: Int? = nil
     /// How long the resource waits before it answers.
@@ -38,6 +45,11 @@ public struct SimulatedResource: Sendable, Equatable {
     /// tokens are checked against it and its `Date` header shows it.
     public var clockSkewSeconds: Double = 0
 
+    /// The model behind `deployment`.
+    public func model(of deployment: String) -> SimulatedDeployment {
+        models[deployment] ?? SimulatedDeployment.inferred(fromName: deployment)
+    }
+
     /// A healthy resource; set the other fields to inject faults.
     public init(name: String, tenantID: String, apiKey: String, deployments: [String]) {
         self.name = name
@@ -45,4 +57,16 @@ public struct SimulatedResource: Sendable, Equatable {
         self.apiKey = apiKey
         self.deployments = deployments
     }
+}
+
+/// The wait headers a simulated 429 carries.
+public enum ThrottleHeaders: String, Sendable, CaseIterable {
+    /// `retry-after` (seconds) and `retry-after-ms`.
+    case both
+    /// `retry-after` alone.
+    case seconds
+    /// `retry-after-ms` alone.
+    case milliseconds
+    /// No wait header at all.
+    case none
 }
