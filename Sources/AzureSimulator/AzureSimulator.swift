@@ -33,12 +33,15 @@ public final class AzureSimulator: Sendable {
     private let server: HTTPServer
     /// True when the simulator created the Arc key directory, and so removes it on stop.
     private let ownsArcKeyDirectory: Bool
+    /// `http`, or `https` when the simulator serves TLS.
+    public let scheme: String
 
     /// Starts serving on `host:port` (port 0 picks a free one). `now` is the clock, in epoch
     /// seconds, that tokens are issued, checked and role assignments propagated by; inject one to
     /// test expiry and propagation without sleeping. Arc challenge key files go to
     /// `arcKeyDirectory`; nil creates a fresh temporary folder, removed again by `stop()`.
-    public init(host: String = "127.0.0.1", port: Int = 0, arcKeyDirectory: String? = nil,
+    /// With `tls`, the simulator serves HTTPS only (and its authority and endpoints say `https`).
+    public init(host: String = "127.0.0.1", port: Int = 0, arcKeyDirectory: String? = nil, tls: HTTPServerTLS? = nil,
                 now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) throws {
         let directory = try arcKeyDirectory.map(Self.absolutePath) ?? Self.makeTemporaryDirectory()
         let ownsDirectory = arcKeyDirectory == nil
@@ -47,7 +50,7 @@ public final class AzureSimulator: Sendable {
         self.core = core
         do {
             // A thread per connection: slow and hanging scenarios sleep in the handler.
-            self.server = try HTTPServer(host: host, port: port, threading: .threadPerConnection) { request in
+            self.server = try HTTPServer(host: host, port: port, threading: .threadPerConnection, tls: tls) { request in
                 core.handle(request)
             }
         } catch {
@@ -55,7 +58,8 @@ public final class AzureSimulator: Sendable {
             throw error
         }
         core.port.store(server.boundAddress.port, ordering: .relaxed)
-        let authority = Self.authority(of: server.boundAddress)
+        scheme = tls == nil ? "http" : "https"
+        let authority = Self.authority(of: server.boundAddress, scheme: scheme)
         core.authority.withLock { $0 = authority }
     }
 
@@ -66,22 +70,30 @@ public final class AzureSimulator: Sendable {
 
     /// The Entra ID authority, e.g. `http://127.0.0.1:41234`; the token URL is
     /// `"\(authority)/\(tenant)/oauth2/v2.0/token"`. The managed-identity endpoints live here too.
-    public var authority: String { Self.authority(of: server.boundAddress) }
+    public var authority: String { Self.authority(of: server.boundAddress, scheme: scheme) }
 
     /// The authority URL for a bound address; a wildcard address is reached over loopback.
-    private static func authority(of address: SocketAddress) -> String {
+    private static func authority(of address: SocketAddress, scheme: String) -> String {
         let host: String
         switch address.host {
         case "0.0.0.0": host = "127.0.0.1"
         case "::": host = "[::1]"
         default: host = address.urlHost
         }
-        return "http://\(host):\(address.port)"
+        return "\(scheme)://\(host):\(address.port)"
     }
 
-    /// The data-plane endpoint of a resource, e.g. `http://myres.openai.localhost:41234/`.
+    /// The data-plane endpoint of a resource, e.g. `http://myres.openai.localhost:41234/`: its
+    /// own host name, as a custom subdomain is, for clients that resolve `*.localhost` to
+    /// loopback (curl does; Python's resolver does not).
     public func endpoint(for resource: String) -> String {
-        "http://\(resource).openai.localhost:\(port)/"
+        "\(scheme)://\(resource).openai.localhost:\(port)/"
+    }
+
+    /// The data-plane endpoint of a resource on the authority's own host, e.g.
+    /// `https://127.0.0.1:41234/resources/myres/`: reached by any client with no resolver help.
+    public func pathEndpoint(for resource: String) -> String {
+        "\(authority)\(SimulatorCore.resourcePathPrefix)\(resource)/"
     }
 
     /// Makes a directory known to the token endpoint; requests to any other tenant get AADSTS90002.
@@ -163,27 +175,13 @@ public final class AzureSimulator: Sendable {
     /// application `clientID`: client assertions naming its thumbprint must be signed by its key.
     /// Throws the Crypto module's error when the PEM holds no usable certificate.
     public func addCertificate(clientID: String, certificatePEM: [UInt8]) throws {
-        let certificate = try Certificate(pem: certificatePEM)
-        let registered = RegisteredCertificate(certificate: certificate, publicKey: try certificate.publicKey(),
-                                               sha1Thumbprint: certificate.sha1Thumbprint, sha256Thumbprint: certificate.sha256Thumbprint)
-        core.state.withLock { state in
-            var list = state.certificates[clientID.lowercased(), default: []]
-            list.removeAll { $0.sha1Thumbprint == registered.sha1Thumbprint }
-            list.append(registered)
-            state.certificates[clientID.lowercased()] = list
-        }
+        try core.addCertificate(clientID: clientID, certificatePEM: certificatePEM)
     }
 
     /// Adds a federated identity credential on the application `clientID`: tokens issued by
     /// `issuer` about `subject` for `api://AzureADTokenExchange` stand in for its secret.
     public func addFederatedCredential(clientID: String, issuer: String, subject: String) {
-        let credential = FederatedCredential(issuer: issuer, subject: subject)
-        core.state.withLock { state in
-            let key = clientID.lowercased()
-            if state.federatedCredentials[key]?.contains(credential) != true {
-                state.federatedCredentials[key, default: []].append(credential)
-            }
-        }
+        core.addFederatedCredential(clientID: clientID, issuer: issuer, subject: subject)
     }
 
     /// A token like a Kubernetes projected service-account token, issued at `now()`, for
@@ -195,12 +193,7 @@ public final class AzureSimulator: Sendable {
     /// Adds a managed identity to the simulated host, replacing one with the same client id; a
     /// system-assigned identity replaces the previous system-assigned one.
     public func addManagedIdentity(_ identity: SimulatedManagedIdentity) {
-        core.state.withLock { state in
-            state.managedIdentities.removeAll { existing in
-                existing.clientID.lowercased() == identity.clientID.lowercased() || (!identity.userAssigned && !existing.userAssigned)
-            }
-            state.managedIdentities.append(identity)
-        }
+        core.addManagedIdentity(identity)
     }
 
     /// Changes how the managed-identity endpoints misbehave (410, injected statuses, hangs).

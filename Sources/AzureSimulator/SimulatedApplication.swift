@@ -19,7 +19,8 @@ public struct SimulatedApplication: Sendable, Equatable {
     /// When set, the token response carries `refresh_in`.
     public var refreshInSeconds: Int? = nil
     /// An AADSTS code to answer every token request with once the application is found:
-    /// 7000215, 7000222, 700016, 90002, 700024, 70021; any other code gives a generic `invalid_request`.
+    /// 7000215, 7000222, 700016, 90002, 900023, 700024, 70021, 700211, 700212, 700213, 500011,
+    /// 7000112, 53003; any other code gives a generic `invalid_request`.
     public var tokenError: Int? = nil
     /// How long the token endpoint waits before it answers.
     public var tokenEndpointDelaySeconds: Double = 0

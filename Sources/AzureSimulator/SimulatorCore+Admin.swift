@@ -61,6 +61,51 @@ extension SimulatorCore {
                     try Self.apply(members, to: &app)
                     state.applications[key] = app
                 }
+            case ("POST", 3) where parts[0] == "applications" && parts[2] == "certificates":
+                var pem: String?
+                for (name, value) in try Self.objectMembers(request.body) {
+                    guard name == "pem" else { throw SimulatorAdminError.unknownField(name) }
+                    pem = try Self.string(value, name)
+                }
+                guard let pem else { throw SimulatorAdminError.wrongType(field: "pem", expected: "a string") }
+                guard state.withLock({ $0.applications[parts[1].lowercased()] != nil }) else { throw SimulatorAdminError.unknownApplication(parts[1]) }
+                do {
+                    try addCertificate(clientID: parts[1], certificatePEM: Array(pem.utf8))
+                } catch {
+                    throw SimulatorAdminError.wrongType(field: "pem", expected: "a PEM certificate (\(error))")
+                }
+            case ("POST", 3) where parts[0] == "applications" && parts[2] == "federated-credentials":
+                var issuer: String?, subject: String?
+                for (name, value) in try Self.objectMembers(request.body) {
+                    switch name {
+                    case "issuer": issuer = try Self.string(value, name)
+                    case "subject": subject = try Self.string(value, name)
+                    default: throw SimulatorAdminError.unknownField(name)
+                    }
+                }
+                guard let issuer else { throw SimulatorAdminError.wrongType(field: "issuer", expected: "a string") }
+                guard let subject else { throw SimulatorAdminError.wrongType(field: "subject", expected: "a string") }
+                guard state.withLock({ $0.applications[parts[1].lowercased()] != nil }) else { throw SimulatorAdminError.unknownApplication(parts[1]) }
+                addFederatedCredential(clientID: parts[1], issuer: issuer, subject: subject)
+            case ("GET", 1) where parts[0] == "federated-token":
+                guard let issuer = request.queryValue("issuer"), let subject = request.queryValue("subject") else {
+                    throw SimulatorAdminError.wrongType(field: "issuer and subject", expected: "query parameters")
+                }
+                let token = SimulatedToken.federated(issuer: issuer, subject: subject, audience: request.queryValue("audience") ?? federatedTokenAudience,
+                                                     lifetimeSeconds: 3600, now: now())
+                return adminResponse(200, JSONValue.object([("token", .string(token))]).rendered)
+            case ("POST", 1) where parts[0] == "managed-identities":
+                let members = try Self.objectMembers(request.body)
+                let tenant = state.withLock { $0.tenants.sorted().first ?? "" }
+                var identity = SimulatedManagedIdentity(tenantID: tenant, clientID: "", objectID: "", resourceID: "", userAssigned: true)
+                try Self.apply(members, to: &identity)
+                guard !identity.clientID.isEmpty, !identity.objectID.isEmpty else {
+                    throw SimulatorAdminError.wrongType(field: "clientID and objectID", expected: "strings")
+                }
+                if identity.resourceID.isEmpty {
+                    identity.resourceID = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/simulated/providers/Microsoft.ManagedIdentity/userAssignedIdentities/\(identity.clientID)"
+                }
+                addManagedIdentity(identity)
             case ("POST", 2) where parts[0] == "roles":
                 var objectID: String?
                 var delay = 0.0
@@ -112,6 +157,7 @@ extension SimulatorCore {
     func stateJSON() -> JSONValue {
         let current = now()
         let port = self.port.load(ordering: .relaxed)
+        let base = authority.withLock { $0 }
         let state = self.state.withLock { $0 }
         let applications: [JSONValue] = state.applications.keys.sorted().map { key in
             let app = state.applications[key]!
@@ -145,7 +191,8 @@ extension SimulatorCore {
             }
             return .object([
                 ("name", .string(resource.name)),
-                ("endpoint", .string("http://\(resource.name).openai.localhost:\(port)/")),
+                ("endpoint", .string("\(base)\(Self.resourcePathPrefix)\(resource.name)/")),
+                ("hostEndpoint", .string("\(base.hasPrefix("https") ? "https" : "http")://\(resource.name).openai.localhost:\(port)/")),
                 ("tenantID", .string(resource.tenantID)),
                 ("apiKey", .string("<redacted>")),
                 ("deployments", .array(resource.deployments.map(JSONValue.string))),
@@ -156,6 +203,7 @@ extension SimulatorCore {
                 ("networkDenied", .bool(resource.networkDenied)),
                 ("deploymentMissing", .bool(resource.deploymentMissing)),
                 ("throttleRetryAfterSeconds", resource.throttleRetryAfterSeconds.map(JSONValue.int) ?? .null),
+                ("throttleHeaders", .string(resource.throttleHeaders.rawValue)),
                 ("serverErrorStatus", resource.serverErrorStatus.map(JSONValue.int) ?? .null),
                 ("delaySeconds", .double(resource.delaySeconds)),
                 ("hang", .bool(resource.hang)),
@@ -208,6 +256,11 @@ extension SimulatorCore {
             case "networkDenied": changed.networkDenied = try bool(value, name)
             case "deploymentMissing": changed.deploymentMissing = try bool(value, name)
             case "throttleRetryAfterSeconds": changed.throttleRetryAfterSeconds = try optionalInt(value, name)
+            case "throttleHeaders":
+                guard let headers = ThrottleHeaders(rawValue: try string(value, name)) else {
+                    throw .wrongType(field: name, expected: ThrottleHeaders.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))
+                }
+                changed.throttleHeaders = headers
             case "serverErrorStatus": changed.serverErrorStatus = try optionalInt(value, name)
             case "delaySeconds": changed.delaySeconds = try double(value, name)
             case "hang": changed.hang = try bool(value, name)
@@ -217,6 +270,21 @@ extension SimulatorCore {
             }
         }
         resource = changed
+    }
+
+    /// Sets the fields named in `members` on a managed identity being added.
+    static func apply(_ members: [(String, JSONValue)], to identity: inout SimulatedManagedIdentity) throws(SimulatorAdminError) {
+        for (name, value) in members {
+            switch name {
+            case "tenantID": identity.tenantID = try string(value, name)
+            case "clientID": identity.clientID = try string(value, name)
+            case "objectID": identity.objectID = try string(value, name)
+            case "resourceID": identity.resourceID = try string(value, name)
+            case "userAssigned": identity.userAssigned = try bool(value, name)
+            case "tokenLifetimeSeconds": identity.tokenLifetimeSeconds = try int(value, name)
+            default: throw .unknownField(name)
+            }
+        }
     }
 
     /// Sets the fields named in `members` on the managed-identity scenario; nothing changes when

@@ -110,17 +110,24 @@ extension SimulatorCore {
                                   description: "Client assertion application identifier doesn't match 'client_id' parameter. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .")
             }
         } else {
+            // As Entra ID does today: the issuer first (700211), then the subject (700213), then
+            // the audience (700212); an application with no federated credential at all gets the
+            // older generic 70021.
             let subject = assertion.string("sub")
-            let matched = state.withLock { state in
-                state.federatedCredentials[key]?.contains { $0.issuer == issuer && $0.subject == subject } ?? false
+            let credentials = state.withLock { $0.federatedCredentials[key] ?? [] }
+            let code: Int?
+            if credentials.isEmpty {
+                code = 70021
+            } else if !credentials.contains(where: { $0.issuer == issuer }) {
+                code = 700211
+            } else if !credentials.contains(where: { $0.issuer == issuer && $0.subject == subject }) {
+                code = 700213
+            } else if !assertion.audiences.contains(federatedTokenAudience) {
+                code = 700212
+            } else {
+                code = nil
             }
-            guard matched else {
-                return entraError(code: 70021, tenant: tenant, clientID: app.clientID, assertion: token)
-            }
-            guard assertion.audiences.contains(federatedTokenAudience) else {
-                return entraError(code: 700212, status: 401, error: "invalid_client",
-                                  description: "No matching federated identity record found for presented assertion audience '\(assertion.audiences.joined(separator: ", "))'. Please note that the matching is done using a case-sensitive comparison; the federated credential expects '\(federatedTokenAudience)'. https://learn.microsoft.com/entra/workload-id/workload-identity-federation")
-            }
+            if let code { return entraError(code: code, tenant: tenant, clientID: app.clientID, assertion: token) }
         }
 
         let current = now()

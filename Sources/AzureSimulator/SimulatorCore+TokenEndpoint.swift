@@ -45,10 +45,18 @@ extension SimulatorCore {
         }
 
         let scope = field("scope") ?? ""
-        guard field("grant_type") == "client_credentials", !scope.contains(" "), scope.hasSuffix("/.default"),
-              scope.count > "/.default".count else {
+        guard field("grant_type") == "client_credentials" else {
             return entraError(code: 70011, status: 400, error: "invalid_scope",
-                              description: "The provided value for the input parameter 'scope' is not valid. The scope \(scope) is not valid.")
+                              description: "The provided value for the input parameter 'scope' isn't valid. The scope \(scope) isn't valid.")
+        }
+        guard !scope.contains(" "), scope.hasSuffix("/.default"), scope.count > "/.default".count else {
+            return entraError(code: 1002012, status: 400, error: "invalid_scope",
+                              description: "The provided value for scope \(scope) is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).")
+        }
+        let resource = String(scope.dropLast("/.default".count))
+        guard Self.knownResources.contains(where: { Self.sameAudience($0, resource) }) || resource.hasPrefix("api://") else {
+            return entraError(code: 500011, status: 400, error: "invalid_resource",
+                              description: "The resource principal named \(resource) was not found in the tenant named \(tenant). This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.")
         }
 
         if let secret = field("client_secret") {
@@ -75,9 +83,44 @@ extension SimulatorCore {
         return entraResponse(status: 200, body: JSONValue.object(members).rendered, requestID: Self.uuid())
     }
 
-    /// The Entra error for an AADSTS code, with the wording and status the real service uses.
+    /// The resources (application ID URIs) every simulated tenant has a service principal for;
+    /// a scope naming any other gets AADSTS500011.
+    static let knownResources = [
+        "https://cognitiveservices.azure.com", "https://cognitiveservices.azure.us", "https://cognitiveservices.azure.cn",
+        "https://ai.azure.com", "https://management.azure.com", "https://management.core.windows.net",
+        "https://management.usgovcloudapi.net", "https://management.chinacloudapi.cn", "https://graph.microsoft.com",
+        "https://vault.azure.net", "https://storage.azure.com",
+    ]
+
+    /// The Entra error for an AADSTS code, with the wording and status the real service uses
+    /// (docs/azure-answers.md gives each one's source).
     func entraError(code: Int, tenant: String, clientID: String, assertion: String?) -> HTTPResponse {
+        let claims = assertion.map(Self.assertionClaims) ?? [:]
+        let wif = "Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. https://docs.microsoft.com/en-us/azure/active-directory/develop/workload-identity-federation"
         switch code {
+        case 700211:
+            return entraError(code: code, status: 401, error: "invalid_client",
+                              description: "No matching federated identity record found for presented assertion issuer '\(claims["iss"] ?? "")'. \(wif)")
+        case 700212:
+            return entraError(code: code, status: 401, error: "invalid_client",
+                              description: "No matching federated identity record found for presented assertion audience '\(claims["aud"] ?? "")'. \(wif)")
+        case 700213:
+            return entraError(code: code, status: 401, error: "invalid_client",
+                              description: "No matching federated identity record found for presented assertion subject '\(claims["sub"] ?? "")'. \(wif)")
+        case 900023:
+            return entraError(code: code, status: 400, error: "invalid_request",
+                              description: "Specified tenant identifier '\(tenant)' is neither a valid DNS name, nor a valid external domain.")
+        case 7000112:
+            return entraError(code: code, status: 400, error: "unauthorized_client",
+                              description: "Application '\(clientID)'(aoai-canary-simulated-app) is disabled.")
+        case 53003:
+            return entraError(code: code, status: 400, error: "interaction_required",
+                              description: "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.", suberror: "message_only")
+        case 90061:
+            return entraError(code: code, status: 400, error: "invalid_request", description: "Request to External OIDC endpoint failed.")
+        case 500011:
+            return entraError(code: code, status: 400, error: "invalid_resource",
+                              description: "The resource principal named https://cognitiveservices.azure.com was not found in the tenant named \(tenant). This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.")
         case 90002:
             return entraError(code: code, status: 400, error: "invalid_request",
                               description: "Tenant '\(tenant)' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.")
@@ -94,29 +137,33 @@ extension SimulatorCore {
             let current = now()
             return assertionTimeError(validFrom: current - 7200, expiresAt: current - 5400)
         case 70021:
-            var issuer = "", subject = "", audience = ""
-            if let assertion, case .object(let claims)? = SimulatedToken.unverifiedPayload(assertion) {
-                for (name, value) in claims {
-                    guard case .string(let text) = value else { continue }
-                    switch name {
-                    case "iss": issuer = text
-                    case "sub": subject = text
-                    case "aud": audience = text
-                    default: break
-                    }
-                }
-            }
-            return entraError(code: code, status: 401, error: "invalid_client",
-                              description: "No matching federated identity record found for presented assertion. Assertion Issuer: '\(issuer)'. Assertion Subject: '\(subject)'. Assertion Audience: '\(audience)'. https://learn.microsoft.com/entra/workload-id/workload-identity-federation")
+            return entraError(code: code, status: 400, error: "invalid_request",
+                              description: "No matching federated identity record found for presented assertion. Assertion Issuer: '\(claims["iss"] ?? "")'. Assertion Subject: '\(claims["sub"] ?? "")'. Assertion Audience: '\(claims["aud"] ?? "")'. https://docs.microsoft.com/en-us/azure/active-directory/develop/workload-identity-federation")
         default:
             return entraError(code: code, status: 400, error: "invalid_request",
                               description: "The simulator was told to fail this request with AADSTS\(code).")
         }
     }
 
+    /// The string claims of an unverified assertion, by name; a list of strings (`aud` may be
+    /// one) joined with ", ".
+    static func assertionClaims(_ assertion: String) -> [String: String] {
+        guard case .object(let members)? = SimulatedToken.unverifiedPayload(assertion) else { return [:] }
+        var claims: [String: String] = [:]
+        for (name, value) in members {
+            switch value {
+            case .string(let text): claims[name] = text
+            case .array(let items): claims[name] = items.compactMap(\.stringValue).joined(separator: ", ")
+            default: break
+            }
+        }
+        return claims
+    }
+
     /// An error in Entra ID's shape: `error`, `error_description` (code, text, trace, correlation,
-    /// time), `error_codes`, `timestamp`, `trace_id`, `correlation_id`, `error_uri`.
-    func entraError(code: Int, status: Int, error: String, description: String) -> HTTPResponse {
+    /// time), `error_codes`, `timestamp`, `trace_id`, `correlation_id`, `error_uri`, and
+    /// `suberror` where Entra ID adds one.
+    func entraError(code: Int, status: Int, error: String, description: String, suberror: String? = nil) -> HTTPResponse {
         let traceID = Self.uuid()
         let correlationID = Self.uuid()
         let timestamp = HTTPDate.entraTimestamp(now())
@@ -128,7 +175,7 @@ extension SimulatorCore {
             ("trace_id", .string(traceID)),
             ("correlation_id", .string(correlationID)),
             ("error_uri", .string("https://login.microsoftonline.com/error?code=\(code)")),
-        ]).rendered
+        ] + (suberror.map { [("suberror", JSONValue.string($0))] } ?? [])).rendered
         return entraResponse(status: status, body: body, requestID: traceID)
     }
 

@@ -82,12 +82,17 @@ final class SimulatorCore: Sendable {
     /// threads can be joined.
     func markStopping() { stopping.store(true, ordering: .releasing) }
 
-    /// Routes by Host: `<resource>.openai.localhost` is the data plane, anything else the token
-    /// endpoint and the admin API.
+    /// Routes by Host and path: `<resource>.openai.localhost` and `/resources/<resource>/...` are
+    /// the data plane; discovery documents, managed identity, the admin API and the token
+    /// endpoint share the rest.
     func handle(_ request: HTTPRequest) -> HTTPResponse {
         if let resource = Self.resourceName(fromHost: request.header("Host")) {
-            return handleDataPlane(request, resourceKey: resource)
+            return handleDataPlane(request, resourceKey: resource, path: request.path)
         }
+        if let (resource, path) = Self.resourceRoute(fromPath: request.path) {
+            return handleDataPlane(request, resourceKey: resource, path: path)
+        }
+        if let discovery = handleDiscovery(request) { return discovery }
         if request.path == "/_simulator" || request.path.hasPrefix("/_simulator/") {
             return handleAdmin(request)
         }
@@ -107,6 +112,18 @@ final class SimulatorCore: Sendable {
         return String(host.dropLast(suffix.count))
     }
 
+    /// The path prefix of resources reached by path rather than by host name, so that stock
+    /// clients reach each at a distinct endpoint on 127.0.0.1 with no resolver help.
+    static let resourcePathPrefix = "/resources/"
+
+    /// The resource (lowercased) and the rest of the path of `/resources/<resource>/<rest>`.
+    static func resourceRoute(fromPath path: String) -> (String, String)? {
+        guard path.hasPrefix(resourcePathPrefix) else { return nil }
+        let rest = path.dropFirst(resourcePathPrefix.count)
+        guard let slash = rest.firstIndex(of: "/"), slash > rest.startIndex else { return nil }
+        return (FormEncoding.pathSegment(rest[..<slash]).lowercased(), String(rest[slash...]))
+    }
+
     /// Sleeps for `seconds` of real time in short slices (the injected clock may be frozen in
     /// tests); false when the simulator began stopping meanwhile.
     func pause(seconds: Double) -> Bool {
@@ -122,6 +139,42 @@ final class SimulatorCore: Sendable {
     /// Blocks until the simulator stops: a request that is accepted and never answered.
     func holdUntilStopped() {
         while !isStopping { usleep(10_000) }
+    }
+
+    /// Registers a certificate credential (the first certificate in `certificatePEM`) on the
+    /// application `clientID`, replacing one with the same thumbprint.
+    func addCertificate(clientID: String, certificatePEM: [UInt8]) throws {
+        let certificate = try Certificate(pem: certificatePEM)
+        let registered = RegisteredCertificate(certificate: certificate, publicKey: try certificate.publicKey(),
+                                               sha1Thumbprint: certificate.sha1Thumbprint, sha256Thumbprint: certificate.sha256Thumbprint)
+        state.withLock { state in
+            var list = state.certificates[clientID.lowercased(), default: []]
+            list.removeAll { $0.sha1Thumbprint == registered.sha1Thumbprint }
+            list.append(registered)
+            state.certificates[clientID.lowercased()] = list
+        }
+    }
+
+    /// Adds a federated identity credential on the application `clientID`, once.
+    func addFederatedCredential(clientID: String, issuer: String, subject: String) {
+        let credential = FederatedCredential(issuer: issuer, subject: subject)
+        state.withLock { state in
+            let key = clientID.lowercased()
+            if state.federatedCredentials[key]?.contains(credential) != true {
+                state.federatedCredentials[key, default: []].append(credential)
+            }
+        }
+    }
+
+    /// Adds a managed identity, replacing one with the same client id; a system-assigned
+    /// identity replaces the previous system-assigned one.
+    func addManagedIdentity(_ identity: SimulatedManagedIdentity) {
+        state.withLock { state in
+            state.managedIdentities.removeAll { existing in
+                existing.clientID.lowercased() == identity.clientID.lowercased() || (!identity.userAssigned && !existing.userAssigned)
+            }
+            state.managedIdentities.append(identity)
+        }
     }
 
     /// A fresh lowercase UUID, as Azure prints request and trace ids.

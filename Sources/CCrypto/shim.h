@@ -1,4 +1,4 @@
-// OpenSSL's libcrypto: PEM parsing, digests, RSA signatures. Nothing the Crypto module calls is
+// OpenSSL's libcrypto: PEM parsing, digests, RSA signatures, and issuing test certificates. Nothing the Crypto module calls is
 // variadic, so this header only gathers the includes.
 #ifndef CCRYPTO_SHIM_H
 #define CCRYPTO_SHIM_H
@@ -8,4 +8,6 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <openssl/rand.h>
 #endif

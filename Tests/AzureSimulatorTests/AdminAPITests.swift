@@ -14,7 +14,8 @@ import Testing
         let text = response.text
         #expect(text.contains(#""name":"canary-eastus""#))
         #expect(text.contains(#""clientID":"\#(World.clientID)""#))
-        #expect(text.contains(#""endpoint":"\#(world.simulator.endpoint(for: World.resource))""#))
+        #expect(text.contains(#""endpoint":"\#(world.simulator.pathEndpoint(for: World.resource))""#))
+        #expect(text.contains(#""hostEndpoint":"\#(world.simulator.endpoint(for: World.resource))""#))
         #expect(text.contains(#""objectID":"\#(World.objectID)","effectiveAt":"#))
         #expect(!text.contains(World.apiKey))
         #expect(!text.contains("s3cr3t"))

@@ -156,12 +156,20 @@ struct AssertionBuilder {
         #expect(try await world.chat(.bearer(token)).status == 200)
     }
 
-    @Test func aFederatedTokenForAnotherSubjectIsRefusedWith70021() async throws {
+    @Test func aFederatedTokenForAnotherSubjectIsRefusedWith700213() async throws {
         let world = try makeWorld()
         defer { world.simulator.stop() }
         let federated = world.simulator.makeFederatedToken(issuer: Self.oidcIssuer, subject: "system:serviceaccount:default:default")
-        expectEntraError(try await world.requestToken(assertion: federated), code: 70021,
-                         fragment: "No matching federated identity record found for presented assertion. Assertion Issuer: '\(Self.oidcIssuer)'. Assertion Subject: 'system:serviceaccount:default:default'.")
+        expectEntraError(try await world.requestToken(assertion: federated), code: 700213,
+                         fragment: "No matching federated identity record found for presented assertion subject 'system:serviceaccount:default:default'.")
+    }
+
+    @Test func aFederatedTokenFromAnotherIssuerIsRefusedWith700211() async throws {
+        let world = try makeWorld()
+        defer { world.simulator.stop() }
+        let federated = world.simulator.makeFederatedToken(issuer: "https://token.actions.githubusercontent.com", subject: Self.serviceAccount)
+        expectEntraError(try await world.requestToken(assertion: federated), code: 700211,
+                         fragment: "No matching federated identity record found for presented assertion issuer 'https://token.actions.githubusercontent.com'.")
     }
 
     @Test func aFederatedTokenForAnotherAudienceIsRefusedWith700212() async throws {
