@@ -36,6 +36,9 @@ import Glibc
         case "not_found": return (world.addResource("r") + "openai/", nil, "2s")  // an extra path segment
         case "throttled": return (world.addResource("r") { $0.throttleRetryAfterSeconds = 120 }, nil, "2s")
         case "server_error": return (world.addResource("r") { $0.serverErrorStatus = 503 }, nil, "2s")
+        case "request_rejected":
+            // The chat probe against a deployment of an embedding model: 400 OperationNotSupported.
+            return (world.addResource("r") { $0.models[Names.deployment] = SimulatedDeployment(model: "text-embedding-3-small", version: "1", family: .embeddings) }, nil, "2s")
         case "token_acquisition_failed":
             world.simulator.updateApplication(clientID: Names.client) { $0.tokenError = 7000215 }
             return (world.addResource("r"), nil, "2s")
@@ -76,6 +79,7 @@ import Glibc
         Case(name: "not_found", key: .notFound, entra: .notFound),
         Case(name: "throttled", key: .throttled, entra: .throttled),
         Case(name: "server_error", key: .serverError, entra: .serverError),
+        Case(name: "request_rejected", key: .requestRejected, entra: .requestRejected),
         Case(name: "token_acquisition_failed", key: nil, entra: .tokenAcquisitionFailed),
         Case(name: "timeout (slow)", key: .timeout, entra: .timeout),
         Case(name: "timeout (hang)", key: .timeout, entra: .timeout),
@@ -116,7 +120,7 @@ import Glibc
             if reason == .permissionDenied {
                 #expect(probe.possiblyPropagating && probe.fix.contains("propagating"), "a fresh denial may be propagation")
             } else {
-                #expect(probe.fix == (reason?.fix ?? ""), "status page fix, \(auth)")
+                #expect(probe.fix == (reason?.fix(detail: probe.detail) ?? ""), "status page fix, \(auth)")
             }
             if let reason { #expect(view.html.contains(">✘ \(reason.rawValue)<")) }
         }

@@ -1,0 +1,118 @@
+// docs/azure-answers.md as fixtures: every real answer recorded there gets the reason it names.
+import Canary
+import Foundation
+import Testing
+
+/// One `answer` block of docs/azure-answers.md.
+struct RecordedAnswer: Sendable, CustomTestStringConvertible {
+    var line: Int
+    var sources: [String] = []
+    var surface = ""
+    var auth = ""
+    var status = 0
+    var headers: [(name: String, value: String)] = []
+    var body = ""
+    var reason = ""
+    var audience: String?
+    var summary: String?
+    var testDescription: String { "docs/azure-answers.md:\(line) \(reason)" }
+
+    /// The document's blocks, in order; a block with an unknown key is a failing entry, not skipped.
+    static let all: [RecordedAnswer] = {
+        let root = fixturesDirectory.components(separatedBy: "/Tests/")[0]
+        let text = (try? String(contentsOfFile: root + "/docs/azure-answers.md", encoding: .utf8)) ?? ""
+        var answers: [RecordedAnswer] = []
+        var current: RecordedAnswer?
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            if line == "```answer" {
+                current = RecordedAnswer(line: index + 1)
+                continue
+            }
+            guard var answer = current else { continue }
+            if line == "```" {
+                answers.append(answer)
+                current = nil
+                continue
+            }
+            guard let colon = line.firstIndex(of: ":") else {
+                answer.reason = "unparsable line \(index + 1)"
+                current = answer
+                continue
+            }
+            let key = String(line[..<colon])
+            let value = String(line[line.index(after: colon)...].drop { $0 == " " })
+            switch key {
+            case "source": answer.sources.append(value)
+            case "surface": answer.surface = value
+            case "auth": answer.auth = value
+            case "status": answer.status = Int(value) ?? -1
+            case "header":
+                let parts = value.split(separator: ":", maxSplits: 1)
+                answer.headers.append((String(parts[0]), parts.count > 1 ? String(parts[1].drop { $0 == " " }) : ""))
+            case "body": answer.body = value
+            case "reason": answer.reason = value
+            case "aud": answer.audience = value
+            case "summary": answer.summary = value
+            default: answer.reason = "unknown key \(key) at line \(index + 1)"
+            }
+            current = answer
+        }
+        return answers
+    }()
+}
+
+@Suite struct AzureAnswerTests {
+    @Test(arguments: RecordedAnswer.all.filter { $0.surface == "data_plane" })
+    func theDataPlaneAnswerGetsItsReason(_ answer: RecordedAnswer) throws {
+        #expect(!answer.sources.isEmpty, "an answer without a source")
+        let auth = try #require(AuthMode(rawValue: answer.auth), "auth must be api_key or entra_id")
+        let expected = try #require(FailureReason(rawValue: answer.reason), "no reason \(answer.reason)")
+        var verdict = ResponseClassifier.classify(status: answer.status, body: Array(answer.body.utf8), headers: answer.headers, auth: auth)
+        if let audience = answer.audience {
+            let claims = try TokenClaims.decode(jwt: makeJWT(#"{"aud":"\#(audience)","tid":"t","oid":"o","exp":9999999999}"#))
+            verdict = TokenDiagnosis.refine(verdict, claims: claims, endpoint: "https://r.openai.azure.com/", serviceTime: 1_800_000_000)
+        }
+        #expect(verdict.reason == expected, "\(verdict)")
+        if answer.status == 429, answer.headers.contains(where: { $0.name.lowercased().hasPrefix("retry-after") }) {
+            #expect(ResponseClassifier.retryAfter(answer.headers) != nil)
+        }
+    }
+
+    @Test(arguments: RecordedAnswer.all.filter { $0.surface == "token_endpoint" || $0.surface == "managed_identity" })
+    func theTokenAnswerGetsItsRefreshReasonAndAWholeSummary(_ answer: RecordedAnswer) throws {
+        #expect(!answer.sources.isEmpty, "an answer without a source")
+        let expected = try #require(RefreshFailureReason(rawValue: answer.reason), "no refresh reason \(answer.reason)")
+        let error: TokenAcquisitionError
+        if answer.surface == "managed_identity" {
+            error = ManagedIdentitySource.error(status: answer.status, body: Array(answer.body.utf8))
+        } else {
+            do {
+                _ = try TokenResponse.parse(status: answer.status, body: Array(answer.body.utf8), now: 0)
+                Issue.record("an error answer parsed as a token")
+                return
+            } catch let failure {
+                error = failure
+            }
+        }
+        #expect(RefreshFailureReason(error) == expected, "\(error)")
+        let text = error.description
+        if let summary = answer.summary {
+            #expect(text.contains(summary), "the summary cut the message short: \(text)")
+        }
+        // The trace suffix goes, whichever separator the service used.
+        #expect(!text.contains("Trace ID") && !text.contains("Correlation ID") && !text.contains("\r") && !text.contains("\n"), "\(text)")
+    }
+
+    @Test func everyReasonWithAnAnswerBodyHasARecordedAnswer() {
+        let recorded = Set(RecordedAnswer.all.map(\.reason))
+        // Reasons from the network or the host, or refined from a token's claims by clock
+        // (docs/azure-answers.md, "Reasons without an answer body").
+        let withoutBody: Set<String> = ["timeout", "connection_failed", "dns_failed", "tls_failed", "unexpected_status",
+                                         "token_expired", "token_not_yet_valid", "token_acquisition_failed",
+                                         "bad_response", "imds_unavailable", "cli_not_logged_in"]
+        for reason in FailureReason.allCases.map(\.rawValue) + RefreshFailureReason.allCases.map(\.rawValue) where !withoutBody.contains(reason) {
+            #expect(recorded.contains(reason), "docs/azure-answers.md records no answer for \(reason)")
+        }
+        #expect(RecordedAnswer.all.count >= 40, "the document has \(RecordedAnswer.all.count) answers: is it parsed?")
+    }
+}
