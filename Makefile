@@ -1,12 +1,12 @@
 # aoai-canary: build, test and demo. `make test` and `make demo` do all of the set-up.
 
 SWIFT ?= swift
-APT_PACKAGES := libcurl4-openssl-dev libmicrohttpd-dev libgnutls28-dev libsystemd-dev libyaml-dev libssl-dev libcrypt-dev pkg-config prometheus chromium
+APT_PACKAGES := libcurl4-openssl-dev libmicrohttpd-dev libgnutls28-dev libsystemd-dev libyaml-dev libssl-dev libcrypt-dev pkg-config prometheus chromium python3-venv
 REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 export AOAI_CANARY_REVISION := $(REVISION)
 BIN := .build/debug/aoai-canary
 
-.PHONY: all deps build release test fuzz soak bench demo clean
+.PHONY: all deps build release test conformance fuzz soak bench demo clean
 
 all: build
 
@@ -36,11 +36,18 @@ build: deps
 release: deps
 	$(SWIFT) build -c release --static-swift-stdlib
 
-## test: the whole test suite (a fixed-seed fuzz run, then unit, simulator, end-to-end against the built binary)
+## test: the whole test suite (a fixed-seed fuzz run, the conformance suite, then unit, simulator,
+## end-to-end against the built binary)
 test: deps
 	FUZZ_RUNS=50000 SWIFT=$(SWIFT) Tests/Fuzz/run.sh
 	$(SWIFT) build --build-tests
+	AOAI_CANARY_BIN=$(BIN) Tests/Conformance/run.sh
 	$(SWIFT) test --skip-build
+
+## conformance: Microsoft's own clients (openai, azure-identity, msal from PyPI, pinned in
+## Tests/Conformance/requirements.txt, in .build/conformance-venv) against `simulate`
+conformance: build
+	AOAI_CANARY_BIN=$(BIN) Tests/Conformance/run.sh
 
 ## fuzz: libFuzzer on every parser of outside input, FUZZ_SECONDS each (default 60)
 fuzz: deps

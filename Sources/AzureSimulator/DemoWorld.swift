@@ -10,6 +10,16 @@ public enum DemoWorld {
     public static let objectID = "f0e1d2c3-b4a5-4968-8776-655443322110"
     public static let apiKey = "demo-api-key-0123456789abcdef"
     public static let deployment = "gpt-4o-mini"
+    /// The host's system-assigned managed identity in `simulate`.
+    public static let managedIdentityClientID = "5d2b8c14-7e3f-4a96-b0c1-9f8e7d6c5b44"
+    public static let managedIdentityObjectID = "a1b2c3d4-e5f6-4789-8abc-def012345655"
+    /// The workload identity issuer and subject the demo application trusts in `simulate`.
+    public static let federatedIssuer = "https://oidc.simulator.invalid/aoai-canary/"
+    public static let federatedSubject = "system:serviceaccount:default:aoai-canary"
+
+    /// Every deployment a demo resource has: a classic chat model, a reasoning model and an
+    /// embedding model, named after their models as people usually do.
+    public static let deployments = ["gpt-4o-mini", "o4-mini", "text-embedding-3-small"]
 
     /// One demo resource and what it shows.
     public struct Resource: Sendable {
@@ -18,6 +28,10 @@ public enum DemoWorld {
         /// The credential the demo config gives it: "app" (right scope) or "app-wrong-scope".
         public var credential: String
         public var hasKey: Bool
+        /// The deployment the demo probes.
+        public var deployment: String = DemoWorld.deployment
+        /// The `api_version` the demo configures; nil keeps the agent's default.
+        public var apiVersion: String? = nil
     }
 
     public static let resources: [Resource] = [
@@ -27,24 +41,34 @@ public enum DemoWorld {
         Resource(name: "throttled", shows: "429 with retry-after on both canaries (throttled)", credential: "app", hasKey: true),
         Resource(name: "local-auth-disabled", shows: "disableLocalAuth: the key is refused (key_auth_disabled), Entra ID works", credential: "app", hasKey: true),
         Resource(name: "propagating", shows: "a role assignment that takes effect 90 s after start (permission_denied, then recovery)", credential: "app", hasKey: true),
+        Resource(name: "reasoning", shows: "a reasoning model (o4-mini), which refuses max_tokens: both canaries succeed", credential: "app", hasKey: true,
+                 deployment: "o4-mini", apiVersion: "2025-04-01-preview"),
+        Resource(name: "v1", shows: "the v1 API (/openai/v1/, no api-version): both canaries succeed", credential: "app", hasKey: true, apiVersion: "v1"),
     ]
 
-    /// Adds the world to a simulator.
+    /// Adds the world to a simulator: the application, the resources and their role assignments.
     public static func seed(_ simulator: AzureSimulator) {
         simulator.addApplication(SimulatedApplication(tenantID: tenantID, clientID: clientID, clientSecret: clientSecret, objectID: objectID))
         for resource in resources {
-            var simulated = SimulatedResource(name: resource.name, tenantID: tenantID, apiKey: apiKey, deployments: [deployment])
+            var simulated = SimulatedResource(name: resource.name, tenantID: tenantID, apiKey: apiKey, deployments: deployments)
             switch resource.name {
             case "throttled": simulated.throttleRetryAfterSeconds = 2
             case "local-auth-disabled": simulated.localAuthDisabled = true
             default: break
             }
             simulator.addResource(simulated)
-            switch resource.name {
-            case "no-data-role": break
-            case "propagating": simulator.grantRole(resource: resource.name, objectID: objectID, effectiveAfterSeconds: 90)
-            default: simulator.grantRole(resource: resource.name, objectID: objectID)
+            for principal in [objectID, managedIdentityObjectID] {
+                switch resource.name {
+                case "no-data-role": break
+                case "propagating": simulator.grantRole(resource: resource.name, objectID: principal, effectiveAfterSeconds: 90)
+                default: simulator.grantRole(resource: resource.name, objectID: principal)
+                }
             }
         }
+        simulator.addManagedIdentity(SimulatedManagedIdentity(
+            tenantID: tenantID, clientID: managedIdentityClientID, objectID: managedIdentityObjectID,
+            resourceID: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/demo/providers/Microsoft.Compute/virtualMachines/canary-host",
+            userAssigned: false))
+        simulator.addFederatedCredential(clientID: clientID, issuer: federatedIssuer, subject: federatedSubject)
     }
 }

@@ -69,8 +69,12 @@ enum Commands {
     static let simulate = CommandSpec(
         name: "simulate",
         abstract: "Run the built-in Azure simulator alone (Entra ID token endpoint and Azure OpenAI data plane).",
-        discussion: "Seeds the same simulated tenant, application and resources as demo and serves them until interrupted; change scenarios through its /_simulator/ admin API.",
-        options: [OptionSpec(name: "listen", valueName: "host:port", help: "Where the simulator listens. (default: 127.0.0.1:9726)")])
+        discussion: "Seeds the same simulated tenant, application and resources as demo and serves them until interrupted; change scenarios through its /_simulator/ admin API. Each resource answers at its own path endpoint (https://127.0.0.1:PORT/resources/NAME/) as well as at NAME.openai.localhost, so stock clients reach it with no resolver help.",
+        options: [
+            OptionSpec(name: "listen", valueName: "host:port", help: "Where the simulator listens; port 0 picks a free one. (default: 127.0.0.1:9726)"),
+            OptionSpec(name: "tls-dir", valueName: "dir", help: "Serve HTTPS with a certificate from a fresh CA written to DIR/ca.pem; also writes DIR/client-cert.pem (the demo application's certificate credential) and DIR/federated-token (a workload identity token it trusts)."),
+            OptionSpec(name: "info-file", valueName: "path", help: "Write a JSON document with the authority, tenant, application, resources, managed identity and CA file, once the simulator serves; removed on exit."),
+        ])
 
     static let demo = CommandSpec(
         name: "demo",

@@ -116,28 +116,65 @@ func serve(config: CanaryConfig, listen: String, web: WebConfig = WebConfig(), l
     return 0
 }
 
-/// `simulate`: the simulator alone, seeded with the demo world.
+/// `simulate`: the simulator alone, seeded with the demo world; with `--tls-dir` over HTTPS
+/// with a fresh CA, and with `--info-file` described in a JSON document for clients.
 func runSimulator(_ options: [String: String]) async -> Int32 {
     let listen = options["listen"] ?? "127.0.0.1:9726"
     guard let (host, port) = SocketAddress.parse(listen) else {
         printError("Error: invalid listen address '\(listen)': expected HOST:PORT")
         return exitUsage
     }
+    var files = DemoWorld.InfoFiles()
+    var tls: HTTPServerTLS?
+    var clientCertificatePEM: String?
+    if let directory = options["tls-dir"] {
+        do {
+            try FileIO.makeDirectory(directory)
+            let certificates = try SimulatorCertificates()
+            let absolute = directory.hasPrefix("/") ? directory : FileIO.currentDirectory() + "/" + directory
+            files = DemoWorld.InfoFiles(caFile: absolute + "/ca.pem", clientCertificate: absolute + "/client-cert.pem",
+                                        federatedTokenFile: absolute + "/federated-token")
+            try FileIO.write(certificates.caPEM, to: absolute + "/ca.pem", mode: 0o644)
+            clientCertificatePEM = certificates.client.certificatePEM + certificates.client.privateKeyPEM
+            try FileIO.write(clientCertificatePEM!, to: absolute + "/client-cert.pem")
+            tls = certificates.serverTLS
+        } catch {
+            printError("aoai-canary: cannot write the simulator's certificates to \(directory): \(error)")
+            return exitUnavailable
+        }
+    }
     let simulator: AzureSimulator
     do {
-        simulator = try AzureSimulator(host: host, port: port)
+        simulator = try AzureSimulator(host: host, port: port, tls: tls)
     } catch {
         printError("aoai-canary: cannot start the simulator on \(listen): \(error)")
         return exitUnavailable
     }
     DemoWorld.seed(simulator)
+    do {
+        if let pem = clientCertificatePEM { try simulator.addCertificate(clientID: DemoWorld.clientID, certificatePEM: Array(pem.utf8)) }
+        if let path = files.federatedTokenFile {
+            let token = simulator.makeFederatedToken(issuer: DemoWorld.federatedIssuer, subject: DemoWorld.federatedSubject, lifetimeSeconds: 86400)
+            try FileIO.write(token, to: path)
+        }
+        if let path = options["info-file"] {
+            // Written last and renamed into place, so a reader that sees it sees a serving simulator.
+            try FileIO.write(DemoWorld.info(for: simulator, files: files), to: path + ".tmp")
+            guard rename(path + ".tmp", path) == 0 else { throw FileReadError(errno: errno) }
+        }
+    } catch {
+        printError("aoai-canary: cannot write the simulator's files: \(error)")
+        simulator.stop()
+        return exitUnavailable
+    }
     print("""
     Azure simulator listening on \(simulator.authority)
       token endpoint:  \(simulator.authority)/\(DemoWorld.tenantID)/oauth2/v2.0/token
       client id:       \(DemoWorld.clientID)   (secret: \(DemoWorld.clientSecret), a demo value)
       api key:         \(DemoWorld.apiKey)   (a demo value)
-      resources:       \(DemoWorld.resources.map { simulator.endpoint(for: $0.name) }.joined(separator: "\n                   "))
-      state:           curl -s \(simulator.authority)/_simulator/state
+      app service:     IDENTITY_ENDPOINT=\(simulator.authority)/msi/token IDENTITY_HEADER=\(simulator.appServiceIdentityHeader)
+      resources:       \(DemoWorld.resources.map { simulator.pathEndpoint(for: $0.name) }.joined(separator: "\n                   "))
+      state:           curl -s\(files.caFile.map { " --cacert \($0)" } ?? "") \(simulator.authority)/_simulator/state
     Press Ctrl-C to stop.
     """)
     fflush(nil)
@@ -145,6 +182,7 @@ func runSimulator(_ options: [String: String]) async -> Int32 {
         while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
     })
     simulator.stop()
+    if let path = options["info-file"] { unlink(path) }
     return 0
 }
 
@@ -233,11 +271,12 @@ func demoConfig(simulator: AzureSimulator, listen: String) -> String {
         text += """
           - name: \(resource.name)
             endpoint: \(simulator.endpoint(for: resource.name))
-            deployment: \(DemoWorld.deployment)
+            deployment: \(resource.deployment)
             api_key_file: demo.key
             credential: \(resource.credential)
 
         """
+        if let version = resource.apiVersion { text += "    api_version: \(version)\n" }
     }
     return text
 }

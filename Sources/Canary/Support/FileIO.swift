@@ -6,6 +6,11 @@ import Glibc
 /// Why a file could not be read.
 public struct FileReadError: Error, Sendable, Equatable, CustomStringConvertible {
     public var errno: Int32
+
+    public init(errno: Int32) {
+        self.errno = errno
+    }
+
     public var description: String {
         switch errno {
         case ENOENT: return "no such file"
@@ -42,6 +47,13 @@ public enum FileIO {
             if result.count > limit { throw FileReadError(errno: EFBIG) }
         }
         return result
+    }
+
+    /// The working directory, or "." when it cannot be had.
+    public static func currentDirectory() -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        guard getcwd(&buffer, buffer.count) != nil else { return "." }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Creates a folder (and no parents), mode 0700.
