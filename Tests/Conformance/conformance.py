@@ -435,7 +435,31 @@ class EntraID(Checks):
             connection_verify=INFO["ca_file"])
         with self.assertRaises(ClientAuthenticationError) as caught:
             credential.get_token(SCOPE)
-        self.assertIn("Microsoft Entra ID error '(invalid_client) AADSTS70021", caught.exception.message)
+        # Entra ID today names what did not match: the subject (700213), not the older generic 70021.
+        self.assertIn("Microsoft Entra ID error '(invalid_client) AADSTS700213: No matching federated identity record found for presented assertion subject 'system:serviceaccount:other:nobody'", caught.exception.message)
+
+    def test_certificate_credential_unregistered_certificate(self):
+        """A certificate the application never registered: AADSTS700027, as Entra ID refuses it."""
+        import datetime
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+        from cryptography.x509.oid import NameOID
+
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "not registered")])
+        now = datetime.datetime.now(datetime.timezone.utc)
+        certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                       .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
+                       .not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256()))
+        pem = certificate.public_bytes(serialization.Encoding.PEM) + key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        credential = identity.CertificateCredential(
+            INFO["tenant_id"], INFO["certificate"]["client_id"], certificate_data=pem, authority=INFO["authority"],
+            disable_instance_discovery=True, connection_verify=INFO["ca_file"])
+        with self.assertRaises(ClientAuthenticationError) as caught:
+            credential.get_token(SCOPE)
+        self.assertIn("AADSTS700027", caught.exception.message)
 
 
 # ---------------------------------------------------------------------------------------------
