@@ -37,11 +37,12 @@ let package = Package(
 
         .executableTarget(name: "aoai-canary", dependencies: ["Canary", "AzureSimulator", "CBuildInfo", "Journal", "HTTPServer"]),
 
-        .target(name: "CanaryTestSupport", path: "Tests/CanaryTestSupport"),
+        // Test doubles and the fuzz entry: shared by the test targets and the fuzz harness, never shipped.
+        .target(name: "CanaryTestSupport", dependencies: ["Canary", "HTTPServer", "JSON"], path: "Tests/CanaryTestSupport"),
         .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
         .testTarget(name: "AzureSimulatorTests", dependencies: ["AzureSimulator", "HTTPClient", "Crypto"]),
         .testTarget(name: "CanaryTests", dependencies: ["Canary", "CanaryTestSupport", "AzureSimulator", "Crypto", "HTTPClient", "HTTPServer", "JSON"], exclude: ["Fixtures"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Canary", "CanaryTestSupport", "AzureSimulator", "Crypto", "HTTPClient", "HTTPServer", "Journal"], exclude: ["Fixtures"]),
-    ] + (fuzzing ? [.target(name: "CanaryFuzz", dependencies: ["Canary", "HTTPServer"])] : [])
+    ] + (fuzzing ? [.target(name: "CanaryFuzz", dependencies: ["CanaryTestSupport"])] : [])
 )

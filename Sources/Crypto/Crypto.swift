@@ -170,3 +170,13 @@ private func withBIO<T>(_ bytes: [UInt8], _ body: (OpaquePointer) -> T?) -> T? {
         return body(bio)
     }
 }
+
+extension Certificate: Equatable {
+    /// The same certificate: the same DER encoding.
+    public static func == (lhs: Certificate, rhs: Certificate) -> Bool { lhs.der == rhs.der }
+}
+
+extension PrivateKey: Equatable {
+    /// The same key: OpenSSL compares their parameters and public parts.
+    public static func == (lhs: PrivateKey, rhs: PrivateKey) -> Bool { lhs === rhs || EVP_PKEY_eq(lhs.key, rhs.key) == 1 }
+}

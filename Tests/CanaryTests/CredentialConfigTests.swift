@@ -19,11 +19,11 @@ import Testing
         guard case .clientCertificate(let rs)? = settings("cert-rs"), case .clientCertificate(let ps)? = settings("cert-ps") else {
             Issue.record("certificates"); return
         }
-        #expect(rs.algorithm == "RS256")
+        #expect(rs.algorithm.rawValue == "RS256")
         #expect(rs.privateKeyPath == directory + "/app.key")
         #expect(rs.certificateNotAfter == 2_426_328_711)
-        #expect(ps.algorithm == "PS256")
-        #expect(ps.privateKeyPEM == nil)
+        #expect(ps.algorithm.rawValue == "PS256")
+        #expect(ps.privateKeyPath == nil)  // the key came from the certificate file
 
         guard case .workloadIdentity(let aks)? = settings("aks"), case .workloadIdentity(let explicit)? = settings("aks-explicit") else {
             Issue.record("workload identity"); return

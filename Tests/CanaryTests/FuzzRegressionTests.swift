@@ -1,5 +1,6 @@
 // Replays what the fuzzer once crashed on (Tests/Fuzz/Regressions/<target>/) and its seeds.
 import Foundation
+import CanaryTestSupport
 import Testing
 @testable import Canary
 

@@ -1,6 +1,7 @@
 // Inputs from the outside world that once could trap: huge or non-finite numbers in headers,
 // token responses and claims, overflowing durations, secrets pasted where names belong.
 import JSON
+import HTTPServer
 import Testing
 @testable import Canary
 

@@ -1,4 +1,5 @@
 // The configuration lint: each usual Entra ID mistake in an endpoint or scope is named, and only those.
+import HTTPServer
 import Testing
 @testable import Canary
 

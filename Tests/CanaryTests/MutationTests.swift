@@ -2,6 +2,7 @@
 // for coverage-guided fuzzing, which `make fuzz` does not do yet: seeds mutated at random with a
 // fixed generator, so a failure replays.)
 import JSON
+import HTTPServer
 import Testing
 @testable import Canary
 @testable import YAML

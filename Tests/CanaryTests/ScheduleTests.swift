@@ -1,5 +1,6 @@
 // The timetable and the scheduler loop, driven by a manual clock: no sleeping.
 import Synchronization
+import CanaryTestSupport
 import Testing
 @testable import Canary
 
@@ -63,7 +64,7 @@ import Testing
         ]
         let metrics = CanaryMetrics(build: BuildInfo(version: "t", revision: "t", swiftVersion: "t"))
         let reporter = ProbeReporter(metrics: metrics, logger: capturingLogger(), board: StatusBoard(config: CanaryConfig()))
-        let scheduler = Scheduler(resources: resources, defaultInterval: .seconds(60), clock: clock, reporter: reporter) { resource in
+        let scheduler = Scheduler(resources: resources, defaultInterval: .seconds(60), clock: clock, observer: reporter) { resource in
             starts.withLock { $0[resource.name, default: []].append(clock.monotonicSeconds - start) }
             if resource.name == "hung" {
                 try? await clock.sleep(untilMonotonic: .infinity)  // never returns until cancelled

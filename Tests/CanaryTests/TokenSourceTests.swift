@@ -153,8 +153,8 @@ final class FastForwardClock: CanaryClock {
     func certificateAssertionsCarryTheDocumentedClaimsAndVerify(algorithm: SignatureAlgorithm) throws {
         let pem = Array(try Data(contentsOf: URL(fileURLWithPath: fixturesDirectory + "/certs/app-combined.pem")))
         let certificate = try Certificate(pem: pem)
-        let settings = ClientCertificateSettings(tenantID: "t", clientID: "cid", certificatePEM: pem, certificatePath: "app-combined.pem", privateKeyPEM: nil, privateKeyPath: nil,
-                                                 algorithm: algorithm.rawValue, scope: CredentialDefaults.scope, authority: "https://login.example", certificateNotAfter: certificate.notAfter)
+        let settings = ClientCertificateSettings(tenantID: "t", clientID: "cid", certificate: certificate, certificatePath: "app-combined.pem", privateKey: try PrivateKey(pem: pem), privateKeyPath: nil,
+                                                 algorithm: algorithm, scope: CredentialDefaults.scope, authority: "https://login.example")
         let jwt = try ClientCertificateSource(settings: settings).assertion(audience: "https://login.example/t/oauth2/v2.0/token", now: 1000)
         let parts = jwt.split(separator: ".").map(String.init)
         #expect(parts.count == 3)

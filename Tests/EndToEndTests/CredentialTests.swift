@@ -186,7 +186,7 @@ extension World {
             // Signed with a certificate the app never registered.
             let pem = Array(try Data(contentsOf: URL(fileURLWithPath: certificateFixtures + "other.pem")))
             let key = Array(try Data(contentsOf: URL(fileURLWithPath: certificateFixtures + "other.key")))
-            return try ClientCertificateSource(settings: ClientCertificateSettings(tenantID: Names.tenant, clientID: Names.client, certificatePEM: pem, certificatePath: "other.pem", privateKeyPEM: key, privateKeyPath: "other.key", algorithm: "RS256", scope: CredentialDefaults.scope, authority: sim.authority, certificateNotAfter: nil))
+            return ClientCertificateSource(settings: ClientCertificateSettings(tenantID: Names.tenant, clientID: Names.client, certificate: try Certificate(pem: pem), certificatePath: "other.pem", privateKey: try PrivateKey(pem: key), privateKeyPath: "other.key", algorithm: .rs256, scope: CredentialDefaults.scope, authority: sim.authority))
         case .noFederatedMatch:
             sim.addFederatedCredential(clientID: Names.client, issuer: "https://oidc.example/cluster", subject: "system:serviceaccount:canary:aoai-canary")
             let file = world.directory + "/wrong-subject"

@@ -48,22 +48,17 @@ public final class Agent: Sendable {
         self.sources = sources
 
         for resource in config.resources {
-            metrics.prepare(resource: resource.name, modes: Self.modes(of: resource))
+            metrics.prepare(resource: resource.name, modes: AuthMode.modes(of: resource))
             metrics.record(warnings: board.warnings(resource.name), resource: resource.name)
         }
 
         let prober = Prober(client: client, clock: clock, timeoutSeconds: timeout)
         let cachesByName = caches
-        self.scheduler = Scheduler(resources: config.resources, defaultInterval: config.interval, clock: clock, reporter: reporter) { resource in
+        self.scheduler = Scheduler(resources: config.resources, defaultInterval: config.interval, clock: clock, observer: reporter) { resource in
             await prober.round(resource, tokens: resource.credential.flatMap { cachesByName[$0] })
         }
     }
 
-
-    /// The auth modes a resource is probed with.
-    public static func modes(of resource: ResourceConfig) -> [AuthMode] {
-        (resource.apiKey != nil ? [.apiKey] : []) + (resource.credential != nil ? [.entraID] : [])
-    }
 
     /// Records every credential's material expiry again (after a reload cleared them).
     public func recordCredentialExpiries() {

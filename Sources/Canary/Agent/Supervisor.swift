@@ -16,6 +16,13 @@ public final class AgentReference: Sendable {
     }
 }
 
+extension AgentReference: StatusSource {
+    public func snapshot() -> StatusSnapshot {
+        let agent = current
+        return StatusSnapshot(registry: agent.metrics.registry, board: agent.board)
+    }
+}
+
 /// Owns the running agent's schedule and replaces the agent when the configuration is reloaded.
 public actor Supervisor {
     public nonisolated let reference: AgentReference
@@ -103,7 +110,7 @@ public actor Supervisor {
         // A resource that keeps its name may drop its key or its credential: its series for that
         // auth mode go, or alerts would go on reading the last value.
         for resource in config.resources {
-            for auth in AuthMode.allCases where !Agent.modes(of: resource).contains(auth) {
+            for auth in AuthMode.allCases where !AuthMode.modes(of: resource).contains(auth) {
                 registry.removeSeries(matching: ["resource": resource.name, "auth": auth.rawValue])
             }
         }

@@ -6,15 +6,12 @@ import JSON
 /// Gets tokens for an app registration with a certificate, the way azure-identity and MSAL do.
 public struct ClientCertificateSource: TokenSource {
     public let settings: ClientCertificateSettings
-    private let certificate: Certificate
-    private let key: PrivateKey
-    private let algorithm: SignatureAlgorithm
+    private var certificate: Certificate { settings.certificate }
+    private var key: PrivateKey { settings.privateKey }
+    private var algorithm: SignatureAlgorithm { settings.algorithm }
 
-    public init(settings: ClientCertificateSettings) throws(CryptoError) {
+    public init(settings: ClientCertificateSettings) {
         self.settings = settings
-        certificate = try Certificate(pem: settings.certificatePEM)
-        key = try PrivateKey(pem: settings.privateKeyPEM ?? settings.certificatePEM)
-        algorithm = SignatureAlgorithm(rawValue: settings.algorithm) ?? .rs256
     }
 
     /// The signed assertion: header `{alg, typ, x5t}` (or `x5t#S256` for PS256), payload

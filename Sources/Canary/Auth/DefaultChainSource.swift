@@ -11,14 +11,8 @@ public struct DefaultChainSource: TokenSource {
     public init(settings: DefaultChainSettings, makeSource: (CredentialSettings) -> any TokenSource) {
         self.settings = settings
         candidates = settings.candidates.map { candidate in
-            let name: String
-            switch candidate {
-            case .clientSecret, .clientCertificate: name = "environment"
-            case .workloadIdentity: name = "workload_identity"
-            case .managedIdentity: name = "managed_identity"
-            case .azureCLI: name = "azure_cli"
-            case .chain: name = "default"
-            }
+            // A secret or certificate came from the environment's AZURE_* variables.
+            let name = [.clientSecret, .clientCertificate].contains(candidate.kind) ? "environment" : candidate.kind.rawValue
             if case .managedIdentity(let mi) = candidate {
                 // The chain probes IMDS once, without the retries, so a host without it moves on quickly.
                 return (name, ManagedIdentitySource(settings: mi, retryPolicy: .none))

@@ -1,16 +1,10 @@
 // Decoding of each credential type's settings, with environment defaults where azure-identity has them.
 import Crypto
+import HTTPServer
 import YAML
 
-/// The `type:` values the file accepts.
-enum CredentialType: String, CaseIterable {
-    case clientSecret = "client_secret"
-    case clientCertificate = "client_certificate"
-    case workloadIdentity = "workload_identity"
-    case managedIdentity = "managed_identity"
-    case azureCLI = "azure_cli"
-    case chain = "default"
-
+extension CredentialKind {
+    /// The keys a credential of this type may have.
     var allowedKeys: [String] {
         switch self {
         case .clientSecret: return ["type", "tenant_id", "client_id", "client_secret_file", "client_secret_env", "secret_expires", "scope", "authority"]
@@ -21,12 +15,6 @@ enum CredentialType: String, CaseIterable {
         case .chain: return ["type", "scope", "authority"]
         }
     }
-}
-
-/// The signature algorithms `assertion_algorithm` accepts.
-enum AssertionAlgorithm: String, CaseIterable {
-    case rs256 = "RS256"
-    case ps256 = "PS256"
 }
 
 extension ConfigDecoder {
@@ -40,8 +28,8 @@ extension ConfigDecoder {
             report(node, "\(path).type", "missing required key \"type\"")
             return nil
         }
-        guard case .scalar(let typeName, _, _) = typeNode, let type = CredentialType(rawValue: typeName) else {
-            let options = CredentialType.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
+        guard case .scalar(let typeName, _, _) = typeNode, let type = CredentialKind(rawValue: typeName) else {
+            let options = CredentialKind.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
             report(typeNode, "\(path).type", "unknown credential type: expected one of \(options)")
             return nil
         }
@@ -72,16 +60,16 @@ extension ConfigDecoder {
     private mutating func decodeClientCertificate(_ fields: Fields) -> ClientCertificateSettings? {
         let tenant = tenantID(fields, required: true)
         let client = string(fields, "client_id", required: true)
-        let algorithm = choice(fields, "assertion_algorithm", as: AssertionAlgorithm.self) ?? .rs256
+        let algorithm = choice(fields, "assertion_algorithm", as: SignatureAlgorithm.self) ?? .rs256
         let certificate = pemFile(fields, "certificate_file", required: true)
         let key = pemFile(fields, "private_key_file", required: false)
-        var notAfter: Double?
+        var parsed: (Certificate, PrivateKey)?
         if let certificate, let node = fields.values["certificate_file"] {
             do {
-                let parsed = try Certificate(pem: certificate.bytes)
-                notAfter = parsed.notAfter
+                let certificateObject = try Certificate(pem: certificate.bytes)
                 let privateKey = try PrivateKey(pem: key?.bytes ?? certificate.bytes)
-                if !privateKey.matches(parsed) {
+                parsed = (certificateObject, privateKey)
+                if !privateKey.matches(certificateObject) {
                     report(fields.values["private_key_file"] ?? node, fields.path(key == nil ? "certificate_file" : "private_key_file"),
                            "the private key does not belong to the certificate in \(certificate.path)")
                 }
@@ -91,11 +79,10 @@ extension ConfigDecoder {
                        "cannot use \(which): \(error)")
             }
         }
-        guard let tenant, let client, let certificate else { return nil }
+        guard let tenant, let client, let certificate, let parsed else { return nil }
         return ClientCertificateSettings(
-            tenantID: tenant, clientID: client, certificatePEM: certificate.bytes, certificatePath: certificate.path,
-            privateKeyPEM: key?.bytes, privateKeyPath: key?.path, algorithm: algorithm.rawValue,
-            scope: scope(fields), authority: authority(fields), certificateNotAfter: notAfter)
+            tenantID: tenant, clientID: client, certificate: parsed.0, certificatePath: certificate.path,
+            privateKey: parsed.1, privateKeyPath: key?.path, algorithm: algorithm, scope: scope(fields), authority: authority(fields))
     }
 
     private mutating func decodeWorkloadIdentity(_ fields: Fields) -> WorkloadIdentitySettings? {
@@ -178,10 +165,9 @@ extension ConfigDecoder {
             } else if let path = variables["AZURE_CLIENT_CERTIFICATE_PATH"].nonEmpty {
                 do {
                     let pem = try environment.readBytes(path)
-                    let certificate = try Certificate(pem: pem)
                     candidates.append(.clientCertificate(ClientCertificateSettings(
-                        tenantID: tenant, clientID: client, certificatePEM: pem, certificatePath: path, privateKeyPEM: nil, privateKeyPath: nil,
-                        algorithm: "RS256", scope: scope, authority: authority, certificateNotAfter: certificate.notAfter)))
+                        tenantID: tenant, clientID: client, certificate: try Certificate(pem: pem), certificatePath: path,
+                        privateKey: try PrivateKey(pem: pem), privateKeyPath: nil, algorithm: .rs256, scope: scope, authority: authority)))
                 } catch {
                     report(fields.node, fields.path("type"), "AZURE_CLIENT_CERTIFICATE_PATH \(path): \(error)")
                 }
@@ -241,7 +227,7 @@ extension ConfigDecoder {
             report(node, fields.path(key), "invalid date \"\(text)\": expected YYYY-MM-DD, e.g. 2027-03-01")
             return nil
         }
-        return Double(daysFromCivil(year: year, month: month, day: day) * 86400)
+        return Double(CivilTime.days(year: year, month: month, day: day) * 86400)
     }
 
     /// A PEM file's path (resolved like secrets) and bytes; a missing file is reported here.
@@ -270,16 +256,6 @@ extension ConfigDecoder {
         }
         return result
     }
-}
-
-/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm), without Foundation's calendars.
-func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
-    let y = month <= 2 ? year - 1 : year
-    let era = (y >= 0 ? y : y - 399) / 400
-    let yearOfEra = y - era * 400
-    let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-    let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-    return era * 146_097 + dayOfEra - 719_468
 }
 
 extension Optional where Wrapped == String {

@@ -1,7 +1,27 @@
 // The settings of each credential type, as decoded from the file.
+import Crypto
 
-/// The credential types. Adding one means a case here, a decoder in `ConfigDecoder+Credentials`
-/// and a `TokenSource` made by `TokenSourceFactory`.
+/// The credential types, by the `type:` value the file names them with. Adding one means a case
+/// here and in `CredentialSettings`, its settings struct, its decoder in
+/// `ConfigDecoder+Credentials`, and its `TokenSource` made by `TokenSourceFactory`.
+public enum CredentialKind: String, Sendable, Equatable, CaseIterable {
+    case clientSecret = "client_secret"
+    case clientCertificate = "client_certificate"
+    case workloadIdentity = "workload_identity"
+    case managedIdentity = "managed_identity"
+    case azureCLI = "azure_cli"
+    case chain = "default"
+}
+
+/// What the settings of every credential type have.
+public protocol KindedCredentialSettings: Sendable {
+    /// The type these settings are for.
+    static var kind: CredentialKind { get }
+    /// The scope tokens are requested for.
+    var scope: String { get }
+}
+
+/// A credential's settings: one case per type.
 public enum CredentialSettings: Sendable, Equatable {
     case clientSecret(ClientSecretSettings)
     case clientCertificate(ClientCertificateSettings)
@@ -10,29 +30,25 @@ public enum CredentialSettings: Sendable, Equatable {
     case azureCLI(AzureCLISettings)
     case chain(DefaultChainSettings)
 
-    /// The `type:` value in the file.
-    public var typeName: String {
+    /// The settings, whatever the type: the one switch over the cases.
+    public var settings: any KindedCredentialSettings {
         switch self {
-        case .clientSecret: return "client_secret"
-        case .clientCertificate: return "client_certificate"
-        case .workloadIdentity: return "workload_identity"
-        case .managedIdentity: return "managed_identity"
-        case .azureCLI: return "azure_cli"
-        case .chain: return "default"
+        case .clientSecret(let settings): return settings
+        case .clientCertificate(let settings): return settings
+        case .workloadIdentity(let settings): return settings
+        case .managedIdentity(let settings): return settings
+        case .azureCLI(let settings): return settings
+        case .chain(let settings): return settings
         }
     }
 
+    public var kind: CredentialKind { type(of: settings).kind }
+
+    /// The `type:` value in the file.
+    public var typeName: String { kind.rawValue }
+
     /// The scope tokens are requested for.
-    public var scope: String {
-        switch self {
-        case .clientSecret(let settings): return settings.scope
-        case .clientCertificate(let settings): return settings.scope
-        case .workloadIdentity(let settings): return settings.scope
-        case .managedIdentity(let settings): return settings.scope
-        case .azureCLI(let settings): return settings.scope
-        case .chain(let settings): return settings.scope
-        }
-    }
+    public var scope: String { settings.scope }
 }
 
 /// The default scope and authority every type starts from.
@@ -42,7 +58,8 @@ public enum CredentialDefaults {
 }
 
 /// An app registration's client id and secret (the OAuth client credentials flow).
-public struct ClientSecretSettings: Sendable, Equatable {
+public struct ClientSecretSettings: KindedCredentialSettings, Equatable {
+    public static let kind = CredentialKind.clientSecret
     public var tenantID: String
     public var clientID: String
     public var secret: Secret
@@ -67,24 +84,41 @@ public struct ClientSecretSettings: Sendable, Equatable {
 }
 
 /// An app registration with a certificate: a signed JWT client assertion instead of a secret.
-public struct ClientCertificateSettings: Sendable, Equatable {
+/// The certificate and its key are parsed once, when the file is loaded.
+public struct ClientCertificateSettings: KindedCredentialSettings, Equatable {
+    public static let kind = CredentialKind.clientCertificate
     public var tenantID: String
     public var clientID: String
-    /// The PEM certificate (and, when `privateKeyPEM` is nil, its key too), read at load time.
-    public var certificatePEM: [UInt8]
+    public var certificate: Certificate
     public var certificatePath: String
-    public var privateKeyPEM: [UInt8]?
+    public var privateKey: PrivateKey
+    /// nil when the key came from `certificatePath` too.
     public var privateKeyPath: String?
-    /// `RS256` (with `x5t`) or `PS256` (with `x5t#S256`).
-    public var algorithm: String
+    /// RS256 (with `x5t`) or PS256 (with `x5t#S256`).
+    public var algorithm: SignatureAlgorithm
     public var scope: String
     public var authority: String
+
+    public init(tenantID: String, clientID: String, certificate: Certificate, certificatePath: String, privateKey: PrivateKey, privateKeyPath: String?,
+                algorithm: SignatureAlgorithm = .rs256, scope: String = CredentialDefaults.scope, authority: String = CredentialDefaults.authority) {
+        self.tenantID = tenantID
+        self.clientID = clientID
+        self.certificate = certificate
+        self.certificatePath = certificatePath
+        self.privateKey = privateKey
+        self.privateKeyPath = privateKeyPath
+        self.algorithm = algorithm
+        self.scope = scope
+        self.authority = authority
+    }
+
     /// The certificate's notAfter as Unix time.
-    public var certificateNotAfter: Double?
+    public var certificateNotAfter: Double? { certificate.notAfter }
 }
 
 /// Kubernetes workload identity: a projected service-account token exchanged for an Entra ID token.
-public struct WorkloadIdentitySettings: Sendable, Equatable {
+public struct WorkloadIdentitySettings: KindedCredentialSettings, Equatable {
+    public static let kind = CredentialKind.workloadIdentity
     public var tenantID: String
     public var clientID: String
     public var tokenFile: String
@@ -109,7 +143,8 @@ public enum ManagedIdentitySelector: Sendable, Equatable {
 }
 
 /// A managed identity: Azure VM IMDS, App Service and friends, or Azure Arc.
-public struct ManagedIdentitySettings: Sendable, Equatable {
+public struct ManagedIdentitySettings: KindedCredentialSettings, Equatable {
+    public static let kind = CredentialKind.managedIdentity
     /// Resolved at load time: `auto` picks by environment the way azure-identity does.
     public var kind: ManagedIdentityKind
     public var selector: ManagedIdentitySelector
@@ -130,7 +165,8 @@ public struct ManagedIdentitySettings: Sendable, Equatable {
 }
 
 /// The Azure CLI's logged-in account (`az account get-access-token`).
-public struct AzureCLISettings: Sendable, Equatable {
+public struct AzureCLISettings: KindedCredentialSettings, Equatable {
+    public static let kind = CredentialKind.azureCLI
     public var azPath: String
     public var tenantID: String?
     public var scope: String
@@ -139,7 +175,8 @@ public struct AzureCLISettings: Sendable, Equatable {
 }
 
 /// DefaultAzureCredential's order: environment, workload identity, managed identity, Azure CLI.
-public struct DefaultChainSettings: Sendable, Equatable {
+public struct DefaultChainSettings: KindedCredentialSettings, Equatable {
+    public static let kind = CredentialKind.chain
     public var scope: String
     public var authority: String
     /// The candidates found in the environment at load time, in order.

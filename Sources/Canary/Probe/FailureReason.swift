@@ -95,6 +95,12 @@ public enum AuthMode: String, Sendable, CaseIterable, Equatable, Comparable {
     case entraID = "entra_id"
 
     public static func < (lhs: AuthMode, rhs: AuthMode) -> Bool { lhs.rawValue < rhs.rawValue }
+
+    /// The auth modes a resource is probed with: the key when it has one, Entra ID when it
+    /// names a credential.
+    public static func modes(of resource: ResourceConfig) -> [AuthMode] {
+        (resource.apiKey != nil ? [.apiKey] : []) + (resource.credential != nil ? [.entraID] : [])
+    }
 }
 
 extension FailureReason {

@@ -1,5 +1,6 @@
 // Making the canary calls: the request for a resource, and the paired round of key and token calls.
 import HTTPClient
+import HTTPServer
 
 /// One probe's outcome with everything metrics and logs need.
 public struct ProbeResult: Sendable {

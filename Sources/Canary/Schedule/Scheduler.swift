@@ -1,5 +1,14 @@
 // The actor that owns the schedule and each resource's last outcome, and runs the rounds.
 
+/// What a scheduler tells its owner: how late each round started, and each finished round.
+/// Called on the scheduler's executor; must not block.
+public protocol ScheduleObserver: Sendable {
+    /// A round started `lag` seconds after its slot.
+    func roundStarted(lag: Double)
+    /// A round finished (one cut short by a stop or reload is not reported).
+    func roundFinished(_ round: RoundResult)
+}
+
 /// Runs every resource's rounds on time, each as a child task, so a slow one delays no other.
 public actor Scheduler {
     public typealias RoundRunner = @Sendable (ResourceConfig) async -> RoundResult
@@ -7,7 +16,7 @@ public actor Scheduler {
     private let resources: [ResourceConfig]
     private let clock: any CanaryClock
     private let runRound: RoundRunner
-    private let reporter: ProbeReporter
+    private let observer: any ScheduleObserver
     private var schedule: Schedule
     private var heartbeat: (@Sendable () -> Void)?
     /// The loop wakes at least this often, for the heartbeat.
@@ -17,11 +26,11 @@ public actor Scheduler {
     /// few probes rather than once for each. Small beside any interval.
     static let batchWindow = 0.02
 
-    public init(resources: [ResourceConfig], defaultInterval: Duration, clock: any CanaryClock, reporter: ProbeReporter, runRound: @escaping RoundRunner) {
+    public init(resources: [ResourceConfig], defaultInterval: Duration, clock: any CanaryClock, observer: any ScheduleObserver, runRound: @escaping RoundRunner) {
         self.resources = resources
         self.clock = clock
         self.runRound = runRound
-        self.reporter = reporter
+        self.observer = observer
         self.schedule = Schedule(intervals: resources.map { ($0.interval ?? defaultInterval).seconds }, start: clock.monotonicSeconds)
     }
 
@@ -38,7 +47,7 @@ public actor Scheduler {
                 heartbeat?()
                 for (index, lag) in schedule.takeDueWithLag(now: clock.monotonicSeconds, ahead: Self.batchWindow) {
                     let resource = resources[index]
-                    reporter.metrics.registry.observe(CanaryMetrics.startLag.name, [], lag)
+                    observer.roundStarted(lag: lag)
                     group.addTask { [runRound] in
                         let result = await runRound(resource)
                         // A round cut short by a stop or reload is no verdict on the resource.
@@ -71,9 +80,6 @@ public actor Scheduler {
 
     private func finish(_ index: Int, _ result: RoundResult) {
         schedule.completed(index, now: clock.monotonicSeconds, retryAfter: result.retryAfter)
-        for probe in result.results {
-            reporter.report(probe)
-        }
-        reporter.reportRound(result)
+        observer.roundFinished(result)
     }
 }

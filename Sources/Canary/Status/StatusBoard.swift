@@ -81,7 +81,7 @@ public final class StatusBoard: Sendable {
         let warnings = ConfigLint.warnings(config)
         state = Mutex(State(
             resources: config.resources.map { resource in
-                ResourceState(name: resource.name, endpoint: resource.endpoint, credential: resource.credential, modes: Agent.modes(of: resource),
+                ResourceState(name: resource.name, endpoint: resource.endpoint, credential: resource.credential, modes: AuthMode.modes(of: resource),
                                      warnings: warnings.filter { $0.resource == resource.name })
             },
             credentials: config.credentials.map { CredentialState(name: $0.name, type: $0.settings.typeName) }))

@@ -8,11 +8,7 @@ public enum TokenSourceFactory {
         case .clientSecret(let settings):
             return ClientSecretSource(settings: settings)
         case .clientCertificate(let settings):
-            do {
-                return try ClientCertificateSource(settings: settings)
-            } catch {
-                return UnavailableSource(error: .unavailable("certificate \(settings.certificatePath): \(error)"))
-            }
+            return ClientCertificateSource(settings: settings)
         case .workloadIdentity(let settings):
             return WorkloadIdentitySource(settings: settings)
         case .managedIdentity(let settings):
@@ -22,14 +18,5 @@ public enum TokenSourceFactory {
         case .chain(let settings):
             return DefaultChainSource(settings: settings, makeSource: make)
         }
-    }
-}
-
-/// A source that always fails with the same error (material that could not be loaded).
-struct UnavailableSource: TokenSource {
-    let error: TokenAcquisitionError
-
-    func acquireToken(_ context: AcquisitionContext) async throws(TokenAcquisitionError) -> CachedToken {
-        throw error
     }
 }

@@ -1,7 +1,7 @@
-// Turns outcomes into metrics, and into log entries when an outcome changes.
+// Turns outcomes into metrics, status and log entries: the scheduler's and token caches' observer.
 
 /// Records every probe in metrics and logs changes of outcome (not every successful round).
-public struct ProbeReporter: Sendable {
+public struct ProbeReporter: ScheduleObserver {
     public let metrics: CanaryMetrics
     public let logger: EventLogger
     public let board: StatusBoard
@@ -46,6 +46,15 @@ public struct ProbeReporter: Sendable {
             fields.insert(("REASON", reason.rawValue), at: 2)
             logger.log(.error, "\(probe.resource) \(probe.auth.rawValue): probe failed: \(reason.rawValue): \(detail)", fields)
         }
+    }
+
+    public func roundStarted(lag: Double) {
+        metrics.registry.observe(CanaryMetrics.startLag.name, [], lag)
+    }
+
+    public func roundFinished(_ round: RoundResult) {
+        for probe in round.results { report(probe) }
+        reportRound(round)
     }
 
     /// Records the pair's divergence.

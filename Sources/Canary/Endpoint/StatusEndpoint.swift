@@ -1,15 +1,32 @@
 // The agent's HTTP endpoint: /metrics, /-/healthy, /-/ready, the status page and status.json.
 import HTTPServer
 
+/// What the endpoint shows, taken once per request: the metrics and status of the agent in
+/// service at that moment (a reload swaps both together).
+public struct StatusSnapshot: Sendable {
+    public var registry: MetricsRegistry
+    public var board: StatusBoard
+
+    public init(registry: MetricsRegistry, board: StatusBoard) {
+        self.registry = registry
+        self.board = board
+    }
+}
+
+/// Gives the endpoint the agent in service; read on the HTTP server's threads, so it never awaits.
+public protocol StatusSource: Sendable {
+    func snapshot() -> StatusSnapshot
+}
+
 /// Routes requests on the metrics port. Runs on the HTTP server's threads; never awaits.
 public struct StatusEndpoint: Sendable {
-    public let agents: AgentReference
+    public let agents: any StatusSource
     public let version: String
     public let clock: any CanaryClock
     /// Reloads the configuration and answers with the outcome; nil turns `POST /-/reload` off.
     public let reload: (@Sendable () -> Result<Int, ConfigErrors>)?
 
-    public init(agents: AgentReference, version: String, clock: any CanaryClock = SystemClock(), reload: (@Sendable () -> Result<Int, ConfigErrors>)? = nil) {
+    public init(agents: any StatusSource, version: String, clock: any CanaryClock = SystemClock(), reload: (@Sendable () -> Result<Int, ConfigErrors>)? = nil) {
         self.agents = agents
         self.version = version
         self.clock = clock
@@ -17,7 +34,7 @@ public struct StatusEndpoint: Sendable {
     }
 
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
-        let agent = agents.current
+        let agent = agents.snapshot()
         if request.path == "/-/reload" {
             return handleReload(request)
         }
@@ -26,7 +43,7 @@ public struct StatusEndpoint: Sendable {
         }
         switch request.path {
         case "/metrics":
-            return HTTPResponse(status: 200, headers: [("Content-Type", Exposition.contentType)], body: agent.metrics.registry.renderBytes())
+            return HTTPResponse(status: 200, headers: [("Content-Type", Exposition.contentType)], body: agent.registry.renderBytes())
         case "/-/healthy", "/-/ready":
             return HTTPResponse(status: 200, contentType: "text/plain; charset=utf-8", body: "OK\n")
         case "/":

@@ -51,7 +51,7 @@ public final class WebGuard: Sendable {
     private static let challenge = HTTPResponse(status: 401, contentType: "text/plain; charset=utf-8", body: "Unauthorized\n", headers: [("WWW-Authenticate", "Basic")])
 
     /// Why a client's certificate does not satisfy `policy`, or nil when it does.
-    static func checkCertificate(_ certificate: ClientCertificate, policy: WebConfig.ClientAuth) -> String? {
+    package static func checkCertificate(_ certificate: ClientCertificate, policy: WebConfig.ClientAuth) -> String? {
         switch (policy, certificate) {
         case (.noClientCert, _), (.requestClientCert, _): return nil
         case (.requireAnyClientCert, .none), (.requireAndVerifyClientCert, .none): return "a client certificate is required"
@@ -66,7 +66,7 @@ public final class WebGuard: Sendable {
 
     /// The user and password of an `Authorization: Basic` header; the password as the bytes
     /// sent, so that nothing is altered before it is hashed.
-    static func basicCredentials(_ header: String?) -> (String, [UInt8])? {
+    package static func basicCredentials(_ header: String?) -> (String, [UInt8])? {
         guard let header else { return nil }
         let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
         guard parts.count == 2, parts[0].lowercased() == "basic", parts[1].utf8.count <= 4096,

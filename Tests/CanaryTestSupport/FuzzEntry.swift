@@ -1,5 +1,6 @@
 // The parsers of outside input behind one entry, for the libFuzzer harness (`make fuzz`) and for
 // replaying the inputs it once crashed on (Tests/Fuzz/Regressions, in `make test`).
+import Canary
 import HTTPServer
 import JSON
 
