@@ -14,6 +14,10 @@ let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _
         return .YES
     }
     let pending = Unmanaged<PendingRequest>.fromOpaque(existing).takeUnretainedValue()
+    // A parked connection was resumed: send the answer it waited for.
+    if uploadDataSize.pointee == 0, let reply = context.takeReply(pending) {
+        return queue(reply, on: connection)
+    }
     if uploadDataSize.pointee > 0 {
         if let uploadData {
             let room = context.maxBodyBytes - pending.body.count
@@ -44,6 +48,17 @@ let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _
     withAddress.clientCertificate = clientCertificate(connection)
     let response = context.handler(withAddress)
     if response.closeWithoutResponse { return .NO }
+    if let deferred = response.deferred {
+        guard context.canSuspend else {
+            return queue(HTTPResponse(status: 501, contentType: "text/plain; charset=utf-8", body: "not available on this server\n"), on: connection)
+        }
+        guard context.park(pending, on: connection) else {
+            return queue(HTTPResponse(status: 503, contentType: "text/plain; charset=utf-8", body: "the server is stopping\n"), on: connection)
+        }
+        let parkedRequest = UncheckedSendable(pending)
+        deferred.start { answer in context.reply(parkedRequest.value, with: answer) }
+        return .YES
+    }
     return queue(response, on: connection)
 }
 
@@ -96,4 +111,10 @@ private func queue(_ response: HTTPResponse, on connection: OpaquePointer) -> MH
         _ = MHD_add_response_header(mhdResponse, header.name, header.value)
     }
     return MHD_queue_response(connection, UInt32(response.status), mhdResponse)
+}
+
+/// A value handed across threads where the context's lock guards every access to it.
+private struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }

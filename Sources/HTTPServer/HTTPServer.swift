@@ -66,6 +66,8 @@ public struct HTTPResponse: Sendable {
     public var body: [UInt8]
     /// Drop the connection without answering (a simulated network fault).
     public var closeWithoutResponse: Bool
+    /// Set by `later`: the real answer comes from work that finishes elsewhere.
+    public var deferred: DeferredResponse?
 
     public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
         self.status = status
@@ -78,12 +80,28 @@ public struct HTTPResponse: Sendable {
         self.init(status: status, headers: [("Content-Type", contentType)] + headers, body: Array(body.utf8))
     }
 
+    /// An answer that comes later: the server parks the connection, holding no thread, and
+    /// calls `start` with a `reply` function; calling `reply` once, from any thread, sends the
+    /// answer. A server that stops first answers 503 itself. Pool servers only: a
+    /// thread-per-connection server answers 501.
+    public static func later(_ start: @escaping @Sendable (_ reply: @escaping @Sendable (HTTPResponse) -> Void) -> Void) -> HTTPResponse {
+        var response = HTTPResponse(status: 500)
+        response.deferred = DeferredResponse(start: start)
+        return response
+    }
+
     /// A response that makes the server close the connection without a status line.
     public static var connectionClosed: HTTPResponse {
         var response = HTTPResponse(status: 500)
         response.closeWithoutResponse = true
         return response
     }
+}
+
+/// The work behind an answer given later (`HTTPResponse.later`).
+public struct DeferredResponse: Sendable {
+    /// Starts the work; it calls `reply` once with the answer.
+    public let start: @Sendable (_ reply: @escaping @Sendable (HTTPResponse) -> Void) -> Void
 }
 
 /// How the daemon runs handlers.
@@ -158,12 +176,17 @@ public final class HTTPServer: @unchecked Sendable {
     /// Serves on a socket that is already bound and listening; the server owns it from now on.
     public init(listeningSocket: ListeningSocket, threading: HTTPServerThreading = .pool(threads: 2), limits: HTTPServerLimits = HTTPServerLimits(), tls: HTTPServerTLS? = nil, handler: @escaping Handler) throws(HTTPServerError) {
         self.boundAddress = listeningSocket.address
-        self.context = ServerContext(handler: handler, maxBodyBytes: limits.maxBodyBytes)
+        self.context = ServerContext(handler: handler, maxBodyBytes: limits.maxBodyBytes, canSuspend: {
+            if case .pool = threading { return true } else { return false }
+        }())
         var flags = UInt32(MHD_USE_INTERNAL_POLLING_THREAD.rawValue) | UInt32(MHD_USE_POLL.rawValue)
         if listeningSocket.address.isIPv6 { flags |= UInt32(MHD_USE_IPv6.rawValue) }
         var poolSize: UInt32 = 0
         switch threading {
-        case .pool(let threads): poolSize = UInt32(max(1, threads))
+        case .pool(let threads):
+            poolSize = UInt32(max(1, threads))
+            // Answers given later park their connection instead of a pool thread.
+            flags |= UInt32(MHD_ALLOW_SUSPEND_RESUME.rawValue)
         case .threadPerConnection: flags |= UInt32(MHD_USE_THREAD_PER_CONNECTION.rawValue)
         }
         if tls != nil { flags |= UInt32(MHD_USE_TLS.rawValue) }
@@ -194,6 +217,8 @@ public final class HTTPServer: @unchecked Sendable {
         stopLock.withLock {
             guard let daemon else { return }
             context.stopping.store(true)
+            // libmicrohttpd must not be stopped with parked connections: answer them first.
+            context.resumeAllForStop()
             MHD_stop_daemon(daemon)
             self.daemon = nil
         }
@@ -241,15 +266,64 @@ final class ServerContext: @unchecked Sendable {
     let handler: HTTPServer.Handler
     let maxBodyBytes: Int
     let stopping = AtomicFlag()
+    /// Whether connections may be parked (pool servers).
+    let canSuspend: Bool
+    /// Parked connections by their request, and whether parking is still allowed; one lock
+    /// orders parking, replies and the stop, so a connection is resumed exactly once.
+    private let parked = PthreadLock()
+    private var waiting: [ObjectIdentifier: (connection: OpaquePointer, request: PendingRequest)] = [:]
+    private var parkingOpen = true
 
-    init(handler: @escaping HTTPServer.Handler, maxBodyBytes: Int) {
+    init(handler: @escaping HTTPServer.Handler, maxBodyBytes: Int, canSuspend: Bool) {
         self.handler = handler
         self.maxBodyBytes = maxBodyBytes
+        self.canSuspend = canSuspend
+    }
+
+    /// Parks the connection (from its access handler); false once the server is stopping.
+    func park(_ request: PendingRequest, on connection: OpaquePointer) -> Bool {
+        parked.withLock {
+            guard parkingOpen else { return false }
+            waiting[ObjectIdentifier(request)] = (connection, request)
+            MHD_suspend_connection(connection)
+            return true
+        }
+    }
+
+    /// Stores the answer and resumes the connection, unless the stop already answered it.
+    func reply(_ request: PendingRequest, with response: HTTPResponse) {
+        parked.withLock {
+            guard let entry = waiting.removeValue(forKey: ObjectIdentifier(request)) else { return }
+            entry.request.reply = response
+            MHD_resume_connection(entry.connection)
+        }
+    }
+
+    /// The stored answer of a resumed connection, once.
+    func takeReply(_ request: PendingRequest) -> HTTPResponse? {
+        parked.withLock {
+            defer { request.reply = nil }
+            return request.reply
+        }
+    }
+
+    /// Answers every parked connection 503 and resumes it, and parks no more.
+    func resumeAllForStop() {
+        parked.withLock {
+            parkingOpen = false
+            for entry in waiting.values {
+                entry.request.reply = HTTPResponse(status: 503, contentType: "text/plain; charset=utf-8", body: "the server is stopping\n")
+                MHD_resume_connection(entry.connection)
+            }
+            waiting.removeAll()
+        }
     }
 }
 
-/// The body collected across calls of the access handler for one request.
+/// The body collected across calls of the access handler for one request, and the answer of a
+/// parked one (guarded by the context's lock).
 final class PendingRequest {
     var body: [UInt8] = []
     var truncated = false
+    var reply: HTTPResponse?
 }

@@ -58,14 +58,16 @@ func runDaemon(_ options: [String: String]) async -> Int32 {
 }
 
 /// Runs an agent on `config` until SIGINT or SIGTERM; SIGHUP and `POST /-/reload` reload it.
-func serve(config: CanaryConfig, listen: String, web: WebConfig = WebConfig(), logger: EventLogger, configPath: String, variables: [String: String], banner: ((SocketAddress) -> Void)? = nil) async -> Int32 {
+/// `extra` services (the demo's simulator) run and stop in the same group.
+func serve(config: CanaryConfig, listen: String, web: WebConfig = WebConfig(), logger: EventLogger, configPath: String, variables: [String: String],
+           extra: [any Service] = [], banner: ((SocketAddress) -> Void)? = nil) async -> Int32 {
     let supervisor = Supervisor(config: config, path: configPath, variables: variables, logger: logger, build: build)
     let server: HTTPServer
     do {
         // A socket from systemd (socket activation) wins over the listen address.
         let activated = ServiceManager.listenDescriptors()
         let socket = try activated.first.map { try ListeningSocket(adopting: $0) } ?? ListeningSocket.bind(listen)
-        let endpoint = StatusEndpoint(agents: supervisor.reference, version: version) { BlockingCall.run { await supervisor.reload() } }
+        let endpoint = StatusEndpoint(agents: supervisor.reference, version: version) { supervisor.requestReload($0) }
         let guarded = WebGuard(config: web)
         let tls = web.tls.map {
             HTTPServerTLS(certificateChainPEM: $0.certificateChainPEM, privateKeyPEM: $0.privateKeyPEM.exposedValue, clientCAsPEM: $0.clientCAsPEM, priorities: $0.priorities)
@@ -76,14 +78,19 @@ func serve(config: CanaryConfig, listen: String, web: WebConfig = WebConfig(), l
     } catch {
         logger.log(.error, "cannot serve metrics: \(error)", [("LISTEN", listen)])
         printError("aoai-canary: \(error)")
-        await supervisor.stop()
+        supervisor.reference.current.shutdown()
         return exitUnavailable
     }
     // Signals are caught before READY=1: a reload right after start must not kill the daemon.
-    let signals = SignalWatcher([SIGINT, SIGTERM, SIGHUP])
+    let signals = SignalService(watcher: SignalWatcher([SIGINT, SIGTERM, SIGHUP]), hangup: {
+        ServiceManager.notify("RELOADING=1")
+        supervisor.requestReload { _ in ServiceManager.notify("READY=1") }
+    }, stopping: { number in
+        logger.log(.info, "received signal \(number), stopping", [])
+        ServiceManager.notify("STOPPING=1")
+    })
     let notifier = ServiceNotifier(agents: supervisor.reference)
-    await supervisor.setHeartbeat(every: notifier.heartbeatInterval) { notifier.beat() }
-    await supervisor.start()
+    supervisor.setHeartbeat(every: notifier.heartbeatInterval) { notifier.beat() }
     let scheme = web.tls == nil ? "http" : "https"
     let access = web.users.isEmpty ? "" : " (basic auth, \(web.users.count) user\(web.users.count == 1 ? "" : "s"))"
     logger.log(.info, "aoai-canary \(version) started: \(config.resources.count) resources, \(config.credentials.count) credentials, metrics on \(scheme)://\(server.boundAddress)/metrics\(access)",
@@ -93,26 +100,9 @@ func serve(config: CanaryConfig, listen: String, web: WebConfig = WebConfig(), l
     }
     banner?(server.boundAddress)
     ServiceManager.notify("READY=1\nSTATUS=probing \(config.resources.count) resources")
-
-    for await number in signals.signals {
-        guard number == SIGHUP else {
-            logger.log(.info, "received signal \(number), stopping", [])
-            break
-        }
-        ServiceManager.notify("RELOADING=1")
-        _ = await supervisor.reload()
-        ServiceManager.notify("READY=1")
-    }
-    ServiceManager.notify("STOPPING=1")
-    // The schedule first (a reload waiting on the HTTP server's thread then returns), then the
-    // server, whose stop joins its threads: off the cooperative pool.
-    await supervisor.stop()
-    await withCheckedContinuation { continuation in
-        DispatchQueue.global().async {
-            server.stop()
-            continuation.resume()
-        }
-    }
+    // One group owns everything: the schedule, the endpoint, the signals (and the demo's
+    // simulator). A stop signal ends it; every part is cancelled and awaited.
+    try? await ServiceGroup([supervisor, HTTPServerService(server: server), signals] + extra).run()
     return 0
 }
 
@@ -178,10 +168,7 @@ func runSimulator(_ options: [String: String]) async -> Int32 {
     Press Ctrl-C to stop.
     """)
     fflush(nil)
-    await runUntilSignalled({
-        while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
-    })
-    simulator.stop()
+    await runUntilSignalled([SimulatorService(simulator: simulator)])
     if let path = options["info-file"] { unlink(path) }
     return 0
 }
@@ -222,7 +209,8 @@ func runDemo(_ options: [String: String]) async -> Int32 {
         printError("aoai-canary: the generated demo configuration is invalid (a bug):\n\(error)")
         return 70
     }
-    return await serve(config: config, listen: listen, logger: logger, configPath: configPath, variables: [:]) { address in
+    return await serve(config: config, listen: listen, logger: logger, configPath: configPath, variables: [:],
+                       extra: [SimulatorService(simulator: simulator)]) { address in
         let url = "http://\(address.urlHost == "0.0.0.0" ? "127.0.0.1" : address.urlHost):\(address.port)"
         print("""
 
@@ -303,7 +291,6 @@ func runBenchTarget(_ listen: String) async -> Int32 {
     }
     print("bench target on http://\(server.boundAddress)/")
     fflush(nil)
-    await runUntilSignalled({ while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) } })
-    server.stop()
+    await runUntilSignalled([HTTPServerService(server: server)])
     return 0
 }

@@ -1,6 +1,5 @@
 // The service manager's side of the daemon: watchdog pings and a STATUS line with the healthy count.
 import Canary
-import Dispatch
 import Journal
 import Synchronization
 
@@ -41,25 +40,4 @@ final class ServiceNotifier: Sendable {
         }
         if changed { ServiceManager.notify("STATUS=\(status)") }
     }
-}
-
-/// Runs async work to completion from a thread that must block (the HTTP server's).
-enum BlockingCall {
-    static func run<T: Sendable>(_ work: @escaping @Sendable () async -> T) -> T {
-        let semaphore = DispatchSemaphore(value: 0)
-        let box = ResultBox<T>()
-        // Awaited through the semaphore below; the HTTP thread waits for it.
-        Task {
-            box.set(await work())
-            semaphore.signal()
-        }
-        semaphore.wait()
-        return box.get()!
-    }
-}
-
-final class ResultBox<T: Sendable>: Sendable {
-    private let value = Mutex<T?>(nil)
-    func set(_ new: T) { value.withLock { $0 = new } }
-    func get() -> T? { value.withLock { $0 } }
 }

@@ -33,16 +33,3 @@ final class SignalWatcher: @unchecked Sendable {
         for source in sources { source.cancel() }
     }
 }
-
-/// Runs `work` until it returns or a termination signal arrives, then cancels it and waits.
-func runUntilSignalled(_ work: @escaping @Sendable () async -> Void, onSignal: @escaping @Sendable (Int32) -> Void = { _ in }) async {
-    let watcher = SignalWatcher()
-    await withTaskGroup(of: Void.self) { group in
-        group.addTask { await work() }
-        group.addTask {
-            if let number = await watcher.next() { onSignal(number) }
-        }
-        await group.next()
-        group.cancelAll()
-    }
-}

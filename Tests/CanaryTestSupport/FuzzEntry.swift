@@ -15,7 +15,7 @@ public enum FuzzEntry {
     static let endpoint: StatusEndpoint = {
         let config = CanaryConfig(resources: [ResourceConfig(name: "r", endpoint: "https://r.openai.azure.com/", probe: .models, apiKey: Secret("k"))])
         let agent = Agent(config: config, logger: EventLogger(format: .logfmt, level: .error) { _ in }, build: BuildInfo(version: "f", revision: "f", swiftVersion: "6"))
-        return StatusEndpoint(agents: AgentReference(agent), version: "fuzz") { .success(1) }
+        return StatusEndpoint(agents: AgentReference(agent), version: "fuzz") { $0(.success(1)) }
     }()
 
     public static func run(_ target: Target, _ bytes: [UInt8]) {

@@ -6,8 +6,9 @@ import Testing
 @Suite struct ExpositionTests {
     @Test func labelValuesAndHelpAreEscaped() {
         let registry = MetricsRegistry()
-        registry.register(MetricDescriptor(name: "e", help: "E.", type: .gauge, labelNames: ["v"]))
-        registry.set("e", [#"a\b"c"# + "\nd"], 1)
+        let family = GaugeFamily("e", help: "E.", labels: ["v"])
+        registry.register(family)
+        registry.set(family, [#"a\b"c"# + "\nd"], 1)
         #expect(registry.render().contains(#"e{v="a\\b\"c\nd"} 1"#))
         #expect(Exposition.escapeHelp(#"back\slash"# + "\nnew \"quotes\" stay") == #"back\\slash\nnew "quotes" stay"#)
     }
@@ -23,12 +24,14 @@ import Testing
 
     @Test func familiesRenderInRegistrationOrderWithSortedSeries() {
         let registry = MetricsRegistry()
-        registry.register(MetricDescriptor(name: "b_total", help: "B.", type: .counter, labelNames: ["x"]))
-        registry.register(MetricDescriptor(name: "a_seconds", help: "A.", type: .histogram, labelNames: [], buckets: [0.1, 1]))
-        registry.add("b_total", ["z"])
-        registry.add("b_total", ["y"], 2)
-        registry.observe("a_seconds", [], 0.5)
-        registry.observe("a_seconds", [], 5)
+        let counter = CounterFamily("b_total", help: "B.", labels: ["x"])
+        let histogram = HistogramFamily("a_seconds", help: "A.", buckets: [0.1, 1])
+        registry.register(counter)
+        registry.register(histogram)
+        registry.add(counter, ["z"])
+        registry.add(counter, ["y"], 2)
+        registry.observe(histogram, [], 0.5)
+        registry.observe(histogram, [], 5)
         #expect(registry.render() == """
         # HELP b_total B.
         # TYPE b_total counter

@@ -119,7 +119,7 @@ final class World: @unchecked Sendable {
 
 extension Agent {
     /// A counter or gauge value, 0 when absent.
-    func value(_ descriptor: MetricDescriptor, _ labels: [String]) -> Double {
+    func value(_ descriptor: some MetricFamily, _ labels: [String]) -> Double {
         metrics.registry.value(descriptor.name, labels) ?? -1
     }
 }

@@ -21,7 +21,7 @@ public struct ProbeReporter: ScheduleObserver {
             metrics.record(warnings: board.warnings(probe.resource), resource: probe.resource)
         }
         if let recovery = transition.permissionRecoverySeconds {
-            metrics.registry.set(CanaryMetrics.permissionRecovery.name, [probe.resource], recovery)
+            metrics.recordPermissionRecovery(resource: probe.resource, seconds: recovery)
             logger.log(.notice, "\(probe.resource) entra_id: the data-plane role took effect after \(Int(recovery.rounded())) s of permission_denied",
                        [("RESOURCE", probe.resource), ("AUTH", probe.auth.rawValue), ("RECOVERY_S", String(recovery.rounded().clampedInt))])
         }
@@ -49,7 +49,7 @@ public struct ProbeReporter: ScheduleObserver {
     }
 
     public func roundStarted(lag: Double) {
-        metrics.registry.observe(CanaryMetrics.startLag.name, [], lag)
+        metrics.recordStartLag(lag)
     }
 
     public func roundFinished(_ round: RoundResult) {

@@ -23,21 +23,25 @@ extension AgentReference: StatusSource {
     }
 }
 
-/// Owns the running agent's schedule and replaces the agent when the configuration is reloaded.
-public actor Supervisor {
-    public nonisolated let reference: AgentReference
+/// A request to re-read the configuration, from SIGHUP or `POST /-/reload`, and where its
+/// outcome goes.
+struct ReloadRequest: Sendable {
+    let answer: @Sendable (Result<Int, ConfigErrors>) -> Void
+}
+
+/// Owns the running agent's schedule and replaces the agent when the configuration is
+/// reloaded. A service: `run()` runs the agent in service until cancelled. Reloads from every
+/// door (SIGHUP, `POST /-/reload`) enter one queue and are applied one at a time by `run()`;
+/// requests that arrive while a file is read share its outcome.
+public final class Supervisor: Service {
+    public let reference: AgentReference
     private let path: String
     private let variables: [String: String]
     private let logger: EventLogger
     private let build: BuildInfo
     private let clock: any CanaryClock
-    private var runner: Task<Void, Never>?
-    private var heartbeat: (@Sendable () -> Void)?
-    private var heartbeatInterval: Double = 10
-    /// Reloads run one at a time (SIGHUP and POST can overlap); later ones wait here.
-    private var reloading = false
-    private var waitingReloads: [CheckedContinuation<Void, Never>] = []
-    private var stopped = false
+    private let requests = RequestQueue<ReloadRequest>()
+    private let heartbeat = Mutex<(interval: Double, beat: @Sendable () -> Void)?>(nil)
 
     public init(config: CanaryConfig, path: String, variables: [String: String], logger: EventLogger, build: BuildInfo, clock: any CanaryClock = SystemClock()) {
         self.path = path
@@ -46,97 +50,102 @@ public actor Supervisor {
         self.build = build
         self.clock = clock
         let agent = Agent(config: config, logger: logger, build: build, clock: clock)
-        agent.metrics.registry.set(CanaryMetrics.reloadSuccessful.name, [], 1)
-        agent.metrics.registry.set(CanaryMetrics.reloadTimestamp.name, [], clock.wallSeconds)
+        agent.metrics.recordReload(successful: true, at: clock.wallSeconds)
         reference = AgentReference(agent)
     }
 
-    /// Called on every pass of the scheduler loop, at least every `interval` seconds (the
-    /// service watchdog and status).
+    /// Called on every pass of each agent's scheduler loop, at least every `interval` seconds
+    /// (the service watchdog and status). Set it before `run()`.
     public func setHeartbeat(every interval: Double, _ beat: @escaping @Sendable () -> Void) {
-        heartbeat = beat
-        heartbeatInterval = interval
+        heartbeat.withLock { $0 = (interval, beat) }
     }
 
-    /// Starts the current agent's schedule.
-    public func start() async {
-        guard !stopped else { return }
-        if let running = runner {
-            runner = nil
-            running.cancel()
-            await running.value
+    /// Asks for a reload from any thread; `answer` gets the outcome once it is applied (at
+    /// once, changing nothing, when the supervisor has stopped).
+    public func requestReload(_ answer: @escaping @Sendable (Result<Int, ConfigErrors>) -> Void) {
+        if !requests.push(ReloadRequest(answer: answer)) {
+            answer(.success(reference.current.config.resources.count))
         }
-        let agent = reference.current
-        if let heartbeat { await agent.scheduler.setHeartbeat(every: heartbeatInterval, heartbeat) }
-        // One task per agent generation, cancelled and awaited by reload and stop.
-        runner = Task { await agent.run() }
     }
 
-    /// Re-reads the configuration file. On success the new agent takes over (counters of
-    /// resources that remain carry on, series of removed ones are dropped); on failure nothing
-    /// changes but the reload metrics and a log entry.
+    /// Reloads and returns the outcome.
     public func reload() async -> Result<Int, ConfigErrors> {
-        while reloading {
-            await withCheckedContinuation { waitingReloads.append($0) }
+        await withCheckedContinuation { continuation in
+            requestReload { continuation.resume(returning: $0) }
         }
-        reloading = true
-        defer {
-            reloading = false
-            if !waitingReloads.isEmpty { waitingReloads.removeFirst().resume() }
+    }
+
+    /// Runs the agent in service until cancelled. A reload request stops the current agent's
+    /// schedule only once the new configuration has loaded; rounds in flight are cancelled and
+    /// are no verdict.
+    public func run() async {
+        while !Task.isCancelled {
+            let agent = reference.current
+            if let heartbeat = heartbeat.withLock({ $0 }) { await agent.scheduler.setHeartbeat(every: heartbeat.interval, heartbeat.beat) }
+            let batch: (requests: [ReloadRequest], config: Result<CanaryConfig, ConfigErrors>)?
+            do {
+                // The schedule runs beside the wait; leaving this scope cancels and awaits it,
+                // once the new configuration has loaded.
+                async let _: Void = agent.run()
+                batch = await nextBatch()
+            }
+            guard let batch else { break }
+            let outcome = apply(batch.config, old: agent)
+            for request in batch.requests { request.answer(outcome) }
         }
-        let old = reference.current
-        // After stop, a late reload (a POST racing SIGTERM) changes nothing.
-        guard !stopped else { return .success(old.config.resources.count) }
-        let config: CanaryConfig
+        // Requests that raced the stop change nothing.
+        for late in requests.close() { late.answer(.success(reference.current.config.resources.count)) }
+        reference.current.shutdown()
+    }
+
+    /// Waits for the next request, loads the configuration once, and takes with it every
+    /// request that arrived meanwhile: they all get this outcome. Nil when cancelled.
+    private func nextBatch() async -> (requests: [ReloadRequest], config: Result<CanaryConfig, ConfigErrors>)? {
+        guard let first = await requests.next() else { return nil }
+        let config = load()
+        return ([first] + requests.drain(), config)
+    }
+
+    private func load() -> Result<CanaryConfig, ConfigErrors> {
         do {
-            config = try ConfigLoader.load(path: path, variables: variables)
+            return .success(try ConfigLoader.load(path: path, variables: variables))
         } catch {
-            old.metrics.registry.set(CanaryMetrics.reloadSuccessful.name, [], 0)
+            return .failure(error)
+        }
+    }
+
+    /// Puts a loaded configuration in service in place of `old` (whose schedule has stopped),
+    /// or records the refusal. Counters of resources that remain carry on; series of removed
+    /// ones are dropped.
+    private func apply(_ loaded: Result<CanaryConfig, ConfigErrors>, old: Agent) -> Result<Int, ConfigErrors> {
+        let config: CanaryConfig
+        switch loaded {
+        case .failure(let error):
+            old.metrics.recordReload(successful: false, at: clock.wallSeconds)
             logger.log(.error, "configuration reload rejected, the previous configuration keeps running: \(error.issues.count) error(s): \(error.issues.first.map(\.description) ?? "")",
                        [("CONFIG", path)])
             return .failure(error)
-        }
-        if let running = runner {
-            runner = nil
-            running.cancel()
-            await running.value
+        case .success(let value):
+            config = value
         }
         let agent = Agent(config: config, logger: logger, build: build, clock: clock, previous: old)
         let removedResources = Set(old.config.resources.map(\.name)).subtracting(config.resources.map(\.name))
         let removedCredentials = Set(old.config.credentials.map(\.name)).subtracting(config.credentials.map(\.name))
-        let registry = agent.metrics.registry
-        registry.removeSeries(label: "resource", values: removedResources)
-        registry.removeSeries(label: "credential", values: removedCredentials)
         // A resource that keeps its name may drop its key or its credential: its series for that
-        // auth mode go, or alerts would go on reading the last value.
-        for resource in config.resources {
-            for auth in AuthMode.allCases where !AuthMode.modes(of: resource).contains(auth) {
-                registry.removeSeries(matching: ["resource": resource.name, "auth": auth.rawValue])
-            }
+        // auth mode go, or alerts would go on reading the last value. Expiry kinds are recorded
+        // again from the new sources (a removed secret_expires disappears).
+        let droppedModes = config.resources.flatMap { resource in
+            AuthMode.allCases.filter { !AuthMode.modes(of: resource).contains($0) }.map { (resource: resource.name, auth: $0) }
         }
-        // Expiry kinds are re-recorded from the new sources (a removed secret_expires disappears).
-        registry.remove(CanaryMetrics.credentialExpiry.name) { _ in true }
+        agent.metrics.forget(resources: removedResources, credentials: removedCredentials, modes: droppedModes)
         agent.recordCredentialExpiries()
-        agent.metrics.registry.set(CanaryMetrics.reloadSuccessful.name, [], 1)
-        agent.metrics.registry.set(CanaryMetrics.reloadTimestamp.name, [], clock.wallSeconds)
+        agent.metrics.recordReload(successful: true, at: clock.wallSeconds)
         reference.replace(agent)
         if config.listen != old.config.listen {
             logger.log(.warning, "listen changed to \(config.listen): a restart is needed to move the endpoint", [("CONFIG", path)])
         }
         logger.log(.info, "configuration reloaded: \(config.resources.count) resources, \(config.credentials.count) credentials"
                    + (removedResources.isEmpty ? "" : "; removed \(removedResources.sorted().joined(separator: ", "))"), [("CONFIG", path)])
-        await start()
         return .success(config.resources.count)
-    }
-
-    /// Stops the schedule: rounds in flight are cancelled.
-    public func stop() async {
-        stopped = true
-        if let running = runner {
-            runner = nil
-            running.cancel()
-            await running.value
-        }
-        reference.current.shutdown()
     }
 }

@@ -23,10 +23,14 @@ public struct StatusEndpoint: Sendable {
     public let agents: any StatusSource
     public let version: String
     public let clock: any CanaryClock
-    /// Reloads the configuration and answers with the outcome; nil turns `POST /-/reload` off.
-    public let reload: (@Sendable () -> Result<Int, ConfigErrors>)?
+    /// Asks for a reload and calls its argument with the outcome once applied; nil turns
+    /// `POST /-/reload` off. The request waits for the outcome without holding a server thread.
+    public let reload: Reload?
 
-    public init(agents: any StatusSource, version: String, clock: any CanaryClock = SystemClock(), reload: (@Sendable () -> Result<Int, ConfigErrors>)? = nil) {
+    /// Asks for a reload; the outcome comes later, from any thread.
+    public typealias Reload = @Sendable (_ answer: @escaping @Sendable (Result<Int, ConfigErrors>) -> Void) -> Void
+
+    public init(agents: any StatusSource, version: String, clock: any CanaryClock = SystemClock(), reload: Reload? = nil) {
         self.agents = agents
         self.version = version
         self.clock = clock
@@ -65,11 +69,15 @@ public struct StatusEndpoint: Sendable {
         guard request.isFromLoopback else {
             return HTTPResponse(status: 403, contentType: text, body: "reload is allowed from this host only\n")
         }
-        switch reload() {
-        case .success(let count):
-            return HTTPResponse(status: 200, contentType: text, body: "reloaded: \(count) resources\n")
-        case .failure(let errors):
-            return HTTPResponse(status: 400, contentType: text, body: "rejected; the previous configuration keeps running:\n\(errors)\n")
+        return .later { reply in
+            reload { outcome in
+                switch outcome {
+                case .success(let count):
+                    reply(HTTPResponse(status: 200, contentType: text, body: "reloaded: \(count) resources\n"))
+                case .failure(let errors):
+                    reply(HTTPResponse(status: 400, contentType: text, body: "rejected; the previous configuration keeps running:\n\(errors)\n"))
+                }
+            }
         }
     }
 }

@@ -27,6 +27,40 @@ public struct MetricDescriptor: Sendable {
     }
 }
 
+/// A metric family of a known type: what the registry's typed writes take, so a gauge cannot be
+/// counted up nor a counter set.
+public protocol MetricFamily: Sendable {
+    var descriptor: MetricDescriptor { get }
+}
+
+extension MetricFamily {
+    public var name: String { descriptor.name }
+}
+
+/// A family of gauges: set to a value.
+public struct GaugeFamily: MetricFamily {
+    public let descriptor: MetricDescriptor
+    public init(_ name: String, help: String, labels: [String] = []) {
+        descriptor = MetricDescriptor(name: name, help: help, type: .gauge, labelNames: labels)
+    }
+}
+
+/// A family of counters: only ever added to.
+public struct CounterFamily: MetricFamily {
+    public let descriptor: MetricDescriptor
+    public init(_ name: String, help: String, labels: [String] = []) {
+        descriptor = MetricDescriptor(name: name, help: help, type: .counter, labelNames: labels)
+    }
+}
+
+/// A family of histograms: observed.
+public struct HistogramFamily: MetricFamily {
+    public let descriptor: MetricDescriptor
+    public init(_ name: String, help: String, labels: [String] = [], buckets: [Double]) {
+        descriptor = MetricDescriptor(name: name, help: help, type: .histogram, labelNames: labels, buckets: buckets)
+    }
+}
+
 /// Families and their series. Safe to use from any thread; rendering never waits on the scheduler.
 public final class MetricsRegistry: Sendable {
     struct Histogram: Sendable {
@@ -62,7 +96,8 @@ public final class MetricsRegistry: Sendable {
     public init() {}
 
     /// Adds a family. Registering a name twice keeps the first.
-    public func register(_ descriptor: MetricDescriptor) {
+    public func register(_ family: some MetricFamily) {
+        let descriptor = family.descriptor
         state.withLock { state in
             guard state.families[descriptor.name] == nil else { return }
             state.order.append(descriptor.name)
@@ -76,21 +111,23 @@ public final class MetricsRegistry: Sendable {
     }
 
     /// Sets a gauge.
-    public func set(_ name: String, _ labels: [String], _ value: Double) {
-        update(name, labels) { _ in .scalar(value) }
+    public func set(_ family: GaugeFamily, _ labels: [String], _ value: Double) {
+        update(family.name, labels) { _ in .scalar(value) }
     }
 
-    /// Adds to a counter (or gauge); creates the series at 0 first.
-    public func add(_ name: String, _ labels: [String], _ amount: Double = 1) {
-        update(name, labels) { old in
+    /// Adds to a counter; creates the series at 0 first.
+    public func add(_ family: CounterFamily, _ labels: [String], _ amount: Double = 1) {
+        update(family.name, labels) { old in
             if case .scalar(let current)? = old { return .scalar(current + amount) }
             return .scalar(amount)
         }
     }
 
     /// Makes a series exist (at 0) without changing an existing value.
-    public func touch(_ name: String, _ labels: [String]) {
+    public func touch(_ family: some MetricFamily, _ labels: [String]) {
+        let name = family.name
         state.withLock { state in
+            precondition(state.families[name] != nil, "metric family \(name) was never registered")
             guard let descriptor = state.families[name]?.descriptor, state.families[name]?.series[labels] == nil else { return }
             // Mutated in place through the dictionaries: copying a family's series per update
             // would cost time in proportion to the number of resources.
@@ -102,9 +139,10 @@ public final class MetricsRegistry: Sendable {
     }
 
     /// Records one observation in a histogram.
-    public func observe(_ name: String, _ labels: [String], _ value: Double) {
+    public func observe(_ family: HistogramFamily, _ labels: [String], _ value: Double) {
+        let name = family.name
         state.withLock { state in
-            guard let buckets = state.families[name]?.descriptor.buckets else { return }
+            guard let buckets = state.families[name]?.descriptor.buckets else { preconditionFailure("metric family \(name) was never registered") }
             // Taken out of the dictionary (leaving a placeholder) so its counts are not shared while
             // they change: an observation then costs no allocation.
             var histogram: Histogram
@@ -124,7 +162,8 @@ public final class MetricsRegistry: Sendable {
     }
 
     /// Removes the series of a family whose labels match.
-    public func remove(_ name: String, where matches: ([String]) -> Bool) {
+    public func remove(_ family: some MetricFamily, where matches: ([String]) -> Bool) {
+        let name = family.name
         state.withLock { state in
             guard var family = state.families[name] else { return }
             family.series = family.series.filter { !matches($0.key) }
@@ -161,7 +200,12 @@ public final class MetricsRegistry: Sendable {
         }
     }
 
-    /// The current value of a counter or gauge series, for tests and the status view.
+    /// The current value of a counter or gauge series.
+    public func value(_ family: some MetricFamily, _ labels: [String]) -> Double? {
+        value(family.name, labels)
+    }
+
+    /// The current value of a counter or gauge series by its family's name, for tests.
     public func value(_ name: String, _ labels: [String]) -> Double? {
         state.withLock { state in
             if case .scalar(let value)? = state.families[name]?.series[labels] { return value }
@@ -171,7 +215,7 @@ public final class MetricsRegistry: Sendable {
 
     private func update(_ name: String, _ labels: [String], _ change: (Value?) -> Value) {
         state.withLock { state in
-            guard let count = state.families[name]?.descriptor.labelNames.count else { return }
+            guard let count = state.families[name]?.descriptor.labelNames.count else { preconditionFailure("metric family \(name) was never registered") }
             precondition(labels.count == count, "label count mismatch for \(name)")
             let old = state.families[name]!.series[labels]
             if state.families[name]!.series.updateValue(change(old), forKey: labels) == nil {

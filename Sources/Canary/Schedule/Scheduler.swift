@@ -10,7 +10,7 @@ public protocol ScheduleObserver: Sendable {
 }
 
 /// Runs every resource's rounds on time, each as a child task, so a slow one delays no other.
-public actor Scheduler {
+public actor Scheduler: Service {
     public typealias RoundRunner = @Sendable (ResourceConfig) async -> RoundResult
 
     private let resources: [ResourceConfig]
