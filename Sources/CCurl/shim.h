@@ -1,7 +1,16 @@
-// Shims for libcurl's variadic functions, which Swift cannot call directly.
+// Shims for libcurl's variadic functions, which Swift cannot call directly, and for naming the
+// thread that drives them.
 #ifndef CCURL_SHIM_H
 #define CCURL_SHIM_H
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <pthread.h>
 #include <curl/curl.h>
+
+// pthread_setname_np is a GNU extension the Glibc module does not export: names the calling
+// thread (the kernel keeps 15 bytes and a NUL).
+static inline int CCurl_name_this_thread(const char *name) { return pthread_setname_np(pthread_self(), name); }
 
 // curl_easy_setopt is variadic: one typed wrapper per argument kind.
 static inline CURLcode CCurl_setopt_long(CURL *h, CURLoption o, long v) { return curl_easy_setopt(h, o, v); }

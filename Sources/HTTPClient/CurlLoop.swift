@@ -79,25 +79,35 @@ final class CurlLoop: @unchecked Sendable {
     private var idle: [UnsafeMutableRawPointer] = []
     private static let idleLimit = 64
     private let stopped = Atomic<Bool>(false)
+    /// Why the loop cannot run (an option refused, no thread): every call then fails with it.
+    private var startError: HTTPClientError?
+    /// The loop thread's name, as `ps -L` and `top -H` show it (the kernel keeps its first 15 bytes).
+    static let threadName = "aoai-canary-curl"
 
     init() {
         multi = curl_multi_init()!
-        // Keep connections to each endpoint for reuse across rounds.
-        _ = CCurl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, 256)
+        do {
+            // Keep connections to each endpoint for reuse across rounds.
+            try CurlOption.check(CCurl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, 256), "CURLMOPT_MAXCONNECTS")
+        } catch {
+            startError = error
+        }
     }
 
     func start() {
-        let unmanaged = Unmanaged.passRetained(self).toOpaque()
-        var thread = pthread_t()
-        pthread_create(&thread, nil, { argument in
-            let loop = Unmanaged<CurlLoop>.fromOpaque(argument!).takeRetainedValue()
-            loop.run()
-            return nil
-        }, unmanaged)
-        self.thread = thread
+        guard startError == nil else { return }
+        do {
+            thread = try NamedThread.start(name: Self.threadName, retaining: self) { $0.run() }
+        } catch {
+            startError = error
+        }
     }
 
     func submit(_ transfer: Transfer) {
+        if let startError {
+            transfer.finish(.failure(startError))
+            return
+        }
         let accepted = inbox.withLock { inbox -> Bool in
             if inbox.stopping { return false }
             inbox.added.append(transfer)
@@ -153,8 +163,14 @@ final class CurlLoop: @unchecked Sendable {
             return
         }
         transfer.easy = easy
-        configure(easy, for: transfer)
         active[easy] = transfer
+        do {
+            try configure(easy, for: transfer)
+        } catch {
+            release(easy, transfer)
+            transfer.finish(.failure(error))
+            return
+        }
         curl_multi_add_handle(multi, easy)
     }
 
@@ -252,30 +268,33 @@ final class CurlLoop: @unchecked Sendable {
         return timings
     }
 
-    private func configure(_ easy: UnsafeMutableRawPointer, for transfer: Transfer) {
+    /// Sets the options of a call on a fresh (or reset) handle; the first one libcurl refuses ends it.
+    private func configure(_ easy: UnsafeMutableRawPointer, for transfer: Transfer) throws(HTTPClientError) {
         let request = transfer.request
         let context = Unmanaged.passUnretained(transfer).toOpaque()
-        _ = CCurl_setopt_string(easy, CURLOPT_URL, request.url)
-        _ = CCurl_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
-        _ = CCurl_setopt_long(easy, CURLOPT_TIMEOUT_MS, max(1, Int(request.timeoutSeconds * 1000)))
-        _ = CCurl_setopt_string(easy, CURLOPT_PROTOCOLS_STR, "http,https")
-        _ = CCurl_setopt_string(easy, CURLOPT_USERAGENT, "aoai-canary")
-        _ = CCurl_setopt_pointer(easy, CURLOPT_PRIVATE, context)
-        transfer.errorBuffer.withUnsafeMutableBufferPointer { buffer in
-            _ = CCurl_setopt_pointer(easy, CURLOPT_ERRORBUFFER, UnsafeMutableRawPointer(buffer.baseAddress))
+        try CurlOption.check(CCurl_setopt_string(easy, CURLOPT_URL, request.url), "CURLOPT_URL")
+        try CurlOption.check(CCurl_setopt_long(easy, CURLOPT_NOSIGNAL, 1), "CURLOPT_NOSIGNAL")
+        try CurlOption.check(CCurl_setopt_long(easy, CURLOPT_TIMEOUT_MS, max(1, Int(request.timeoutSeconds * 1000))), "CURLOPT_TIMEOUT_MS")
+        try CurlOption.check(CCurl_setopt_string(easy, CURLOPT_PROTOCOLS_STR, "http,https"), "CURLOPT_PROTOCOLS_STR")
+        try CurlOption.check(CCurl_setopt_string(easy, CURLOPT_USERAGENT, "aoai-canary"), "CURLOPT_USERAGENT")
+        try CurlOption.check(CCurl_setopt_pointer(easy, CURLOPT_PRIVATE, context), "CURLOPT_PRIVATE")
+        let errorBuffer = transfer.errorBuffer.withUnsafeMutableBufferPointer { buffer in
+            CCurl_setopt_pointer(easy, CURLOPT_ERRORBUFFER, UnsafeMutableRawPointer(buffer.baseAddress))
         }
-        if let caFile = request.caFile { _ = CCurl_setopt_string(easy, CURLOPT_CAINFO, caFile) }
+        try CurlOption.check(errorBuffer, "CURLOPT_ERRORBUFFER")
+        if let caFile = request.caFile { try CurlOption.check(CCurl_setopt_string(easy, CURLOPT_CAINFO, caFile), "CURLOPT_CAINFO") }
 
         if let body = request.body {
-            _ = CCurl_setopt_offset(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
-            body.withUnsafeBufferPointer { bytes in
-                _ = CCurl_setopt_pointer(easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress ?? UnsafePointer(bitPattern: 1)!))
+            try CurlOption.check(CCurl_setopt_offset(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count)), "CURLOPT_POSTFIELDSIZE_LARGE")
+            let copied = body.withUnsafeBufferPointer { bytes in
+                CCurl_setopt_pointer(easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress ?? UnsafePointer(bitPattern: 1)!))
             }
-            if request.method != "POST" { _ = CCurl_setopt_string(easy, CURLOPT_CUSTOMREQUEST, request.method) }
+            try CurlOption.check(copied, "CURLOPT_COPYPOSTFIELDS")
+            if request.method != "POST" { try CurlOption.check(CCurl_setopt_string(easy, CURLOPT_CUSTOMREQUEST, request.method), "CURLOPT_CUSTOMREQUEST") }
         } else if request.method == "HEAD" {
-            _ = CCurl_setopt_long(easy, CURLOPT_NOBODY, 1)
+            try CurlOption.check(CCurl_setopt_long(easy, CURLOPT_NOBODY, 1), "CURLOPT_NOBODY")
         } else if request.method != "GET" {
-            _ = CCurl_setopt_string(easy, CURLOPT_CUSTOMREQUEST, request.method)
+            try CurlOption.check(CCurl_setopt_string(easy, CURLOPT_CUSTOMREQUEST, request.method), "CURLOPT_CUSTOMREQUEST")
         }
 
         var list: UnsafeMutablePointer<curl_slist>? = curl_slist_append(nil, "Expect:")
@@ -283,9 +302,9 @@ final class CurlLoop: @unchecked Sendable {
             list = curl_slist_append(list, "\(header.name): \(header.value)")
         }
         transfer.headerList = list
-        _ = CCurl_setopt_slist(easy, CURLOPT_HTTPHEADER, list)
+        try CurlOption.check(CCurl_setopt_slist(easy, CURLOPT_HTTPHEADER, list), "CURLOPT_HTTPHEADER")
 
-        _ = CCurl_setopt_write_callback(easy) { data, size, count, userdata in
+        try CurlOption.check(CCurl_setopt_write_callback(easy) { data, size, count, userdata in
             guard let data, let userdata else { return 0 }
             let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
             let length = size * count
@@ -298,9 +317,9 @@ final class CurlLoop: @unchecked Sendable {
                 return 0  // stops the transfer: the rest of an oversized body is not needed
             }
             return length
-        }
-        _ = CCurl_setopt_pointer(easy, CURLOPT_WRITEDATA, context)
-        _ = CCurl_setopt_header_callback(easy) { data, size, count, userdata in
+        }, "CURLOPT_WRITEFUNCTION")
+        try CurlOption.check(CCurl_setopt_pointer(easy, CURLOPT_WRITEDATA, context), "CURLOPT_WRITEDATA")
+        try CurlOption.check(CCurl_setopt_header_callback(easy) { data, size, count, userdata in
             guard let data, let userdata else { return 0 }
             let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
             let length = size * count
@@ -315,8 +334,8 @@ final class CurlLoop: @unchecked Sendable {
                 transfer.headers.append((name, value))
             }
             return length
-        }
-        _ = CCurl_setopt_pointer(easy, CURLOPT_HEADERDATA, context)
+        }, "CURLOPT_HEADERFUNCTION")
+        try CurlOption.check(CCurl_setopt_pointer(easy, CURLOPT_HEADERDATA, context), "CURLOPT_HEADERDATA")
     }
 }
 
@@ -326,5 +345,49 @@ extension Substring {
         while let first = slice.first, set.contains(first) { slice = slice.dropFirst() }
         while let last = slice.last, set.contains(last) { slice = slice.dropLast() }
         return String(slice)
+    }
+}
+
+/// The one check of every option set on libcurl: a refusal becomes an error naming the option.
+enum CurlOption {
+    static func check(_ code: CURLcode, _ option: String) throws(HTTPClientError) {
+        guard code != CURLE_OK else { return }
+        throw .setupFailed(option: option, message: String(cString: curl_easy_strerror(code)))
+    }
+
+    static func check(_ code: CURLMcode, _ option: String) throws(HTTPClientError) {
+        guard code != CURLM_OK else { return }
+        throw .setupFailed(option: option, message: String(cString: curl_multi_strerror(code)))
+    }
+}
+
+/// The one way a thread is made here: named, its creation checked, the object it runs
+/// retained until it returns.
+enum NamedThread {
+    /// Starts `body(object)` on a new thread named `name` (Linux keeps its first 15 bytes).
+    static func start<Object: AnyObject>(name: String, retaining object: Object, _ body: @escaping (Object) -> Void) throws(HTTPClientError) -> pthread_t {
+        let start = Unmanaged.passRetained(ThreadStart(name: name) { body(object) }).toOpaque()
+        var thread = pthread_t()
+        let created = pthread_create(&thread, nil, { argument in
+            let start = Unmanaged<ThreadStart>.fromOpaque(argument!).takeRetainedValue()
+            _ = CCurl_name_this_thread(String(decoding: start.name.utf8.prefix(15), as: UTF8.self))
+            start.body()
+            return nil
+        }, start)
+        guard created == 0 else {
+            Unmanaged<ThreadStart>.fromOpaque(start).release()
+            throw .setupFailed(option: "pthread_create", message: String(cString: strerror(created)))
+        }
+        return thread
+    }
+}
+
+/// What a new thread runs, handed to it through pthread_create's argument.
+private final class ThreadStart {
+    let name: String
+    let body: () -> Void
+    init(name: String, body: @escaping () -> Void) {
+        self.name = name
+        self.body = body
     }
 }

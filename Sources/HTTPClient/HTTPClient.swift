@@ -72,6 +72,9 @@ public enum HTTPClientError: Error, CustomStringConvertible, Sendable, Equatable
     case other(code: Int, message: String)
     /// The calling task was cancelled.
     case cancelled
+    /// libcurl refused an option while the call was set up (or the client could not start);
+    /// `option` names it (`CURLOPT_URL`).
+    case setupFailed(option: String, message: String)
 
     public var description: String {
         switch self {
@@ -80,6 +83,7 @@ public enum HTTPClientError: Error, CustomStringConvertible, Sendable, Equatable
         case .connectionFailed(let message): return "connection failed: \(message)"
         case .tlsFailed(let message): return "TLS failed: \(message)"
         case .other(let code, let message): return "HTTP client error \(code): \(message)"
+        case .setupFailed(let option, let message): return "cannot set up the HTTP call: \(option): \(message)"
         case .cancelled: return "cancelled"
         }
     }

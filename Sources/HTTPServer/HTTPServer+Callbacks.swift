@@ -46,6 +46,9 @@ let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _
     var withAddress = request
     withAddress.remoteAddress = clientAddress(connection)
     withAddress.clientCertificate = clientCertificate(connection)
+    if let refusal = context.clientAuth.refusal(for: withAddress.clientCertificate) {
+        return queue(HTTPResponse(status: 403, contentType: "text/plain; charset=utf-8", body: refusal + "\n"), on: connection)
+    }
     let response = context.handler(withAddress)
     if response.closeWithoutResponse { return .NO }
     if let deferred = response.deferred {

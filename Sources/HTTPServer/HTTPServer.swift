@@ -47,6 +47,31 @@ public struct HTTPRequest: Sendable {
     }
 }
 
+/// Which client certificates a TLS server accepts: the exporter-toolkit's `client_auth_type`
+/// values. The one place the policy lives: the server applies it to every request before the
+/// handler sees it.
+public enum ClientCertificatePolicy: String, Sendable, CaseIterable {
+    case noClientCert = "NoClientCert"
+    case requestClientCert = "RequestClientCert"
+    case requireAnyClientCert = "RequireAnyClientCert"
+    case verifyClientCertIfGiven = "VerifyClientCertIfGiven"
+    case requireAndVerifyClientCert = "RequireAndVerifyClientCert"
+
+    /// Why a client's certificate does not satisfy the policy, or nil when it does.
+    public func refusal(for certificate: ClientCertificate) -> String? {
+        switch (self, certificate) {
+        case (.noClientCert, _), (.requestClientCert, _): return nil
+        case (.requireAnyClientCert, .none), (.requireAndVerifyClientCert, .none): return "a client certificate is required"
+        case (.requireAnyClientCert, _): return nil
+        case (.verifyClientCertIfGiven, .unverified), (.requireAndVerifyClientCert, .unverified):
+            return "the client certificate is not signed by a trusted client CA or is outside its validity period"
+        case (.verifyClientCertIfGiven, _): return nil
+        case (.requireAndVerifyClientCert, .verified): return nil
+        case (.requireAndVerifyClientCert, .notTLS): return "a client certificate is required"
+        }
+    }
+}
+
 /// What a client showed of itself on a TLS connection.
 public enum ClientCertificate: Sendable, Equatable {
     /// A plain HTTP connection.
@@ -146,12 +171,15 @@ public struct HTTPServerTLS: Sendable {
     public var clientCAsPEM: String?
     /// A GnuTLS priority string (protocol versions, ciphers); nil for GnuTLS's defaults.
     public var priorities: String?
+    /// Which client certificates are accepted; refused requests get 403 before the handler.
+    public var clientAuth: ClientCertificatePolicy
 
-    public init(certificateChainPEM: String, privateKeyPEM: String, clientCAsPEM: String? = nil, priorities: String? = nil) {
+    public init(certificateChainPEM: String, privateKeyPEM: String, clientCAsPEM: String? = nil, priorities: String? = nil, clientAuth: ClientCertificatePolicy = .noClientCert) {
         self.certificateChainPEM = certificateChainPEM
         self.privateKeyPEM = privateKeyPEM
         self.clientCAsPEM = clientCAsPEM
         self.priorities = priorities
+        self.clientAuth = clientAuth
     }
 }
 
@@ -176,7 +204,7 @@ public final class HTTPServer: @unchecked Sendable {
     /// Serves on a socket that is already bound and listening; the server owns it from now on.
     public init(listeningSocket: ListeningSocket, threading: HTTPServerThreading = .pool(threads: 2), limits: HTTPServerLimits = HTTPServerLimits(), tls: HTTPServerTLS? = nil, handler: @escaping Handler) throws(HTTPServerError) {
         self.boundAddress = listeningSocket.address
-        self.context = ServerContext(handler: handler, maxBodyBytes: limits.maxBodyBytes, canSuspend: {
+        self.context = ServerContext(handler: handler, maxBodyBytes: limits.maxBodyBytes, clientAuth: tls?.clientAuth ?? .noClientCert, canSuspend: {
             if case .pool = threading { return true } else { return false }
         }())
         var flags = UInt32(MHD_USE_INTERNAL_POLLING_THREAD.rawValue) | UInt32(MHD_USE_POLL.rawValue)
@@ -268,15 +296,17 @@ final class ServerContext: @unchecked Sendable {
     let stopping = AtomicFlag()
     /// Whether connections may be parked (pool servers).
     let canSuspend: Bool
+    let clientAuth: ClientCertificatePolicy
     /// Parked connections by their request, and whether parking is still allowed; one lock
     /// orders parking, replies and the stop, so a connection is resumed exactly once.
     private let parked = PthreadLock()
     private var waiting: [ObjectIdentifier: (connection: OpaquePointer, request: PendingRequest)] = [:]
     private var parkingOpen = true
 
-    init(handler: @escaping HTTPServer.Handler, maxBodyBytes: Int, canSuspend: Bool) {
+    init(handler: @escaping HTTPServer.Handler, maxBodyBytes: Int, clientAuth: ClientCertificatePolicy, canSuspend: Bool) {
         self.handler = handler
         self.maxBodyBytes = maxBodyBytes
+        self.clientAuth = clientAuth
         self.canSuspend = canSuspend
     }
 

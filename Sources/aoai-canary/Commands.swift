@@ -70,7 +70,8 @@ func serve(config: CanaryConfig, listen: String, web: WebConfig = WebConfig(), l
         let endpoint = StatusEndpoint(agents: supervisor.reference, version: version) { supervisor.requestReload($0) }
         let guarded = WebGuard(config: web)
         let tls = web.tls.map {
-            HTTPServerTLS(certificateChainPEM: $0.certificateChainPEM, privateKeyPEM: $0.privateKeyPEM.exposedValue, clientCAsPEM: $0.clientCAsPEM, priorities: $0.priorities)
+            HTTPServerTLS(certificateChainPEM: $0.certificateChainPEM, privateKeyPEM: $0.privateKeyPEM.exposedValue, clientCAsPEM: $0.clientCAsPEM,
+                          priorities: $0.priorities, clientAuth: $0.clientAuth)
         }
         server = try HTTPServer(listeningSocket: socket, threading: .pool(threads: 2), limits: .metricsEndpoint, tls: tls) { request in
             guarded.check(request) ?? endpoint.handle(request)

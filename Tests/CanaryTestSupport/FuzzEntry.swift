@@ -62,7 +62,7 @@ public enum FuzzEntry {
             request.clientCertificate = [.notTLS, .none, .verified, .unverified][bytes.count % 4]
             // The door's parsing and certificate policy; not bcrypt itself, which is libcrypt's.
             _ = WebGuard.basicCredentials(request.header("Authorization"))
-            _ = WebGuard.checkCertificate(request.clientCertificate, policy: WebConfig.ClientAuth.allCases[bytes.count % 5])
+            _ = ClientCertificatePolicy.allCases[bytes.count % 5].refusal(for: request.clientCertificate)
             _ = endpoint.handle(request)
         }
     }

@@ -95,7 +95,7 @@ import Testing
         ]
         for (policy, accepted) in allowed {
             for certificate in [ClientCertificate.none, .verified, .unverified] {
-                #expect((WebGuard.checkCertificate(certificate, policy: policy) == nil) == accepted.contains(certificate), "\(policy) with \(certificate)")
+                #expect((policy.refusal(for: certificate) == nil) == accepted.contains(certificate), "\(policy) with \(certificate)")
             }
         }
     }

@@ -1,18 +1,14 @@
 // `--web.config.file`: TLS and basic auth for the metrics endpoint, in the Prometheus
 // exporter-toolkit's format, so scrape configs and habits from other exporters carry over.
+import HTTPServer
 import Crypto
 import YAML
 
 /// The metrics endpoint's TLS and basic-auth settings.
 public struct WebConfig: Sendable {
     /// Whether and how clients must show a certificate; the exporter-toolkit's names.
-    public enum ClientAuth: String, Sendable, CaseIterable {
-        case noClientCert = "NoClientCert"
-        case requestClientCert = "RequestClientCert"
-        case requireAnyClientCert = "RequireAnyClientCert"
-        case verifyClientCertIfGiven = "VerifyClientCertIfGiven"
-        case requireAndVerifyClientCert = "RequireAndVerifyClientCert"
-    }
+    /// `client_auth_type`: the HTTP server's own policy type, which it applies to every request.
+    public typealias ClientAuth = ClientCertificatePolicy
 
     /// A TLS protocol version, as `min_version` and `max_version` name them.
     public enum TLSVersion: String, Sendable, CaseIterable, Comparable {

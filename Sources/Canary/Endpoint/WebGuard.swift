@@ -1,11 +1,12 @@
-// The metrics endpoint's door: client certificates and basic auth from `--web.config.file`,
-// checked before any route runs.
+// The metrics endpoint's door: basic auth from `--web.config.file`, checked before any route runs
+// (client certificates are the HTTP server's, checked before this).
 import Crypto
 import FoundationEssentials
 import HTTPServer
 import Synchronization
 
-/// Decides whether a request may reach the endpoint. Runs on the HTTP server's threads.
+/// Decides whether a request may reach the endpoint by its basic-auth credentials. Runs on the
+/// HTTP server's threads.
 public final class WebGuard: Sendable {
     public let config: WebConfig
     /// Digests of user, password and hash that bcrypt already accepted: a scrape every few seconds
@@ -26,9 +27,6 @@ public final class WebGuard: Sendable {
 
     /// nil lets the request through; otherwise the answer to send instead.
     public func check(_ request: HTTPRequest) -> HTTPResponse? {
-        if let tls = config.tls, let refusal = Self.checkCertificate(request.clientCertificate, policy: tls.clientAuth) {
-            return HTTPResponse(status: 403, contentType: "text/plain; charset=utf-8", body: refusal + "\n")
-        }
         guard !config.users.isEmpty else { return nil }
         guard let (user, password) = Self.basicCredentials(request.header("Authorization")) else { return Self.challenge }
         let digest = Digest.sha256(Array("\(user)\u{0}".utf8) + password + Array("\u{0}\(config.users[user] ?? "")".utf8))
@@ -49,20 +47,6 @@ public final class WebGuard: Sendable {
     }
 
     private static let challenge = HTTPResponse(status: 401, contentType: "text/plain; charset=utf-8", body: "Unauthorized\n", headers: [("WWW-Authenticate", "Basic")])
-
-    /// Why a client's certificate does not satisfy `policy`, or nil when it does.
-    package static func checkCertificate(_ certificate: ClientCertificate, policy: WebConfig.ClientAuth) -> String? {
-        switch (policy, certificate) {
-        case (.noClientCert, _), (.requestClientCert, _): return nil
-        case (.requireAnyClientCert, .none), (.requireAndVerifyClientCert, .none): return "a client certificate is required"
-        case (.requireAnyClientCert, _): return nil
-        case (.verifyClientCertIfGiven, .unverified), (.requireAndVerifyClientCert, .unverified):
-            return "the client certificate is not signed by a trusted client CA or is outside its validity period"
-        case (.verifyClientCertIfGiven, _): return nil
-        case (.requireAndVerifyClientCert, .verified): return nil
-        case (.requireAndVerifyClientCert, .notTLS): return "a client certificate is required"
-        }
-    }
 
     /// The user and password of an `Authorization: Basic` header; the password as the bytes
     /// sent, so that nothing is altered before it is hashed.

@@ -76,7 +76,7 @@ public enum ResponseClassifier {
         switch error {
         case .timeout: return .failure(.timeout, detail: error.description)
         case .dnsFailed: return .failure(.dnsFailed, detail: error.description)
-        case .connectionFailed, .cancelled, .other: return .failure(.connectionFailed, detail: error.description)
+        case .connectionFailed, .cancelled, .other, .setupFailed: return .failure(.connectionFailed, detail: error.description)
         case .tlsFailed: return .failure(.tlsFailed, detail: error.description)
         }
     }
