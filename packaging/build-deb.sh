@@ -55,10 +55,10 @@ strip --remove-section=.comment --remove-section=.note "$root/usr/bin/aoai-canar
 "$root/usr/bin/aoai-canary" --version >/dev/null || fail "the stripped binary does not run"
 
 install -D -m 0644 "$packaging/aoai-canary.service" "$root/lib/systemd/system/aoai-canary.service"
-install -D -m 0644 "$packaging/config.yaml" "$root/etc/aoai-canary/config.yaml"
+install -D -m 0644 config/config.yaml "$root/etc/aoai-canary/config.yaml"
 install -D -m 0644 "$packaging/default" "$root/etc/default/aoai-canary"
 "$binary" check-config --config "$root/etc/aoai-canary/config.yaml" >/dev/null ||
-    fail "$packaging/config.yaml does not pass check-config"
+    fail "config/config.yaml does not pass check-config"
 
 mkdir -p "$root/usr/share/man/man1"
 "$binary" manpage "$man_date" | gzip -9n >"$root/usr/share/man/man1/aoai-canary.1.gz"

@@ -90,6 +90,28 @@ func get(_ url: String) async throws -> HTTPClientResponse {
         #expect(result.stderr.contains("Error: \(message)"), "\(result.stderr)")
     }
 
+    /// config/: the annotated file the package installs, and one example per credential type and
+    /// per probe kind, each accepted by check-config as a user would run it.
+    @Test func everyExampleConfigurationPassesCheckConfig() async throws {
+        let folder = repositoryRoot + "/config"
+        let examples = try FileManager.default.contentsOfDirectory(atPath: folder + "/examples").filter { $0.hasSuffix(".yaml") }.sorted()
+        for kind in CredentialKind.allCases {
+            #expect(examples.contains("credential-\(kind.rawValue.replacingOccurrences(of: "_", with: "-")).yaml"), "no example for \(kind.rawValue)")
+        }
+        for probe in ProbeKind.allCases {
+            #expect(examples.contains("probe-\(probe.rawValue.replacingOccurrences(of: "_", with: "-")).yaml"), "no example for probe \(probe.rawValue)")
+        }
+        let token = FileManager.default.temporaryDirectory.appendingPathComponent("example-federated-token-\(UUID().uuidString)").path
+        try "x.y.z".write(toFile: token, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: token) }
+        let environment = ["AOAI_KEY": "k", "APP_SECRET": "s", "AZURE_TENANT_ID": "00000000-0000-0000-0000-000000000000",
+                           "AZURE_CLIENT_ID": "11111111-1111-1111-1111-111111111111", "AZURE_FEDERATED_TOKEN_FILE": token]
+        for path in [folder + "/config.yaml"] + examples.map({ folder + "/examples/" + $0 }) {
+            let result = try await runBinary(["check-config", "--config", path], environment: environment)
+            #expect(result.status == 0 && result.stdout.hasPrefix(path + ": OK"), "\(path):\n\(result.stdout)\(result.stderr)")
+        }
+    }
+
     @Test func checkConfigPrintsEveryErrorWithLineAndColumnAndExits64() async throws {
         let fixtures = String(#filePath.dropLast("EndToEndTests/BinaryTests.swift".count)) + "CanaryTests/Fixtures/config/"
         let bad = try await runBinary(["check-config", "--config", fixtures + "bad-values.yaml"])
