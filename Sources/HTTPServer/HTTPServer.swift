@@ -107,8 +107,8 @@ public struct HTTPResponse: Sendable {
 
     /// An answer that comes later: the server parks the connection, holding no thread, and
     /// calls `start` with a `reply` function; calling `reply` once, from any thread, sends the
-    /// answer. A server that stops first answers 503 itself. Pool servers only: a
-    /// thread-per-connection server answers 501.
+    /// answer. A server that stops first lets the connection go (with a 503 when it can). Pool
+    /// servers only: a thread-per-connection server answers 501.
     public static func later(_ start: @escaping @Sendable (_ reply: @escaping @Sendable (HTTPResponse) -> Void) -> Void) -> HTTPResponse {
         var response = HTTPResponse(status: 500)
         response.deferred = DeferredResponse(start: start)

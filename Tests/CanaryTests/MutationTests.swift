@@ -1,6 +1,6 @@
-// Mutated inputs through every parser that reads the outside world: none may trap. (A stand-in
-// for coverage-guided fuzzing, which `make fuzz` does not do yet: seeds mutated at random with a
-// fixed generator, so a failure replays.)
+// Mutated inputs through every parser that reads the outside world: none may trap. Seeds mutated
+// at random with a fixed generator, so a failure replays; coverage-guided search is `make fuzz`'s
+// (Tests/Fuzz), and its fixed-seed run is part of `make test`.
 import JSON
 import HTTPServer
 import Testing
