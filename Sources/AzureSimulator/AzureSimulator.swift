@@ -96,11 +96,6 @@ public final class AzureSimulator: Sendable {
         "\(authority)\(SimulatorCore.resourcePathPrefix)\(resource)/"
     }
 
-    /// Makes a directory known to the token endpoint; requests to any other tenant get AADSTS90002.
-    public func addTenant(_ tenantID: String) {
-        core.state.withLock { _ = $0.tenants.insert(tenantID.lowercased()) }
-    }
-
     /// Registers an application (and its tenant), replacing one with the same client id.
     public func addApplication(_ app: SimulatedApplication) {
         core.state.withLock { state in

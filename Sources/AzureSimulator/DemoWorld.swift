@@ -4,7 +4,6 @@
 /// failure reason in a minute. The secrets are demo values, known to anyone reading this file.
 public enum DemoWorld {
     public static let tenantID = "8a1f6b3e-0d2c-4c7a-9b5e-2f4d6a8c0e11"
-    public static let otherTenantID = "11111111-2222-3333-4444-555555555555"
     public static let clientID = "3c9e2a71-5b4d-4e8f-a6c2-7d1b9e0f4a22"
     public static let clientSecret = "demo-client-secret-value"
     public static let objectID = "f0e1d2c3-b4a5-4968-8776-655443322110"

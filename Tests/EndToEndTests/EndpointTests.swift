@@ -86,7 +86,10 @@ final class RawConnection: @unchecked Sendable {
 
         let text = String(decoding: try await get(url).body, as: UTF8.self)
         let open = try #require(sampleValue(text, "process_open_fds"))
-        #expect(open < 200, "the per-address limit keeps descriptors bounded: \(open) open with \(idle.count) idle clients")
+        // Without the per-address limit every idle client would hold a descriptor (300, with the
+        // 20 slow ones and the agent's own 15 on top); with it, 32 of them do, and connections
+        // over the limit are closed as they come, a little late on a loaded machine.
+        #expect(open < 250, "the per-address limit keeps descriptors bounded: \(open) open with \(idle.count) idle clients")
         child.process.terminate()
         #expect(await child.wait(seconds: 10) == 0)
     }

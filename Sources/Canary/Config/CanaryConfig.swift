@@ -79,8 +79,6 @@ public struct ResourceConfig: Sendable, Equatable {
     public var column: Int = 0
 
     public static let defaultAPIVersion = "2024-10-21"
-    /// The default for `probe: responses`: the Responses API has no GA dated version.
-    public static let defaultResponsesAPIVersion = APIVersion.v1
 
     /// The API surface `apiVersion` selects; nil when it is neither `v1` nor a dated version
     /// (the decoder refuses such values).

@@ -77,6 +77,7 @@ extension ConfigDecoder {
             let endpoint = url(fields, "endpoint", required: true)
             let deployment = string(fields, "deployment")
             let probe = choice(fields, "probe", as: ProbeKind.self) ?? .chatCompletions
+            // The Responses API has no GA dated version: it defaults to v1.
             let apiVersion = string(fields, "api_version") ?? (probe == .responses ? APIVersion.v1Name : ResourceConfig.defaultAPIVersion)
             if let node = fields.values["api_version"], case .scalar = node {
                 if let api = APIVersion(apiVersion) {

@@ -69,8 +69,6 @@ public struct ClientSecretSettings: KindedCredentialSettings, Equatable {
     /// When the secret expires (Unix time of `secret_expires`, a date), so alerts can warn first.
     public var secretExpires: Double?
 
-    public static let defaultScope = CredentialDefaults.scope
-    public static let defaultAuthority = CredentialDefaults.authority
 
     public init(tenantID: String, clientID: String, secret: Secret, secretSource: SecretSource, scope: String = CredentialDefaults.scope, authority: String = CredentialDefaults.authority, secretExpires: Double? = nil) {
         self.tenantID = tenantID

@@ -206,7 +206,7 @@ public final class MetricsRegistry: Sendable {
     }
 
     /// The current value of a counter or gauge series by its family's name, for tests.
-    public func value(_ name: String, _ labels: [String]) -> Double? {
+    package func value(_ name: String, _ labels: [String]) -> Double? {
         state.withLock { state in
             if case .scalar(let value)? = state.families[name]?.series[labels] { return value }
             return nil

@@ -25,11 +25,6 @@ public enum ProcessMetrics {
         return output
     }
 
-    /// Resident memory in bytes, for benchmarks and the soak test.
-    public static func residentBytes() -> Double? {
-        readStat().map { $0.rss * Double(sysconf(Int32(_SC_PAGESIZE))) }
-    }
-
     struct Stat {
         var utime: Double
         var stime: Double

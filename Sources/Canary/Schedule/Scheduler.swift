@@ -63,8 +63,9 @@ public actor Scheduler: Service {
         }
     }
 
-    /// Runs one round of every resource now and waits for all of them (tests and `diagnose`).
-    public func runAllOnce() async {
+    /// Runs one round of every resource now and waits for all of them: for tests, which drive
+    /// rounds without the clock.
+    package func runAllOnce() async {
         await withTaskGroup(of: Void.self) { group in
             for (index, resource) in resources.enumerated() {
                 group.addTask { [runRound] in
@@ -76,7 +77,7 @@ public actor Scheduler: Service {
     }
 
     /// The schedule as it stands, for tests.
-    public var currentSchedule: Schedule { schedule }
+    package var currentSchedule: Schedule { schedule }
 
     private func finish(_ index: Int, _ result: RoundResult) {
         schedule.completed(index, now: clock.monotonicSeconds, retryAfter: result.retryAfter)
