@@ -2,14 +2,13 @@
 // thread that drives them.
 #ifndef CCURL_SHIM_H
 #define CCURL_SHIM_H
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <pthread.h>
 #include <curl/curl.h>
 
-// pthread_setname_np is a GNU extension the Glibc module does not export: names the calling
-// thread (the kernel keeps 15 bytes and a NUL).
+// pthread_setname_np is a GNU extension: glibc declares it only under _GNU_SOURCE, which would
+// change system types under the Glibc module Swift already imported. Declared here as glibc
+// defines it, it names the calling thread (the kernel keeps 15 bytes and a NUL).
+extern int pthread_setname_np(pthread_t thread, const char *name);
 static inline int CCurl_name_this_thread(const char *name) { return pthread_setname_np(pthread_self(), name); }
 
 // curl_easy_setopt is variadic: one typed wrapper per argument kind.
