@@ -29,6 +29,11 @@ enum AzureOpenAIResponses {
         #"{"statusCode":401,"message":"Unauthorized. Access token is missing, invalid, audience is incorrect ("# + expectedAudience + #"), or have expired."}"#
     }
 
+    /// 401 from a gateway that quotes the credential it got (not Azure's own wording).
+    static func echoing(_ credential: String) -> String {
+        #"{"error":{"code":"401","message":"Access denied: the credential in \""# + escaped(credential) + #"\" was not accepted."}}"#
+    }
+
     /// 400: a token issued by another tenant; the message names the token's tenant.
     static func wrongTenant(tokenTenant: String) -> String {
         #"{"error":{"code":"Tenant provided in token does not match resource token","message":"Token tenant "# + escaped(tokenTenant) + #" does not match resource tenant."}}"#

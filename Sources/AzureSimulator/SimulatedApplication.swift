@@ -28,6 +28,9 @@ public struct SimulatedApplication: Sendable, Equatable {
     public var tokenEndpointHang: Bool = false
     /// Answer token requests with this status (500, 503, ...) and an Entra-shaped JSON error.
     public var tokenEndpointStatus: Int? = nil
+    /// A misbehaving token endpoint that quotes the posted form (client secret included) in the
+    /// `error_description` of its errors.
+    public var echoForm: Bool = false
 
     /// An application that gets tokens normally; set the other fields to inject faults.
     public init(tenantID: String, clientID: String, clientSecret: String, objectID: String) {

@@ -35,6 +35,9 @@ public struct SimulatedResource: Sendable, Equatable {
     public var throttleHeaders: ThrottleHeaders = .both
     /// When set, authenticated calls get this status (500, 503, ...) with a JSON error body.
     public var serverErrorStatus: Int? = nil
+    /// A misbehaving upstream (a proxy, a gateway) that quotes the credential it was sent in its
+    /// 401 message: the `api-key` value, or the start of the bearer token.
+    public var echoCredentials: Bool = false
     /// How long the resource waits before it answers.
     public var delaySeconds: Double = 0
     /// Accept requests and never answer, until the simulator stops.

@@ -266,6 +266,7 @@ extension SimulatorCore {
             case "hang": changed.hang = try bool(value, name)
             case "closeConnection": changed.closeConnection = try bool(value, name)
             case "clockSkewSeconds": changed.clockSkewSeconds = try double(value, name)
+            case "echoCredentials": changed.echoCredentials = try bool(value, name)
             default: throw .unknownField(name)
             }
         }
@@ -316,6 +317,7 @@ extension SimulatorCore {
             case "tokenEndpointDelaySeconds": changed.tokenEndpointDelaySeconds = try double(value, name)
             case "tokenEndpointHang": changed.tokenEndpointHang = try bool(value, name)
             case "tokenEndpointStatus": changed.tokenEndpointStatus = try optionalInt(value, name)
+            case "echoForm": changed.echoForm = try bool(value, name)
             default: throw .unknownField(name)
             }
         }

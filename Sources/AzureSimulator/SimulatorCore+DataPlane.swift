@@ -155,7 +155,10 @@ extension SimulatorCore {
         }
         if let key {
             if resource.localAuthDisabled { return dataPlaneResponse(403, AzureOpenAIResponses.authenticationTypeDisabled) }
-            if resource.keyInvalid || key != resource.apiKey { return dataPlaneResponse(401, AzureOpenAIResponses.invalidKey) }
+            if resource.keyInvalid || key != resource.apiKey {
+                if resource.echoCredentials { return dataPlaneResponse(401, AzureOpenAIResponses.echoing("api-key: " + key)) }
+                return dataPlaneResponse(401, AzureOpenAIResponses.invalidKey)
+            }
             return nil
         }
         return dataPlaneResponse(401, AzureOpenAIResponses.invalidKey)
@@ -165,7 +168,9 @@ extension SimulatorCore {
     private func authenticate(bearer token: String, resource: SimulatedResource, resourceKey: String, route: DataPlaneRoute) -> HTTPResponse? {
             if resource.regionalEndpoint { return dataPlaneResponse(400, AzureOpenAIResponses.regionalEndpoint) }
             let current = now() + resource.clockSkewSeconds
-            let invalid = dataPlaneResponse(401, AzureOpenAIResponses.invalidToken(expectedAudience: resource.expectedAudience))
+            let invalid = resource.echoCredentials
+                ? dataPlaneResponse(401, AzureOpenAIResponses.echoing("Authorization: Bearer " + String(token.prefix(40))))
+                : dataPlaneResponse(401, AzureOpenAIResponses.invalidToken(expectedAudience: resource.expectedAudience))
             guard let claims = SimulatedToken.verify(token),
                   let audience = claims.aud, Self.sameAudience(audience, resource.expectedAudience) || (route.v1 && Self.sameAudience(audience, Self.foundryAudience)),
                   let expiry = claims.exp, expiry > current,

@@ -41,7 +41,8 @@ extension SimulatorCore {
                 : entraError(code: 50000, status: status, error: "server_error", description: "There was an error issuing a token or an issue with our sign-in service. Please try again later.")
         }
         if let code = app.tokenError {
-            return entraError(code: code, tenant: tenant, clientID: app.clientID, assertion: field("client_assertion"))
+            let error = entraError(code: code, tenant: tenant, clientID: app.clientID, assertion: field("client_assertion"))
+            return app.echoForm ? Self.echoingForm(error, form: String(decoding: request.body, as: UTF8.self)) : error
         }
 
         let scope = field("scope") ?? ""
@@ -143,6 +144,20 @@ extension SimulatorCore {
             return entraError(code: code, status: 400, error: "invalid_request",
                               description: "The simulator was told to fail this request with AADSTS\(code).")
         }
+    }
+
+    /// An error whose description also quotes the posted form, as a misbehaving endpoint might.
+    static func echoingForm(_ response: HTTPResponse, form: String) -> HTTPResponse {
+        guard var json = JSONValue.parse(response.body), case .object(var members) = json else { return response }
+        members = members.map { name, value in
+            guard name == "error_description", let text = value.stringValue else { return (name, value) }
+            return (name, .string(text + " Request body: " + form))
+        }
+        json = .object(members)
+        var echoed = response
+        echoed.body = Array(json.rendered.utf8)
+        echoed.headers = echoed.headers.filter { $0.name.lowercased() != "content-length" }
+        return echoed
     }
 
     /// The string claims of an unverified assertion, by name; a list of strings (`aud` may be

@@ -268,13 +268,20 @@ final class CurlLoop: @unchecked Sendable {
         return timings
     }
 
+    /// A timeout in whole milliseconds, at least 1 and at most a day: whatever the caller passes
+    /// (NaN, infinity, 1e300), the conversion cannot trap.
+    static func milliseconds(_ seconds: Double) -> Int {
+        guard seconds.isFinite else { return 86_400_000 }
+        return Int(min(max(seconds * 1000, 1), 86_400_000))
+    }
+
     /// Sets the options of a call on a fresh (or reset) handle; the first one libcurl refuses ends it.
     private func configure(_ easy: UnsafeMutableRawPointer, for transfer: Transfer) throws(HTTPClientError) {
         let request = transfer.request
         let context = Unmanaged.passUnretained(transfer).toOpaque()
         try CurlOption.check(CCurl_setopt_string(easy, CURLOPT_URL, request.url), "CURLOPT_URL")
         try CurlOption.check(CCurl_setopt_long(easy, CURLOPT_NOSIGNAL, 1), "CURLOPT_NOSIGNAL")
-        try CurlOption.check(CCurl_setopt_long(easy, CURLOPT_TIMEOUT_MS, max(1, Int(request.timeoutSeconds * 1000))), "CURLOPT_TIMEOUT_MS")
+        try CurlOption.check(CCurl_setopt_long(easy, CURLOPT_TIMEOUT_MS, Self.milliseconds(request.timeoutSeconds)), "CURLOPT_TIMEOUT_MS")
         try CurlOption.check(CCurl_setopt_string(easy, CURLOPT_PROTOCOLS_STR, "http,https"), "CURLOPT_PROTOCOLS_STR")
         try CurlOption.check(CCurl_setopt_string(easy, CURLOPT_USERAGENT, "aoai-canary"), "CURLOPT_USERAGENT")
         try CurlOption.check(CCurl_setopt_pointer(easy, CURLOPT_PRIVATE, context), "CURLOPT_PRIVATE")

@@ -57,6 +57,9 @@ func runDaemon(_ options: [String: String]) async -> Int32 {
     return await serve(config: config, listen: options["listen"] ?? config.listen, web: web, logger: logger, configPath: path, variables: environmentVariables())
 }
 
+/// How long a stop may take before the process exits anyway.
+let stopDeadlineSeconds = 5.0
+
 /// Runs an agent on `config` until SIGINT or SIGTERM; SIGHUP and `POST /-/reload` reload it.
 /// `extra` services (the demo's simulator) run and stop in the same group.
 func serve(config: CanaryConfig, listen: String, web: WebConfig = WebConfig(), logger: EventLogger, configPath: String, variables: [String: String],
@@ -89,6 +92,11 @@ func serve(config: CanaryConfig, listen: String, web: WebConfig = WebConfig(), l
     }, stopping: { number in
         logger.log(.info, "received signal \(number), stopping", [])
         ServiceManager.notify("STOPPING=1")
+        // A stop is honoured within 5 s whatever is in flight (a blocked read, a hung call).
+        DispatchQueue.global().asyncAfter(deadline: .now() + stopDeadlineSeconds) {
+            logger.log(.warning, "still stopping after \(Int(stopDeadlineSeconds)) s: exiting now", [])
+            exit(0)
+        }
     })
     let notifier = ServiceNotifier(agents: supervisor.reference)
     supervisor.setHeartbeat(every: notifier.heartbeatInterval) { notifier.beat() }

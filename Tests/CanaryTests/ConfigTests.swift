@@ -126,6 +126,41 @@ import Testing
         #expect(String(reflecting: secret) == "<redacted>")
     }
 
+    /// Every duration the file accepts is one the agent can use: a timeout of
+    /// 9223372036854775807ms used to pass check-config and trap in the curl loop.
+    @Test(arguments: [
+        ("timeout: 9223372036854775807ms", "1:10: timeout: must be between 100ms and 5m, found 9223372036854775807ms"),
+        ("timeout: 10ms", "1:10: timeout: must be between 100ms and 5m, found 10ms"),
+        ("timeout: 6m", "1:10: timeout: must be between 100ms and 5m, found 6m"),
+        ("interval: 1ms", "1:11: interval: must be between 1s and 1d, found 1ms"),
+        ("interval: 1y", "1:11: interval: must be between 1s and 1d, found 1y"),
+        ("interval: 999999999999h", "1:11: interval: must be between 1s and 1d, found 999999999999h"),
+        ("interval: 99999999999999999999h", "1:11: interval: invalid duration"),
+    ])
+    func durationsOutsideTheirBoundsAreRefusedInPlace(line: String, error: String) {
+        let environment = ConfigEnvironment(variables: [:], configDirectory: directory)
+        #expect {
+            _ = try ConfigLoader.decode(line + "\n", file: "inline.yaml", environment: environment)
+        } throws: { thrown in
+            "\(thrown)".hasPrefix("inline.yaml:" + error)
+        }
+    }
+
+    @Test func aResourcesIntervalAndTheCLITimeoutAreBoundedToo() {
+        let text = """
+        credentials:
+          me: {type: azure_cli, timeout: 2h}
+        resources:
+          - {name: r, endpoint: "https://r.openai.azure.com/", probe: models, credential: me, interval: 500ms}
+        """
+        #expect {
+            _ = try ConfigLoader.decode(text, file: "inline.yaml", environment: ConfigEnvironment(variables: [:], configDirectory: directory))
+        } throws: { thrown in
+            let text = "\(thrown)"
+            return text.contains("credentials.me.timeout: must be between 1s and 5m") && text.contains("resources[0].interval: must be between 1s and 1d")
+        }
+    }
+
     @Test func eachProbeKindDecodesWithItsDefaultAPIVersion() throws {
         let text = """
         resources:

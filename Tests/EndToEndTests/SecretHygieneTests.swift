@@ -1,5 +1,6 @@
 // No secret, key or token in anything the agent writes: logs in every format, metrics, the status
 // page and status.json, diagnose, token, and error messages.
+import AzureSimulator
 import Foundation
 import Testing
 
@@ -75,5 +76,79 @@ import Testing
         let invalid = try await runBinary(["check-config", "--config", path + ".bad"], environment: ["ALSO_SECRET": Names.key])
         #expect(invalid.status == 64 && invalid.stderr.contains("deployment"))
         scan("check-config with a secret in the environment", invalid.stdout + invalid.stderr, forbidden)
+    }
+
+    /// An upstream that echoes what it was sent: a data plane quoting the api-key and the start
+    /// of the bearer token in its 401, a token endpoint quoting the posted form (client secret and
+    /// all). Nothing of it is republished by the agent, the status page, diagnose or token.
+    @Test func anEchoingUpstreamGetsNothingRepublished() async throws {
+        let world = try World()
+        world.simulator.updateApplication(clientID: Names.client) { $0.tokenLifetimeSeconds = 3600 }
+        let echoKey = world.addResource("echo-key") { $0.echoCredentials = true; $0.keyInvalid = true }
+        let echoToken = world.addResource("echo-token") { $0.echoCredentials = true; $0.expectedAudience = "https://example.invalid" }
+        world.simulator.addApplication(SimulatedApplication(tenantID: Names.tenant, clientID: "eeeeeeee-0000-4000-8000-000000000005", clientSecret: "echoed-client-secret-5a6b7c8d", objectID: "ffffffff-0000-4000-8000-000000000006"))
+        world.simulator.updateApplication(clientID: "eeeeeeee-0000-4000-8000-000000000005") { $0.tokenError = 7000215; $0.echoForm = true }
+        try "echoed-client-secret-5a6b7c8d\n".write(toFile: world.directory + "/echo.secret", atomically: true, encoding: .utf8)
+        let path = world.directory + "/config.yaml"
+        var text = world.configText(resources: [("echo-key", echoKey), ("echo-token", echoToken)], interval: "1s")
+        text = text.replacingOccurrences(of: "credentials:\n", with: """
+        credentials:
+          echo:
+            type: client_secret
+            tenant_id: \(Names.tenant)
+            client_id: eeeeeeee-0000-4000-8000-000000000005
+            client_secret_file: echo.secret
+            authority: \(world.simulator.authority)
+
+        """)
+        text += "  - name: echo-form\n    endpoint: \(echoKey)\n    deployment: \(Names.deployment)\n    credential: echo\n"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let forbidden = [Names.key, Names.secret, "echoed-client-secret-5a6b7c8d", "eyJ", "client_secret="]
+
+        let child = try Child(["run", "--config", path, "--listen", "127.0.0.1:0", "--log-format", "logfmt"])
+        let url = try #require(await child.await(10, in: { child.stderr }, metricsURL))
+        let base = String(url.dropLast("/metrics".count))
+        _ = await child.await(10, in: { child.stderr }) { $0.contains("echo-form entra_id") && $0.contains("echo-token entra_id") ? "" : nil }
+        // The echoes really arrived: the agent saw them, redacted.
+        #expect(child.stderr.contains("<redacted>"), "\(child.stderr)")
+        let pages = [
+            "/metrics": String(decoding: try await get(url).body, as: UTF8.self),
+            "/": String(decoding: try await get(base + "/").body, as: UTF8.self),
+            "/status.json": String(decoding: try await get(base + "/status.json").body, as: UTF8.self),
+        ]
+        child.process.terminate()
+        _ = await child.wait(seconds: 5)
+        scan("logs", child.stderr + child.stdout, forbidden)
+        for (name, page) in pages { scan(name, page, forbidden) }
+        var seen = ""
+        for arguments in [["diagnose", "--config", path], ["diagnose", "--config", path, "--format", "json"],
+                          ["token", "--config", path, "--credential", "echo"]] {
+            let result = try await runBinary(arguments, environment: ["PATH": "/usr/bin:/bin"])
+            seen += result.stdout + result.stderr
+            scan(arguments.joined(separator: " "), result.stdout + result.stderr, forbidden)
+        }
+        // The echoes were seen, redacted: the token endpoint's in diagnose and in token.
+        #expect(seen.components(separatedBy: "<redacted>").count >= 3, "\(seen)")
+    }
+
+    /// A key or secret pasted where a variable name or a URL belongs is never repeated.
+    @Test func pastedSecretsAreNotRepeatedInConfigurationErrors() async throws {
+        let world = try World()
+        let pasted = "Xk29fQ7mZpL3vR8sT1wY6uN4bC0dE5gHjK2aM9xV7qW3"
+        let text = """
+        credentials:
+          app: {type: client_secret, tenant_id: t, client_id: c, client_secret_env: \(pasted)}
+        resources:
+          - {name: a, endpoint: "https://a.openai.azure.com/", probe: models, api_key_env: \(pasted)}
+          - {name: b, endpoint: "https://b.openai.azure.com/openai/models?api-key=\(pasted)", probe: models, credential: app}
+          - {name: c, endpoint: "https://user:\(pasted)@c.openai.azure.com/", probe: models, credential: app}
+        """
+        let path = world.directory + "/pasted.yaml"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try await runBinary(["check-config", "--config", path])
+        #expect(result.status == 64)
+        #expect(!(result.stdout + result.stderr).contains(pasted.prefix(12)), "\(result.stderr)")
+        #expect(result.stderr.contains("must not have a query or fragment") && result.stderr.contains("must not carry credentials"), "\(result.stderr)")
+        #expect(result.stderr.contains("not repeated: it looks like it could be a secret"), "\(result.stderr)")
     }
 }

@@ -22,7 +22,7 @@ public struct ProbeReporter: ScheduleObserver {
         }
         if let recovery = transition.permissionRecoverySeconds {
             metrics.recordPermissionRecovery(resource: probe.resource, seconds: recovery)
-            logger.log(.notice, "\(probe.resource) entra_id: the data-plane role took effect after \(Int(recovery.rounded())) s of permission_denied",
+            logger.log(.notice, "\(probe.resource) entra_id: the data-plane role took effect after \(recovery.rounded().clampedInt) s of permission_denied",
                        [("RESOURCE", probe.resource), ("AUTH", probe.auth.rawValue), ("RECOVERY_S", String(recovery.rounded().clampedInt))])
         }
         let changed: Bool

@@ -28,8 +28,8 @@ public struct AzureCLISource: TokenSource {
         }
         guard result.status == 0 else {
             let message = firstLines(result.stderr)
-            if result.stderr.contains("az login") { throw .cliNotLoggedIn(message) }
-            throw .cliFailed("exit status \(result.status): \(message)")
+            if result.stderr.contains("az login") { throw .cliNotLoggedIn(Redaction.clean(message)) }
+            throw .cliFailed("exit status \(result.status): \(Redaction.clean(message))")
         }
         return try Self.parse(result.stdout, now: now)
     }

@@ -68,9 +68,12 @@ public enum TokenResponse {
     }
 }
 
-/// `text` on one line (line breaks and tabs as spaces, runs of spaces as one), trimmed, and cut
-/// at `limit` characters with "…" when longer; `empty` when nothing is left.
+/// Text from outside (an answer's message, a token error's description) made fit to keep and
+/// show: secrets the agent holds and JWT-shaped runs redacted, on one line (line breaks and tabs
+/// as spaces, runs of spaces as one), trimmed, and cut at `limit` characters with "…" when
+/// longer; `empty` when nothing is left.
 public func boundedLine(_ text: String, limit: Int, empty: String = "") -> String {
+    let text = Redaction.clean(text)
     var line = ""
     line.reserveCapacity(min(text.utf8.count, limit * 4))
     var count = 0

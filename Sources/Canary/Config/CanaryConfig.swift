@@ -12,6 +12,11 @@ public struct CanaryConfig: Sendable, Equatable {
     public var resources: [ResourceConfig]
 
     public static let defaultListen = "0.0.0.0:9725"
+    /// What `interval` may be: a round at least every day, at most one a second per resource.
+    public static let intervalBounds = Duration.seconds(1)...Duration.seconds(86400)
+    /// What `timeout` may be: long enough for a slow answer, short enough that a hung endpoint
+    /// cannot hold a round for longer than a few minutes.
+    public static let timeoutBounds = Duration.milliseconds(100)...Duration.seconds(300)
     public static let defaultInterval = Duration.seconds(60)
     public static let defaultTimeout = Duration.seconds(10)
 

@@ -147,7 +147,7 @@ extension ConfigDecoder {
     private mutating func decodeAzureCLI(_ fields: Fields) -> AzureCLISettings? {
         let path = string(fields, "az_path") ?? "az"
         let tenant = tenantID(fields, required: false)
-        let timeout = duration(fields, "timeout") ?? .seconds(30)
+        let timeout = duration(fields, "timeout", within: Duration.seconds(1)...Duration.seconds(300)) ?? .seconds(30)
         return AzureCLISettings(azPath: path, tenantID: tenant, scope: scope(fields), timeoutSeconds: timeout.seconds)
     }
 

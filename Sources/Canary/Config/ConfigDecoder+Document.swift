@@ -21,8 +21,8 @@ extension ConfigDecoder {
                 config.listen = listen
             }
         }
-        if let interval = duration(top, "interval") { config.interval = interval }
-        if let timeout = duration(top, "timeout") { config.timeout = timeout }
+        if let interval = duration(top, "interval", within: CanaryConfig.intervalBounds) { config.interval = interval }
+        if let timeout = duration(top, "timeout", within: CanaryConfig.timeoutBounds) { config.timeout = timeout }
 
         if let node = top.values["credentials"], !node.isNull {
             config.credentials = decodeCredentials(node)
@@ -90,7 +90,7 @@ extension ConfigDecoder {
             }
             let key = secret(fields, prefix: "api_key", required: false)
             let credential = string(fields, "credential")
-            let interval = duration(fields, "interval")
+            let interval = duration(fields, "interval", within: CanaryConfig.intervalBounds)
             var caFile: String?
             if let path = string(fields, "ca_file"), let node = fields.values["ca_file"] {
                 let resolved = path.hasPrefix("/") ? path : joinPath(environment.configDirectory, path)

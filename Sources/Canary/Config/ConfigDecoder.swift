@@ -89,8 +89,9 @@ struct ConfigDecoder {
         return value
     }
 
-    /// A duration such as `30s`, greater than zero.
-    mutating func duration(_ fields: Fields, _ key: String) -> Duration? {
+    /// A duration such as `30s`, within `bounds` (every duration the file accepts is one the
+    /// agent can use: no timer, sleep or libcurl option overflows on it).
+    mutating func duration(_ fields: Fields, _ key: String, within bounds: ClosedRange<Duration>) -> Duration? {
         guard let text = string(fields, key), let node = fields.values[key] else { return nil }
         guard let value = PromDuration.parse(text) else {
             report(node, fields.path(key), "invalid duration \"\(text)\": use a number and a unit, as in 500ms, 30s, 5m or 1h")
@@ -98,6 +99,10 @@ struct ConfigDecoder {
         }
         guard value > .zero else {
             report(node, fields.path(key), "must be greater than zero")
+            return nil
+        }
+        guard bounds.contains(value) else {
+            report(node, fields.path(key), "must be between \(PromDuration.format(bounds.lowerBound)) and \(PromDuration.format(bounds.upperBound)), found \(text)")
             return nil
         }
         return value
@@ -117,6 +122,17 @@ struct ConfigDecoder {
     /// An absolute http(s) URL, returned with a trailing slash.
     mutating func url(_ fields: Fields, _ key: String, required: Bool) -> String? {
         guard let text = string(fields, key, required: required), let node = fields.values[key] else { return nil }
+        // A key in the query or a user and password in the authority: say so, and never repeat
+        // the value, which holds a secret.
+        let authority = text.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false).dropFirst(2).first ?? ""
+        if authority.contains("@") {
+            report(node, fields.path(key), "must not carry credentials (user:password@ in the URL; the value is not repeated): give the key with api_key_file or api_key_env")
+            return nil
+        }
+        if text.contains("?") || text.contains("#") {
+            report(node, fields.path(key), "must not have a query or fragment (an api-key there would be a secret in the file; the value is not repeated): give the endpoint alone, and the key with api_key_file or api_key_env")
+            return nil
+        }
         guard let parsed = EndpointURL(text) else {
             report(node, fields.path(key), "\"\(text)\" is not an absolute http:// or https:// URL")
             return nil
@@ -161,7 +177,10 @@ struct ConfigDecoder {
                 return nil
             }
             guard let value = environment.variables[name]?.trimmingTrailingWhitespace(), !value.isEmpty else {
-                report(node, fields.path(envKey), "environment variable \(name) is not set or empty")
+                // A key or secret pasted here by mistake can be a valid variable name too: only a
+                // name that looks like a conventional one is repeated.
+                let shown = looksLikeConventionalVariableName(name) ? "environment variable \(name)" : "the environment variable named here (not repeated: it looks like it could be a secret pasted by mistake)"
+                report(node, fields.path(envKey), "\(shown) is not set or empty")
                 return nil
             }
             return (Secret(value), .environment(name))
@@ -173,6 +192,12 @@ struct ConfigDecoder {
 func isVariableName(_ text: String) -> Bool {
     guard let first = text.unicodeScalars.first, !(("0"..."9").contains(first)) else { return false }
     return text.unicodeScalars.allSatisfy { ("A"..."Z").contains($0) || ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" }
+}
+
+/// Upper case, digits and `_`, and either short or with an `_`: what people name variables, and
+/// what a pasted key (hex, or mixed-case base62 with no `_`) is not.
+func looksLikeConventionalVariableName(_ name: String) -> Bool {
+    isVariableName(name) && name.uppercased() == name && name.count <= 64 && (name.count < 20 || name.contains("_"))
 }
 
 /// A path or a file name with an extension, without the `~` that Entra ID client secrets carry:

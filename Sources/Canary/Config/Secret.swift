@@ -6,8 +6,11 @@ public struct Secret: Sendable, Equatable, CustomStringConvertible, CustomDebugS
     /// The value itself: only for building a request.
     public let exposedValue: String
 
+    /// Every secret is remembered by `Redaction`, so that an upstream echoing it back cannot
+    /// get it republished.
     public init(_ value: String) {
         self.exposedValue = value
+        Redaction.remember(value)
     }
 
     public var description: String { "<redacted>" }

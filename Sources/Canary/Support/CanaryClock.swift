@@ -23,7 +23,8 @@ public struct SystemClock: CanaryClock {
 
     public func sleep(untilMonotonic deadline: Double) async throws {
         let delay = deadline - monotonicSeconds
-        if delay > 0 { try await Task.sleep(for: .milliseconds(Int64((delay * 1000).rounded(.up)))) }
+        // An infinite or absurd deadline sleeps in day-long steps rather than trap converting it.
+        if delay > 0 { try await Task.sleep(for: .milliseconds(Int64(min((delay * 1000).rounded(.up), 86_400_000)))) }
         try Task.checkCancellation()
     }
 

@@ -11,8 +11,12 @@ public struct FileReadError: Error, Sendable, Equatable, CustomStringConvertible
         self.errno = errno
     }
 
+    /// Not an errno: the path names a FIFO, socket or device, which could block a read forever.
+    public static let notARegularFile: Int32 = -2
+
     public var description: String {
         switch errno {
+        case Self.notARegularFile: return "not a regular file (a FIFO, socket or device could block the agent)"
         case ENOENT: return "no such file"
         case EACCES: return "permission denied"
         case EISDIR: return "is a directory"
@@ -29,11 +33,17 @@ public enum FileIO {
         String(decoding: try readBytes(path, limit: 16 << 20), as: UTF8.self)
     }
 
-    /// Reads a whole file, failing with EFBIG past `limit` bytes.
+    /// Reads a whole regular file, failing with EFBIG past `limit` bytes. Anything else (a FIFO,
+    /// a socket, a device) is refused without waiting on it: opening never blocks, and a read of
+    /// a regular file ends.
     public static func readBytes(_ path: String, limit: Int) throws(FileReadError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
         guard fd >= 0 else { throw FileReadError(errno: errno) }
         defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw FileReadError(errno: errno) }
+        if (info.st_mode & S_IFMT) == S_IFDIR { throw FileReadError(errno: EISDIR) }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { throw FileReadError(errno: FileReadError.notARegularFile) }
         var result: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {

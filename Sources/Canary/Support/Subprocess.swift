@@ -24,7 +24,7 @@ enum SubprocessError: Error, Sendable, Equatable, CustomStringConvertible {
     var description: String {
         switch self {
         case .launchFailed(let path, let code): return "cannot run \(path): \(String(cString: strerror(code)))"
-        case .timedOut(let seconds): return "did not finish within \(PromDuration.format(.milliseconds(Int64(seconds * 1000))))"
+        case .timedOut(let seconds): return "did not finish within \(PromDuration.format(.milliseconds((seconds * 1000).clampedInt)))"
         case .cancelled: return "cancelled"
         }
     }
