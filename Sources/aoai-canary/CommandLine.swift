@@ -52,6 +52,7 @@ enum Commands {
             configFile,
             OptionSpec(name: "listen", valueName: "host:port", help: "Overrides the configuration's listen address."),
             webConfigFile,
+            OptionSpec(name: "web.enable-lifecycle", valueName: nil, help: "Turn on POST /-/reload (from this host only), as Prometheus's flag of that name does. Off by default."),
             OptionSpec(name: "log-format", valueName: "format", help: "auto, journal, logfmt or json; auto writes to journald when stderr is the journal. (default: auto)", choices: logFormats),
             OptionSpec(name: "log-level", valueName: "level", help: "debug, info, warning or error. (default: info)", choices: logLevels),
         ])

@@ -54,7 +54,8 @@ func runDaemon(_ options: [String: String]) async -> Int32 {
             return exitConfig
         }
     }
-    return await serve(config: config, listen: options["listen"] ?? config.listen, web: web, logger: logger, configPath: path, variables: environmentVariables())
+    return await serve(config: config, listen: options["listen"] ?? config.listen, web: web, logger: logger, configPath: path, variables: environmentVariables(),
+                       enableLifecycle: options["web.enable-lifecycle"] != nil)
 }
 
 /// How long a stop may take before the process exits anyway.
@@ -63,14 +64,16 @@ let stopDeadlineSeconds = 5.0
 /// Runs an agent on `config` until SIGINT or SIGTERM; SIGHUP and `POST /-/reload` reload it.
 /// `extra` services (the demo's simulator) run and stop in the same group.
 func serve(config: CanaryConfig, listen: String, web: WebConfig = WebConfig(), logger: EventLogger, configPath: String, variables: [String: String],
-           extra: [any Service] = [], banner: ((SocketAddress) -> Void)? = nil) async -> Int32 {
+           enableLifecycle: Bool = false, extra: [any Service] = [], banner: ((SocketAddress) -> Void)? = nil) async -> Int32 {
     let supervisor = Supervisor(config: config, path: configPath, variables: variables, logger: logger, build: build)
     let server: HTTPServer
     do {
         // A socket from systemd (socket activation) wins over the listen address.
         let activated = ServiceManager.listenDescriptors()
         let socket = try activated.first.map { try ListeningSocket(adopting: $0) } ?? ListeningSocket.bind(listen)
-        let endpoint = StatusEndpoint(agents: supervisor.reference, version: version) { supervisor.requestReload($0) }
+        var reload: StatusEndpoint.Reload?
+        if enableLifecycle { reload = { answer in supervisor.requestReload(answer) } }
+        let endpoint = StatusEndpoint(agents: supervisor.reference, version: version, reload: reload)
         let guarded = WebGuard(config: web)
         let tls = web.tls.map {
             HTTPServerTLS(certificateChainPEM: $0.certificateChainPEM, privateKeyPEM: $0.privateKeyPEM.exposedValue, clientCAsPEM: $0.clientCAsPEM,
@@ -219,7 +222,7 @@ func runDemo(_ options: [String: String]) async -> Int32 {
         return 70
     }
     return await serve(config: config, listen: listen, logger: logger, configPath: configPath, variables: [:],
-                       extra: [SimulatorService(simulator: simulator)]) { address in
+                       enableLifecycle: true, extra: [SimulatorService(simulator: simulator)]) { address in
         let url = "http://\(address.urlHost == "0.0.0.0" ? "127.0.0.1" : address.urlHost):\(address.port)"
         print("""
 

@@ -59,7 +59,7 @@ func post(_ url: String) async throws -> HTTPClientResponse {
         let path = world.directory + "/config.yaml"
         let (keep, drop, add) = (world.addResource("keep"), world.addResource("drop"), world.addResource("add"))
         try world.configText(resources: [("keep", keep), ("drop", drop)], interval: "1s").write(toFile: path, atomically: true, encoding: .utf8)
-        let child = try Child(["run", "--config", path, "--listen", "127.0.0.1:0", "--log-format", "logfmt"])
+        let child = try Child(["run", "--config", path, "--listen", "127.0.0.1:0", "--log-format", "logfmt", "--web.enable-lifecycle"])
         let url = try #require(await child.await(10, in: { child.stderr }, metricsURL))
         let base = String(url.dropLast("/metrics".count))
         func metrics() async throws -> String { String(decoding: try await get(url).body, as: UTF8.self) }
@@ -120,7 +120,7 @@ func post(_ url: String) async throws -> HTTPClientResponse {
         let agent = world.agent(config)
         defer { agent.shutdown() }
         let endpoint = StatusEndpoint(agents: AgentReference(agent), version: "t") { $0(.success(0)) }
-        var request = HTTPRequest(method: "POST", path: "/-/reload", query: [], headers: [], body: [], bodyTruncated: false)
+        var request = HTTPRequest(method: "POST", path: "/-/reload", query: [], headers: [("Host", "127.0.0.1:9725")], body: [], bodyTruncated: false)
         request.remoteAddress = "10.1.2.3"
         #expect(await answer(endpoint.handle(request)).status == 403)
         request.remoteAddress = "127.0.0.1"

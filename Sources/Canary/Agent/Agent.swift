@@ -14,8 +14,12 @@ public final class Agent: Sendable {
     private let client: HTTPClient
 
     /// An agent for `config`. A reload passes the previous agent: its metrics and HTTP client
-    /// carry over (counters of resources that remain keep counting) and so does its status.
-    public init(config: CanaryConfig, logger: EventLogger, build: BuildInfo, clock: any CanaryClock = SystemClock(), tokenRetryInterval: Double = 30, previous: Agent? = nil) {
+    /// carry over (counters of resources that remain keep counting) and so does its status; so
+    /// do the token cache of every credential whose settings did not change, and (`carried`, by
+    /// resource name) the schedule of every resource whose settings did not: a reload of an
+    /// unchanged file requests no token and starts no round.
+    public init(config: CanaryConfig, logger: EventLogger, build: BuildInfo, clock: any CanaryClock = SystemClock(), tokenRetryInterval: Double = 30, previous: Agent? = nil,
+                carried: [String: Schedule.Entry] = [:]) {
         self.config = config
         self.logger = logger
         let client = previous?.client ?? HTTPClient()
@@ -35,14 +39,22 @@ public final class Agent: Sendable {
 
         var caches: [String: TokenCache] = [:]
         var sources: [(String, any TokenSource)] = []
+        let report: @Sendable (TokenAcquisitionEvent) -> Void = { reporter.report($0, now: clock.wallSeconds) }
         for credential in config.credentials {
+            if let previous, previous.config.credential(named: credential.name) == credential, previous.config.timeout == config.timeout,
+               let cache = previous.tokenCaches[credential.name], let kept = previous.sources.first(where: { $0.0 == credential.name }) {
+                cache.events.redirect(to: report)
+                caches[credential.name] = cache
+                sources.append(kept)
+                metrics.prepare(credential: credential.name, expiries: kept.1.credentialExpiries())
+                continue
+            }
             let source = TokenSourceFactory.make(credential.settings)
             sources.append((credential.name, source))
             metrics.prepare(credential: credential.name, expiries: source.credentialExpiries())
             caches[credential.name] = TokenCache(
                 credential: credential.name, source: source, client: client,
-                clock: clock, timeoutSeconds: timeout, retryInterval: tokenRetryInterval,
-                observe: { reporter.report($0, now: clock.wallSeconds) })
+                clock: clock, timeoutSeconds: timeout, retryInterval: tokenRetryInterval, observe: report)
         }
         self.tokenCaches = caches
         self.sources = sources
@@ -54,7 +66,17 @@ public final class Agent: Sendable {
 
         let prober = Prober(client: client, clock: clock, timeoutSeconds: timeout)
         let cachesByName = caches
-        self.scheduler = Scheduler(resources: config.resources, defaultInterval: config.interval, clock: clock, observer: reporter) { resource in
+        // A resource's schedule carries over when it, its interval and its credential are unchanged.
+        var kept: [String: Schedule.Entry] = [:]
+        if let previous {
+            for resource in config.resources {
+                guard let entry = carried[resource.name], let old = previous.config.resources.first(where: { $0.name == resource.name }),
+                      old.sameSettings(as: resource), (old.interval ?? previous.config.interval) == (resource.interval ?? config.interval),
+                      old.credential.flatMap(previous.config.credential(named:)) == resource.credential.flatMap(config.credential(named:)) else { continue }
+                kept[resource.name] = entry
+            }
+        }
+        self.scheduler = Scheduler(resources: config.resources, defaultInterval: config.interval, clock: clock, observer: reporter, carried: kept) { resource in
             await prober.round(resource, tokens: resource.credential.flatMap { cachesByName[$0] })
         }
     }

@@ -90,7 +90,8 @@ public final class Supervisor: Service {
                 batch = await nextBatch()
             }
             guard let batch else { break }
-            let outcome = apply(batch.config, old: agent)
+            let carried = await agent.scheduler.entriesByResource()
+            let outcome = apply(batch.config, old: agent, carried: carried)
             for request in batch.requests { request.answer(outcome) }
         }
         // Requests that raced the stop change nothing.
@@ -117,7 +118,7 @@ public final class Supervisor: Service {
     /// Puts a loaded configuration in service in place of `old` (whose schedule has stopped),
     /// or records the refusal. Counters of resources that remain carry on; series of removed
     /// ones are dropped.
-    private func apply(_ loaded: Result<CanaryConfig, ConfigErrors>, old: Agent) -> Result<Int, ConfigErrors> {
+    private func apply(_ loaded: Result<CanaryConfig, ConfigErrors>, old: Agent, carried: [String: Schedule.Entry]) -> Result<Int, ConfigErrors> {
         let config: CanaryConfig
         switch loaded {
         case .failure(let error):
@@ -128,7 +129,7 @@ public final class Supervisor: Service {
         case .success(let value):
             config = value
         }
-        let agent = Agent(config: config, logger: logger, build: build, clock: clock, previous: old)
+        let agent = Agent(config: config, logger: logger, build: build, clock: clock, previous: old, carried: carried)
         let removedResources = Set(old.config.resources.map(\.name)).subtracting(config.resources.map(\.name))
         let removedCredentials = Set(old.config.credentials.map(\.name)).subtracting(config.credentials.map(\.name))
         // A resource that keeps its name may drop its key or its credential: its series for that

@@ -1,5 +1,6 @@
 // One credential's token cache: shared by all its resources, at most one acquisition in flight.
 import HTTPClient
+import Synchronization
 
 /// What a token acquisition attempt produced, for metrics and logs.
 public struct TokenAcquisitionEvent: Sendable {
@@ -13,13 +14,33 @@ public struct TokenAcquisitionEvent: Sendable {
 }
 
 /// Serves tokens for one credential, refreshing them as `TokenCacheState` decides.
+/// Where a token cache reports its acquisitions; re-pointed when a reload keeps the cache for a
+/// new agent.
+public final class TokenEventSink: Sendable {
+    private let target: Mutex<@Sendable (TokenAcquisitionEvent) -> Void>
+
+    public init(_ target: @escaping @Sendable (TokenAcquisitionEvent) -> Void) {
+        self.target = Mutex(target)
+    }
+
+    public func redirect(to target: @escaping @Sendable (TokenAcquisitionEvent) -> Void) {
+        self.target.withLock { $0 = target }
+    }
+
+    func send(_ event: TokenAcquisitionEvent) {
+        let target = self.target.withLock { $0 }
+        target(event)
+    }
+}
+
 public actor TokenCache {
     public nonisolated let credential: String
     private let source: any TokenSource
     private let client: HTTPClient
     private let clock: any CanaryClock
     private let timeoutSeconds: Double
-    private let observe: @Sendable (TokenAcquisitionEvent) -> Void
+    /// Where acquisitions are reported.
+    public nonisolated let events: TokenEventSink
     private var state: TokenCacheState
     private var acquiring = false
     /// Both clocks' readings when the cached token arrived: its age is measured on the clock that
@@ -33,7 +54,7 @@ public actor TokenCache {
         self.client = client
         self.clock = clock
         self.timeoutSeconds = timeoutSeconds
-        self.observe = observe
+        self.events = TokenEventSink(observe)
         self.state = TokenCacheState(retryInterval: retryInterval)
     }
 
@@ -73,7 +94,7 @@ public actor TokenCache {
             let token = try await source.acquireToken(AcquisitionContext(client: client, clock: clock, timeoutSeconds: timeoutSeconds))
             state.succeeded(token)
             tokenArrived = (clock.wallSeconds, clock.monotonicSeconds)
-            observe(TokenAcquisitionEvent(credential: credential, result: .success(token), durationSeconds: clock.monotonicSeconds - start,
+            events.send(TokenAcquisitionEvent(credential: credential, result: .success(token), durationSeconds: clock.monotonicSeconds - start,
                                           keptOldToken: false, credentialExpiries: source.credentialExpiries()))
             return .success(token)
         } catch {
@@ -90,7 +111,7 @@ public actor TokenCache {
             case .fail(let failure): kept = false; result = .failure(failure)
             case .acquire: kept = false; result = .failure(error)
             }
-            observe(TokenAcquisitionEvent(credential: credential, result: .failure(error), durationSeconds: clock.monotonicSeconds - start,
+            events.send(TokenAcquisitionEvent(credential: credential, result: .failure(error), durationSeconds: clock.monotonicSeconds - start,
                                           keptOldToken: kept, credentialExpiries: source.credentialExpiries()))
             return result
         }

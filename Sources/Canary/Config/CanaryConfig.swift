@@ -85,6 +85,13 @@ public struct ResourceConfig: Sendable, Equatable {
 
     public static let defaultAPIVersion = "2024-10-21"
 
+    /// Equal in everything but where the entry stands in its file.
+    public func sameSettings(as other: ResourceConfig) -> Bool {
+        var (left, right) = (self, other)
+        (left.line, left.column, right.line, right.column) = (0, 0, 0, 0)
+        return left == right
+    }
+
     /// The API surface `apiVersion` selects; nil when it is neither `v1` nor a dated version
     /// (the decoder refuses such values).
     public var api: APIVersion? { APIVersion(apiVersion) }

@@ -20,6 +20,25 @@ public protocol StatusSource: Sendable {
 
 /// Routes requests on the metrics port. Runs on the HTTP server's threads; never awaits.
 public struct StatusEndpoint: Sendable {
+    /// Why a state-changing request looks like it came from a page of another site: its `Host`
+    /// is not a loopback name, or its `Origin` is not `http(s)://` + that host; nil otherwise.
+    /// Tools such as curl send no `Origin` and pass.
+    static func crossSiteRefusal(_ request: HTTPRequest) -> String? {
+        let host = (request.header("Host") ?? "").lowercased()
+        let name: Substring
+        if host.hasPrefix("[") {
+            name = host.prefix { $0 != "]" }.dropFirst()
+        } else {
+            name = host.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        }
+        let loopback = name == "localhost" || name == "::1" || (name.hasPrefix("127.") && name.split(separator: ".").count == 4 && name.split(separator: ".").allSatisfy { UInt8($0) != nil })
+        guard loopback else { return "refused: Host \"\(host)\" is not this host (a page of another site?)" }
+        if let origin = request.header("Origin")?.lowercased(), origin != "http://" + host, origin != "https://" + host {
+            return "refused: Origin \(origin) is not this endpoint's (a page of another site?)"
+        }
+        return nil
+    }
+
     public let agents: any StatusSource
     public let version: String
     public let clock: any CanaryClock
@@ -59,15 +78,22 @@ public struct StatusEndpoint: Sendable {
         }
     }
 
-    /// `POST /-/reload`, from this host only.
+    /// `POST /-/reload`: only with `--web.enable-lifecycle`, from this host, and not from a
+    /// page of another site (a foreign `Origin`, or a `Host` that is not this host's, as a DNS
+    /// rebinding attack would send).
     private func handleReload(_ request: HTTPRequest) -> HTTPResponse {
         let text = "text/plain; charset=utf-8"
         guard request.method == "POST" else {
             return HTTPResponse(status: 405, contentType: text, body: "use POST\n", headers: [("Allow", "POST")])
         }
-        guard let reload else { return HTTPResponse(status: 404, contentType: text, body: "reload over HTTP is off\n") }
+        guard let reload else {
+            return HTTPResponse(status: 403, contentType: text, body: "Lifecycle API is not enabled: run with --web.enable-lifecycle\n")
+        }
         guard request.isFromLoopback else {
             return HTTPResponse(status: 403, contentType: text, body: "reload is allowed from this host only\n")
+        }
+        if let refusal = Self.crossSiteRefusal(request) {
+            return HTTPResponse(status: 403, contentType: text, body: refusal + "\n")
         }
         return .later { reply in
             reload { outcome in

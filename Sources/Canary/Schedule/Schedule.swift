@@ -23,11 +23,17 @@ public struct Schedule: Sendable, Equatable {
     /// behind, which is skipped when it surfaces.
     private var heap: [Slot] = []
 
-    /// Resource `i` of `n` first runs at `start + interval * i / n`, so rounds do not all start at once.
-    public init(intervals: [Double], start: Double) {
+    /// Resource `i` of `n` first runs at `start + interval * i / n`, so rounds do not all start at
+    /// once; a resource with an entry in `carried` (a reload kept it unchanged) keeps its next
+    /// slot instead, so a reload adds no round.
+    public init(intervals: [Double], start: Double, carried: [Int: Entry] = [:]) {
         let count = Double(max(intervals.count, 1))
         entries = intervals.enumerated().map { index, interval in
-            Entry(interval: interval, nextDue: start + interval * Double(index) / count, inFlight: false)
+            if var kept = carried[index], kept.interval == interval {
+                kept.inFlight = false  // the reload cancelled it; its slot had already moved on
+                return kept
+            }
+            return Entry(interval: interval, nextDue: start + interval * Double(index) / count, inFlight: false)
         }
         for (index, entry) in entries.enumerated() { push(Slot(due: entry.nextDue, index: index)) }
     }

@@ -26,12 +26,24 @@ public actor Scheduler: Service {
     /// few probes rather than once for each. Small beside any interval.
     static let batchWindow = 0.02
 
-    public init(resources: [ResourceConfig], defaultInterval: Duration, clock: any CanaryClock, observer: any ScheduleObserver, runRound: @escaping RoundRunner) {
+    /// `carried`: schedule entries by resource name, from the scheduler a reload replaces, for
+    /// the resources it kept unchanged.
+    public init(resources: [ResourceConfig], defaultInterval: Duration, clock: any CanaryClock, observer: any ScheduleObserver,
+                carried: [String: Schedule.Entry] = [:], runRound: @escaping RoundRunner) {
         self.resources = resources
         self.clock = clock
         self.runRound = runRound
         self.observer = observer
-        self.schedule = Schedule(intervals: resources.map { ($0.interval ?? defaultInterval).seconds }, start: clock.monotonicSeconds)
+        var byIndex: [Int: Schedule.Entry] = [:]
+        for (index, resource) in resources.enumerated() { byIndex[index] = carried[resource.name] }
+        self.schedule = Schedule(intervals: resources.map { ($0.interval ?? defaultInterval).seconds }, start: clock.monotonicSeconds, carried: byIndex)
+    }
+
+    /// Each resource's schedule entry by name, for the scheduler that replaces this one.
+    public func entriesByResource() -> [String: Schedule.Entry] {
+        var result: [String: Schedule.Entry] = [:]
+        for (index, resource) in resources.enumerated() { result[resource.name] = schedule.entries[index] }
+        return result
     }
 
     /// Called on every pass of the loop, at least every `interval` seconds (the service watchdog).
