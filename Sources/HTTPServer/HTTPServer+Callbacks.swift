@@ -33,6 +33,10 @@ let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _
         return .YES
     }
 
+    // A body past the server's limit is refused, not cut and served.
+    if pending.truncated {
+        return queue(HTTPResponse(status: 413, contentType: "text/plain; charset=utf-8", body: "request body too large (at most \(context.maxBodyBytes) bytes)\n"), on: connection)
+    }
     let fullURL = url.map { String(cString: $0) } ?? "/"
     let path = fullURL.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? "/"
     let request = HTTPRequest(

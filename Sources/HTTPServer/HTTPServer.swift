@@ -159,7 +159,7 @@ public struct HTTPServerLimits: Sendable {
 
     /// For an endpoint that scrapers reach: many connections in all, few per address, short
     /// idle time, small requests.
-    public static let metricsEndpoint = HTTPServerLimits(connectionLimit: 512, perAddressConnectionLimit: 32, connectionTimeoutSeconds: 10, connectionMemoryBytes: 32 * 1024, maxBodyBytes: 4096)
+    public static let metricsEndpoint = HTTPServerLimits(connectionLimit: 512, perAddressConnectionLimit: 32, connectionTimeoutSeconds: 10, connectionMemoryBytes: 32 * 1024, maxBodyBytes: 32 * 1024)
 }
 
 /// Serve HTTPS: the server's certificate chain and key, and the CAs client certificates are

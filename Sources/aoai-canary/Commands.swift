@@ -221,6 +221,11 @@ func runDemo(_ options: [String: String]) async -> Int32 {
         printError("aoai-canary: the generated demo configuration is invalid (a bug):\n\(error)")
         return 70
     }
+    // The folder holds the demo's secrets: it goes when the demo stops, by Ctrl-C or SIGTERM.
+    defer {
+        for name in ["config.yaml", "app.secret", "demo.key"] { unlink(directory + "/" + name) }
+        rmdir(directory)
+    }
     return await serve(config: config, listen: listen, logger: logger, configPath: configPath, variables: [:],
                        enableLifecycle: true, extra: [SimulatorService(simulator: simulator)]) { address in
         let url = "http://\(address.urlHost == "0.0.0.0" ? "127.0.0.1" : address.urlHost):\(address.port)"

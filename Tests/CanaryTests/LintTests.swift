@@ -82,3 +82,15 @@ import Testing
         #expect(HTTPDate.parse("") == nil)
     }
 }
+
+@Suite struct LoopbackLintTests {
+    /// `http://127.evil.example/` skipped the insecure_http warning because its name starts with
+    /// "127."; only addresses in 127.0.0.0/8, localhost names and [::1] are loopback.
+    @Test(arguments: [("http://127.evil.example/", true), ("http://127.0.0.1:8080/", false), ("http://127.1.2.3/", false),
+                      ("http://localhost:9/", false), ("http://r.openai.localhost:9/", false), ("http://[::1]:9/", false),
+                      ("http://127.0.0.1.evil.example/", true), ("http://1270.0.0.1/", true)])
+    func onlyLoopbackEscapesTheInsecureHTTPWarning(endpoint: String, warned: Bool) {
+        let resource = ResourceConfig(name: "r", endpoint: endpoint, probe: .models, apiKey: Secret("k"))
+        #expect(ConfigLint.checks(resource, credential: nil).contains { $0.0 == .insecureHTTP } == warned, "\(endpoint)")
+    }
+}

@@ -107,3 +107,19 @@ import Glibc
         #expect(Date().timeIntervalSince(start) < 5)
     }
 }
+
+@Suite(.serialized) struct DemoCleanupTests {
+    /// The demo left its folder, with the demo secrets in it, behind on Ctrl-C and SIGTERM.
+    @Test(arguments: [SIGINT, SIGTERM])
+    func theDemoTakesItsFolderWithItWhenStopped(signal: Int32) async throws {
+        let child = try Child(["demo", "--listen", "127.0.0.1:0"])
+        let folder = try #require(await child.await(20, in: { child.stdout }) { text -> String? in
+            guard let range = text.range(of: #"/tmp/aoai-canary-demo\.[A-Za-z0-9]+"#, options: .regularExpression) else { return nil }
+            return String(text[range])
+        })
+        #expect(FileManager.default.fileExists(atPath: folder + "/app.secret"))
+        kill(child.process.processIdentifier, signal)
+        #expect(await child.wait(seconds: 10) == 0)
+        #expect(!FileManager.default.fileExists(atPath: folder), "\(folder) is still there")
+    }
+}

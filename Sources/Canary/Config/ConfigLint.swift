@@ -89,7 +89,11 @@ public enum ConfigLint {
         return UInt32(info.st_mode)
     }
 
+    /// Loopback by name or address: `localhost` and its subdomains (RFC 6761), `[::1]`, and
+    /// 127.0.0.0/8 as an address (four numbers), not a name that merely starts with `127.`.
     static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host.hasSuffix(".localhost") || host.hasPrefix("127.") || host == "[::1]"
+        if host == "localhost" || host.hasSuffix(".localhost") || host == "[::1]" { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
     }
 }
