@@ -21,7 +21,9 @@ let package = Package(
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CCrypt", pkgConfig: "libcrypt", providers: [.apt(["libcrypt-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CBuildInfo", cSettings: revision.isEmpty ? [] : [.define("AOAI_CANARY_REVISION", to: "\"\(revision)\"")]),
+        .target(name: "CProcess"),
 
         // One Swift wrapper per C library.
         .target(name: "HTTPClient", dependencies: ["CCurl"]),
@@ -29,13 +31,14 @@ let package = Package(
         .target(name: "Journal", dependencies: ["CSystemd"]),
         .target(name: "YAML", dependencies: ["CYAML"]),
         .target(name: "JSON"),
+        .target(name: "Gzip", dependencies: ["CZlib"]),
         .target(name: "Crypto", dependencies: ["CCrypto", "CCrypt"]),
 
         // The domain, and the fake Azure it is tested against.
-        .target(name: "Canary", dependencies: ["Crypto", "HTTPClient", "HTTPServer", "Journal", "JSON", "YAML"]),
+        .target(name: "Canary", dependencies: ["Crypto", "Gzip", "HTTPClient", "HTTPServer", "Journal", "JSON", "YAML"]),
         .target(name: "AzureSimulator", dependencies: ["HTTPServer", "JSON", "Crypto"]),
 
-        .executableTarget(name: "aoai-canary", dependencies: ["Canary", "AzureSimulator", "CBuildInfo", "Journal", "HTTPServer"]),
+        .executableTarget(name: "aoai-canary", dependencies: ["Canary", "AzureSimulator", "CBuildInfo", "CProcess", "Journal", "HTTPServer"]),
 
         // Test doubles and the fuzz entry: shared by the test targets and the fuzz harness, never shipped.
         .target(name: "CanaryTestSupport", dependencies: ["Canary", "HTTPServer", "JSON"], path: "Tests/CanaryTestSupport"),
@@ -44,6 +47,7 @@ let package = Package(
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "HTTPServer"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
         .testTarget(name: "JournalTests", dependencies: ["Journal"]),
+        .testTarget(name: "GzipTests", dependencies: ["Gzip"]),
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
         .testTarget(name: "AzureSimulatorTests", dependencies: ["AzureSimulator", "HTTPClient", "Crypto"]),
         .testTarget(name: "CanaryTests", dependencies: ["Canary", "CanaryTestSupport", "AzureSimulator", "Crypto", "HTTPClient", "HTTPServer", "JSON"], exclude: ["Fixtures"]),

@@ -109,8 +109,18 @@ private func connectionValues(_ connection: OpaquePointer, kind: MHD_ValueKind) 
 }
 
 private func queue(_ response: HTTPResponse, on connection: OpaquePointer) -> MHD_Result {
-    let mhdResponse: OpaquePointer? = response.body.withUnsafeBytes { bytes in
-        MHD_create_response_from_buffer(bytes.count, UnsafeMutableRawPointer(mutating: bytes.baseAddress), MHD_ResponseMemoryMode(rawValue: 2)!)
+    let mhdResponse: OpaquePointer?
+    if let shared = response.shared {
+        // Not copied: each response holds a reference, given back by libmicrohttpd's callback.
+        let reference = Unmanaged.passRetained(SentBody(shared, done: response.onDone)).toOpaque()
+        mhdResponse = MHD_create_response_from_buffer_with_free_callback_cls(shared.count, shared.bytes.baseAddress, { cls in
+            if let cls { Unmanaged<SentBody>.fromOpaque(cls).release() }
+        }, reference)
+        if mhdResponse == nil { Unmanaged<SentBody>.fromOpaque(reference).release() }
+    } else {
+        mhdResponse = response.body.withUnsafeBytes { bytes in
+            MHD_create_response_from_buffer(bytes.count, UnsafeMutableRawPointer(mutating: bytes.baseAddress), MHD_ResponseMemoryMode(rawValue: 2)!)
+        }
     }
     guard let mhdResponse else { return .NO }
     defer { MHD_destroy_response(mhdResponse) }

@@ -93,6 +93,19 @@ public struct HTTPResponse: Sendable {
     public var closeWithoutResponse: Bool
     /// Set by `later`: the real answer comes from work that finishes elsewhere.
     public var deferred: DeferredResponse?
+    /// A body many responses share instead of `body`: the server sends it without copying it
+    /// per connection, and lets go of it when the last one is done.
+    public var shared: SharedBody?
+
+    /// Called once the server is done with this response (sent, or the connection gone).
+    public var onDone: (@Sendable () -> Void)?
+
+    /// A response whose body is `shared`.
+    public init(status: Int, headers: [(name: String, value: String)] = [], shared: SharedBody, onDone: (@Sendable () -> Void)? = nil) {
+        self.init(status: status, headers: headers, body: [])
+        self.shared = shared
+        self.onDone = onDone
+    }
 
     public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
         self.status = status
@@ -121,6 +134,48 @@ public struct HTTPResponse: Sendable {
         response.closeWithoutResponse = true
         return response
     }
+}
+
+/// Bytes several responses send at once (one rendering of /metrics to every concurrent
+/// scraper): one copy in memory however many connections are sending it, freed when the last
+/// one ends. `onRelease` runs then, from the server's thread.
+public final class SharedBody: @unchecked Sendable {
+    let bytes: UnsafeMutableRawBufferPointer
+    private let onRelease: (@Sendable () -> Void)?
+
+    /// `onRelease` runs when the last holder lets go.
+    public init(_ content: [UInt8], onRelease: (@Sendable () -> Void)? = nil) {
+        let bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: max(content.count, 1), alignment: 1)
+        content.withUnsafeBytes { bytes.copyMemory(from: $0) }
+        self.bytes = bytes
+        count = content.count
+        self.onRelease = onRelease
+    }
+
+    /// The number of bytes.
+    public let count: Int
+
+    /// The content, as a copy (for tests and in-process callers).
+    public var content: [UInt8] { Array(UnsafeRawBufferPointer(rebasing: bytes[0..<count])) }
+
+    deinit {
+        bytes.deallocate()
+        onRelease?()
+    }
+}
+
+/// One response's hold on a shared body, given to libmicrohttpd and released by its free
+/// callback: `done` then runs.
+final class SentBody {
+    let shared: SharedBody
+    let done: (@Sendable () -> Void)?
+
+    init(_ shared: SharedBody, done: (@Sendable () -> Void)?) {
+        self.shared = shared
+        self.done = done
+    }
+
+    deinit { done?() }
 }
 
 /// The work behind an answer given later (`HTTPResponse.later`).

@@ -1,6 +1,7 @@
 // The aoai-canary executable: argument parsing and wiring only.
 import AzureSimulator
 import CBuildInfo
+import CProcess
 import Canary
 import HTTPServer
 import Journal
@@ -55,6 +56,10 @@ do {
     printError(text)
     exit(exitUsage)
 }
+
+// Large blocks (a /metrics rendering of many megabytes) are mapped and unmapped, so their memory
+// goes back to the system when the scrapes that held them end.
+CProcess_keep_large_blocks_mapped()
 
 switch invocation {
 case .help(let text):

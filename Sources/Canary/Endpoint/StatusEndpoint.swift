@@ -49,7 +49,11 @@ public struct StatusEndpoint: Sendable {
     /// Asks for a reload; the outcome comes later, from any thread.
     public typealias Reload = @Sendable (_ answer: @escaping @Sendable (Result<Int, ConfigErrors>) -> Void) -> Void
 
+    /// Shared renderings of /metrics and the bound on scrapes in flight.
+    private let scrapes: Scrapes
+
     public init(agents: any StatusSource, version: String, clock: any CanaryClock = SystemClock(), reload: Reload? = nil) {
+        self.scrapes = Scrapes(clock: clock)
         self.agents = agents
         self.version = version
         self.clock = clock
@@ -66,7 +70,7 @@ public struct StatusEndpoint: Sendable {
         }
         switch request.path {
         case "/metrics":
-            return HTTPResponse(status: 200, headers: [("Content-Type", Exposition.contentType)], body: agent.registry.renderBytes())
+            return scrapes.respond(request, registry: agent.registry)
         case "/-/healthy", "/-/ready":
             return HTTPResponse(status: 200, contentType: "text/plain; charset=utf-8", body: "OK\n")
         case "/":
