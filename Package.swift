@@ -41,7 +41,7 @@ let package = Package(
         .executableTarget(name: "aoai-canary", dependencies: ["Canary", "AzureSimulator", "CBuildInfo", "CProcess", "Journal", "HTTPServer"]),
 
         // Test doubles and the fuzz entry: shared by the test targets and the fuzz harness, never shipped.
-        .target(name: "CanaryTestSupport", dependencies: ["Canary", "HTTPServer", "JSON"], path: "Tests/CanaryTestSupport"),
+        .target(name: "CanaryTestSupport", dependencies: ["Canary", "AzureSimulator", "HTTPServer", "JSON"], path: "Tests/CanaryTestSupport"),
         .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "HTTPServer"]),

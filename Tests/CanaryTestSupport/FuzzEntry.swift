@@ -1,6 +1,8 @@
 // The parsers of outside input behind one entry, for the libFuzzer harness (`make fuzz`) and for
 // replaying the inputs it once crashed on (Tests/Fuzz/Regressions, in `make test`).
+import AzureSimulator
 import Canary
+import Dispatch
 import HTTPServer
 import JSON
 
@@ -9,6 +11,9 @@ public enum FuzzEntry {
     /// The targets, by the names `make fuzz` uses.
     public enum Target: String, CaseIterable, Sendable {
         case config, jwt, token, cli, classifier, endpoint
+        /// A configuration the decoder accepts is run: the agent starts, probes every resource
+        /// once against the simulator, and stops.
+        case agent
     }
 
     /// An endpoint with one resource's worth of state, for the request handler.
@@ -23,6 +28,9 @@ public enum FuzzEntry {
         switch target {
         case .config:
             _ = try? ConfigLoader.decode(text, file: "fuzz.yaml", environment: ConfigEnvironment(variables: ["X": "y"], configDirectory: "/nonexistent"))
+        case .agent:
+            guard let config = try? ConfigLoader.decode(text, file: "fuzz.yaml", environment: ConfigEnvironment(variables: ["X": "secret-value-y"], configDirectory: "/nonexistent")) else { return }
+            runOnce(againstSimulator(config))
         case .jwt:
             _ = try? TokenClaims.decode(jwt: text)
         case .token:
@@ -66,6 +74,59 @@ public enum FuzzEntry {
             _ = endpoint.handle(request)
         }
     }
+}
+
+/// The simulator every accepted configuration is run against: the demo world, on loopback.
+public let fuzzSimulator: AzureSimulator = {
+    let simulator = try! AzureSimulator()
+    DemoWorld.seed(simulator)
+    return simulator
+}()
+
+/// `config` pointed at the simulator, so nothing leaves the host: every endpoint is the demo's
+/// healthy resource, every authority and managed-identity endpoint the simulator's; credentials
+/// that run programs or read files named by the input (azure_cli, default, workload_identity)
+/// are left out, and calls time out within 2 s.
+func againstSimulator(_ decoded: CanaryConfig) -> CanaryConfig {
+    var config = decoded
+    config.timeout = min(config.timeout, .seconds(2))
+    let authority = fuzzSimulator.authority
+    config.credentials = decoded.credentials.compactMap { credential in
+        switch credential.settings {
+        case .clientSecret(var settings):
+            settings.authority = authority
+            return CredentialConfig(name: credential.name, settings: .clientSecret(settings))
+        case .clientCertificate(var settings):
+            settings.authority = authority
+            return CredentialConfig(name: credential.name, settings: .clientCertificate(settings))
+        case .managedIdentity(var settings):
+            settings.endpoint = authority + (settings.kind == .appService ? "/msi/token" : settings.kind == .arc ? "/arc/metadata/identity/oauth2/token" : "/metadata/identity/oauth2/token")
+            return CredentialConfig(name: credential.name, settings: .managedIdentity(settings))
+        case .workloadIdentity, .azureCLI, .chain:
+            return nil
+        }
+    }
+    let kept = Set(config.credentials.map(\.name))
+    config.resources = decoded.resources.map { resource in
+        var resource = resource
+        resource.endpoint = fuzzSimulator.endpoint(for: "healthy")
+        resource.caFile = nil
+        if let name = resource.credential, !kept.contains(name) { resource.credential = nil }
+        return resource
+    }
+    return config
+}
+
+/// Starts an agent on `config`, runs one round of every resource, and stops it.
+func runOnce(_ config: CanaryConfig) {
+    let done = DispatchSemaphore(value: 0)
+    Task.detached {
+        let agent = Agent(config: config, logger: EventLogger(format: .logfmt, level: .error) { _ in }, build: BuildInfo(version: "f", revision: "f", swiftVersion: "6"))
+        await agent.scheduler.runAllOnce()
+        agent.shutdown()
+        done.signal()
+    }
+    done.wait()
 }
 
 /// True when 16 or more digits follow each other somewhere in `bytes`.

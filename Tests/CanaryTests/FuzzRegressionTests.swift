@@ -20,3 +20,16 @@ import Testing
         #expect(inputs > 0, "no seeds for \(target.rawValue)")
     }
 }
+
+@Suite struct FuzzAgentTargetTests {
+    /// The agent target really runs what it decodes: the seed's key calls and its managed
+    /// identity's call reach the simulator (its client secret is not the demo app's, so the
+    /// app's token is refused and its Entra ID probes make no call).
+    @Test func anAcceptedConfigurationStartsProbesAndStops() throws {
+        let root = fixturesDirectory.components(separatedBy: "/Tests/")[0]
+        let seed = try String(contentsOfFile: root + "/Tests/Fuzz/Corpus/agent/probes.yaml", encoding: .utf8)
+        let before = fuzzSimulator.requestCount(resource: "healthy")
+        FuzzEntry.run(.agent, Array(seed.utf8))
+        #expect(fuzzSimulator.requestCount(resource: "healthy") - before >= 3)
+    }
+}

@@ -21,19 +21,24 @@ runtime=$(dirname "$toolchain")/lib/swift/linux
     || { cat "$build/link.log"; exit 1; }
 if [ -n "${FUZZ_RUNS:-}" ]; then
     budget=(-runs="$FUZZ_RUNS" -seed=1)
+    # Running a configuration (an agent, a round, a stop) costs milliseconds, not microseconds.
+    agent_budget=(-runs="${FUZZ_AGENT_RUNS:-300}" -seed=1)
     corpora=$(mktemp -d)
     trap 'rm -rf "$corpora"' EXIT
 else
     budget=(-max_total_time="${FUZZ_SECONDS:-60}")
+    agent_budget=("${budget[@]}")
     corpora=$build/corpus
 fi
 status=0
-for target in config jwt token cli classifier endpoint; do
+for target in config jwt token cli classifier endpoint agent; do
     corpus="$corpora/$target"
     crashes="$build/crashes/$target"
     mkdir -p "$corpus" "$crashes" "Tests/Fuzz/Regressions/$target"
     log="$build/$target.log"
-    if AOAI_FUZZ_TARGET=$target ASAN_OPTIONS=detect_leaks=0 "$build/aoai-canary-fuzz" "${budget[@]}" -max_len=8192 -timeout=10 \
+    runs=("${budget[@]}")
+    if [ "$target" = agent ]; then runs=("${agent_budget[@]}"); fi
+    if AOAI_FUZZ_TARGET=$target ASAN_OPTIONS=detect_leaks=0 "$build/aoai-canary-fuzz" "${runs[@]}" -max_len=8192 -timeout=10 \
         -artifact_prefix="$crashes/" "$corpus" "Tests/Fuzz/Corpus/$target" "Tests/Fuzz/Regressions/$target" >"$log" 2>&1; then
         echo "fuzz $target: $(grep -o 'Done [0-9]* runs in [0-9]* second(s)' "$log" | tail -1), no crash"
     else
