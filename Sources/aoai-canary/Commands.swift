@@ -21,7 +21,7 @@ func checkConfig(_ options: [String: String]) -> Int32 {
         }
         let warnings = ConfigLint.warnings(config)
         for warning in warnings {
-            printError("\(path):\(warning.line):\(warning.column): warning: \(warning.check.rawValue): resource \(warning.resource): \(warning.message)")
+            printError("\(path):\(warning.line):\(warning.column): warning: \(warning.check.rawValue): \(warning.subject): \(warning.message)")
         }
         let note = warnings.isEmpty ? "" : ", \(warnings.count) warning\(warnings.count == 1 ? "" : "s")"
         print("\(path): OK (\(config.credentials.count) credentials, \(config.resources.count) resources\(note))")

@@ -50,6 +50,31 @@ import Testing
         #expect(warnings.map(\.resource) == ["open", "via-credential"])
         #expect(warnings.first?.message.contains("\(directory)/open.key is readable by others (mode 0644)") == true)
         #expect(warnings.last?.message.contains("\(directory)/app.secret is readable by others (mode 0604)") == true)
+        // Each points at the key that names its file, not at the resource's endpoint.
+        #expect(warnings.map { "\($0.line):\($0.column)" } == ["11:19", "6:25"])
+    }
+
+    /// The warning pointed at the resource's endpoint line, and was not given for a credential
+    /// no resource uses.
+    @Test func anUnusedCredentialsReadableSecretIsWarnedAboutAtItsFileKey() throws {
+        let directory = "/tmp/aoai-canary-lint-\(UInt32.random(in: 0...UInt32.max))"
+        try FileIO.makeDirectory(directory)
+        try FileIO.write("secret\n", to: directory + "/spare.secret", mode: 0o644)
+        let text = """
+        credentials:
+          spare:
+            type: client_secret
+            tenant_id: t
+            client_id: c
+            client_secret_file: spare.secret
+        resources: []
+        """
+        let config = try ConfigLoader.decode(text, file: "spare.yaml", environment: ConfigEnvironment(variables: [:], configDirectory: directory))
+        let warnings = ConfigLint.warnings(config)
+        #expect(warnings.count == 1)
+        #expect(warnings.first?.credential == "spare" && warnings.first?.check == .secretFileMode)
+        #expect(warnings.first.map { "\($0.line):\($0.column)" } == "6:25")
+        #expect(warnings.first?.description.hasPrefix("credential spare: the secret file") == true)
     }
 
     @Test(arguments: [

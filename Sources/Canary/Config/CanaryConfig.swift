@@ -10,6 +10,8 @@ public struct CanaryConfig: Sendable, Equatable {
     public var timeout: Duration
     public var credentials: [CredentialConfig]
     public var resources: [ResourceConfig]
+    /// Where each secret file is named in the file (by resolved path), for warnings about it.
+    public var secretFileMarks: [String: ConfigMark] = [:]
 
     public static let defaultListen = "0.0.0.0:9725"
     /// What `interval` may be: a round at least every day, at most one a second per resource.
@@ -31,6 +33,17 @@ public struct CanaryConfig: Sendable, Equatable {
     /// The credential a resource names, if any.
     public func credential(named name: String) -> CredentialConfig? {
         credentials.first { $0.name == name }
+    }
+}
+
+/// A place in the configuration file.
+public struct ConfigMark: Sendable, Equatable {
+    public var line: Int
+    public var column: Int
+
+    public init(line: Int, column: Int) {
+        self.line = line
+        self.column = column
     }
 }
 

@@ -234,6 +234,7 @@ extension ConfigDecoder {
     private mutating func pemFile(_ fields: Fields, _ key: String, required: Bool) -> (path: String, bytes: [UInt8])? {
         guard let path = string(fields, key, required: required), let node = fields.values[key] else { return nil }
         let resolved = resolve(path)
+        secretFileMarks[resolved] = ConfigMark(line: node.mark.line, column: node.mark.column)
         do {
             return (resolved, try environment.readBytes(resolved))
         } catch {

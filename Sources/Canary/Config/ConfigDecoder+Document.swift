@@ -30,6 +30,7 @@ extension ConfigDecoder {
         if let node = top.values["resources"], !node.isNull {
             config.resources = decodeResources(node, credentialNames: declaredNames(top.values["credentials"]))
         }
+        config.secretFileMarks = secretFileMarks
         return issues.isEmpty ? config : nil
     }
 

@@ -33,6 +33,9 @@ struct ConfigDecoder {
     let file: String
     let environment: ConfigEnvironment
     private(set) var issues: [ConfigIssue] = []
+    /// Where each secret file is named (its resolved path -> the `*_file` key's place), for
+    /// warnings about the file to point at.
+    var secretFileMarks: [String: ConfigMark] = [:]
 
     init(file: String, environment: ConfigEnvironment) {
         self.file = file
@@ -156,6 +159,7 @@ struct ConfigDecoder {
         case (.some(let path), nil):
             let node = fields.values[fileKey]!
             let resolved = path.hasPrefix("/") ? path : joinPath(environment.secretsDirectory, path)
+            secretFileMarks[resolved] = ConfigMark(line: node.mark.line, column: node.mark.column)
             // Someone may paste the secret itself here: a value that does not look like a file
             // name is never repeated in a message.
             let shown = looksLikeFileName(path) ? resolved : "(the value given, not repeated: it does not look like a file name)"

@@ -21,66 +21,94 @@ public enum LintCheck: String, Sendable, CaseIterable, Equatable {
 
 /// One warning about one resource.
 public struct ConfigWarning: Sendable, Equatable, CustomStringConvertible {
+    /// The resource the warning is about; empty for a credential no resource uses.
     public var resource: String
+    /// The credential, for a warning about one no resource uses.
+    public var credential: String? = nil
     public var check: LintCheck
     public var message: String
     public var line: Int
     public var column: Int
 
-    public var description: String { "\(resource): \(message)" }
+    public var description: String { "\(subject): \(message)" }
+
+    /// "resource NAME" or "credential NAME".
+    public var subject: String { credential.map { "credential \($0)" } ?? "resource \(resource)" }
 }
 
 /// Lints a configuration.
 public enum ConfigLint {
     public static func warnings(_ config: CanaryConfig) -> [ConfigWarning] {
-        config.resources.flatMap { resource in
-            checks(resource, credential: resource.credential.flatMap { config.credential(named: $0)?.settings }).map { check, message in
-                ConfigWarning(resource: resource.name, check: check, message: message, line: resource.line, column: resource.column)
+        var warnings = config.resources.flatMap { resource in
+            placedChecks(resource, credential: resource.credential.flatMap { config.credential(named: $0)?.settings }).map { check, message, path in
+                // A file's warning points at the key that names the file.
+                let mark = path.flatMap { config.secretFileMarks[$0] } ?? ConfigMark(line: resource.line, column: resource.column)
+                return ConfigWarning(resource: resource.name, check: check, message: message, line: mark.line, column: mark.column)
             }
         }
+        // Credentials no resource uses are still checked: a readable secret is one either way.
+        let used = Set(config.resources.compactMap(\.credential))
+        for credential in config.credentials where !used.contains(credential.name) {
+            for path in secretFiles(credential.settings) {
+                guard let message = modeWarning(path) else { continue }
+                let mark = config.secretFileMarks[path] ?? ConfigMark(line: 0, column: 0)
+                warnings.append(ConfigWarning(resource: "", credential: credential.name, check: .secretFileMode, message: message, line: mark.line, column: mark.column))
+            }
+        }
+        return warnings
     }
 
     /// The static checks of one resource and the credential it names.
     public static func checks(_ resource: ResourceConfig, credential: CredentialSettings?) -> [(LintCheck, String)] {
+        placedChecks(resource, credential: credential).map { ($0.0, $0.1) }
+    }
+
+    /// The same, with the secret file a warning is about.
+    static func placedChecks(_ resource: ResourceConfig, credential: CredentialSettings?) -> [(LintCheck, String, String?)] {
         let scope = credential?.scope
         guard let url = EndpointURL(resource.endpoint) else { return [] }
-        var found: [(LintCheck, String)] = []
+        var found: [(LintCheck, String, String?)] = []
         if resource.credential != nil, url.host.hasSuffix(".api.cognitive.microsoft.com") {
-            found.append((.regionalEndpoint, "\(url.host) is a regional endpoint: Entra ID tokens need the resource's custom subdomain, https://<name>.openai.azure.com/"))
+            found.append((.regionalEndpoint, "\(url.host) is a regional endpoint: Entra ID tokens need the resource's custom subdomain, https://<name>.openai.azure.com/", nil))
         }
         if url.path != "/", !url.path.hasPrefix("/api/projects/") {
-            found.append((.extraPath, "the endpoint has the path \(url.path): give the resource's base URL only; the canary appends /openai/..."))
+            found.append((.extraPath, "the endpoint has the path \(url.path): give the resource's base URL only; the canary appends /openai/...", nil))
         }
         if url.scheme == "http", !isLoopback(url.host) {
-            found.append((.insecureHTTP, "http:// to \(url.host): the key and token travel in clear text"))
+            found.append((.insecureHTTP, "http:// to \(url.host): the key and token travel in clear text", nil))
         }
         if let scope {
             let wanted = EndpointAudience.scope(for: resource.endpoint)
             if !EndpointAudience.same(scope, wanted) {
-                found.append((.scopeCloudMismatch, "the credential asks for \(scope); this endpoint's tokens need \(wanted)"))
+                found.append((.scopeCloudMismatch, "the credential asks for \(scope); this endpoint's tokens need \(wanted)", nil))
             }
         }
-        for path in secretFiles(resource, credential) {
-            if let mode = fileMode(path), mode & 0o007 != 0 {
-                found.append((.secretFileMode, "the secret file \(path) is readable by others (mode 0\(String(mode & 0o777, radix: 8))): chmod 0640 and give the aoai-canary group read access"))
-            }
+        var paths: [String] = []
+        if case .file(let path)? = resource.apiKeySource { paths.append(path) }
+        if let credential { paths += secretFiles(credential) }
+        for path in paths {
+            if let message = modeWarning(path) { found.append((.secretFileMode, message, path)) }
         }
         return found
     }
 
-    /// The files holding this resource's secrets: its key, its credential's secret or private key.
-    static func secretFiles(_ resource: ResourceConfig, _ credential: CredentialSettings?) -> [String] {
-        var paths: [String] = []
-        if case .file(let path)? = resource.apiKeySource { paths.append(path) }
+    /// The warning about a secret file others may read, or nil.
+    static func modeWarning(_ path: String) -> String? {
+        guard let mode = fileMode(path), mode & 0o007 != 0 else { return nil }
+        return "the secret file \(path) is readable by others (mode 0\(String(mode & 0o777, radix: 8))): chmod 0640 and give the aoai-canary group read access"
+    }
+
+    /// The files holding a credential's secret or private key.
+    static func secretFiles(_ credential: CredentialSettings) -> [String] {
         switch credential {
-        case .clientSecret(let settings)?:
-            if case .file(let path) = settings.secretSource { paths.append(path) }
-        case .clientCertificate(let settings)?:
-            paths.append(settings.privateKeyPath ?? settings.certificatePath)
+        case .clientSecret(let settings):
+            if case .file(let path) = settings.secretSource { return [path] }
+            return []
+        case .clientCertificate(let settings):
+            return [settings.privateKeyPath ?? settings.certificatePath]
         default:
-            break
+            return []
         }
-        return paths
     }
 
     static func fileMode(_ path: String) -> UInt32? {
