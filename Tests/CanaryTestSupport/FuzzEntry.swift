@@ -23,14 +23,33 @@ public enum FuzzEntry {
         return StatusEndpoint(agents: AgentReference(agent), version: "fuzz") { $0(.success(1)) }
     }()
 
+    /// The same from async code: the agent target's run is awaited, never waited for on a
+    /// thread of the cooperative pool (which two such waits would exhaust on two cores).
+    public static func runAsync(_ target: Target, _ bytes: [UInt8]) async {
+        guard target == .agent else { return run(target, bytes) }
+        guard let config = agentConfig(String(decoding: bytes, as: UTF8.self)) else { return }
+        await runOnce(againstSimulator(config))
+    }
+
+    /// A configuration the agent target runs, when the decoder accepts the text.
+    static func agentConfig(_ text: String) -> CanaryConfig? {
+        try? ConfigLoader.decode(text, file: "fuzz.yaml", environment: ConfigEnvironment(variables: ["X": "secret-value-y"], configDirectory: "/nonexistent"))
+    }
+
     public static func run(_ target: Target, _ bytes: [UInt8]) {
         let text = String(decoding: bytes, as: UTF8.self)
         switch target {
         case .config:
             _ = try? ConfigLoader.decode(text, file: "fuzz.yaml", environment: ConfigEnvironment(variables: ["X": "y"], configDirectory: "/nonexistent"))
         case .agent:
-            guard let config = try? ConfigLoader.decode(text, file: "fuzz.yaml", environment: ConfigEnvironment(variables: ["X": "secret-value-y"], configDirectory: "/nonexistent")) else { return }
-            runOnce(againstSimulator(config))
+            // libFuzzer calls from its own thread, which may wait; tests use `runAsync`.
+            guard let config = agentConfig(text) else { return }
+            let done = DispatchSemaphore(value: 0)
+            Task.detached {
+                await runOnce(againstSimulator(config))
+                done.signal()
+            }
+            done.wait()
         case .jwt:
             _ = try? TokenClaims.decode(jwt: text)
         case .token:
@@ -118,15 +137,10 @@ func againstSimulator(_ decoded: CanaryConfig) -> CanaryConfig {
 }
 
 /// Starts an agent on `config`, runs one round of every resource, and stops it.
-func runOnce(_ config: CanaryConfig) {
-    let done = DispatchSemaphore(value: 0)
-    Task.detached {
-        let agent = Agent(config: config, logger: EventLogger(format: .logfmt, level: .error) { _ in }, build: BuildInfo(version: "f", revision: "f", swiftVersion: "6"))
-        await agent.scheduler.runAllOnce()
-        agent.shutdown()
-        done.signal()
-    }
-    done.wait()
+func runOnce(_ config: CanaryConfig) async {
+    let agent = Agent(config: config, logger: EventLogger(format: .logfmt, level: .error) { _ in }, build: BuildInfo(version: "f", revision: "f", swiftVersion: "6"))
+    await agent.scheduler.runAllOnce()
+    agent.shutdown()
 }
 
 /// True when 16 or more digits follow each other somewhere in `bytes`.
