@@ -100,6 +100,9 @@ public struct HTTPResponse: Sendable {
     /// Called once the server is done with this response (sent, or the connection gone).
     public var onDone: (@Sendable () -> Void)?
 
+    /// The body, whether held here or shared (for in-process callers and tests).
+    public var content: [UInt8] { shared?.content ?? body }
+
     /// A response whose body is `shared`.
     public init(status: Int, headers: [(name: String, value: String)] = [], shared: SharedBody, onDone: (@Sendable () -> Void)? = nil) {
         self.init(status: status, headers: headers, body: [])

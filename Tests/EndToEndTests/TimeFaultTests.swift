@@ -56,7 +56,7 @@ final class SteppedClock: CanaryClock {
         agent.shutdown()
 
         let endpoint = StatusEndpoint(agents: AgentReference(agent), version: "test")
-        let metrics = String(decoding: endpoint.handle(HTTPRequest(method: "GET", path: "/metrics")).body, as: UTF8.self)
+        let metrics = String(decoding: endpoint.handle(HTTPRequest(method: "GET", path: "/metrics")).content, as: UTF8.self)
         for labels in series {
             let (resource, auth) = (labels[0], labels[1])
             let probes = sampleValue(metrics, #"aoai_canary_probes_total{resource="\#(resource)",auth="\#(auth)"}"#) ?? 0
