@@ -151,7 +151,8 @@ import Glibc
         let url = try #require(await child.await(30, in: { child.stderr }, metricsURL))
         let port = try #require(URLComponents(string: url)?.port)
         let pid = child.process.processIdentifier
-        let size = try await client.execute(HTTPClientRequest(url: url, timeoutSeconds: 10, maxBodyBytes: 64 << 20)).body.count
+        // A debug build renders 20 MB slowly on a loaded machine: this first scrape may take a while.
+        let size = try await client.execute(HTTPClientRequest(url: url, timeoutSeconds: 120, maxBodyBytes: 64 << 20)).body.count
         #expect(size > 5_000_000, "/metrics is \(size) bytes")
         try await Task.sleep(for: .seconds(2))
         let idle = Self.residentMB(pid)

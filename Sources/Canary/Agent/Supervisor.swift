@@ -82,17 +82,25 @@ public final class Supervisor: Service {
         while !Task.isCancelled {
             let agent = reference.current
             if let heartbeat = heartbeat.withLock({ $0 }) { await agent.scheduler.setHeartbeat(every: heartbeat.interval, heartbeat.beat) }
-            let batch: (requests: [ReloadRequest], config: Result<CanaryConfig, ConfigErrors>)?
+            var accepted: (requests: [ReloadRequest], config: CanaryConfig)?
             do {
-                // The schedule runs beside the wait; leaving this scope cancels and awaits it,
-                // once the new configuration has loaded.
+                // The schedule runs beside the wait for reloads; a refused file changes nothing,
+                // and only one that loads ends this scope, which cancels and awaits the schedule.
                 async let _: Void = agent.run()
-                batch = await nextBatch()
+                while accepted == nil, let batch = await nextBatch() {
+                    switch batch.config {
+                    case .success(let config):
+                        accepted = (batch.requests, config)
+                    case .failure(let errors):
+                        let outcome = refuse(errors, agent: agent)
+                        for request in batch.requests { request.answer(outcome) }
+                    }
+                }
             }
-            guard let batch else { break }
+            guard let accepted else { break }
             let carried = await agent.scheduler.entriesByResource()
-            let outcome = apply(batch.config, old: agent, carried: carried)
-            for request in batch.requests { request.answer(outcome) }
+            let outcome = apply(accepted.config, old: agent, carried: carried)
+            for request in accepted.requests { request.answer(outcome) }
         }
         // Requests that raced the stop change nothing.
         for late in requests.close() { late.answer(.success(reference.current.config.resources.count)) }
@@ -115,20 +123,16 @@ public final class Supervisor: Service {
         }
     }
 
-    /// Puts a loaded configuration in service in place of `old` (whose schedule has stopped),
-    /// or records the refusal. Counters of resources that remain carry on; series of removed
-    /// ones are dropped.
-    private func apply(_ loaded: Result<CanaryConfig, ConfigErrors>, old: Agent, carried: [String: Schedule.Entry]) -> Result<Int, ConfigErrors> {
-        let config: CanaryConfig
-        switch loaded {
-        case .failure(let error):
-            old.metrics.recordReload(successful: false, at: clock.wallSeconds)
-            logger.log(.error, "configuration reload rejected, the previous configuration keeps running: \(error.issues.count) error(s): \(error.issues.first.map(\.description) ?? "")",
-                       [("CONFIG", path)])
-            return .failure(error)
-        case .success(let value):
-            config = value
-        }
+    /// Records a refused file: the previous configuration keeps running.
+    private func refuse(_ error: ConfigErrors, agent: Agent) -> Result<Int, ConfigErrors> {
+        agent.metrics.recordReload(successful: false, at: clock.wallSeconds)
+        logger.log(.error, "configuration reload rejected, the previous configuration keeps running: \(error.issues.count) error(s): \(error.issues.first.map(\.description) ?? "")",
+                   [("CONFIG", path)])
+        return .failure(error)
+    }
+
+    /// Puts a configuration that loaded in service in place of `old`, whose schedule has stopped.
+    private func apply(_ config: CanaryConfig, old: Agent, carried: [String: Schedule.Entry]) -> Result<Int, ConfigErrors> {
         let agent = Agent(config: config, logger: logger, build: build, clock: clock, previous: old, carried: carried)
         let removedResources = Set(old.config.resources.map(\.name)).subtracting(config.resources.map(\.name))
         let removedCredentials = Set(old.config.credentials.map(\.name)).subtracting(config.credentials.map(\.name))

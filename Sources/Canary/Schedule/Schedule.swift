@@ -38,6 +38,11 @@ public struct Schedule: Sendable, Equatable {
         for (index, entry) in entries.enumerated() { push(Slot(due: entry.nextDue, index: index)) }
     }
 
+    /// Marks no resource in flight (the rounds of a stopped loop were cancelled).
+    public mutating func clearInFlight() {
+        for index in entries.indices { entries[index].inFlight = false }
+    }
+
     /// The resources due at `now`, marked in flight; their next slot moves one interval on
     /// (skipping slots that were missed). A resource still in flight skips its slot.
     public mutating func takeDue(now: Double) -> [Int] {

@@ -54,6 +54,9 @@ public actor Scheduler: Service {
 
     /// Runs until the task is cancelled; rounds in flight are cancelled with it.
     public func run() async {
+        // Nothing is in flight when the loop starts: a round cut short by an earlier stop must
+        // not keep its resource from ever running again.
+        schedule.clearInFlight()
         await withDiscardingTaskGroup { group in
             while !Task.isCancelled {
                 heartbeat?()
