@@ -360,6 +360,8 @@ final class ServerContext: @unchecked Sendable {
     private let parked = PthreadLock()
     private var waiting: [ObjectIdentifier: (connection: OpaquePointer, request: PendingRequest)] = [:]
     private var parkingOpen = true
+    /// Connections the stop resumed whose answer libmicrohttpd has not yet taken.
+    private var resumedForStop = 0
 
     init(handler: @escaping HTTPServer.Handler, maxBodyBytes: Int, clientAuth: ClientCertificatePolicy, canSuspend: Bool) {
         self.handler = handler
@@ -391,20 +393,25 @@ final class ServerContext: @unchecked Sendable {
     func takeReply(_ request: PendingRequest) -> HTTPResponse? {
         parked.withLock {
             defer { request.reply = nil }
+            if request.reply != nil, !parkingOpen { resumedForStop = max(0, resumedForStop - 1) }
             return request.reply
         }
     }
 
-    /// Answers every parked connection 503 and resumes it, and parks no more.
+    /// Answers every parked connection 503 and resumes it, and parks no more; then waits (up to
+    /// a second) for libmicrohttpd to take those answers, since a connection it has not yet
+    /// moved back from its suspended list would be leaked by the stop.
     func resumeAllForStop() {
         parked.withLock {
             parkingOpen = false
             for entry in waiting.values {
                 entry.request.reply = HTTPResponse(status: 503, contentType: "text/plain; charset=utf-8", body: "the server is stopping\n")
                 MHD_resume_connection(entry.connection)
+                resumedForStop += 1
             }
             waiting.removeAll()
         }
+        for _ in 0..<200 where parked.withLock({ resumedForStop > 0 }) { usleep(5_000) }
     }
 }
 
