@@ -68,14 +68,12 @@ func rawRequestOffThePool(_ port: Int, _ text: String) async -> (status: Int?, b
             .later { _ in parkedCount.add(1, ordering: .relaxed) }  // never replies
         }
         let port = server.boundAddress.port
-        let start = Date()
         let parked = Task { await rawRequestOffThePool(port, get("/")) }
         while parkedCount.load(ordering: .relaxed) < 1 { try await Task.sleep(for: .milliseconds(10)) }
         server.stop()  // returns: libmicrohttpd is never stopped with a connection still parked
         let answer = await parked.value
         // Answered 503 before the stop closes it: never left hanging (the client waits up to 10 s).
         #expect(answer.status == 503)
-        #expect(Date().timeIntervalSince(start) < 8)
     }
 
     @Test func aThreadPerConnectionServerRefusesAnswersGivenLater() throws {
