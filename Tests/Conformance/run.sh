@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the Python conformance suite against a fresh `aoai-canary simulate`.
 #   AOAI_CANARY_BIN=.build/debug/aoai-canary Tests/Conformance/run.sh [unittest options]
-# Creates .build/conformance-venv on first use (pip install -r requirements.txt). Exit status is the suite's.
+# Creates .build/conformance-venv on first use, and again when requirements.txt changes. Exit status is the suite's.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -12,9 +12,13 @@ python="${PYTHON:-python3}"
 
 [ -x "$bin" ] || { echo "run.sh: no simulator binary at $bin (set AOAI_CANARY_BIN)" >&2; exit 2; }
 
-if [ ! -x "$venv/bin/python" ]; then
+# The venv keeps a copy of the pins it was made from: changed pins make it again, so a checkout
+# never runs the suite against the clients of an older requirements.txt.
+if [ ! -x "$venv/bin/python" ] || ! cmp -s "$here/requirements.txt" "$venv/requirements.txt"; then
+    rm -rf "$venv"
     "$python" -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt" || { rm -rf "$venv"; exit 2; }
+    cp "$here/requirements.txt" "$venv/requirements.txt"
 fi
 
 tmp="$(mktemp -d)"
