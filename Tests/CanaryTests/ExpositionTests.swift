@@ -48,6 +48,20 @@ import Testing
         """)
     }
 
+    /// The alert rules give per-resource Entra ID alerts their credential through this series.
+    @Test func eachEntraIDResourceNamesItsCredentialOnceAndFollowsAChange() {
+        let metrics = CanaryMetrics(build: BuildInfo(version: "1.0", revision: "abc", swiftVersion: "6.3"))
+        let family = CanaryMetrics.resourceCredential
+        metrics.prepare(resource: "r", modes: AuthMode.allCases, credential: "app")
+        metrics.prepare(resource: "key-only", modes: [.apiKey], credential: nil)
+        #expect(metrics.registry.value(family, ["r", "app"]) == 1)
+        #expect(!metrics.registry.render().contains(#"aoai_canary_resource_credential_info{resource="key-only""#))
+        // A reload that moves the resource to another credential leaves one series, the new one.
+        metrics.prepare(resource: "r", modes: AuthMode.allCases, credential: "other")
+        #expect(metrics.registry.value(family, ["r", "app"]) == nil)
+        #expect(metrics.registry.value(family, ["r", "other"]) == 1)
+    }
+
     @Test func awkwardLabelValuesPassPromtool() throws {
         let metrics = CanaryMetrics(build: BuildInfo(version: "1.0", revision: "abc", swiftVersion: "6.3"))
         metrics.registry.addCollector { ProcessMetrics.render() }

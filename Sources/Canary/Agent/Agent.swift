@@ -60,7 +60,7 @@ public final class Agent: Sendable {
         self.sources = sources
 
         for resource in config.resources {
-            metrics.prepare(resource: resource.name, modes: AuthMode.modes(of: resource))
+            metrics.prepare(resource: resource.name, modes: AuthMode.modes(of: resource), credential: resource.credential)
             metrics.record(warnings: board.warnings(resource.name), resource: resource.name)
         }
 

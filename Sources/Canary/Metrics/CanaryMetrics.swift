@@ -15,6 +15,7 @@ public struct CanaryMetrics: Sendable {
     public static let failures = CounterFamily("aoai_canary_probe_failures_total", help: "Failed probes by reason. " + scheduleNote, labels: ["resource", "auth", "reason"])
     public static let lastSuccess = GaugeFamily("aoai_canary_last_success_timestamp_seconds", help: "Unix time of the last successful probe, 0 before the first. " + scheduleNote, labels: ["resource", "auth"])
     public static let divergence = GaugeFamily("aoai_canary_auth_divergence", help: "1 when, in the last round, the API key probe passed authentication (succeeded, or got request_rejected) and the Entra ID probe did not. " + scheduleNote, labels: ["resource"])
+    public static let resourceCredential = GaugeFamily("aoai_canary_resource_credential_info", help: "The credential whose tokens the Entra ID canary of this resource uses; always 1. Alert rules join on it to give per-resource alerts a credential label.", labels: ["resource", "credential"])
     public static let tokenExpiry = GaugeFamily("aoai_canary_token_expiry_timestamp_seconds", help: "Unix time at which the cached Entra ID token expires.", labels: ["credential"])
     public static let tokenAcquisitions = CounterFamily("aoai_canary_token_acquisitions_total", help: "Entra ID token requests by result (success or failure).", labels: ["credential", "result"])
     public static let tokenDuration = HistogramFamily("aoai_canary_token_acquisition_duration_seconds", help: "Duration of Entra ID token requests in seconds.", labels: ["credential"], buckets: durationBuckets)
@@ -37,7 +38,7 @@ public struct CanaryMetrics: Sendable {
     /// family that is not here fails loudly (the registry's precondition), never silently.
     public static let all: [any MetricFamily] = [
         probeSuccess, probeDuration, httpPhase, httpStatus, probes, failures, lastSuccess, divergence,
-        tokenExpiry, tokenAcquisitions, tokenDuration, tokenInfo, tokenRefreshAt, tokenLifetime, refreshFailures,
+        resourceCredential, tokenExpiry, tokenAcquisitions, tokenDuration, tokenInfo, tokenRefreshAt, tokenLifetime, refreshFailures,
         credentialExpiry, clockSkew, configWarnings, permissionRecovery, reloadSuccessful, reloadTimestamp, startLag, buildInfo,
     ]
 
@@ -49,7 +50,9 @@ public struct CanaryMetrics: Sendable {
     }
 
     /// Creates every series a resource can produce, at 0, so rate() and increase() work from the start.
-    public func prepare(resource: String, modes: [AuthMode]) {
+    public func prepare(resource: String, modes: [AuthMode], credential: String? = nil) {
+        registry.remove(Self.resourceCredential, where: { $0.first == resource })
+        if let credential, modes.contains(.entraID) { registry.set(Self.resourceCredential, [resource, credential], 1) }
         for auth in modes {
             let labels = [resource, auth.rawValue]
             registry.touch(Self.probeSuccess, labels)
