@@ -47,8 +47,9 @@ final class PrometheusServer: @unchecked Sendable {
     let base: String
     private let tool: Child
 
-    /// `job` is extra YAML for the scrape job (scheme, tls_config, basic_auth), indented by 4.
-    init(scraping target: String, rules: String?, job: String = "") throws {
+    /// `job` is extra YAML for the scrape job (scheme, tls_config, basic_auth), indented by 4;
+    /// `topLevel` more top-level sections (alerting), `arguments` more flags.
+    init(scraping target: String, rules: String?, job: String = "", topLevel: String = "", arguments: [String] = []) throws {
         directory = NSTemporaryDirectory() + "aoai-canary-prometheus-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory + "/data", withIntermediateDirectories: true)
         try """
@@ -64,6 +65,7 @@ final class PrometheusServer: @unchecked Sendable {
             static_configs:
               - targets: ["\(target)"]
         \(job)
+        \(topLevel)
 
         """.write(toFile: directory + "/prometheus.yml", atomically: true, encoding: .utf8)
         // A free port: bind port 0, read it back, let it go for Prometheus to take.
@@ -74,7 +76,7 @@ final class PrometheusServer: @unchecked Sendable {
         tool = try Child(executable: prometheusPath, [
             "--config.file=\(directory)/prometheus.yml", "--storage.tsdb.path=\(directory)/data",
             "--web.listen-address=127.0.0.1:\(port)", "--web.enable-lifecycle", "--log.level=warn",
-        ])
+        ] + arguments)
     }
 
     deinit { stop() }
@@ -242,7 +244,7 @@ struct PanelReport {
         // resource, and the key canary refused by design raises nothing.
         let summary = alerts.map { "\($0["labels"] ?? "") \($0["state"] ?? "")" }.joined(separator: "\n")
         #expect(questionsCasePending(alerts), "alerts:\n\(summary)")
-        #expect(hasAlert(alerts, "AoaiCanaryEntraIdDivergence", ["resource": "wrong-audience", "reason": "token_audience_mismatch"]), "alerts:\n\(summary)")
+        #expect(hasAlert(alerts, "AoaiCanaryEntraIdDivergence", ["resource": "wrong-audience"], reason: "token_audience_mismatch"), "alerts:\n\(summary)")
         #expect(!alerts.contains { ($0["labels"] as? [String: String])?["resource"] == "healthy" }, "alerts:\n\(summary)")
         #expect(!hasAlert(alerts, "AoaiCanaryKeyFailing", ["resource": "local-auth-disabled"]), "alerts:\n\(summary)")
         #expect(!alerts.contains { ($0["labels"] as? [String: String])?["alertname"]?.hasPrefix("AoaiCanaryTarget") == true }, "alerts:\n\(summary)")
@@ -255,22 +257,25 @@ func notExported(_ metrics: Set<String>, in scrape: String) -> Bool {
     metrics.contains { scrape.contains("# HELP \($0) ") && !scrape.contains("\n\($0){") && !scrape.contains("\n\($0) ") }
 }
 
-/// An active (pending or firing) alert with these labels.
-func hasAlert(_ alerts: [[String: Any]], _ name: String, _ labels: [String: String]) -> Bool {
+/// An active (pending or firing) alert with these labels, whose summary names `reason` when one is given
+/// (the reason is an annotation, never a label: a label would reset the alert when the reason changes).
+func hasAlert(_ alerts: [[String: Any]], _ name: String, _ labels: [String: String], reason: String? = nil) -> Bool {
     alerts.contains { alert in
         let actual = alert["labels"] as? [String: String] ?? [:]
+        let summary = (alert["annotations"] as? [String: String])?["summary"] ?? ""
         return actual["alertname"] == name && labels.allSatisfy { actual[$0.key] == $0.value }
+            && actual["reason"] == nil && reason.map { summary.contains("(\($0))") } != false
     }
 }
 
 /// The question's case, no-data-role's divergence, with its reason.
 func questionsCasePending(_ alerts: [[String: Any]]) -> Bool {
-    hasAlert(alerts, "AoaiCanaryEntraIdDivergence", ["resource": "no-data-role", "reason": "permission_denied", "severity": "critical"])
+    hasAlert(alerts, "AoaiCanaryEntraIdDivergence", ["resource": "no-data-role", "credential": "app", "severity": "critical"], reason: "permission_denied")
 }
 
 /// What the demo's alerts look like once every resource has had two rounds under Prometheus.
 func alertsSettled(_ alerts: [[String: Any]]) -> Bool {
     questionsCasePending(alerts)
-        && hasAlert(alerts, "AoaiCanaryEntraIdDivergence", ["resource": "wrong-audience", "reason": "token_audience_mismatch"])
+        && hasAlert(alerts, "AoaiCanaryEntraIdDivergence", ["resource": "wrong-audience"], reason: "token_audience_mismatch")
         && !hasAlert(alerts, "AoaiCanaryNotProbing", [:])
 }
