@@ -1,7 +1,7 @@
 # aoai-canary: build, test and demo. `make test` and `make demo` do all of the set-up.
 
 SWIFT ?= swift
-APT_PACKAGES := libcurl4-openssl-dev libmicrohttpd-dev libgnutls28-dev libsystemd-dev libyaml-dev libssl-dev libcrypt-dev zlib1g-dev pkg-config prometheus chromium python3-venv
+APT_PACKAGES := libcurl4-openssl-dev libmicrohttpd-dev libgnutls28-dev libsystemd-dev libyaml-dev libssl-dev libcrypt-dev zlib1g-dev pkg-config prometheus prometheus-alertmanager chromium python3-venv
 REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 export AOAI_CANARY_REVISION := $(REVISION)
 BIN := .build/debug/aoai-canary
