@@ -8,6 +8,12 @@ struct OptionSpec: Sendable {
     var help: String
     /// Allowed values, checked by the parser.
     var choices: [String] = []
+    /// Other spellings of the option, such as the dotted names Prometheus exporters use
+    /// (`--config.file` for `--config`); the value is stored under `name`.
+    var aliases: [String] = []
+
+    /// Every spelling, the canonical one first, as `--help` and the man page show them.
+    var spellings: [String] { [name] + aliases }
 }
 
 /// One subcommand: its name, what it does, and its options.
@@ -19,7 +25,7 @@ struct CommandSpec: Sendable {
 
     var usage: String {
         let parts = options.map { option in
-            option.valueName.map { "[--\(option.name) \($0)]" } ?? "[--\(option.name)]"
+            option.valueName.map { "[--\(option.name) \($0)]" } ?? "[--\(option.name)]"  // aliases in the OPTIONS list only
         }
         return (["aoai-canary", name] + parts).joined(separator: " ")
     }
@@ -29,7 +35,7 @@ struct CommandSpec: Sendable {
         if !discussion.isEmpty { text += "\(discussion)\n\n" }
         text += "USAGE: \(usage)\n\nOPTIONS:\n"
         let rows = options.map { option in
-            ("--\(option.name)" + (option.valueName.map { " <\($0)>" } ?? ""), option.help)
+            (option.spellings.map { "--" + $0 }.joined(separator: ", ") + (option.valueName.map { " <\($0)>" } ?? ""), option.help)
         } + [("-h, --help", "Show help information.")]
         let width = rows.map(\.0.count).max() ?? 0
         for (left, right) in rows {
@@ -50,11 +56,11 @@ enum Commands {
         discussion: "Probes every configured resource on its interval, serves /metrics, /-/healthy and /-/ready, and logs each change of outcome.",
         options: [
             configFile,
-            OptionSpec(name: "listen", valueName: "host:port", help: "Overrides the configuration's listen address."),
+            OptionSpec(name: "listen", valueName: "host:port", help: "Overrides the configuration's listen address.", aliases: ["web.listen-address"]),
             webConfigFile,
             OptionSpec(name: "web.enable-lifecycle", valueName: nil, help: "Turn on POST /-/reload (from this host only), as Prometheus's flag of that name does. Off by default."),
-            OptionSpec(name: "log-format", valueName: "format", help: "auto, journal, logfmt or json; auto writes to journald when stderr is the journal. (default: auto)", choices: logFormats),
-            OptionSpec(name: "log-level", valueName: "level", help: "debug, info, warning or error. (default: info)", choices: logLevels),
+            OptionSpec(name: "log-format", valueName: "format", help: "auto, journal, logfmt or json; auto writes to journald when stderr is the journal. (default: auto)", choices: logFormats, aliases: ["log.format"]),
+            OptionSpec(name: "log-level", valueName: "level", help: "debug, info, warning or error. (default: info)", choices: logLevels, aliases: ["log.level"]),
         ])
 
     static let checkConfig = CommandSpec(
@@ -63,7 +69,7 @@ enum Commands {
         discussion: "Exits 0 when the file (and the web configuration, when given) is valid; otherwise prints every error as PATH:LINE:COLUMN: message and exits 64. Warnings (a regional endpoint with an Entra ID canary, extra path segments, http:// to a remote host, a scope for another cloud) are printed as PATH:LINE:COLUMN: warning: ... and do not fail the check.",
         options: [configFile, webConfigFile])
 
-    static let configFile = OptionSpec(name: "config", valueName: "path", help: "The configuration file. (default: \(defaultConfigPath))")
+    static let configFile = OptionSpec(name: "config", valueName: "path", help: "The configuration file. (default: \(defaultConfigPath))", aliases: ["config.file"])
 
     static let webConfigFile = OptionSpec(name: "web.config.file", valueName: "path", help: "TLS and basic auth for the metrics endpoint, in the Prometheus exporter-toolkit's web configuration format.")
 
@@ -178,11 +184,14 @@ func parseArguments(_ arguments: [String]) throws(UsageError) -> Invocation {
             inlineValue = String(name[name.index(after: equals)...])
             name = String(name[..<equals])
         }
-        guard let option = command.options.first(where: { $0.name == name }) else {
+        guard let option = command.options.first(where: { $0.spellings.contains(name) }) else {
             throw UsageError(message: "unknown option '--\(name)'", command: command)
         }
+        let spelled = name
+        name = option.name
         guard option.valueName != nil else {
-            if inlineValue != nil { throw UsageError(message: "option '--\(name)' takes no value", command: command) }
+            if inlineValue != nil { throw UsageError(message: "option '--\(spelled)' takes no value", command: command) }
+            if values[name] != nil { throw UsageError(message: "option '--\(spelled)' given twice", command: command) }
             values[name] = "true"
             continue
         }
@@ -190,14 +199,14 @@ func parseArguments(_ arguments: [String]) throws(UsageError) -> Invocation {
         if let inlineValue {
             value = inlineValue
         } else {
-            guard index < arguments.count else { throw UsageError(message: "missing value for '--\(name) <\(option.valueName!)>'", command: command) }
+            guard index < arguments.count else { throw UsageError(message: "missing value for '--\(spelled) <\(option.valueName!)>'", command: command) }
             value = arguments[index]
             index += 1
         }
         if !option.choices.isEmpty, !option.choices.contains(value) {
-            throw UsageError(message: "invalid value '\(value)' for '--\(name)': expected one of \(option.choices.joined(separator: ", "))", command: command)
+            throw UsageError(message: "invalid value '\(value)' for '--\(spelled)': expected one of \(option.choices.joined(separator: ", "))", command: command)
         }
-        if values[name] != nil { throw UsageError(message: "option '--\(name)' given twice", command: command) }
+        if values[name] != nil { throw UsageError(message: "option '--\(spelled)' given twice (or with another of its spellings)", command: command) }
         values[name] = value
     }
     return .command(command, values)
