@@ -4,14 +4,17 @@ import YAML
 /// Loads and validates configuration files.
 public enum ConfigLoader {
     /// Loads `path`. Throws `ConfigErrors` with every problem found, each with line and column.
-    public static func load(path: String, variables: [String: String]) throws(ConfigErrors) -> CanaryConfig {
+    /// `readFile` reads the file and every file it names (`ServiceView.readFile` reads them as
+    /// the service would).
+    public static func load(path: String, variables: [String: String],
+                            readFile: @escaping @Sendable (String) throws(FileReadError) -> String = FileIO.readText) throws(ConfigErrors) -> CanaryConfig {
         let text: String
         do {
-            text = try FileIO.readText(path)
+            text = try readFile(path)
         } catch {
             throw ConfigErrors(issues: [ConfigIssue(file: path, line: 1, column: 1, keyPath: "", message: "cannot read the configuration: \(error)")])
         }
-        let environment = ConfigEnvironment(variables: variables, configDirectory: directoryName(of: path))
+        let environment = ConfigEnvironment(variables: variables, configDirectory: directoryName(of: path), readFile: readFile)
         return try decode(text, file: path, environment: environment)
     }
 

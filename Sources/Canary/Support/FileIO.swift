@@ -6,15 +6,20 @@ import Glibc
 /// Why a file could not be read.
 public struct FileReadError: Error, Sendable, Equatable, CustomStringConvertible {
     public var errno: Int32
+    /// Said instead of the errno's text when set: why the service in particular could not read
+    /// the file (its user, its unit's sandbox), from `check-config`'s view of the service.
+    public var detail: String?
 
-    public init(errno: Int32) {
+    public init(errno: Int32, detail: String? = nil) {
         self.errno = errno
+        self.detail = detail
     }
 
     /// Not an errno: the path names a FIFO, socket or device, which could block a read forever.
     public static let notARegularFile: Int32 = -2
 
     public var description: String {
+        if let detail { return detail }
         switch errno {
         case Self.notARegularFile: return "not a regular file (a FIFO, socket or device could block the agent)"
         case ENOENT: return "no such file"
