@@ -13,8 +13,17 @@ let defaultConfigPath = "/etc/aoai-canary/config.yaml"
 /// `check-config`: every error with its place, exit 64; or nothing and exit 0.
 func checkConfig(_ options: [String: String]) -> Int32 {
     let path = options["config"] ?? defaultConfigPath
+    var variables = environmentVariables()
+    var readFile: @Sendable (String) throws(FileReadError) -> String = FileIO.readText
+    // Root checking the service's configuration checks it as the service will read it: as its
+    // user, with the credentials its unit loads under $CREDENTIALS_DIRECTORY.
+    if geteuid() == 0, path.hasPrefix("/etc/aoai-canary/"), variables["CREDENTIALS_DIRECTORY"] == nil, let service = ServiceView.installed() {
+        if !service.credentials.isEmpty { variables["CREDENTIALS_DIRECTORY"] = ServiceView.credentialsDirectory }
+        readFile = service.readFile
+        print("\(path): checking as the service reads it: as user \(service.user)" + (service.credentials.isEmpty ? "" : ", with the credentials its unit loads (\(service.credentials.keys.sorted().joined(separator: ", ")))"))
+    }
     do {
-        let config = try ConfigLoader.load(path: path, variables: environmentVariables())
+        let config = try ConfigLoader.load(path: path, variables: variables, readFile: readFile)
         if let webPath = options["web.config.file"] {
             let web = try WebConfigLoader.load(path: webPath)
             print("\(webPath): OK (\(web.tls == nil ? "plain HTTP" : "TLS"), \(web.users.count) basic-auth user\(web.users.count == 1 ? "" : "s"))")
@@ -110,8 +119,9 @@ func serve(config: CanaryConfig, listen: String, web: WebConfig = WebConfig(), l
     if let notAfter = web.tls?.certificateNotAfter, notAfter < SystemClock().wallSeconds {
         logger.log(.warning, "the metrics endpoint's TLS certificate has expired: scrapers that verify it will fail", [])
     }
+    if config.resources.isEmpty { logger.log(.warning, StatusView.noResourcesNotice, [("CONFIG", configPath)]) }
     banner?(server.boundAddress)
-    ServiceManager.notify("READY=1\nSTATUS=probing \(config.resources.count) resources")
+    ServiceManager.notify("READY=1\nSTATUS=" + (config.resources.isEmpty ? "no resources configured" : "probing \(config.resources.count) resources"))
     // One group owns everything: the schedule, the endpoint, the signals (and the demo's
     // simulator). A stop signal ends it; every part is cancelled and awaited.
     try? await ServiceGroup([supervisor, HTTPServerService(server: server), signals] + extra).run()

@@ -33,7 +33,8 @@ final class ServiceNotifier: Sendable {
         guard check else { return }
         let health = agents.current.board.health
         // Until every resource has had its first round, "healthy" would undercount.
-        let status = health.started ? "\(health.healthy) of \(health.total) resources healthy" : "probing \(health.total) resources"
+        let status = health.total == 0 ? "no resources configured"
+            : health.started ? "\(health.healthy) of \(health.total) resources healthy" : "probing \(health.total) resources"
         let changed = state.withLock { state -> Bool in
             defer { state.lastStatus = status }
             return state.lastStatus != status

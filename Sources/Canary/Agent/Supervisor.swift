@@ -151,6 +151,7 @@ public final class Supervisor: Service {
         }
         logger.log(.info, "configuration reloaded: \(config.resources.count) resources, \(config.credentials.count) credentials"
                    + (removedResources.isEmpty ? "" : "; removed \(removedResources.sorted().joined(separator: ", "))"), [("CONFIG", path)])
+        if config.resources.isEmpty { logger.log(.warning, StatusView.noResourcesNotice, [("CONFIG", path)]) }
         return .success(config.resources.count)
     }
 }

@@ -71,7 +71,13 @@ public struct StatusEndpoint: Sendable {
         switch request.path {
         case "/metrics":
             return scrapes.respond(request, registry: agent.registry)
-        case "/-/healthy", "/-/ready":
+        case "/-/healthy":
+            return HTTPResponse(status: 200, contentType: "text/plain; charset=utf-8", body: "OK\n")
+        case "/-/ready":
+            // Not ready while there is nothing to probe: the agent runs, but watches nothing.
+            if agent.board.resources.isEmpty {
+                return HTTPResponse(status: 503, contentType: "text/plain; charset=utf-8", body: "not ready: \(StatusView.noResourcesNotice)\n")
+            }
             return HTTPResponse(status: 200, contentType: "text/plain; charset=utf-8", body: "OK\n")
         case "/":
             return HTTPResponse(status: 200, contentType: "text/html; charset=utf-8", body: StatusView(board: agent.board, now: clock.wallSeconds, version: version).html)

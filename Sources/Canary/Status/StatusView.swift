@@ -24,9 +24,14 @@ public struct StatusView: Sendable {
         public var probes: [Probe]
     }
 
+    /// Said on the page, in status.json and by /-/ready while the configuration names no resource.
+    public static let noResourcesNotice = "The configuration names no resources, so nothing is probed: add them under resources: and reload (systemctl reload aoai-canary)."
+
     public var now: Double
     public var version: String
     public var resources: [Resource]
+    /// Why the agent is not ready, or nil: a configuration without resources.
+    public var notReady: String? { resources.isEmpty ? Self.noResourcesNotice : nil }
     public var credentials: [StatusBoard.CredentialState]
 
     public init(board: StatusBoard, now: Double, version: String) {
@@ -63,6 +68,8 @@ public struct StatusView: Sendable {
         let document = JSONValue.object([
             ("generated_at", time(now)),
             ("version", .string(version)),
+            ("ready", .bool(notReady == nil)),
+            ("notice", string(notReady)),
             ("resources", .array(resources.map { resource in
                 .object([
                     ("name", .string(resource.name)),
@@ -158,6 +165,7 @@ public struct StatusView: Sendable {
         <body>
         <h1>aoai-canary status</h1>
         <div class="sub">\(escape(Timestamp.iso8601(wallSeconds: now))) · version \(escape(version)) · <a href="/metrics">metrics</a> · <a href="/status.json">status.json</a> · refreshes every 30 s</div>
+        \(notReady.map { "<p class=\"warn\" role=\"alert\">⚠ \(escape($0))</p>" } ?? "")
         <h2>Resources</h2>
         <div class="wrap"><table>
         <thead><tr><th>Resource</th><th>Auth</th><th>Last result</th><th>Fix</th><th>Last success</th></tr></thead>
