@@ -26,7 +26,7 @@ func manPage(date: String) -> String {
         page += ".SS \(roff(command.usage))\n\(roff(command.abstract))\n"
         if !command.discussion.isEmpty { page += ".PP\n\(roff(command.discussion))\n" }
         for option in command.options {
-            let name = "\\-\\-" + roff(option.name) + (option.valueName.map { " \\fI" + roff($0) + "\\fR" } ?? "")
+            let name = option.spellings.map { "\\-\\-" + roff($0) }.joined(separator: ", ") + (option.valueName.map { " \\fI" + roff($0) + "\\fR" } ?? "")
             page += ".TP\n.B \(name)\n\(roff(option.help))\n"
         }
         page += ".TP\n.B \\-h, \\-\\-help\nShow help information.\n"
@@ -35,15 +35,58 @@ func manPage(date: String) -> String {
     .SH FILES
     .TP
     .I /etc/aoai-canary/config.yaml
-    The configuration (check it with \\fBaoai\\-canary check\\-config\\fR).
+    The configuration (check it with \\fBaoai\\-canary check\\-config\\fR; run by root, it checks the
+    files as the service will read them).
     .TP
     .I /etc/aoai-canary/secrets/
     Secret files (mode 0640, group aoai\\-canary), or use systemd's LoadCredential=.
     .TP
     .I /etc/default/aoai-canary
-    Extra arguments for the service (AOAI_CANARY_ARGS).
+    Extra arguments for the service: ARGS (AOAI_CANARY_ARGS, its older name, is read too).
+    .TP
+    .I /usr/share/aoai-canary/
+    Prometheus alerting rules, an Alertmanager configuration and a Grafana dashboard.
+    .SH SIGNALS
+    .TP
+    .B SIGHUP
+    \\fBrun\\fR re-reads the configuration; a bad file is refused and logged, and the previous
+    configuration keeps running (see aoai_canary_config_last_reload_successful).
+    .TP
+    .B SIGTERM, SIGINT
+    \\fBrun\\fR stops, cancelling probes in flight, within 5 seconds; \\fBdemo\\fR removes its
+    temporary folder.
+    .SH ENVIRONMENT
+    .TP
+    .B CREDENTIALS_DIRECTORY
+    Set by systemd for LoadCredential=; relative secret paths in the configuration resolve
+    against it (otherwise against the configuration's folder).
+    .TP
+    .B NOTIFY_SOCKET, WATCHDOG_USEC, LISTEN_FDS, LISTEN_PID, JOURNAL_STREAM
+    Set by systemd: readiness and watchdog notifications, socket activation, and logging to the
+    journal when \\-\\-log\\-format is auto.
+    .TP
+    .B AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH, AZURE_FEDERATED_TOKEN_FILE, AZURE_AUTHORITY_HOST
+    Read by the default and workload_identity credential types, as Azure's SDKs read them.
+    .TP
+    .B IDENTITY_ENDPOINT, IDENTITY_HEADER, IMDS_ENDPOINT
+    The managed identity endpoint of App Service, Functions, Container Apps and Arc, when set.
+    .TP
+    .B any variable named by a *_env key
+    A secret from the environment (api_key_env, client_secret_env).
     .SH EXIT STATUS
-    0 on success; 1 when \\fBdiagnose\\fR finds a failing resource or \\fBtoken\\fR gets no token; 64 for usage errors and invalid configurations; 69 when the listener cannot be bound.
+    .TP
+    .B 0
+    Success; \\fBrun\\fR stopped by a signal.
+    .TP
+    .B 1
+    \\fBdiagnose\\fR found a resource whose Entra ID call fails; \\fBtoken\\fR got no token.
+    .TP
+    .B 64
+    A usage error, or an invalid configuration (the unit's RestartPreventExitStatus=64 keeps
+    systemd from restarting it).
+    .TP
+    .B 69
+    The listener cannot be bound.
     .SH SEE ALSO
     .BR journalctl (1),
     .BR systemd.exec (5),

@@ -83,6 +83,9 @@ func get(_ url: String) async throws -> HTTPClientResponse {
         (["run", "--config"], "missing value for '--config <path>'"),
         (["run", "--log-format", "xml"], "invalid value 'xml' for '--log-format'"),
         (["check-config", "extra"], "unexpected argument 'extra'"),
+        (["run", "--config", "a.yaml", "--config.file", "b.yaml"], "option '--config.file' given twice"),
+        (["run", "--log.level", "loud"], "invalid value 'loud' for '--log.level'"),
+        (["check-config", "--web.listen-address", ":9725"], "unknown option '--web.listen-address'"),
     ])
     func usageErrorsExit64(arguments: [String], message: String) async throws {
         let result = try await runBinary(arguments)
@@ -165,6 +168,52 @@ func get(_ url: String) async throws -> HTTPClientResponse {
         let logs = child.stderr
         #expect(logs.contains("reason=permission_denied"))
         #expect(!logs.contains(Names.secret) && !logs.contains(Names.key))
+    }
+
+    /// The flag spellings of Prometheus exporters, as an admin used to them writes ARGS.
+    @Test func runTakesTheExporterFlagSpellings() async throws {
+        let world = try World()
+        let path = world.directory + "/config.yaml"
+        try world.configText(resources: [("healthy", world.addResource("healthy"))], interval: "4s").write(toFile: path, atomically: true, encoding: .utf8)
+        let child = try Child(["run", "--config.file=\(path)", "--web.listen-address", "127.0.0.1:0", "--log.format", "json", "--log.level", "debug",
+                               "--web.enable-lifecycle"])
+        let found = await child.await(10, in: { child.stderr }, metricsURL)
+        let url = try #require(found, "no metrics URL in: \(child.stderr)")
+        let reload = try await post(String(url.dropLast("/metrics".count)) + "/-/reload")
+        #expect(reload.status == 200, "--web.enable-lifecycle turns on POST /-/reload")
+        child.process.terminate()
+        #expect(await child.wait(seconds: 5) == 0)
+        let lines = child.stderr.split(separator: "\n").filter { $0.hasPrefix("{") }
+        #expect(!lines.isEmpty && lines.allSatisfy { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) != nil }, "--log.format json:\n\(child.stderr)")
+        // --log.level error keeps the info lines (the start banner, probe outcomes) out.
+        let quiet = try Child(["run", "--config.file", path, "--web.listen-address", "127.0.0.1:0", "--log.format", "logfmt", "--log.level", "error"])
+        try await Task.sleep(for: .seconds(1.5))
+        quiet.process.terminate()
+        #expect(await quiet.wait(seconds: 5) == 0)
+        #expect(!quiet.stderr.contains("level=info"), "--log.level error:\n\(quiet.stderr)")
+        let checked = try await runBinary(["check-config", "--config.file", path])
+        #expect(checked.status == 0 && checked.stdout.hasPrefix(path + ": OK"), "\(checked.stderr)")
+    }
+
+    /// A fresh install's configuration names no resources: the agent runs, but says so in its
+    /// log, on its status page and through /-/ready, instead of one info line.
+    @Test func anEmptyConfigurationWarnsAndIsNotReady() async throws {
+        let world = try World()
+        let path = world.directory + "/config.yaml"
+        try "listen: \"127.0.0.1:0\"\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let child = try Child(["run", "--config", path, "--log-format", "logfmt"])
+        let found = await child.await(10, in: { child.stderr }, metricsURL)
+        let base = String(try #require(found, "no metrics URL in: \(child.stderr)").dropLast("/metrics".count))
+        #expect(child.stderr.contains("level=warning msg=\"The configuration names no resources, so nothing is probed"), "\(child.stderr)")
+        let ready = try await get(base + "/-/ready")
+        #expect(ready.status == 503 && String(decoding: ready.body, as: UTF8.self).contains("names no resources"))
+        #expect(try await get(base + "/-/healthy").status == 200, "alive, though not ready")
+        let page = String(decoding: try await get(base + "/").body, as: UTF8.self)
+        #expect(page.contains("role=\"alert\">⚠ The configuration names no resources"), "\(page)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(try await get(base + "/status.json").body)) as? [String: Any])
+        #expect(json["ready"] as? Bool == false && (json["notice"] as? String)?.contains("names no resources") == true, "\(json)")
+        child.process.terminate()
+        #expect(await child.wait(seconds: 5) == 0)
     }
 
     @Test func runRefusesAnInvalidConfig() async throws {

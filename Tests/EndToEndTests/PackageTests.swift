@@ -202,9 +202,10 @@ struct PackageTests {
         let arch = try await succeed(["dpkg", "--print-architecture"]).trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(deb == "\(repositoryRoot)/build/aoai-canary_\(version)_\(arch).deb")
 
-        let fields = try await succeed(["dpkg-deb", "--show", "--showformat=${Package}|${Version}|${Architecture}|${Depends}|${Installed-Size}", deb])
+        let fields = try await succeed(["dpkg-deb", "--show", "--showformat=${Package}|${Version}|${Architecture}|${Depends}|${Installed-Size}|${Recommends}", deb])
             .split(separator: "|", omittingEmptySubsequences: false).map(String.init)
-        try #require(fields.count == 5, "\(fields)")
+        try #require(fields.count == 6, "\(fields)")
+        #expect(fields[5] == "ca-certificates", "Recommends: \(fields[5])")
         #expect(fields[0] == "aoai-canary" && fields[1] == version && fields[2] == arch)
         for dependency in ["adduser", "libc6", "libcurl4", "libmicrohttpd12", "libsystemd0", "libyaml-0-2", "libssl3"] {
             #expect(fields[3].contains(dependency), "Depends: \(fields[3])")
@@ -233,6 +234,9 @@ struct PackageTests {
         let manual = try await succeed(["/bin/sh", "-c", "dpkg-deb --fsys-tarfile '\(deb)' | tar -xOf - ./usr/share/man/man1/aoai-canary.1.gz | gzip -dc"])
         #expect(manual.hasPrefix(".TH AOAI-CANARY 1 \""))
         #expect(manual.contains(".SS aoai\\-canary check\\-config"))
+        for section in [".SH SIGNALS", ".SH ENVIRONMENT", ".SH EXIT STATUS", "\\-\\-config.file", "\\-\\-web.listen\\-address", "SIGHUP", "ARGS"] {
+            #expect(manual.contains(section), "the man page lacks \(section)")
+        }
     }
 
     @Test func lintianFindsNoErrorsOrWarnings() async throws {
@@ -253,7 +257,7 @@ struct PackageTests {
         let text = try String(contentsOfFile: unit, encoding: .utf8)
         let settings = Set(text.split(separator: "\n").filter { !$0.hasPrefix("#") }.map(String.init))
         for setting in ["Type=notify", "WatchdogSec=30s", "EnvironmentFile=-/etc/default/aoai-canary",
-                        "ExecStart=/usr/bin/aoai-canary run --config /etc/aoai-canary/config.yaml $AOAI_CANARY_ARGS",
+                        "ExecStart=/usr/bin/aoai-canary run $ARGS $AOAI_CANARY_ARGS", "RestartPreventExitStatus=64",
                         "ExecReload=/bin/kill -HUP $MAINPID", "Restart=on-failure", "User=aoai-canary", "Group=aoai-canary",
                         "NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes", "PrivateDevices=yes",
                         "CapabilityBoundingSet=", "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
@@ -349,6 +353,48 @@ struct PackageTests {
             #expect(upgraded["ActiveState"] == "active" && upgraded["MainPID"] != String(pid), "\(upgraded)")
             try await sandbox.shell("dpkg -r aoai-canary", timeout: 120)
             #expect(try await sandbox.outcome("systemctl is-active aoai-canary").stdout == "inactive\n")
+        }
+    }
+
+    /// Issue 12, items 5, 6 and 8, seen as an admin sees them: check-config run by root answers
+    /// for the service, a configuration the service cannot use stops the unit instead of
+    /// restarting it, and purge leaves the admin's own files.
+    @Test(.enabled(if: canBootSystemd, "needs root, systemd, util-linux, curl and cgroup2 to boot a throw-away systemd"))
+    func checkConfigSpeaksForTheServiceAndPurgeKeepsTheAdminsFiles() async throws {
+        let deb = try await DebianPackage.shared.path()
+        try await withSystemdSandbox { sandbox in
+            // The client secret is root's alone (0600) and reaches the service by LoadCredential=
+            // under its bare name, as installAndConfigure sets it up.
+            try await sandbox.installAndConfigure(deb: deb)
+            let ok = try await sandbox.outcome("aoai-canary check-config")
+            #expect(ok.status == 0, "\(ok.text)")
+            #expect(ok.stdout.contains("checking as the service reads it: as user aoai-canary, with the credentials its unit loads (app.secret)"), "\(ok.text)")
+            #expect(ok.stdout.contains("/etc/aoai-canary/config.yaml: OK (1 credentials, 1 resources)"), "\(ok.text)")
+
+            // A key file only root may read: check-config says the service cannot read it, and why.
+            try await sandbox.shell("chgrp root /etc/aoai-canary/secrets/healthy.key && chmod 0600 /etc/aoai-canary/secrets/healthy.key")
+            let refused = try await sandbox.outcome("aoai-canary check-config")
+            #expect(refused.status == 64, "\(refused.text)")
+            #expect(refused.stderr.contains("/etc/aoai-canary/config.yaml:15:"), "names the line: \(refused.text)")
+            #expect(refused.stderr.contains("/etc/aoai-canary/secrets/healthy.key: the service's user aoai-canary may not read it (mode 0600, owner root:root)"), "\(refused.text)")
+            // ...and the service indeed cannot: it exits 64 once and stays failed, with the error in its status.
+            _ = try await sandbox.outcome("systemctl start aoai-canary")
+            try await Task.sleep(for: .seconds(7))  // past RestartSec=5s
+            let failed = try await sandbox.unitProperties(["ActiveState", "NRestarts", "Result", "ExecMainStatus"])
+            #expect(failed["ActiveState"] == "failed" && failed["NRestarts"] == "0" && failed["Result"] == "exit-code" && failed["ExecMainStatus"] == "64", "\(failed)")
+            let status = try await sandbox.outcome("systemctl status --no-pager -l -n 20 aoai-canary")
+            #expect(status.stdout.contains("healthy.key: permission denied"), "systemctl status:\n\(status.text)")
+
+            // Purge removes what the package installed and leaves what the admin made, naming it.
+            try await sandbox.shell("echo admin-made >/etc/aoai-canary/secrets/other.secret")
+            let purge = try await sandbox.shell("dpkg --purge aoai-canary 2>&1", timeout: 120)
+            for leftover in ["/etc/aoai-canary/secrets/other.secret", "/etc/aoai-canary/secrets/app.secret", "/etc/aoai-canary/secrets/healthy.key"] {
+                #expect(purge.contains("  \(leftover)\n"), "purge names \(leftover):\n\(purge)")
+                #expect(try await sandbox.outcome("test -f \(leftover)").status == 0, "\(leftover) was deleted")
+            }
+            #expect(try await sandbox.outcome("test -e /etc/aoai-canary/config.yaml").status != 0, "the package's configuration is purged")
+            #expect(try await sandbox.outcome("test -e /etc/default/aoai-canary").status != 0)
+            #expect(try await sandbox.outcome("getent passwd aoai-canary").status != 0, "the user is purged")
         }
     }
 
