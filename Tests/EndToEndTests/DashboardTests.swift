@@ -30,7 +30,7 @@ func dashboardPanels(_ dashboard: [String: Any]) -> [[String: Any]] {
 /// A panel query as Prometheus gets it: Grafana's variables replaced by what "All" and a short range give.
 func substituteVariables(_ expr: String) -> String {
     var text = expr
-    for (name, value) in [("__rate_interval", "1m"), ("__interval", "1m"), ("__range", "5m"), ("resource", ".*"), ("credential", ".*")] {
+    for (name, value) in [("__rate_interval", "1m"), ("__interval", "1m"), ("__range", "5m"), ("resource", ".*"), ("credential", ".*"), ("job", ".*"), ("instance", ".*")] {
         text = text.replacingOccurrences(of: "${\(name)}", with: value).replacingOccurrences(of: "$\(name)", with: value)
     }
     return text
@@ -141,6 +141,12 @@ struct PanelReport {
                 exprs.append(expr)
             }
         }
+        for expr in exprs {
+            let selectors = expr.matches(of: /(aoai_canary_[a-z_]+|ALERTS)\{[^}]*\}/).map { String($0.output.0) }
+            #expect(!selectors.isEmpty && selectors.allSatisfy { $0.contains(#"job=~"$job",instance=~"$instance""#) }, "a query ignores the job and instance variables: \(expr)")
+        }
+        #expect(panels.contains { $0["type"] as? String == "state-timeline" && (($0["targets"] as? [[String: Any]])?.first?["expr"] as? String)?.contains("ALERTS{") == true },
+                "no panel shows the alerts' state over time")
         for metric in ["aoai_canary_probe_success", "aoai_canary_auth_divergence", "aoai_canary_probe_failures_total",
                        "aoai_canary_probe_http_duration_seconds", "aoai_canary_token_expiry_timestamp_seconds",
                        "aoai_canary_credential_expiry_timestamp_seconds", "aoai_canary_token_refresh_failures_total"] {
@@ -148,8 +154,14 @@ struct PanelReport {
         }
 
         let variables = (dashboard["templating"] as? [String: Any])?["list"] as? [[String: Any]] ?? []
-        for (name, definition) in [("resource", "label_values(aoai_canary_probe_success, resource)"),
-                                   ("credential", "label_values(aoai_canary_token_expiry_timestamp_seconds, credential)")] {
+        // Several canary hosts (one per network location) feed one Prometheus: job and instance
+        // come first, and the others list what the chosen hosts have.
+        let names = variables.compactMap { $0["name"] as? String }
+        #expect(names == ["DS_PROMETHEUS", "job", "instance", "resource", "credential"], "\(names)")
+        for (name, definition) in [("job", "label_values(aoai_canary_build_info, job)"),
+                                   ("instance", #"label_values(aoai_canary_build_info{job=~"$job"}, instance)"#),
+                                   ("resource", #"label_values(aoai_canary_probe_success{job=~"$job",instance=~"$instance"}, resource)"#),
+                                   ("credential", #"label_values(aoai_canary_token_expiry_timestamp_seconds{job=~"$job",instance=~"$instance"}, credential)"#)] {
             let variable = try #require(variables.first { $0["name"] as? String == name }, "no variable \(name)")
             #expect(variable["type"] as? String == "query")
             #expect(variable["definition"] as? String == definition)
