@@ -142,17 +142,27 @@ public final class AzureSimulator: Sendable {
     /// Assigns a data-plane role (think Cognitive Services OpenAI User) on `resource` to the
     /// principal `objectID`. It takes effect `effectiveAfterSeconds` after `now()`, as real
     /// assignments take minutes to propagate; an assignment already in place stays in place.
-    public func grantRole(resource: String, objectID: String, effectiveAfterSeconds: Double = 0) {
-        let effectiveAt = core.now() + effectiveAfterSeconds
+    public func grantRole(resource: String, objectID: String, effectiveAfterSeconds: Double = 0, role: SimulatedRole = .openAIUser) {
+        let current = core.now()
         core.state.withLock { state in
-            SimulatorCore.grant(&state, resourceKey: resource.lowercased(), objectID: objectID, effectiveAt: effectiveAt)
+            SimulatorCore.grant(&state, resourceKey: resource.lowercased(), objectID: objectID, effectiveAt: current + effectiveAfterSeconds,
+                                createdAt: current, role: role)
         }
+    }
+
+    /// How many requests Resource Manager got.
+    public var resourceManagerRequestCount: Int { core.state.withLock { $0.resourceManagerRequestCount } }
+
+    /// Takes Resource Manager down (every request answered with `status`), or back up with nil.
+    public func setResourceManagerStatus(_ status: Int?) {
+        core.state.withLock { $0.resourceManagerStatus = status }
     }
 
     /// Removes the principal's role assignment on `resource`, effective at once.
     public func revokeRole(resource: String, objectID: String) {
         core.state.withLock { state in
             _ = state.roles[resource.lowercased()]?.removeValue(forKey: objectID.lowercased())
+            SimulatorCore.removeAssignments(&state, resourceKey: resource.lowercased(), objectID: objectID)
         }
     }
 

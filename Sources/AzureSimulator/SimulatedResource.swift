@@ -48,6 +48,23 @@ public struct SimulatedResource: Sendable, Equatable {
     /// tokens are checked against it and its `Date` header shows it.
     public var clockSkewSeconds: Double = 0
 
+    /// Where Resource Manager files the account, and what it says of it.
+    public var subscriptionID: String = SimulatedResource.defaultSubscription
+    public var resourceGroup: String = "rg-canary"
+    /// `OpenAI` or `AIServices`.
+    public var kind: String = "OpenAI"
+    public var location: String = "eastus"
+    /// `publicNetworkAccess: Disabled`.
+    public var publicNetworkAccessDisabled: Bool = false
+    public var tags: [String: String] = [:]
+
+    public static let defaultSubscription = "5f1a2b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b"
+
+    /// The account's Resource Manager id.
+    public var armID: String {
+        "/subscriptions/\(subscriptionID)/resourceGroups/\(resourceGroup)/providers/Microsoft.CognitiveServices/accounts/\(name)"
+    }
+
     /// The model behind `deployment`.
     public func model(of deployment: String) -> SimulatedDeployment {
         models[deployment] ?? SimulatedDeployment.inferred(fromName: deployment)

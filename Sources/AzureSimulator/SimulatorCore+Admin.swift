@@ -109,19 +109,31 @@ extension SimulatorCore {
             case ("POST", 2) where parts[0] == "roles":
                 var objectID: String?
                 var delay = 0.0
+                var role = SimulatedRole.openAIUser
                 for (name, value) in try Self.objectMembers(request.body) {
                     switch name {
                     case "objectID": objectID = try Self.string(value, name)
                     case "effectiveAfterSeconds": delay = try Self.double(value, name)
+                    case "role":
+                        let text = try Self.string(value, name)
+                        guard let found = SimulatedRole.named(text) else { throw SimulatorAdminError.wrongType(field: "role", expected: "a built-in role's id or name") }
+                        role = found
                     default: throw SimulatorAdminError.unknownField(name)
                     }
                 }
                 guard let objectID else { throw SimulatorAdminError.wrongType(field: "objectID", expected: "a string") }
-                let effectiveAt = now() + delay
+                let current = now()
                 try state.withLock { (state: inout SimulatorState) throws(SimulatorAdminError) in
                     let key = parts[1].lowercased()
                     guard state.resources[key] != nil else { throw .unknownResource(parts[1]) }
-                    Self.grant(&state, resourceKey: key, objectID: objectID, effectiveAt: effectiveAt)
+                    Self.grant(&state, resourceKey: key, objectID: objectID, effectiveAt: current + delay, createdAt: current, role: role)
+                }
+            case ("POST", 1) where parts[0] == "resource-manager":
+                // {"status": 503} takes Resource Manager down; {"status": null} brings it back.
+                for (name, value) in try Self.objectMembers(request.body) {
+                    guard name == "status" else { throw SimulatorAdminError.unknownField(name) }
+                    let status = try Self.optionalInt(value, name)
+                    state.withLock { $0.resourceManagerStatus = status }
                 }
             case ("POST", 1) where parts[0] == "managed-identity":
                 let members = try Self.objectMembers(request.body)
@@ -134,6 +146,7 @@ extension SimulatorCore {
                     let key = parts[1].lowercased()
                     guard state.resources[key] != nil else { throw .unknownResource(parts[1]) }
                     state.roles[key]?[parts[2].lowercased()] = nil
+                    SimulatorCore.removeAssignments(&state, resourceKey: key, objectID: parts[2])
                 }
             default:
                 throw SimulatorAdminError.noRoute(method: request.method, path: request.path)
@@ -147,10 +160,26 @@ extension SimulatorCore {
     }
 
     /// Records a role assignment; an assignment already in place keeps its earlier effective time.
-    static func grant(_ state: inout SimulatorState, resourceKey: String, objectID: String, effectiveAt: Double) {
+    static func grant(_ state: inout SimulatorState, resourceKey: String, objectID: String, effectiveAt: Double, createdAt: Double? = nil,
+                      role: SimulatedRole = .openAIUser) {
         let objectKey = objectID.lowercased()
-        let existing = state.roles[resourceKey]?[objectKey]
-        state.roles[resourceKey, default: [:]][objectKey] = min(existing ?? effectiveAt, effectiveAt)
+        if role.allows(dataAction: "Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action") {
+            let existing = state.roles[resourceKey]?[objectKey]
+            state.roles[resourceKey, default: [:]][objectKey] = min(existing ?? effectiveAt, effectiveAt)
+        }
+        guard let scope = state.resources[resourceKey]?.armID else { return }
+        if !state.roleAssignments.contains(where: { $0.principalID == objectKey && $0.roleID == role.id && $0.scope == scope }) {
+            let number = state.nextAssignment
+            state.nextAssignment += 1
+            let id = "a1b2c3d4-0000-4000-8000-" + String(repeating: "0", count: 12 - String(number).count) + String(number)
+            state.roleAssignments.append(SimulatedRoleAssignment(id: id, principalID: objectKey, roleID: role.id, scope: scope, createdOn: createdAt ?? effectiveAt))
+        }
+    }
+
+    /// Removes every role assignment of the principal at the account's own scope.
+    static func removeAssignments(_ state: inout SimulatorState, resourceKey: String, objectID: String) {
+        guard let scope = state.resources[resourceKey]?.armID else { return }
+        state.roleAssignments.removeAll { $0.principalID == objectID.lowercased() && $0.scope == scope }
     }
 
     /// The whole state as JSON, with secrets and keys redacted.

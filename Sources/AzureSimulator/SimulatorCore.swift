@@ -32,6 +32,14 @@ struct SimulatorState: Sendable {
     var managedIdentityRequestCount = 0
     /// Arc challenge secrets handed out, by the key file's path.
     var arcKeys: [String: ArcKey] = [:]
+    /// Resource Manager's role assignments: a data-plane grant is one of Cognitive Services
+    /// OpenAI User at the account; others (Owner, Reader) grant no data action.
+    var roleAssignments: [SimulatedRoleAssignment] = []
+    var nextAssignment = 1
+    /// Resource Manager requests seen.
+    var resourceManagerRequestCount = 0
+    /// When set, Resource Manager answers every request with this status (it is down).
+    var resourceManagerStatus: Int? = nil
 }
 
 /// A certificate credential on an application, with what assertion checks need precomputed.
@@ -95,6 +103,9 @@ final class SimulatorCore: Sendable {
         if let discovery = handleDiscovery(request) { return discovery }
         if request.path == "/_simulator" || request.path.hasPrefix("/_simulator/") {
             return handleAdmin(request)
+        }
+        if request.path.lowercased().hasPrefix("/subscriptions/") {
+            return handleResourceManager(request)
         }
         if let flavor = ManagedIdentityFlavor(path: request.path) {
             return handleManagedIdentity(request, flavor: flavor)

@@ -126,6 +126,12 @@ func againstSimulator(_ decoded: CanaryConfig) -> CanaryConfig {
         }
     }
     let kept = Set(config.credentials.map(\.name))
+    if var plane = decoded.controlPlane, kept.contains(plane.credential) {
+        plane.endpoint = authority
+        config.controlPlane = plane
+    } else {
+        config.controlPlane = nil
+    }
     config.resources = decoded.resources.map { resource in
         var resource = resource
         resource.endpoint = fuzzSimulator.endpoint(for: "healthy")
@@ -139,6 +145,9 @@ func againstSimulator(_ decoded: CanaryConfig) -> CanaryConfig {
 /// Starts an agent on `config`, runs one round of every resource, and stops it.
 func runOnce(_ config: CanaryConfig) async {
     let agent = Agent(config: config, logger: EventLogger(format: .logfmt, level: .error) { _ in }, build: BuildInfo(version: "f", revision: "f", swiftVersion: "6"))
+    if let monitor = agent.controlPlane {
+        for resource in config.resources { await monitor.read(resource) }
+    }
     await agent.scheduler.runAllOnce()
     agent.shutdown()
 }

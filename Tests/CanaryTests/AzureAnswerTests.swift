@@ -1,5 +1,6 @@
 // docs/azure-answers.md as fixtures: every real answer recorded there gets the reason it names.
-import Canary
+@testable import Canary
+import JSON
 import Foundation
 import Testing
 
@@ -109,10 +110,52 @@ struct RecordedAnswer: Sendable, CustomTestStringConvertible {
         // (docs/azure-answers.md, "Reasons without an answer body").
         let withoutBody: Set<String> = ["timeout", "connection_failed", "dns_failed", "tls_failed", "unexpected_status",
                                          "token_expired", "token_not_yet_valid", "token_acquisition_failed",
-                                         "bad_response", "imds_unavailable", "cli_not_logged_in"]
+                                         "bad_response", "imds_unavailable", "cli_not_logged_in", "role_propagating"]
         for reason in FailureReason.allCases.map(\.rawValue) + RefreshFailureReason.allCases.map(\.rawValue) where !withoutBody.contains(reason) {
             #expect(recorded.contains(reason), "docs/azure-answers.md records no answer for \(reason)")
         }
         #expect(RecordedAnswer.all.count >= 40, "the document has \(RecordedAnswer.all.count) answers: is it parsed?")
+    }
+
+    /// Resource Manager's real answers, through the reader's parsers: the facts the agent takes
+    /// from each are the ones the answer holds.
+    @Test(arguments: RecordedAnswer.all.filter { $0.surface == "resource_manager" })
+    func resourceManagerAnswersParseIntoTheFactsTheyHold(_ answer: RecordedAnswer) throws {
+        let json = try #require(JSONValue.parse(Array(answer.body.utf8)), "not JSON: \(answer.body)")
+        let chat = ProbeKind.chatCompletions.dataAction
+        switch answer.reason {
+        case "arm_account":
+            let account = ControlPlaneReader.account(json)
+            #expect(account == AccountFacts(kind: "OpenAI", location: "eastus", endpoint: "https://terraform.openai.azure.com/", customSubDomain: "terraform",
+                                            localAuthDisabled: true, publicNetworkAccess: "Enabled", networkDefaultAction: nil))
+        case "arm_account_without_subdomain":
+            let account = ControlPlaneReader.account(json)
+            #expect(account.customSubDomain == nil && !account.localAuthDisabled && account.networkDefaultAction == nil, "null is unset")
+            let facts = ControlPlaneFacts(armID: ARMResourceID("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/g/providers/Microsoft.CognitiveServices/accounts/a")!,
+                                          readAt: 0, account: account)
+            #expect(facts.findings(hasKeyCanary: true, hasEntraCanary: true, deployment: nil).map(\.check) == [.noCustomSubdomain])
+        case "arm_deployments":
+            #expect(ControlPlaneReader.deployments(json) == [DeploymentFacts(name: "deploymentName", model: "ada", version: "1", state: "Succeeded")])
+        case "arm_role_assignments":
+            let item = try #require(json["value"]?.arrayValue?.first?["properties"])
+            #expect(item["roleDefinitionId"]?.stringValue?.hasSuffix("/2a2b9908-6ea1-4ae2-8e65-a410df84e7d1") == true)
+            #expect(item["createdOn"]?.stringValue.flatMap(ControlPlaneReader.timestamp) == 1_642_280_925.4904312)
+        case "arm_role_definition":
+            let permissions = (json["properties"]?["permissions"]?.arrayValue ?? []).map(ControlPlaneReader.permission)
+            let grant = RoleGrant(roleID: "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd", roleName: "Cognitive Services OpenAI User", scope: "/", createdOn: nil, permissions: permissions)
+            #expect(grant.allows(dataAction: chat) && grant.allows(dataAction: ProbeKind.embeddings.dataAction) && grant.allows(dataAction: ProbeKind.models.dataAction))
+            #expect(!grant.allows(dataAction: "Microsoft.CognitiveServices/accounts/OpenAI/stored-completions/read"), "notDataActions win within the block")
+            #expect(!grant.allows(dataAction: ProbeKind.responses.dataAction), "the 12/2024 definition does not cover responses/write")
+        case "arm_role_definition_control_only":
+            let permissions = (json["properties"]?["permissions"]?.arrayValue ?? []).map(ControlPlaneReader.permission)
+            let grant = RoleGrant(roleID: "8e3af657-a8ff-443c-a75c-2fe8c4bcb635", roleName: "Owner", scope: "/", createdOn: nil, permissions: permissions)
+            #expect(!grant.grantsData && !grant.allows(dataAction: chat) && grant.summary == "Owner (control plane only)")
+        case "arm_authorization_failed", "arm_not_found":
+            #expect(answer.status == (answer.reason == "arm_not_found" ? 404 : 403))
+            let code = json["error"]?["code"]?.stringValue
+            #expect(code == (answer.reason == "arm_not_found" ? "ResourceNotFound" : "AuthorizationFailed"))
+        default:
+            Issue.record("no check for \(answer.reason)")
+        }
     }
 }

@@ -47,6 +47,45 @@ import Testing
         #expect(prod.secret.exposedValue == "from-credentials-directory")
     }
 
+    /// `control_plane:` and `arm_id` (issue 13): defaults per cloud, and errors with their place.
+    @Test func controlPlaneAndARMIDsDecodeWithDefaultsAndClearErrors() throws {
+        let environment = ConfigEnvironment(variables: ["S": "s"], configDirectory: "/")
+        func text(_ controlPlane: String, authority: String = "https://login.microsoftonline.com", armID: String = "/subscriptions/5f1a2b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/r") -> String {
+            """
+            \(controlPlane)
+            credentials:
+              app: {type: client_secret, tenant_id: 8a1f6b3e-0d2c-4c7a-9b5e-2f4d6a8c0e11, client_id: 3c9e2a71-5b4d-4e8f-a6c2-7d1b9e0f4a22, client_secret_env: S, authority: "\(authority)"}
+            resources:
+              - {name: r, endpoint: "https://r.openai.azure.com/", deployment: d, credential: app, arm_id: "\(armID)"}
+            """
+        }
+        let plain = try ConfigLoader.decode(text("control_plane: {credential: app}"), file: "c.yaml", environment: environment)
+        #expect(plain.controlPlane == ControlPlaneConfig(credential: "app", endpoint: "https://management.azure.com", interval: .seconds(600)))
+        #expect(plain.controlPlane?.scope == "https://management.azure.com/.default")
+        #expect(plain.resources.first?.armID?.name == "r" && plain.resources.first?.armID?.resourceGroup == "rg")
+        let government = try ConfigLoader.decode(text("control_plane: {credential: app}", authority: "https://login.microsoftonline.us"), file: "c.yaml", environment: environment)
+        #expect(government.controlPlane?.endpoint == "https://management.usgovcloudapi.net")
+        #expect(government.controlPlane?.scope == "https://management.usgovcloudapi.net/.default")
+        let simulator = try ConfigLoader.decode(text("control_plane: {credential: app, endpoint: \"http://127.0.0.1:9726/\", interval: 1m}"), file: "c.yaml", environment: environment)
+        #expect(simulator.controlPlane == ControlPlaneConfig(credential: "app", endpoint: "http://127.0.0.1:9726", interval: .seconds(60)))
+
+        for (controlPlane, armID, expected) in [
+            ("control_plane: {credential: nobody}", nil, "c.yaml:1:29: control_plane.credential: unknown credential \"nobody\" (defined: app)"),
+            ("control_plane: {credential: app, interval: 10s}", nil, "c.yaml:1:44: control_plane.interval: must be between 1m and 1d, found 10s"),
+            ("control_plane: {endpoint: \"https://management.azure.com\"}", nil, "c.yaml:1:16: control_plane.credential: missing required key \"credential\""),
+            ("control_plane: {credential: app}", "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Web/sites/r",
+             "arm_id: arm_id must be an account's Resource Manager id, /subscriptions/SUBSCRIPTION-ID/resourceGroups/GROUP/providers/Microsoft.CognitiveServices/accounts/NAME, found \"/subscriptions/x/resourceGroups/rg/providers/Microsoft.Web/sites/r\""),
+        ] {
+            let source = armID.map { text(controlPlane, armID: $0) } ?? text(controlPlane)
+            #expect(throws: ConfigErrors.self) { try ConfigLoader.decode(source, file: "c.yaml", environment: environment) }
+            do {
+                _ = try ConfigLoader.decode(source, file: "c.yaml", environment: environment)
+            } catch {
+                #expect(error.description.contains(expected), "\(error.description)")
+            }
+        }
+    }
+
     @Test func emptyFileIsAValidConfigurationThatProbesNothing() throws {
         let config = try ConfigLoader.decode("# nothing yet\n", file: "empty.yaml", environment: ConfigEnvironment(variables: [:], configDirectory: "/"))
         #expect(config == CanaryConfig())

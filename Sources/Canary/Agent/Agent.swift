@@ -10,6 +10,8 @@ public final class Agent: Sendable {
     public let scheduler: Scheduler
     public let tokenCaches: [String: TokenCache]
     public let board: StatusBoard
+    /// Resource Manager's facts behind the verdicts; nil without `control_plane:`.
+    public let controlPlane: ControlPlaneMonitor?
     private let sources: [(String, any TokenSource)]
     private let client: HTTPClient
 
@@ -76,8 +78,19 @@ public final class Agent: Sendable {
                 kept[resource.name] = entry
             }
         }
+        let monitor: ControlPlaneMonitor? = config.controlPlane.flatMap { settings in
+            config.credential(named: settings.credential).map { credential in ControlPlaneMonitor(settings: settings, resources: config.resources, client: client, timeoutSeconds: timeout, credential: credential,
+                                          canaryTokens: caches, board: board, metrics: metrics, logger: logger, clock: clock, tokenRetryInterval: tokenRetryInterval) }
+        }
+        self.controlPlane = monitor
         self.scheduler = Scheduler(resources: config.resources, defaultInterval: config.interval, clock: clock, observer: reporter, carried: kept) { resource in
-            await prober.round(resource, tokens: resource.credential.flatMap { cachesByName[$0] })
+            var round = await prober.round(resource, tokens: resource.credential.flatMap { cachesByName[$0] })
+            // Resource Manager's facts name what the data plane cannot, and a failure asks for them afresh.
+            if let monitor, let entra = round.entraID {
+                round.entraID = monitor.explain(entra, resource: resource)
+                monitor.noteEntraID(resource: resource.name, failing: entra.verdict != .success)
+            }
+            return round
         }
     }
 
@@ -89,7 +102,13 @@ public final class Agent: Sendable {
 
     /// Runs the schedule until cancelled.
     public func run() async {
-        await scheduler.run()
+        guard let controlPlane else { return await scheduler.run() }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.scheduler.run() }
+            group.addTask { await controlPlane.run() }
+            await group.next()
+            group.cancelAll()
+        }
     }
 
     /// Stops the HTTP client's thread (after `run` returned).

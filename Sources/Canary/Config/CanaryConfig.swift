@@ -10,6 +10,8 @@ public struct CanaryConfig: Sendable, Equatable {
     public var timeout: Duration
     public var credentials: [CredentialConfig]
     public var resources: [ResourceConfig]
+    /// Where Azure Resource Manager facts about the resources come from; nil reads none.
+    public var controlPlane: ControlPlaneConfig?
     /// Where each secret file is named in the file (by resolved path), for warnings about it.
     public var secretFileMarks: [String: ConfigMark] = [:]
 
@@ -33,6 +35,70 @@ public struct CanaryConfig: Sendable, Equatable {
     /// The credential a resource names, if any.
     public func credential(named name: String) -> CredentialConfig? {
         credentials.first { $0.name == name }
+    }
+}
+
+/// `control_plane:`: the credential (and its cloud's Resource Manager) that reads the accounts,
+/// deployments and role assignments behind each resource with an `arm_id`.
+public struct ControlPlaneConfig: Sendable, Equatable {
+    /// A credential under `credentials:`; its tokens are asked for the Resource Manager audience.
+    public var credential: String
+    /// Resource Manager's endpoint, without a trailing slash.
+    public var endpoint: String
+    /// How often the facts are read again (and at once when a resource's Entra ID canary starts failing).
+    public var interval: Duration
+
+    public static let defaultInterval = Duration.seconds(600)
+    /// Reading more often than once a minute costs Resource Manager quota for facts that change
+    /// slowly; less often than once a day leaves them stale.
+    public static let intervalBounds = Duration.seconds(60)...Duration.seconds(86400)
+
+    public init(credential: String, endpoint: String, interval: Duration = ControlPlaneConfig.defaultInterval) {
+        self.credential = credential
+        self.endpoint = endpoint
+        self.interval = interval
+    }
+
+    /// Resource Manager's endpoint for the cloud of a credential's authority.
+    public static func endpoint(forAuthority authority: String?) -> String {
+        let host = authority.flatMap { EndpointURL($0)?.host }?.lowercased() ?? ""
+        if host.hasSuffix("microsoftonline.us") { return "https://management.usgovcloudapi.net" }
+        if host.hasSuffix("chinacloudapi.cn") { return "https://management.chinacloudapi.cn" }
+        return "https://management.azure.com"
+    }
+
+    /// The scope for Resource Manager tokens: the public cloud's audience for the public
+    /// endpoint (and for a simulator or proxy standing in for it), the endpoint itself otherwise.
+    public var scope: String {
+        switch endpoint {
+        case "https://management.usgovcloudapi.net", "https://management.chinacloudapi.cn": return endpoint + "/.default"
+        default: return "https://management.azure.com/.default"
+        }
+    }
+}
+
+/// An account's Resource Manager id, split into its parts.
+public struct ARMResourceID: Sendable, Equatable, Hashable, CustomStringConvertible {
+    public var subscription: String
+    public var resourceGroup: String
+    public var name: String
+
+    /// Parses `/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.CognitiveServices/accounts/NAME`
+    /// (names case-insensitively, as Resource Manager does); nil for anything else.
+    public init?(_ text: String) {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 9, parts[0].isEmpty,
+              parts[1].lowercased() == "subscriptions", parts[3].lowercased() == "resourcegroups",
+              parts[5].lowercased() == "providers", parts[6].lowercased() == "microsoft.cognitiveservices",
+              parts[7].lowercased() == "accounts", !parts[2].isEmpty, !parts[4].isEmpty, !parts[8].isEmpty,
+              parts[2].allSatisfy({ $0.isHexDigit || $0 == "-" }) else { return nil }
+        subscription = parts[2]
+        resourceGroup = parts[4]
+        name = parts[8]
+    }
+
+    public var description: String {
+        "/subscriptions/\(subscription)/resourceGroups/\(resourceGroup)/providers/Microsoft.CognitiveServices/accounts/\(name)"
     }
 }
 
@@ -72,6 +138,17 @@ public enum ProbeKind: String, Sendable, Equatable, CaseIterable {
 
     /// Whether the call names a deployment (in the path, or in the body's `model` on v1).
     public var needsDeployment: Bool { self != .models }
+
+    /// The data action the call needs, as the service names it in its 401 `PermissionDenied`
+    /// (docs/azure-answers.md) and role definitions list it.
+    public var dataAction: String {
+        switch self {
+        case .chatCompletions: return "Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action"
+        case .embeddings: return "Microsoft.CognitiveServices/accounts/OpenAI/deployments/embeddings/action"
+        case .responses: return "Microsoft.CognitiveServices/accounts/OpenAI/responses/write"
+        case .models: return "Microsoft.CognitiveServices/accounts/OpenAI/models/read"
+        }
+    }
 }
 
 /// One Azure OpenAI resource to probe.
@@ -92,6 +169,8 @@ public struct ResourceConfig: Sendable, Equatable {
     /// A PEM bundle of CAs to trust for this endpoint instead of the system's (a private CA, a
     /// TLS-inspecting proxy).
     public var caFile: String?
+    /// The account's Resource Manager id, for the control-plane facts behind its verdicts.
+    public var armID: ARMResourceID?
     /// Where the resource's entry starts in the file (for warnings); line 0 when not from a file.
     public var line: Int = 0
     public var column: Int = 0

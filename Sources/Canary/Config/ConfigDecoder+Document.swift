@@ -3,8 +3,9 @@ import HTTPServer
 import YAML
 
 extension ConfigDecoder {
-    static let topLevelKeys = ["listen", "interval", "timeout", "credentials", "resources"]
-    static let resourceKeys = ["name", "endpoint", "deployment", "probe", "api_version", "api_key_file", "api_key_env", "credential", "interval", "ca_file"]
+    static let topLevelKeys = ["listen", "interval", "timeout", "credentials", "resources", "control_plane"]
+    static let resourceKeys = ["name", "endpoint", "deployment", "probe", "api_version", "api_key_file", "api_key_env", "credential", "interval", "ca_file", "arm_id"]
+    static let controlPlaneKeys = ["credential", "endpoint", "interval"]
 
     /// Decodes the whole document; nil when any issue was reported.
     mutating func decodeDocument(_ root: YAMLNode?) -> CanaryConfig? {
@@ -29,6 +30,9 @@ extension ConfigDecoder {
         }
         if let node = top.values["resources"], !node.isNull {
             config.resources = decodeResources(node, credentialNames: declaredNames(top.values["credentials"]))
+        }
+        if let node = top.values["control_plane"], !node.isNull {
+            config.controlPlane = decodeControlPlane(node, credentials: config.credentials, credentialNames: declaredNames(top.values["credentials"]))
         }
         config.secretFileMarks = secretFileMarks
         return issues.isEmpty ? config : nil
@@ -55,6 +59,22 @@ extension ConfigDecoder {
             }
         }
         return result
+    }
+
+    private mutating func decodeControlPlane(_ node: YAMLNode, credentials: [CredentialConfig], credentialNames: [String]) -> ControlPlaneConfig? {
+        guard let fields = fields(node, "control_plane", allowed: Self.controlPlaneKeys) else { return nil }
+        let credential = string(fields, "credential", required: true)
+        let endpoint = url(fields, "endpoint", required: false)
+        let interval = duration(fields, "interval", within: ControlPlaneConfig.intervalBounds)
+        guard let credential, let credentialNode = fields.values["credential"] else { return nil }
+        guard credentialNames.contains(credential) else {
+            let hint = credentialNames.isEmpty ? "no credentials are defined" : "defined: \(credentialNames.joined(separator: ", "))"
+            report(credentialNode, fields.path("credential"), "unknown credential \"\(credential)\" (\(hint))")
+            return nil
+        }
+        let authority = credentials.first { $0.name == credential }?.settings.authority
+        let resolved = endpoint.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 } ?? ControlPlaneConfig.endpoint(forAuthority: authority)
+        return ControlPlaneConfig(credential: credential, endpoint: resolved, interval: interval ?? ControlPlaneConfig.defaultInterval)
     }
 
     /// The credential names the file declares, valid or not, so a resource naming a broken
@@ -92,6 +112,13 @@ extension ConfigDecoder {
             let key = secret(fields, prefix: "api_key", required: false)
             let credential = string(fields, "credential")
             let interval = duration(fields, "interval", within: CanaryConfig.intervalBounds)
+            var armID: ARMResourceID?
+            if let text = string(fields, "arm_id"), let node = fields.values["arm_id"] {
+                armID = ARMResourceID(text)
+                if armID == nil {
+                    report(node, fields.path("arm_id"), "arm_id must be an account's Resource Manager id, /subscriptions/SUBSCRIPTION-ID/resourceGroups/GROUP/providers/Microsoft.CognitiveServices/accounts/NAME, found \"\(text)\"")
+                }
+            }
             var caFile: String?
             if let path = string(fields, "ca_file"), let node = fields.values["ca_file"] {
                 let resolved = path.hasPrefix("/") ? path : joinPath(environment.configDirectory, path)
@@ -124,6 +151,7 @@ extension ConfigDecoder {
                 name: name, endpoint: endpoint, deployment: deployment, probe: probe, apiVersion: apiVersion,
                 apiKey: key?.0, apiKeySource: key?.1, credential: credential, interval: interval)
             resource.caFile = caFile
+            resource.armID = armID
             resource.line = (fields.values["endpoint"] ?? item).mark.line
             resource.column = (fields.values["endpoint"] ?? item).mark.column
             result.append(resource)

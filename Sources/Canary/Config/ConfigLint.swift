@@ -17,6 +17,17 @@ public enum LintCheck: String, Sendable, CaseIterable, Equatable {
     case keyAuthDisabled = "key_auth_disabled"
     /// A secret file (API key, client secret, private key) that other users may read.
     case secretFileMode = "secret_file_mode"
+    /// Resource Manager says `disableLocalAuth` while a key canary is configured (control plane).
+    case localAuthDisabled = "local_auth_disabled"
+    /// Resource Manager shows no custom subdomain while an Entra ID canary is configured (control plane).
+    case noCustomSubdomain = "no_custom_subdomain"
+    /// Resource Manager says public network access is disabled (control plane).
+    case publicNetworkDisabled = "public_network_disabled"
+    /// Resource Manager lists no deployment of the probed name (control plane).
+    case deploymentMissing = "deployment_missing"
+
+    /// The checks that come from Resource Manager's facts rather than from the file.
+    public static let controlPlane: [LintCheck] = [.localAuthDisabled, .noCustomSubdomain, .publicNetworkDisabled, .deploymentMissing]
 }
 
 /// One warning about one resource.

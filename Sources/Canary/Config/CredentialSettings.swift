@@ -49,6 +49,30 @@ public enum CredentialSettings: Sendable, Equatable {
 
     /// The scope tokens are requested for.
     public var scope: String { settings.scope }
+
+    /// The Entra ID authority tokens come from; nil for the types that do not name one (managed
+    /// identity, the Azure CLI).
+    public var authority: String? {
+        switch self {
+        case .clientSecret(let settings): return settings.authority
+        case .clientCertificate(let settings): return settings.authority
+        case .workloadIdentity(let settings): return settings.authority
+        case .chain(let settings): return settings.authority
+        case .managedIdentity, .azureCLI: return nil
+        }
+    }
+
+    /// The same credential, asking for tokens for another scope (the control plane's).
+    public func withScope(_ scope: String) -> CredentialSettings {
+        switch self {
+        case .clientSecret(var settings): settings.scope = scope; return .clientSecret(settings)
+        case .clientCertificate(var settings): settings.scope = scope; return .clientCertificate(settings)
+        case .workloadIdentity(var settings): settings.scope = scope; return .workloadIdentity(settings)
+        case .managedIdentity(var settings): settings.scope = scope; return .managedIdentity(settings)
+        case .azureCLI(var settings): settings.scope = scope; return .azureCLI(settings)
+        case .chain(var settings): settings.scope = scope; return .chain(settings)
+        }
+    }
 }
 
 /// The default scope and authority every type starts from.

@@ -16,6 +16,9 @@ public struct CanaryMetrics: Sendable {
     public static let lastSuccess = GaugeFamily("aoai_canary_last_success_timestamp_seconds", help: "Unix time of the last successful probe, 0 before the first. " + scheduleNote, labels: ["resource", "auth"])
     public static let divergence = GaugeFamily("aoai_canary_auth_divergence", help: "1 when, in the last round, the API key probe passed authentication (succeeded, or got request_rejected) and the Entra ID probe did not. " + scheduleNote, labels: ["resource"])
     public static let resourceCredential = GaugeFamily("aoai_canary_resource_credential_info", help: "The credential whose tokens the Entra ID canary of this resource uses; always 1. Alert rules join on it to give per-resource alerts a credential label.", labels: ["resource", "credential"])
+    public static let dataActionGranted = GaugeFamily("aoai_canary_data_action_granted", help: "1 when Azure Resource Manager shows the canary's principal holding the data action the probe needs, 0 when it does not; absent when unknown (no control_plane, or the roles could not be read).", labels: ["resource", "credential"])
+    public static let resourceInfo = GaugeFamily("aoai_canary_resource_info", help: "The account as Azure Resource Manager describes it; always 1.", labels: ["resource", "arm_id", "kind", "location"])
+    public static let controlPlaneRequests = CounterFamily("aoai_canary_control_plane_requests_total", help: "Azure Resource Manager requests by result (success or failure). They never delay or fail a probe.", labels: ["result"])
     public static let tokenExpiry = GaugeFamily("aoai_canary_token_expiry_timestamp_seconds", help: "Unix time at which the cached Entra ID token expires.", labels: ["credential"])
     public static let tokenAcquisitions = CounterFamily("aoai_canary_token_acquisitions_total", help: "Entra ID token requests by result (success or failure).", labels: ["credential", "result"])
     public static let tokenDuration = HistogramFamily("aoai_canary_token_acquisition_duration_seconds", help: "Duration of Entra ID token requests in seconds.", labels: ["credential"], buckets: durationBuckets)
@@ -25,7 +28,7 @@ public struct CanaryMetrics: Sendable {
     public static let refreshFailures = CounterFamily("aoai_canary_token_refresh_failures_total", help: "Failed token acquisitions by reason.", labels: ["credential", "reason"])
     public static let credentialExpiry = GaugeFamily("aoai_canary_credential_expiry_timestamp_seconds", help: "Unix time at which the credential itself expires: a client secret (secret_expires), a certificate (notAfter) or a federated token (exp).", labels: ["credential", "kind"])
     public static let clockSkew = GaugeFamily("aoai_canary_clock_skew_seconds", help: "This host's clock minus the service's, estimated from the Date headers of the last answers (1 s resolution); positive when this host is ahead.")
-    public static let configWarnings = GaugeFamily("aoai_canary_config_warnings", help: "1 when a configuration check warns about the resource (check: regional_endpoint, extra_path, insecure_http, scope_cloud_mismatch, key_auth_disabled, secret_file_mode), else 0.", labels: ["resource", "check"])
+    public static let configWarnings = GaugeFamily("aoai_canary_config_warnings", help: "1 when a configuration check warns about the resource (check: regional_endpoint, extra_path, insecure_http, scope_cloud_mismatch, key_auth_disabled, secret_file_mode; from Resource Manager: local_auth_disabled, no_custom_subdomain, public_network_disabled, deployment_missing), else 0.", labels: ["resource", "check"])
     public static let permissionRecovery = GaugeFamily("aoai_canary_permission_recovery_seconds", help: "How long the last permission_denied stretch of the Entra ID probe lasted before it succeeded (role assignment propagation), in seconds.", labels: ["resource"])
     public static let reloadSuccessful = GaugeFamily("aoai_canary_config_last_reload_successful", help: "1 if the last configuration load (start or reload) succeeded, 0 if it was rejected and the previous configuration kept running.")
     public static let reloadTimestamp = GaugeFamily("aoai_canary_config_last_reload_success_timestamp_seconds", help: "Unix time of the last successful configuration load.")
@@ -38,7 +41,7 @@ public struct CanaryMetrics: Sendable {
     /// family that is not here fails loudly (the registry's precondition), never silently.
     public static let all: [any MetricFamily] = [
         probeSuccess, probeDuration, httpPhase, httpStatus, probes, failures, lastSuccess, divergence,
-        resourceCredential, tokenExpiry, tokenAcquisitions, tokenDuration, tokenInfo, tokenRefreshAt, tokenLifetime, refreshFailures,
+        resourceCredential, dataActionGranted, resourceInfo, controlPlaneRequests, tokenExpiry, tokenAcquisitions, tokenDuration, tokenInfo, tokenRefreshAt, tokenLifetime, refreshFailures,
         credentialExpiry, clockSkew, configWarnings, permissionRecovery, reloadSuccessful, reloadTimestamp, startLag, buildInfo,
     ]
 
@@ -122,6 +125,29 @@ public struct CanaryMetrics: Sendable {
     public func record(warnings: [ConfigWarning], resource: String) {
         for check in LintCheck.allCases {
             registry.set(Self.configWarnings, [resource, check.rawValue], warnings.contains { $0.check == check } ? 1 : 0)
+        }
+    }
+
+    /// Creates the control plane's request counters at 0, when there is a control plane.
+    public func prepareControlPlane() {
+        registry.touch(Self.controlPlaneRequests, ["success"])
+        registry.touch(Self.controlPlaneRequests, ["failure"])
+    }
+
+    public func recordControlPlaneRequest(_ result: String) {
+        registry.add(Self.controlPlaneRequests, [result])
+    }
+
+    /// What a pass over Resource Manager found for a resource: its description, and whether its
+    /// principal holds the data action (left absent when that is unknown).
+    public func record(facts: ControlPlaneFacts, resource: String, credential: String?, dataAction: String) {
+        registry.remove(Self.resourceInfo, where: { $0.first == resource })
+        if let account = facts.account {
+            registry.set(Self.resourceInfo, [resource, facts.armID.description, account.kind, account.location], 1)
+        }
+        registry.remove(Self.dataActionGranted, where: { $0.first == resource })
+        if let credential, let granted = facts.dataActionGranted(dataAction) {
+            registry.set(Self.dataActionGranted, [resource, credential], granted ? 1 : 0)
         }
     }
 

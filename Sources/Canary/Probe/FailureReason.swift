@@ -10,6 +10,9 @@ public enum FailureReason: String, Sendable, CaseIterable, Equatable, Comparable
     case tokenNotYetValid = "token_not_yet_valid"
     case wrongTenant = "wrong_tenant"
     case permissionDenied = "permission_denied"
+    /// `permission_denied` while Resource Manager shows a role whose data actions cover the call:
+    /// the assignment exists and has not reached the data plane yet (needs `control_plane:`).
+    case rolePropagating = "role_propagating"
     case regionalEndpoint = "regional_endpoint"
     case networkDenied = "network_denied"
     case deploymentNotFound = "deployment_not_found"
@@ -29,7 +32,7 @@ public enum FailureReason: String, Sendable, CaseIterable, Equatable, Comparable
     /// The reasons a probe with this auth mode can produce: the series present from the first scrape.
     public static func possible(for auth: AuthMode) -> [FailureReason] {
         switch auth {
-        case .apiKey: return allCases.filter { ![.tokenRejected, .tokenAudienceMismatch, .tokenExpired, .tokenNotYetValid, .wrongTenant, .permissionDenied, .regionalEndpoint, .tokenAcquisitionFailed].contains($0) }
+        case .apiKey: return allCases.filter { ![.tokenRejected, .tokenAudienceMismatch, .tokenExpired, .tokenNotYetValid, .wrongTenant, .permissionDenied, .rolePropagating, .regionalEndpoint, .tokenAcquisitionFailed].contains($0) }
         case .entraID: return allCases.filter { ![.invalidAPIKey, .keyAuthDisabled].contains($0) }
         }
     }
@@ -45,6 +48,7 @@ public enum FailureReason: String, Sendable, CaseIterable, Equatable, Comparable
         case .tokenNotYetValid: return "401 `{\"statusCode\":401,...}`; the token's `nbf` is ahead of the service's clock (clock skew)"
         case .wrongTenant: return "400 `Tenant provided in token does not match resource token`"
         case .permissionDenied: return "401 `PermissionDenied`: the principal lacks the required data action"
+        case .rolePropagating: return "401 `PermissionDenied`, while Resource Manager shows the principal a role whose data actions cover the call"
         case .regionalEndpoint: return "400 `BadRequest` \"Please provide an authentication key.\" to a bearer token"
         case .networkDenied: return "403 \"Access denied due to Virtual Network/Firewall rules.\""
         case .deploymentNotFound: return "404 `DeploymentNotFound`"
@@ -72,6 +76,7 @@ public enum FailureReason: String, Sendable, CaseIterable, Equatable, Comparable
         case .tokenNotYetValid: return "The host or issuer clock is ahead of the service's: fix NTP on this host (see `aoai_canary_clock_skew_seconds`)."
         case .wrongTenant: return "Get the token from the resource's tenant (tenant_id of the credential)."
         case .permissionDenied: return "Assign Cognitive Services OpenAI User to the token's object id at the resource scope; new assignments take up to 10 minutes, then get a fresh token."
+        case .rolePropagating: return "Wait: the role assignment exists and is still propagating (up to 10 minutes), and the service needs a token issued after it; nothing to assign."
         case .regionalEndpoint: return "Use the resource's custom subdomain endpoint, `https://<name>.openai.azure.com/`."
         case .networkDenied: return "Fix the firewall, private endpoint or DNS so this host may reach the resource."
         case .deploymentNotFound: return "Fix the deployment name, or wait a few minutes after creating it."

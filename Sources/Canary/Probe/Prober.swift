@@ -19,6 +19,8 @@ public struct ProbeResult: Sendable {
     public var credential: String?
     /// Seconds left on the token sent, for the log.
     public var tokenExpiresIn: Double?
+    /// The `iat` of the token sent, for telling a role that postdates it.
+    public var tokenIssuedAt: Double?
     /// The AADSTS code when the token could not be had.
     public var aadsts: Int?
     /// The service's clock, from its `Date` header.
@@ -110,6 +112,7 @@ public struct Prober: Sendable {
         var result = await probe(resource, auth: .entraID, header: ("Authorization", "Bearer \(token.accessToken.exposedValue)"))
         result.credential = tokens.credential
         result.tokenExpiresIn = token.expiresOn - clock.wallSeconds
+        result.tokenIssuedAt = token.claims?.issuedAt ?? token.acquiredAt
         result.claims = token.claims
         result.verdict = TokenDiagnosis.refine(result.verdict, claims: token.claims, endpoint: resource.endpoint, serviceTime: result.serviceDate ?? result.finishedAt)
         return result

@@ -33,6 +33,8 @@ public final class StatusBoard: Sendable {
         public var probes: [AuthMode: ProbeState] = [:]
         public var divergence = false
         public var warnings: [ConfigWarning]
+        /// What Resource Manager said at the last pass, when the resource has an `arm_id`.
+        public var controlPlane: ControlPlaneFacts? = nil
     }
 
     public struct CredentialState: Sendable, Equatable {
@@ -68,6 +70,7 @@ public final class StatusBoard: Sendable {
                       before.endpoint == state.resources[index].endpoint else { continue }
                 state.resources[index].probes = before.probes.filter { state.resources[index].modes.contains($0.key) }
                 state.resources[index].divergence = before.divergence
+                state.resources[index].controlPlane = before.controlPlane
             }
             for index in state.credentials.indices {
                 if let before = old.credentials.first(where: { $0.name == state.credentials[index].name && $0.type == state.credentials[index].type }) {
@@ -121,6 +124,26 @@ public final class StatusBoard: Sendable {
             }
             return transition
         }
+    }
+
+    /// Records a pass over Resource Manager: the facts, and the warnings they give (replacing
+    /// those of the previous pass). True when the warnings changed.
+    public func record(facts: ControlPlaneFacts, findings: [(check: LintCheck, message: String)], resource: String) -> Bool {
+        state.withLock { state in
+            guard let index = state.positions[resource] else { return false }
+            state.resources[index].controlPlane = facts
+            let before = state.resources[index].warnings.filter { LintCheck.controlPlane.contains($0.check) }.map(\.message)
+            state.resources[index].warnings.removeAll { LintCheck.controlPlane.contains($0.check) }
+            for finding in findings {
+                state.resources[index].warnings.append(ConfigWarning(resource: resource, check: finding.check, message: finding.message, line: 0, column: 0))
+            }
+            return before != findings.map(\.message)
+        }
+    }
+
+    /// The last facts Resource Manager gave about a resource.
+    public func controlPlaneFacts(_ resource: String) -> ControlPlaneFacts? {
+        state.withLock { state in state.positions[resource].flatMap { state.resources[$0].controlPlane } }
     }
 
     /// Records whether the pair diverged in the last round.

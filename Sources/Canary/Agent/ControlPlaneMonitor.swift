@@ -1,0 +1,134 @@
+// The control plane beside the probes: reads Resource Manager's facts about every resource with
+// an `arm_id` on its interval, and at once when a resource's Entra ID canary starts failing; uses
+// them to name what the data plane cannot (a role still propagating, the roles the principal
+// holds). It never delays or fails a probe: it runs on its own task, and a probe only reads the
+// facts already there.
+import HTTPClient
+import Synchronization
+
+public final class ControlPlaneMonitor: Sendable {
+    private struct State {
+        /// Resources whose Entra ID canary failed in their last round.
+        var failing: Set<String> = []
+        /// Resources to read at the next wake-up, ahead of the interval.
+        var due: Set<String> = []
+        var roleCache: ControlPlaneReader.RoleCache = [:]
+    }
+
+    let settings: ControlPlaneConfig
+    let resources: [ResourceConfig]
+    let reader: ControlPlaneReader
+    let tokens: TokenCache
+    /// The canaries' token caches by credential name, for the principal whose roles to read.
+    let canaryTokens: [String: TokenCache]
+    let board: StatusBoard
+    let metrics: CanaryMetrics
+    let logger: EventLogger
+    let clock: any CanaryClock
+    private let state = Mutex(State())
+
+    init(settings: ControlPlaneConfig, resources: [ResourceConfig], client: HTTPClient, timeoutSeconds: Double, credential: CredentialConfig,
+         canaryTokens: [String: TokenCache], board: StatusBoard, metrics: CanaryMetrics, logger: EventLogger, clock: any CanaryClock, tokenRetryInterval: Double) {
+        self.settings = settings
+        self.resources = resources.filter { $0.armID != nil }
+        self.reader = ControlPlaneReader(client: client, endpoint: settings.endpoint, timeoutSeconds: timeoutSeconds) { metrics.recordControlPlaneRequest($0) }
+        // Its own cache: Resource Manager's audience, and events kept out of the canary's token metrics.
+        self.tokens = TokenCache(credential: credential.name, source: TokenSourceFactory.make(credential.settings.withScope(settings.scope)), client: client,
+                                 clock: clock, timeoutSeconds: timeoutSeconds, retryInterval: tokenRetryInterval, observe: { _ in })
+        self.canaryTokens = canaryTokens
+        self.board = board
+        self.metrics = metrics
+        self.logger = logger
+        self.clock = clock
+        metrics.prepareControlPlane()
+    }
+
+    /// Told after every round: a resource whose Entra ID canary starts failing is read again at once.
+    func noteEntraID(resource: String, failing: Bool) {
+        state.withLock { state in
+            if failing, !state.failing.contains(resource), resources.contains(where: { $0.name == resource }) { state.due.insert(resource) }
+            if failing { state.failing.insert(resource) } else { state.failing.remove(resource) }
+        }
+    }
+
+    /// Reads every resource now and then on the interval, and any resource marked due within a
+    /// second, until cancelled.
+    func run() async {
+        guard !resources.isEmpty else { return }
+        var next = 0.0
+        while !Task.isCancelled {
+            let now = clock.monotonicSeconds
+            var batch: [ResourceConfig]
+            if now >= next {
+                batch = resources
+                next = now + settings.interval.seconds
+                state.withLock { $0.due.removeAll() }
+            } else {
+                let due = state.withLock { state -> Set<String> in defer { state.due.removeAll() }; return state.due }
+                batch = resources.filter { due.contains($0.name) }
+            }
+            for resource in batch where !Task.isCancelled { await read(resource) }
+            do { try await clock.sleep(untilMonotonic: min(next, clock.monotonicSeconds + 1)) } catch { return }
+        }
+    }
+
+    /// One resource: its facts on the board and in the metrics, and a log line when its findings change.
+    public func read(_ resource: ResourceConfig) async {
+        guard let armID = resource.armID else { return }
+        let credential = resource.credential
+        var principal: String?
+        if let credential, let cache = canaryTokens[credential] {
+            principal = (try? await cache.token())?.claims?.objectID
+        }
+        let facts: ControlPlaneFacts
+        do {
+            let token = try await tokens.token()
+            var cache = state.withLock { $0.roleCache }
+            let callerIsPrincipal = credential == settings.credential
+            facts = await reader.read(armID, token: token.accessToken.exposedValue, principal: principal ?? (callerIsPrincipal ? token.claims?.objectID : nil),
+                                      callerIsPrincipal: callerIsPrincipal, now: clock.wallSeconds, roleCache: &cache)
+            let kept = cache
+            state.withLock { $0.roleCache = kept }
+        } catch {
+            facts = ControlPlaneFacts(armID: armID, readAt: clock.wallSeconds, principal: principal,
+                                      problems: ["no Resource Manager token for credential \(settings.credential): \(error)"])
+        }
+        let findings = facts.findings(hasKeyCanary: resource.apiKey != nil, hasEntraCanary: credential != nil, deployment: resource.probe.needsDeployment ? resource.deployment : nil)
+        let changed = board.record(facts: facts, findings: findings, resource: resource.name)
+        metrics.record(facts: facts, resource: resource.name, credential: credential, dataAction: resource.probe.dataAction)
+        metrics.record(warnings: board.warnings(resource.name), resource: resource.name)
+        if changed {
+            for finding in findings {
+                logger.log(.warning, "\(resource.name): \(finding.message)", [("RESOURCE", resource.name), ("CHECK", finding.check.rawValue)])
+            }
+        }
+        for problem in facts.problems {
+            logger.log(.debug, "\(resource.name): Resource Manager: \(problem)", [("RESOURCE", resource.name)])
+        }
+    }
+
+    /// The facts behind a verdict: a `permission_denied` turns into `role_propagating` when
+    /// Resource Manager shows a role covering the call, and otherwise names the roles held.
+    func explain(_ result: ProbeResult, resource: ResourceConfig) -> ProbeResult {
+        guard case .failure(.permissionDenied, let detail) = result.verdict, let facts = board.controlPlaneFacts(resource.name) else { return result }
+        let action = resource.probe.dataAction
+        var explained = result
+        let now = clock.wallSeconds
+        if let role = facts.coveringRole(action) {
+            let ago = role.createdOn.map { " \(Self.duration(now - $0)) ago" } ?? ""
+            let issued = result.tokenIssuedAt.map { "; the token in use was issued \(Self.duration(now - $0)) ago" } ?? ""
+            let stale = (role.createdOn ?? 0) > (result.tokenIssuedAt ?? .infinity) ? " (before the assignment: a client holding a token that old may need a fresh one)" : ""
+            explained.verdict = .failure(.rolePropagating, detail: "\(detail); Resource Manager shows \(role.roleName) at \(role.scope), assigned\(ago), which covers \(action): still propagating\(issued)\(stale)")
+        } else if facts.roles != nil {
+            explained.verdict = .failure(.permissionDenied, detail: "\(detail); Resource Manager shows the principal holding: \(facts.heldRoles); none grants \(action): assign Cognitive Services OpenAI User at \(facts.armID)")
+        }
+        return explained
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        let whole = max(0, seconds).rounded().clampedInt
+        if whole < 120 { return "\(whole) s" }
+        if whole < 7200 { return "\(whole / 60) min" }
+        return "\(whole / 3600) h"
+    }
+}

@@ -1,0 +1,198 @@
+// Reading one resource's facts from Azure Resource Manager: the account, its deployments, the
+// principal's role assignments (expanded through their definitions) and, when the reader is that
+// principal, its own permissions.
+import HTTPClient
+import HTTPServer
+import JSON
+
+/// Reads facts with one Resource Manager token. Every request's outcome goes to `observe`
+/// ("success" or "failure"), for `aoai_canary_control_plane_requests_total`.
+public struct ControlPlaneReader: Sendable {
+    /// Microsoft.CognitiveServices: the version Microsoft's REST reference defaults to; the
+    /// fields read are the same through 2026-03-01.
+    public static let accountsAPIVersion = "2024-10-01"
+    /// Microsoft.Authorization: role assignments, role definitions and permissions.
+    public static let authorizationAPIVersion = "2022-04-01"
+
+    public let client: HTTPClient
+    /// Resource Manager, without a trailing slash.
+    public let endpoint: String
+    public let timeoutSeconds: Double
+    public let observe: @Sendable (_ result: String) -> Void
+
+    public init(client: HTTPClient, endpoint: String, timeoutSeconds: Double, observe: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.client = client
+        self.endpoint = endpoint
+        self.timeoutSeconds = timeoutSeconds
+        self.observe = observe
+    }
+
+    /// Role definitions already read, by GUID: built-in roles do not change between passes.
+    public typealias RoleCache = [String: (name: String, permissions: [RolePermission])]
+
+    /// Reads everything it can. `principal` is the canary token's object id (nil: roles are not
+    /// read); `callerIsPrincipal` adds the permissions API, which needs no role to read.
+    public func read(_ armID: ARMResourceID, token: String, principal: String?, callerIsPrincipal: Bool, now: Double,
+                     roleCache: inout RoleCache) async -> ControlPlaneFacts {
+        var facts = ControlPlaneFacts(armID: armID, readAt: now, principal: principal)
+        let resource = armID.description
+        switch await get(resource, api: Self.accountsAPIVersion, token: token) {
+        case .success(let json): facts.account = Self.account(json)
+        case .failure(let problem): facts.problems.append("account: \(problem)")
+        }
+        switch await get(resource + "/deployments", api: Self.accountsAPIVersion, token: token) {
+        case .success(let json): facts.deployments = Self.deployments(json)
+        case .failure(let problem): facts.problems.append("deployments: \(problem)")
+        }
+        if let principal {
+            let filter = "assignedTo('\(principal)')".addingQueryEncoding
+            switch await get(resource + "/providers/Microsoft.Authorization/roleAssignments", api: Self.authorizationAPIVersion, token: token, extra: "&$filter=" + filter) {
+            case .success(let json):
+                var grants: [RoleGrant] = []
+                for assignment in json["value"]?.arrayValue ?? [] {
+                    let properties = assignment["properties"]
+                    guard let definition = properties?["roleDefinitionId"]?.stringValue,
+                          (properties?["principalId"]?.stringValue?.lowercased() ?? principal.lowercased()) == principal.lowercased() else { continue }
+                    let scope = properties?["scope"]?.stringValue ?? ""
+                    // Only assignments at the resource or above it apply to it.
+                    guard Self.covers(scope, resource) else { continue }
+                    let id = definition.split(separator: "/").last.map { String($0).lowercased() } ?? definition
+                    if roleCache[id] == nil {
+                        // Read at the resource, where the canary's principal is most likely to
+                        // hold roleDefinitions/read (Cognitive Services OpenAI User has it there);
+                        // a built-in role's GUID is the same at every scope.
+                        switch await get(resource + "/providers/Microsoft.Authorization/roleDefinitions/" + id, api: Self.authorizationAPIVersion, token: token) {
+                        case .success(let role):
+                            let permissions = (role["properties"]?["permissions"]?.arrayValue ?? []).map(Self.permission)
+                            roleCache[id] = (role["properties"]?["roleName"]?.stringValue ?? id, permissions)
+                        case .failure(let problem):
+                            facts.problems.append("role definition \(id): \(problem)")
+                            continue
+                        }
+                    }
+                    guard let role = roleCache[id] else { continue }
+                    grants.append(RoleGrant(roleID: id, roleName: role.name, scope: scope,
+                                            createdOn: properties?["createdOn"]?.stringValue.flatMap(Self.timestamp), permissions: role.permissions))
+                }
+                facts.roles = grants
+            case .failure(let problem):
+                facts.problems.append("role assignments: \(problem)")
+            }
+        }
+        if callerIsPrincipal {
+            switch await get(resource + "/providers/Microsoft.Authorization/permissions", api: Self.authorizationAPIVersion, token: token) {
+            case .success(let json): facts.callerPermissions = (json["value"]?.arrayValue ?? []).map(Self.permission)
+            case .failure(let problem): facts.problems.append("permissions: \(problem)")
+            }
+        }
+        return facts
+    }
+
+    /// One GET; a failure says what Resource Manager answered, its error code and message.
+    func get(_ path: String, api: String, token: String, extra: String = "") async -> Result<JSONValue, ControlPlaneProblem> {
+        let request = HTTPClientRequest(url: endpoint + path + "?api-version=" + api + extra,
+                                        headers: [("Authorization", "Bearer " + token), ("Accept", "application/json")],
+                                        timeoutSeconds: timeoutSeconds, maxBodyBytes: 4 << 20)
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request)
+        } catch {
+            observe("failure")
+            return .failure(ControlPlaneProblem(text: "no answer (\(error))"))
+        }
+        let json = JSONValue.parse(response.body)
+        guard response.status == 200, let json else {
+            observe("failure")
+            let code = json?["error"]?["code"]?.stringValue
+            // Text from outside: secrets the agent holds are cut out, and it is bounded.
+            let message = json?["error"]?["message"]?.stringValue.map { text -> String in
+                let clean = Redaction.clean(text)
+                return clean.count > 400 ? String(clean.prefix(400)) + "…" : clean
+            }
+            return .failure(ControlPlaneProblem(status: response.status, code: code,
+                                                text: "HTTP \(response.status)" + (code.map { " \($0)" } ?? "") + (message.map { ": \($0)" } ?? "")))
+        }
+        observe("success")
+        return .success(json)
+    }
+
+    /// Whether an assignment at `outer` applies at `inner`.
+    static func covers(_ outer: String, _ inner: String) -> Bool {
+        let (a, b) = (outer.lowercased(), inner.lowercased())
+        return a.isEmpty || a == "/" || b == a || b.hasPrefix(a.hasSuffix("/") ? a : a + "/")
+    }
+
+    static func account(_ json: JSONValue) -> AccountFacts {
+        let properties = json["properties"]
+        var tags: [String: String] = [:]
+        for (key, value) in json["tags"]?.objectMembers ?? [] { if let text = value.stringValue { tags[key] = text } }
+        return AccountFacts(
+            kind: json["kind"]?.stringValue ?? "", location: json["location"]?.stringValue ?? "",
+            endpoint: properties?["endpoint"]?.stringValue,
+            customSubDomain: properties?["customSubDomainName"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 },
+            localAuthDisabled: { if case .bool(true)? = properties?["disableLocalAuth"] { return true } else { return false } }(),
+            publicNetworkAccess: properties?["publicNetworkAccess"]?.stringValue,
+            networkDefaultAction: properties?["networkAcls"]?["defaultAction"]?.stringValue,
+            tags: tags)
+    }
+
+    static func deployments(_ json: JSONValue) -> [DeploymentFacts] {
+        (json["value"]?.arrayValue ?? []).compactMap { item in
+            guard let name = item["name"]?.stringValue else { return nil }
+            let model = item["properties"]?["model"]
+            return DeploymentFacts(name: name, model: model?["name"]?.stringValue, version: model?["version"]?.stringValue,
+                                   state: item["properties"]?["provisioningState"]?.stringValue)
+        }
+    }
+
+    static func permission(_ json: JSONValue) -> RolePermission {
+        func strings(_ key: String) -> [String] { (json[key]?.arrayValue ?? []).compactMap(\.stringValue) }
+        return RolePermission(actions: strings("actions"), notActions: strings("notActions"), dataActions: strings("dataActions"), notDataActions: strings("notDataActions"))
+    }
+
+    /// `2022-01-15T21:08:45.4904312Z` as Unix time; nil for anything else.
+    static func timestamp(_ text: String) -> Double? {
+        let bytes = Array(text.utf8)
+        guard bytes.count >= 20, bytes[4] == UInt8(ascii: "-"), bytes[10] == UInt8(ascii: "T") else { return nil }
+        func number(_ range: Range<Int>) -> Int? { Int(String(decoding: bytes[range], as: UTF8.self)) }
+        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
+              let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
+              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
+        var fraction = 0.0
+        if bytes[19] == UInt8(ascii: ".") {
+            var scale = 0.1
+            for byte in bytes[20...] where byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
+                fraction += Double(byte - UInt8(ascii: "0")) * scale
+                scale /= 10
+            }
+        }
+        let days = CivilTime.days(year: year, month: month, day: day)
+        return Double(days * 86_400 + hour * 3600 + minute * 60 + second) + fraction
+    }
+}
+
+/// What went wrong reading one part.
+public struct ControlPlaneProblem: Error, Sendable, Equatable, CustomStringConvertible {
+    public var status: Int = 0
+    public var code: String?
+    public var text: String
+    public var description: String { text }
+}
+
+extension String {
+    /// Percent-encodes everything but unreserved characters, for a query value.
+    var addingQueryEncoding: String {
+        var result = ""
+        for byte in utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                result.append(Character(UnicodeScalar(byte)))
+            default:
+                let hex = Array("0123456789ABCDEF")
+                result += "%" + String(hex[Int(byte >> 4)]) + String(hex[Int(byte & 15)])
+            }
+        }
+        return result
+    }
+}

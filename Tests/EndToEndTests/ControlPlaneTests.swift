@@ -1,0 +1,203 @@
+// Resource Manager's facts behind the verdicts (issue 13): the simulated control plane read through
+// the real libcurl client with a Resource Manager token, and what the agent makes of it.
+import AzureSimulator
+@testable import Canary
+import CanaryTestSupport
+import Foundation
+import HTTPClient
+import HTTPServer
+import Testing
+
+@Suite(.serialized) struct ControlPlaneTests {
+    /// A config whose resources carry their `arm_id`, read through the app's own credential.
+    static func config(_ world: World, resources: [(name: String, endpoint: String, key: Bool)], controlPlaneEndpoint: String? = nil) -> String {
+        var text = """
+        listen: "127.0.0.1:0"
+        interval: 60s
+        timeout: 2s
+        control_plane:
+          credential: app
+          endpoint: \(controlPlaneEndpoint ?? world.simulator.authority)
+
+        """ + world.credentialsYAML() + "resources:\n"
+        for resource in resources {
+            let armID = SimulatedResource(name: resource.name, tenantID: Names.tenant, apiKey: "", deployments: []).armID
+            text += """
+              - name: \(resource.name)
+                endpoint: \(resource.endpoint)
+                deployment: \(Names.deployment)
+                credential: app
+                arm_id: \(armID)
+
+            """
+            if resource.key { text += "    api_key_file: resource.key\n" }
+        }
+        return text
+    }
+
+    /// Reads the control plane for every resource, then runs one round.
+    static func readThenProbe(_ agent: Agent) async throws {
+        let monitor = try #require(agent.controlPlane)
+        for resource in agent.config.resources { await monitor.read(resource) }
+        await agent.scheduler.runAllOnce()
+    }
+
+    static func entraVerdict(_ agent: Agent, _ resource: String) -> (reason: FailureReason?, detail: String) {
+        let view = StatusView(board: agent.board, now: SystemClock().wallSeconds, version: "test")
+        let probe = view.resources.first { $0.name == resource }?.probes.first { $0.auth == .entraID }
+        return (probe?.reason, probe?.detail ?? "")
+    }
+
+    /// The question's case with Resource Manager beside it: the principal holds Owner, which
+    /// grants no data action. The verdict names what it holds and what to assign.
+    @Test func permissionDeniedNamesTheRolesHeldAndTheOneToAssign() async throws {
+        let world = try World()
+        let endpoint = world.addResource("owner-only", grantRole: false)
+        world.simulator.grantRole(resource: "owner-only", objectID: Names.object, role: SimulatedRole.named("Owner")!)
+        let agent = world.agent(try world.config(Self.config(world, resources: [("owner-only", endpoint, true)])))
+        defer { agent.shutdown() }
+        try await Self.readThenProbe(agent)
+
+        let (reason, detail) = Self.entraVerdict(agent, "owner-only")
+        #expect(reason == .permissionDenied, "\(detail)")
+        #expect(detail.contains("Resource Manager shows the principal holding: Owner at /subscriptions/\(SimulatedResource.defaultSubscription)/resourceGroups/rg-canary/providers/Microsoft.CognitiveServices/accounts/owner-only (control plane only)"), "\(detail)")
+        #expect(detail.contains("assign Cognitive Services OpenAI User"), "\(detail)")
+        #expect(agent.value(CanaryMetrics.dataActionGranted, ["owner-only", "app"]) == 0)
+        #expect(agent.value(CanaryMetrics.failures, ["owner-only", "entra_id", "permission_denied"]) == 1)
+        let armID = SimulatedResource(name: "owner-only", tenantID: Names.tenant, apiKey: "", deployments: []).armID
+        #expect(agent.value(CanaryMetrics.resourceInfo, ["owner-only", armID, "OpenAI", "eastus"]) == 1)
+        #expect(agent.value(CanaryMetrics.controlPlaneRequests, ["success"]) >= 4, "account, deployments, role assignments, the role, permissions")
+        #expect(agent.value(CanaryMetrics.controlPlaneRequests, ["failure"]) == 0)
+    }
+
+    /// A role assigned a moment ago: Resource Manager shows it, the data plane does not honour
+    /// it yet. That is role_propagating, with the role, its scope and its age; once it takes
+    /// effect the probe succeeds.
+    @Test func aRoleResourceManagerShowsButTheDataPlaneDoesNotYetHonourIsPropagating() async throws {
+        let world = try World()
+        let endpoint = world.addResource("propagating", grantRole: false)
+        world.simulator.grantRole(resource: "propagating", objectID: Names.object, effectiveAfterSeconds: 3)
+        let agent = world.agent(try world.config(Self.config(world, resources: [("propagating", endpoint, true)])))
+        defer { agent.shutdown() }
+        try await Self.readThenProbe(agent)
+
+        let (reason, detail) = Self.entraVerdict(agent, "propagating")
+        #expect(reason == .rolePropagating, "\(detail)")
+        #expect(detail.contains("Resource Manager shows Cognitive Services OpenAI User at /subscriptions/"), "\(detail)")
+        #expect(detail.contains("assigned 0 s ago") || detail.contains("assigned 1 s ago"), "\(detail)")
+        #expect(detail.contains("covers Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action"), "\(detail)")
+        #expect(detail.contains("the token in use was issued"), "\(detail)")
+        #expect(agent.value(CanaryMetrics.failures, ["propagating", "entra_id", "role_propagating"]) == 1)
+        #expect(agent.value(CanaryMetrics.failures, ["propagating", "entra_id", "permission_denied"]) == 0)
+        #expect(agent.value(CanaryMetrics.dataActionGranted, ["propagating", "app"]) == 1)
+        #expect(world.logs.chunks.contains { $0.contains("reason=role_propagating") })
+
+        try await Task.sleep(for: .seconds(3.2))
+        await agent.scheduler.runAllOnce()
+        #expect(Self.entraVerdict(agent, "propagating").reason == nil, "the role took effect")
+    }
+
+    /// Facts that make a canary pointless or broken become configuration warnings.
+    @Test func resourceManagerFactsBecomeWarnings() async throws {
+        let world = try World()
+        let keyless = world.addResource("keyless") { $0.localAuthDisabled = true }
+        let empty = world.addResource("empty") { $0.deploymentMissing = true; $0.publicNetworkAccessDisabled = true }
+        let agent = world.agent(try world.config(Self.config(world, resources: [("keyless", keyless, true), ("empty", empty, false)])))
+        defer { agent.shutdown() }
+        try await Self.readThenProbe(agent)
+
+        #expect(agent.value(CanaryMetrics.configWarnings, ["keyless", "local_auth_disabled"]) == 1)
+        #expect(agent.value(CanaryMetrics.configWarnings, ["keyless", "deployment_missing"]) == 0)
+        #expect(agent.value(CanaryMetrics.configWarnings, ["empty", "deployment_missing"]) == 1)
+        #expect(agent.value(CanaryMetrics.configWarnings, ["empty", "public_network_disabled"]) == 1)
+        #expect(agent.value(CanaryMetrics.configWarnings, ["empty", "local_auth_disabled"]) == 0, "no key canary there")
+        #expect(world.logs.chunks.contains { $0.contains("the account has no deployment \\\"\(Names.deployment)\\\"; it has none") }, "\(world.logs.chunks)")
+        let page = StatusView(board: agent.board, now: SystemClock().wallSeconds, version: "test").html
+        #expect(page.contains("Resource Manager says local auth is disabled"))
+    }
+
+    /// Resource Manager down, or the reader forbidden: probes go on exactly as without it.
+    @Test func aControlPlaneThatIsDownOrForbiddenNeverFailsOrDelaysAProbe() async throws {
+        let world = try World()
+        let healthy = world.addResource("healthy")
+        world.simulator.setResourceManagerStatus(503)
+        let agent = world.agent(try world.config(Self.config(world, resources: [("healthy", healthy, true)])))
+        defer { agent.shutdown() }
+        let started = ContinuousClock.now
+        try await Self.readThenProbe(agent)
+        #expect(ContinuousClock.now - started < .seconds(2))
+        #expect(agent.value(CanaryMetrics.probeSuccess, ["healthy", "entra_id"]) == 1)
+        #expect(agent.value(CanaryMetrics.probeSuccess, ["healthy", "api_key"]) == 1)
+        #expect(agent.value(CanaryMetrics.controlPlaneRequests, ["failure"]) >= 1)
+        #expect(agent.value(CanaryMetrics.dataActionGranted, ["healthy", "app"]) == -1, "unknown: absent")
+        let facts = try #require(agent.board.controlPlaneFacts("healthy"))
+        #expect(facts.problems.contains { $0.hasPrefix("account: HTTP 503 ServiceUnavailable") }, "\(facts.problems)")
+
+        // Forbidden: a principal with no role at all gets AuthorizationFailed for every read.
+        world.simulator.setResourceManagerStatus(nil)
+        world.simulator.revokeRole(resource: "healthy", objectID: Names.object)
+        await agent.controlPlane!.read(agent.config.resources[0])
+        let forbidden = try #require(agent.board.controlPlaneFacts("healthy"))
+        #expect(forbidden.problems.contains { $0.contains("role assignments: HTTP 403 AuthorizationFailed: The client '\(Names.client)' with object id '\(Names.object)' does not have authorization to perform action 'Microsoft.Authorization/roleAssignments/read'") },
+                "\(forbidden.problems)")
+        // The permissions API needs no role: it says the principal holds nothing.
+        #expect(forbidden.callerPermissions == [])
+        #expect(agent.value(CanaryMetrics.dataActionGranted, ["healthy", "app"]) == 0)
+    }
+
+    /// The body of the first `answer` block in docs/azure-answers.md with this reason.
+    static func recordedBody(_ reason: String) throws -> [String: Any] {
+        let text = try String(contentsOfFile: repositoryRoot + "/docs/azure-answers.md", encoding: .utf8)
+        var body: String?
+        for block in text.components(separatedBy: "```answer").dropFirst() {
+            let lines = block.components(separatedBy: "```")[0].split(separator: "\n")
+            if lines.contains("reason: " + reason) { body = lines.first { $0.hasPrefix("body: ") }.map { String($0.dropFirst(6)) }; break }
+        }
+        let data = try #require(body, "no recorded answer \(reason)").data(using: .utf8)!
+        return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    }
+
+    /// Every key path of a JSON object, arrays' first items included (`value[].properties.scope`).
+    static func keyPaths(_ value: Any, _ prefix: String = "") -> Set<String> {
+        if let object = value as? [String: Any] {
+            return object.reduce(into: Set<String>()) { paths, member in
+                let path = prefix.isEmpty ? member.key : prefix + "." + member.key
+                paths.insert(path)
+                paths.formUnion(keyPaths(member.value, path))
+            }
+        }
+        if let array = value as? [Any], let first = array.first { return keyPaths(first, prefix + "[]") }
+        return []
+    }
+
+    /// The simulator answers with Resource Manager's real shapes: every key of the recorded real
+    /// answers (docs/azure-answers.md) is in the simulator's, but those the real service adds
+    /// later or the recording tool put there.
+    @Test func theSimulatorsResourceManagerAnswersHaveTheRealShapes() async throws {
+        let world = try World()
+        world.addResource("shape")
+        let armID = SimulatedResource(name: "shape", tenantID: Names.tenant, apiKey: "", deployments: []).armID
+        let form = "grant_type=client_credentials&client_id=\(Names.client)&client_secret=\(Names.secret)&scope=https%3A%2F%2Fmanagement.azure.com%2F.default"
+        let answer = try await client.execute(HTTPClientRequest(method: "POST", url: world.simulator.authority + "/\(Names.tenant)/oauth2/v2.0/token",
+                                                                headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Array(form.utf8)))
+        let token = try #require(String(decoding: answer.body, as: UTF8.self).firstMatch(of: /"access_token":"([^"]+)"/)?.1)
+        func simulated(_ path: String) async throws -> [String: Any] {
+            let response = try await client.execute(HTTPClientRequest(url: world.simulator.authority + path, headers: [("Authorization", "Bearer \(token)")]))
+            #expect(response.status == 200, "\(path): \(String(decoding: response.body, as: UTF8.self))")
+            return try #require(try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any])
+        }
+        let cases: [(String, String, Set<String>)] = [
+            ("arm_account", armID + "?api-version=2024-10-01", ["apiVersion", "properties.dateCreated", "properties.isMigrated", "systemData",
+                                                                "properties.endpoints.OpenAI Dall-E API", "properties.endpoints.OpenAI Whisper API",
+                                                                "properties.endpoints.OpenAI Model Scaleset API", "properties.endpoints.OpenAI Realtime API"]),
+            ("arm_deployments", armID + "/deployments?api-version=2024-10-01", ["value[].properties.deploymentState", "value[].properties.serviceTier"]),
+            ("arm_role_assignments", armID + "/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$filter=assignedTo(%27\(Names.object)%27)", []),
+            ("arm_role_definition", armID + "/providers/Microsoft.Authorization/roleDefinitions/5e0bd9bd-7b93-4f28-af87-19fc36ad61bd?api-version=2022-04-01", []),
+        ]
+        for (reason, path, laterOrTooling) in cases {
+            let real = Self.keyPaths(try Self.recordedBody(reason)).subtracting(laterOrTooling)
+            let ours = Self.keyPaths(try await simulated(path))
+            #expect(real.subtracting(ours).isEmpty, "\(reason): the simulator lacks \(real.subtracting(ours).sorted())")
+        }
+    }
+}
