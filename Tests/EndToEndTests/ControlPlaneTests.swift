@@ -68,6 +68,17 @@ import Testing
         #expect(agent.value(CanaryMetrics.resourceInfo, ["owner-only", armID, "OpenAI", "eastus"]) == 1)
         #expect(agent.value(CanaryMetrics.controlPlaneRequests, ["success"]) >= 4, "account, deployments, role assignments, the role, permissions")
         #expect(agent.value(CanaryMetrics.controlPlaneRequests, ["failure"]) == 0)
+
+        // The status page, status.json and diagnose's step 3 show what Resource Manager says.
+        let view = StatusView(board: agent.board, now: SystemClock().wallSeconds, version: "test")
+        #expect(view.html.contains("Resource Manager: account: kind OpenAI, location eastus, custom subdomain owner-only, local auth enabled"), "\(view.html)")
+        #expect(view.html.contains("Owner at /subscriptions/"), "\(view.html)")
+        #expect(view.json.contains(#""roles":[{"role":"Owner","role_id":"8e3af657-a8ff-443c-a75c-2fe8c4bcb635""#), "\(view.json)")
+        #expect(view.resources.first?.probes.first { $0.auth == .entraID }?.possiblyPropagating == false, "Resource Manager settles it: no role to propagate")
+        let diagnosis = await Diagnoser(client: HTTPClient(), clock: SystemClock(), timeoutSeconds: 2, azPath: nil).diagnose(agent.config)
+        let step = try #require(diagnosis.first?.steps.first { $0.number == 3 })
+        #expect(step.evidence.contains { $0.hasPrefix("Resource Manager: roles of \(Names.object): Owner at /subscriptions/") && $0.hasSuffix("(control plane only)") }, "\(step.evidence)")
+        #expect(step.evidence.contains("Resource Manager: Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action: not granted"), "\(step.evidence)")
     }
 
     /// A role assigned a moment ago: Resource Manager shows it, the data plane does not honour
@@ -91,6 +102,10 @@ import Testing
         #expect(agent.value(CanaryMetrics.failures, ["propagating", "entra_id", "permission_denied"]) == 0)
         #expect(agent.value(CanaryMetrics.dataActionGranted, ["propagating", "app"]) == 1)
         #expect(world.logs.chunks.contains { $0.contains("reason=role_propagating") })
+        let diagnosis = await Diagnoser(client: HTTPClient(), clock: SystemClock(), timeoutSeconds: 2, azPath: nil).diagnose(agent.config)
+        let step = try #require(diagnosis.first?.steps.first { $0.number == 3 })
+        #expect(step.evidence.contains { $0.hasPrefix("role_propagating: Cognitive Services OpenAI User at /subscriptions/") }, "\(step.evidence)")
+        #expect(step.fix == FailureReason.rolePropagating.fix)
 
         try await Task.sleep(for: .seconds(3.2))
         await agent.scheduler.runAllOnce()
@@ -142,6 +157,9 @@ import Testing
                 "\(forbidden.problems)")
         // The permissions API needs no role: it says the principal holds nothing.
         #expect(forbidden.callerPermissions == [])
+        let diagnosis = await Diagnoser(client: HTTPClient(), clock: SystemClock(), timeoutSeconds: 2, azPath: nil).diagnose(agent.config)
+        let step = try #require(diagnosis.first?.steps.first { $0.number == 3 })
+        #expect(step.evidence.contains { $0.hasPrefix("Resource Manager: could not read role assignments: HTTP 403 AuthorizationFailed") && $0.contains("Microsoft.Authorization/roleAssignments/read") }, "\(step.evidence)")
         #expect(agent.value(CanaryMetrics.dataActionGranted, ["healthy", "app"]) == 0)
     }
 

@@ -52,6 +52,7 @@ public struct Diagnoser: Sendable {
     public func diagnose(_ config: CanaryConfig, resource name: String? = nil) async -> [ResourceDiagnosis] {
         let context = AcquisitionContext(client: client, clock: clock, timeoutSeconds: timeoutSeconds)
         var tokens: [String: Result<CachedToken, TokenAcquisitionError>] = [:]
+        var armToken: Result<CachedToken, TokenAcquisitionError>?
         var results: [ResourceDiagnosis] = []
         for resource in config.resources where name == nil || resource.name == name {
             var token: Result<CachedToken, TokenAcquisitionError>?
@@ -66,12 +67,40 @@ public struct Diagnoser: Sendable {
                 token = tokens[credential]
             }
             let scope = resource.credential.flatMap { config.credential(named: $0)?.settings.scope }
-            results.append(await diagnose(resource, scope: scope, token: token))
+            let facts = await controlPlaneFacts(config, resource: resource, canaryToken: token, context: context, armTokens: &armToken)
+            results.append(await diagnose(resource, scope: scope, token: token, controlPlane: facts))
         }
         return results
     }
 
-    func diagnose(_ resource: ResourceConfig, scope: String?, token: Result<CachedToken, TokenAcquisitionError>?) async -> ResourceDiagnosis {
+    /// What Resource Manager says about the resource, when `control_plane:` is set and it has an
+    /// `arm_id`; a Resource Manager token that cannot be had is itself what it could not read.
+    func controlPlaneFacts(_ config: CanaryConfig, resource: ResourceConfig, canaryToken: Result<CachedToken, TokenAcquisitionError>?,
+                           context: AcquisitionContext, armTokens: inout Result<CachedToken, TokenAcquisitionError>?) async -> ControlPlaneFacts? {
+        guard let settings = config.controlPlane, let armID = resource.armID, let credential = config.credential(named: settings.credential) else { return nil }
+        if armTokens == nil {
+            do {
+                armTokens = .success(try await TokenSourceFactory.make(credential.settings.withScope(settings.scope)).acquireToken(context))
+            } catch {
+                armTokens = .failure(error)
+            }
+        }
+        guard case .success(let armToken)? = armTokens else {
+            if case .failure(let error)? = armTokens {
+                return ControlPlaneFacts(armID: armID, readAt: clock.wallSeconds, problems: ["no Resource Manager token for credential \(settings.credential): \(error)"])
+            }
+            return nil
+        }
+        var principal: String?
+        if case .success(let token)? = canaryToken { principal = token.claims?.objectID }
+        let callerIsPrincipal = resource.credential == settings.credential
+        var cache = ControlPlaneReader.RoleCache()
+        return await ControlPlaneReader(client: client, endpoint: settings.endpoint, timeoutSeconds: timeoutSeconds)
+            .read(armID, token: armToken.accessToken.exposedValue, principal: principal ?? (callerIsPrincipal ? armToken.claims?.objectID : nil),
+                  callerIsPrincipal: callerIsPrincipal, now: clock.wallSeconds, roleCache: &cache)
+    }
+
+    func diagnose(_ resource: ResourceConfig, scope: String?, token: Result<CachedToken, TokenAcquisitionError>?, controlPlane: ControlPlaneFacts? = nil) async -> ResourceDiagnosis {
         let prober = Prober(client: client, clock: clock, timeoutSeconds: timeoutSeconds)
         let expected = EndpointAudience.expected(for: resource.endpoint)
         var steps: [DiagnosisStep] = []
@@ -139,6 +168,18 @@ public struct Diagnoser: Sendable {
         } else {
             if token != nil { entraWorks = false }
             steps.append(DiagnosisStep(number: 3, title: "Principal and data action", outcome: .skipped, evidence: ["no token to call with"]))
+        }
+        // What Resource Manager says beside the call: the roles behind the verdict, and what it
+        // could not read and why.
+        if let facts = controlPlane, let index = steps.lastIndex(where: { $0.number == 3 }) {
+            let action = resource.probe.dataAction
+            steps[index].evidence += StatusView.controlPlaneLines(facts, dataAction: action).map { "Resource Manager: " + $0 }
+            if case .failure(.permissionDenied, _)? = entraResult?.verdict, let role = facts.coveringRole(action) {
+                let age = role.createdOn.map { " \(PromDuration.format(.seconds(max(0, (clock.wallSeconds - $0).clampedInt)))) ago" } ?? ""
+                steps[index].evidence.append("role_propagating: \(role.roleName) at \(role.scope) was assigned\(age) and covers \(action); it has not reached the data plane yet")
+                steps[index].fix = FailureReason.rolePropagating.fix
+                steps[index].command = nil
+            }
         }
 
         // 4. The token's version, issue and expiry times, and clock skew.

@@ -22,6 +22,8 @@ public struct StatusView: Sendable {
         public var divergence: Bool
         public var warnings: [ConfigWarning]
         public var probes: [Probe]
+        /// What Resource Manager said at the last pass; nil without `control_plane:` or `arm_id`.
+        public var controlPlane: ControlPlaneFacts? = nil
     }
 
     /// Said on the page, in status.json and by /-/ready while the configuration names no resource.
@@ -46,7 +48,9 @@ public struct StatusView: Sendable {
                 }
                 var fix = ""
                 if case .failure(let reason, let detail) = state.verdict { fix = reason.fix(detail: detail) }
+                // Resource Manager's roles, when read, settle it: no covering role is no propagation.
                 let propagating = state.verdict.reason == .permissionDenied && state.deniedSince.map { now - $0 < StatusBoard.propagationWindow } == true
+                    && resource.controlPlane?.roles == nil
                 if propagating {
                     fix = "Possibly still propagating: role assignments take up to 10 minutes, and the service needs a fresh token to see them. If none was made, assign Cognitive Services OpenAI User."
                 }
@@ -56,8 +60,29 @@ public struct StatusView: Sendable {
                 case .failure(let reason, let detail):
                     return Probe(auth: auth, result: "failure", reason: reason, detail: detail, fix: fix, httpStatus: state.status, lastProbe: state.lastProbe, lastSuccess: state.lastSuccess, possiblyPropagating: propagating)
                 }
-            })
+            }, controlPlane: resource.controlPlane)
         }
+    }
+
+    /// Resource Manager's facts in one line each, for the page, `diagnose` and logs.
+    public static func controlPlaneLines(_ facts: ControlPlaneFacts, dataAction: String?) -> [String] {
+        var lines: [String] = []
+        if let account = facts.account {
+            var parts = ["kind \(account.kind)", "location \(account.location)", "custom subdomain \(account.customSubDomain ?? "none")",
+                         "local auth \(account.localAuthDisabled ? "disabled" : "enabled")"]
+            if let access = account.publicNetworkAccess { parts.append("public network access \(access)") }
+            if let action = account.networkDefaultAction { parts.append("network rules default \(action)") }
+            lines.append("account: " + parts.joined(separator: ", "))
+        }
+        if let deployments = facts.deployments {
+            lines.append("deployments: " + (deployments.isEmpty ? "none" : deployments.map { "\($0.name) (\([$0.model, $0.version].compactMap { $0 }.joined(separator: " ")))" }.joined(separator: ", ")))
+        }
+        if facts.roles != nil { lines.append("roles of \(facts.principal ?? "the principal"): \(facts.heldRoles)") }
+        if let dataAction, let granted = facts.dataActionGranted(dataAction) {
+            lines.append("\(dataAction): \(granted ? "granted" : "not granted")")
+        }
+        lines += facts.problems.map { "could not read \($0)" }
+        return lines
     }
 
     // MARK: JSON
@@ -77,6 +102,24 @@ public struct StatusView: Sendable {
                     ("credential", string(resource.credential)),
                     ("divergence", .bool(resource.divergence)),
                     ("warnings", .array(resource.warnings.map { .object([("check", .string($0.check.rawValue)), ("message", .string($0.message))]) })),
+                    ("control_plane", resource.controlPlane.map { facts in
+                        .object([
+                            ("arm_id", .string(facts.armID.description)),
+                            ("read_at", time(facts.readAt)),
+                            ("kind", string(facts.account?.kind)),
+                            ("location", string(facts.account?.location)),
+                            ("custom_subdomain", string(facts.account?.customSubDomain)),
+                            ("local_auth_disabled", facts.account.map { .bool($0.localAuthDisabled) } ?? .null),
+                            ("public_network_access", string(facts.account?.publicNetworkAccess)),
+                            ("deployments", facts.deployments.map { .array($0.map { .object([("name", .string($0.name)), ("model", string($0.model)), ("version", string($0.version))]) }) } ?? .null),
+                            ("principal", string(facts.principal)),
+                            ("roles", facts.roles.map { .array($0.map { role in .object([
+                                ("role", .string(role.roleName)), ("role_id", .string(role.roleID)), ("scope", .string(role.scope)),
+                                ("assigned_at", time(role.createdOn)), ("data_plane", .bool(role.grantsData)),
+                            ]) }) } ?? .null),
+                            ("problems", .array(facts.problems.map(JSONValue.string))),
+                        ])
+                    } ?? .null),
                     ("probes", .array(resource.probes.map { probe in
                         .object([
                             ("auth", .string(probe.auth.rawValue)),
@@ -120,7 +163,10 @@ public struct StatusView: Sendable {
                 rows += "<tr class=\"\(rowClass)\">"
                 if index == 0 {
                     let badge = resource.divergence ? " <span class=\"badge\">key works, Entra ID fails</span>" : ""
-                    let warnings = resource.warnings.map { "<div class=\"warn\">⚠ \(escape($0.message))</div>" }.joined()
+                    var warnings = resource.warnings.map { "<div class=\"warn\">⚠ \(escape($0.message))</div>" }.joined()
+                    if let facts = resource.controlPlane {
+                        warnings += "<div class=\"endpoint\">Resource Manager: " + Self.controlPlaneLines(facts, dataAction: nil).map(escape).joined(separator: "<br>") + "</div>"
+                    }
                     rows += "<th rowspan=\"\(resource.probes.count)\" scope=\"rowgroup\">\(escape(resource.name))\(badge)<div class=\"endpoint\">\(escape(resource.endpoint))</div>\(warnings)</th>"
                 }
                 let result = probe.result == "success" ? "<span class=\"ok\">✔ success</span>"
