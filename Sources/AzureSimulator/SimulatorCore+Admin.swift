@@ -296,6 +296,16 @@ extension SimulatorCore {
             case "closeConnection": changed.closeConnection = try bool(value, name)
             case "clockSkewSeconds": changed.clockSkewSeconds = try double(value, name)
             case "echoCredentials": changed.echoCredentials = try bool(value, name)
+            case "kind": changed.kind = try string(value, name)
+            case "location": changed.location = try string(value, name)
+            case "subscriptionID": changed.subscriptionID = try string(value, name)
+            case "resourceGroup": changed.resourceGroup = try string(value, name)
+            case "publicNetworkAccessDisabled": changed.publicNetworkAccessDisabled = try bool(value, name)
+            case "tags":
+                guard let members = value.objectMembers else { throw .wrongType(field: name, expected: "an object of strings") }
+                var tags: [String: String] = [:]
+                for (key, tag) in members { tags[key] = try string(tag, "tags.\(key)") }
+                changed.tags = tags
             default: throw .unknownField(name)
             }
         }

@@ -78,8 +78,25 @@ extension SimulatorCore {
             }
         }
 
-        // /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.CognitiveServices/accounts/NAME[/deployments|/listKeys]
+        // /subscriptions/SUB[/resourceGroups/RG]/providers/Microsoft.CognitiveServices/accounts: the accounts the caller may read.
         let parts = path.split(separator: "/").map(String.init)
+        let listing = (parts.count == 5 && parts[2].lowercased() == "providers" && parts[3].lowercased() == "microsoft.cognitiveservices" && parts[4].lowercased() == "accounts")
+            || (parts.count == 7 && parts[2].lowercased() == "resourcegroups" && parts[4].lowercased() == "providers"
+                && parts[5].lowercased() == "microsoft.cognitiveservices" && parts[6].lowercased() == "accounts")
+        if listing, request.method == "GET" {
+            let subscription = parts[1].lowercased(), group = parts.count == 7 ? parts[3].lowercased() : nil
+            let resources = state.withLock { state in
+                state.resources.values.filter { $0.subscriptionID.lowercased() == subscription && (group == nil || $0.resourceGroup.lowercased() == group) }
+                    .sorted { $0.name < $1.name }
+            }
+            if let group, resources.isEmpty, !state.withLock({ $0.resources.values.contains { $0.resourceGroup.lowercased() == group } }) {
+                return armError(404, "ResourceGroupNotFound", "Resource group '\(parts[3])' could not be found.")
+            }
+            let readable = resources.filter { mayPerform(objectID, "Microsoft.CognitiveServices/accounts/read", at: $0.armID) }
+            return armOK(.object([("value", .array(readable.map(accountJSON)))]))
+        }
+
+        // /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.CognitiveServices/accounts/NAME[/deployments|/listKeys]
         guard parts.count >= 8, parts[2].lowercased() == "resourcegroups", parts[4].lowercased() == "providers",
               parts[5].lowercased() == "microsoft.cognitiveservices", parts[6].lowercased() == "accounts" else {
             return armError(404, "InvalidResourceType", "The resource type could not be found for api version '\(apiVersion)'.")
@@ -206,7 +223,14 @@ extension SimulatorCore {
 
     /// The account as `az cognitiveservices account show` gets it; settings left unset are null.
     func accountJSON(_ resource: SimulatedResource) -> JSONValue {
-        let endpoint = resource.regionalEndpoint ? "https://\(resource.location).api.cognitive.microsoft.com/" : "https://\(resource.name).openai.azure.com/"
+        // The resource's own data-plane endpoint on this simulator (its custom subdomain under
+        // .openai.localhost, which resolves to loopback), as Resource Manager gives the real one;
+        // a regional endpoint's is shared.
+        let base = authority.withLock { $0 }
+        let scheme = base.hasPrefix("https") ? "https" : "http"
+        let port = base.split(separator: ":").last.map(String.init) ?? ""
+        let endpoint = resource.regionalEndpoint ? "https://\(resource.location).api.cognitive.microsoft.com/"
+            : "\(scheme)://\(resource.name.lowercased()).openai.localhost:\(port)/"
         return .object([
             ("id", .string(resource.armID)),
             ("name", .string(resource.name)),

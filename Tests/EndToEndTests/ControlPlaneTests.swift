@@ -219,3 +219,118 @@ import Testing
         }
     }
 }
+
+/// Discovery (issue 13): accounts found through Resource Manager are probed like listed ones,
+/// appear and disappear without a restart, and those that stay keep their counters.
+@Suite(.serialized) struct DiscoveryTests {
+    static func config(_ world: World, listed: String, tags: String, extra: String = "") -> String {
+        """
+        listen: "127.0.0.1:0"
+        interval: 1s
+        timeout: 2s
+        control_plane:
+          credential: app
+          endpoint: \(world.simulator.authority)
+        discovery:
+          - subscription: \(SimulatedResource.defaultSubscription)
+            tags: \(tags)
+            credential: app
+            api_key: list_keys
+            probe: chat_completions
+            deployment: auto
+            interval: 1s
+
+        """ + world.credentialsYAML() + """
+        resources:
+          - name: \(listed)
+            endpoint: \(world.simulator.endpoint(for: "listed"))
+            deployment: \(Names.deployment)
+            api_key_file: resource.key
+        \(extra)
+        """
+    }
+
+    @Test func discoveredAccountsAreProbedAndFollowTheFileWithoutARestart() async throws {
+        let world = try World()
+        world.addResource("listed")
+        for (name, team) in [("alpha", "ai"), ("beta", "ai"), ("gamma", "web")] {
+            world.addResource(name) { $0.tags = ["team": team] }
+            // The canary's principal may read the accounts and list their keys.
+            world.simulator.grantRole(resource: name, objectID: Names.object, role: SimulatedRole.named("Cognitive Services User")!)
+        }
+        let path = world.directory + "/config.yaml"
+        try Self.config(world, listed: "listed", tags: "{team: ai}").write(toFile: path, atomically: true, encoding: .utf8)
+        let logger = EventLogger(format: .logfmt, level: .debug) { world.logs.append($0) }
+        let supervisor = Supervisor(config: try ConfigLoader.load(path: path, variables: [:]), path: path, variables: [:], logger: logger,
+                                    build: BuildInfo(version: "t", revision: "t", swiftVersion: "6"))
+        let running = Task { await supervisor.run() }
+        defer { running.cancel() }
+        let registry = supervisor.reference.current.metrics.registry
+        func value(_ descriptor: some MetricFamily, _ labels: [String]) -> Double { registry.value(descriptor.name, labels) ?? -1 }
+        func names() -> [String] { supervisor.reference.current.config.resources.map(\.name) }
+        var deadline = Date().addingTimeInterval(10)
+        while (names() != ["listed", "alpha", "beta"] || value(CanaryMetrics.probes, ["alpha", "api_key"]) < 2), Date() < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(names() == ["listed", "alpha", "beta"], "\(world.logs.chunks.suffix(10))")
+        #expect(value(CanaryMetrics.discoveredResources, [SimulatedResource.defaultSubscription]) == 2)
+        // Probed with the key from listKeys and with a token, on the deployment auto picked.
+        #expect(value(CanaryMetrics.probeSuccess, ["alpha", "api_key"]) == 1, "\(world.logs.chunks.suffix(10))")
+        #expect(value(CanaryMetrics.probeSuccess, ["alpha", "entra_id"]) == 1)
+        let alpha = try #require(supervisor.reference.current.config.resources.first { $0.name == "alpha" })
+        #expect(alpha.deployment == Names.deployment && alpha.armID?.name == "alpha" && alpha.endpoint == world.simulator.endpoint(for: "alpha"))
+        #expect(!registry.render().contains(Names.key), "the listed key never reaches the metrics")
+        #expect(!world.logs.chunks.joined().contains(Names.key), "nor the log")
+
+        // The file now takes every team: gamma appears, alpha and beta stay with their counters
+        // (the listed resource's own account is found too, and the listed name wins).
+        let before = value(CanaryMetrics.probes, ["alpha", "entra_id"])
+        try Self.config(world, listed: "listed", tags: "{}").write(toFile: path, atomically: true, encoding: .utf8)
+        _ = await supervisor.reload()
+        deadline = Date().addingTimeInterval(10)
+        while names() != ["listed", "alpha", "beta", "gamma"], Date() < deadline { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(names() == ["listed", "alpha", "beta", "gamma"])
+        #expect(value(CanaryMetrics.probes, ["alpha", "entra_id"]) >= before, "alpha kept its counters")
+        #expect(value(CanaryMetrics.discoveredResources, [SimulatedResource.defaultSubscription]) == 4)
+        #expect(world.logs.chunks.contains { $0.contains("level=error") && $0.contains("discovered account listed") && $0.contains("has the name of a listed") })
+
+        // An account removed from the subscription disappears, its series with it.
+        world.simulator.updateResource("beta") { $0.subscriptionID = "00000000-0000-4000-8000-0000000000ff" }
+        try Self.config(world, listed: "listed", tags: "{}").replacingOccurrences(of: "    interval: 1s", with: "    interval: 2s")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        _ = await supervisor.reload()
+        deadline = Date().addingTimeInterval(10)
+        while names() != ["listed", "alpha", "gamma"], Date() < deadline { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(names() == ["listed", "alpha", "gamma"], "\(world.logs.chunks.suffix(8))")
+        #expect(!registry.render().contains(#"resource="beta""#), "beta's series are gone")
+
+        // A name clash is an error in the log, not a crash: the listed resource wins.
+        try Self.config(world, listed: "alpha", tags: "{team: ai}").write(toFile: path, atomically: true, encoding: .utf8)
+        _ = await supervisor.reload()
+        deadline = Date().addingTimeInterval(10)
+        while !world.logs.chunks.contains(where: { $0.contains("discovered account alpha") }), Date() < deadline { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(world.logs.chunks.contains { $0.contains("level=error") && $0.contains("discovered account alpha") && $0.contains("has the name of a listed") })
+        #expect(supervisor.reference.current.config.resources.filter { $0.name == "alpha" }.count == 1)
+        running.cancel()
+        await running.value
+    }
+
+    /// `--shard`: every resource belongs to exactly one shard, and shards are about even.
+    @Test func shardsPartitionTheEstate() throws {
+        let resources = (0..<3000).map { index -> ResourceConfig in
+            var resource = ResourceConfig(name: "r\(index)", endpoint: "https://r\(index).openai.azure.com/", apiKey: Secret("k"))
+            if index % 2 == 0 { resource.armID = ARMResourceID("/subscriptions/5f1a2b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b/resourceGroups/g/providers/Microsoft.CognitiveServices/accounts/r\(index)") }
+            return resource
+        }
+        let shards = (1...3).map { Shard("\($0)/3")! }
+        var total = 0
+        for shard in shards {
+            let owned = EffectiveConfig.merge(file: CanaryConfig(resources: resources), discovered: [], shard: shard).resources
+            #expect(owned.count > 800 && owned.count < 1200, "\(shard): \(owned.count)")
+            total += owned.count
+        }
+        #expect(total == 3000)
+        for resource in resources { #expect(shards.filter { $0.owns(resource) }.count == 1) }
+        for bad in ["0/3", "4/3", "1/0", "x/2", "1", "1/2/3", "-1/2"] { #expect(Shard(bad) == nil, "\(bad)") }
+    }
+}

@@ -111,6 +111,9 @@ public final class Agent: Sendable {
         }
     }
 
+    /// The HTTP client every part of this agent (and the next one, after a reload) shares.
+    public var httpClient: HTTPClient { client }
+
     /// Stops the HTTP client's thread (after `run` returned).
     public func shutdown() {
         client.shutdown()

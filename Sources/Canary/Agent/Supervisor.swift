@@ -27,6 +27,8 @@ extension AgentReference: StatusSource {
 /// outcome goes.
 struct ReloadRequest: Sendable {
     let answer: @Sendable (Result<Int, ConfigErrors>) -> Void
+    /// False for discovery's changes: the file is not read again, only the found set applied.
+    var rereadFile = true
 }
 
 /// Owns the running agent's schedule and replaces the agent when the configuration is
@@ -42,14 +44,23 @@ public final class Supervisor: Service {
     private let clock: any CanaryClock
     private let requests = RequestQueue<ReloadRequest>()
     private let heartbeat = Mutex<(interval: Double, beat: @Sendable () -> Void)?>(nil)
+    /// The configuration as the file last gave it (the agent runs it merged with discovery's
+    /// finds, less other shards' resources).
+    private let fileConfig: Mutex<CanaryConfig>
+    private let shard: Shard?
+    private let discoverer: Discoverer
 
-    public init(config: CanaryConfig, path: String, variables: [String: String], logger: EventLogger, build: BuildInfo, clock: any CanaryClock = SystemClock()) {
+    public init(config: CanaryConfig, path: String, variables: [String: String], logger: EventLogger, build: BuildInfo, clock: any CanaryClock = SystemClock(),
+                shard: Shard? = nil) {
         self.path = path
         self.variables = variables
         self.logger = logger
         self.build = build
         self.clock = clock
-        let agent = Agent(config: config, logger: logger, build: build, clock: clock)
+        self.fileConfig = Mutex(config)
+        self.shard = shard
+        let agent = Agent(config: EffectiveConfig.merge(file: config, discovered: [], shard: shard), logger: logger, build: build, clock: clock)
+        self.discoverer = Discoverer(client: agent.httpClient, clock: clock, logger: logger)
         agent.metrics.recordReload(successful: true, at: clock.wallSeconds)
         reference = AgentReference(agent)
     }
@@ -79,6 +90,21 @@ public final class Supervisor: Service {
     /// schedule only once the new configuration has loaded; rounds in flight are cancelled and
     /// are no verdict.
     public func run() async {
+        // Discovery runs beside the agents, across reloads; a changed set is applied as a reload
+        // that reads no file.
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await self.discoverer.run(config: { self.fileConfig.withLock { $0 } }) {
+                    _ = self.requests.push(ReloadRequest(answer: { _ in }, rereadFile: false))
+                }
+            }
+            group.addTask { await self.runAgents() }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func runAgents() async {
         while !Task.isCancelled {
             let agent = reference.current
             if let heartbeat = heartbeat.withLock({ $0 }) { await agent.scheduler.setHeartbeat(every: heartbeat.interval, heartbeat.beat) }
@@ -99,7 +125,8 @@ public final class Supervisor: Service {
             }
             guard let accepted else { break }
             let carried = await agent.scheduler.entriesByResource()
-            let outcome = apply(accepted.config, old: agent, carried: carried)
+            let onlyDiscovery = accepted.requests.allSatisfy { !$0.rereadFile }
+            let outcome = apply(accepted.config, old: agent, carried: carried, onlyDiscovery: onlyDiscovery)
             for request in accepted.requests { request.answer(outcome) }
         }
         // Requests that raced the stop change nothing.
@@ -111,8 +138,18 @@ public final class Supervisor: Service {
     /// request that arrived meanwhile: they all get this outcome. Nil when cancelled.
     private func nextBatch() async -> (requests: [ReloadRequest], config: Result<CanaryConfig, ConfigErrors>)? {
         guard let first = await requests.next() else { return nil }
-        let config = load()
-        return ([first] + requests.drain(), config)
+        let batch = [first] + requests.drain()
+        var config: Result<CanaryConfig, ConfigErrors> = .success(fileConfig.withLock { $0 })
+        if batch.contains(where: \.rereadFile) {
+            config = load()
+            if case .success(let file) = config { fileConfig.withLock { $0 = file } }
+        }
+        let logger = self.logger
+        return (batch, config.map { file in
+            EffectiveConfig.merge(file: file, discovered: discoverer.found?.resources ?? [], shard: shard) {
+                logger.log(.error, "discovery: \($0)", [("CONFIG", "discovery")])
+            }
+        })
     }
 
     private func load() -> Result<CanaryConfig, ConfigErrors> {
@@ -132,8 +169,9 @@ public final class Supervisor: Service {
     }
 
     /// Puts a configuration that loaded in service in place of `old`, whose schedule has stopped.
-    private func apply(_ config: CanaryConfig, old: Agent, carried: [String: Schedule.Entry]) -> Result<Int, ConfigErrors> {
+    private func apply(_ config: CanaryConfig, old: Agent, carried: [String: Schedule.Entry], onlyDiscovery: Bool = false) -> Result<Int, ConfigErrors> {
         let agent = Agent(config: config, logger: logger, build: build, clock: clock, previous: old, carried: carried)
+        agent.metrics.record(discovered: discoverer.found?.counts ?? [:])
         let removedResources = Set(old.config.resources.map(\.name)).subtracting(config.resources.map(\.name))
         let removedCredentials = Set(old.config.credentials.map(\.name)).subtracting(config.credentials.map(\.name))
         // A resource that keeps its name may drop its key or its credential: its series for that
@@ -144,12 +182,14 @@ public final class Supervisor: Service {
         }
         agent.metrics.forget(resources: removedResources, credentials: removedCredentials, modes: droppedModes)
         agent.recordCredentialExpiries()
-        agent.metrics.recordReload(successful: true, at: clock.wallSeconds)
+        if !onlyDiscovery { agent.metrics.recordReload(successful: true, at: clock.wallSeconds) }
         reference.replace(agent)
         if config.listen != old.config.listen {
             logger.log(.warning, "listen changed to \(config.listen): a restart is needed to move the endpoint", [("CONFIG", path)])
         }
-        logger.log(.info, "configuration reloaded: \(config.resources.count) resources, \(config.credentials.count) credentials"
+        let added = Set(config.resources.map(\.name)).subtracting(old.config.resources.map(\.name))
+        logger.log(.info, (onlyDiscovery ? "discovery changed the resources: \(config.resources.count) resources" + (added.isEmpty ? "" : "; added \(added.sorted().joined(separator: ", "))")
+                                         : "configuration reloaded: \(config.resources.count) resources, \(config.credentials.count) credentials")
                    + (removedResources.isEmpty ? "" : "; removed \(removedResources.sorted().joined(separator: ", "))"), [("CONFIG", path)])
         if config.resources.isEmpty { logger.log(.warning, StatusView.noResourcesNotice, [("CONFIG", path)]) }
         return .success(config.resources.count)

@@ -12,6 +12,8 @@ public struct CanaryConfig: Sendable, Equatable {
     public var resources: [ResourceConfig]
     /// Where Azure Resource Manager facts about the resources come from; nil reads none.
     public var controlPlane: ControlPlaneConfig?
+    /// Where to find more resources through Resource Manager (needs `controlPlane`).
+    public var discovery: [DiscoveryConfig] = []
     /// Where each secret file is named in the file (by resolved path), for warnings about it.
     public var secretFileMarks: [String: ConfigMark] = [:]
 
@@ -74,6 +76,46 @@ public struct ControlPlaneConfig: Sendable, Equatable {
         case "https://management.usgovcloudapi.net", "https://management.chinacloudapi.cn": return endpoint + "/.default"
         default: return "https://management.azure.com/.default"
         }
+    }
+}
+
+/// One `discovery:` entry: which accounts to find, and how to probe what is found.
+public struct DiscoveryConfig: Sendable, Equatable {
+    public enum KeySource: String, Sendable, Equatable, CaseIterable {
+        /// No key canary.
+        case none
+        /// A key canary with key1 from the account's `listKeys`, held in memory only.
+        case listKeys = "list_keys"
+    }
+
+    public var subscription: String
+    public var resourceGroup: String?
+    /// Every tag here must be on the account, with this value.
+    public var tags: [String: String]
+    /// Account kinds to take (case-insensitive).
+    public var kinds: [String]
+    /// The Entra ID canary's credential for what is found; nil runs none.
+    public var credential: String?
+    public var apiKey: KeySource
+    public var probe: ProbeKind
+    /// A deployment name, or `auto`: one of the account's deployments that fits the probe.
+    public var deployment: String?
+    public var interval: Duration?
+
+    public static let defaultKinds = ["OpenAI", "AIServices"]
+    public static let autoDeployment = "auto"
+
+    public init(subscription: String, resourceGroup: String? = nil, tags: [String: String] = [:], kinds: [String] = DiscoveryConfig.defaultKinds,
+                credential: String? = nil, apiKey: KeySource = .none, probe: ProbeKind = .models, deployment: String? = nil, interval: Duration? = nil) {
+        self.subscription = subscription
+        self.resourceGroup = resourceGroup
+        self.tags = tags
+        self.kinds = kinds
+        self.credential = credential
+        self.apiKey = apiKey
+        self.probe = probe
+        self.deployment = deployment
+        self.interval = interval
     }
 }
 

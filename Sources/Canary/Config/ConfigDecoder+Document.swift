@@ -3,7 +3,8 @@ import HTTPServer
 import YAML
 
 extension ConfigDecoder {
-    static let topLevelKeys = ["listen", "interval", "timeout", "credentials", "resources", "control_plane"]
+    static let topLevelKeys = ["listen", "interval", "timeout", "credentials", "resources", "control_plane", "discovery"]
+    static let discoveryKeys = ["subscription", "resource_group", "tags", "kinds", "credential", "api_key", "probe", "deployment", "interval"]
     static let resourceKeys = ["name", "endpoint", "deployment", "probe", "api_version", "api_key_file", "api_key_env", "credential", "interval", "ca_file", "arm_id"]
     static let controlPlaneKeys = ["credential", "endpoint", "interval"]
 
@@ -34,6 +35,12 @@ extension ConfigDecoder {
         if let node = top.values["control_plane"], !node.isNull {
             config.controlPlane = decodeControlPlane(node, credentials: config.credentials, credentialNames: declaredNames(top.values["credentials"]))
         }
+        if let node = top.values["discovery"], !node.isNull {
+            if top.values["control_plane"] == nil {
+                report(node, "discovery", "discovery needs control_plane: (the credential that lists the accounts)")
+            }
+            config.discovery = decodeDiscovery(node, credentialNames: declaredNames(top.values["credentials"]))
+        }
         config.secretFileMarks = secretFileMarks
         return issues.isEmpty ? config : nil
     }
@@ -57,6 +64,62 @@ extension ConfigDecoder {
             if let settings = decodeCredential(pair.value, path: path) {
                 result.append(CredentialConfig(name: name, settings: settings))
             }
+        }
+        return result
+    }
+
+    private mutating func decodeDiscovery(_ node: YAMLNode, credentialNames: [String]) -> [DiscoveryConfig] {
+        guard case .sequence(let items, _) = node else {
+            report(node, "discovery", "expected a list of discovery entries, found \(node.kindName)")
+            return []
+        }
+        var result: [DiscoveryConfig] = []
+        for (index, item) in items.enumerated() {
+            guard let fields = fields(item, "discovery[\(index)]", allowed: Self.discoveryKeys) else { continue }
+            let subscription = string(fields, "subscription", required: true)
+            if let subscription, let node = fields.values["subscription"], ARMResourceID("/subscriptions/\(subscription)/resourceGroups/g/providers/Microsoft.CognitiveServices/accounts/a") == nil {
+                report(node, fields.path("subscription"), "subscription must be a subscription id (a GUID), found \"\(subscription)\"")
+            }
+            let group = string(fields, "resource_group")
+            var tags: [String: String] = [:]
+            if let node = fields.values["tags"], !node.isNull {
+                if case .mapping(let pairs, _) = node {
+                    for pair in pairs {
+                        if case .scalar(let key, _, _) = pair.key, case .scalar(let value, _, _) = pair.value { tags[key] = value } else {
+                            report(pair.key, fields.path("tags"), "tags must map names to strings")
+                        }
+                    }
+                } else {
+                    report(node, fields.path("tags"), "expected a mapping of tag names to values, found \(node.kindName)")
+                }
+            }
+            var kinds = DiscoveryConfig.defaultKinds
+            if let node = fields.values["kinds"], !node.isNull {
+                if case .sequence(let values, _) = node {
+                    kinds = values.compactMap { if case .scalar(let value, _, _) = $0, !value.isEmpty { return value } else { return nil } }
+                    if kinds.count != values.count || kinds.isEmpty { report(node, fields.path("kinds"), "kinds must be a non-empty list of account kinds, such as OpenAI and AIServices") }
+                } else {
+                    report(node, fields.path("kinds"), "expected a list of account kinds, found \(node.kindName)")
+                }
+            }
+            let credential = string(fields, "credential")
+            if let credential, let node = fields.values["credential"], !credentialNames.contains(credential) {
+                let hint = credentialNames.isEmpty ? "no credentials are defined" : "defined: \(credentialNames.joined(separator: ", "))"
+                report(node, fields.path("credential"), "unknown credential \"\(credential)\" (\(hint))")
+            }
+            let apiKey = choice(fields, "api_key", as: DiscoveryConfig.KeySource.self) ?? DiscoveryConfig.KeySource.none
+            let probe = choice(fields, "probe", as: ProbeKind.self) ?? .models
+            let deployment = string(fields, "deployment")
+            if probe.needsDeployment, deployment == nil {
+                report(item, fields.path("deployment"), "probe \(probe.rawValue) needs a deployment: a name, or auto (one of the account's deployments that fits the probe)")
+            }
+            if credential == nil, apiKey == .none {
+                report(item, "discovery[\(index)]", "what is found would be probed with nothing: give a credential, api_key: list_keys, or both")
+            }
+            let interval = duration(fields, "interval", within: CanaryConfig.intervalBounds)
+            guard let subscription else { continue }
+            result.append(DiscoveryConfig(subscription: subscription, resourceGroup: group, tags: tags, kinds: kinds, credential: credential,
+                                          apiKey: apiKey, probe: probe, deployment: deployment, interval: interval))
         }
         return result
     }

@@ -89,10 +89,21 @@ public struct ControlPlaneReader: Sendable {
     }
 
     /// One GET; a failure says what Resource Manager answered, its error code and message.
-    func get(_ path: String, api: String, token: String, extra: String = "") async -> Result<JSONValue, ControlPlaneProblem> {
-        let request = HTTPClientRequest(url: endpoint + path + "?api-version=" + api + extra,
+    func get(_ path: String, api: String, token: String, extra: String = "", method: String = "GET") async -> Result<JSONValue, ControlPlaneProblem> {
+        // A `nextLink` is a whole URL with its own api-version; it must point at the same endpoint.
+        let url: String
+        if path.hasPrefix("http://") || path.hasPrefix("https://") {
+            guard path.hasPrefix(endpoint + "/") else {
+                observe("failure")
+                return .failure(ControlPlaneProblem(text: "a nextLink to another host was not followed"))
+            }
+            url = path
+        } else {
+            url = endpoint + path + "?api-version=" + api + extra
+        }
+        let request = HTTPClientRequest(method: method, url: url,
                                         headers: [("Authorization", "Bearer " + token), ("Accept", "application/json")],
-                                        timeoutSeconds: timeoutSeconds, maxBodyBytes: 4 << 20)
+                                        body: method == "POST" ? [] : nil, timeoutSeconds: timeoutSeconds, maxBodyBytes: 4 << 20)
         let response: HTTPClientResponse
         do {
             response = try await client.execute(request)

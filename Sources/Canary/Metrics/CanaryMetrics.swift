@@ -19,6 +19,7 @@ public struct CanaryMetrics: Sendable {
     public static let dataActionGranted = GaugeFamily("aoai_canary_data_action_granted", help: "1 when Azure Resource Manager shows the canary's principal holding the data action the probe needs, 0 when it does not; absent when unknown (no control_plane, or the roles could not be read).", labels: ["resource", "credential"])
     public static let resourceInfo = GaugeFamily("aoai_canary_resource_info", help: "The account as Azure Resource Manager describes it; always 1.", labels: ["resource", "arm_id", "kind", "location"])
     public static let controlPlaneRequests = CounterFamily("aoai_canary_control_plane_requests_total", help: "Azure Resource Manager requests by result (success or failure). They never delay or fail a probe.", labels: ["result"])
+    public static let discoveredResources = GaugeFamily("aoai_canary_discovered_resources", help: "Resources discovery found through Azure Resource Manager, by subscription.", labels: ["subscription"])
     public static let tokenExpiry = GaugeFamily("aoai_canary_token_expiry_timestamp_seconds", help: "Unix time at which the cached Entra ID token expires.", labels: ["credential"])
     public static let tokenAcquisitions = CounterFamily("aoai_canary_token_acquisitions_total", help: "Entra ID token requests by result (success or failure).", labels: ["credential", "result"])
     public static let tokenDuration = HistogramFamily("aoai_canary_token_acquisition_duration_seconds", help: "Duration of Entra ID token requests in seconds.", labels: ["credential"], buckets: durationBuckets)
@@ -41,7 +42,7 @@ public struct CanaryMetrics: Sendable {
     /// family that is not here fails loudly (the registry's precondition), never silently.
     public static let all: [any MetricFamily] = [
         probeSuccess, probeDuration, httpPhase, httpStatus, probes, failures, lastSuccess, divergence,
-        resourceCredential, dataActionGranted, resourceInfo, controlPlaneRequests, tokenExpiry, tokenAcquisitions, tokenDuration, tokenInfo, tokenRefreshAt, tokenLifetime, refreshFailures,
+        resourceCredential, dataActionGranted, resourceInfo, controlPlaneRequests, discoveredResources, tokenExpiry, tokenAcquisitions, tokenDuration, tokenInfo, tokenRefreshAt, tokenLifetime, refreshFailures,
         credentialExpiry, clockSkew, configWarnings, permissionRecovery, reloadSuccessful, reloadTimestamp, startLag, buildInfo,
     ]
 
@@ -132,6 +133,12 @@ public struct CanaryMetrics: Sendable {
     public func prepareControlPlane() {
         registry.touch(Self.controlPlaneRequests, ["success"])
         registry.touch(Self.controlPlaneRequests, ["failure"])
+    }
+
+    /// What discovery found, per subscription; the series of subscriptions no longer searched go.
+    public func record(discovered counts: [String: Int]) {
+        registry.remove(Self.discoveredResources, where: { _ in true })
+        for (subscription, count) in counts { registry.set(Self.discoveredResources, [subscription], Double(count)) }
     }
 
     public func recordControlPlaneRequest(_ result: String) {

@@ -1,0 +1,126 @@
+// The resources the agent probes: those the file lists, plus those discovery finds, less those
+// of other shards. Discovery runs beside the schedule and hands a changed set to the supervisor,
+// which applies it as it applies a reload (counters and schedules of what stays carry over).
+import HTTPClient
+import Synchronization
+
+/// `run --shard INDEX/COUNT`: this agent's part of the estate.
+public struct Shard: Sendable, Equatable, CustomStringConvertible {
+    /// From 1 to `count`.
+    public var index: Int
+    public var count: Int
+
+    /// Parses `INDEX/COUNT` with 1 <= INDEX <= COUNT <= 1000; nil otherwise.
+    public init?(_ text: String) {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let index = Int(parts[0]), let count = Int(parts[1]), (1...1000).contains(count), (1...count).contains(index) else { return nil }
+        self.index = index
+        self.count = count
+    }
+
+    public var description: String { "\(index)/\(count)" }
+
+    /// Whether this shard probes the resource: its `arm_id` (or name, without one), lowercased,
+    /// hashed with 64-bit FNV-1a, modulo `count`. Stable across agents, restarts and versions.
+    public func owns(_ resource: ResourceConfig) -> Bool {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in (resource.armID?.description ?? resource.name).lowercased().utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        return Int(hash % UInt64(count)) == index - 1
+    }
+}
+
+/// Builds the configuration the agent runs from the file's, the discovered resources and the shard.
+public enum EffectiveConfig {
+    public static func merge(file: CanaryConfig, discovered: [ResourceConfig], shard: Shard?, problem: (String) -> Void = { _ in }) -> CanaryConfig {
+        var config = file
+        var names = Set(file.resources.map(\.name))
+        for resource in discovered {
+            guard !names.contains(resource.name) else {
+                problem("discovered account \(resource.name) (\(resource.armID?.description ?? "")) has the name of a listed or already discovered resource: not probed; list it by hand under another name to probe it")
+                continue
+            }
+            names.insert(resource.name)
+            config.resources.append(resource)
+        }
+        if let shard { config.resources = config.resources.filter(shard.owns) }
+        return config
+    }
+}
+
+/// Runs discovery on the control plane's interval (and at once when the file's discovery
+/// entries change), and tells `changed` when what it finds differs from what it found before.
+final class Discoverer: Sendable {
+    private struct State {
+        var found: DiscoveryResult?
+        var entries: [DiscoveryConfig]?
+    }
+
+    private let client: HTTPClient
+    private let clock: any CanaryClock
+    private let logger: EventLogger
+    private let state = Mutex(State())
+
+    init(client: HTTPClient, clock: any CanaryClock, logger: EventLogger) {
+        self.client = client
+        self.clock = clock
+        self.logger = logger
+    }
+
+    var found: DiscoveryResult? { state.withLock { $0.found } }
+
+    /// Until cancelled. `config` gives the file's configuration now; `changed` is called with
+    /// the new set when it differs.
+    func run(config: @escaping @Sendable () -> CanaryConfig, changed: @escaping @Sendable () -> Void) async {
+        var next = 0.0
+        var tokens: (settings: CredentialSettings, cache: TokenCache)?
+        while !Task.isCancelled {
+            let file = config()
+            let entriesChanged = state.withLock { $0.entries != file.discovery }
+            if let settings = file.controlPlane, !file.discovery.isEmpty, let credential = file.credential(named: settings.credential),
+               entriesChanged || clock.monotonicSeconds >= next {
+                next = clock.monotonicSeconds + settings.interval.seconds
+                let scoped = credential.settings.withScope(settings.scope)
+                if tokens?.settings != scoped {
+                    tokens = (scoped, TokenCache(credential: credential.name, source: TokenSourceFactory.make(scoped), client: client, clock: clock,
+                                                 timeoutSeconds: file.timeout.seconds, observe: { _ in }))
+                }
+                var result: DiscoveryResult
+                do {
+                    let token = try await tokens!.cache.token()
+                    result = await ControlPlaneReader(client: client, endpoint: settings.endpoint, timeoutSeconds: file.timeout.seconds)
+                        .discover(file.discovery, token: token.accessToken.exposedValue)
+                } catch {
+                    result = DiscoveryResult(problems: ["no Resource Manager token for credential \(settings.credential): \(error)"],
+                                             failedSubscriptions: Set(file.discovery.map { $0.subscription.lowercased() }))
+                }
+                for problem in result.problems { logger.log(.warning, "discovery: \(problem)", [("CONFIG", "discovery")]) }
+                let update = state.withLock { state -> Bool in
+                    // A subscription that could not be listed keeps what it had.
+                    if let previous = state.found {
+                        let kept = previous.resources.filter { result.failedSubscriptions.contains($0.armID?.subscription.lowercased() ?? "") }
+                        result.resources += kept.filter { old in !result.resources.contains { $0.name == old.name } }
+                        for subscription in result.failedSubscriptions {
+                            if let key = previous.counts.keys.first(where: { $0.lowercased() == subscription }) { result.counts[key] = previous.counts[key] }
+                        }
+                    }
+                    let same = state.found.map { Self.same($0, result) } ?? false
+                    state.entries = file.discovery
+                    state.found = result
+                    return !same
+                }
+                if update { changed() }
+            } else if file.discovery.isEmpty, state.withLock({ $0.found != nil }) {
+                state.withLock { $0 = State() }
+                changed()
+            }
+            do { try await clock.sleep(untilMonotonic: clock.monotonicSeconds + 1) } catch { return }
+        }
+    }
+
+    private static func same(_ a: DiscoveryResult, _ b: DiscoveryResult) -> Bool {
+        a.counts == b.counts && a.resources.count == b.resources.count && zip(a.resources, b.resources).allSatisfy { $0.sameSettings(as: $1) }
+    }
+}

@@ -1,0 +1,130 @@
+// Finding resources through Resource Manager: the accounts of a subscription (or resource group)
+// whose kind and tags match, turned into resources to probe like listed ones.
+import JSON
+
+/// What one pass of discovery found.
+public struct DiscoveryResult: Sendable, Equatable {
+    /// Resources to probe, named by their account name, in the order found.
+    public var resources: [ResourceConfig]
+    /// How many were found per subscription (for `aoai_canary_discovered_resources`).
+    public var counts: [String: Int]
+    /// What could not be listed or read, and why; a subscription that could not be listed keeps
+    /// what it had (`failedSubscriptions`), so a passing Resource Manager outage removes nothing.
+    public var problems: [String]
+    public var failedSubscriptions: Set<String>
+
+    public init(resources: [ResourceConfig] = [], counts: [String: Int] = [:], problems: [String] = [], failedSubscriptions: Set<String> = []) {
+        self.resources = resources
+        self.counts = counts
+        self.problems = problems
+        self.failedSubscriptions = failedSubscriptions
+    }
+}
+
+extension ControlPlaneReader {
+    /// Lists the accounts each entry asks for and makes resources of them. Keys from `listKeys`
+    /// are held in memory only, and remembered for redaction.
+    public func discover(_ entries: [DiscoveryConfig], token: String) async -> DiscoveryResult {
+        var result = DiscoveryResult()
+        var seen: Set<String> = []
+        for entry in entries {
+            var path = "/subscriptions/\(entry.subscription)"
+            if let group = entry.resourceGroup { path += "/resourceGroups/\(group)" }
+            path += "/providers/Microsoft.CognitiveServices/accounts"
+            var accounts: [JSONValueAccount] = []
+            var next: String? = path
+            var failed = false
+            while let page = next {
+                switch await get(page, api: Self.accountsAPIVersion, token: token) {
+                case .success(let json):
+                    accounts += (json["value"]?.arrayValue ?? []).map(JSONValueAccount.init)
+                    next = json["nextLink"]?.stringValue
+                case .failure(let problem):
+                    result.problems.append("listing accounts of subscription \(entry.subscription)\(entry.resourceGroup.map { " group \($0)" } ?? ""): \(problem)")
+                    failed = true
+                    next = nil
+                }
+            }
+            if failed { result.failedSubscriptions.insert(entry.subscription.lowercased()) }
+            for account in accounts {
+                guard let id = account.id.flatMap(ARMResourceID.init), let name = account.name,
+                      entry.kinds.contains(where: { $0.lowercased() == (account.kind ?? "").lowercased() }),
+                      entry.tags.allSatisfy({ account.tags[$0.key] == $0.value }) else { continue }
+                guard !seen.contains(id.description.lowercased()) else { continue }
+                seen.insert(id.description.lowercased())
+                guard let endpoint = account.endpoint else {
+                    result.problems.append("\(name): the account lists no endpoint")
+                    continue
+                }
+                var resource = ResourceConfig(name: name, endpoint: endpoint.hasSuffix("/") ? endpoint : endpoint + "/", probe: entry.probe,
+                                              credential: entry.credential, interval: entry.interval)
+                resource.armID = id
+                if entry.probe.needsDeployment {
+                    if let deployment = entry.deployment, deployment != DiscoveryConfig.autoDeployment {
+                        resource.deployment = deployment
+                    } else {
+                        switch await get(id.description + "/deployments", api: Self.accountsAPIVersion, token: token) {
+                        case .success(let json):
+                            let fitting = Self.deployments(json).first { Self.fits($0, entry.probe) }
+                            guard let fitting else {
+                                result.problems.append("\(name): no deployment fits probe \(entry.probe.rawValue) (deployment: auto); not probed")
+                                continue
+                            }
+                            resource.deployment = fitting.name
+                        case .failure(let problem):
+                            result.problems.append("\(name): deployments: \(problem); not probed")
+                            continue
+                        }
+                    }
+                }
+                if entry.apiKey == .listKeys {
+                    switch await get(id.description + "/listKeys", api: Self.accountsAPIVersion, token: token, method: "POST") {
+                    case .success(let json):
+                        if let key = json["key1"]?.stringValue, !key.isEmpty {
+                            Redaction.remember(key)
+                            resource.apiKey = Secret(key)
+                        } else {
+                            result.problems.append("\(name): listKeys gave no key1")
+                        }
+                    case .failure(let problem):
+                        result.problems.append("\(name): listKeys: \(problem)")
+                    }
+                }
+                guard resource.apiKey != nil || resource.credential != nil else { continue }
+                result.resources.append(resource)
+                result.counts[entry.subscription, default: 0] += 1
+            }
+            if result.counts[entry.subscription] == nil { result.counts[entry.subscription] = 0 }
+        }
+        return result
+    }
+
+    /// Whether a deployment's model serves the probe: embedding models serve embeddings only.
+    static func fits(_ deployment: DeploymentFacts, _ probe: ProbeKind) -> Bool {
+        let embedding = (deployment.model ?? deployment.name).lowercased().contains("embedding")
+        switch probe {
+        case .embeddings: return embedding
+        case .chatCompletions, .responses: return !embedding
+        case .models: return true
+        }
+    }
+}
+
+/// The fields of a listed account that discovery uses.
+struct JSONValueAccount {
+    var id: String?
+    var name: String?
+    var kind: String?
+    var tags: [String: String] = [:]
+    /// The OpenAI endpoint (an AIServices account lists it among its endpoints), else the account's.
+    var endpoint: String?
+
+    init(_ json: JSONValue) {
+        id = json["id"]?.stringValue
+        name = json["name"]?.stringValue
+        kind = json["kind"]?.stringValue
+        for (key, value) in json["tags"]?.objectMembers ?? [] { if let text = value.stringValue { tags[key] = text } }
+        let properties = json["properties"]
+        endpoint = properties?["endpoints"]?["OpenAI Language Model Instance API"]?.stringValue ?? properties?["endpoint"]?.stringValue
+    }
+}
