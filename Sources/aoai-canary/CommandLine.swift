@@ -58,6 +58,7 @@ enum Commands {
             configFile,
             OptionSpec(name: "listen", valueName: "host:port", help: "Overrides the configuration's listen address.", aliases: ["web.listen-address"]),
             webConfigFile,
+            OptionSpec(name: "shard", valueName: "INDEX/COUNT", help: "Probe only this shard's resources (1/3, 2/3, 3/3): those whose arm_id (or name) hashes to INDEX of COUNT, so that several agents share a large estate."),
             OptionSpec(name: "web.enable-lifecycle", valueName: nil, help: "Turn on POST /-/reload (from this host only), as Prometheus's flag of that name does. Off by default."),
             OptionSpec(name: "log-format", valueName: "format", help: "auto, journal, logfmt or json; auto writes to journald when stderr is the journal. (default: auto)", choices: logFormats, aliases: ["log.format"]),
             OptionSpec(name: "log-level", valueName: "level", help: "debug, info, warning or error. (default: info)", choices: logLevels, aliases: ["log.level"]),

@@ -44,6 +44,14 @@ func checkConfig(_ options: [String: String]) -> Int32 {
 /// `run`: the daemon.
 func runDaemon(_ options: [String: String]) async -> Int32 {
     let logger = EventLogger(format: LogFormat(rawValue: options["log-format"] ?? "auto") ?? .auto, level: LogLevel(rawValue: options["log-level"] ?? "info") ?? .info)
+    var shard: Shard?
+    if let text = options["shard"] {
+        guard let parsed = Shard(text) else {
+            printError("Error: invalid value '\(text)' for '--shard': expected INDEX/COUNT with 1 <= INDEX <= COUNT <= 1000, as in 1/3\nUsage: \(Commands.run.usage)")
+            return exitUsage
+        }
+        shard = parsed
+    }
     let path = options["config"] ?? defaultConfigPath
     let config: CanaryConfig
     do {
@@ -64,7 +72,7 @@ func runDaemon(_ options: [String: String]) async -> Int32 {
         }
     }
     return await serve(config: config, listen: options["listen"] ?? config.listen, web: web, logger: logger, configPath: path, variables: environmentVariables(),
-                       enableLifecycle: options["web.enable-lifecycle"] != nil)
+                       enableLifecycle: options["web.enable-lifecycle"] != nil, shard: shard)
 }
 
 /// How long a stop may take before the process exits anyway.
@@ -73,8 +81,8 @@ let stopDeadlineSeconds = 5.0
 /// Runs an agent on `config` until SIGINT or SIGTERM; SIGHUP and `POST /-/reload` reload it.
 /// `extra` services (the demo's simulator) run and stop in the same group.
 func serve(config: CanaryConfig, listen: String, web: WebConfig = WebConfig(), logger: EventLogger, configPath: String, variables: [String: String],
-           enableLifecycle: Bool = false, extra: [any Service] = [], banner: ((SocketAddress) -> Void)? = nil) async -> Int32 {
-    let supervisor = Supervisor(config: config, path: configPath, variables: variables, logger: logger, build: build)
+           enableLifecycle: Bool = false, shard: Shard? = nil, extra: [any Service] = [], banner: ((SocketAddress) -> Void)? = nil) async -> Int32 {
+    let supervisor = Supervisor(config: config, path: configPath, variables: variables, logger: logger, build: build, shard: shard)
     let server: HTTPServer
     do {
         // A socket from systemd (socket activation) wins over the listen address.
@@ -114,12 +122,13 @@ func serve(config: CanaryConfig, listen: String, web: WebConfig = WebConfig(), l
     supervisor.setHeartbeat(every: notifier.heartbeatInterval) { notifier.beat() }
     let scheme = web.tls == nil ? "http" : "https"
     let access = web.users.isEmpty ? "" : " (basic auth, \(web.users.count) user\(web.users.count == 1 ? "" : "s"))"
-    logger.log(.info, "aoai-canary \(version) started: \(config.resources.count) resources, \(config.credentials.count) credentials, metrics on \(scheme)://\(server.boundAddress)/metrics\(access)",
+    let probed = supervisor.reference.current.config.resources.count
+    logger.log(.info, "aoai-canary \(version) started: \(probed) resources\(shard.map { " (shard \($0) of \(config.resources.count) listed)" } ?? ""), \(config.credentials.count) credentials\(config.discovery.isEmpty ? "" : ", discovery on"), metrics on \(scheme)://\(server.boundAddress)/metrics\(access)",
                [("CONFIG", configPath), ("LISTEN", server.boundAddress.description)])
     if let notAfter = web.tls?.certificateNotAfter, notAfter < SystemClock().wallSeconds {
         logger.log(.warning, "the metrics endpoint's TLS certificate has expired: scrapers that verify it will fail", [])
     }
-    if config.resources.isEmpty { logger.log(.warning, StatusView.noResourcesNotice, [("CONFIG", configPath)]) }
+    if config.resources.isEmpty, config.discovery.isEmpty { logger.log(.warning, StatusView.noResourcesNotice, [("CONFIG", configPath)]) }
     banner?(server.boundAddress)
     ServiceManager.notify("READY=1\nSTATUS=" + (config.resources.isEmpty ? "no resources configured" : "probing \(config.resources.count) resources"))
     // One group owns everything: the schedule, the endpoint, the signals (and the demo's
@@ -241,7 +250,8 @@ func runDemo(_ options: [String: String]) async -> Int32 {
         let url = "http://\(address.urlHost == "0.0.0.0" ? "127.0.0.1" : address.urlHost):\(address.port)"
         print("""
 
-        aoai-canary demo: the agent probes \(DemoWorld.resources.count) simulated Azure OpenAI resources every 5s.
+        aoai-canary demo: the agent probes \(DemoWorld.resources.count) simulated Azure OpenAI resources every 5s, and reads
+        Resource Manager's facts beside them (the roles each principal holds); discovery finds \(DemoWorld.discoveredResources.count) more.
           configuration:  \(configPath)
           simulator:      \(simulator.authority)  (state: curl -s \(simulator.authority)/_simulator/state)
           metrics:        \(url)/metrics
@@ -249,6 +259,7 @@ func runDemo(_ options: [String: String]) async -> Int32 {
 
         The resources:
         \(DemoWorld.resources.map { "  \($0.name.padding(20)) \($0.shows)" }.joined(separator: "\n"))
+        \(DemoWorld.discoveredResources.map { "  \($0.padding(20)) not listed: found by discovery (tag canary=on), probed with GET /openai/models" }.joined(separator: "\n"))
 
         Press Ctrl-C to stop.
 
@@ -279,6 +290,18 @@ func demoConfig(simulator: AzureSimulator, listen: String) -> String {
         client_secret_file: app.secret
         authority: \(simulator.authority)
         scope: https://management.azure.com/.default   # the mistake: a token for Azure Resource Manager
+    # Resource Manager's facts behind the verdicts: the roles the principal holds, and accounts
+    # found instead of listed.
+    control_plane:
+      credential: app
+      endpoint: \(simulator.authority)
+    discovery:
+      - subscription: \(SimulatedResource.defaultSubscription)
+        resource_group: \(DemoWorld.discoveredResourceGroup)
+        tags: {canary: "on"}
+        credential: app
+        api_key: list_keys
+        probe: models
     resources:
 
     """
@@ -289,6 +312,7 @@ func demoConfig(simulator: AzureSimulator, listen: String) -> String {
             deployment: \(resource.deployment)
             api_key_file: demo.key
             credential: \(resource.credential)
+            arm_id: \(DemoWorld.armID(of: resource.name))
 
         """
         if let version = resource.apiVersion { text += "    api_version: \(version)\n" }

@@ -85,6 +85,7 @@ func get(_ url: String) async throws -> HTTPClientResponse {
         (["check-config", "extra"], "unexpected argument 'extra'"),
         (["run", "--config", "a.yaml", "--config.file", "b.yaml"], "option '--config.file' given twice"),
         (["run", "--log.level", "loud"], "invalid value 'loud' for '--log.level'"),
+        (["run", "--shard", "0/3"], "invalid value '0/3' for '--shard': expected INDEX/COUNT with 1 <= INDEX <= COUNT <= 1000, as in 1/3"),
         (["check-config", "--web.listen-address", ":9725"], "unknown option '--web.listen-address'"),
     ])
     func usageErrorsExit64(arguments: [String], message: String) async throws {
@@ -234,8 +235,11 @@ func get(_ url: String) async throws -> HTTPClientResponse {
         let deadline = Date().addingTimeInterval(10)  // two 5 s intervals
         while Date() < deadline {
             text = String(decoding: try await get(url).body, as: UTF8.self)
+            // Discovery's first pass swaps the agent at once, cancelling rounds in flight: wait for them all.
             if text.contains(#"aoai_canary_auth_divergence{resource="no-data-role"} 1"#),
-               text.contains(#"aoai_canary_probe_success{resource="local-auth-disabled",auth="entra_id"} 1"#) { break }
+               text.contains(#"aoai_canary_probe_success{resource="local-auth-disabled",auth="entra_id"} 1"#),
+               text.contains(#"aoai_canary_probe_success{resource="healthy",auth="entra_id"} 1"#),
+               text.contains(#"aoai_canary_auth_divergence{resource="wrong-audience"} 1"#) { break }
             try await Task.sleep(for: .milliseconds(250))
         }
         #expect(text.contains(#"aoai_canary_auth_divergence{resource="no-data-role"} 1"#))
