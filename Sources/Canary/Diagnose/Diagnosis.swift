@@ -161,7 +161,7 @@ public struct Diagnoser: Sendable {
                 if reason == .permissionDenied {
                     let type = claims?.scopes != nil ? "User" : "ServicePrincipal"
                     step.fix = "assign the role \"\(Self.role)\" to object id \(claims?.objectID ?? "?") at the resource's scope; a new assignment takes up to 10 minutes, and a fresh token is needed to see it"
-                    step.command = "az role assignment create --role \"\(Self.role)\" --assignee-object-id \(claims?.objectID ?? "<object-id>") --assignee-principal-type \(type) --scope /subscriptions/<subscription-id>/resourceGroups/<resource-group>/providers/Microsoft.CognitiveServices/accounts/<account-name>"
+                    step.command = "az role assignment create --role \"\(Self.role)\" --assignee-object-id \(claims?.objectID ?? "<object-id>") --assignee-principal-type \(type) --scope \(resource.armID?.description ?? "/subscriptions/<subscription-id>/resourceGroups/<resource-group>/providers/Microsoft.CognitiveServices/accounts/<account-name>")"
                 }
                 steps.append(step)
             }
