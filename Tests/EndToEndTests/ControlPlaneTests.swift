@@ -117,7 +117,8 @@ import Testing
         let world = try World()
         let keyless = world.addResource("keyless") { $0.localAuthDisabled = true }
         let empty = world.addResource("empty") { $0.deploymentMissing = true; $0.publicNetworkAccessDisabled = true }
-        let agent = world.agent(try world.config(Self.config(world, resources: [("keyless", keyless, true), ("empty", empty, false)])))
+        let regional = world.addResource("regional") { $0.regionalEndpoint = true }
+        let agent = world.agent(try world.config(Self.config(world, resources: [("keyless", keyless, true), ("empty", empty, false), ("regional", regional, true)])))
         defer { agent.shutdown() }
         try await Self.readThenProbe(agent)
 
@@ -126,6 +127,9 @@ import Testing
         #expect(agent.value(CanaryMetrics.configWarnings, ["empty", "deployment_missing"]) == 1)
         #expect(agent.value(CanaryMetrics.configWarnings, ["empty", "public_network_disabled"]) == 1)
         #expect(agent.value(CanaryMetrics.configWarnings, ["empty", "local_auth_disabled"]) == 0, "no key canary there")
+        #expect(agent.value(CanaryMetrics.configWarnings, ["regional", "no_custom_subdomain"]) == 1)
+        #expect(agent.value(CanaryMetrics.configWarnings, ["keyless", "no_custom_subdomain"]) == 0)
+        #expect(agent.board.warnings("regional").contains { $0.message.hasPrefix("the account has no custom subdomain, so Entra ID tokens cannot work on it") })
         #expect(world.logs.chunks.contains { $0.contains("the account has no deployment \\\"\(Names.deployment)\\\"; it has none") }, "\(world.logs.chunks)")
         let page = StatusView(board: agent.board, now: SystemClock().wallSeconds, version: "test").html
         #expect(page.contains("Resource Manager says local auth is disabled"))
