@@ -142,11 +142,12 @@ public final class AzureSimulator: Sendable {
     /// Assigns a data-plane role (think Cognitive Services OpenAI User) on `resource` to the
     /// principal `objectID`. It takes effect `effectiveAfterSeconds` after `now()`, as real
     /// assignments take minutes to propagate; an assignment already in place stays in place.
-    public func grantRole(resource: String, objectID: String, effectiveAfterSeconds: Double = 0, role: SimulatedRole = .openAIUser) {
+    public func grantRole(resource: String, objectID: String, effectiveAfterSeconds: Double = 0, role: SimulatedRole = .openAIUser,
+                          at scope: SimulatedRoleScope = .account) {
         let current = core.now()
         core.state.withLock { state in
             SimulatorCore.grant(&state, resourceKey: resource.lowercased(), objectID: objectID, effectiveAt: current + effectiveAfterSeconds,
-                                createdAt: current, role: role)
+                                createdAt: current, role: role, at: scope)
         }
     }
 

@@ -49,6 +49,15 @@ extension DemoWorld {
             ("object_id", .string(managedIdentityObjectID)),
         ])))
         members.append(("admin", .string("\(authority)/_simulator")))
+        // Resource Manager: at the authority, as https://management.azure.com is for Azure.
+        members.append(("resource_manager", .object([
+            ("endpoint", .string(authority)),
+            ("scope", .string("https://management.azure.com/.default")),
+            ("subscription_id", .string(SimulatedResource.defaultSubscription)),
+            ("resource_group", .string("rg-canary")),
+            ("discovered_resource_group", .string(discoveredResourceGroup)),
+            ("discovered", .array(discoveredResources.map(JSONValue.string))),
+        ])))
         members.append(("resources", .array(resources.map { resource in
             .object([
                 ("name", .string(resource.name)),
@@ -58,6 +67,7 @@ extension DemoWorld {
                 ("deployment", .string(resource.deployment)),
                 ("api_version", resource.apiVersion.map(JSONValue.string) ?? .null),
                 ("simulates", .string(resource.shows)),
+                ("arm_id", .string(armID(of: resource.name))),
                 ("deployments", .array(deployments.map { name in
                     let model = SimulatedDeployment.inferred(fromName: name)
                     return .object([("name", .string(name)), ("model", .string(model.model)), ("version", .string(model.version)),

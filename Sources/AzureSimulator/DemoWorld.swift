@@ -74,6 +74,8 @@ public enum DemoWorld {
                 }
             }
         }
+        // The app reads Resource Manager as a control-plane reader of the whole subscription does.
+        simulator.grantRole(resource: resources[0].name, objectID: objectID, role: SimulatedRole.named("Reader")!, at: .subscription)
         for name in discoveredResources {
             var simulated = SimulatedResource(name: name, tenantID: tenantID, apiKey: apiKey, deployments: deployments)
             simulated.resourceGroup = discoveredResourceGroup

@@ -100,6 +100,15 @@ public struct SimulatedRole: Sendable, Equatable {
     }
 }
 
+/// Where a role is assigned, relative to an account: the account itself, its resource group or
+/// its subscription. Roles above the account are Resource Manager's only (Reader, Owner): the
+/// simulated data plane honours data roles assigned at the account.
+public enum SimulatedRoleScope: String, Sendable {
+    case account
+    case resourceGroup
+    case subscription
+}
+
 /// A role assignment in the simulated Resource Manager.
 struct SimulatedRoleAssignment: Sendable, Equatable {
     var id: String

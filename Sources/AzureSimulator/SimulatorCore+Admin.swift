@@ -110,10 +110,16 @@ extension SimulatorCore {
                 var objectID: String?
                 var delay = 0.0
                 var role = SimulatedRole.openAIUser
+                var level = SimulatedRoleScope.account
                 for (name, value) in try Self.objectMembers(request.body) {
                     switch name {
                     case "objectID": objectID = try Self.string(value, name)
                     case "effectiveAfterSeconds": delay = try Self.double(value, name)
+                    case "scope":
+                        guard let found = SimulatedRoleScope(rawValue: try Self.string(value, name)) else {
+                            throw SimulatorAdminError.wrongType(field: "scope", expected: "account, resourceGroup or subscription")
+                        }
+                        level = found
                     case "role":
                         let text = try Self.string(value, name)
                         guard let found = SimulatedRole.named(text) else { throw SimulatorAdminError.wrongType(field: "role", expected: "a built-in role's id or name") }
@@ -126,7 +132,7 @@ extension SimulatorCore {
                 try state.withLock { (state: inout SimulatorState) throws(SimulatorAdminError) in
                     let key = parts[1].lowercased()
                     guard state.resources[key] != nil else { throw .unknownResource(parts[1]) }
-                    Self.grant(&state, resourceKey: key, objectID: objectID, effectiveAt: current + delay, createdAt: current, role: role)
+                    Self.grant(&state, resourceKey: key, objectID: objectID, effectiveAt: current + delay, createdAt: current, role: role, at: level)
                 }
             case ("POST", 1) where parts[0] == "resource-manager":
                 // {"status": 503} takes Resource Manager down; {"status": null} brings it back.
@@ -161,13 +167,20 @@ extension SimulatorCore {
 
     /// Records a role assignment; an assignment already in place keeps its earlier effective time.
     static func grant(_ state: inout SimulatorState, resourceKey: String, objectID: String, effectiveAt: Double, createdAt: Double? = nil,
-                      role: SimulatedRole = .openAIUser) {
+                      role: SimulatedRole = .openAIUser, at level: SimulatedRoleScope = .account) {
         let objectKey = objectID.lowercased()
-        if role.allows(dataAction: "Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action") {
+        // Data roles are simulated at the account only: the data plane looks them up there.
+        if level == .account, role.allows(dataAction: "Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action") {
             let existing = state.roles[resourceKey]?[objectKey]
             state.roles[resourceKey, default: [:]][objectKey] = min(existing ?? effectiveAt, effectiveAt)
         }
-        guard let scope = state.resources[resourceKey]?.armID else { return }
+        guard let resource = state.resources[resourceKey] else { return }
+        let scope: String
+        switch level {
+        case .account: scope = resource.armID
+        case .resourceGroup: scope = "/subscriptions/\(resource.subscriptionID)/resourceGroups/\(resource.resourceGroup)"
+        case .subscription: scope = "/subscriptions/\(resource.subscriptionID)"
+        }
         if !state.roleAssignments.contains(where: { $0.principalID == objectKey && $0.roleID == role.id && $0.scope == scope }) {
             let number = state.nextAssignment
             state.nextAssignment += 1

@@ -50,7 +50,10 @@ extension SimulatorCore {
         }
         let client = SimulatedToken.unverifiedPayload(token).flatMap { $0["appid"]?.stringValue ?? $0["azp"]?.stringValue } ?? objectID
 
-        let path = request.path
+        // Resource Manager reads an empty segment as none: the SDKs send `{namespace}//accounts`
+        // when a resource has no parent path.
+        var path = request.path
+        while path.contains("//") { path = path.replacing("//", with: "/") }
         let lower = path.lowercased()
         let authorizationMarker = "/providers/microsoft.authorization/"
         if let range = lower.firstRange(of: authorizationMarker) {

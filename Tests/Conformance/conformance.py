@@ -5,7 +5,8 @@
     AOAI_SIM_INFO=INFO_FILE python3 conformance.py
 
 INFO_FILE is written by `aoai-canary simulate --tls-dir DIR --info-file FILE`. Every scenario goes
-through `openai` (AzureOpenAI and the stock OpenAI client on the v1 API), `azure-identity` and `msal`
+through `openai` (AzureOpenAI and the stock OpenAI client on the v1 API), `azure-identity`, `msal`,
+and, for Resource Manager, `azure-mgmt-cognitiveservices` and `azure-mgmt-authorization`
 at the versions pinned in requirements.txt, so a simulator that passes answers the way those clients
 expect Azure to answer. Retries are off (or one) so the run takes seconds. Exit status is unittest's.
 """
@@ -60,7 +61,9 @@ def _clean_environment() -> None:
 import azure.identity as identity  # noqa: E402
 import msal  # noqa: E402
 import openai  # noqa: E402
-from azure.core.exceptions import ClientAuthenticationError  # noqa: E402
+from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceNotFoundError  # noqa: E402
+from azure.mgmt.authorization import AuthorizationManagementClient  # noqa: E402
+from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient  # noqa: E402
 
 
 # ---------------------------------------------------------------------------------------------
@@ -784,6 +787,100 @@ class V1API(Checks):
         res = self.res()
         self.assert_status_error(openai.AuthenticationError, lambda: v1_client(res, "not-the-key").chat.completions
                                  .create(model=deployment(res, "chat")["name"], messages=MESSAGES), status=401)
+
+
+# ---------------------------------------------------------------------------------------------
+# Resource Manager, through Microsoft's management SDKs (azure-mgmt-cognitiveservices, -authorization)
+
+OPENAI_USER = "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd"
+OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+CHAT_ACTION = "Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action"
+
+
+class ResourceManager(Checks):
+    """The simulated Resource Manager as the SDKs see it: they deserialize every answer into their
+    models and raise their own errors for the failures, so a shape they do not expect fails here."""
+
+    def setUp(self):
+        rm = INFO["resource_manager"]
+        self.rm = rm
+        arguments = dict(credential=secret_credential(), subscription_id=rm["subscription_id"], base_url=rm["endpoint"],
+                         credential_scopes=[rm["scope"]], connection_verify=INFO["ca_file"], retry_total=0)
+        self.accounts = CognitiveServicesManagementClient(**arguments)
+        self.authorization = AuthorizationManagementClient(**arguments)
+
+    def test_get_account(self):
+        account = self.accounts.accounts.get(self.rm["resource_group"], "healthy")
+        self.assertEqual(account.kind, "OpenAI")
+        self.assertEqual(account.name, "healthy")
+        self.assertEqual(account.properties.custom_sub_domain_name, "healthy")
+        self.assertEqual(account.properties.public_network_access, "Enabled")
+        self.assertTrue(account.properties.endpoint.startswith("https://healthy.openai.localhost:"))
+        self.assertEqual(account.id, resource("healthy")["arm_id"])
+
+    def test_account_with_local_auth_disabled(self):
+        account = self.accounts.accounts.get(self.rm["resource_group"], "local-auth-disabled")
+        self.assertTrue(account.properties.disable_local_auth)
+
+    def test_missing_account(self):
+        with self.assertRaises(ResourceNotFoundError) as caught:
+            self.accounts.accounts.get(self.rm["resource_group"], "no-such-account")
+        self.assertEqual(caught.exception.error.code, "ResourceNotFound")
+
+    def test_list_by_resource_group(self):
+        names = [a.name for a in self.accounts.accounts.list_by_resource_group(self.rm["discovered_resource_group"])]
+        self.assertEqual(names, self.rm["discovered"])
+
+    def test_list_by_subscription(self):
+        names = {a.name for a in self.accounts.accounts.list()}
+        self.assertTrue({"healthy", "no-data-role", "propagating", *self.rm["discovered"]} <= names, names)
+
+    def test_deployments(self):
+        deployments = {d.name: d for d in self.accounts.deployments.list(self.rm["resource_group"], "healthy")}
+        self.assertEqual(deployments["gpt-4o-mini"].properties.model.name, "gpt-4o-mini")
+        self.assertEqual(deployments["gpt-4o-mini"].properties.model.format, "OpenAI")
+        self.assertEqual(deployments["gpt-4o-mini"].properties.provisioning_state, "Succeeded")
+
+    def test_list_keys_needs_the_action(self):
+        keys = self.accounts.accounts.list_keys(self.rm["discovered_resource_group"], self.rm["discovered"][0])
+        self.assertTrue(keys.key1)
+        # Cognitive Services OpenAI User may read the account but not list its keys.
+        with self.assertRaises(HttpResponseError) as caught:
+            self.accounts.accounts.list_keys(self.rm["resource_group"], "healthy")
+        self.assertEqual(caught.exception.status_code, 403)
+        self.assertEqual(caught.exception.error.code, "AuthorizationFailed")
+        self.assertIn("'Microsoft.CognitiveServices/accounts/listKeys/action'", caught.exception.message)
+
+    def test_role_assignments_assigned_to(self):
+        scope = resource("no-data-role")["arm_id"]
+        assignments = list(self.authorization.role_assignments.list_for_scope(scope, filter=f"assignedTo('{INFO['object_id']}')"))
+        # Owner at the account, and Reader at the subscription above it.
+        by_role = {a.role_definition_id.rsplit("/", 1)[1]: a for a in assignments}
+        self.assertEqual(set(by_role), {OWNER, READER})
+        self.assertEqual(by_role[OWNER].scope, scope)
+        self.assertEqual(by_role[READER].scope, f"/subscriptions/{self.rm['subscription_id']}")
+        self.assertTrue(all(a.principal_id == INFO["object_id"] and a.created_on is not None for a in assignments))
+
+    def test_role_definition(self):
+        scope = resource("healthy")["arm_id"]
+        role = self.authorization.role_definitions.get(scope, OPENAI_USER)
+        self.assertEqual(role.role_name, "Cognitive Services OpenAI User")
+        self.assertEqual(role.role_type, "BuiltInRole")
+        self.assertIn("Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action", role.permissions[0].data_actions)
+
+    def test_permissions_of_the_caller(self):
+        permissions = list(self.authorization.permissions.list_for_resource(
+            self.rm["resource_group"], "Microsoft.CognitiveServices", "", "accounts", "healthy"))
+        self.assertTrue(any(CHAT_ACTION in p.data_actions for p in permissions), permissions)
+
+    def test_data_plane_token_is_refused(self):
+        rm = self.rm
+        client = CognitiveServicesManagementClient(secret_credential(), rm["subscription_id"], base_url=rm["endpoint"],
+                                                   credential_scopes=[SCOPE], connection_verify=INFO["ca_file"], retry_total=0)
+        with self.assertRaises(ClientAuthenticationError) as caught:
+            client.accounts.get(rm["resource_group"], "healthy")
+        self.assertIn("InvalidAuthenticationTokenAudience", str(caught.exception))
 
 
 # ---------------------------------------------------------------------------------------------
