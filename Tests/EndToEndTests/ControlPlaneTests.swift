@@ -112,6 +112,36 @@ import Testing
         #expect(Self.entraVerdict(agent, "propagating").reason == nil, "the role took effect")
     }
 
+    /// The facts are read when the agent starts, and again as soon as a resource's Entra ID
+    /// canary starts failing, not only on the interval (10 minutes here).
+    @Test func aResourceThatStartsFailingIsReadAgainAtOnce() async throws {
+        let world = try World()
+        let endpoint = world.addResource("revoked")
+        let text = Self.config(world, resources: [("revoked", endpoint, true)]).replacingOccurrences(of: "interval: 60s", with: "interval: 1s")
+        let agent = world.agent(try world.config(text))
+        defer { agent.shutdown() }
+        let running = Task { await agent.run() }
+        defer { running.cancel() }
+        var deadline = Date().addingTimeInterval(10)
+        while agent.board.controlPlaneFacts("revoked")?.roles?.isEmpty != false, Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        let first = try #require(agent.board.controlPlaneFacts("revoked"), "no facts at start")
+        #expect(first.roles?.map(\.roleName) == ["Cognitive Services OpenAI User"])
+
+        world.simulator.revokeRole(resource: "revoked", objectID: Names.object)
+        world.simulator.grantRole(resource: "revoked", objectID: Names.object, role: SimulatedRole.named("Reader")!)
+        deadline = Date().addingTimeInterval(10)
+        while agent.board.controlPlaneFacts("revoked")?.roles?.map(\.roleName) != ["Reader"], Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        let second = try #require(agent.board.controlPlaneFacts("revoked"))
+        #expect(second.roles?.map(\.roleName) == ["Reader"], "read again once the canary failed: \(second.roles ?? [])")
+        #expect(second.readAt > first.readAt)
+        // The next round's verdict names what is held now.
+        deadline = Date().addingTimeInterval(5)
+        while !(Self.entraVerdict(agent, "revoked").detail.contains("holding: Reader at")), Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(Self.entraVerdict(agent, "revoked").detail.contains("holding: Reader at /subscriptions/"), "\(Self.entraVerdict(agent, "revoked").detail)")
+        running.cancel()
+        await running.value
+    }
+
     /// Facts that make a canary pointless or broken become configuration warnings.
     @Test func resourceManagerFactsBecomeWarnings() async throws {
         let world = try World()
