@@ -196,6 +196,26 @@ func get(_ url: String) async throws -> HTTPClientResponse {
         #expect(checked.status == 0 && checked.stdout.hasPrefix(path + ": OK"), "\(checked.stderr)")
     }
 
+    /// `--shard`: two agents on one file probe disjoint halves that cover it.
+    @Test func twoShardsProbeDisjointPartsThatCoverTheFile() async throws {
+        let world = try World()
+        let names = (1...8).map { "r\($0)" }
+        let path = world.directory + "/config.yaml"
+        try world.configText(resources: names.map { ($0, world.addResource($0)) }, interval: "60s").write(toFile: path, atomically: true, encoding: .utf8)
+        var probed: [Set<String>] = []
+        for shard in ["1/2", "2/2"] {
+            let child = try Child(["run", "--config", path, "--listen", "127.0.0.1:0", "--log-format", "logfmt", "--shard", shard])
+            let url = try #require(await child.await(10, in: { child.stderr }, metricsURL), "\(child.stderr)")
+            #expect(child.stderr.contains("(shard \(shard) of 8 listed)"), "\(child.stderr)")
+            let text = String(decoding: try await get(url).body, as: UTF8.self)
+            probed.append(Set(names.filter { text.contains("aoai_canary_probes_total{resource=\"\($0)\",auth=\"api_key\"}") }))
+            child.process.terminate()
+            _ = await child.wait(seconds: 5)
+        }
+        #expect(probed[0].isDisjoint(with: probed[1]) && probed[0].union(probed[1]) == Set(names), "\(probed)")
+        #expect(!probed[0].isEmpty && !probed[1].isEmpty)
+    }
+
     /// A fresh install's configuration names no resources: the agent runs, but says so in its
     /// log, on its status page and through /-/ready, instead of one info line.
     @Test func anEmptyConfigurationWarnsAndIsNotReady() async throws {
