@@ -49,19 +49,21 @@ final class PrometheusServer: @unchecked Sendable {
 
     /// `job` is extra YAML for the scrape job (scheme, tls_config, basic_auth), indented by 4;
     /// `topLevel` more top-level sections (alerting), `arguments` more flags.
-    init(scraping target: String, rules: String?, job: String = "", topLevel: String = "", arguments: [String] = []) throws {
+    /// `scrapeInterval` is also the scrape timeout: a slow target (bcrypt on every scrape) under
+    /// a loaded machine needs more than a second.
+    init(scraping target: String, rules: String?, job: String = "", topLevel: String = "", arguments: [String] = [], scrapeInterval: String = "1s") throws {
         directory = NSTemporaryDirectory() + "aoai-canary-prometheus-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory + "/data", withIntermediateDirectories: true)
         try """
         global:
-          scrape_interval: 1s
-          scrape_timeout: 1s
+          scrape_interval: \(scrapeInterval)
+          scrape_timeout: \(scrapeInterval)
           evaluation_interval: 1s
         rule_files:
         \(rules.map { "  - \($0)" } ?? "  []")
         scrape_configs:
           - job_name: aoai-canary
-            scrape_interval: 1s
+            scrape_interval: \(scrapeInterval)
             static_configs:
               - targets: ["\(target)"]
         \(job)
