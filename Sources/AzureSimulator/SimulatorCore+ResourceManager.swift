@@ -24,6 +24,11 @@ extension SimulatorCore {
             state.resourceManagerRequestCount += 1
             return (state.resourceManagerStatus, ())
         }
+        if down == 429 {
+            var response = armError(429, "TooManyRequests", "The request is being throttled as the limit has been reached for operation type - Read.")
+            response.headers.append(("Retry-After", "17"))
+            return response
+        }
         if let down {
             return armError(down, "ServiceUnavailable", "The server is currently unable to handle the request. Please retry the request later.")
         }

@@ -191,6 +191,14 @@ import Testing
                 "\(forbidden.problems)")
         // The permissions API needs no role: it says the principal holds nothing.
         #expect(forbidden.callerPermissions == [])
+
+        // Throttled: the read stops, says how long Resource Manager asked to wait, and the last
+        // full pass's facts stay.
+        world.simulator.setResourceManagerStatus(429)
+        let wait = await agent.controlPlane!.read(agent.config.resources[0])
+        #expect(wait == 17)
+        #expect(agent.board.controlPlaneFacts("healthy") == forbidden, "a throttled pass keeps the last facts")
+        world.simulator.setResourceManagerStatus(nil)
         let diagnosis = await Diagnoser(client: HTTPClient(), clock: SystemClock(), timeoutSeconds: 2, azPath: nil).diagnose(agent.config)
         let step = try #require(diagnosis.first?.steps.first { $0.number == 3 })
         #expect(step.evidence.contains { $0.hasPrefix("Resource Manager: could not read role assignments: HTTP 403 AuthorizationFailed") && $0.contains("Microsoft.Authorization/roleAssignments/read") }, "\(step.evidence)")

@@ -67,14 +67,25 @@ public final class ControlPlaneMonitor: Sendable {
                 let due = state.withLock { state -> Set<String> in defer { state.due.removeAll() }; return state.due }
                 batch = resources.filter { due.contains($0.name) }
             }
-            for resource in batch where !Task.isCancelled { await read(resource) }
-            do { try await clock.sleep(untilMonotonic: min(next, clock.monotonicSeconds + 1)) } catch { return }
+            var pause = 0.0
+            for resource in batch where !Task.isCancelled {
+                // Throttled: the rest of the pass waits as long as Resource Manager asked.
+                if let wait = await read(resource) {
+                    pause = wait
+                    next = max(next, clock.monotonicSeconds + wait)
+                    logger.log(.warning, "Resource Manager throttles the control plane: reads resume in \(Int(wait)) s", [("RESOURCE", resource.name)])
+                    break
+                }
+            }
+            do { try await clock.sleep(untilMonotonic: clock.monotonicSeconds + max(pause, min(next - clock.monotonicSeconds, 1))) } catch { return }
         }
     }
 
-    /// One resource: its facts on the board and in the metrics, and a log line when its findings change.
-    public func read(_ resource: ResourceConfig) async {
-        guard let armID = resource.armID else { return }
+    /// One resource: its facts on the board and in the metrics, and a log line when its findings
+    /// change. Returns the seconds Resource Manager asked to wait when it throttled the read.
+    @discardableResult
+    public func read(_ resource: ResourceConfig) async -> Double? {
+        guard let armID = resource.armID else { return nil }
         let credential = resource.credential
         var principal: String?
         if let credential, let cache = canaryTokens[credential] {
@@ -93,6 +104,8 @@ public final class ControlPlaneMonitor: Sendable {
             facts = ControlPlaneFacts(armID: armID, readAt: clock.wallSeconds, principal: principal,
                                       problems: ["no Resource Manager token for credential \(settings.credential): \(error)"])
         }
+        // A throttled pass keeps what the last full one said.
+        if let wait = facts.retryAfter, board.controlPlaneFacts(resource.name) != nil { return wait }
         let findings = facts.findings(hasKeyCanary: resource.apiKey != nil, hasEntraCanary: credential != nil, deployment: resource.probe.needsDeployment ? resource.deployment : nil)
         let changed = board.record(facts: facts, findings: findings, resource: resource.name)
         metrics.record(facts: facts, resource: resource.name, credential: credential, dataAction: resource.probe.dataAction)
@@ -105,6 +118,7 @@ public final class ControlPlaneMonitor: Sendable {
         for problem in facts.problems {
             logger.log(.debug, "\(resource.name): Resource Manager: \(problem)", [("RESOURCE", resource.name)])
         }
+        return facts.retryAfter
     }
 
     /// The facts behind a verdict: a `permission_denied` turns into `role_propagating` when

@@ -97,6 +97,7 @@ final class Discoverer: Sendable {
                                              failedSubscriptions: Set(file.discovery.map { $0.subscription.lowercased() }))
                 }
                 for problem in result.problems { logger.log(.warning, "discovery: \(problem)", [("CONFIG", "discovery")]) }
+                if let wait = result.retryAfter { next = max(next, clock.monotonicSeconds + wait) }
                 let update = state.withLock { state -> Bool in
                     // A subscription that could not be listed keeps what it had.
                     if let previous = state.found {

@@ -132,6 +132,8 @@ public struct ControlPlaneFacts: Sendable, Equatable {
     public var callerPermissions: [RolePermission]?
     /// What could not be read, and why ("role assignments: HTTP 403 AuthorizationFailed: ...").
     public var problems: [String]
+    /// Set when Resource Manager throttled the pass: seconds to wait before reading again.
+    public var retryAfter: Double? = nil
 
     public init(armID: ARMResourceID, readAt: Double, principal: String? = nil, account: AccountFacts? = nil, deployments: [DeploymentFacts]? = nil,
                 roles: [RoleGrant]? = nil, callerPermissions: [RolePermission]? = nil, problems: [String] = []) {

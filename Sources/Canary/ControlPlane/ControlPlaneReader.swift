@@ -36,13 +36,22 @@ public struct ControlPlaneReader: Sendable {
                      roleCache: inout RoleCache) async -> ControlPlaneFacts {
         var facts = ControlPlaneFacts(armID: armID, readAt: now, principal: principal)
         let resource = armID.description
+        func throttled(_ problem: ControlPlaneProblem) -> Bool {
+            guard let wait = problem.retryAfter else { return false }
+            facts.retryAfter = max(facts.retryAfter ?? 0, wait)
+            return true
+        }
         switch await get(resource, api: Self.accountsAPIVersion, token: token) {
         case .success(let json): facts.account = Self.account(json)
-        case .failure(let problem): facts.problems.append("account: \(problem)")
+        case .failure(let problem):
+            facts.problems.append("account: \(problem)")
+            if throttled(problem) { return facts }
         }
         switch await get(resource + "/deployments", api: Self.accountsAPIVersion, token: token) {
         case .success(let json): facts.deployments = Self.deployments(json)
-        case .failure(let problem): facts.problems.append("deployments: \(problem)")
+        case .failure(let problem):
+            facts.problems.append("deployments: \(problem)")
+            if throttled(problem) { return facts }
         }
         if let principal {
             let filter = "assignedTo('\(principal)')".addingQueryEncoding
@@ -77,6 +86,7 @@ public struct ControlPlaneReader: Sendable {
                 facts.roles = grants
             case .failure(let problem):
                 facts.problems.append("role assignments: \(problem)")
+                if throttled(problem) { return facts }
             }
         }
         if callerIsPrincipal {
@@ -112,6 +122,12 @@ public struct ControlPlaneReader: Sendable {
             return .failure(ControlPlaneProblem(text: "no answer (\(error))"))
         }
         let json = JSONValue.parse(response.body)
+        // Throttled: Resource Manager says how long to wait (Retry-After), and the reads stop.
+        if response.status == 429 {
+            observe("failure")
+            let wait = ResponseClassifier.retryAfter(response.headers) ?? 60
+            return .failure(ControlPlaneProblem(status: 429, code: json?["error"]?["code"]?.stringValue, text: "HTTP 429: throttled by Resource Manager, retry after \(Int(wait)) s", retryAfter: wait))
+        }
         guard response.status == 200, let json else {
             observe("failure")
             let code = json?["error"]?["code"]?.stringValue
@@ -187,6 +203,8 @@ public struct ControlPlaneProblem: Error, Sendable, Equatable, CustomStringConve
     public var status: Int = 0
     public var code: String?
     public var text: String
+    /// Seconds Resource Manager asked to wait (a 429's Retry-After).
+    public var retryAfter: Double? = nil
     public var description: String { text }
 }
 

@@ -12,6 +12,8 @@ public struct DiscoveryResult: Sendable, Equatable {
     /// what it had (`failedSubscriptions`), so a passing Resource Manager outage removes nothing.
     public var problems: [String]
     public var failedSubscriptions: Set<String>
+    /// Set when Resource Manager throttled the pass: seconds to wait before listing again.
+    public var retryAfter: Double? = nil
 
     public init(resources: [ResourceConfig] = [], counts: [String: Int] = [:], problems: [String] = [], failedSubscriptions: Set<String> = []) {
         self.resources = resources
@@ -43,7 +45,13 @@ extension ControlPlaneReader {
                     result.problems.append("listing accounts of subscription \(entry.subscription)\(entry.resourceGroup.map { " group \($0)" } ?? ""): \(problem)")
                     failed = true
                     next = nil
+                    if let wait = problem.retryAfter { result.retryAfter = max(result.retryAfter ?? 0, wait) }
                 }
+            }
+            // Throttled: the entries left are not listed this pass, and keep what they had.
+            if result.retryAfter != nil {
+                result.failedSubscriptions.formUnion(entries.map { $0.subscription.lowercased() })
+                break
             }
             if failed { result.failedSubscriptions.insert(entry.subscription.lowercased()) }
             for account in accounts {
