@@ -84,11 +84,18 @@ final class RawConnection: @unchecked Sendable {
         #expect(brewAnswer.hasPrefix("HTTP/1.1 405"), "\(brewAnswer.prefix(80))")
         #expect(brewAnswer.contains("Allow: GET, HEAD"))
 
-        let text = String(decoding: try await get(url).body, as: UTF8.self)
-        let open = try #require(sampleValue(text, "process_open_fds"))
         // Without the per-address limit every idle client would hold a descriptor (300, with the
         // 20 slow ones and the agent's own 15 on top); with it, 32 of them do, and connections
-        // over the limit are closed as they come, a little late on a loaded machine.
+        // over the limit are closed as they come: a few seconds late on a loaded machine (CI saw
+        // 256 at the first look), so the bound is checked until it holds or 10 s pass.
+        var open = Double.infinity
+        let deadline = Date().addingTimeInterval(10)
+        repeat {
+            let text = String(decoding: try await get(url).body, as: UTF8.self)
+            open = try #require(sampleValue(text, "process_open_fds"))
+            if open < 250 { break }
+            try await Task.sleep(for: .milliseconds(200))
+        } while Date() < deadline
         #expect(open < 250, "the per-address limit keeps descriptors bounded: \(open) open with \(idle.count) idle clients")
         child.process.terminate()
         #expect(await child.wait(seconds: 10) == 0)
