@@ -122,20 +122,20 @@ import Testing
         defer { agent.shutdown() }
         let running = Task { await agent.run() }
         defer { running.cancel() }
-        var deadline = Date().addingTimeInterval(10)
+        var deadline = Date().addingTimeInterval(30)
         while agent.board.controlPlaneFacts("revoked")?.roles?.isEmpty != false, Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
         let first = try #require(agent.board.controlPlaneFacts("revoked"), "no facts at start")
         #expect(first.roles?.map(\.roleName) == ["Cognitive Services OpenAI User"])
 
         world.simulator.revokeRole(resource: "revoked", objectID: Names.object)
         world.simulator.grantRole(resource: "revoked", objectID: Names.object, role: SimulatedRole.named("Reader")!)
-        deadline = Date().addingTimeInterval(10)
+        deadline = Date().addingTimeInterval(30)
         while agent.board.controlPlaneFacts("revoked")?.roles?.map(\.roleName) != ["Reader"], Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
         let second = try #require(agent.board.controlPlaneFacts("revoked"))
         #expect(second.roles?.map(\.roleName) == ["Reader"], "read again once the canary failed: \(second.roles ?? [])")
         #expect(second.readAt > first.readAt)
         // The next round's verdict names what is held now.
-        deadline = Date().addingTimeInterval(5)
+        deadline = Date().addingTimeInterval(30)
         while !(Self.entraVerdict(agent, "revoked").detail.contains("holding: Reader at")), Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
         #expect(Self.entraVerdict(agent, "revoked").detail.contains("holding: Reader at /subscriptions/"), "\(Self.entraVerdict(agent, "revoked").detail)")
         running.cancel()
@@ -310,8 +310,10 @@ import Testing
         let registry = supervisor.reference.current.metrics.registry
         func value(_ descriptor: some MetricFamily, _ labels: [String]) -> Double { registry.value(descriptor.name, labels) ?? -1 }
         func names() -> [String] { supervisor.reference.current.config.resources.map(\.name) }
-        var deadline = Date().addingTimeInterval(10)
-        while (names() != ["listed", "alpha", "beta"] || value(CanaryMetrics.probes, ["alpha", "api_key"]) < 2), Date() < deadline {
+        // Deadlines are generous: on a loaded 2-core machine the first pass and rounds can take seconds.
+        var deadline = Date().addingTimeInterval(30)
+        while (names() != ["listed", "alpha", "beta"] || value(CanaryMetrics.probeSuccess, ["alpha", "api_key"]) != 1
+               || value(CanaryMetrics.probeSuccess, ["alpha", "entra_id"]) != 1), Date() < deadline {
             try await Task.sleep(for: .milliseconds(100))
         }
         #expect(names() == ["listed", "alpha", "beta"], "\(world.logs.chunks.suffix(10))")
@@ -329,7 +331,7 @@ import Testing
         let before = value(CanaryMetrics.probes, ["alpha", "entra_id"])
         try Self.config(world, listed: "listed", tags: "{}").write(toFile: path, atomically: true, encoding: .utf8)
         _ = await supervisor.reload()
-        deadline = Date().addingTimeInterval(10)
+        deadline = Date().addingTimeInterval(30)
         while names() != ["listed", "alpha", "beta", "gamma"], Date() < deadline { try await Task.sleep(for: .milliseconds(100)) }
         #expect(names() == ["listed", "alpha", "beta", "gamma"])
         #expect(value(CanaryMetrics.probes, ["alpha", "entra_id"]) >= before, "alpha kept its counters")
@@ -341,7 +343,7 @@ import Testing
         try Self.config(world, listed: "listed", tags: "{}").replacingOccurrences(of: "    interval: 1s", with: "    interval: 2s")
             .write(toFile: path, atomically: true, encoding: .utf8)
         _ = await supervisor.reload()
-        deadline = Date().addingTimeInterval(10)
+        deadline = Date().addingTimeInterval(30)
         while names() != ["listed", "alpha", "gamma"], Date() < deadline { try await Task.sleep(for: .milliseconds(100)) }
         #expect(names() == ["listed", "alpha", "gamma"], "\(world.logs.chunks.suffix(8))")
         #expect(!registry.render().contains(#"resource="beta""#), "beta's series are gone")
@@ -349,7 +351,7 @@ import Testing
         // A name clash is an error in the log, not a crash: the listed resource wins.
         try Self.config(world, listed: "alpha", tags: "{team: ai}").write(toFile: path, atomically: true, encoding: .utf8)
         _ = await supervisor.reload()
-        deadline = Date().addingTimeInterval(10)
+        deadline = Date().addingTimeInterval(30)
         while !world.logs.chunks.contains(where: { $0.contains("discovered account alpha") }), Date() < deadline { try await Task.sleep(for: .milliseconds(100)) }
         #expect(world.logs.chunks.contains { $0.contains("level=error") && $0.contains("discovered account alpha") && $0.contains("has the name of a listed") })
         #expect(supervisor.reference.current.config.resources.filter { $0.name == "alpha" }.count == 1)
