@@ -142,6 +142,29 @@ import Testing
         await running.value
     }
 
+    /// A pass cancelled in flight (a reload, discovery swapping the agent, a stop) is not counted as
+    /// a failure of Resource Manager: the demo showed two such "failures" per start before.
+    @Test func aCancelledPassCountsNoFailure() async throws {
+        let world = try World()
+        let endpoint = world.addResource("slow-arm")
+        // A Resource Manager that takes 3 s to answer anything.
+        let slow = try HTTPServer(host: "127.0.0.1", port: 0, threading: .threadPerConnection) { _ in
+            usleep(3_000_000)
+            return HTTPResponse(status: 503)
+        }
+        defer { slow.stop() }
+        let agent = world.agent(try world.config(Self.config(world, resources: [("slow-arm", endpoint, true)],
+                                                              controlPlaneEndpoint: "http://127.0.0.1:\(slow.boundAddress.port)")))
+        defer { agent.shutdown() }
+        let monitor = try #require(agent.controlPlane)
+        let resource = agent.config.resources[0]
+        let pass = Task { await monitor.read(resource) }
+        try await Task.sleep(for: .milliseconds(500))
+        pass.cancel()
+        _ = await pass.value
+        #expect(agent.value(CanaryMetrics.controlPlaneRequests, ["failure"]) == 0)
+    }
+
     /// Facts that make a canary pointless or broken become configuration warnings.
     @Test func resourceManagerFactsBecomeWarnings() async throws {
         let world = try World()

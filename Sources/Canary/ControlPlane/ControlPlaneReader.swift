@@ -111,6 +111,7 @@ public struct ControlPlaneReader: Sendable {
         } else {
             url = endpoint + path + "?api-version=" + api + extra
         }
+        if Task.isCancelled { return .failure(ControlPlaneProblem(text: "cancelled")) }
         let request = HTTPClientRequest(method: method, url: url,
                                         headers: [("Authorization", "Bearer " + token), ("Accept", "application/json")],
                                         body: method == "POST" ? [] : nil, timeoutSeconds: timeoutSeconds, maxBodyBytes: 4 << 20)
@@ -118,7 +119,8 @@ public struct ControlPlaneReader: Sendable {
         do {
             response = try await client.execute(request)
         } catch {
-            observe("failure")
+            // A pass cancelled by a reload or a stop is no failure of Resource Manager's.
+            if error != .cancelled { observe("failure") }
             return .failure(ControlPlaneProblem(text: "no answer (\(error))"))
         }
         let json = JSONValue.parse(response.body)
