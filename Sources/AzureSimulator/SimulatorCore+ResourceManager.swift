@@ -17,6 +17,9 @@ extension HTTPDate {
 
 extension SimulatorCore {
     /// The audiences Resource Manager (public cloud) accepts, from its own 401 message.
+    /// Accounts per page of a listing.
+    static let accountsPageSize = 5
+
     static let resourceManagerAudiences = ["https://management.core.windows.net/", "https://management.core.windows.net", "https://management.azure.com/", "https://management.azure.com"]
 
     func handleResourceManager(_ request: HTTPRequest) -> HTTPResponse {
@@ -101,7 +104,15 @@ extension SimulatorCore {
                 return armError(404, "ResourceGroupNotFound", "Resource group '\(parts[3])' could not be found.")
             }
             let readable = resources.filter { mayPerform(objectID, "Microsoft.CognitiveServices/accounts/read", at: $0.armID) }
-            return armOK(.object([("value", .array(readable.map(accountJSON)))]))
+            // Pages of five, with a nextLink as Resource Manager gives it: the whole URL, its
+            // api-version and a $skipToken, so that clients must follow it.
+            let start = request.queryValue("$skipToken").flatMap { Int($0) } ?? 0
+            let page = Array(readable.dropFirst(start).prefix(Self.accountsPageSize))
+            var members: [(String, JSONValue)] = [("value", .array(page.map(accountJSON)))]
+            if start + page.count < readable.count {
+                members.append(("nextLink", .string(authority.withLock { $0 } + path + "?api-version=\(apiVersion)&$skipToken=\(start + page.count)")))
+            }
+            return armOK(.object(members))
         }
 
         // /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.CognitiveServices/accounts/NAME[/deployments|/listKeys]

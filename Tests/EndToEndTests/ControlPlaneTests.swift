@@ -382,6 +382,27 @@ import Testing
         await running.value
     }
 
+    /// A subscription with more accounts than Resource Manager puts on a page: discovery follows
+    /// nextLink and finds them all.
+    @Test func discoveryFollowsNextLinkToTheLastPage() async throws {
+        let world = try World()
+        let names = (1...12).map { String(format: "acct-%02d", $0) }
+        for name in names { world.addResource(name) }
+        // Reader of the subscription, as a control-plane reader would be.
+        world.simulator.grantRole(resource: names[0], objectID: Names.object, role: SimulatedRole.named("Reader")!, at: .subscription)
+        let form = "grant_type=client_credentials&client_id=\(Names.client)&client_secret=\(Names.secret)&scope=https%3A%2F%2Fmanagement.azure.com%2F.default"
+        let answer = try await client.execute(HTTPClientRequest(method: "POST", url: world.simulator.authority + "/\(Names.tenant)/oauth2/v2.0/token",
+                                                                headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Array(form.utf8)))
+        let token = try #require(String(decoding: answer.body, as: UTF8.self).firstMatch(of: /"access_token":"([^"]+)"/)?.1)
+        let http = HTTPClient()
+        defer { http.shutdown() }
+        let reader = ControlPlaneReader(client: http, endpoint: world.simulator.authority, timeoutSeconds: 2)
+        let result = await reader.discover([DiscoveryConfig(subscription: SimulatedResource.defaultSubscription, credential: "app")], token: String(token))
+        #expect(result.problems.isEmpty, "\(result.problems)")
+        #expect(result.resources.map(\.name) == names, "three pages of five")
+        #expect(result.counts[SimulatedResource.defaultSubscription] == 12)
+    }
+
     /// `--shard`: every resource belongs to exactly one shard, and shards are about even.
     @Test func shardsPartitionTheEstate() throws {
         let resources = (0..<3000).map { index -> ResourceConfig in
