@@ -77,7 +77,7 @@ struct Notification: Sendable {
         try world.configText(resources: resources, interval: "1s").write(toFile: configPath, atomically: true, encoding: .utf8)
         let agent = try Child(["run", "--config", configPath, "--listen", "127.0.0.1:0", "--log-format", "logfmt"])
         defer { stopProcess(agent.process) }
-        let metrics = try #require(await agent.await(10, in: { agent.stderr }, metricsURL), "agent did not start: \(agent.stderr)")
+        let metrics = try #require(await agent.await(30, in: { agent.stderr }, metricsURL), "agent did not start: \(agent.stderr)")
         let target = String(metrics.dropFirst("http://".count).dropLast("/metrics".count))
 
         // The webhook receiver: every notification, in order.

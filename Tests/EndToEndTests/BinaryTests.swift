@@ -137,7 +137,7 @@ func get(_ url: String) async throws -> HTTPClientResponse {
         let path = world.directory + "/config.yaml"
         try world.configText(resources: [("healthy", healthy), ("no-role", noRole)], interval: "4s").write(toFile: path, atomically: true, encoding: .utf8)
         let child = try Child(["run", "--config", path, "--listen", "127.0.0.1:0", "--log-format", "logfmt"])
-        let found = await child.await(10, in: { child.stderr }, metricsURL)
+        let found = await child.await(30, in: { child.stderr }, metricsURL)
         let url = try #require(found, "no metrics URL in: \(child.stderr)")
         let base = String(url.dropLast("/metrics".count))
 
@@ -178,7 +178,7 @@ func get(_ url: String) async throws -> HTTPClientResponse {
         try world.configText(resources: [("healthy", world.addResource("healthy"))], interval: "4s").write(toFile: path, atomically: true, encoding: .utf8)
         let child = try Child(["run", "--config.file=\(path)", "--web.listen-address", "127.0.0.1:0", "--log.format", "json", "--log.level", "debug",
                                "--web.enable-lifecycle"])
-        let found = await child.await(10, in: { child.stderr }, metricsURL)
+        let found = await child.await(30, in: { child.stderr }, metricsURL)
         let url = try #require(found, "no metrics URL in: \(child.stderr)")
         let reload = try await post(String(url.dropLast("/metrics".count)) + "/-/reload")
         #expect(reload.status == 200, "--web.enable-lifecycle turns on POST /-/reload")
@@ -205,7 +205,7 @@ func get(_ url: String) async throws -> HTTPClientResponse {
         var probed: [Set<String>] = []
         for shard in ["1/2", "2/2"] {
             let child = try Child(["run", "--config", path, "--listen", "127.0.0.1:0", "--log-format", "logfmt", "--shard", shard])
-            let url = try #require(await child.await(10, in: { child.stderr }, metricsURL), "\(child.stderr)")
+            let url = try #require(await child.await(30, in: { child.stderr }, metricsURL), "\(child.stderr)")
             #expect(child.stderr.contains("(shard \(shard) of 8 listed)"), "\(child.stderr)")
             let text = String(decoding: try await get(url).body, as: UTF8.self)
             probed.append(Set(names.filter { text.contains("aoai_canary_probes_total{resource=\"\($0)\",auth=\"api_key\"}") }))
@@ -223,7 +223,7 @@ func get(_ url: String) async throws -> HTTPClientResponse {
         let path = world.directory + "/config.yaml"
         try "listen: \"127.0.0.1:0\"\n".write(toFile: path, atomically: true, encoding: .utf8)
         let child = try Child(["run", "--config", path, "--log-format", "logfmt"])
-        let found = await child.await(10, in: { child.stderr }, metricsURL)
+        let found = await child.await(30, in: { child.stderr }, metricsURL)
         let base = String(try #require(found, "no metrics URL in: \(child.stderr)").dropLast("/metrics".count))
         #expect(child.stderr.contains("level=warning msg=\"The configuration names no resources, so nothing is probed"), "\(child.stderr)")
         let ready = try await get(base + "/-/ready")
@@ -249,7 +249,7 @@ func get(_ url: String) async throws -> HTTPClientResponse {
 
     @Test func demoShowsTheQuestionsCaseWithinTwoIntervals() async throws {
         let child = try Child(["demo", "--listen", "127.0.0.1:0"])
-        let found = await child.await(15, in: { child.stdout }, metricsURL)
+        let found = await child.await(30, in: { child.stdout }, metricsURL)
         let url = try #require(found, "no metrics URL in: \(child.stdout)\n\(child.stderr)")
         var text = ""
         let deadline = Date().addingTimeInterval(10)  // two 5 s intervals

@@ -24,7 +24,7 @@ func chromium(_ arguments: [String]) async throws -> (status: Int32?, stdout: St
             ("<script>alert(1)</script>", world.addResource("escaped")),
         ], interval: "2s").write(toFile: path, atomically: true, encoding: .utf8)
         let child = try Child(["run", "--config", path, "--listen", "127.0.0.1:0", "--log-format", "logfmt"])
-        let found = await child.await(10, in: { child.stderr }, metricsURL)
+        let found = await child.await(30, in: { child.stderr }, metricsURL)
         let base = String(try #require(found).dropLast("/metrics".count))
         // Every resource has had its first round.
         let deadline = Date().addingTimeInterval(10)

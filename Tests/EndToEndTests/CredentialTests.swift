@@ -286,7 +286,7 @@ extension World {
 
         """.write(toFile: path, atomically: true, encoding: .utf8)
         let child = try Child(["run", "--config", path, "--listen", "127.0.0.1:0", "--log-format", "logfmt"])
-        let found = await child.await(10, in: { child.stderr }, metricsURL)
+        let found = await child.await(30, in: { child.stderr }, metricsURL)
         let url = try #require(found, "no metrics URL: \(child.stderr)")
         var text = ""
         let deadline = Date().addingTimeInterval(10)

@@ -181,7 +181,7 @@ struct PanelReport {
         let started = Date()
         let demo = try Child(["demo", "--listen", "127.0.0.1:0"])
         defer { stopProcess(demo.process) }
-        let found = await demo.await(15, in: { demo.stdout }, metricsURL)
+        let found = await demo.await(30, in: { demo.stdout }, metricsURL)
         let metrics = try #require(found, "no metrics URL in: \(demo.stdout)\n\(demo.stderr)")
         let target = String(metrics.dropFirst("http://".count).dropLast("/metrics".count))
 

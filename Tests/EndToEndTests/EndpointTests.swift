@@ -55,7 +55,7 @@ final class RawConnection: @unchecked Sendable {
         let path = world.directory + "/config.yaml"
         try world.configText(resources: [("r", world.addResource("r"))], interval: "1s").write(toFile: path, atomically: true, encoding: .utf8)
         let child = try Child(["run", "--config", path, "--listen", "127.0.0.1:0", "--log-format", "logfmt"])
-        let url = try #require(await child.await(10, in: { child.stderr }, metricsURL))
+        let url = try #require(await child.await(30, in: { child.stderr }, metricsURL))
         let port = try #require(Int(url.split(separator: ":").last?.split(separator: "/").first ?? ""))
 
         // Hundreds of idle connections from one address: held to the per-address limit.

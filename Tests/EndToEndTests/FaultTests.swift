@@ -117,7 +117,7 @@ import Testing
         let path = world.directory + "/config.yaml"
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         let child = try Child(["run", "--config", path, "--listen", "127.0.0.1:0", "--log-format", "logfmt"])
-        let url = try #require(await child.await(10, in: { child.stderr }, metricsURL))
+        let url = try #require(await child.await(30, in: { child.stderr }, metricsURL))
         try await Task.sleep(for: .milliseconds(4200))
         let metrics = String(decoding: try await get(url).body, as: UTF8.self)
         child.process.terminate()

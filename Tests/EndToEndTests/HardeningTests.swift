@@ -24,7 +24,7 @@ import Glibc
 
         try good.write(toFile: path, atomically: true, encoding: .utf8)
         let child = try Child(["run", "--config", path, "--listen", "127.0.0.1:0", "--log-format", "logfmt"])
-        let url = try #require(await child.await(10, in: { child.stderr }, metricsURL))
+        let url = try #require(await child.await(30, in: { child.stderr }, metricsURL))
         try bad.write(toFile: path, atomically: true, encoding: .utf8)
         kill(child.process.processIdentifier, SIGHUP)
         _ = await child.await(10, in: { child.stderr }) { $0.contains("configuration reload rejected") ? "" : nil }
@@ -46,13 +46,13 @@ import Glibc
         try world.configText(resources: [("r", world.addResource("r"))], interval: "60s").write(toFile: path, atomically: true, encoding: .utf8)
 
         let off = try Child(["run", "--config", path, "--listen", "127.0.0.1:0", "--log-format", "logfmt"])
-        let offURL = try #require(await off.await(10, in: { off.stderr }, metricsURL))
+        let offURL = try #require(await off.await(30, in: { off.stderr }, metricsURL))
         #expect(try await post(String(offURL.dropLast("/metrics".count)) + "/-/reload").status == 403, "off without --web.enable-lifecycle")
         off.process.terminate()
         _ = await off.wait(seconds: 10)
 
         let child = try Child(["run", "--config", path, "--listen", "127.0.0.1:0", "--log-format", "logfmt", "--web.enable-lifecycle"])
-        let url = try #require(await child.await(10, in: { child.stderr }, metricsURL))
+        let url = try #require(await child.await(30, in: { child.stderr }, metricsURL))
         let base = String(url.dropLast("/metrics".count))
         _ = await child.await(10, in: { child.stderr }) { $0.contains("r entra_id: probe succeeded") ? "" : nil }
         let tokens = world.simulator.tokenRequestCount(clientID: Names.client)
@@ -92,7 +92,7 @@ import Glibc
 
         try good.write(toFile: path, atomically: true, encoding: .utf8)
         let child = try Child(["run", "--config", path, "--listen", "127.0.0.1:0", "--log-format", "logfmt", "--web.enable-lifecycle"])
-        let url = try #require(await child.await(10, in: { child.stderr }, metricsURL))
+        let url = try #require(await child.await(30, in: { child.stderr }, metricsURL))
         let base = String(url.dropLast("/metrics".count))
         try blocking.write(toFile: path, atomically: true, encoding: .utf8)
         kill(child.process.processIdentifier, SIGHUP)

@@ -48,7 +48,7 @@ import Testing
         let forbidden = try forbidden(world)
 
         let child = try Child(["run", "--config", path, "--listen", "127.0.0.1:0", "--log-format", format])
-        let url = try #require(await child.await(10, in: { child.stderr }, metricsURL))
+        let url = try #require(await child.await(30, in: { child.stderr }, metricsURL))
         let base = String(url.dropLast("/metrics".count))
         _ = await child.await(10, in: { child.stderr }) { $0.contains("skewed entra_id") ? "" : nil }
         // A token failure too: the app's secret "expires".
@@ -106,7 +106,7 @@ import Testing
         let forbidden = [Names.key, Names.secret, "echoed-client-secret-5a6b7c8d", "eyJ", "client_secret="]
 
         let child = try Child(["run", "--config", path, "--listen", "127.0.0.1:0", "--log-format", "logfmt"])
-        let url = try #require(await child.await(10, in: { child.stderr }, metricsURL))
+        let url = try #require(await child.await(30, in: { child.stderr }, metricsURL))
         let base = String(url.dropLast("/metrics".count))
         _ = await child.await(10, in: { child.stderr }) { $0.contains("echo-form entra_id") && $0.contains("echo-token entra_id") ? "" : nil }
         // The echoes really arrived: the agent saw them, redacted.

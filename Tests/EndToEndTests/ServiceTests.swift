@@ -60,7 +60,7 @@ func post(_ url: String) async throws -> HTTPClientResponse {
         let (keep, drop, add) = (world.addResource("keep"), world.addResource("drop"), world.addResource("add"))
         try world.configText(resources: [("keep", keep), ("drop", drop)], interval: "1s").write(toFile: path, atomically: true, encoding: .utf8)
         let child = try Child(["run", "--config", path, "--listen", "127.0.0.1:0", "--log-format", "logfmt", "--web.enable-lifecycle"])
-        let url = try #require(await child.await(10, in: { child.stderr }, metricsURL))
+        let url = try #require(await child.await(30, in: { child.stderr }, metricsURL))
         let base = String(url.dropLast("/metrics".count))
         func metrics() async throws -> String { String(decoding: try await get(url).body, as: UTF8.self) }
         func probes(_ text: String, _ resource: String) -> Double { sampleValue(text, #"aoai_canary_probes_total{resource="\#(resource)",auth="api_key"}"#) ?? -1 }
@@ -177,7 +177,7 @@ func post(_ url: String) async throws -> HTTPClientResponse {
         let path = world.directory + "/config.yaml"
         try world.configText(resources: [("hung", world.addResource("hung") { $0.hang = true })], timeout: "30s").write(toFile: path, atomically: true, encoding: .utf8)
         let child = try Child(["run", "--config", path, "--listen", "127.0.0.1:0", "--log-format", "logfmt"])
-        _ = try #require(await child.await(10, in: { child.stderr }, metricsURL))
+        _ = try #require(await child.await(30, in: { child.stderr }, metricsURL))
         try await Task.sleep(for: .milliseconds(500))  // the round is in flight, hanging
         let start = Date()
         child.process.terminate()

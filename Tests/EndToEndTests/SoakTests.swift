@@ -16,7 +16,7 @@ import Testing
         let path = world.directory + "/config.yaml"
         try world.configText(resources: endpoints, timeout: "1s", interval: "1s").write(toFile: path, atomically: true, encoding: .utf8)
         let child = try Child(["run", "--config", path, "--listen", "127.0.0.1:0", "--log-format", "logfmt"])
-        let url = try #require(await child.await(10, in: { child.stderr }, metricsURL))
+        let url = try #require(await child.await(30, in: { child.stderr }, metricsURL))
 
         struct Sample { var time: Double; var rss: Double; var fds: Double; var probes: Double; var counters: [String: Double] }
         var samples: [Sample] = []

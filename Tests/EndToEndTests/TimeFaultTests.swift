@@ -107,7 +107,7 @@ final class SteppedClock: CanaryClock {
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         let child = try Child(["run", "--config", path, "--listen", "127.0.0.1:0", "--log-format", "logfmt"])
         defer { stopProcess(child.process) }
-        let url = try #require(await child.await(10, in: { child.stderr }, metricsURL))
+        let url = try #require(await child.await(30, in: { child.stderr }, metricsURL))
 
         var duringOutage = ""
         var recovered = ""

@@ -41,7 +41,7 @@ struct SecuredEndpoint {
     func start() async throws -> (Child, String) {
         let agent = try Child(["run", "--config", directory + "/config.yaml", "--web.config.file", directory + "/web.yml",
                                "--listen", "127.0.0.1:0", "--log-format", "logfmt"], environment: ["RESOURCE_KEY": "resource-key-value"])
-        let found = await agent.await(10, in: { agent.stderr }, metricsURL)
+        let found = await agent.await(30, in: { agent.stderr }, metricsURL)
         let url = try #require(found, "no metrics URL in: \(agent.stderr)")
         #expect(url.hasPrefix("https://127.0.0.1:"))
         return (agent, String(url.dropLast("/metrics".count)))
