@@ -215,11 +215,13 @@ func post(_ url: String) async throws -> HTTPClientResponse {
         #expect(value(CanaryMetrics.failures, ["hung", "api_key", "connection_failed"]) == 0, "a cancelled round is no failure")
         #expect(value(CanaryMetrics.probes, ["hung", "api_key"]) == 0)
 
-        // One schedule runs: the pair's key probes come at about one a second, not three.
+        // One schedule runs: the pair's key probes come at about one a second, not three. Three
+        // schedules would make about 15 in 5 s; a loaded machine may make fewer than 5 with one
+        // (a CI run made 1 in 3 s), so only the upper bound is tight.
         let before = value(CanaryMetrics.probes, ["pair", "api_key"])
-        try await Task.sleep(for: .seconds(3))
+        try await Task.sleep(for: .seconds(5))
         let made = value(CanaryMetrics.probes, ["pair", "api_key"]) - before
-        #expect(made >= 2 && made <= 4, "\(made) probes in 3 s at a 1 s interval")
+        #expect(made >= 1 && made <= 7, "\(made) probes in 5 s at a 1 s interval")
         running.cancel()
         await running.value
         let late = await supervisor.reload()
