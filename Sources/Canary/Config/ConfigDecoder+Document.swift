@@ -103,10 +103,7 @@ extension ConfigDecoder {
                 }
             }
             let credential = string(fields, "credential")
-            if let credential, let node = fields.values["credential"], !credentialNames.contains(credential) {
-                let hint = credentialNames.isEmpty ? "no credentials are defined" : "defined: \(credentialNames.joined(separator: ", "))"
-                report(node, fields.path("credential"), "unknown credential \"\(credential)\" (\(hint))")
-            }
+            checkCredentialKnown(fields, credential, among: credentialNames)
             let apiKey = choice(fields, "api_key", as: DiscoveryConfig.KeySource.self) ?? DiscoveryConfig.KeySource.none
             let probe = choice(fields, "probe", as: ProbeKind.self) ?? .models
             let deployment = string(fields, "deployment")
@@ -129,15 +126,19 @@ extension ConfigDecoder {
         let credential = string(fields, "credential", required: true)
         let endpoint = url(fields, "endpoint", required: false)
         let interval = duration(fields, "interval", within: ControlPlaneConfig.intervalBounds)
-        guard let credential, let credentialNode = fields.values["credential"] else { return nil }
-        guard credentialNames.contains(credential) else {
-            let hint = credentialNames.isEmpty ? "no credentials are defined" : "defined: \(credentialNames.joined(separator: ", "))"
-            report(credentialNode, fields.path("credential"), "unknown credential \"\(credential)\" (\(hint))")
-            return nil
-        }
+        guard let credential, checkCredentialKnown(fields, credential, among: credentialNames) else { return nil }
         let authority = credentials.first { $0.name == credential }?.settings.authority
         let resolved = endpoint.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 } ?? ControlPlaneConfig.endpoint(forAuthority: authority)
         return ControlPlaneConfig(credential: credential, endpoint: resolved, interval: interval ?? ControlPlaneConfig.defaultInterval)
+    }
+
+    /// Reports `fields.credential` when it names no declared credential; true when it is known (or absent).
+    @discardableResult
+    private mutating func checkCredentialKnown(_ fields: Fields, _ credential: String?, among credentialNames: [String]) -> Bool {
+        guard let credential, let node = fields.values["credential"], !credentialNames.contains(credential) else { return true }
+        let hint = credentialNames.isEmpty ? "no credentials are defined" : "defined: \(credentialNames.joined(separator: ", "))"
+        report(node, fields.path("credential"), "unknown credential \"\(credential)\" (\(hint))")
+        return false
     }
 
     /// The credential names the file declares, valid or not, so a resource naming a broken
@@ -202,10 +203,7 @@ extension ConfigDecoder {
             if probe.needsDeployment, deployment == nil, fields.values["deployment"] == nil {
                 report(item, fields.path("deployment"), "missing required key \"deployment\" (needed by probe \(probe.rawValue); use probe: models to probe without one)")
             }
-            if let credential, let credentialNode = fields.values["credential"], !credentialNames.contains(credential) {
-                let hint = credentialNames.isEmpty ? "no credentials are defined" : "defined: \(credentialNames.joined(separator: ", "))"
-                report(credentialNode, fields.path("credential"), "unknown credential \"\(credential)\" (\(hint))")
-            }
+            checkCredentialKnown(fields, credential, among: credentialNames)
             if key == nil, credential == nil, fields.values["api_key_file"] == nil, fields.values["api_key_env"] == nil, fields.values["credential"] == nil {
                 report(item, path, "a resource needs api_key_file, api_key_env or credential, or it probes nothing")
             }
