@@ -1,4 +1,5 @@
-// Percent-encoding for form bodies (token requests) and URL path segments (probe URLs).
+// Percent-encoding for form bodies (token requests), URL path segments (probe URLs) and query
+// values (Resource Manager's $filter).
 
 /// Percent-encodes for `application/x-www-form-urlencoded` and URL path segments.
 func formEncode(_ value: String) -> String {

@@ -54,7 +54,7 @@ public struct ControlPlaneReader: Sendable {
             if throttled(problem) { return facts }
         }
         if let principal {
-            let filter = "assignedTo('\(principal)')".addingQueryEncoding
+            let filter = formEncode("assignedTo('\(principal)')")
             switch await get(resource + "/providers/Microsoft.Authorization/roleAssignments", api: Self.authorizationAPIVersion, token: token, extra: "&$filter=" + filter) {
             case .success(let json):
                 var grants: [RoleGrant] = []
@@ -208,22 +208,4 @@ public struct ControlPlaneProblem: Error, Sendable, Equatable, CustomStringConve
     /// Seconds Resource Manager asked to wait (a 429's Retry-After).
     public var retryAfter: Double? = nil
     public var description: String { text }
-}
-
-extension String {
-    /// Percent-encodes everything but unreserved characters, for a query value.
-    var addingQueryEncoding: String {
-        var result = ""
-        for byte in utf8 {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
-                result.append(Character(UnicodeScalar(byte)))
-            default:
-                let hex = Array("0123456789ABCDEF")
-                result += "%" + String(hex[Int(byte >> 4)]) + String(hex[Int(byte & 15)])
-            }
-        }
-        return result
-    }
 }
