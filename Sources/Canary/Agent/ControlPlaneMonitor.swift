@@ -95,9 +95,8 @@ public final class ControlPlaneMonitor: Sendable {
         do {
             let token = try await tokens.token()
             var cache = state.withLock { $0.roleCache }
-            let callerIsPrincipal = credential == settings.credential
-            facts = await reader.read(armID, token: token.accessToken.exposedValue, principal: principal ?? (callerIsPrincipal ? token.claims?.objectID : nil),
-                                      callerIsPrincipal: callerIsPrincipal, now: clock.wallSeconds, roleCache: &cache)
+            facts = await reader.read(armID, armToken: token, settings: settings, canaryCredential: credential, canaryPrincipal: principal,
+                                      now: clock.wallSeconds, roleCache: &cache)
             let kept = cache
             state.withLock { $0.roleCache = kept }
         } catch {

@@ -30,6 +30,16 @@ public struct ControlPlaneReader: Sendable {
     /// Role definitions already read, by GUID: built-in roles do not change between passes.
     public typealias RoleCache = [String: (name: String, permissions: [RolePermission])]
 
+    /// Reads everything it can about a resource whose canary runs with `canaryCredential`, as
+    /// `settings.credential` (whose token is `armToken`): the canary's principal is that of its
+    /// token, or, when the two credentials are the same one, that of the Resource Manager token.
+    public func read(_ armID: ARMResourceID, armToken: CachedToken, settings: ControlPlaneConfig, canaryCredential: String?, canaryPrincipal: String?,
+                     now: Double, roleCache: inout RoleCache) async -> ControlPlaneFacts {
+        let callerIsPrincipal = canaryCredential == settings.credential
+        return await read(armID, token: armToken.accessToken.exposedValue, principal: canaryPrincipal ?? (callerIsPrincipal ? armToken.claims?.objectID : nil),
+                          callerIsPrincipal: callerIsPrincipal, now: now, roleCache: &roleCache)
+    }
+
     /// Reads everything it can. `principal` is the canary token's object id (nil: roles are not
     /// read); `callerIsPrincipal` adds the permissions API, which needs no role to read.
     public func read(_ armID: ARMResourceID, token: String, principal: String?, callerIsPrincipal: Bool, now: Double,

@@ -93,11 +93,10 @@ public struct Diagnoser: Sendable {
         }
         var principal: String?
         if case .success(let token)? = canaryToken { principal = token.claims?.objectID }
-        let callerIsPrincipal = resource.credential == settings.credential
         var cache = ControlPlaneReader.RoleCache()
         return await ControlPlaneReader(client: client, endpoint: settings.endpoint, timeoutSeconds: timeoutSeconds)
-            .read(armID, token: armToken.accessToken.exposedValue, principal: principal ?? (callerIsPrincipal ? armToken.claims?.objectID : nil),
-                  callerIsPrincipal: callerIsPrincipal, now: clock.wallSeconds, roleCache: &cache)
+            .read(armID, armToken: armToken, settings: settings, canaryCredential: resource.credential, canaryPrincipal: principal,
+                  now: clock.wallSeconds, roleCache: &cache)
     }
 
     func diagnose(_ resource: ResourceConfig, scope: String?, token: Result<CachedToken, TokenAcquisitionError>?, controlPlane: ControlPlaneFacts? = nil) async -> ResourceDiagnosis {
