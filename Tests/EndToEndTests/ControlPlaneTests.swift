@@ -168,6 +168,49 @@ import Testing
         #expect(agent.value(CanaryMetrics.controlPlaneRequests, ["failure"]) == 0)
     }
 
+    /// A reload of an unchanged file keeps the control plane's token, facts and findings: no
+    /// Resource Manager request, no token request. Dropping control_plane drops them.
+    @Test func aReloadKeepsTheFactsAndRereadsNothing() async throws {
+        let world = try World()
+        let endpoint = world.addResource("keyless") { $0.localAuthDisabled = true }
+        let path = world.directory + "/config.yaml"
+        let text = Self.config(world, resources: [("keyless", endpoint, true)])
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let logger = EventLogger(format: .logfmt, level: .debug) { world.logs.append($0) }
+        let supervisor = Supervisor(config: try ConfigLoader.load(path: path, variables: [:]), path: path, variables: [:], logger: logger,
+                                    build: BuildInfo(version: "t", revision: "t", swiftVersion: "6"))
+        let running = Task { await supervisor.run() }
+        defer { running.cancel() }
+        let registry = supervisor.reference.current.metrics.registry
+        func warning() -> Double { registry.value(CanaryMetrics.configWarnings.name, ["keyless", "local_auth_disabled"]) ?? -1 }
+        let deadline = Date().addingTimeInterval(30)
+        while supervisor.reference.current.board.controlPlaneFacts("keyless") == nil || warning() != 1, Date() < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let facts = try #require(supervisor.reference.current.board.controlPlaneFacts("keyless"))
+        #expect(warning() == 1)
+        // Let the first rounds' token requests settle, then count.
+        try await Task.sleep(for: .milliseconds(500))
+        let (reads, tokens) = (world.simulator.resourceManagerRequestCount, world.simulator.tokenRequestCount(clientID: Names.client))
+
+        _ = await supervisor.reload()
+        try await Task.sleep(for: .seconds(1.5))
+        #expect(world.simulator.resourceManagerRequestCount == reads, "a reload of an unchanged file re-read Resource Manager")
+        #expect(world.simulator.tokenRequestCount(clientID: Names.client) == tokens, "a reload of an unchanged file asked for a token")
+        #expect(supervisor.reference.current.board.controlPlaneFacts("keyless") == facts)
+        #expect(warning() == 1, "the finding stays with its facts")
+
+        // Without control_plane the facts and their findings go.
+        try text.replacingOccurrences(of: "control_plane:\n  credential: app\n  endpoint: \(world.simulator.authority)\n", with: "")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        _ = await supervisor.reload()
+        #expect(supervisor.reference.current.config.controlPlane == nil)
+        #expect(supervisor.reference.current.board.controlPlaneFacts("keyless") == nil)
+        #expect(warning() == 0)
+        running.cancel()
+        await running.value
+    }
+
     /// Facts that make a canary pointless or broken become configuration warnings.
     @Test func resourceManagerFactsBecomeWarnings() async throws {
         let world = try World()

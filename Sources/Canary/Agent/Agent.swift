@@ -80,7 +80,8 @@ public final class Agent: Sendable {
         }
         let monitor: ControlPlaneMonitor? = config.controlPlane.flatMap { settings in
             config.credential(named: settings.credential).map { credential in ControlPlaneMonitor(settings: settings, resources: config.resources, client: client, timeoutSeconds: timeout, credential: credential,
-                                          canaryTokens: caches, board: board, metrics: metrics, logger: logger, clock: clock, tokenRetryInterval: tokenRetryInterval) }
+                                          canaryTokens: caches, board: board, metrics: metrics, logger: logger, clock: clock, tokenRetryInterval: tokenRetryInterval,
+                                          previous: previous?.controlPlane) }
         }
         self.controlPlane = monitor
         self.scheduler = Scheduler(resources: config.resources, defaultInterval: config.interval, clock: clock, observer: reporter, carried: kept) { resource in

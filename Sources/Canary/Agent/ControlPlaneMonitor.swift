@@ -13,9 +13,14 @@ public final class ControlPlaneMonitor: Sendable {
         /// Resources to read at the next wake-up, ahead of the interval.
         var due: Set<String> = []
         var roleCache: ControlPlaneReader.RoleCache = [:]
+        /// Resources whose facts a reload carried over (same settings): the first pass skips
+        /// them while those facts are younger than the interval.
+        var carried: Set<String> = []
     }
 
     let settings: ControlPlaneConfig
+    /// The control plane credential's settings, for telling whether a reload changed them.
+    let credentialSettings: CredentialSettings
     let resources: [ResourceConfig]
     let reader: ControlPlaneReader
     let tokens: TokenCache
@@ -27,14 +32,31 @@ public final class ControlPlaneMonitor: Sendable {
     let clock: any CanaryClock
     private let state = Mutex(State())
 
+    /// A reload (or discovery's change) passes the previous agent's monitor: when the control
+    /// plane and its credential are unchanged, its Resource Manager token, role definitions and
+    /// what it knows of failing canaries carry over, and resources whose settings did not change
+    /// keep their facts until the interval is due, so a reload costs no token and no re-read.
     init(settings: ControlPlaneConfig, resources: [ResourceConfig], client: HTTPClient, timeoutSeconds: Double, credential: CredentialConfig,
-         canaryTokens: [String: TokenCache], board: StatusBoard, metrics: CanaryMetrics, logger: EventLogger, clock: any CanaryClock, tokenRetryInterval: Double) {
+         canaryTokens: [String: TokenCache], board: StatusBoard, metrics: CanaryMetrics, logger: EventLogger, clock: any CanaryClock, tokenRetryInterval: Double,
+         previous: ControlPlaneMonitor? = nil) {
         self.settings = settings
+        self.credentialSettings = credential.settings
         self.resources = resources.filter { $0.armID != nil }
         self.reader = ControlPlaneReader(client: client, endpoint: settings.endpoint, timeoutSeconds: timeoutSeconds) { metrics.recordControlPlaneRequest($0) }
-        // Its own cache: Resource Manager's audience, and events kept out of the canary's token metrics.
-        self.tokens = TokenCache(credential: credential.name, source: TokenSourceFactory.make(credential.settings.withScope(settings.scope)), client: client,
-                                 clock: clock, timeoutSeconds: timeoutSeconds, retryInterval: tokenRetryInterval, observe: { _ in })
+        if let previous, previous.settings == settings, previous.credentialSettings == credential.settings {
+            self.tokens = previous.tokens
+            let old = previous.state.withLock { $0 }
+            let kept = self.resources.filter { resource in previous.resources.contains { $0.name == resource.name && $0.sameSettings(as: resource) } }
+            state.withLock { state in
+                state.roleCache = old.roleCache
+                state.failing = old.failing
+                state.carried = Set(kept.map(\.name))
+            }
+        } else {
+            // Its own cache: Resource Manager's audience, and events kept out of the canary's token metrics.
+            self.tokens = TokenCache(credential: credential.name, source: TokenSourceFactory.make(credential.settings.withScope(settings.scope)), client: client,
+                                     clock: clock, timeoutSeconds: timeoutSeconds, retryInterval: tokenRetryInterval, observe: { _ in })
+        }
         self.canaryTokens = canaryTokens
         self.board = board
         self.metrics = metrics
@@ -60,7 +82,13 @@ public final class ControlPlaneMonitor: Sendable {
             let now = clock.monotonicSeconds
             var batch: [ResourceConfig]
             if now >= next {
-                batch = resources
+                // The first pass after a reload skips the facts it carried while they are fresh.
+                let carried = state.withLock { state -> Set<String> in defer { state.carried.removeAll() }; return state.carried }
+                let wall = clock.wallSeconds
+                batch = resources.filter { resource in
+                    guard carried.contains(resource.name), let facts = board.controlPlaneFacts(resource.name) else { return true }
+                    return wall - facts.readAt >= settings.interval.seconds
+                }
                 next = now + settings.interval.seconds
                 state.withLock { $0.due.removeAll() }
             } else {

@@ -70,7 +70,13 @@ public final class StatusBoard: Sendable {
                       before.endpoint == state.resources[index].endpoint else { continue }
                 state.resources[index].probes = before.probes.filter { state.resources[index].modes.contains($0.key) }
                 state.resources[index].divergence = before.divergence
-                state.resources[index].controlPlane = before.controlPlane
+                // Resource Manager's facts and findings stay until the next read, while the
+                // resource is still read (it has an arm_id and there is a control plane).
+                let name = state.resources[index].name
+                if config.controlPlane != nil, config.resources.first(where: { $0.name == name })?.armID != nil {
+                    state.resources[index].controlPlane = before.controlPlane
+                    state.resources[index].warnings += before.warnings.filter { LintCheck.controlPlane.contains($0.check) }
+                }
             }
             for index in state.credentials.indices {
                 if let before = old.credentials.first(where: { $0.name == state.credentials[index].name && $0.type == state.credentials[index].type }) {
