@@ -15,13 +15,6 @@ let alertmanagerConfigPath = repositoryRoot + "/dashboards/alertmanager.yml"
 let alertmanagerPath = "/usr/bin/prometheus-alertmanager"
 let amtoolPath = "/usr/bin/amtool"
 
-/// A free loopback port: bound, read back and let go for a child process to take.
-func freeLoopbackPort() throws -> Int {
-    let socket = try ListeningSocket.bind("127.0.0.1:0")
-    defer { close(socket.fd) }
-    return socket.address.port
-}
-
 /// The rule file with every duration divided by 20 (a 5m `for` becomes 15s, a 15m window 45s),
 /// so that a test sees minutes of alerting in seconds. The ratios between the rules stay as
 /// shipped; only the agent's 30 s between token attempts stays real, and 45 s windows still hold

@@ -8,6 +8,14 @@ import HTTPClient
 import HTTPServer
 import Testing
 
+/// A Resource Manager token for the app, straight from the simulated token endpoint.
+func resourceManagerToken(_ world: World) async throws -> String {
+    let form = "grant_type=client_credentials&client_id=\(Names.client)&client_secret=\(Names.secret)&scope=https%3A%2F%2Fmanagement.azure.com%2F.default"
+    let answer = try await client.execute(HTTPClientRequest(method: "POST", url: world.simulator.authority + "/\(Names.tenant)/oauth2/v2.0/token",
+                                                            headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Array(form.utf8)))
+    return String(try #require(String(decoding: answer.body, as: UTF8.self).firstMatch(of: /"access_token":"([^"]+)"/)?.1))
+}
+
 @Suite(.serialized) struct ControlPlaneTests {
     /// A config whose resources carry their `arm_id`, read through the app's own credential.
     static func config(_ world: World, resources: [(name: String, endpoint: String, key: Bool)], controlPlaneEndpoint: String? = nil) -> String {
@@ -304,10 +312,7 @@ import Testing
         let world = try World()
         world.addResource("shape")
         let armID = SimulatedResource(name: "shape", tenantID: Names.tenant, apiKey: "", deployments: []).armID
-        let form = "grant_type=client_credentials&client_id=\(Names.client)&client_secret=\(Names.secret)&scope=https%3A%2F%2Fmanagement.azure.com%2F.default"
-        let answer = try await client.execute(HTTPClientRequest(method: "POST", url: world.simulator.authority + "/\(Names.tenant)/oauth2/v2.0/token",
-                                                                headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Array(form.utf8)))
-        let token = try #require(String(decoding: answer.body, as: UTF8.self).firstMatch(of: /"access_token":"([^"]+)"/)?.1)
+        let token = try await resourceManagerToken(world)
         func simulated(_ path: String) async throws -> [String: Any] {
             let response = try await client.execute(HTTPClientRequest(url: world.simulator.authority + path, headers: [("Authorization", "Bearer \(token)")]))
             #expect(response.status == 200, "\(path): \(String(decoding: response.body, as: UTF8.self))")
@@ -434,14 +439,11 @@ import Testing
         for name in names { world.addResource(name) }
         // Reader of the subscription, as a control-plane reader would be.
         world.simulator.grantRole(resource: names[0], objectID: Names.object, role: SimulatedRole.named("Reader")!, at: .subscription)
-        let form = "grant_type=client_credentials&client_id=\(Names.client)&client_secret=\(Names.secret)&scope=https%3A%2F%2Fmanagement.azure.com%2F.default"
-        let answer = try await client.execute(HTTPClientRequest(method: "POST", url: world.simulator.authority + "/\(Names.tenant)/oauth2/v2.0/token",
-                                                                headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Array(form.utf8)))
-        let token = try #require(String(decoding: answer.body, as: UTF8.self).firstMatch(of: /"access_token":"([^"]+)"/)?.1)
+        let token = try await resourceManagerToken(world)
         let http = HTTPClient()
         defer { http.shutdown() }
         let reader = ControlPlaneReader(client: http, endpoint: world.simulator.authority, timeoutSeconds: 2)
-        let result = await reader.discover([DiscoveryConfig(subscription: SimulatedResource.defaultSubscription, credential: "app")], token: String(token))
+        let result = await reader.discover([DiscoveryConfig(subscription: SimulatedResource.defaultSubscription, credential: "app")], token: token)
         #expect(result.problems.isEmpty, "\(result.problems)")
         #expect(result.resources.map(\.name) == names, "three pages of five")
         #expect(result.counts[SimulatedResource.defaultSubscription] == 12)

@@ -70,10 +70,7 @@ final class PrometheusServer: @unchecked Sendable {
         \(topLevel)
 
         """.write(toFile: directory + "/prometheus.yml", atomically: true, encoding: .utf8)
-        // A free port: bind port 0, read it back, let it go for Prometheus to take.
-        let socket = try ListeningSocket.bind("127.0.0.1:0")
-        let port = socket.address.port
-        close(socket.fd)
+        let port = try freeLoopbackPort()
         base = "http://127.0.0.1:\(port)"
         tool = try Child(executable: prometheusPath, [
             "--config.file=\(directory)/prometheus.yml", "--storage.tsdb.path=\(directory)/data",

@@ -2,6 +2,7 @@
 // their output in files read back while they run.
 import CanaryTestSupport
 import Foundation
+import HTTPServer
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -68,4 +69,11 @@ func runTool(_ executable: String, _ arguments: [String]) async throws -> (statu
     let tool = try Child(executable: executable, arguments)
     let status = await tool.wait(seconds: 60)
     return (status, tool.stdout, tool.stderr)
+}
+
+/// A free loopback port: bound, read back and let go for a child process to take.
+func freeLoopbackPort() throws -> Int {
+    let socket = try ListeningSocket.bind("127.0.0.1:0")
+    defer { close(socket.fd) }
+    return socket.address.port
 }
