@@ -20,10 +20,14 @@ final class ServiceNotifier: Sendable {
     /// How often the loop must call `beat`: a third of the watchdog, at most 10 s.
     var heartbeatInterval: Double { min(10, (watchdog ?? 30) / 3) }
 
+    /// Called from the scheduler's loop. The watchdog is fed only while rounds run (the
+    /// schedule's rule, the same as `/-/ready`'s): a loop that passes but starts no due round
+    /// gets no `WATCHDOG=1`, and systemd restarts the service.
     func beat() {
         let now = SystemClock().monotonicSeconds
+        let stalled = agents.current.scheduler.health.stall(now: now) != nil
         let (ping, check) = state.withLock { state -> (Bool, Bool) in
-            let ping = watchdog != nil && now - state.lastPing >= heartbeatInterval * 0.9
+            let ping = watchdog != nil && !stalled && now - state.lastPing >= heartbeatInterval * 0.9
             if ping { state.lastPing = now }
             let check = now - state.lastCheck >= Self.statusEvery
             if check { state.lastCheck = now }

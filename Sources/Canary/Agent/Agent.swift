@@ -15,15 +15,24 @@ public final class Agent: Sendable {
     private let sources: [(String, any TokenSource)]
     private let client: HTTPClient
 
-    /// An agent for `config`. A reload passes the previous agent: its metrics and HTTP client
-    /// carry over (counters of resources that remain keep counting) and so does its status; so
-    /// do the token cache of every credential whose settings did not change, and (`carried`, by
-    /// resource name) the schedule of every resource whose settings did not: a reload of an
-    /// unchanged file requests no token and starts no round.
-    public init(config: CanaryConfig, logger: EventLogger, build: BuildInfo, clock: any CanaryClock = SystemClock(), tokenRetryInterval: Double = 30, previous: Agent? = nil,
-                carried: [String: Schedule.Entry] = [:]) {
+    /// What this agent changed against the one it replaces (everything added for the first).
+    public let change: ConfigChange
+    /// The scheduler's round runner and observer for this configuration: `adoptSchedule` hands
+    /// them to the scheduler the agents share.
+    private let runRound: Scheduler.RoundRunner
+    private let reporter: ProbeReporter
+
+    /// An agent for `config`. A reload passes the previous agent: its scheduler, metrics, status
+    /// board and HTTP client carry over (counters of resources that remain keep counting), and
+    /// so does the token cache of every credential whose settings did not change. What changed
+    /// is worked out once (`change`) and each part acts on that alone, in time linear in the
+    /// number of resources: unchanged resources keep their schedule, series and status. The
+    /// new resources and runner reach the running schedule with `adoptSchedule()`.
+    public init(config: CanaryConfig, logger: EventLogger, build: BuildInfo, clock: any CanaryClock = SystemClock(), tokenRetryInterval: Double = 30, previous: Agent? = nil) {
         self.config = config
         self.logger = logger
+        let change = previous.map { ConfigChange(from: $0.config, to: config) } ?? ConfigChange(initial: config)
+        self.change = change
         let client = previous?.client ?? HTTPClient()
         self.client = client
         let metrics: CanaryMetrics
@@ -34,16 +43,23 @@ public final class Agent: Sendable {
             metrics.registry.addCollector { ProcessMetrics.render() }
         }
         self.metrics = metrics
-        let board = previous.map { StatusBoard(config: config, previous: $0.board) } ?? StatusBoard(config: config)
+        let board: StatusBoard
+        if let previous {
+            board = previous.board
+            board.apply(config, change: change)
+        } else {
+            board = StatusBoard(config: config)
+        }
         self.board = board
         let reporter = ProbeReporter(metrics: metrics, logger: logger, board: board)
+        self.reporter = reporter
         let timeout = config.timeout.seconds
 
         var caches: [String: TokenCache] = [:]
         var sources: [(String, any TokenSource)] = []
         let report: @Sendable (TokenAcquisitionEvent) -> Void = { reporter.report($0, now: clock.wallSeconds) }
         for credential in config.credentials {
-            if let previous, previous.config.credential(named: credential.name) == credential, previous.config.timeout == config.timeout,
+            if let previous, change.keepsTokens(credential: credential.name),
                let cache = previous.tokenCaches[credential.name], let kept = previous.sources.first(where: { $0.0 == credential.name }) {
                 cache.events.redirect(to: report)
                 caches[credential.name] = cache
@@ -61,30 +77,23 @@ public final class Agent: Sendable {
         self.tokenCaches = caches
         self.sources = sources
 
-        for resource in config.resources {
+        // Series are made for what is new or changed; unchanged resources keep theirs untouched.
+        for resource in config.resources where !change.isUnchanged(resource: resource.name) {
             metrics.prepare(resource: resource.name, modes: AuthMode.modes(of: resource), credential: resource.credential)
+        }
+        for resource in config.resources {
             metrics.record(warnings: board.warnings(resource.name), resource: resource.name)
         }
 
         let prober = Prober(client: client, clock: clock, timeoutSeconds: timeout)
         let cachesByName = caches
-        // A resource's schedule carries over when it, its interval and its credential are unchanged.
-        var kept: [String: Schedule.Entry] = [:]
-        if let previous {
-            for resource in config.resources {
-                guard let entry = carried[resource.name], let old = previous.config.resources.first(where: { $0.name == resource.name }),
-                      old.sameSettings(as: resource), (old.interval ?? previous.config.interval) == (resource.interval ?? config.interval),
-                      old.credential.flatMap(previous.config.credential(named:)) == resource.credential.flatMap(config.credential(named:)) else { continue }
-                kept[resource.name] = entry
-            }
-        }
         let monitor: ControlPlaneMonitor? = config.controlPlane.flatMap { settings in
             config.credential(named: settings.credential).map { credential in ControlPlaneMonitor(settings: settings, resources: config.resources, client: client, timeoutSeconds: timeout, credential: credential,
                                           canaryTokens: caches, board: board, metrics: metrics, logger: logger, clock: clock, tokenRetryInterval: tokenRetryInterval,
-                                          previous: previous?.controlPlane) }
+                                          previous: previous?.controlPlane, change: change) }
         }
         self.controlPlane = monitor
-        self.scheduler = Scheduler(resources: config.resources, defaultInterval: config.interval, clock: clock, observer: reporter, carried: kept) { resource in
+        let runRound: Scheduler.RoundRunner = { resource in
             var round = await prober.round(resource, tokens: resource.credential.flatMap { cachesByName[$0] })
             // Resource Manager's facts name what the data plane cannot, and a failure asks for them afresh.
             if let monitor, let entra = round.entraID {
@@ -93,23 +102,35 @@ public final class Agent: Sendable {
             }
             return round
         }
+        self.runRound = runRound
+        self.scheduler = previous?.scheduler
+            ?? Scheduler(resources: config.resources, defaultInterval: config.interval, clock: clock, observer: reporter, runRound: runRound)
     }
 
+    /// Hands this agent's resources, round runner and observer to the running schedule (shared
+    /// with the agent this one replaces); the loop does not stop.
+    public func adoptSchedule() async {
+        await scheduler.apply(resources: config.resources, change: change, defaultInterval: config.interval, observer: reporter, runRound: runRound)
+    }
 
     /// Records every credential's material expiry again (after a reload cleared them).
     public func recordCredentialExpiries() {
         for (name, source) in sources { metrics.record(credential: name, expiries: source.credentialExpiries()) }
     }
 
-    /// Runs the schedule until cancelled.
+    /// Runs the schedule and, beside it, the control plane, until cancelled. Neither ends the
+    /// other: a control plane with nothing to read waits.
     public func run() async {
-        guard let controlPlane else { return await scheduler.run() }
-        await withTaskGroup(of: Void.self) { group in
+        await withDiscardingTaskGroup { group in
             group.addTask { await self.scheduler.run() }
-            group.addTask { await controlPlane.run() }
-            await group.next()
-            group.cancelAll()
+            group.addTask { await self.runBeside() }
         }
+    }
+
+    /// What runs beside the schedule for this configuration only (the control plane), until
+    /// cancelled; a reload cancels it and starts the next agent's.
+    public func runBeside() async {
+        await controlPlane?.run()
     }
 
     /// The HTTP client every part of this agent (and the next one, after a reload) shares.

@@ -22,6 +22,8 @@ public final class ControlPlaneMonitor: Sendable {
     /// The control plane credential's settings, for telling whether a reload changed them.
     let credentialSettings: CredentialSettings
     let resources: [ResourceConfig]
+    /// The names of `resources`, for a look-up per round.
+    private let readable: Set<String>
     let reader: ControlPlaneReader
     let tokens: TokenCache
     /// The canaries' token caches by credential name, for the principal whose roles to read.
@@ -38,15 +40,16 @@ public final class ControlPlaneMonitor: Sendable {
     /// keep their facts until the interval is due, so a reload costs no token and no re-read.
     init(settings: ControlPlaneConfig, resources: [ResourceConfig], client: HTTPClient, timeoutSeconds: Double, credential: CredentialConfig,
          canaryTokens: [String: TokenCache], board: StatusBoard, metrics: CanaryMetrics, logger: EventLogger, clock: any CanaryClock, tokenRetryInterval: Double,
-         previous: ControlPlaneMonitor? = nil) {
+         previous: ControlPlaneMonitor? = nil, change: ConfigChange) {
         self.settings = settings
         self.credentialSettings = credential.settings
         self.resources = resources.filter { $0.armID != nil }
+        self.readable = Set(self.resources.map(\.name))
         self.reader = ControlPlaneReader(client: client, endpoint: settings.endpoint, timeoutSeconds: timeoutSeconds) { metrics.recordControlPlaneRequest($0) }
         if let previous, previous.settings == settings, previous.credentialSettings == credential.settings {
             self.tokens = previous.tokens
             let old = previous.state.withLock { $0 }
-            let kept = self.resources.filter { resource in previous.resources.contains { $0.name == resource.name && $0.sameSettings(as: resource) } }
+            let kept = self.resources.filter { change.isUnchanged(resource: $0.name) }
             state.withLock { state in
                 state.roleCache = old.roleCache
                 state.failing = old.failing
@@ -68,15 +71,19 @@ public final class ControlPlaneMonitor: Sendable {
     /// Told after every round: a resource whose Entra ID canary starts failing is read again at once.
     func noteEntraID(resource: String, failing: Bool) {
         state.withLock { state in
-            if failing, !state.failing.contains(resource), resources.contains(where: { $0.name == resource }) { state.due.insert(resource) }
+            if failing, !state.failing.contains(resource), readable.contains(resource) { state.due.insert(resource) }
             if failing { state.failing.insert(resource) } else { state.failing.remove(resource) }
         }
     }
 
     /// Reads every resource now and then on the interval, and any resource marked due within a
     /// second, until cancelled.
+    /// With nothing to read it waits until cancelled: it never ends what runs beside it.
     func run() async {
-        guard !resources.isEmpty else { return }
+        guard !resources.isEmpty else {
+            while !Task.isCancelled { try? await clock.sleep(untilMonotonic: .infinity) }
+            return
+        }
         var next = 0.0
         while !Task.isCancelled {
             let now = clock.monotonicSeconds
@@ -131,6 +138,8 @@ public final class ControlPlaneMonitor: Sendable {
             facts = ControlPlaneFacts(armID: armID, readAt: clock.wallSeconds, principal: principal,
                                       problems: ["no Resource Manager token for credential \(settings.credential): \(error)"])
         }
+        // A read cut short by a reload or stop is no fact: what the last full read said stays.
+        guard !Task.isCancelled else { return nil }
         // A throttled pass keeps what the last full one said.
         if let wait = facts.retryAfter, board.controlPlaneFacts(resource.name) != nil { return wait }
         let findings = facts.findings(hasKeyCanary: resource.apiKey != nil, hasEntraCanary: credential != nil, deployment: resource.probe.needsDeployment ? resource.deployment : nil)

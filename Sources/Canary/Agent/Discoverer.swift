@@ -61,12 +61,15 @@ final class Discoverer: Sendable {
     private let client: HTTPClient
     private let clock: any CanaryClock
     private let logger: EventLogger
+    /// This agent's part of the estate: keys are asked for its accounts only.
+    private let shard: Shard?
     private let state = Mutex(State())
 
-    init(client: HTTPClient, clock: any CanaryClock, logger: EventLogger) {
+    init(client: HTTPClient, clock: any CanaryClock, logger: EventLogger, shard: Shard? = nil) {
         self.client = client
         self.clock = clock
         self.logger = logger
+        self.shard = shard
     }
 
     var found: DiscoveryResult? { state.withLock { $0.found } }
@@ -91,18 +94,21 @@ final class Discoverer: Sendable {
                 do {
                     let token = try await tokens!.cache.token()
                     result = await ControlPlaneReader(client: client, endpoint: settings.endpoint, timeoutSeconds: file.timeout.seconds)
-                        .discover(file.discovery, token: token.accessToken.exposedValue)
+                        .discover(file.discovery, token: token.accessToken.exposedValue) { [shard] in shard?.owns($0) ?? true }
                 } catch {
                     result = DiscoveryResult(problems: ["no Resource Manager token for credential \(settings.credential): \(error)"],
                                              failedSubscriptions: Set(file.discovery.map { $0.subscription.lowercased() }))
                 }
+                // A pass cut short by the stop is no finding.
+                guard !Task.isCancelled else { return }
                 for problem in result.problems { logger.log(.warning, "discovery: \(problem)", [("CONFIG", "discovery")]) }
                 if let wait = result.retryAfter { next = max(next, clock.monotonicSeconds + wait) }
                 let update = state.withLock { state -> Bool in
                     // A subscription that could not be listed keeps what it had.
-                    if let previous = state.found {
+                    if let previous = state.found, !result.failedSubscriptions.isEmpty {
+                        let names = Set(result.resources.map(\.name))
                         let kept = previous.resources.filter { result.failedSubscriptions.contains($0.armID?.subscription.lowercased() ?? "") }
-                        result.resources += kept.filter { old in !result.resources.contains { $0.name == old.name } }
+                        result.resources += kept.filter { !names.contains($0.name) }
                         for subscription in result.failedSubscriptions {
                             if let key = previous.counts.keys.first(where: { $0.lowercased() == subscription }) { result.counts[key] = previous.counts[key] }
                         }

@@ -19,7 +19,7 @@ public final class AgentReference: Sendable {
 extension AgentReference: StatusSource {
     public func snapshot() -> StatusSnapshot {
         let agent = current
-        return StatusSnapshot(registry: agent.metrics.registry, board: agent.board)
+        return StatusSnapshot(registry: agent.metrics.registry, board: agent.board, schedule: agent.scheduler.health)
     }
 }
 
@@ -60,7 +60,7 @@ public final class Supervisor: Service {
         self.fileConfig = Mutex(config)
         self.shard = shard
         let agent = Agent(config: EffectiveConfig.merge(file: config, discovered: [], shard: shard), logger: logger, build: build, clock: clock)
-        self.discoverer = Discoverer(client: agent.httpClient, clock: clock, logger: logger)
+        self.discoverer = Discoverer(client: agent.httpClient, clock: clock, logger: logger, shard: shard)
         agent.metrics.recordReload(successful: true, at: clock.wallSeconds)
         reference = AgentReference(agent)
     }
@@ -86,9 +86,10 @@ public final class Supervisor: Service {
         }
     }
 
-    /// Runs the agent in service until cancelled. A reload request stops the current agent's
-    /// schedule only once the new configuration has loaded; rounds in flight are cancelled and
-    /// are no verdict.
+    /// Runs the agent in service until cancelled. One schedule runs throughout: a reload, or a
+    /// change in discovery's set, is applied to it in place, so probing never stops while a
+    /// file is read or a new agent is built. Only what runs beside the schedule for one
+    /// configuration (the control plane) is stopped and started again.
     public func run() async {
         // Discovery runs beside the agents, across reloads; a changed set is applied as a reload
         // that reads no file.
@@ -105,29 +106,33 @@ public final class Supervisor: Service {
     }
 
     private func runAgents() async {
-        while !Task.isCancelled {
-            let agent = reference.current
-            if let heartbeat = heartbeat.withLock({ $0 }) { await agent.scheduler.setHeartbeat(every: heartbeat.interval, heartbeat.beat) }
-            var accepted: (requests: [ReloadRequest], config: CanaryConfig)?
-            do {
-                // The schedule runs beside the wait for reloads; a refused file changes nothing,
-                // and only one that loads ends this scope, which cancels and awaits the schedule.
-                async let _: Void = agent.run()
-                while accepted == nil, let batch = await nextBatch() {
-                    switch batch.config {
-                    case .success(let config):
-                        accepted = (batch.requests, config)
-                    case .failure(let errors):
-                        let outcome = refuse(errors, agent: agent)
-                        for request in batch.requests { request.answer(outcome) }
+        let scheduler = reference.current.scheduler
+        if let heartbeat = heartbeat.withLock({ $0 }) { await scheduler.setHeartbeat(every: heartbeat.interval, heartbeat.beat) }
+        await withDiscardingTaskGroup { group in
+            group.addTask { await scheduler.run() }
+            while !Task.isCancelled {
+                let agent = reference.current
+                var accepted: (requests: [ReloadRequest], config: CanaryConfig)?
+                do {
+                    // The control plane runs beside the wait for reloads; a refused file changes
+                    // nothing, and only one that loads ends this scope, which cancels and awaits it.
+                    async let _: Void = agent.runBeside()
+                    while accepted == nil, let batch = await nextBatch() {
+                        switch batch.config {
+                        case .success(let config):
+                            accepted = (batch.requests, config)
+                        case .failure(let errors):
+                            let outcome = refuse(errors, agent: agent)
+                            for request in batch.requests { request.answer(outcome) }
+                        }
                     }
                 }
+                guard let accepted else { break }
+                let onlyDiscovery = accepted.requests.allSatisfy { !$0.rereadFile }
+                let outcome = await apply(accepted.config, old: agent, onlyDiscovery: onlyDiscovery)
+                for request in accepted.requests { request.answer(outcome) }
             }
-            guard let accepted else { break }
-            let carried = await agent.scheduler.entriesByResource()
-            let onlyDiscovery = accepted.requests.allSatisfy { !$0.rereadFile }
-            let outcome = apply(accepted.config, old: agent, carried: carried, onlyDiscovery: onlyDiscovery)
-            for request in accepted.requests { request.answer(outcome) }
+            group.cancelAll()
         }
         // Requests that raced the stop change nothing.
         for late in requests.close() { late.answer(.success(reference.current.config.resources.count)) }
@@ -168,29 +173,22 @@ public final class Supervisor: Service {
         return .failure(error)
     }
 
-    /// Puts a configuration that loaded in service in place of `old`, whose schedule has stopped.
-    private func apply(_ config: CanaryConfig, old: Agent, carried: [String: Schedule.Entry], onlyDiscovery: Bool = false) -> Result<Int, ConfigErrors> {
-        let agent = Agent(config: config, logger: logger, build: build, clock: clock, previous: old, carried: carried)
+    /// Puts a configuration that loaded in service in place of `old`, whose schedule goes on.
+    private func apply(_ config: CanaryConfig, old: Agent, onlyDiscovery: Bool = false) async -> Result<Int, ConfigErrors> {
+        let agent = Agent(config: config, logger: logger, build: build, clock: clock, previous: old)
+        let change = agent.change
         agent.metrics.record(discovered: discoverer.found?.counts ?? [:])
-        let removedResources = Set(old.config.resources.map(\.name)).subtracting(config.resources.map(\.name))
-        let removedCredentials = Set(old.config.credentials.map(\.name)).subtracting(config.credentials.map(\.name))
-        // A resource that keeps its name may drop its key or its credential: its series for that
-        // auth mode go, or alerts would go on reading the last value. Expiry kinds are recorded
-        // again from the new sources (a removed secret_expires disappears).
-        let droppedModes = config.resources.flatMap { resource in
-            AuthMode.allCases.filter { !AuthMode.modes(of: resource).contains($0) }.map { (resource: resource.name, auth: $0) }
-        }
-        agent.metrics.forget(resources: removedResources, credentials: removedCredentials, modes: droppedModes)
+        agent.metrics.forget(change, config: config)
         agent.recordCredentialExpiries()
+        await agent.adoptSchedule()
         if !onlyDiscovery { agent.metrics.recordReload(successful: true, at: clock.wallSeconds) }
         reference.replace(agent)
-        if config.listen != old.config.listen {
+        if change.listenChanged {
             logger.log(.warning, "listen changed to \(config.listen): a restart is needed to move the endpoint", [("CONFIG", path)])
         }
-        let added = Set(config.resources.map(\.name)).subtracting(old.config.resources.map(\.name))
-        logger.log(.info, (onlyDiscovery ? "discovery changed the resources: \(config.resources.count) resources" + (added.isEmpty ? "" : "; added \(added.sorted().joined(separator: ", "))")
-                                         : "configuration reloaded: \(config.resources.count) resources, \(config.credentials.count) credentials")
-                   + (removedResources.isEmpty ? "" : "; removed \(removedResources.sorted().joined(separator: ", "))"), [("CONFIG", path)])
+        let summary = change.summary
+        logger.log(.info, (onlyDiscovery ? "discovery changed the resources: \(config.resources.count) resources" : "configuration reloaded: \(config.resources.count) resources, \(config.credentials.count) credentials")
+                   + (summary.isEmpty ? "" : "; \(summary)"), [("CONFIG", path)])
         if config.resources.isEmpty { logger.log(.warning, StatusView.noResourcesNotice, [("CONFIG", path)]) }
         return .success(config.resources.count)
     }

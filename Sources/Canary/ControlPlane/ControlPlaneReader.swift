@@ -109,17 +109,24 @@ public struct ControlPlaneReader: Sendable {
     }
 
     /// One GET; a failure says what Resource Manager answered, its error code and message.
+    /// `path` is a path under the endpoint (starting with `/`), to which `api` is added, or a
+    /// whole URL (a `nextLink`, with its own api-version) that must be on the endpoint itself.
     func get(_ path: String, api: String, token: String, extra: String = "", method: String = "GET") async -> Result<JSONValue, ControlPlaneProblem> {
-        // A `nextLink` is a whole URL with its own api-version; it must point at the same endpoint.
+        var bytes = 0
+        return await get(path, api: api, token: token, extra: extra, method: method, bytes: &bytes)
+    }
+
+    /// The same, adding the size of the body read to `bytes`.
+    func get(_ path: String, api: String, token: String, extra: String = "", method: String = "GET", bytes: inout Int) async -> Result<JSONValue, ControlPlaneProblem> {
         let url: String
-        if path.hasPrefix("http://") || path.hasPrefix("https://") {
-            guard path.hasPrefix(endpoint + "/") else {
-                observe("failure")
-                return .failure(ControlPlaneProblem(text: "a nextLink to another host was not followed"))
-            }
+        if path.hasPrefix("/"), !path.hasPrefix("//") {
+            url = endpoint + path + "?api-version=" + api + extra
+        } else if Self.sameOrigin(path, endpoint) {
             url = path
         } else {
-            url = endpoint + path + "?api-version=" + api + extra
+            // The bearer token goes only where it was meant to: never to another host.
+            observe("failure")
+            return .failure(ControlPlaneProblem(text: "a link that is not on \(endpoint) was not followed"))
         }
         if Task.isCancelled { return .failure(ControlPlaneProblem(text: "cancelled")) }
         let request = HTTPClientRequest(method: method, url: url,
@@ -128,6 +135,7 @@ public struct ControlPlaneReader: Sendable {
         let response: HTTPClientResponse
         do {
             response = try await client.execute(request)
+            bytes += response.body.count
         } catch {
             // A pass cancelled by a reload or a stop is no failure of Resource Manager's.
             if error != .cancelled { observe("failure") }
@@ -153,6 +161,28 @@ public struct ControlPlaneReader: Sendable {
         }
         observe("success")
         return .success(json)
+    }
+
+    /// Whether `link` is a whole http(s) URL on the same scheme, host and port as `endpoint`,
+    /// with nothing that could move it elsewhere: no user part, no spaces or control characters.
+    /// Every paged API's next link (Resource Manager's `nextLink`, Graph's `@odata.nextLink`)
+    /// is followed only then.
+    public static func sameOrigin(_ link: String, _ endpoint: String) -> Bool {
+        guard link.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "\\") }) else { return false }
+        let base = link.prefix { $0 != "?" && $0 != "#" }
+        guard let target = EndpointURL(String(base)), let origin = EndpointURL(endpoint) else { return false }
+        func port(_ url: EndpointURL) -> Int { url.port ?? (url.scheme == "https" ? 443 : 80) }
+        return target.scheme == origin.scheme && target.host == origin.host && port(target) == port(origin)
+    }
+
+    /// Where a page's next link leads: a whole URL on the endpoint, or a path starting with `/`
+    /// on it; nil for anything else.
+    public static func nextPage(_ link: String, endpoint: String) -> String? {
+        if link.hasPrefix("/"), !link.hasPrefix("//") {
+            let whole = endpoint + link
+            return sameOrigin(whole, endpoint) ? whole : nil
+        }
+        return sameOrigin(link, endpoint) ? link : nil
     }
 
     /// Whether an assignment at `outer` applies at `inner`.

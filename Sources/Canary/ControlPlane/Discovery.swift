@@ -24,25 +24,62 @@ public struct DiscoveryResult: Sendable, Equatable {
 }
 
 extension ControlPlaneReader {
+    /// The most one pass reads: pages per listing, accounts and bytes in all. Past any of them,
+    /// or on a next link already followed, the listing stops, says so, and its subscription
+    /// keeps what it had; a Resource Manager that pages forever costs bounded time and memory.
+    public static let maxPagesPerListing = 2_000
+    public static let maxAccountsPerPass = 250_000
+    public static let maxBytesPerPass = 512 << 20
+
     /// Lists the accounts each entry asks for and makes resources of them. Keys from `listKeys`
-    /// are held in memory only, and remembered for redaction.
-    public func discover(_ entries: [DiscoveryConfig], token: String) async -> DiscoveryResult {
+    /// are held in memory only, and remembered for redaction. `owns` picks the accounts this
+    /// agent probes (its shard): keys are asked for those only.
+    public func discover(_ entries: [DiscoveryConfig], token: String, owns: (ResourceConfig) -> Bool = { _ in true }) async -> DiscoveryResult {
         var result = DiscoveryResult()
         var seen: Set<String> = []
+        var bytes = 0
+        var listed = 0
         for entry in entries {
             var path = "/subscriptions/\(entry.subscription)"
             if let group = entry.resourceGroup { path += "/resourceGroups/\(group)" }
             path += "/providers/Microsoft.CognitiveServices/accounts"
+            let listing = "listing accounts of subscription \(entry.subscription)\(entry.resourceGroup.map { " group \($0)" } ?? "")"
             var accounts: [JSONValueAccount] = []
             var next: String? = path
+            var followed: Set<String> = []
+            var pages = 0
             var failed = false
+            func stop(_ problem: String) {
+                result.problems.append("\(listing): \(problem); what it found before is kept")
+                failed = true
+                next = nil
+            }
             while let page = next {
-                switch await get(page, api: Self.accountsAPIVersion, token: token) {
+                pages += 1
+                switch await get(page, api: Self.accountsAPIVersion, token: token, bytes: &bytes) {
                 case .success(let json):
-                    accounts += (json["value"]?.arrayValue ?? []).map(JSONValueAccount.init)
-                    next = json["nextLink"]?.stringValue
+                    let values = json["value"]?.arrayValue ?? []
+                    accounts += values.map(JSONValueAccount.init)
+                    listed += values.count
+                    next = nil
+                    guard let link = json["nextLink"]?.stringValue, !link.isEmpty else { break }
+                    guard let url = Self.nextPage(link, endpoint: endpoint) else {
+                        stop("a nextLink that is not on \(endpoint) was not followed")
+                        break
+                    }
+                    if !followed.insert(url).inserted || url == page {
+                        stop("the nextLink repeats a page already read (a paging loop)")
+                    } else if pages >= Self.maxPagesPerListing {
+                        stop("more than \(Self.maxPagesPerListing) pages")
+                    } else if listed > Self.maxAccountsPerPass {
+                        stop("more than \(Self.maxAccountsPerPass) accounts in one pass")
+                    } else if bytes > Self.maxBytesPerPass {
+                        stop("more than \(Self.maxBytesPerPass >> 20) MiB read in one pass")
+                    } else {
+                        next = url
+                    }
                 case .failure(let problem):
-                    result.problems.append("listing accounts of subscription \(entry.subscription)\(entry.resourceGroup.map { " group \($0)" } ?? ""): \(problem)")
+                    result.problems.append("\(listing): \(problem)")
                     failed = true
                     next = nil
                     if let wait = problem.retryAfter { result.retryAfter = max(result.retryAfter ?? 0, wait) }
@@ -85,11 +122,17 @@ extension ControlPlaneReader {
                         }
                     }
                 }
-                if entry.apiKey == .listKeys {
+                // Keys are asked for only where this agent probes: other shards ask for theirs.
+                if entry.apiKey == .listKeys, owns(resource) {
                     switch await get(id.description + "/listKeys", api: Self.accountsAPIVersion, token: token, method: "POST") {
                     case .success(let json):
                         if let key = json["key1"]?.stringValue, !key.isEmpty {
                             Redaction.remember(key)
+                            // A key goes into a header: anything but visible ASCII could add headers of its own.
+                            guard key.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else {
+                                result.problems.append("\(name): listKeys gave a key1 with characters a header cannot carry (control characters or spaces); no key canary")
+                                break
+                            }
                             resource.apiKey = Secret(key)
                         } else {
                             result.problems.append("\(name): listKeys gave no key1")
@@ -98,7 +141,8 @@ extension ControlPlaneReader {
                         result.problems.append("\(name): listKeys: \(problem)")
                     }
                 }
-                guard resource.apiKey != nil || resource.credential != nil else { continue }
+                // Another shard's account is kept (without a key) for the shard filter to drop.
+                guard resource.apiKey != nil || resource.credential != nil || !owns(resource) else { continue }
                 result.resources.append(resource)
                 result.counts[entry.subscription, default: 0] += 1
             }

@@ -6,10 +6,13 @@ import HTTPServer
 public struct StatusSnapshot: Sendable {
     public var registry: MetricsRegistry
     public var board: StatusBoard
+    /// Whether rounds are running; nil where no schedule runs (tests of the pages alone).
+    public var schedule: ScheduleHealth?
 
-    public init(registry: MetricsRegistry, board: StatusBoard) {
+    public init(registry: MetricsRegistry, board: StatusBoard, schedule: ScheduleHealth? = nil) {
         self.registry = registry
         self.board = board
+        self.schedule = schedule
     }
 }
 
@@ -72,10 +75,17 @@ public struct StatusEndpoint: Sendable {
         case "/metrics":
             return scrapes.respond(request, registry: agent.registry)
         case "/-/healthy":
+            // Alive means probing: a schedule that stopped starting rounds is worth a restart.
+            if let stall = agent.schedule?.stall(now: clock.monotonicSeconds) {
+                return HTTPResponse(status: 503, contentType: "text/plain; charset=utf-8", body: "unhealthy: \(stall)\n")
+            }
             return HTTPResponse(status: 200, contentType: "text/plain; charset=utf-8", body: "OK\n")
         case "/-/ready":
+            if let stall = agent.schedule?.stall(now: clock.monotonicSeconds) {
+                return HTTPResponse(status: 503, contentType: "text/plain; charset=utf-8", body: "not ready: \(stall)\n")
+            }
             // Not ready while there is nothing to probe: the agent runs, but watches nothing.
-            if agent.board.resources.isEmpty {
+            if agent.board.isEmpty {
                 return HTTPResponse(status: 503, contentType: "text/plain; charset=utf-8", body: "not ready: \(StatusView.noResourcesNotice)\n")
             }
             return HTTPResponse(status: 200, contentType: "text/plain; charset=utf-8", body: "OK\n")

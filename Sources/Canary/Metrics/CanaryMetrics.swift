@@ -55,7 +55,7 @@ public struct CanaryMetrics: Sendable {
 
     /// Creates every series a resource can produce, at 0, so rate() and increase() work from the start.
     public func prepare(resource: String, modes: [AuthMode], credential: String? = nil) {
-        registry.remove(Self.resourceCredential, where: { $0.first == resource })
+        registry.remove(Self.resourceCredential, first: resource)
         if let credential, modes.contains(.entraID) { registry.set(Self.resourceCredential, [resource, credential], 1) }
         for auth in modes {
             let labels = [resource, auth.rawValue]
@@ -148,11 +148,11 @@ public struct CanaryMetrics: Sendable {
     /// What a pass over Resource Manager found for a resource: its description, and whether its
     /// principal holds the data action (left absent when that is unknown).
     public func record(facts: ControlPlaneFacts, resource: String, credential: String?, dataAction: String) {
-        registry.remove(Self.resourceInfo, where: { $0.first == resource })
+        registry.remove(Self.resourceInfo, first: resource)
         if let account = facts.account {
             registry.set(Self.resourceInfo, [resource, facts.armID.description, account.kind, account.location], 1)
         }
-        registry.remove(Self.dataActionGranted, where: { $0.first == resource })
+        registry.remove(Self.dataActionGranted, first: resource)
         if let credential, let granted = facts.dataActionGranted(dataAction) {
             registry.set(Self.dataActionGranted, [resource, credential], granted ? 1 : 0)
         }
@@ -175,13 +175,16 @@ public struct CanaryMetrics: Sendable {
     }
 
     /// Drops what a reload removed: the series of removed resources and credentials, of auth
-    /// modes a remaining resource no longer has, and every credential expiry (re-recorded from
-    /// the new sources).
-    public func forget(resources: Set<String>, credentials: Set<String>, modes: [(resource: String, auth: AuthMode)]) {
-        registry.removeSeries(label: "resource", values: resources)
-        registry.removeSeries(label: "credential", values: credentials)
-        for (resource, auth) in modes {
-            registry.removeSeries(matching: ["resource": resource, "auth": auth.rawValue])
+    /// modes a changed resource no longer has, and every credential expiry (re-recorded from
+    /// the new sources). Costs what is removed, not the number of series kept.
+    public func forget(_ change: ConfigChange, config: CanaryConfig) {
+        registry.removeSeries(label: "resource", values: change.removedResources)
+        registry.removeSeries(label: "credential", values: change.removedCredentials)
+        for resource in config.resources where change.changedResources[resource.name] != nil {
+            let modes = AuthMode.modes(of: resource)
+            for auth in AuthMode.allCases where !modes.contains(auth) {
+                registry.removeSeries(matching: ["resource": resource.name, "auth": auth.rawValue])
+            }
         }
         registry.remove(Self.credentialExpiry) { _ in true }
     }
@@ -196,7 +199,7 @@ public struct CanaryMetrics: Sendable {
             registry.set(Self.tokenRefreshAt, [event.credential], token.refreshAt)
             registry.set(Self.tokenLifetime, [event.credential], token.lifetime)
             let claims = token.claims
-            registry.remove(Self.tokenInfo) { $0.first == event.credential }
+            registry.remove(Self.tokenInfo, first: event.credential)
             registry.set(Self.tokenInfo, [
                 event.credential, claims?.tenantID ?? "", claims?.objectID ?? "", claims?.appID ?? "",
                 claims?.audience ?? "", claims?.version ?? "", token.source,

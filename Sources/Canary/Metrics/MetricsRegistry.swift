@@ -76,7 +76,10 @@ public final class MetricsRegistry: Sendable {
 
     struct Family: Sendable {
         var descriptor: MetricDescriptor
-        var series: [[String]: Value] = [:]
+        /// Series grouped by the value of their first label (the resource or the credential, in
+        /// most families), so that one resource's series are found and removed without a scan
+        /// of the rest: removing costs what is removed, not the registry's size.
+        var groups: [String: [[String]: Value]] = [:]
         /// Changes whenever a series is added or removed: the sorted keys below are then stale.
         var keysVersion = 0
         /// The series' labels in render order, as of `sortedKeysVersion`.
@@ -128,10 +131,10 @@ public final class MetricsRegistry: Sendable {
         let name = family.name
         state.withLock { state in
             precondition(state.families[name] != nil, "metric family \(name) was never registered")
-            guard let descriptor = state.families[name]?.descriptor, state.families[name]?.series[labels] == nil else { return }
+            guard let descriptor = state.families[name]?.descriptor, state.families[name]?.groups[labels.first ?? ""]?[labels] == nil else { return }
             // Mutated in place through the dictionaries: copying a family's series per update
             // would cost time in proportion to the number of resources.
-            state.families[name]!.series[labels] = descriptor.type == .histogram
+            state.families[name]!.groups[labels.first ?? "", default: [:]][labels] = descriptor.type == .histogram
                 ? .histogram(Histogram(counts: Array(repeating: 0, count: descriptor.buckets.count)))
                 : .scalar(0)
             state.families[name]!.keysVersion &+= 1
@@ -146,7 +149,7 @@ public final class MetricsRegistry: Sendable {
             // Taken out of the dictionary (leaving a placeholder) so its counts are not shared while
             // they change: an observation then costs no allocation.
             var histogram: Histogram
-            if case .histogram(let existing)? = state.families[name]!.series.updateValue(.scalar(0), forKey: labels) {
+            if case .histogram(let existing)? = state.families[name]!.groups[labels.first ?? "", default: [:]].updateValue(.scalar(0), forKey: labels) {
                 histogram = existing
             } else {
                 histogram = Histogram(counts: Array(repeating: 0, count: buckets.count))
@@ -157,47 +160,73 @@ public final class MetricsRegistry: Sendable {
             }
             histogram.sum += value
             histogram.count += 1
-            state.families[name]!.series[labels] = .histogram(histogram)
+            state.families[name]!.groups[labels.first ?? ""]![labels] = .histogram(histogram)
         }
     }
 
-    /// Removes the series of a family whose labels match.
+    /// Removes the series of a family whose labels match. A scan of the family: for small ones.
     public func remove(_ family: some MetricFamily, where matches: ([String]) -> Bool) {
         let name = family.name
         state.withLock { state in
-            guard var family = state.families[name] else { return }
-            family.series = family.series.filter { !matches($0.key) }
-            family.keysVersion &+= 1
-            state.families[name] = family
+            guard state.families[name] != nil else { return }
+            Self.remove(from: &state.families[name]!, group: nil, series: matches)
+        }
+    }
+
+    /// Removes the series of a family whose first label is `first` and that match: only that
+    /// value's series are looked at.
+    public func remove(_ family: some MetricFamily, first: String, where matches: ([String]) -> Bool = { _ in true }) {
+        let name = family.name
+        state.withLock { state in
+            guard state.families[name] != nil else { return }
+            Self.remove(from: &state.families[name]!, group: first, series: matches)
         }
     }
 
     /// Removes, from every family with the label, the series whose value for it is in `values`
-    /// (the series of resources and credentials a reload dropped).
+    /// (the series of resources and credentials a reload dropped). Where the label comes first
+    /// (every per-resource family), only the removed series are touched.
     public func removeSeries(label: String, values: Set<String>) {
         guard !values.isEmpty else { return }
         state.withLock { state in
             for name in state.order {
-                guard var family = state.families[name], let index = family.descriptor.labelNames.firstIndex(of: label) else { continue }
-                family.series = family.series.filter { !values.contains($0.key[index]) }
-                family.keysVersion &+= 1
-                state.families[name] = family
+                guard let position = state.families[name]?.descriptor.labelNames.firstIndex(of: label) else { continue }
+                if position == 0 {
+                    for value in values { Self.remove(from: &state.families[name]!, group: value) { _ in true } }
+                } else {
+                    Self.remove(from: &state.families[name]!, group: nil) { values.contains($0[position]) }
+                }
             }
         }
     }
 
-    /// Removes, from every family that has all the given labels, the series with those values.
+    /// Removes, from every family that has all the given labels, the series with those values;
+    /// only the group of the family's first label is looked at when it is among them.
     public func removeSeries(matching labels: [String: String]) {
         state.withLock { state in
             for name in state.order {
-                guard var family = state.families[name] else { continue }
-                let positions = labels.compactMap { pair in family.descriptor.labelNames.firstIndex(of: pair.key).map { ($0, pair.value) } }
+                guard let descriptor = state.families[name]?.descriptor else { continue }
+                let positions = labels.compactMap { pair in descriptor.labelNames.firstIndex(of: pair.key).map { ($0, pair.value) } }
                 guard positions.count == labels.count else { continue }
-                family.series = family.series.filter { series in !positions.allSatisfy { series.key[$0.0] == $0.1 } }
-                family.keysVersion &+= 1
-                state.families[name] = family
+                let first = descriptor.labelNames.first.flatMap { labels[$0] }
+                Self.remove(from: &state.families[name]!, group: first) { key in positions.allSatisfy { key[$0.0] == $0.1 } }
             }
         }
+    }
+
+    /// Removes from `family` the series that `series` matches, looking only at the group of
+    /// first-label value `group` when one is given, and at every group otherwise.
+    private static func remove(from family: inout Family, group: String?, series: ([String]) -> Bool) {
+        let names = group.map { [$0] } ?? Array(family.groups.keys)
+        var removed = false
+        for name in names {
+            guard var members = family.groups.removeValue(forKey: name) else { continue }
+            let before = members.count
+            members = members.filter { !series($0.key) }
+            removed = removed || members.count != before
+            if !members.isEmpty { family.groups[name] = members }
+        }
+        if removed { family.keysVersion &+= 1 }
     }
 
     /// The current value of a counter or gauge series.
@@ -208,7 +237,7 @@ public final class MetricsRegistry: Sendable {
     /// The current value of a counter or gauge series by its family's name, for tests.
     package func value(_ name: String, _ labels: [String]) -> Double? {
         state.withLock { state in
-            if case .scalar(let value)? = state.families[name]?.series[labels] { return value }
+            if case .scalar(let value)? = state.families[name]?.groups[labels.first ?? ""]?[labels] { return value }
             return nil
         }
     }
@@ -217,8 +246,9 @@ public final class MetricsRegistry: Sendable {
         state.withLock { state in
             guard let count = state.families[name]?.descriptor.labelNames.count else { preconditionFailure("metric family \(name) was never registered") }
             precondition(labels.count == count, "label count mismatch for \(name)")
-            let old = state.families[name]!.series[labels]
-            if state.families[name]!.series.updateValue(change(old), forKey: labels) == nil {
+            let first = labels.first ?? ""
+            let old = state.families[name]!.groups[first]?[labels]
+            if state.families[name]!.groups[first, default: [:]].updateValue(change(old), forKey: labels) == nil {
                 state.families[name]!.keysVersion &+= 1
             }
         }
@@ -248,9 +278,9 @@ public final class MetricsRegistry: Sendable {
             while start < keys.count {
                 let end = min(start + Self.renderChunk, keys.count)
                 state.withLock { state in
-                    guard let series = state.families[name]?.series else { return }
+                    guard let groups = state.families[name]?.groups else { return }
                     for key in keys[start..<end] {
-                        guard let value = series[key] else { continue }  // removed since the keys were sorted
+                        guard let value = groups[key.first ?? ""]?[key] else { continue }  // removed since the keys were sorted
                         Exposition.appendSeries(descriptor, key, value, to: &output)
                     }
                 }
@@ -270,7 +300,7 @@ public final class MetricsRegistry: Sendable {
         let cached = state.withLock { state -> (MetricDescriptor, [[String]]?, [[String]], Int)? in
             guard let family = state.families[name] else { return nil }
             if family.sortedKeysVersion == family.keysVersion { return (family.descriptor, family.sortedKeys, [], 0) }
-            return (family.descriptor, nil, Array(family.series.keys), family.keysVersion)
+            return (family.descriptor, nil, family.groups.values.flatMap(\.keys), family.keysVersion)
         }
         guard let (descriptor, fresh, unsorted, version) = cached else { return nil }
         if let fresh { return (descriptor, fresh) }

@@ -11,6 +11,8 @@ public struct Schedule: Sendable, Equatable {
         public var inFlight: Bool
         /// The next round was set by the service's `retry-after`: it starts no earlier.
         public var notEarly = false
+        /// False for a slot whose resource a reload removed (its index may be reused).
+        public var active = true
     }
 
     struct Slot: Sendable, Equatable {
@@ -23,19 +25,41 @@ public struct Schedule: Sendable, Equatable {
     /// behind, which is skipped when it surfaces.
     private var heap: [Slot] = []
 
-    /// Resource `i` of `n` first runs at `start + interval * i / n`, so rounds do not all start at
-    /// once; a resource with an entry in `carried` (a reload kept it unchanged) keeps its next
-    /// slot instead, so a reload adds no round.
-    public init(intervals: [Double], start: Double, carried: [Int: Entry] = [:]) {
+    /// Resource `i` of `n` first runs at `start + interval * i / n`, so rounds do not all start at once.
+    public init(intervals: [Double], start: Double) {
         let count = Double(max(intervals.count, 1))
         entries = intervals.enumerated().map { index, interval in
-            if var kept = carried[index], kept.interval == interval {
-                kept.inFlight = false  // the reload cancelled it; its slot had already moved on
-                return kept
-            }
-            return Entry(interval: interval, nextDue: start + interval * Double(index) / count, inFlight: false)
+            Entry(interval: interval, nextDue: start + interval * Double(index) / count, inFlight: false)
         }
         for (index, entry) in entries.enumerated() { push(Slot(due: entry.nextDue, index: index)) }
+    }
+
+    /// Puts a resource on the schedule at index `index` (the next free one, or one past the
+    /// end), first due at `firstDue`. A reload calls it for added resources, spread over the interval.
+    public mutating func add(at index: Int, interval: Double, firstDue: Double) {
+        let entry = Entry(interval: interval, nextDue: firstDue, inFlight: false)
+        if index == entries.count { entries.append(entry) } else { entries[index] = entry }
+        push(Slot(due: firstDue, index: index))
+    }
+
+    /// Takes a resource off the schedule: its slots in the heap are skipped when they surface.
+    /// The index may be reused by `add` at once (the scheduler ignores a round of the old
+    /// resource that finishes later).
+    public mutating func remove(_ index: Int) {
+        entries[index].active = false
+        entries[index].inFlight = false
+        entries[index].nextDue = .infinity
+    }
+
+    /// A changed resource: no longer in flight (the scheduler ignores the round of the old
+    /// settings), and with a new interval its next round moves to `firstDue`.
+    public mutating func reset(_ index: Int, interval: Double, firstDue: Double?) {
+        entries[index].inFlight = false
+        guard let firstDue else { return }
+        entries[index].interval = interval
+        entries[index].nextDue = firstDue
+        entries[index].notEarly = false
+        push(Slot(due: firstDue, index: index))
     }
 
     /// Marks no resource in flight (the rounds of a stopped loop were cancelled).
@@ -59,7 +83,7 @@ public struct Schedule: Sendable, Equatable {
         while let top = heap.first, top.due <= now + ahead {
             popRoot()
             let index = top.index
-            guard entries[index].nextDue == top.due else { continue }  // stale
+            guard entries[index].active, entries[index].nextDue == top.due else { continue }  // stale, or removed
             if entries[index].notEarly {
                 guard top.due <= now else {
                     notYet.append(top)
@@ -82,6 +106,7 @@ public struct Schedule: Sendable, Equatable {
     /// A round finished; `retryAfter` (from a 429) pushes the next round back at least that far.
     public mutating func completed(_ index: Int, now: Double, retryAfter: Double?) {
         entries[index].inFlight = false
+        guard entries[index].active else { return }
         let before = entries[index].nextDue
         // Slots that passed while the round ran are skipped, keeping the resource's phase.
         let interval = entries[index].interval

@@ -60,42 +60,57 @@ public final class StatusBoard: Sendable {
 
     private let state: Mutex<State>
 
-    /// A board for `config`; resources and credentials that `previous` knew keep their state.
-    public convenience init(config: CanaryConfig, previous: StatusBoard) {
-        self.init(config: config)
-        let old = previous.state.withLock { $0 }
-        state.withLock { state in
-            for index in state.resources.indices {
-                guard let before = old.resources.first(where: { $0.name == state.resources[index].name }),
-                      before.endpoint == state.resources[index].endpoint else { continue }
-                state.resources[index].probes = before.probes.filter { state.resources[index].modes.contains($0.key) }
-                state.resources[index].divergence = before.divergence
-                // Resource Manager's facts and findings stay until the next read, while the
-                // resource is still read (it has an arm_id and there is a control plane).
-                let name = state.resources[index].name
-                if config.controlPlane != nil, config.resources.first(where: { $0.name == name })?.armID != nil {
-                    state.resources[index].controlPlane = before.controlPlane
-                    state.resources[index].warnings += before.warnings.filter { LintCheck.controlPlane.contains($0.check) }
-                }
-            }
-            for index in state.credentials.indices {
-                if let before = old.credentials.first(where: { $0.name == state.credentials[index].name && $0.type == state.credentials[index].type }) {
-                    state.credentials[index] = before
-                }
-            }
-        }
+    public init(config: CanaryConfig) {
+        state = Mutex(Self.rows(config))
     }
 
-    public init(config: CanaryConfig) {
-        let warnings = ConfigLint.warnings(config)
-        state = Mutex(State(
+    /// Fresh rows for `config`, with its static warnings; in time linear in its size.
+    private static func rows(_ config: CanaryConfig) -> State {
+        var warningsByResource: [String: [ConfigWarning]] = [:]
+        for warning in ConfigLint.warnings(config) { warningsByResource[warning.resource, default: []].append(warning) }
+        var state = State(
             resources: config.resources.map { resource in
                 ResourceState(name: resource.name, endpoint: resource.endpoint, credential: resource.credential, modes: AuthMode.modes(of: resource),
-                                     warnings: warnings.filter { $0.resource == resource.name })
+                              warnings: warningsByResource[resource.name] ?? [])
             },
-            credentials: config.credentials.map { CredentialState(name: $0.name, type: $0.settings.typeName) }))
-        state.withLock { state in
-            for (index, resource) in state.resources.enumerated() { state.positions[resource.name] = index }
+            credentials: config.credentials.map { CredentialState(name: $0.name, type: $0.settings.typeName) })
+        state.positions.reserveCapacity(state.resources.count)
+        for (index, resource) in state.resources.enumerated() { state.positions[resource.name] = index }
+        return state
+    }
+
+    /// Puts a new configuration on the board in place: resources and credentials it keeps keep
+    /// their state (a resource whose endpoint changed starts afresh), and Resource Manager's
+    /// facts stay until the next read while the resource is still read. A probe recorded while
+    /// this runs is not lost: the whole swap happens under the lock.
+    public func apply(_ config: CanaryConfig, change: ConfigChange) {
+        var fresh = Self.rows(config)
+        let readsFacts = config.controlPlane != nil
+        state.withLock { old in
+            for index in fresh.resources.indices {
+                let name = fresh.resources[index].name
+                guard let position = old.positions[name] else { continue }
+                let before = old.resources[position]
+                guard before.endpoint == fresh.resources[index].endpoint else { continue }
+                fresh.resources[index].probes = before.probes.filter { fresh.resources[index].modes.contains($0.key) }
+                fresh.resources[index].divergence = before.divergence
+                // The service's word that local auth is off stays until the key canary says otherwise.
+                fresh.resources[index].warnings += before.warnings.filter { $0.check == .keyAuthDisabled && fresh.resources[index].modes.contains(.apiKey) }
+                // Resource Manager's facts and findings stay until the next read, while the
+                // resource is still read at the same arm_id.
+                if readsFacts, config.resources[index].armID != nil, change.changedResources[name]?.contains(.armID) != true {
+                    fresh.resources[index].controlPlane = before.controlPlane
+                    fresh.resources[index].warnings += before.warnings.filter { LintCheck.controlPlane.contains($0.check) }
+                }
+            }
+            var credentialPositions: [String: Int] = [:]
+            for (index, credential) in old.credentials.enumerated() { credentialPositions[credential.name] = index }
+            for index in fresh.credentials.indices {
+                if let position = credentialPositions[fresh.credentials[index].name], old.credentials[position].type == fresh.credentials[index].type {
+                    fresh.credentials[index] = old.credentials[position]
+                }
+            }
+            old = fresh
         }
     }
 
@@ -183,6 +198,9 @@ public final class StatusBoard: Sendable {
     }
 
     public var resources: [ResourceState] { state.withLock { $0.resources } }
+
+    /// True when the board has no resource (cheaper than `resources.isEmpty`, which copies them).
+    public var isEmpty: Bool { state.withLock { $0.resources.isEmpty } }
 
     /// How many resources have every probe succeeding, counted under the lock without copying rows.
     public var health: (healthy: Int, total: Int, started: Bool) {

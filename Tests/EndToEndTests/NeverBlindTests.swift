@@ -1,0 +1,292 @@
+// Issue 17: probing never stops for the control plane, discovery or a reload; health says so
+// only while rounds run; a hostile Resource Manager costs bounded time and memory and gets no
+// token it should not.
+@testable import Canary
+import CanaryTestSupport
+import Foundation
+import HTTPClient
+@testable import HTTPServer
+import Synchronization
+import Testing
+
+/// Polls `condition` for up to `seconds` (a bound for a stuck test, not a timing).
+func eventually(_ seconds: Double = 30, _ condition: () -> Bool) async -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while !condition() {
+        guard Date() < deadline else { return false }
+        try? await Task.sleep(for: .milliseconds(50))
+    }
+    return true
+}
+
+/// A Resource Manager look-alike on loopback: `route` answers by path (and query), and every
+/// request is recorded.
+final class HostileResourceManager: @unchecked Sendable {
+    let server: HTTPServer
+    let requests = Locked<[String]>([])
+    var authority: String { "http://127.0.0.1:\(server.boundAddress.port)" }
+
+    init(_ route: @escaping @Sendable (_ path: String, _ authority: String) -> HTTPResponse) throws {
+        let box = Locked<String>("")
+        let requests = self.requests
+        server = try HTTPServer(host: "127.0.0.1", port: 0, threading: .threadPerConnection) { request in
+            requests.withLock { $0.append(request.path + (request.query.isEmpty ? "" : "?" + request.query.map { "\($0.name)=\($0.value)" }.joined(separator: "&"))) }
+            return route(request.path, box.withLock { $0 })
+        }
+        box.withLock { $0 = authority }
+    }
+
+    deinit { server.stop() }
+
+    static func json(_ text: String, status: Int = 200) -> HTTPResponse {
+        HTTPResponse(status: status, contentType: "application/json", body: text)
+    }
+}
+
+@Suite(.serialized) struct NeverBlindTests {
+    static let build = BuildInfo(version: "t", revision: "t", swiftVersion: "6")
+
+    static func supervisor(_ world: World, _ text: String) throws -> Supervisor {
+        let path = world.directory + "/config.yaml"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let logger = EventLogger(format: .logfmt, level: .debug) { world.logs.append($0) }
+        return Supervisor(config: try ConfigLoader.load(path: path, variables: [:]), path: path, variables: [:], logger: logger, build: build)
+    }
+
+    static func endpointStatus(_ supervisor: Supervisor, _ path: String) -> Int {
+        StatusEndpoint(agents: supervisor.reference, version: "t").handle(HTTPRequest(method: "GET", path: path)).status
+    }
+
+    /// Item 1: a control plane with nothing to read (no resource has an arm_id) used to end the
+    /// task group it shared with the schedule: 0 probes, while /-/ready said 200.
+    @Test func aControlPlaneWithNothingToReadStopsNoProbe() async throws {
+        let world = try World()
+        let text = """
+        listen: "127.0.0.1:0"
+        interval: 1s
+        timeout: 2s
+        control_plane:
+          credential: app
+          endpoint: \(world.simulator.authority)
+
+        """ + world.credentialsYAML() + """
+        resources:
+          - name: plain
+            endpoint: \(world.addResource("plain"))
+            deployment: \(Names.deployment)
+            api_key_file: resource.key
+
+        """
+        let supervisor = try Self.supervisor(world, text)
+        let running = Task { await supervisor.run() }
+        let registry = supervisor.reference.current.metrics.registry
+        #expect(await eventually { (registry.value(CanaryMetrics.probes.name, ["plain", "api_key"]) ?? 0) >= 3 }, "\(world.logs.chunks.suffix(5))")
+        #expect(Self.endpointStatus(supervisor, "/-/ready") == 200)
+        #expect(Self.endpointStatus(supervisor, "/-/healthy") == 200)
+        running.cancel()
+        await running.value
+        // Stopped: no round will start, and health says so.
+        #expect(Self.endpointStatus(supervisor, "/-/ready") == 503)
+        #expect(Self.endpointStatus(supervisor, "/-/healthy") == 503)
+    }
+
+    /// Item 1, through discovery: while Resource Manager answers 503 (or finds nothing), the
+    /// listed resource is probed on its interval.
+    @Test func aFailingDiscoveryStopsNoProbe() async throws {
+        let world = try World()
+        let manager = try HostileResourceManager { _, _ in HostileResourceManager.json(#"{"error":{"code":"ServiceUnavailable","message":"down"}}"#, status: 503) }
+        let text = """
+        listen: "127.0.0.1:0"
+        interval: 1s
+        timeout: 2s
+        control_plane:
+          credential: app
+          endpoint: \(manager.authority)
+        discovery:
+          - subscription: 5f1a2b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b
+            credential: app
+
+        """ + world.credentialsYAML() + """
+        resources:
+          - name: listed
+            endpoint: \(world.addResource("listed"))
+            deployment: \(Names.deployment)
+            api_key_file: resource.key
+
+        """
+        let supervisor = try Self.supervisor(world, text)
+        let running = Task { await supervisor.run() }
+        let registry = supervisor.reference.current.metrics.registry
+        #expect(await eventually { world.logs.chunks.contains { $0.contains("discovery:") && $0.contains("503") } }, "\(world.logs.chunks.suffix(5))")
+        let after = registry.value(CanaryMetrics.probes.name, ["listed", "api_key"]) ?? 0
+        #expect(await eventually { (registry.value(CanaryMetrics.probes.name, ["listed", "api_key"]) ?? 0) >= after + 3 }, "the listed resource is probed after discovery failed")
+        #expect(Self.endpointStatus(supervisor, "/-/ready") == 200)
+        running.cancel()
+        await running.value
+    }
+
+    /// The health rule itself: a schedule whose loop does not run is stalled; one that runs is
+    /// not; one whose due round has not started for longer than the grace is stalled.
+    @Test func scheduleHealthFollowsTheLoop() async throws {
+        let clock = ManualClock()
+        let resources = [ResourceConfig(name: "r", endpoint: "http://r.invalid/", deployment: "d", apiKey: Secret("k"), interval: .seconds(10))]
+        let metrics = CanaryMetrics(build: Self.build)
+        let reporter = ProbeReporter(metrics: metrics, logger: EventLogger(format: .logfmt, level: .error) { _ in }, board: StatusBoard(config: CanaryConfig()))
+        let rounds = Locked<Int>(0)
+        let scheduler = Scheduler(resources: resources, defaultInterval: .seconds(60), clock: clock, observer: reporter) { resource in
+            rounds.withLock { $0 += 1 }
+            return RoundResult(resource: resource.name)
+        }
+        #expect(scheduler.health.stall(now: clock.monotonicSeconds) != nil, "never started")
+        let loop = Task { await scheduler.run() }
+        #expect(await eventually { scheduler.health.stall(now: clock.monotonicSeconds) == nil && rounds.value == 1 })
+        // The loop sleeps until the next slot, 10 s on: seen from 45 s on, that slot is 35 s overdue.
+        #expect(scheduler.health.stall(now: clock.monotonicSeconds + 45) != nil)
+        #expect(scheduler.health.stall(now: clock.monotonicSeconds + 20) == nil)
+        loop.cancel()
+        await loop.value
+        #expect(scheduler.health.stall(now: clock.monotonicSeconds)?.contains("not running") == true)
+    }
+
+    /// Items 3 and 10: a reload storm neither stops probing nor throws away calls. One schedule
+    /// runs throughout, an unchanged reload keeps rounds in flight (their verdicts count), and
+    /// every data-plane call the agent made is a counted probe.
+    @Test func aReloadStormKeepsProbingAndThrowsNoCallAway() async throws {
+        let world = try World()
+        let endpoint = world.addResource("slow") { $0.delaySeconds = 0.4 }
+        let text = world.configText(resources: [("slow", endpoint)], interval: "1s").replacingOccurrences(of: "    credential: app\n", with: "")
+        let supervisor = try Self.supervisor(world, text)
+        let running = Task { await supervisor.run() }
+        let registry = supervisor.reference.current.metrics.registry
+        let scheduler = ObjectIdentifier(supervisor.reference.current.scheduler)
+        #expect(await eventually { (registry.value(CanaryMetrics.probes.name, ["slow", "api_key"]) ?? 0) >= 1 })
+        let before = registry.value(CanaryMetrics.probes.name, ["slow", "api_key"]) ?? 0
+        // A reload every 0.2 s for 4 s: before, each one cancelled the round in flight.
+        for _ in 0..<20 {
+            _ = await supervisor.reload()
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        let after = registry.value(CanaryMetrics.probes.name, ["slow", "api_key"]) ?? 0
+        #expect(after - before >= 2, "rounds went on through the reloads: \(after - before)")
+        #expect(ObjectIdentifier(supervisor.reference.current.scheduler) == scheduler, "one schedule for the process")
+        running.cancel()
+        await running.value
+        // Every call that reached the service was reported (a call cut by the final stop may not be).
+        let calls = Double(world.simulator.requestCount(resource: "slow"))
+        let counted = registry.value(CanaryMetrics.probes.name, ["slow", "api_key"]) ?? 0
+        #expect(calls - counted <= 1, "\(calls) calls, \(counted) counted")
+    }
+
+    /// Item 3: changes apply in place. Unchanged resources keep their series and status, a
+    /// removed one's go, an added one joins, and the registry is never rebuilt.
+    @Test func aReloadAppliesOnlyWhatChanged() async throws {
+        let world = try World()
+        let (a, b, c) = (world.addResource("a"), world.addResource("b"), world.addResource("c"))
+        let path = world.directory + "/config.yaml"
+        let supervisor = try Self.supervisor(world, world.configText(resources: [("a", a), ("b", b)], interval: "1s"))
+        let running = Task { await supervisor.run() }
+        let registry = supervisor.reference.current.metrics.registry
+        #expect(await eventually { (registry.value(CanaryMetrics.probes.name, ["b", "entra_id"]) ?? 0) >= 1 })
+        let tokens = world.simulator.tokenRequestCount(clientID: Names.client)
+        try world.configText(resources: [("a", a), ("c", c)], interval: "1s").write(toFile: path, atomically: true, encoding: .utf8)
+        let change = ConfigChange(from: supervisor.reference.current.config, to: try ConfigLoader.load(path: path, variables: [:]))
+        #expect(change.addedResources == ["c"] && change.removedResources == ["b"] && change.unchangedResources == ["a"] && change.changedResources.isEmpty)
+        _ = await supervisor.reload()
+        #expect(registry.value(CanaryMetrics.probes.name, ["b", "api_key"]) == nil, "b's series are gone")
+        #expect(await eventually { (registry.value(CanaryMetrics.probes.name, ["c", "entra_id"]) ?? 0) >= 1 })
+        #expect(world.simulator.tokenRequestCount(clientID: Names.client) == tokens, "the unchanged credential kept its token")
+        #expect(supervisor.reference.current.board.resources.map(\.name) == ["a", "c"])
+        #expect(await supervisor.reference.current.scheduler.resourceNames == ["a", "c"])
+        running.cancel()
+        await running.value
+    }
+
+    /// Item 2: a page whose nextLink is itself, or that pages forever, ends the listing with a
+    /// problem instead of growing memory for ever.
+    @Test func endlessPagingIsBoundedAndSaysSo() async throws {
+        let world = try World()
+        let account = #"{"id":"/subscriptions/5f1a2b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b/resourceGroups/g/providers/Microsoft.CognitiveServices/accounts/loop","name":"loop","kind":"OpenAI","properties":{"endpoint":"https://loop.openai.azure.com/"}}"#
+        let counter = Locked<Int>(0)
+        let selfLink = try HostileResourceManager { path, authority in
+            HostileResourceManager.json(#"{"value":[\#(account)],"nextLink":"\#(authority)\#(path)?api-version=2024-10-01"}"#)
+        }
+        let fresh = try HostileResourceManager { path, authority in
+            let page = counter.withLock { $0 += 1; return $0 }
+            return HostileResourceManager.json(#"{"value":[\#(account)],"nextLink":"\#(authority)\#(path)?api-version=2024-10-01&page=\#(page)"}"#)
+        }
+        let http = HTTPClient()
+        defer { http.shutdown() }
+        let entry = DiscoveryConfig(subscription: "5f1a2b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b", credential: "app")
+        let looped = await ControlPlaneReader(client: http, endpoint: selfLink.authority, timeoutSeconds: 2).discover([entry], token: "t")
+        #expect(looped.problems.contains { $0.contains("paging loop") }, "\(looped.problems)")
+        #expect(selfLink.requests.withLock { $0.count } <= 3)
+        #expect(looped.failedSubscriptions.contains(entry.subscription), "what was found before is kept")
+        #expect(looped.resources.map(\.name) == ["loop"])
+        let endless = await ControlPlaneReader(client: http, endpoint: fresh.authority, timeoutSeconds: 2).discover([entry], token: "t")
+        #expect(endless.problems.contains { $0.contains("more than \(ControlPlaneReader.maxPagesPerListing) pages") }, "\(endless.problems)")
+        #expect(fresh.requests.withLock { $0.count } == ControlPlaneReader.maxPagesPerListing)
+        _ = world
+    }
+
+    /// Item 4: a nextLink is followed only to the endpoint's own scheme, host and port; the
+    /// bearer token never reaches another host, whatever the link is glued from.
+    @Test func aNextLinkToAnotherHostIsNotFollowed() async throws {
+        let elsewhere = try HostileResourceManager { _, _ in HostileResourceManager.json(#"{"value":[]}"#) }
+        let port = elsewhere.server.boundAddress.port
+        for link in ["@127.0.0.2:\(port)/x", "http://127.0.0.1:\(port)/x", "//127.0.0.1:\(port)/x", "x", "http://evil@127.0.0.1:\(port)/x"] {
+            let manager = try HostileResourceManager { _, _ in HostileResourceManager.json(#"{"value":[],"nextLink":"\#(link)"}"#) }
+            let http = HTTPClient()
+            let result = await ControlPlaneReader(client: http, endpoint: manager.authority, timeoutSeconds: 2)
+                .discover([DiscoveryConfig(subscription: "5f1a2b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b", credential: "app")], token: "t")
+            http.shutdown()
+            #expect(result.problems.contains { $0.contains("was not followed") }, "\(link): \(result.problems)")
+        }
+        #expect(elsewhere.requests.withLock { $0 }.isEmpty, "another host got a request")
+        // The rule, unit by unit.
+        let endpoint = "https://management.azure.com"
+        #expect(ControlPlaneReader.sameOrigin("https://management.azure.com/subscriptions/x?api-version=1&$skiptoken=a", endpoint))
+        #expect(ControlPlaneReader.sameOrigin("https://MANAGEMENT.azure.com:443/x", endpoint))
+        #expect(!ControlPlaneReader.sameOrigin("https://management.azure.com@attacker.example/x", endpoint))
+        #expect(!ControlPlaneReader.sameOrigin("https://management.azure.com.attacker.example/x", endpoint))
+        #expect(!ControlPlaneReader.sameOrigin("http://management.azure.com/x", endpoint))
+        #expect(!ControlPlaneReader.sameOrigin("https://management.azure.com:8443/x", endpoint))
+        #expect(!ControlPlaneReader.sameOrigin("https://management.azure.com\\@attacker.example/x", endpoint))
+        #expect(!ControlPlaneReader.sameOrigin("https://management.azure.com/x\r\nHost: evil", endpoint))
+        #expect(ControlPlaneReader.nextPage("/subscriptions/x?page=2", endpoint: endpoint) == "https://management.azure.com/subscriptions/x?page=2")
+        #expect(ControlPlaneReader.nextPage("@attacker.example/x", endpoint: endpoint) == nil)
+    }
+
+    /// Item 11: a listKeys key with CR or LF would add headers to every probe: refused, said.
+    @Test func aListedKeyWithLineBreaksIsRefused() async throws {
+        let id = "/subscriptions/5f1a2b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b/resourceGroups/g/providers/Microsoft.CognitiveServices/accounts/crlf"
+        let manager = try HostileResourceManager { path, _ in
+            if path.hasSuffix("/listKeys") { return HostileResourceManager.json(#"{"key1":"abc\r\nX-Injected: 1","key2":"def"}"#) }
+            return HostileResourceManager.json(#"{"value":[{"id":"\#(id)","name":"crlf","kind":"OpenAI","properties":{"endpoint":"https://crlf.openai.azure.com/"}}]}"#)
+        }
+        let http = HTTPClient()
+        defer { http.shutdown() }
+        let result = await ControlPlaneReader(client: http, endpoint: manager.authority, timeoutSeconds: 2)
+            .discover([DiscoveryConfig(subscription: "5f1a2b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b", credential: "app", apiKey: .listKeys, probe: .models)], token: "t")
+        #expect(result.resources.first?.apiKey == nil)
+        #expect(result.problems.contains { $0.contains("crlf: listKeys gave a key1 with characters a header cannot carry") }, "\(result.problems)")
+    }
+
+    /// Item 12: a shard asks listKeys only for its own accounts.
+    @Test func aShardListsKeysOnlyForItsOwnAccounts() async throws {
+        let ids = (0..<20).map { "/subscriptions/5f1a2b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b/resourceGroups/g/providers/Microsoft.CognitiveServices/accounts/a\($0)" }
+        let accounts = ids.enumerated().map { #"{"id":"\#($1)","name":"a\#($0)","kind":"OpenAI","properties":{"endpoint":"https://a\#($0).openai.azure.com/"}}"# }
+        let manager = try HostileResourceManager { path, _ in
+            if path.hasSuffix("/listKeys") { return HostileResourceManager.json(#"{"key1":"k1","key2":"k2"}"#) }
+            return HostileResourceManager.json(#"{"value":[\#(accounts.joined(separator: ","))]}"#)
+        }
+        let http = HTTPClient()
+        defer { http.shutdown() }
+        let shard = try #require(Shard("1/2"))
+        let result = await ControlPlaneReader(client: http, endpoint: manager.authority, timeoutSeconds: 2)
+            .discover([DiscoveryConfig(subscription: "5f1a2b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b", apiKey: .listKeys, probe: .models)], token: "t") { shard.owns($0) }
+        let owned = result.resources.filter { shard.owns($0) }
+        let listed = manager.requests.withLock { $0.filter { $0.contains("/listKeys") } }
+        #expect(listed.count == owned.count && owned.count > 0 && owned.count < 20, "\(listed.count) listKeys for \(owned.count) owned")
+        #expect(owned.allSatisfy { $0.apiKey != nil })
+    }
+}
