@@ -1,6 +1,7 @@
 // Issue 17: probing never stops for the control plane, discovery or a reload; health says so
 // only while rounds run; a hostile Resource Manager costs bounded time and memory and gets no
 // token it should not.
+import AzureSimulator
 @testable import Canary
 import CanaryTestSupport
 import Foundation
@@ -288,5 +289,67 @@ final class HostileResourceManager: @unchecked Sendable {
         let listed = manager.requests.withLock { $0.filter { $0.contains("/listKeys") } }
         #expect(listed.count == owned.count && owned.count > 0 && owned.count < 20, "\(listed.count) listKeys for \(owned.count) owned")
         #expect(owned.allSatisfy { $0.apiKey != nil })
+    }
+
+    /// A Resource Manager that shows the account and one role assignment of the app's principal,
+    /// and answers the role's definition with `definition`.
+    static func roleManager(_ world: World, name: String, definition: @escaping @Sendable () -> HTTPResponse) throws -> HostileResourceManager {
+        let armID = SimulatedResource(name: name, tenantID: Names.tenant, apiKey: "", deployments: []).armID
+        let role = "0aaaaaaa-1bbb-4ccc-8ddd-9eeeeeeeeeee"
+        return try HostileResourceManager { path, _ in
+            if path.hasSuffix("/roleAssignments") {
+                return HostileResourceManager.json(#"{"value":[{"properties":{"roleDefinitionId":"/providers/Microsoft.Authorization/roleDefinitions/\#(role)","principalId":"\#(Names.object)","scope":"\#(armID)"}}]}"#)
+            }
+            if path.contains("/roleDefinitions/") { return definition() }
+            // The permissions API would settle it; here it cannot be read either.
+            if path.hasSuffix("/permissions") { return HostileResourceManager.json(#"{"error":{"code":"AuthorizationFailed","message":"no"}}"#, status: 403) }
+            if path.hasSuffix("/deployments") { return HostileResourceManager.json(#"{"value":[]}"#) }
+            return HostileResourceManager.json(#"{"id":"\#(armID)","kind":"OpenAI","location":"eastus","properties":{"customSubDomainName":"\#(name)"}}"#)
+        }
+    }
+
+    /// Item 5b and 15: a role definition that answers 403, or is larger than any real role, makes
+    /// the grant unknown: data_action_granted absent (not 0), and the verdict says what could not
+    /// be read instead of telling the user to assign a role they may hold.
+    @Test func aRoleDefinitionThatCannotBeReadLeavesTheGrantUnknown() async throws {
+        let huge = (0..<(ControlPlaneReader.maxPatternsPerRole + 10)).map { #""Microsoft.Nothing/p\#($0)/*""# }.joined(separator: ",")
+        let cases: [(String, @Sendable () -> HTTPResponse, String)] = [
+            ("forbidden", { HostileResourceManager.json(#"{"error":{"code":"AuthorizationFailed","message":"no roleDefinitions/read"}}"#, status: 403) }, "HTTP 403 AuthorizationFailed"),
+            ("huge", { HostileResourceManager.json(#"{"properties":{"roleName":"Huge","permissions":[{"dataActions":[\#(huge)]}]}}"#) }, "permission patterns, more than"),
+        ]
+        for (name, definition, problem) in cases {
+            let world = try World()
+            let endpoint = world.addResource(name, grantRole: false)
+            let manager = try Self.roleManager(world, name: name, definition: definition)
+            let agent = world.agent(try world.config(ControlPlaneTests.config(world, resources: [(name, endpoint, true)], controlPlaneEndpoint: manager.authority)))
+            try await ControlPlaneTests.readThenProbe(agent)
+            let facts = try #require(agent.board.controlPlaneFacts(name))
+            #expect(facts.problems.contains { $0.contains(problem) }, "\(name): \(facts.problems)")
+            #expect(agent.metrics.registry.value(CanaryMetrics.dataActionGranted.name, [name, "app"]) == nil, "\(name): unknown is absent, not 0")
+            let verdict = ControlPlaneTests.entraVerdict(agent, name)
+            #expect(verdict.reason == .permissionDenied)
+            #expect(verdict.detail.contains("could not be read, so whether they grant") && !verdict.detail.contains("none grants"), "\(name): \(verdict.detail)")
+            agent.shutdown()
+        }
+    }
+
+    /// Item 5a: a read cut short by a reload or stop records nothing: the facts before stay.
+    @Test func aCancelledReadRecordsNoFacts() async throws {
+        let world = try World()
+        let endpoint = world.addResource("slow-arm")
+        let slow = try HTTPServer(host: "127.0.0.1", port: 0, threading: .threadPerConnection) { _ in
+            usleep(3_000_000)
+            return HTTPResponse(status: 503)
+        }
+        defer { slow.stop() }
+        let agent = world.agent(try world.config(ControlPlaneTests.config(world, resources: [("slow-arm", endpoint, true)],
+                                                                          controlPlaneEndpoint: "http://127.0.0.1:\(slow.boundAddress.port)")))
+        defer { agent.shutdown() }
+        let monitor = try #require(agent.controlPlane)
+        let pass = Task { await monitor.read(agent.config.resources[0]) }
+        try await Task.sleep(for: .milliseconds(500))
+        pass.cancel()
+        _ = await pass.value
+        #expect(agent.board.controlPlaneFacts("slow-arm") == nil, "a cancelled read was recorded as facts")
     }
 }

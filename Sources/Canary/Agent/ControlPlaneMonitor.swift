@@ -169,6 +169,9 @@ public final class ControlPlaneMonitor: Sendable {
             let issued = result.tokenIssuedAt.map { "; the token in use was issued \(Self.duration(now - $0)) ago" } ?? ""
             let stale = (role.createdOn ?? 0) > (result.tokenIssuedAt ?? .infinity) ? " (before the assignment: a client holding a token that old may need a fresh one)" : ""
             explained.verdict = .failure(.rolePropagating, detail: "\(detail); Resource Manager shows \(role.roleName) at \(role.scope), assigned\(ago), which covers \(action): still propagating\(issued)\(stale)")
+        } else if facts.roles != nil, !facts.unreadRoles.isEmpty {
+            // Unknown is said as unknown: a role whose definition could not be read may grant it.
+            explained.verdict = .failure(.permissionDenied, detail: "\(detail); Resource Manager shows the principal holding: \(facts.heldRoles); the definitions of \(facts.unreadRoles.joined(separator: ", ")) could not be read, so whether they grant \(action) is unknown (see the problems on the status page); if none does, assign Cognitive Services OpenAI User at \(facts.armID)")
         } else if facts.roles != nil {
             explained.verdict = .failure(.permissionDenied, detail: "\(detail); Resource Manager shows the principal holding: \(facts.heldRoles); none grants \(action): assign Cognitive Services OpenAI User at \(facts.armID)")
         }

@@ -128,6 +128,9 @@ public struct ControlPlaneFacts: Sendable, Equatable {
     public var deployments: [DeploymentFacts]?
     /// The principal's roles at the resource and above, expanded through their definitions.
     public var roles: [RoleGrant]?
+    /// Roles the principal holds whose definitions could not be read (or were too large to
+    /// weigh), by name or GUID: with any, a role not granting the action does not settle it.
+    public var unreadRoles: [String] = []
     /// The permissions API's answer, when the control-plane credential is the canary's own principal.
     public var callerPermissions: [RolePermission]?
     /// What could not be read, and why ("role assignments: HTTP 403 AuthorizationFailed: ...").
@@ -150,7 +153,11 @@ public struct ControlPlaneFacts: Sendable, Equatable {
     /// Whether Resource Manager shows the principal holding the data action; nil when neither its
     /// roles nor its permissions could be read.
     public func dataActionGranted(_ action: String) -> Bool? {
-        if let roles { return roles.contains { $0.allows(dataAction: action) } }
+        if let roles {
+            if roles.contains(where: { $0.allows(dataAction: action) }) { return true }
+            // A role whose definition could not be read may grant it: unknown, not no.
+            if unreadRoles.isEmpty { return false }
+        }
         if let callerPermissions { return callerPermissions.contains { $0.allows(dataAction: action) } }
         return nil
     }
@@ -163,8 +170,9 @@ public struct ControlPlaneFacts: Sendable, Equatable {
     /// "Owner at /subscriptions/… (control plane only), Reader at … (control plane only)".
     public var heldRoles: String {
         guard let roles else { return "unknown" }
-        if roles.isEmpty { return "none" }
-        return roles.map { "\($0.roleName) at \($0.scope) (\($0.grantsData ? "data plane" : "control plane only"))" }.joined(separator: ", ")
+        let unread = unreadRoles.isEmpty ? "" : "\(roles.isEmpty ? "" : ", ")\(unreadRoles.joined(separator: ", ")) (definition not read)"
+        if roles.isEmpty, unreadRoles.isEmpty { return "none" }
+        return roles.map { "\($0.roleName) at \($0.scope) (\($0.grantsData ? "data plane" : "control plane only"))" }.joined(separator: ", ") + unread
     }
 
     /// What the facts say is wrong with the configuration, by check name: local auth disabled

@@ -27,6 +27,10 @@ public struct ControlPlaneReader: Sendable {
         self.observe = observe
     }
 
+    /// The most permission patterns weighed in one role definition (the largest built-in roles
+    /// have a few hundred).
+    public static let maxPatternsPerRole = 2_000
+
     /// Role definitions already read, by GUID: built-in roles do not change between passes.
     public typealias RoleCache = [String: (name: String, permissions: [RolePermission])]
 
@@ -83,9 +87,18 @@ public struct ControlPlaneReader: Sendable {
                         switch await get(resource + "/providers/Microsoft.Authorization/roleDefinitions/" + id, api: Self.authorizationAPIVersion, token: token) {
                         case .success(let role):
                             let permissions = (role["properties"]?["permissions"]?.arrayValue ?? []).map(Self.permission)
+                            let patterns = permissions.reduce(0) { $0 + $1.actions.count + $1.notActions.count + $1.dataActions.count + $1.notDataActions.count }
+                            // Matching costs per pattern and per failing round: a definition
+                            // larger than any real role is not weighed, and says so.
+                            guard patterns <= Self.maxPatternsPerRole else {
+                                facts.problems.append("role definition \(id): \(patterns) permission patterns, more than the \(Self.maxPatternsPerRole) weighed")
+                                facts.unreadRoles.append(role["properties"]?["roleName"]?.stringValue.map { Redaction.clean(String($0.prefix(100))) } ?? id)
+                                continue
+                            }
                             roleCache[id] = (role["properties"]?["roleName"]?.stringValue ?? id, permissions)
                         case .failure(let problem):
                             facts.problems.append("role definition \(id): \(problem)")
+                            facts.unreadRoles.append(id)
                             continue
                         }
                     }

@@ -50,7 +50,7 @@ public struct StatusView: Sendable {
                 if case .failure(let reason, let detail) = state.verdict { fix = reason.fix(detail: detail) }
                 // Resource Manager's roles, when read, settle it: no covering role is no propagation.
                 let propagating = state.verdict.reason == .permissionDenied && state.deniedSince.map { now - $0 < StatusBoard.propagationWindow } == true
-                    && resource.controlPlane?.roles == nil
+                    && (resource.controlPlane?.roles == nil || resource.controlPlane?.unreadRoles.isEmpty == false)
                 if propagating {
                     fix = "Possibly still propagating: role assignments take up to 10 minutes, and the service needs a fresh token to see them. If none was made, assign Cognitive Services OpenAI User."
                 }
