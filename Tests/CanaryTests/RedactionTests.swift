@@ -1,4 +1,5 @@
 // Secrets taken back out of outside text: whole, echoed from their start, and JWT-shaped runs.
+import CanaryTestSupport
 import Testing
 @testable import Canary
 
@@ -21,5 +22,19 @@ import Testing
     @Test func textWithNothingToRedactIsUnchanged() {
         let text = "AADSTS7000215: Invalid client secret provided. Tenant 'contoso.onmicrosoft.com'."
         #expect(Redaction.clean(text) == text)
+    }
+
+    /// Issue 17, item 14: names from outside (an account's) with NUL, TAB, DEL or bidirectional
+    /// controls are escaped in logfmt and JSON lines, never written raw.
+    @Test func logLinesEscapeControlAndBidirectionalCharacters() {
+        let lines = Locked<[String]>([])
+        let name = "acct\u{0}x\tA\u{202E}evil\u{2066}\u{7f}"
+        for format in [LogFormat.logfmt, .json] {
+            EventLogger(format: format, level: .debug) { line in lines.withLock { $0.append(line) } }.log(.info, "found \(name)", [("RESOURCE", name)])
+        }
+        for line in lines.value {
+            #expect(!line.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" || $0.value == 0x7f || $0.value == 0x202e || $0.value == 0x2066 }, "\(line.debugDescription)")
+            #expect(line.contains("\\u0000") && line.contains("\\t") && line.contains("\\u202e") && line.contains("\\u2066") && line.contains("\\u007f"), "\(line)")
+        }
     }
 }

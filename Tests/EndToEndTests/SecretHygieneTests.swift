@@ -1,6 +1,7 @@
 // No secret, key or token in anything the agent writes: logs in every format, metrics, the status
 // page and status.json, diagnose, token, and error messages.
 import AzureSimulator
+import Canary
 import Foundation
 import Testing
 
@@ -150,5 +151,50 @@ import Testing
         #expect(!(result.stdout + result.stderr).contains(pasted.prefix(12)), "\(result.stderr)")
         #expect(result.stderr.contains("must not have a query or fragment") && result.stderr.contains("must not carry credentials"), "\(result.stderr)")
         #expect(result.stderr.contains("not repeated: it looks like it could be a secret"), "\(result.stderr)")
+    }
+
+    /// Issue 17, item 6: a PEM key or a JWT pasted into a key that names a file is refused by
+    /// check-config and by run, and shown by neither (nor by the log run writes).
+    @Test func pastedKeysAndTokensInFileKeysAreRefusedAndNeverShown() async throws {
+        let world = try World()
+        let body = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7"
+        let pem = "-----BEGIN PRIVATE KEY-----\\n\(body)\\n-----END PRIVATE KEY-----"
+        let jwt = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQifQ.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
+        let text = """
+        credentials:
+          cert: {type: client_certificate, tenant_id: t, client_id: c, certificate_file: cert.pem, private_key_file: "\(pem)"}
+          wi: {type: workload_identity, tenant_id: t, client_id: c, token_file: \(jwt)}
+        resources:
+          - {name: a, endpoint: "https://a.openai.azure.com/", probe: models, credential: wi, ca_file: "\(pem)"}
+          - {name: b, endpoint: "https://b.openai.azure.com/", probe: models, credential: cert}
+        """
+        let path = world.directory + "/pasted-files.yaml"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let forbidden = [String(body.prefix(16)), "eyJhbGciOiJSUzI1", "BEGIN PRIVATE KEY"]
+        let checked = try await runBinary(["check-config", "--config", path])
+        #expect(checked.status == 64)
+        #expect(checked.stderr.contains("token_file: must name a file") && checked.stderr.contains("private_key_file: must name a file")
+                && checked.stderr.contains("ca_file: must name a file"), "\(checked.stderr)")
+        scan("check-config", checked.stdout + checked.stderr, forbidden)
+        let run = try await runBinary(["run", "--config", path, "--listen", "127.0.0.1:0", "--log-format", "logfmt"])
+        #expect(run.status == 64)
+        scan("run", run.stdout + run.stderr, forbidden)
+    }
+
+    /// Items 6 and 9: whatever text is shown passes the rules: PEM blocks and JWTs go, and a
+    /// secret echoed percent-encoded or cut by its first characters is still a secret.
+    @Test func redactionCatchesPEMBlocksAndEncodedOrCutEchoes() {
+        let secret = "cs[a]:b@c=d+e/f?g-7h8i9j0k"
+        Redaction.remember(secret)
+        let encoded = "cs%5Ba%5D%3Ab%40c%3Dd%2Be%2Ff%3Fg-7h8i9j0k"
+        for echo in [secret, encoded, String(secret.dropFirst()), String(secret.dropFirst(2)), encoded.lowercased().replacingOccurrences(of: "cs%5ba", with: "cs%5ba")] {
+            let cleaned = Redaction.clean("invalid client secret '\(echo)' given")
+            #expect(cleaned.contains("<redacted>") && !cleaned.contains("d+e/f?g") && !cleaned.contains("%3Fg-7h8"), "\(echo) -> \(cleaned)")
+        }
+        let pem = "key: -----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg\n-----END EC PRIVATE KEY----- end"
+        #expect(Redaction.clean(pem) == "key: <redacted> end")
+        #expect(Redaction.clean("cut: -----BEGIN PRIVATE KEY-----\nMHcCAQEEIBkg") == "cut: <redacted>")
+        let issue = ConfigIssue(file: "f.yaml", line: 1, column: 2, keyPath: "x", message: "cannot read -----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----: no such file")
+        #expect(!issue.description.contains("MIIE"))
     }
 }

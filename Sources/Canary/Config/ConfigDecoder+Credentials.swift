@@ -88,7 +88,9 @@ extension ConfigDecoder {
     private mutating func decodeWorkloadIdentity(_ fields: Fields) -> WorkloadIdentitySettings? {
         let tenant = string(fields, "tenant_id") ?? environment.variables["AZURE_TENANT_ID"].nonEmpty
         let client = string(fields, "client_id") ?? environment.variables["AZURE_CLIENT_ID"].nonEmpty
-        let file = string(fields, "token_file").map(resolve) ?? environment.variables["AZURE_FEDERATED_TOKEN_FILE"].nonEmpty
+        let given = filePath(fields, "token_file")
+        if given == nil, fields.values["token_file"] != nil { return nil }
+        let file = given.map(resolve) ?? environment.variables["AZURE_FEDERATED_TOKEN_FILE"].nonEmpty
         if tenant == nil { report(fields.node, fields.path("tenant_id"), "missing tenant_id, and AZURE_TENANT_ID is not set") }
         if client == nil { report(fields.node, fields.path("client_id"), "missing client_id, and AZURE_CLIENT_ID is not set") }
         if file == nil { report(fields.node, fields.path("token_file"), "missing token_file, and AZURE_FEDERATED_TOKEN_FILE is not set") }
@@ -232,15 +234,27 @@ extension ConfigDecoder {
 
     /// A PEM file's path (resolved like secrets) and bytes; a missing file is reported here.
     private mutating func pemFile(_ fields: Fields, _ key: String, required: Bool) -> (path: String, bytes: [UInt8])? {
-        guard let path = string(fields, key, required: required), let node = fields.values[key] else { return nil }
+        guard let path = filePath(fields, key, required: required), let node = fields.values[key] else { return nil }
         let resolved = resolve(path)
         secretFileMarks[resolved] = ConfigMark(line: node.mark.line, column: node.mark.column)
         do {
             return (resolved, try environment.readBytes(resolved))
         } catch {
-            report(node, fields.path(key), "cannot read \(resolved): \(error)")
+            report(node, fields.path(key), "cannot read \(shownPath(path, resolved: resolved)): \(error)")
             return nil
         }
+    }
+
+    /// A key that names a file (`certificate_file`, `private_key_file`, `token_file`, `ca_file`):
+    /// a value that looks like a key, certificate or token pasted in by mistake is refused, and
+    /// never repeated.
+    mutating func filePath(_ fields: Fields, _ key: String, required: Bool = false) -> String? {
+        guard let value = string(fields, key, required: required) else { return nil }
+        if Redaction.looksLikeSecret(value) {
+            report(fields.values[key] ?? fields.node, fields.path(key), "must name a file; the value given looks like a key, certificate or token pasted in by mistake and is not repeated: put it in a file and name the file here")
+            return nil
+        }
+        return value
     }
 
     /// Relative paths resolve like secret files: against `$CREDENTIALS_DIRECTORY` or the config's folder.

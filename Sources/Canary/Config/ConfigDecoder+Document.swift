@@ -184,13 +184,13 @@ extension ConfigDecoder {
                 }
             }
             var caFile: String?
-            if let path = string(fields, "ca_file"), let node = fields.values["ca_file"] {
+            if let path = filePath(fields, "ca_file"), let node = fields.values["ca_file"] {
                 let resolved = path.hasPrefix("/") ? path : joinPath(environment.configDirectory, path)
                 do {
                     _ = try environment.readFile(resolved)
                     caFile = resolved
                 } catch {
-                    report(node, fields.path("ca_file"), "cannot read \(resolved): \(error)")
+                    report(node, fields.path("ca_file"), "cannot read \(shownPath(path, resolved: resolved)): \(error)")
                 }
             }
 

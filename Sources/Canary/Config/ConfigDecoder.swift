@@ -162,7 +162,7 @@ struct ConfigDecoder {
             secretFileMarks[resolved] = ConfigMark(line: node.mark.line, column: node.mark.column)
             // Someone may paste the secret itself here: a value that does not look like a file
             // name is never repeated in a message.
-            let shown = looksLikeFileName(path) ? resolved : "(the value given, not repeated: it does not look like a file name)"
+            let shown = shownPath(path, resolved: resolved)
             do {
                 let value = try environment.readFile(resolved).trimmingTrailingWhitespace()
                 guard !value.isEmpty else {
@@ -207,11 +207,17 @@ func looksLikeConventionalVariableName(_ name: String) -> Bool {
 /// A path or a file name with an extension, without the `~` that Entra ID client secrets carry:
 /// what a secret file's name looks like, and what a pasted key or secret does not.
 func looksLikeFileName(_ text: String) -> Bool {
-    guard !text.isEmpty, text.count <= 4096, !text.contains("~"), !text.contains(" ") else { return false }
+    guard !text.isEmpty, !Redaction.looksLikeSecret(text), !text.contains("~"), !text.contains(" ") else { return false }
     if text.contains("/") { return true }
     guard let dot = text.lastIndex(of: "."), dot != text.startIndex else { return false }
     let extensionText = text[text.index(after: dot)...]
     return (1...10).contains(extensionText.count) && extensionText.allSatisfy { $0.isLetter || $0.isNumber }
+}
+
+/// How a file key's value is shown in a message: its resolved path when the value looks like a
+/// file name, and never the value itself otherwise (a secret pasted into the key by mistake).
+func shownPath(_ value: String, resolved: String) -> String {
+    looksLikeFileName(value) ? resolved : "(the value given, not repeated: it does not look like a file name)"
 }
 
 /// The checked keys of one mapping.

@@ -19,7 +19,8 @@ public struct ConfigIssue: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         let subject = keyPath.isEmpty ? "" : "\(keyPath): "
-        return "\(file):\(line):\(column): \(subject)\(message)"
+        // A value pasted into the wrong key must not come back in an error.
+        return Redaction.clean("\(file):\(line):\(column): \(subject)\(message)")
     }
 }
 

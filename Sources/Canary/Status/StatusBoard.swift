@@ -187,7 +187,7 @@ public final class StatusBoard: Sendable {
                 state.credentials[index].refreshAt = token.refreshAt
                 state.credentials[index].lastError = nil
             case .failure(let error):
-                state.credentials[index].lastError = error.description
+                state.credentials[index].lastError = Redaction.clean(error.description)
             }
         }
     }

@@ -28,6 +28,39 @@ public enum Redaction {
     /// keys and client secrets for the process's life.
     public static func remember(_ secret: String) {
         guard secret.count >= minimumLength else { return }
+        // An upstream may echo a secret percent-encoded (as it was sent in a form), or cut by a
+        // character or two at the start: those forms are secrets too.
+        if secret.utf8.count <= 512 {
+            for encoded in Set([percentEncoded(secret, plusForSpace: false, upper: true), percentEncoded(secret, plusForSpace: true, upper: true),
+                                percentEncoded(secret, plusForSpace: false, upper: false)]) where encoded != secret {
+                rememberExactly(encoded)
+            }
+            for offset in 1...3 where secret.count - offset >= prefixLength {
+                rememberExactly(String(secret.dropFirst(offset)))
+            }
+        }
+        rememberExactly(secret)
+    }
+
+    /// `text` with every byte but the unreserved ones (letters, digits, `-._~`) as `%XX`.
+    static func percentEncoded(_ text: String, plusForSpace: Bool, upper: Bool) -> String {
+        let digits = Array((upper ? "0123456789ABCDEF" : "0123456789abcdef").utf8)
+        var bytes: [UInt8] = []
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                bytes.append(byte)
+            case UInt8(ascii: " ") where plusForSpace:
+                bytes.append(UInt8(ascii: "+"))
+            default:
+                bytes += [UInt8(ascii: "%"), digits[Int(byte >> 4)], digits[Int(byte & 15)]]
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static func rememberExactly(_ secret: String) {
         let prefix = Substring(secret.prefix(prefixLength))
         known.withLock { known in
             guard known.byPrefix[prefix]?.contains(secret) != true else { return }
@@ -83,7 +116,34 @@ public enum Redaction {
                 index += 1
             }
         }
-        return redactJWTs(output)
+        return redactPEM(redactJWTs(output))
+    }
+
+    /// Whether `text` looks like a secret rather than a name: a PEM block, a JWT, more than one
+    /// line, or longer than any path. A file key holding such a value was pasted into by
+    /// mistake, and its value is never repeated.
+    public static func looksLikeSecret(_ text: String) -> Bool {
+        text.count > 1024 || text.contains("-----BEGIN") || text.contains(where: \.isNewline) || redactJWTs(text) != text
+    }
+
+    /// Replaces every PEM block (`-----BEGIN …` up to its `-----END …-----`, or to the end of
+    /// the text when cut) with the marker: a private key pasted into the wrong place.
+    static func redactPEM(_ text: String) -> String {
+        guard text.contains("-----BEGIN") else { return text }
+        var output = ""
+        var rest = Substring(text)
+        while let begin = rest.firstRange(of: "-----BEGIN") {
+            output += rest[..<begin.lowerBound] + marker
+            guard let end = rest[begin.upperBound...].firstRange(of: "-----END") else { return output }
+            // Past the END line's closing dashes.
+            let afterEnd = rest[end.upperBound...]
+            if let close = afterEnd.firstRange(of: "-----") {
+                rest = afterEnd[close.upperBound...]
+            } else {
+                return output
+            }
+        }
+        return output + rest
     }
 
     /// Replaces `eyJ` followed by at least ten base64url characters (and any dotted segments):
