@@ -19,6 +19,7 @@ static inline struct MHD_Daemon *CMicroHTTPD_start(unsigned int flags,
                                                    int listen_fd,
                                                    MHD_AccessHandlerCallback handler, void *handler_cls,
                                                    MHD_RequestCompletedCallback completed, void *completed_cls,
+                                                   MHD_NotifyConnectionCallback notify, void *notify_cls,
                                                    unsigned int thread_pool_size,
                                                    unsigned int connection_timeout,
                                                    unsigned int connection_limit,
@@ -34,6 +35,7 @@ static inline struct MHD_Daemon *CMicroHTTPD_start(unsigned int flags,
     options[count].option = (which); options[count].value = (intptr_t)(number); options[count].ptr_value = (void *)(pointer); count++
     CMHD_OPTION(MHD_OPTION_LISTEN_SOCKET, listen_fd, NULL);
     CMHD_OPTION(MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, completed_cls);
+    if (notify != NULL) { CMHD_OPTION(MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)notify, notify_cls); }
     if (thread_pool_size > 1) { CMHD_OPTION(MHD_OPTION_THREAD_POOL_SIZE, thread_pool_size, NULL); }
     CMHD_OPTION(MHD_OPTION_CONNECTION_TIMEOUT, connection_timeout, NULL);
     CMHD_OPTION(MHD_OPTION_CONNECTION_LIMIT, connection_limit, NULL);
@@ -93,6 +95,19 @@ static inline enum CMicroHTTPDPeerCertificate CMicroHTTPD_peer_certificate(struc
     if (gnutls_certificate_verify_peers2(session, &status) != GNUTLS_E_SUCCESS || status != 0) return CMicroHTTPDPeerUnverified;
     const gnutls_datum_t *chain = gnutls_certificate_get_peers(session, &chain_length);
     return CMicroHTTPD_allows_client_auth(&chain[0]) ? CMicroHTTPDPeerVerified : CMicroHTTPDPeerUnverified;
+}
+
+// The connection's socket, for shutting down a connection the server evicts from another thread
+// (libmicrohttpd notices on its next poll and closes it itself; the descriptor stays its own).
+static inline int CMicroHTTPD_connection_fd(struct MHD_Connection *connection) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    return info == NULL ? -1 : info->connect_fd;
+}
+
+// The pointer the connection-notify callback stored for this connection.
+static inline void *CMicroHTTPD_socket_context(struct MHD_Connection *connection) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info == NULL ? NULL : info->socket_context;
 }
 
 // MHD_get_connection_info is variadic: this shim asks for the client's address only.

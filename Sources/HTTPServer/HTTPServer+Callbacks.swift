@@ -8,9 +8,11 @@ let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _
     guard let cls, let connection, let conCls, let uploadDataSize else { return .NO }
     let context = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
 
-    // First call for a request: allocate the place where its body collects.
+    // First call for a request (its headers are in): allocate the place where its body
+    // collects, and mark the connection busy, so it is not evicted while it is served.
     guard let existing = conCls.pointee else {
         conCls.pointee = Unmanaged.passRetained(PendingRequest()).toOpaque()
+        if let table = context.connections, let id = CMicroHTTPD_socket_context(connection) { table.setBusy(Int(bitPattern: id), true) }
         return .YES
     }
     let pending = Unmanaged<PendingRequest>.fromOpaque(existing).takeUnretainedValue()
@@ -69,10 +71,26 @@ let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _
     return queue(response, on: connection)
 }
 
-let completedHandler: MHD_RequestCompletedCallback = { _, _, conCls, _ in
+let completedHandler: MHD_RequestCompletedCallback = { cls, connection, conCls, _ in
+    if let cls, let connection, let table = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue().connections,
+       let id = CMicroHTTPD_socket_context(connection) {
+        table.setBusy(Int(bitPattern: id), false)
+    }
     guard let conCls, let pointer = conCls.pointee else { return }
     Unmanaged<PendingRequest>.fromOpaque(pointer).release()
     conCls.pointee = nil
+}
+
+/// Connections opening and closing: the server's own per-address limit (`ConnectionTable`).
+let notifyHandler: MHD_NotifyConnectionCallback = { cls, connection, socketContext, code in
+    guard let cls, let connection, let socketContext,
+          let table = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue().connections else { return }
+    if code.rawValue == 0 {  // MHD_CONNECTION_NOTIFY_STARTED
+        let id = table.opened(address: clientAddress(connection), fd: CMicroHTTPD_connection_fd(connection))
+        socketContext.pointee = UnsafeMutableRawPointer(bitPattern: id)
+    } else if code.rawValue == 1, let id = socketContext.pointee {
+        table.closed(Int(bitPattern: id))
+    }
 }
 
 private func clientAddress(_ connection: OpaquePointer) -> String {

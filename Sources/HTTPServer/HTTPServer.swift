@@ -199,7 +199,8 @@ public enum HTTPServerThreading: Sendable {
 public struct HTTPServerLimits: Sendable {
     /// Connections open at once, from everyone.
     public var connectionLimit: Int
-    /// Connections open at once from one address (0: no limit), so one client cannot take them all.
+    /// Connections open at once from one address (0: no limit), so one client cannot take them
+    /// all. A connection over it evicts the address's longest-idle one (`ConnectionTable`).
     public var perAddressConnectionLimit: Int
     /// Idle connections (and slow senders) are closed after this long.
     public var connectionTimeoutSeconds: Int
@@ -264,7 +265,7 @@ public final class HTTPServer: @unchecked Sendable {
         self.boundAddress = listeningSocket.address
         self.context = ServerContext(handler: handler, maxBodyBytes: limits.maxBodyBytes, clientAuth: tls?.clientAuth ?? .noClientCert, canSuspend: {
             if case .pool = threading { return true } else { return false }
-        }())
+        }(), connections: limits.perAddressConnectionLimit > 0 ? ConnectionTable(perAddress: limits.perAddressConnectionLimit) : nil)
         var flags = UInt32(MHD_USE_INTERNAL_POLLING_THREAD.rawValue) | UInt32(MHD_USE_POLL.rawValue)
         if listeningSocket.address.isIPv6 { flags |= UInt32(MHD_USE_IPv6.rawValue) }
         var poolSize: UInt32 = 0
@@ -283,10 +284,13 @@ public final class HTTPServer: @unchecked Sendable {
             flags, listeningSocket.fd,
             accessHandler, unmanaged,
             completedHandler, unmanaged,
+            context.connections == nil ? nil : notifyHandler, unmanaged,
             poolSize,
             UInt32(limits.connectionTimeoutSeconds),
             UInt32(limits.connectionLimit),
-            UInt32(limits.perAddressConnectionLimit),
+            // The per-address limit is the server's own (ConnectionTable): libmicrohttpd's would
+            // refuse the newcomer, where ours makes room for it.
+            0,
             limits.connectionMemoryBytes,
             strings[0], strings[1], strings[2], strings[3]
         ) else {
@@ -309,6 +313,9 @@ public final class HTTPServer: @unchecked Sendable {
             self.daemon = nil
         }
     }
+
+    /// Connections closed to make room under the per-address limit, for tests.
+    public var evictedConnections: Int { context.connections?.evictionCount ?? 0 }
 
     /// True once `stop()` has begun: long-running handlers poll it to give up early.
     public var isStopping: Bool { context.stopping.load() }
@@ -355,6 +362,8 @@ final class ServerContext: @unchecked Sendable {
     /// Whether connections may be parked (pool servers).
     let canSuspend: Bool
     let clientAuth: ClientCertificatePolicy
+    /// The per-address limit and what each connection is doing; nil without a limit.
+    let connections: ConnectionTable?
     /// Parked connections by their request, and whether parking is still allowed; one lock
     /// orders parking, replies and the stop, so a connection is resumed exactly once.
     private let parked = PthreadLock()
@@ -363,7 +372,8 @@ final class ServerContext: @unchecked Sendable {
     /// Connections the stop resumed whose answer libmicrohttpd has not yet taken.
     private var resumedForStop = 0
 
-    init(handler: @escaping HTTPServer.Handler, maxBodyBytes: Int, clientAuth: ClientCertificatePolicy, canSuspend: Bool) {
+    init(handler: @escaping HTTPServer.Handler, maxBodyBytes: Int, clientAuth: ClientCertificatePolicy, canSuspend: Bool, connections: ConnectionTable? = nil) {
+        self.connections = connections
         self.handler = handler
         self.maxBodyBytes = maxBodyBytes
         self.clientAuth = clientAuth

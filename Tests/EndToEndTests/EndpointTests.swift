@@ -1,6 +1,7 @@
 // The metrics endpoint under abuse: idle connections by the hundred, slowloris senders, huge
 // headers and unknown methods from other addresses, while a scraper still gets its answer.
 import Foundation
+import HTTPClient
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -97,6 +98,35 @@ final class RawConnection: @unchecked Sendable {
             try await Task.sleep(for: .milliseconds(200))
         } while Date() < deadline
         #expect(open < 250, "the per-address limit keeps descriptors bounded: \(open) open with \(idle.count) idle clients")
+        child.process.terminate()
+        #expect(await child.wait(seconds: 10) == 0)
+    }
+
+    /// Issue 17, item 7: a local user who holds idle connections and slow headers from
+    /// 127.0.0.1, the very address a local Prometheus scrapes from, no longer blinds it: a new
+    /// connection over the per-address limit evicts that address's longest-idle one.
+    @Test func aLocalUserCannotBlindALoopbackScraper() async throws {
+        let world = try World()
+        let path = world.directory + "/config.yaml"
+        try world.configText(resources: [("r", world.addResource("r"))], interval: "1s").write(toFile: path, atomically: true, encoding: .utf8)
+        let child = try Child(["run", "--config", path, "--listen", "127.0.0.1:0", "--log-format", "logfmt", "--web.enable-lifecycle"])
+        let url = try #require(await child.await(30, in: { child.stderr }, metricsURL))
+        let port = try #require(Int(url.split(separator: ":").last?.split(separator: "/").first ?? ""))
+        var held: [RawConnection] = []
+        for index in 0..<48 {
+            guard let connection = RawConnection(from: "127.0.0.1", to: port) else { continue }
+            // A quarter slowloris (headers that never end), the rest idle.
+            if index % 4 == 0 { connection.send("GET /metrics HTTP/1.1\r\nHost: x\r\n") }
+            held.append(connection)
+        }
+        var answered = 0
+        for _ in 0..<10 {
+            let scraper = HTTPClient()
+            if let response = try? await scraper.execute(HTTPClientRequest(method: "GET", url: url, timeoutSeconds: 5)), response.status == 200 { answered += 1 }
+            scraper.shutdown()
+            for connection in held.prefix(8) where connection.fd % 4 == 0 { connection.send("X-More: y\r\n") }
+        }
+        #expect(answered == 10, "\(answered) of 10 scrapes answered beside 48 held connections from the same address")
         child.process.terminate()
         #expect(await child.wait(seconds: 10) == 0)
     }

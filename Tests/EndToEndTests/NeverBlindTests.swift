@@ -352,4 +352,53 @@ final class HostileResourceManager: @unchecked Sendable {
         _ = await pass.value
         #expect(agent.board.controlPlaneFacts("slow-arm") == nil, "a cancelled read was recorded as facts")
     }
+
+    /// Item 7: parked reloads hold connections, so only a few may wait at once.
+    @Test func onlyAFewReloadsWaitAtOnce() {
+        let world = try? World()
+        guard let world, let config = try? world.config(world.configText(resources: [])) else { Issue.record("no world"); return }
+        let agent = world.agent(config)
+        defer { agent.shutdown() }
+        let endpoint = StatusEndpoint(agents: AgentReference(agent), version: "t") { _ in }  // never answers
+        let request = HTTPRequest(method: "POST", path: "/-/reload", headers: [("Host", "127.0.0.1:9725")])
+        var loopback = request
+        loopback.remoteAddress = "127.0.0.1"
+        let answers = (0..<10).map { _ in endpoint.handle(loopback) }
+        #expect(answers.filter { $0.deferred != nil }.count == StatusEndpoint.maxReloadsWaiting)
+        #expect(answers.filter { $0.status == 503 }.count == 10 - StatusEndpoint.maxReloadsWaiting)
+    }
+
+    /// Item 8: a rendering is shared for its whole second whether or not anyone still reads it
+    /// (scrapers spaced apart or looping cost one render a second), and the bytes responses in
+    /// flight hold are bounded: past that, 503 instead of another copy.
+    @Test func renderingsAreSharedForASecondAndTheirBytesAreBounded() {
+        let clock = ManualClock()
+        let registry = MetricsRegistry()
+        let renders = Locked(0)
+        let filler = String(repeating: "# filler line that compresses well\n", count: 30 << 20 / 35)
+        registry.addCollector { renders.withLock { $0 += 1 }; return filler }
+        let endpoint = StatusEndpoint(agents: FixedSource(registry: registry), version: "t", clock: clock)
+        let scrape = HTTPRequest(method: "GET", path: "/metrics")
+        let first = endpoint.handle(scrape)
+        first.onDone?()
+        let second = endpoint.handle(scrape)
+        #expect(first.status == 200 && second.status == 200 && renders.value == 1, "a scrape within the second shares the rendering: \(renders.value) renders")
+        clock.advance(by: 1.1)
+        let third = endpoint.handle(scrape)   // a second rendering; the first is still held by `second`
+        #expect(third.status == 200 && renders.value == 2)
+        clock.advance(by: 1.1)
+        let fourth = endpoint.handle(scrape)  // a third would hold 90 MB: over the bound
+        #expect(fourth.status == 503 && renders.value == 2, "status \(fourth.status), \(renders.value) renders")
+        second.onDone?()
+        third.onDone?()
+        let fifth = endpoint.handle(scrape)
+        #expect(fifth.status == 200 && renders.value == 3, "room again once the stalled responses end")
+        fifth.onDone?()
+    }
+}
+
+/// A status source with a fixed registry and an empty board.
+struct FixedSource: StatusSource {
+    let registry: MetricsRegistry
+    func snapshot() -> StatusSnapshot { StatusSnapshot(registry: registry, board: StatusBoard(config: CanaryConfig())) }
 }

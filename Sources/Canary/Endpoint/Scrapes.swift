@@ -1,19 +1,24 @@
 // /metrics under load: one rendering shared by the scrapes that come together, gzip when the
 // scraper accepts it, and a bound on scrapes in flight, so stalled readers cannot multiply memory.
+import Dispatch
 import Gzip
 import HTTPServer
 import Synchronization
 
-/// Renders the exposition for scrapers. A scrape that comes while others are still being sent a
-/// rendering made less than a second ago gets that same rendering (plain and gzip), so
-/// concurrent and stalled scrapes cost one render and share one copy of it in memory; a scrape
-/// that comes alone gets a fresh one. At most `maxInFlight` responses are sent at once; a scrape
-/// past that gets 503 with `Retry-After`, as node_exporter's `--web.max-requests` does.
+/// Renders the exposition for scrapers. A rendering is made at most once a second: every scrape
+/// within a second of the last rendering gets that same rendering (plain and gzip), whether or
+/// not it is still being sent to anyone, so however many scrapers come, loop or stall, they cost
+/// one render a second and share one copy in memory. At most `maxInFlight` responses are sent at
+/// once, and the renderings they hold are bounded in bytes too (`maxHeldBytes`): past either, a
+/// scrape gets 503 with `Retry-After`, as node_exporter's `--web.max-requests` does, rather than
+/// more memory, or data frozen in an old rendering.
 final class Scrapes: Sendable {
     /// node_exporter's default for `--web.max-requests`.
     static let defaultMaxInFlight = 40
-    /// A rendering older than this is not shared, however many are still reading it.
+    /// How long a rendering is shared.
     static let freshFor = 1.0
+    /// The bytes responses in flight may hold at least, whatever the size of one rendering.
+    static let minimumHeldBytes = 64 << 20
 
     private struct Rendering {
         var id: Int
@@ -21,14 +26,21 @@ final class Scrapes: Sendable {
         var at: Double
         var plain: SharedBody
         var gzip: SharedBody?
+        var bytes: Int { plain.count + (gzip?.count ?? 0) }
     }
 
     private struct State {
+        /// The newest rendering, shared while fresh and dropped once stale and unsent.
         var rendering: Rendering?
-        /// Responses being sent, by rendering id.
-        var sending: [Int: Int] = [:]
+        /// Renderings responses still hold: their size and how many responses hold each.
+        var held: [Int: (bytes: Int, senders: Int)] = [:]
         var inFlight = 0
         var nextID = 0
+
+        /// Bytes held by responses in flight and by the newest rendering.
+        var heldBytes: Int {
+            held.values.reduce(0) { $0 + $1.bytes } + (rendering.map { held[$0.id] == nil ? $0.bytes : 0 } ?? 0)
+        }
     }
 
     private let maxInFlight: Int
@@ -42,6 +54,11 @@ final class Scrapes: Sendable {
         self.clock = clock
     }
 
+    /// The most bytes responses may hold: twice the newest rendering, and at least 64 MiB.
+    private func maxHeldBytes(_ state: State) -> Int {
+        max(Self.minimumHeldBytes, 2 * (state.rendering?.bytes ?? 0))
+    }
+
     /// The answer to `GET /metrics`.
     func respond(_ request: HTTPRequest, registry: MetricsRegistry) -> HTTPResponse {
         let admitted = state.withLock { state -> Bool in
@@ -49,21 +66,19 @@ final class Scrapes: Sendable {
             state.inFlight += 1
             return true
         }
-        guard admitted else {
-            return HTTPResponse(status: 503, contentType: "text/plain; charset=utf-8", body: "too many scrapes in flight (at most \(maxInFlight)); retry\n",
-                                headers: [("Retry-After", "1")])
+        guard admitted else { return Self.busy("too many scrapes in flight (at most \(maxInFlight))") }
+        guard let rendering = current(registry) else {
+            state.withLock { $0.inFlight -= 1 }
+            return Self.busy("the scrapes in flight hold as much memory as they may")
         }
-        let rendering = current(registry)
         let done: @Sendable () -> Void = { [self] in
             state.withLock { state in
                 state.inFlight -= 1
-                state.sending[rendering.id, default: 1] -= 1
-                if state.sending[rendering.id] ?? 0 <= 0 {
-                    // Nobody is reading it: it will not be shared again, so its memory goes now.
-                    state.sending[rendering.id] = nil
-                    if state.rendering?.id == rendering.id { state.rendering = nil }
-                }
+                guard var entry = state.held[rendering.id] else { return }
+                entry.senders -= 1
+                state.held[rendering.id] = entry.senders > 0 ? entry : nil
             }
+            dropIfStale()
         }
         if Self.acceptsGzip(request.header("Accept-Encoding")), let gzip = rendering.gzip {
             return HTTPResponse(status: 200, headers: [("Content-Type", Exposition.contentType), ("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")],
@@ -72,21 +87,33 @@ final class Scrapes: Sendable {
         return HTTPResponse(status: 200, headers: [("Content-Type", Exposition.contentType), ("Vary", "Accept-Encoding")], shared: rendering.plain, onDone: done)
     }
 
-    /// The rendering to serve, counted as being sent: the last one while it is young, of this
-    /// registry and still being sent to someone; else a new one.
-    private func current(_ registry: MetricsRegistry) -> Rendering {
+    private static func busy(_ why: String) -> HTTPResponse {
+        HTTPResponse(status: 503, contentType: "text/plain; charset=utf-8", body: "\(why); retry\n", headers: [("Retry-After", "1")])
+    }
+
+    /// The rendering to serve, counted as held by one more response: the newest while it is
+    /// fresh and of this registry, else a new one; nil when a new one would hold more bytes
+    /// than responses may.
+    private func current(_ registry: MetricsRegistry) -> Rendering? {
         let id = ObjectIdentifier(registry)
         func shared() -> Rendering? {
             state.withLock { state in
-                guard let rendering = state.rendering, rendering.registry == id, clock.monotonicSeconds - rendering.at < Self.freshFor,
-                      (state.sending[rendering.id] ?? 0) > 0 else { return nil }
-                state.sending[rendering.id, default: 0] += 1
+                guard let rendering = state.rendering, rendering.registry == id, clock.monotonicSeconds - rendering.at < Self.freshFor else { return nil }
+                state.held[rendering.id, default: (rendering.bytes, 0)].senders += 1
                 return rendering
             }
         }
         if let rendering = shared() { return rendering }
-        return renderLock.withLock { _ in
+        return renderLock.withLock { _ -> Rendering? in
             if let rendering = shared() { return rendering }
+            // The stale newest rendering goes (unless responses hold it); a new one may be made
+            // only while what is held leaves room for one more of the last one's size.
+            let room = state.withLock { state -> Bool in
+                let last = state.rendering?.bytes ?? 0
+                if let old = state.rendering, state.held[old.id] == nil { state.rendering = nil }
+                return state.heldBytes + last <= maxHeldBytes(state) || state.held.isEmpty
+            }
+            guard room else { return nil }
             let bytes = registry.renderBytes()
             let plain = SharedBody(bytes)
             let gzip = (try? Gzip.compress(bytes)).map { SharedBody($0) }
@@ -94,10 +121,26 @@ final class Scrapes: Sendable {
                 state.nextID += 1
                 let rendering = Rendering(id: state.nextID, registry: id, at: clock.monotonicSeconds, plain: plain, gzip: gzip)
                 state.rendering = rendering
-                state.sending[rendering.id] = 1
+                state.held[rendering.id] = (rendering.bytes, 1)
                 return rendering
             }
         }
+    }
+
+    /// Drops the newest rendering once it is stale and no response holds it, so its memory goes
+    /// back when the last scraper is done; a rendering still fresh is looked at again when it is not.
+    private func dropIfStale(lookAgain: Bool = true) {
+        let wait = state.withLock { state -> Double? in
+            guard let rendering = state.rendering, state.held[rendering.id] == nil else { return nil }
+            let age = clock.monotonicSeconds - rendering.at
+            if age >= Self.freshFor {
+                state.rendering = nil
+                return nil
+            }
+            return Self.freshFor - age
+        }
+        guard let wait, lookAgain else { return }
+        DispatchQueue.global().asyncAfter(deadline: .now() + wait + 0.01) { [self] in dropIfStale(lookAgain: false) }
     }
 
     /// Whether an `Accept-Encoding` header takes gzip (and does not refuse it with `q=0`).

@@ -1,5 +1,6 @@
 // The agent's HTTP endpoint: /metrics, /-/healthy, /-/ready, the status page and status.json.
 import HTTPServer
+import Synchronization
 
 /// What the endpoint shows, taken once per request: the metrics and status of the agent in
 /// service at that moment (a reload swaps both together).
@@ -54,6 +55,10 @@ public struct StatusEndpoint: Sendable {
 
     /// Shared renderings of /metrics and the bound on scrapes in flight.
     private let scrapes: Scrapes
+    /// `POST /-/reload` requests waiting for their outcome: each holds a connection, so they
+    /// are few (one reload answers them all anyway).
+    private let reloadsWaiting = CountingGate(limit: StatusEndpoint.maxReloadsWaiting)
+    static let maxReloadsWaiting = 4
 
     public init(agents: any StatusSource, version: String, clock: any CanaryClock = SystemClock(), reload: Reload? = nil) {
         self.scrapes = Scrapes(clock: clock)
@@ -115,8 +120,13 @@ public struct StatusEndpoint: Sendable {
         if let refusal = Self.crossSiteRefusal(request) {
             return HTTPResponse(status: 403, contentType: text, body: refusal + "\n")
         }
+        guard reloadsWaiting.enter() else {
+            return HTTPResponse(status: 503, contentType: text, body: "\(Self.maxReloadsWaiting) reloads are already waiting for their outcome; retry\n", headers: [("Retry-After", "1")])
+        }
+        let reloadsWaiting = self.reloadsWaiting
         return .later { reply in
             reload { outcome in
+                reloadsWaiting.leave()
                 switch outcome {
                 case .success(let count):
                     reply(HTTPResponse(status: 200, contentType: text, body: "reloaded: \(count) resources\n"))
@@ -125,5 +135,28 @@ public struct StatusEndpoint: Sendable {
                 }
             }
         }
+    }
+}
+
+/// At most `limit` holders at once, from any thread.
+final class CountingGate: Sendable {
+    let limit: Int
+    private let count = Mutex(0)
+
+    init(limit: Int) {
+        self.limit = limit
+    }
+
+    /// Takes a place; false when all are taken.
+    func enter() -> Bool {
+        count.withLock { count in
+            guard count < limit else { return false }
+            count += 1
+            return true
+        }
+    }
+
+    func leave() {
+        count.withLock { $0 -= 1 }
     }
 }
