@@ -20,7 +20,7 @@ public struct ConfigIssue: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         let subject = keyPath.isEmpty ? "" : "\(keyPath): "
         // A value pasted into the wrong key must not come back in an error.
-        return Redaction.clean("\(file):\(line):\(column): \(subject)\(message)")
+        return Redaction.cleanShapes("\(file):\(line):\(column): \(subject)\(message)")
     }
 }
 

@@ -76,10 +76,9 @@ public final class MetricsRegistry: Sendable {
 
     struct Family: Sendable {
         var descriptor: MetricDescriptor
-        /// Series grouped by the value of their first label (the resource or the credential, in
-        /// most families), so that one resource's series are found and removed without a scan
-        /// of the rest: removing costs what is removed, not the registry's size.
-        var groups: [String: [[String]: Value]] = [:]
+        /// Where the family stands in `State.order`, for the index.
+        var position: Int
+        var series: [[String]: Value] = [:]
         /// Changes whenever a series is added or removed: the sorted keys below are then stale.
         var keysVersion = 0
         /// The series' labels in render order, as of `sortedKeysVersion`.
@@ -90,6 +89,50 @@ public final class MetricsRegistry: Sendable {
     struct State: Sendable {
         var order: [String] = []
         var families: [String: Family] = [:]
+        /// Every series by the value of its first label (a resource or a credential in most
+        /// families), across families: one resource's series are found and removed without a
+        /// scan of the rest, so removing costs what is removed, not the registry's size. One
+        /// list per value, not per family and value, keeps it small (the keys are shared).
+        var index: [String: [(family: Int, key: [String])]] = [:]
+
+        /// Files a new series under its first label's value.
+        mutating func indexed(_ family: Int, _ key: [String]) {
+            index[key.first ?? "", default: []].append((family, key))
+        }
+
+        /// Removes from `family` (a name in `order`) the series that `matches`, looking only at
+        /// those whose first label is `first` when it is given, and at all of them otherwise.
+        mutating func remove(family name: String, first: String?, where matches: ([String]) -> Bool) {
+            guard var family = families[name] else { return }
+            let position = family.position
+            var removed: [[String]] = []
+            if let first {
+                guard let entries = index[first] else { return }
+                var kept: [(family: Int, key: [String])] = []
+                kept.reserveCapacity(entries.count)
+                for entry in entries {
+                    if entry.family == position, matches(entry.key) {
+                        family.series[entry.key] = nil
+                        removed.append(entry.key)
+                    } else {
+                        kept.append(entry)
+                    }
+                }
+                index[first] = kept.isEmpty ? nil : kept
+            } else {
+                removed = family.series.keys.filter(matches)
+                for key in removed { family.series[key] = nil }
+                var byFirst: [String: Set<[String]>] = [:]
+                for key in removed { byFirst[key.first ?? "", default: []].insert(key) }
+                for (value, keys) in byFirst {
+                    let kept = index[value]?.filter { !($0.family == position && keys.contains($0.key)) } ?? []
+                    index[value] = kept.isEmpty ? nil : kept
+                }
+            }
+            guard !removed.isEmpty else { return }
+            family.keysVersion &+= 1
+            families[name] = family
+        }
     }
 
     private let state = Mutex(State())
@@ -103,8 +146,8 @@ public final class MetricsRegistry: Sendable {
         let descriptor = family.descriptor
         state.withLock { state in
             guard state.families[descriptor.name] == nil else { return }
+            state.families[descriptor.name] = Family(descriptor: descriptor, position: state.order.count)
             state.order.append(descriptor.name)
-            state.families[descriptor.name] = Family(descriptor: descriptor)
         }
     }
 
@@ -131,13 +174,14 @@ public final class MetricsRegistry: Sendable {
         let name = family.name
         state.withLock { state in
             precondition(state.families[name] != nil, "metric family \(name) was never registered")
-            guard let descriptor = state.families[name]?.descriptor, state.families[name]?.groups[labels.first ?? ""]?[labels] == nil else { return }
+            guard let descriptor = state.families[name]?.descriptor, state.families[name]?.series[labels] == nil else { return }
             // Mutated in place through the dictionaries: copying a family's series per update
             // would cost time in proportion to the number of resources.
-            state.families[name]!.groups[labels.first ?? "", default: [:]][labels] = descriptor.type == .histogram
+            state.families[name]!.series[labels] = descriptor.type == .histogram
                 ? .histogram(Histogram(counts: Array(repeating: 0, count: descriptor.buckets.count)))
                 : .scalar(0)
             state.families[name]!.keysVersion &+= 1
+            state.indexed(state.families[name]!.position, labels)
         }
     }
 
@@ -149,38 +193,31 @@ public final class MetricsRegistry: Sendable {
             // Taken out of the dictionary (leaving a placeholder) so its counts are not shared while
             // they change: an observation then costs no allocation.
             var histogram: Histogram
-            if case .histogram(let existing)? = state.families[name]!.groups[labels.first ?? "", default: [:]].updateValue(.scalar(0), forKey: labels) {
+            if case .histogram(let existing)? = state.families[name]!.series.updateValue(.scalar(0), forKey: labels) {
                 histogram = existing
             } else {
                 histogram = Histogram(counts: Array(repeating: 0, count: buckets.count))
                 state.families[name]!.keysVersion &+= 1
+                state.indexed(state.families[name]!.position, labels)
             }
             for (index, bound) in buckets.enumerated() where value <= bound {
                 histogram.counts[index] += 1
             }
             histogram.sum += value
             histogram.count += 1
-            state.families[name]!.groups[labels.first ?? ""]![labels] = .histogram(histogram)
+            state.families[name]!.series[labels] = .histogram(histogram)
         }
     }
 
     /// Removes the series of a family whose labels match. A scan of the family: for small ones.
     public func remove(_ family: some MetricFamily, where matches: ([String]) -> Bool) {
-        let name = family.name
-        state.withLock { state in
-            guard state.families[name] != nil else { return }
-            Self.remove(from: &state.families[name]!, group: nil, series: matches)
-        }
+        state.withLock { $0.remove(family: family.name, first: nil, where: matches) }
     }
 
-    /// Removes the series of a family whose first label is `first` and that match: only that
+    /// Removes the series of a family whose first label is `first` (and that match): only that
     /// value's series are looked at.
     public func remove(_ family: some MetricFamily, first: String, where matches: ([String]) -> Bool = { _ in true }) {
-        let name = family.name
-        state.withLock { state in
-            guard state.families[name] != nil else { return }
-            Self.remove(from: &state.families[name]!, group: first, series: matches)
-        }
+        state.withLock { $0.remove(family: family.name, first: first, where: matches) }
     }
 
     /// Removes, from every family with the label, the series whose value for it is in `values`
@@ -192,16 +229,16 @@ public final class MetricsRegistry: Sendable {
             for name in state.order {
                 guard let position = state.families[name]?.descriptor.labelNames.firstIndex(of: label) else { continue }
                 if position == 0 {
-                    for value in values { Self.remove(from: &state.families[name]!, group: value) { _ in true } }
+                    for value in values { state.remove(family: name, first: value) { _ in true } }
                 } else {
-                    Self.remove(from: &state.families[name]!, group: nil) { values.contains($0[position]) }
+                    state.remove(family: name, first: nil) { values.contains($0[position]) }
                 }
             }
         }
     }
 
     /// Removes, from every family that has all the given labels, the series with those values;
-    /// only the group of the family's first label is looked at when it is among them.
+    /// only the series of the family's first label's value are looked at when it is among them.
     public func removeSeries(matching labels: [String: String]) {
         state.withLock { state in
             for name in state.order {
@@ -209,24 +246,9 @@ public final class MetricsRegistry: Sendable {
                 let positions = labels.compactMap { pair in descriptor.labelNames.firstIndex(of: pair.key).map { ($0, pair.value) } }
                 guard positions.count == labels.count else { continue }
                 let first = descriptor.labelNames.first.flatMap { labels[$0] }
-                Self.remove(from: &state.families[name]!, group: first) { key in positions.allSatisfy { key[$0.0] == $0.1 } }
+                state.remove(family: name, first: first) { key in positions.allSatisfy { key[$0.0] == $0.1 } }
             }
         }
-    }
-
-    /// Removes from `family` the series that `series` matches, looking only at the group of
-    /// first-label value `group` when one is given, and at every group otherwise.
-    private static func remove(from family: inout Family, group: String?, series: ([String]) -> Bool) {
-        let names = group.map { [$0] } ?? Array(family.groups.keys)
-        var removed = false
-        for name in names {
-            guard var members = family.groups.removeValue(forKey: name) else { continue }
-            let before = members.count
-            members = members.filter { !series($0.key) }
-            removed = removed || members.count != before
-            if !members.isEmpty { family.groups[name] = members }
-        }
-        if removed { family.keysVersion &+= 1 }
     }
 
     /// The current value of a counter or gauge series.
@@ -237,7 +259,7 @@ public final class MetricsRegistry: Sendable {
     /// The current value of a counter or gauge series by its family's name, for tests.
     package func value(_ name: String, _ labels: [String]) -> Double? {
         state.withLock { state in
-            if case .scalar(let value)? = state.families[name]?.groups[labels.first ?? ""]?[labels] { return value }
+            if case .scalar(let value)? = state.families[name]?.series[labels] { return value }
             return nil
         }
     }
@@ -246,10 +268,10 @@ public final class MetricsRegistry: Sendable {
         state.withLock { state in
             guard let count = state.families[name]?.descriptor.labelNames.count else { preconditionFailure("metric family \(name) was never registered") }
             precondition(labels.count == count, "label count mismatch for \(name)")
-            let first = labels.first ?? ""
-            let old = state.families[name]!.groups[first]?[labels]
-            if state.families[name]!.groups[first, default: [:]].updateValue(change(old), forKey: labels) == nil {
+            let old = state.families[name]!.series[labels]
+            if state.families[name]!.series.updateValue(change(old), forKey: labels) == nil {
                 state.families[name]!.keysVersion &+= 1
+                state.indexed(state.families[name]!.position, labels)
             }
         }
     }
@@ -278,9 +300,9 @@ public final class MetricsRegistry: Sendable {
             while start < keys.count {
                 let end = min(start + Self.renderChunk, keys.count)
                 state.withLock { state in
-                    guard let groups = state.families[name]?.groups else { return }
+                    guard let series = state.families[name]?.series else { return }
                     for key in keys[start..<end] {
-                        guard let value = groups[key.first ?? ""]?[key] else { continue }  // removed since the keys were sorted
+                        guard let value = series[key] else { continue }  // removed since the keys were sorted
                         Exposition.appendSeries(descriptor, key, value, to: &output)
                     }
                 }
@@ -300,7 +322,7 @@ public final class MetricsRegistry: Sendable {
         let cached = state.withLock { state -> (MetricDescriptor, [[String]]?, [[String]], Int)? in
             guard let family = state.families[name] else { return nil }
             if family.sortedKeysVersion == family.keysVersion { return (family.descriptor, family.sortedKeys, [], 0) }
-            return (family.descriptor, nil, family.groups.values.flatMap(\.keys), family.keysVersion)
+            return (family.descriptor, nil, Array(family.series.keys), family.keysVersion)
         }
         guard let (descriptor, fresh, unsorted, version) = cached else { return nil }
         if let fresh { return (descriptor, fresh) }

@@ -119,6 +119,13 @@ public enum Redaction {
         return redactPEM(redactJWTs(output))
     }
 
+    /// `text` with JWT-shaped runs and PEM blocks replaced, for text the agent wrote itself
+    /// (configuration errors), which can quote a value pasted into the wrong key but no secret
+    /// it holds.
+    public static func cleanShapes(_ text: String) -> String {
+        redactPEM(redactJWTs(text))
+    }
+
     /// Whether `text` looks like a secret rather than a name: a PEM block, a JWT, more than one
     /// line, or longer than any path. A file key holding such a value was pasted into by
     /// mistake, and its value is never repeated.
