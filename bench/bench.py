@@ -7,10 +7,12 @@ same rate: the agent on its own schedule, blackbox_exporter driven the way Prome
 probe and peak RSS of each, their ratios, the agent's start lag, startup time and /metrics cost.
 Reports, not pass/fail: the machines are shared and noisy, so compare the ratios of one run.
 """
-import concurrent.futures, os, signal, socket, subprocess, sys, tempfile, threading, time, urllib.parse, urllib.request
+import base64, concurrent.futures, http.server, json, os, signal, socket, subprocess, sys, tempfile, threading, time, urllib.parse, urllib.request
 
 BIN = os.environ.get("AOAI_CANARY_BIN", ".build/release/aoai-canary")
 SIZES = [int(x) for x in os.environ.get("BENCH_SIZES", "1 100 1000 10000").split()]
+RELOAD_SIZE = int(os.environ.get("BENCH_RELOAD_SIZE", "10000"))  # 0 skips the reload run
+DISCOVERED = int(os.environ.get("BENCH_DISCOVERED", "100000"))   # 0 skips the discovery run
 WINDOW = float(os.environ.get("BENCH_WINDOW", "20"))
 RATE = float(os.environ.get("BENCH_RATE", "200"))  # probes per second at the larger sizes
 TICK = os.sysconf("SC_CLK_TCK")
@@ -29,6 +31,16 @@ def peak_rss_mib(pid):
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+def rss_mib(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+def post(url, timeout=120):
+    with urllib.request.urlopen(urllib.request.Request(url, data=b"", method="POST"), timeout=timeout) as response:
+        return response.status, response.read()
 
 def get(url, timeout=10):
     with urllib.request.urlopen(url, timeout=timeout) as response:
@@ -179,6 +191,156 @@ def bench_blackbox(size, target, work):
         exporter.send_signal(signal.SIGTERM)
         exporter.wait(timeout=30)
 
+def write_listed(path, names, target, interval):
+    with open(path, "w") as f:
+        f.write(f'listen: "127.0.0.1:0"\ninterval: {int(interval * 1000)}ms\ntimeout: 5s\nresources:\n')
+        for name in names:
+            f.write(f"  - name: {name}\n    endpoint: {target}{name}/\n    deployment: d\n    api_key_file: bench.key\n")
+
+def late_rounds(before, after, bound=1.0):
+    """Rounds that started more than `bound` seconds late between two scrapes."""
+    b, a = dict(lag_buckets(before)), dict(lag_buckets(after))
+    total = a.get(float("inf"), 0) - b.get(float("inf"), 0)
+    within = a.get(bound, 0) - b.get(bound, 0)
+    return total - within, total
+
+def bench_reloads(size, target, work):
+    """Issue 17, item 3: reloads at `size` resources, while the schedule runs."""
+    interval = interval_for(size)
+    config = os.path.join(work, f"reload-{size}.yaml")
+    names = [f"r{i}" for i in range(size)]
+    write_listed(config, names, target, interval)
+    port = free_port()
+    agent = subprocess.Popen([BIN, "run", "--config", config, "--listen", f"127.0.0.1:{port}", "--log-format", "logfmt", "--log-level", "error",
+                              "--web.enable-lifecycle"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: get(base + "/-/ready") is not None)
+        time.sleep(interval + 1)
+        rss0 = rss_mib(agent.pid)
+        before = get(base + "/metrics", timeout=60).decode()
+        time.sleep(2)  # the rendering a scrape made is held for its second, then given back
+        start = time.time()
+        status, _ = post(base + "/-/reload")
+        unchanged = time.time() - start
+        time.sleep(3)
+        after = get(base + "/metrics", timeout=60).decode()
+        late, rounds = late_rounds(before, after)
+        time.sleep(2)
+        rss1 = rss_mib(agent.pid)
+        # A change of a tenth: that many removed, as many added.
+        tenth = size // 10
+        write_listed(config, names[tenth:] + [f"n{i}" for i in range(tenth)], target, interval)
+        start = time.time()
+        post(base + "/-/reload")
+        changed = time.time() - start
+        time.sleep(3)
+        rss2 = rss_mib(agent.pid)
+        print(f"reloads at {size} resources (status {status}): unchanged file applied in {unchanged*1000:.0f} ms, {late:.0f} of {rounds:.0f} rounds started over 1 s late"
+              f" meanwhile; {tenth} of {size} changed applied in {changed*1000:.0f} ms; RSS {rss0:.0f} MiB before, {rss1:.0f} after the unchanged reload"
+              f" ({(rss1/rss0-1)*100:+.1f}%), {rss2:.0f} after the change ({(rss2/rss0-1)*100:+.1f}%)", flush=True)
+    finally:
+        agent.send_signal(signal.SIGTERM)
+        agent.wait(timeout=30)
+
+class FakeResourceManager(http.server.BaseHTTPRequestHandler):
+    """Entra ID's token endpoint and Resource Manager for `count` accounts, 1,000 to a page, and a
+    data plane for one listed resource whose calls it counts. Answers every other read empty."""
+    protocol_version = "HTTP/1.1"
+    count, target, listed_hits, authority = 0, "", 0, ""
+    lock = threading.Lock()
+
+    def log_message(self, *args):
+        pass
+
+    def answer(self, body, status=200):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        if "/oauth2/v2.0/token" in self.path:
+            now = int(time.time())
+            claims = {"aud": "https://cognitiveservices.azure.com", "oid": "bench", "tid": "bench", "iat": now, "exp": now + 3600, "ver": "2.0"}
+            part = lambda value: base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+            return self.answer({"token_type": "Bearer", "expires_in": 3600, "access_token": part({"alg": "none"}) + "." + part(claims) + ".c2ln"})
+        return self.answer({"value": []})
+
+    def do_GET(self):
+        path, _, query = self.path.partition("?")
+        if path.startswith("/listed/"):
+            with FakeResourceManager.lock:
+                FakeResourceManager.listed_hits += 1
+            return self.answer({"object": "list", "data": []})
+        if path.endswith("/providers/Microsoft.CognitiveServices/accounts"):
+            skip = int(urllib.parse.parse_qs(query).get("$skiptoken", ["0"])[0])
+            page = range(skip, min(skip + 1000, self.count))
+            sub = path.split("/")[2]
+            body = {"value": [{"id": f"/subscriptions/{sub}/resourceGroups/g/providers/Microsoft.CognitiveServices/accounts/d{i}", "name": f"d{i}",
+                               "kind": "OpenAI", "properties": {"endpoint": f"{self.target}d{i}/"}} for i in page]}
+            if page.stop < self.count:
+                body["nextLink"] = f"{self.authority}{path}?api-version=2024-10-01&$skiptoken={page.stop}"
+            return self.answer(body)
+        return self.answer({"value": []})
+
+def bench_discovery(count, target, work):
+    """Issue 17, items 1-3: `count` accounts found by discovery beside one listed resource probed
+    every second; how long until they are applied, the memory it takes, and whether the listed
+    resource kept its rounds meanwhile."""
+    port = free_port()
+    FakeResourceManager.count, FakeResourceManager.target = count, target
+    FakeResourceManager.authority = f"http://127.0.0.1:{port}"
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), FakeResourceManager)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    authority = FakeResourceManager.authority
+    config = os.path.join(work, "discovery.yaml")
+    with open(config, "w") as f:
+        f.write(f"""listen: "127.0.0.1:0"
+interval: {int(max(60, count / RATE))}s
+timeout: 5s
+credentials:
+  app: {{type: client_secret, tenant_id: bench, client_id: bench, client_secret_file: bench.key, authority: "{authority}"}}
+control_plane: {{credential: app, endpoint: "{authority}", interval: 1h}}
+discovery:
+  - {{subscription: 5f1a2b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b, credential: app, probe: models}}
+resources:
+  - {{name: listed, endpoint: "{authority}/listed/", probe: models, api_key_file: bench.key, interval: 1s}}
+""")
+    agent_port = free_port()
+    started = time.time()
+    agent = subprocess.Popen([BIN, "run", "--config", config, "--listen", f"127.0.0.1:{agent_port}", "--log-format", "logfmt", "--log-level", "info"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    applied = [None]
+    def read():
+        for line in agent.stderr:
+            if applied[0] is None and "discovery changed the resources" in line:
+                applied[0] = time.time()
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        wait_until(lambda: applied[0] is not None, seconds=600)
+        if applied[0] is None:
+            print(f"discovery of {count} accounts: not applied within 600 s")
+            return
+        hits_at_apply = FakeResourceManager.listed_hits
+        time.sleep(5)
+        took = applied[0] - started
+        hits = FakeResourceManager.listed_hits
+        ready = get(f"http://127.0.0.1:{agent_port}/-/ready") is not None
+        print(f"discovery of {count} accounts: applied {took:.1f} s after start; peak RSS {peak_rss_mib(agent.pid):.0f} MiB, now {rss_mib(agent.pid):.0f} MiB;"
+              f" the listed resource (1 s interval) was probed {hits_at_apply} times until then ({hits_at_apply/max(took,1e-9):.2f}/s) and {hits - hits_at_apply} in the 5 s after;"
+              f" /-/ready {'200' if ready else 'not 200'}", flush=True)
+    finally:
+        agent.send_signal(signal.SIGTERM)
+        try:
+            agent.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            agent.kill()
+        server.shutdown()
+
 def main():
     work = tempfile.mkdtemp(prefix="aoai-canary-bench-")
     with open(os.path.join(work, "bench.key"), "w") as f:
@@ -206,6 +368,10 @@ def main():
                 print(f"          (failed probes in the window: agent {agent['failures']:.0f} of {agent['probes']:.0f}, blackbox {blackbox['failures']} of {blackbox['probes']})")
         size, agent, _ = results[-1]
         print(f"at {size} resources: startup to ready {agent['startup']*1000:.0f} ms; /metrics {agent['metrics_bytes']/1024:.0f} KiB rendered and served in {agent['metrics_seconds']*1000:.1f} ms")
+        if RELOAD_SIZE:
+            bench_reloads(RELOAD_SIZE, target_url, work)
+        if DISCOVERED:
+            bench_discovery(DISCOVERED, target_url, work)
     finally:
         target.send_signal(signal.SIGTERM)
         target.wait(timeout=30)

@@ -1,5 +1,6 @@
 // What each subcommand does, given its parsed options.
 import AzureSimulator
+import CProcess
 import Canary
 import Dispatch
 import HTTPServer
@@ -120,6 +121,7 @@ func serve(config: CanaryConfig, listen: String, web: WebConfig = WebConfig(), l
     })
     let notifier = ServiceNotifier(agents: supervisor.reference)
     supervisor.setHeartbeat(every: notifier.heartbeatInterval) { notifier.beat() }
+    supervisor.setAfterApply { CProcess_return_free_memory() }
     let scheme = web.tls == nil ? "http" : "https"
     let access = web.users.isEmpty ? "" : " (basic auth, \(web.users.count) user\(web.users.count == 1 ? "" : "s"))"
     let probed = supervisor.reference.current.config.resources.count

@@ -8,4 +8,8 @@
 // /metrics rendering of many megabytes stays in the heap after the scrapes that held it end.
 void CProcess_keep_large_blocks_mapped(void);
 
+// Gives the heap's free pages back to the system (malloc_trim): after a reload, which frees a
+// whole configuration's worth of small blocks, so resident memory returns to where it was.
+void CProcess_return_free_memory(void);
+
 #endif

@@ -44,6 +44,7 @@ public final class Supervisor: Service {
     private let clock: any CanaryClock
     private let requests = RequestQueue<ReloadRequest>()
     private let heartbeat = Mutex<(interval: Double, beat: @Sendable () -> Void)?>(nil)
+    private let afterApply = Mutex<(@Sendable () -> Void)?>(nil)
     /// The configuration as the file last gave it (the agent runs it merged with discovery's
     /// finds, less other shards' resources).
     private let fileConfig: Mutex<CanaryConfig>
@@ -69,6 +70,12 @@ public final class Supervisor: Service {
     /// (the service watchdog and status). Set it before `run()`.
     public func setHeartbeat(every interval: Double, _ beat: @escaping @Sendable () -> Void) {
         heartbeat.withLock { $0 = (interval, beat) }
+    }
+
+    /// Called after every configuration put in service (a reload, discovery's change): the
+    /// executable gives the freed memory back to the system there.
+    public func setAfterApply(_ action: @escaping @Sendable () -> Void) {
+        afterApply.withLock { $0 = action }
     }
 
     /// Asks for a reload from any thread; `answer` gets the outcome once it is applied (at
@@ -190,6 +197,7 @@ public final class Supervisor: Service {
         logger.log(.info, (onlyDiscovery ? "discovery changed the resources: \(config.resources.count) resources" : "configuration reloaded: \(config.resources.count) resources, \(config.credentials.count) credentials")
                    + (summary.isEmpty ? "" : "; \(summary)"), [("CONFIG", path)])
         if config.resources.isEmpty { logger.log(.warning, StatusView.noResourcesNotice, [("CONFIG", path)]) }
+        afterApply.withLock { $0 }?()
         return .success(config.resources.count)
     }
 }

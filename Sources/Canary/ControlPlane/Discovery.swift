@@ -27,7 +27,7 @@ extension ControlPlaneReader {
     /// The most one pass reads: pages per listing, accounts and bytes in all. Past any of them,
     /// or on a next link already followed, the listing stops, says so, and its subscription
     /// keeps what it had; a Resource Manager that pages forever costs bounded time and memory.
-    public static let maxPagesPerListing = 2_000
+    public static let maxPagesPerListing = 5_000
     public static let maxAccountsPerPass = 250_000
     public static let maxBytesPerPass = 512 << 20
 

@@ -63,10 +63,17 @@ public struct HistogramFamily: MetricFamily {
 
 /// Families and their series. Safe to use from any thread; rendering never waits on the scheduler.
 public final class MetricsRegistry: Sendable {
-    struct Histogram: Sendable {
+    /// A histogram's counts, boxed: the series map then holds 16 bytes a value instead of 32
+    /// (a few hundred thousand of them are histograms' neighbours at 100,000 resources), and an
+    /// observation changes the counts in place. Read and changed only under the registry's lock.
+    final class Histogram: @unchecked Sendable {
         var counts: [UInt64]
         var sum: Double = 0
         var count: UInt64 = 0
+
+        init(counts: [UInt64]) {
+            self.counts = counts
+        }
     }
 
     enum Value: Sendable {
@@ -103,7 +110,11 @@ public final class MetricsRegistry: Sendable {
         /// Removes from `family` (a name in `order`) the series that `matches`, looking only at
         /// those whose first label is `first` when it is given, and at all of them otherwise.
         mutating func remove(family name: String, first: String?, where matches: ([String]) -> Bool) {
-            guard var family = families[name] else { return }
+            // Taken out of the dictionary while it changes: a copy left behind would make every
+            // removal copy the family's whole series (copy-on-write), the cost that made a
+            // reload of 1,000 of 10,000 resources take 21 s.
+            guard var family = families.removeValue(forKey: name) else { return }
+            defer { families[name] = family }
             let position = family.position
             var removed: [[String]] = []
             if let first {
@@ -129,9 +140,7 @@ public final class MetricsRegistry: Sendable {
                     index[value] = kept.isEmpty ? nil : kept
                 }
             }
-            guard !removed.isEmpty else { return }
-            family.keysVersion &+= 1
-            families[name] = family
+            if !removed.isEmpty { family.keysVersion &+= 1 }
         }
     }
 
@@ -190,22 +199,21 @@ public final class MetricsRegistry: Sendable {
         let name = family.name
         state.withLock { state in
             guard let buckets = state.families[name]?.descriptor.buckets else { preconditionFailure("metric family \(name) was never registered") }
-            // Taken out of the dictionary (leaving a placeholder) so its counts are not shared while
-            // they change: an observation then costs no allocation.
-            var histogram: Histogram
-            if case .histogram(let existing)? = state.families[name]!.series.updateValue(.scalar(0), forKey: labels) {
+            let histogram: Histogram
+            if case .histogram(let existing)? = state.families[name]!.series[labels] {
                 histogram = existing
             } else {
                 histogram = Histogram(counts: Array(repeating: 0, count: buckets.count))
+                state.families[name]!.series[labels] = .histogram(histogram)
                 state.families[name]!.keysVersion &+= 1
                 state.indexed(state.families[name]!.position, labels)
             }
+            // The box is changed in place: no allocation per observation.
             for (index, bound) in buckets.enumerated() where value <= bound {
                 histogram.counts[index] += 1
             }
             histogram.sum += value
             histogram.count += 1
-            state.families[name]!.series[labels] = .histogram(histogram)
         }
     }
 
