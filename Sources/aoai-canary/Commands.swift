@@ -98,7 +98,7 @@ func serve(config: CanaryConfig, listen: String, web: WebConfig = WebConfig(), l
                           priorities: $0.priorities, clientAuth: $0.clientAuth)
         }
         server = try HTTPServer(listeningSocket: socket, threading: .pool(threads: 2), limits: .metricsEndpoint, tls: tls) { request in
-            guarded.check(request) ?? endpoint.handle(request)
+            guarded.handle(request) { endpoint.handle($0) }
         }
     } catch {
         logger.log(.error, "cannot serve metrics: \(error)", [("LISTEN", listen)])

@@ -2,6 +2,7 @@
 // basic auth with bcrypt through libcrypt, and the errors a user sees for a wrong file.
 import Foundation
 import HTTPServer
+import CanaryTestSupport
 import Testing
 @testable import Canary
 
@@ -128,5 +129,44 @@ import Testing
         let latin1 = "Basic " + Data(Array("prometheus:".utf8) + [0xE9]).base64EncodedString()  // not UTF-8
         #expect(door.check(request(authorization: latin1))?.status == 401)
         #expect(door.check(request(authorization: basic("prometheus:scrape-secret"))) == nil)
+    }
+
+    /// Issue 17, item 13: a flood of wrong passwords no longer locks a scraper that is not yet
+    /// remembered out with 429: its check waits its turn (parked), and is answered.
+    @Test func aFloodOfWrongPasswordsDoesNotLockOutANewScraper() async {
+        let door = WebGuard(config: WebConfig(users: ["prometheus": Self.hash]))
+        let next: @Sendable (HTTPRequest) -> HTTPResponse = { _ in HTTPResponse(status: 200, contentType: "text/plain", body: "ok\n") }
+        let wrong = Locked<[Int]>([])
+        for index in 0..<12 {
+            let answer = door.handle(request(authorization: basic("prometheus:wrong-\(index)")), next: next)
+            answer.deferred?.start { reply in wrong.withLock { $0.append(reply.status) } }
+        }
+        let right = door.handle(request(authorization: basic("prometheus:scrape-secret")), next: next)
+        let status = await withCheckedContinuation { continuation in
+            if let deferred = right.deferred { deferred.start { continuation.resume(returning: $0.status) } } else { continuation.resume(returning: right.status) }
+        }
+        #expect(status == 200, "the right password behind 12 wrong ones: \(status)")
+        #expect(wrong.value.count == 12 && wrong.value.allSatisfy { $0 == 401 })
+        // The same wrong password again is refused at once, without bcrypt.
+        #expect(door.handle(request(authorization: basic("prometheus:wrong-0")), next: next).status == 401)
+    }
+
+    /// Item 13: a user with a cheaper hash takes as long to refuse as an unknown one, whose check
+    /// runs against the most expensive configured hash (cost 12 against 4 here: 256 times).
+    @Test func aCheaperHashCannotBeToldApartByTiming() {
+        let cheap = "$2b$04$ru9IF5uy5MwNf/PHQYLOJeW9ABJYEasvYVvUX0/mX4W8zqMTJwVSe"   // "cheap-secret"
+        let dear = "$2b$12$78twW1iOLZHOS9qhC6w6MefaxgFb8y7.lw7k.eBbhXhgfupWi3rBS"    // "dear-secret"
+        let door = WebGuard(config: WebConfig(users: ["cheap": cheap, "dear": dear]))
+        func seconds(_ credentials: String) -> Double {
+            let start = SystemClock().monotonicSeconds
+            _ = door.check(request(authorization: basic(credentials)))
+            return SystemClock().monotonicSeconds - start
+        }
+        _ = seconds("nobody:warm-up")
+        let unknown = seconds("nobody:guess-1")
+        let cheapUser = seconds("cheap:guess-1")
+        #expect(door.check(request(authorization: basic("cheap:cheap-secret"))) == nil)
+        // Unpadded, the cheap user's check is about 1/256 of the unknown one's.
+        #expect(cheapUser > unknown * 0.5, "cheap user \(cheapUser) s, unknown user \(unknown) s")
     }
 }

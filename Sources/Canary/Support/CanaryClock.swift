@@ -28,6 +28,14 @@ public struct SystemClock: CanaryClock {
         try Task.checkCancellation()
     }
 
+    /// Blocks the calling thread (one that is not the cooperative pool's) for `seconds`.
+    public static func block(seconds: Double) {
+        guard seconds > 0, seconds.isFinite else { return }
+        var request = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - seconds.rounded(.down)) * 1e9))
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) != 0, errno == EINTR { request = remaining }
+    }
+
     private static func read(_ clock: clockid_t) -> Double {
         var spec = timespec()
         clock_gettime(clock, &spec)
