@@ -4,34 +4,6 @@
 import HTTPClient
 import Synchronization
 
-/// `run --shard INDEX/COUNT`: this agent's part of the estate.
-public struct Shard: Sendable, Equatable, CustomStringConvertible {
-    /// From 1 to `count`.
-    public var index: Int
-    public var count: Int
-
-    /// Parses `INDEX/COUNT` with 1 <= INDEX <= COUNT <= 1000; nil otherwise.
-    public init?(_ text: String) {
-        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 2, let index = Int(parts[0]), let count = Int(parts[1]), (1...1000).contains(count), (1...count).contains(index) else { return nil }
-        self.index = index
-        self.count = count
-    }
-
-    public var description: String { "\(index)/\(count)" }
-
-    /// Whether this shard probes the resource: its `arm_id` (or name, without one), lowercased,
-    /// hashed with 64-bit FNV-1a, modulo `count`. Stable across agents, restarts and versions.
-    public func owns(_ resource: ResourceConfig) -> Bool {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in (resource.armID?.description ?? resource.name).lowercased().utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01b3
-        }
-        return Int(hash % UInt64(count)) == index - 1
-    }
-}
-
 /// Builds the configuration the agent runs from the file's, the discovered resources and the shard.
 public enum EffectiveConfig {
     public static func merge(file: CanaryConfig, discovered: [ResourceConfig], shard: Shard?, problem: (String) -> Void = { _ in }) -> CanaryConfig {

@@ -63,6 +63,7 @@ public final class Supervisor: Service {
         let agent = Agent(config: EffectiveConfig.merge(file: config, discovered: [], shard: shard), logger: logger, build: build, clock: clock)
         self.discoverer = Discoverer(client: agent.httpClient, clock: clock, logger: logger, shard: shard)
         agent.metrics.recordReload(successful: true, at: clock.wallSeconds)
+        if let shard { agent.metrics.record(shard: shard) }
         reference = AgentReference(agent)
     }
 

@@ -34,6 +34,7 @@ public struct CanaryMetrics: Sendable {
     public static let reloadSuccessful = GaugeFamily("aoai_canary_config_last_reload_successful", help: "1 if the last configuration load (start or reload) succeeded, 0 if it was rejected and the previous configuration kept running.")
     public static let reloadTimestamp = GaugeFamily("aoai_canary_config_last_reload_success_timestamp_seconds", help: "Unix time of the last successful configuration load.")
     public static let startLag = HistogramFamily("aoai_canary_round_start_lag_seconds", help: "How late rounds start against their slot in the schedule.", buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5])
+    public static let shardInfo = GaugeFamily("aoai_canary_shard_info", help: "The part of the estate this agent probes (run --shard INDEX/COUNT); always 1, absent without --shard. Two agents of one job with the same index, or with different counts, probe some resources twice.", labels: ["index", "count"])
     public static let buildInfo = GaugeFamily("aoai_canary_build_info", help: "Build information of the running agent; always 1.", labels: ["version", "revision", "swift_version"])
 
     static let phases = ["resolve", "connect", "tls", "processing", "transfer"]
@@ -43,7 +44,7 @@ public struct CanaryMetrics: Sendable {
     public static let all: [any MetricFamily] = [
         probeSuccess, probeDuration, httpPhase, httpStatus, probes, failures, lastSuccess, divergence,
         resourceCredential, dataActionGranted, resourceInfo, controlPlaneRequests, discoveredResources, tokenExpiry, tokenAcquisitions, tokenDuration, tokenInfo, tokenRefreshAt, tokenLifetime, refreshFailures,
-        credentialExpiry, clockSkew, configWarnings, permissionRecovery, reloadSuccessful, reloadTimestamp, startLag, buildInfo,
+        credentialExpiry, clockSkew, configWarnings, permissionRecovery, reloadSuccessful, reloadTimestamp, startLag, shardInfo, buildInfo,
     ]
 
     public init(registry: MetricsRegistry = MetricsRegistry(), build: BuildInfo) {
@@ -156,6 +157,11 @@ public struct CanaryMetrics: Sendable {
         if let credential, let granted = facts.dataActionGranted(dataAction) {
             registry.set(Self.dataActionGranted, [resource, credential], granted ? 1 : 0)
         }
+    }
+
+    /// Which shard this agent is, for the rule that finds two agents probing the same part.
+    public func record(shard: Shard) {
+        registry.set(Self.shardInfo, [String(shard.index), String(shard.count)], 1)
     }
 
     /// How late a round started against its slot.
