@@ -102,4 +102,28 @@ import Testing
             try? await Task.sleep(for: .milliseconds(1))
         }
     }
+
+    /// Issue 17, item 3: the control plane's and discovery's loops wait for an event instead of
+    /// polling every second. A wake-up returns at a signal, at once for a signal already given,
+    /// and at the deadline otherwise.
+    @Test func aWakeupReturnsAtASignalOrAtItsDeadline() async {
+        let clock = ManualClock()
+        let wakeup = Wakeup()
+        let woken = Locked(false)
+        let waiter = Task {
+            await wakeup.wait(untilMonotonic: .infinity, clock: clock)
+            woken.withLock { $0 = true }
+        }
+        await waitUntil { clock.sleeperCount == 1 }
+        #expect(!woken.value, "no signal, no deadline: still waiting")
+        wakeup.signal()
+        await waiter.value
+        #expect(woken.value)
+        wakeup.signal()
+        await wakeup.wait(untilMonotonic: .infinity, clock: clock)  // the kept signal: returns at once
+        let timed = Task { await wakeup.wait(untilMonotonic: clock.monotonicSeconds + 5, clock: clock) }
+        await waitUntil { clock.sleeperCount >= 1 }
+        clock.advance(by: 5)
+        await timed.value
+    }
 }

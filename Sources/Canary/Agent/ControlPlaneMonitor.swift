@@ -33,6 +33,8 @@ public final class ControlPlaneMonitor: Sendable {
     let logger: EventLogger
     let clock: any CanaryClock
     private let state = Mutex(State())
+    /// Rung when a resource becomes due ahead of the interval, so the loop need not poll.
+    private let wakeup = Wakeup()
 
     /// A reload (or discovery's change) passes the previous agent's monitor: when the control
     /// plane and its credential are unchanged, its Resource Manager token, role definitions and
@@ -70,14 +72,17 @@ public final class ControlPlaneMonitor: Sendable {
 
     /// Told after every round: a resource whose Entra ID canary starts failing is read again at once.
     func noteEntraID(resource: String, failing: Bool) {
-        state.withLock { state in
-            if failing, !state.failing.contains(resource), readable.contains(resource) { state.due.insert(resource) }
+        let becameDue = state.withLock { state -> Bool in
+            var due = false
+            if failing, !state.failing.contains(resource), readable.contains(resource) { due = state.due.insert(resource).inserted }
             if failing { state.failing.insert(resource) } else { state.failing.remove(resource) }
+            return due
         }
+        if becameDue { wakeup.signal() }
     }
 
-    /// Reads every resource now and then on the interval, and any resource marked due within a
-    /// second, until cancelled.
+    /// Reads every resource now and then on the interval, and any resource marked due as soon as
+    /// it is, until cancelled.
     /// With nothing to read it waits until cancelled: it never ends what runs beside it.
     func run() async {
         guard !resources.isEmpty else {
@@ -112,7 +117,11 @@ public final class ControlPlaneMonitor: Sendable {
                     break
                 }
             }
-            do { try await clock.sleep(untilMonotonic: clock.monotonicSeconds + max(pause, min(next - clock.monotonicSeconds, 1))) } catch { return }
+            // Throttled: not before the pause is over, whatever becomes due meanwhile.
+            if pause > 0 {
+                do { try await clock.sleep(untilMonotonic: clock.monotonicSeconds + pause) } catch { return }
+            }
+            await wakeup.wait(untilMonotonic: next, clock: clock)
         }
     }
 

@@ -36,6 +36,8 @@ final class Discoverer: Sendable {
     /// This agent's part of the estate: keys are asked for its accounts only.
     private let shard: Shard?
     private let state = Mutex(State())
+    /// Rung when the file is read again: its discovery entries may have changed.
+    private let wakeup = Wakeup()
 
     init(client: HTTPClient, clock: any CanaryClock, logger: EventLogger, shard: Shard? = nil) {
         self.client = client
@@ -46,14 +48,22 @@ final class Discoverer: Sendable {
 
     var found: DiscoveryResult? { state.withLock { $0.found } }
 
+    /// The file was read again: look at its discovery entries now rather than at the next pass.
+    func fileChanged() {
+        wakeup.signal()
+    }
+
     /// Until cancelled. `config` gives the file's configuration now; `changed` is called with
-    /// the new set when it differs.
+    /// the new set when it differs. Between passes it waits for the next one, or for
+    /// `fileChanged()`.
     func run(config: @escaping @Sendable () -> CanaryConfig, changed: @escaping @Sendable () -> Void) async {
         var next = 0.0
         var tokens: (settings: CredentialSettings, cache: TokenCache)?
+        var hasDiscovery = false
         while !Task.isCancelled {
             let file = config()
             let entriesChanged = state.withLock { $0.entries != file.discovery }
+            hasDiscovery = file.controlPlane != nil && !file.discovery.isEmpty
             if let settings = file.controlPlane, !file.discovery.isEmpty, let credential = file.credential(named: settings.credential),
                entriesChanged || clock.monotonicSeconds >= next {
                 next = clock.monotonicSeconds + settings.interval.seconds
@@ -95,7 +105,7 @@ final class Discoverer: Sendable {
                 state.withLock { $0 = State() }
                 changed()
             }
-            do { try await clock.sleep(untilMonotonic: clock.monotonicSeconds + 1) } catch { return }
+            await wakeup.wait(untilMonotonic: hasDiscovery ? next : .infinity, clock: clock)
         }
     }
 

@@ -155,7 +155,10 @@ public final class Supervisor: Service {
         var config: Result<CanaryConfig, ConfigErrors> = .success(fileConfig.withLock { $0 })
         if batch.contains(where: \.rereadFile) {
             config = load()
-            if case .success(let file) = config { fileConfig.withLock { $0 = file } }
+            if case .success(let file) = config {
+                fileConfig.withLock { $0 = file }
+                discoverer.fileChanged()
+            }
         }
         let logger = self.logger
         return (batch, config.map { file in
@@ -176,6 +179,7 @@ public final class Supervisor: Service {
     /// Records a refused file: the previous configuration keeps running.
     private func refuse(_ error: ConfigErrors, agent: Agent) -> Result<Int, ConfigErrors> {
         agent.metrics.recordReload(successful: false, at: clock.wallSeconds)
+        agent.metrics.registry.markChanged()
         logger.log(.error, "configuration reload rejected, the previous configuration keeps running: \(error.issues.count) error(s): \(error.issues.first.map(\.description) ?? "")",
                    [("CONFIG", path)])
         return .failure(error)
@@ -198,6 +202,7 @@ public final class Supervisor: Service {
         logger.log(.info, (onlyDiscovery ? "discovery changed the resources: \(config.resources.count) resources" : "configuration reloaded: \(config.resources.count) resources, \(config.credentials.count) credentials")
                    + (summary.isEmpty ? "" : "; \(summary)"), [("CONFIG", path)])
         if config.resources.isEmpty { logger.log(.warning, StatusView.noResourcesNotice, [("CONFIG", path)]) }
+        agent.metrics.registry.markChanged()
         afterApply.withLock { $0 }?()
         return .success(config.resources.count)
     }

@@ -8,7 +8,8 @@ import Synchronization
 /// Renders the exposition for scrapers. A rendering is made at most once a second: every scrape
 /// within a second of the last rendering gets that same rendering (plain and gzip), whether or
 /// not it is still being sent to anyone, so however many scrapers come, loop or stall, they cost
-/// one render a second and share one copy in memory. At most `maxInFlight` responses are sent at
+/// one render a second and share one copy in memory. A reload (applied or refused) makes the
+/// next scrape render afresh. At most `maxInFlight` responses are sent at
 /// once, and the renderings they hold are bounded in bytes too (`maxHeldBytes`): past either, a
 /// scrape gets 503 with `Retry-After`, as node_exporter's `--web.max-requests` does, rather than
 /// more memory, or data frozen in an old rendering.
@@ -23,6 +24,7 @@ final class Scrapes: Sendable {
     private struct Rendering {
         var id: Int
         var registry: ObjectIdentifier
+        var epoch: Int
         var at: Double
         var plain: SharedBody
         var gzip: SharedBody?
@@ -98,7 +100,8 @@ final class Scrapes: Sendable {
         let id = ObjectIdentifier(registry)
         func shared() -> Rendering? {
             state.withLock { state in
-                guard let rendering = state.rendering, rendering.registry == id, clock.monotonicSeconds - rendering.at < Self.freshFor else { return nil }
+                guard let rendering = state.rendering, rendering.registry == id, rendering.epoch == registry.epoch,
+                      clock.monotonicSeconds - rendering.at < Self.freshFor else { return nil }
                 state.held[rendering.id, default: (rendering.bytes, 0)].senders += 1
                 return rendering
             }
@@ -114,12 +117,13 @@ final class Scrapes: Sendable {
                 return state.heldBytes + last <= maxHeldBytes(state) || state.held.isEmpty
             }
             guard room else { return nil }
+            let epoch = registry.epoch
             let bytes = registry.renderBytes()
             let plain = SharedBody(bytes)
             let gzip = (try? Gzip.compress(bytes)).map { SharedBody($0) }
             return state.withLock { state in
                 state.nextID += 1
-                let rendering = Rendering(id: state.nextID, registry: id, at: clock.monotonicSeconds, plain: plain, gzip: gzip)
+                let rendering = Rendering(id: state.nextID, registry: id, epoch: epoch, at: clock.monotonicSeconds, plain: plain, gzip: gzip)
                 state.rendering = rendering
                 state.held[rendering.id] = (rendering.bytes, 1)
                 return rendering

@@ -147,6 +147,17 @@ public final class MetricsRegistry: Sendable {
     private let state = Mutex(State())
     /// Called at render time for values read fresh (process metrics); returns extra text.
     private let collectors: Mutex<[@Sendable () -> String]> = Mutex([])
+    /// Bumped when the configuration behind the series changes (a reload applied or refused): a
+    /// rendering made before it is not shared after it, so a scrape right after a reload sees it.
+    private let epochCounter = Atomic<Int>(0)
+
+    /// The current epoch (see `markChanged`).
+    public var epoch: Int { epochCounter.load(ordering: .acquiring) }
+
+    /// Says the series changed as a whole (a reload): renderings made before are stale.
+    public func markChanged() {
+        epochCounter.add(1, ordering: .releasing)
+    }
 
     public init() {}
 

@@ -103,3 +103,29 @@ public final class RequestQueue<Element: Sendable>: Sendable {
         return items
     }
 }
+
+/// A wake-up call between threads and one waiting task: `signal` from anywhere, `wait` from the
+/// task, which returns at its deadline or at the first signal, whichever comes first. A signal
+/// while nobody waits is kept for the next wait. For loops that would otherwise poll.
+public final class Wakeup: Sendable {
+    private let signals = RequestQueue<Void>()
+
+    public init() {}
+
+    public func signal() {
+        signals.push(())
+    }
+
+    /// Returns at `deadline` (monotonic, by `clock`), at a signal, or when the task is cancelled.
+    public func wait(untilMonotonic deadline: Double, clock: any CanaryClock) async {
+        // Signals that came together count once.
+        if !signals.drain().isEmpty { return }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await clock.sleep(untilMonotonic: deadline) }
+            group.addTask { _ = await self.signals.next() }
+            await group.next()
+            group.cancelAll()
+        }
+        _ = signals.drain()
+    }
+}
