@@ -117,7 +117,8 @@ extension JSONValue: Decodable {
     }
 }
 
-/// `text` as a JSON string literal: quotes, backslashes and control characters escaped, `/` left alone.
+/// `text` as a JSON string literal: quotes, backslashes and the characters `isUnsafeInText` names
+/// escaped, `/` left alone.
 public func jsonString(_ text: String) -> String {
     var out = "\""
     for scalar in text.unicodeScalars {
@@ -128,13 +129,23 @@ public func jsonString(_ text: String) -> String {
         case "\r": out += "\\r"
         case "\t": out += "\\t"
         default:
-            if scalar.value < 0x20 {
+            if isUnsafeInText(scalar) {
                 let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                out += "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
             } else {
                 out.unicodeScalars.append(scalar)
             }
         }
     }
     return out + "\""
+}
+
+/// Characters a terminal, log viewer or page would act on rather than show: C0 and C1
+/// controls, DEL, and the bidirectional and line-separator formats that can reorder or split a
+/// line. `jsonString` writes them as `\uXXXX`.
+public func isUnsafeInText(_ scalar: Unicode.Scalar) -> Bool {
+    switch scalar.value {
+    case 0..<0x20, 0x7f...0x9f, 0x061c, 0x200e, 0x200f, 0x2028...0x202e, 0x2066...0x2069: return true
+    default: return false
+    }
 }

@@ -154,7 +154,8 @@ func resourceManagerToken(_ world: World) async throws -> String {
     }
 
     /// A pass cancelled in flight (a reload, discovery swapping the agent, a stop) is not counted as
-    /// a failure of Resource Manager: the demo showed two such "failures" per start before.
+    /// a failure of Resource Manager (the demo showed two such "failures" per start before), and
+    /// records no facts.
     @Test func aCancelledPassCountsNoFailure() async throws {
         let world = try World()
         let endpoint = world.addResource("slow-arm")
@@ -174,6 +175,8 @@ func resourceManagerToken(_ world: World) async throws -> String {
         pass.cancel()
         _ = await pass.value
         #expect(agent.value(CanaryMetrics.controlPlaneRequests, ["failure"]) == 0)
+        // Issue 17, item 5a: nor is it recorded as facts: what was known before stays.
+        #expect(agent.board.controlPlaneFacts("slow-arm") == nil, "a cancelled read was recorded as facts")
     }
 
     /// A reload of an unchanged file keeps the control plane's token, facts and findings: no

@@ -54,6 +54,27 @@ final class HostileResourceManager: @unchecked Sendable {
         return Supervisor(config: try ConfigLoader.load(path: path, variables: [:]), path: path, variables: [:], logger: logger, build: build)
     }
 
+    /// A 1 s configuration with a control plane at `endpoint` (and `extra` top-level YAML), and
+    /// one listed resource probed with its key only.
+    static func controlPlaneConfig(_ world: World, endpoint: String, listed: String, extra: String = "") -> String {
+        """
+        listen: "127.0.0.1:0"
+        interval: 1s
+        timeout: 2s
+        control_plane:
+          credential: app
+          endpoint: \(endpoint)
+        \(extra)
+        """ + world.credentialsYAML() + """
+        resources:
+          - name: \(listed)
+            endpoint: \(world.addResource(listed))
+            deployment: \(Names.deployment)
+            api_key_file: resource.key
+
+        """
+    }
+
     static func endpointStatus(_ supervisor: Supervisor, _ path: String) -> Int {
         StatusEndpoint(agents: supervisor.reference, version: "t").handle(HTTPRequest(method: "GET", path: path)).status
     }
@@ -62,23 +83,7 @@ final class HostileResourceManager: @unchecked Sendable {
     /// task group it shared with the schedule: 0 probes, while /-/ready said 200.
     @Test func aControlPlaneWithNothingToReadStopsNoProbe() async throws {
         let world = try World()
-        let text = """
-        listen: "127.0.0.1:0"
-        interval: 1s
-        timeout: 2s
-        control_plane:
-          credential: app
-          endpoint: \(world.simulator.authority)
-
-        """ + world.credentialsYAML() + """
-        resources:
-          - name: plain
-            endpoint: \(world.addResource("plain"))
-            deployment: \(Names.deployment)
-            api_key_file: resource.key
-
-        """
-        let supervisor = try Self.supervisor(world, text)
+        let supervisor = try Self.supervisor(world, Self.controlPlaneConfig(world, endpoint: world.simulator.authority, listed: "plain"))
         let running = Task { await supervisor.run() }
         let registry = supervisor.reference.current.metrics.registry
         #expect(await eventually { (registry.value(CanaryMetrics.probes.name, ["plain", "api_key"]) ?? 0) >= 3 }, "\(world.logs.chunks.suffix(5))")
@@ -96,26 +101,8 @@ final class HostileResourceManager: @unchecked Sendable {
     @Test func aFailingDiscoveryStopsNoProbe() async throws {
         let world = try World()
         let manager = try HostileResourceManager { _, _ in HostileResourceManager.json(#"{"error":{"code":"ServiceUnavailable","message":"down"}}"#, status: 503) }
-        let text = """
-        listen: "127.0.0.1:0"
-        interval: 1s
-        timeout: 2s
-        control_plane:
-          credential: app
-          endpoint: \(manager.authority)
-        discovery:
-          - subscription: 5f1a2b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b
-            credential: app
-
-        """ + world.credentialsYAML() + """
-        resources:
-          - name: listed
-            endpoint: \(world.addResource("listed"))
-            deployment: \(Names.deployment)
-            api_key_file: resource.key
-
-        """
-        let supervisor = try Self.supervisor(world, text)
+        let discovery = "discovery:\n  - subscription: 5f1a2b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b\n    credential: app\n"
+        let supervisor = try Self.supervisor(world, Self.controlPlaneConfig(world, endpoint: manager.authority, listed: "listed", extra: discovery))
         let running = Task { await supervisor.run() }
         let registry = supervisor.reference.current.metrics.registry
         #expect(await eventually { world.logs.chunks.contains { $0.contains("discovery:") && $0.contains("503") } }, "\(world.logs.chunks.suffix(5))")
@@ -331,26 +318,6 @@ final class HostileResourceManager: @unchecked Sendable {
             #expect(verdict.detail.contains("could not be read, so whether they grant") && !verdict.detail.contains("none grants"), "\(name): \(verdict.detail)")
             agent.shutdown()
         }
-    }
-
-    /// Item 5a: a read cut short by a reload or stop records nothing: the facts before stay.
-    @Test func aCancelledReadRecordsNoFacts() async throws {
-        let world = try World()
-        let endpoint = world.addResource("slow-arm")
-        let slow = try HTTPServer(host: "127.0.0.1", port: 0, threading: .threadPerConnection) { _ in
-            usleep(3_000_000)
-            return HTTPResponse(status: 503)
-        }
-        defer { slow.stop() }
-        let agent = world.agent(try world.config(ControlPlaneTests.config(world, resources: [("slow-arm", endpoint, true)],
-                                                                          controlPlaneEndpoint: "http://127.0.0.1:\(slow.boundAddress.port)")))
-        defer { agent.shutdown() }
-        let monitor = try #require(agent.controlPlane)
-        let pass = Task { await monitor.read(agent.config.resources[0]) }
-        try await Task.sleep(for: .milliseconds(500))
-        pass.cancel()
-        _ = await pass.value
-        #expect(agent.board.controlPlaneFacts("slow-arm") == nil, "a cancelled read was recorded as facts")
     }
 
     /// Item 7: parked reloads hold connections, so only a few may wait at once.

@@ -85,44 +85,13 @@ public final class EventLogger: Sendable {
     func json(_ priority: LogPriority, _ message: String, _ fields: [(String, String)]) -> String {
         var object: [(String, String)] = [("time", Timestamp.iso8601(wallSeconds: SystemClock().wallSeconds)), ("level", priority.name), ("msg", message)]
         object += fields.map { ($0.0.lowercased(), $0.1) }
-        return "{" + object.map { "\(Self.quoted($0.0)):\(Self.quoted($0.1))" }.joined(separator: ",") + "}\n"
-    }
-
-    /// Characters a terminal or a log viewer would act on rather than show: C0 and C1 controls,
-    /// DEL, and the bidirectional and line-separator formats that can reorder or split a line.
-    static func isUnsafe(_ scalar: Unicode.Scalar) -> Bool {
-        switch scalar.value {
-        case 0..<0x20, 0x7f...0x9f, 0x061c, 0x200e, 0x200f, 0x2028...0x202e, 0x2066...0x2069: return true
-        default: return false
-        }
-    }
-
-    /// A JSON string literal with every unsafe character written as `\\uXXXX`.
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if isUnsafe(scalar) {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
+        return "{" + object.map { "\(jsonString($0.0)):\(jsonString($0.1))" }.joined(separator: ",") + "}\n"
     }
 
     private func logfmtValue(_ value: String) -> String {
-        let needsQuotes = value.isEmpty || value.unicodeScalars.contains { $0 == " " || $0 == "=" || $0 == "\"" || $0 == "\\" || Self.isUnsafe($0) }
+        let needsQuotes = value.isEmpty || value.unicodeScalars.contains { $0 == " " || $0 == "=" || $0 == "\"" || $0 == "\\" || isUnsafeInText($0) }
         guard needsQuotes else { return value }
-        return Self.quoted(value)
+        return jsonString(value)
     }
 
     public static let writeStderr: @Sendable (String) -> Void = { line in
