@@ -71,7 +71,8 @@ final class CurlLoop: @unchecked Sendable {
     }
 
     private let inbox = Mutex(Inbox())
-    private let multi: UnsafeMutableRawPointer
+    /// nil when libcurl could not make one: every call then fails with `startError`.
+    private let multi: UnsafeMutableRawPointer?
     private var thread: pthread_t?
     private var active: [UnsafeMutableRawPointer: Transfer] = [:]
     /// Finished easy handles, reset and kept for the next requests: setting one up from
@@ -84,8 +85,13 @@ final class CurlLoop: @unchecked Sendable {
     /// The loop thread's name, as `ps -L` and `top -H` show it (the kernel keeps its first 15 bytes).
     static let threadName = "aoai-canary-curl"
 
-    init() {
-        multi = curl_multi_init()!
+    init(globalInit: CURLcode = CURLE_OK) {
+        multi = globalInit == CURLE_OK ? curl_multi_init() : nil
+        guard let multi else {
+            startError = .setupFailed(option: globalInit == CURLE_OK ? "curl_multi_init" : "curl_global_init",
+                                      message: String(cString: curl_easy_strerror(globalInit == CURLE_OK ? CURLE_OUT_OF_MEMORY : globalInit)))
+            return
+        }
         do {
             // Keep connections to each endpoint for reuse across rounds.
             try CurlOption.check(CCurl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, 256), "CURLMOPT_MAXCONNECTS")
@@ -114,7 +120,7 @@ final class CurlLoop: @unchecked Sendable {
             return true
         }
         if accepted {
-            curl_multi_wakeup(multi)
+            if let multi { curl_multi_wakeup(multi) }
         } else {
             transfer.finish(.failure(.cancelled))
         }
@@ -124,17 +130,18 @@ final class CurlLoop: @unchecked Sendable {
         // The caller hears at once; the loop thread then frees the handle if one was started.
         transfer.markCancelled()
         inbox.withLock { $0.cancelled.append(transfer) }
-        curl_multi_wakeup(multi)
+        if let multi { curl_multi_wakeup(multi) }
     }
 
     func stop() {
         guard !stopped.exchange(true, ordering: .sequentiallyConsistent) else { return }
         inbox.withLock { $0.stopping = true }
-        curl_multi_wakeup(multi)
+        if let multi { curl_multi_wakeup(multi) }
         if let thread { pthread_join(thread, nil) }
     }
 
     private func run() {
+        guard let multi else { return }
         while true {
             let (added, cancelled, stopping) = inbox.withLock { inbox in
                 defer { inbox.added = []; inbox.cancelled = [] }
@@ -147,9 +154,15 @@ final class CurlLoop: @unchecked Sendable {
                 break
             }
             var running: Int32 = 0
-            curl_multi_perform(multi, &running)
+            let performed = curl_multi_perform(multi, &running)
             collectFinished()
-            curl_multi_poll(multi, nil, 0, 1000, nil)
+            if performed != CURLM_OK { failAll(performed, in: "curl_multi_perform") }
+            let polled = curl_multi_poll(multi, nil, 0, 1000, nil)
+            if polled != CURLM_OK {
+                failAll(polled, in: "curl_multi_poll")
+                // Not a busy loop when polling keeps failing: wait as a poll would have.
+                usleep(100_000)
+            }
         }
         for easy in idle { curl_easy_cleanup(easy) }
         idle.removeAll()
@@ -171,7 +184,18 @@ final class CurlLoop: @unchecked Sendable {
             transfer.finish(.failure(error))
             return
         }
-        curl_multi_add_handle(multi, easy)
+        let added = curl_multi_add_handle(multi, easy)
+        if added != CURLM_OK {
+            release(easy, transfer)
+            transfer.finish(.failure(.other(code: Int(added.rawValue), message: "curl_multi_add_handle: " + String(cString: curl_multi_strerror(added)))))
+        }
+    }
+
+    /// The multi handle failed as a whole: every call in flight ends with that error rather than
+    /// waiting for a result that will not come.
+    private func failAll(_ code: CURLMcode, in call: String) {
+        let error = HTTPClientError.other(code: Int(code.rawValue), message: "\(call): " + String(cString: curl_multi_strerror(code)))
+        for transfer in Array(active.values) { abort(transfer, with: error) }
     }
 
     private func abort(_ transfer: Transfer, with error: HTTPClientError) {
@@ -185,8 +209,9 @@ final class CurlLoop: @unchecked Sendable {
     }
 
     private func release(_ easy: UnsafeMutableRawPointer, _ transfer: Transfer) {
-        curl_multi_remove_handle(multi, easy)
-        if idle.count < Self.idleLimit {
+        // A handle the multi handle would not let go of is not reused.
+        let removed = multi.map { curl_multi_remove_handle($0, easy) } ?? CURLM_OK
+        if removed == CURLM_OK, idle.count < Self.idleLimit {
             // Back to the defaults of curl_easy_init; connections stay in the multi handle's cache.
             curl_easy_reset(easy)
             idle.append(easy)
@@ -207,7 +232,8 @@ final class CurlLoop: @unchecked Sendable {
             let code = message.pointee.data.result
             let timings = readTimings(easy)
             var status = 0
-            _ = CCurl_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
+            // No status to read is no response: the transfer failed, whatever its code said.
+            if CCurl_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK { status = 0 }
             let message = errorMessage(transfer, code)
             release(easy, transfer)
             if code == CURLE_OK || (code == CURLE_WRITE_ERROR && transfer.truncated) {

@@ -93,9 +93,14 @@ public enum HTTPClientError: Error, CustomStringConvertible, Sendable, Equatable
 public final class HTTPClient: Sendable {
     private let loop: CurlLoop
 
-    public init() {
-        CurlGlobal.ensureInitialised()
-        loop = CurlLoop()
+    public convenience init() {
+        self.init(globalInit: CurlGlobal.initialised)
+    }
+
+    /// A client as if curl_global_init had answered `globalInit`: for tests of a libcurl that
+    /// cannot start.
+    init(globalInit: CURLcode) {
+        loop = CurlLoop(globalInit: globalInit)
         loop.start()
     }
 
@@ -121,6 +126,6 @@ public final class HTTPClient: Sendable {
 }
 
 enum CurlGlobal {
-    private static let once: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
-    static func ensureInitialised() { _ = once }
+    /// curl_global_init's result, from its one call in the process.
+    static let initialised: CURLcode = curl_global_init(Int(CURL_GLOBAL_DEFAULT))
 }

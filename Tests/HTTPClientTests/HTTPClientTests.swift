@@ -1,7 +1,8 @@
 // The HTTP client module against a real server on loopback: answers, limits, timeouts, and
 // options libcurl refuses.
 import Foundation
-import HTTPClient
+import CCurl
+@testable import HTTPClient
 import HTTPServer
 import Testing
 
@@ -64,5 +65,19 @@ let client = HTTPClient()
             try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         }
         #expect(names.contains("aoai-canary-cur"), "\(names)")  // Linux keeps 15 bytes of aoai-canary-curl
+    }
+
+    /// Issue 18: libcurl's results are checked. A curl_global_init that failed fails every call
+    /// with a typed error, instead of a multi handle used as if it existed.
+    @Test func aLibcurlThatCannotStartFailsEveryCallWithItsReason() async {
+        let broken = HTTPClient(globalInit: CURLE_FAILED_INIT)
+        defer { broken.shutdown() }
+        do {
+            _ = try await broken.execute(HTTPClientRequest(method: "GET", url: "http://127.0.0.1:9/", timeoutSeconds: 1))
+            Issue.record("a call succeeded on a client that could not start")
+        } catch {
+            guard case .setupFailed(let option, _) = error else { Issue.record("\(error)"); return }
+            #expect(option == "curl_global_init")
+        }
     }
 }
