@@ -25,7 +25,7 @@ final class ConnectionTable: @unchecked Sendable {
     }
 
     let perAddress: Int
-    private let lock = PthreadLock()
+    private let lock = Lock()
     private var entries: [Int: Entry] = [:]
     private var byAddress: [String: Set<Int>] = [:]
     private var nextID = 1

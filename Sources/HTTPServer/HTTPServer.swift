@@ -250,7 +250,7 @@ public final class HTTPServer: @unchecked Sendable {
     public let boundAddress: SocketAddress
     private let context: ServerContext
     private var daemon: OpaquePointer?
-    private let stopLock = PthreadLock()
+    private let stopLock = Lock()
     /// The PEM strings handed to libmicrohttpd, which keeps pointers to them while it runs.
     private let tlsStrings: [UnsafeMutablePointer<CChar>]
 
@@ -366,7 +366,7 @@ final class ServerContext: @unchecked Sendable {
     let connections: ConnectionTable?
     /// Parked connections by their request, and whether parking is still allowed; one lock
     /// orders parking, replies and the stop, so a connection is resumed exactly once.
-    private let parked = PthreadLock()
+    private let parked = Lock()
     private var waiting: [ObjectIdentifier: (connection: OpaquePointer, request: PendingRequest)] = [:]
     private var parkingOpen = true
     /// Connections the stop resumed whose answer libmicrohttpd has not yet taken.

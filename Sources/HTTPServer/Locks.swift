@@ -1,8 +1,9 @@
 // Small synchronisation primitives the C-facing classes need.
 import Synchronization
 
-/// A lock for code that runs on C threads; a thin wrapper over `Mutex`.
-final class PthreadLock: Sendable {
+/// A lock for code that runs on C threads (libmicrohttpd's): a `Mutex` without a value, for
+/// classes whose state is not all in one place.
+final class Lock: Sendable {
     private let mutex = Mutex(())
     func withLock<T>(_ body: () throws -> T) rethrows -> T {
         try mutex.withLock { _ in try body() }

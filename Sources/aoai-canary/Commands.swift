@@ -91,7 +91,7 @@ func serve(config: CanaryConfig, listen: String, web: WebConfig = WebConfig(), l
         let socket = try activated.first.map { try ListeningSocket(adopting: $0) } ?? ListeningSocket.bind(listen)
         var reload: StatusEndpoint.Reload?
         if enableLifecycle { reload = { answer in supervisor.requestReload(answer) } }
-        let endpoint = StatusEndpoint(agents: supervisor.reference, version: version, reload: reload)
+        let endpoint = StatusEndpoint(source: supervisor.reference, version: version, reload: reload)
         let guarded = WebGuard(config: web)
         let tls = web.tls.map {
             HTTPServerTLS(certificateChainPEM: $0.certificateChainPEM, privateKeyPEM: $0.privateKeyPEM.exposedValue, clientCAsPEM: $0.clientCAsPEM,
@@ -119,7 +119,7 @@ func serve(config: CanaryConfig, listen: String, web: WebConfig = WebConfig(), l
             exit(0)
         }
     })
-    let notifier = ServiceNotifier(agents: supervisor.reference)
+    let notifier = ServiceNotifier(agent: supervisor.reference)
     supervisor.setHeartbeat(every: notifier.heartbeatInterval) { notifier.beat() }
     supervisor.setAfterApply { CProcess_return_free_memory() }
     let scheme = web.tls == nil ? "http" : "https"

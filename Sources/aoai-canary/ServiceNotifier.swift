@@ -6,14 +6,14 @@ import Synchronization
 /// Sends `WATCHDOG=1` from the scheduler's loop (so a wedged scheduler gets restarted) and
 /// `STATUS=` when the number of healthy resources changes.
 final class ServiceNotifier: Sendable {
-    private let agents: AgentReference
+    private let agent: AgentReference
     private let watchdog: Double?
     private let state = Mutex((lastPing: 0.0, lastCheck: -Double.infinity, lastStatus: ""))
     /// The status line is worked out at most this often: the loop can pass hundreds of times a second.
     static let statusEvery: Double = 1
 
-    init(agents: AgentReference) {
-        self.agents = agents
+    init(agent: AgentReference) {
+        self.agent = agent
         watchdog = ServiceManager.watchdogInterval
     }
 
@@ -25,7 +25,7 @@ final class ServiceNotifier: Sendable {
     /// gets no `WATCHDOG=1`, and systemd restarts the service.
     func beat() {
         let now = SystemClock().monotonicSeconds
-        let stalled = agents.current.scheduler.health.stall(now: now) != nil
+        let stalled = agent.current.scheduler.health.stall(now: now) != nil
         let (ping, check) = state.withLock { state -> (Bool, Bool) in
             let ping = watchdog != nil && !stalled && now - state.lastPing >= heartbeatInterval * 0.9
             if ping { state.lastPing = now }
@@ -35,7 +35,7 @@ final class ServiceNotifier: Sendable {
         }
         if ping { ServiceManager.notify("WATCHDOG=1") }
         guard check else { return }
-        let health = agents.current.board.health
+        let health = agent.current.board.health
         // Until every resource has had its first round, "healthy" would undercount.
         let status = health.total == 0 ? "no resources configured"
             : health.started ? "\(health.healthy) of \(health.total) resources healthy" : "probing \(health.total) resources"

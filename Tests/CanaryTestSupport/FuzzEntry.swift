@@ -20,7 +20,7 @@ public enum FuzzEntry {
     static let endpoint: StatusEndpoint = {
         let config = CanaryConfig(resources: [ResourceConfig(name: "r", endpoint: "https://r.openai.azure.com/", probe: .models, apiKey: Secret("k"))])
         let agent = Agent(config: config, logger: EventLogger(format: .logfmt, level: .error) { _ in }, build: BuildInfo(version: "f", revision: "f", swiftVersion: "6"))
-        return StatusEndpoint(agents: AgentReference(agent), version: "fuzz") { $0(.success(1)) }
+        return StatusEndpoint(source: AgentReference(agent), version: "fuzz") { $0(.success(1)) }
     }()
 
     /// The same from async code: the agent target's run is awaited, never waited for on a

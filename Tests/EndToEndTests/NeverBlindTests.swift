@@ -76,7 +76,7 @@ final class HostileResourceManager: @unchecked Sendable {
     }
 
     static func endpointStatus(_ supervisor: Supervisor, _ path: String) -> Int {
-        StatusEndpoint(agents: supervisor.reference, version: "t").handle(HTTPRequest(method: "GET", path: path)).status
+        StatusEndpoint(source: supervisor.reference, version: "t").handle(HTTPRequest(method: "GET", path: path)).status
     }
 
     /// Item 1: a control plane with nothing to read (no resource has an arm_id) used to end the
@@ -326,7 +326,7 @@ final class HostileResourceManager: @unchecked Sendable {
         guard let world, let config = try? world.config(world.configText(resources: [])) else { Issue.record("no world"); return }
         let agent = world.agent(config)
         defer { agent.shutdown() }
-        let endpoint = StatusEndpoint(agents: AgentReference(agent), version: "t") { _ in }  // never answers
+        let endpoint = StatusEndpoint(source: AgentReference(agent), version: "t") { _ in }  // never answers
         let request = HTTPRequest(method: "POST", path: "/-/reload", headers: [("Host", "127.0.0.1:9725")])
         var loopback = request
         loopback.remoteAddress = "127.0.0.1"
@@ -344,7 +344,7 @@ final class HostileResourceManager: @unchecked Sendable {
         let renders = Locked(0)
         let filler = String(repeating: "# filler line that compresses well\n", count: 30 << 20 / 35)
         registry.addCollector { renders.withLock { $0 += 1 }; return filler }
-        let endpoint = StatusEndpoint(agents: FixedSource(registry: registry), version: "t", clock: clock)
+        let endpoint = StatusEndpoint(source: FixedSource(registry: registry), version: "t", clock: clock)
         let scrape = HTTPRequest(method: "GET", path: "/metrics")
         let first = endpoint.handle(scrape)
         first.onDone?()

@@ -119,7 +119,7 @@ func post(_ url: String) async throws -> HTTPClientResponse {
         let config = try world.config(world.configText(resources: []))
         let agent = world.agent(config)
         defer { agent.shutdown() }
-        let endpoint = StatusEndpoint(agents: AgentReference(agent), version: "t") { $0(.success(0)) }
+        let endpoint = StatusEndpoint(source: AgentReference(agent), version: "t") { $0(.success(0)) }
         var request = HTTPRequest(method: "POST", path: "/-/reload", query: [], headers: [("Host", "127.0.0.1:9725")], body: [], bodyTruncated: false)
         request.remoteAddress = "10.1.2.3"
         #expect(await answer(endpoint.handle(request)).status == 403)

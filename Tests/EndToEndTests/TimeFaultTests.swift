@@ -55,7 +55,7 @@ final class SteppedClock: CanaryClock {
         await running.value
         agent.shutdown()
 
-        let endpoint = StatusEndpoint(agents: AgentReference(agent), version: "test")
+        let endpoint = StatusEndpoint(source: AgentReference(agent), version: "test")
         let metrics = String(decoding: endpoint.handle(HTTPRequest(method: "GET", path: "/metrics")).content, as: UTF8.self)
         for labels in series {
             let (resource, auth) = (labels[0], labels[1])

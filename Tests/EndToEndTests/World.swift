@@ -118,7 +118,7 @@ final class World: @unchecked Sendable {
 
 
 extension Agent {
-    /// A counter or gauge value, 0 when absent.
+    /// A counter or gauge value, -1 when absent.
     func value(_ descriptor: some MetricFamily, _ labels: [String]) -> Double {
         metrics.registry.value(descriptor.name, labels) ?? -1
     }

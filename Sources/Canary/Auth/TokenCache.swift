@@ -13,7 +13,6 @@ public struct TokenAcquisitionEvent: Sendable {
     public var credentialExpiries: [CredentialExpiry]
 }
 
-/// Serves tokens for one credential, refreshing them as `TokenCacheState` decides.
 /// Where a token cache reports its acquisitions; re-pointed when a reload keeps the cache for a
 /// new agent.
 public final class TokenEventSink: Sendable {
@@ -33,6 +32,7 @@ public final class TokenEventSink: Sendable {
     }
 }
 
+/// Serves tokens for one credential, refreshing them as `TokenCacheState` decides.
 public actor TokenCache {
     public nonisolated let credential: String
     private let source: any TokenSource

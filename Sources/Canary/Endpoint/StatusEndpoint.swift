@@ -43,7 +43,8 @@ public struct StatusEndpoint: Sendable {
         return nil
     }
 
-    public let agents: any StatusSource
+    /// The agent in service now (a reload swaps it).
+    public let source: any StatusSource
     public let version: String
     public let clock: any CanaryClock
     /// Asks for a reload and calls its argument with the outcome once applied; nil turns
@@ -60,16 +61,16 @@ public struct StatusEndpoint: Sendable {
     private let reloadsWaiting = CountingGate(limit: StatusEndpoint.maxReloadsWaiting)
     static let maxReloadsWaiting = 4
 
-    public init(agents: any StatusSource, version: String, clock: any CanaryClock = SystemClock(), reload: Reload? = nil) {
+    public init(source: any StatusSource, version: String, clock: any CanaryClock = SystemClock(), reload: Reload? = nil) {
         self.scrapes = Scrapes(clock: clock)
-        self.agents = agents
+        self.source = source
         self.version = version
         self.clock = clock
         self.reload = reload
     }
 
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
-        let agent = agents.snapshot()
+        let agent = source.snapshot()
         if request.path == "/-/reload" {
             return handleReload(request)
         }

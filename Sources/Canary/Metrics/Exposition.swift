@@ -96,8 +96,8 @@ public enum Exposition {
         }
     }
 
-    /// A simple gauge family with one unlabelled value, for collectors.
-    public static func gauge(_ name: String, help: String, value: Double, type: MetricType = .gauge) -> String {
+    /// A family of one unlabelled series (a gauge unless `type` says otherwise), for collectors.
+    public static func family(_ name: String, help: String, value: Double, type: MetricType = .gauge) -> String {
         "# HELP \(name) \(escapeHelp(help))\n# TYPE \(name) \(type.rawValue)\n\(name) \(format(value))\n"
     }
 

@@ -11,16 +11,16 @@ public enum ProcessMetrics {
         let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
         let pageSize = Double(sysconf(Int32(_SC_PAGESIZE)))
         if let stat = readStat() {
-            output += Exposition.gauge("process_cpu_seconds_total", help: "Total user and system CPU time spent in seconds.", value: (stat.utime + stat.stime) / ticks, type: .counter)
-            output += Exposition.gauge("process_resident_memory_bytes", help: "Resident memory size in bytes.", value: stat.rss * pageSize)
+            output += Exposition.family("process_cpu_seconds_total", help: "Total user and system CPU time spent in seconds.", value: (stat.utime + stat.stime) / ticks, type: .counter)
+            output += Exposition.family("process_resident_memory_bytes", help: "Resident memory size in bytes.", value: stat.rss * pageSize)
             if let bootTime = bootTime() {
-                output += Exposition.gauge("process_start_time_seconds", help: "Start time of the process since unix epoch in seconds.", value: bootTime + stat.startTicks / ticks)
+                output += Exposition.family("process_start_time_seconds", help: "Start time of the process since unix epoch in seconds.", value: bootTime + stat.startTicks / ticks)
             }
         }
-        output += Exposition.gauge("process_open_fds", help: "Number of open file descriptors.", value: Double(openDescriptors()))
+        output += Exposition.family("process_open_fds", help: "Number of open file descriptors.", value: Double(openDescriptors()))
         var limit = rlimit()
         if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 {
-            output += Exposition.gauge("process_max_fds", help: "Maximum number of open file descriptors.", value: Double(limit.rlim_cur))
+            output += Exposition.family("process_max_fds", help: "Maximum number of open file descriptors.", value: Double(limit.rlim_cur))
         }
         return output
     }
