@@ -89,13 +89,17 @@ def lag_buckets(text):
 def interval_for(size):
     return max(1.0, size / RATE)
 
+def write_listed(path, names, target, interval):
+    """A configuration of listed resources, each with its key, on `target`."""
+    with open(path, "w") as f:
+        f.write(f'listen: "127.0.0.1:0"\ninterval: {int(interval * 1000)}ms\ntimeout: 5s\nresources:\n')
+        for name in names:
+            f.write(f"  - name: {name}\n    endpoint: {target}{name}/\n    deployment: d\n    api_key_file: bench.key\n")
+
 def bench_agent(size, target, work):
     interval = interval_for(size)
     config = os.path.join(work, f"agent-{size}.yaml")
-    with open(config, "w") as f:
-        f.write(f'listen: "127.0.0.1:0"\ninterval: {int(interval * 1000)}ms\ntimeout: 5s\nresources:\n')
-        for i in range(size):
-            f.write(f"  - name: r{i}\n    endpoint: {target}r{i}/\n    deployment: d\n    api_key_file: bench.key\n")
+    write_listed(config, [f"r{i}" for i in range(size)], target, interval)
     port = free_port()
     started = time.time()
     agent = subprocess.Popen([BIN, "run", "--config", config, "--listen", f"127.0.0.1:{port}", "--log-format", "logfmt", "--log-level", "error"],
@@ -190,12 +194,6 @@ def bench_blackbox(size, target, work):
     finally:
         exporter.send_signal(signal.SIGTERM)
         exporter.wait(timeout=30)
-
-def write_listed(path, names, target, interval):
-    with open(path, "w") as f:
-        f.write(f'listen: "127.0.0.1:0"\ninterval: {int(interval * 1000)}ms\ntimeout: 5s\nresources:\n')
-        for name in names:
-            f.write(f"  - name: {name}\n    endpoint: {target}{name}/\n    deployment: d\n    api_key_file: bench.key\n")
 
 def late_rounds(before, after, bound=1.0):
     """Rounds that started more than `bound` seconds late between two scrapes."""

@@ -30,8 +30,6 @@ final class ConnectionTable: @unchecked Sendable {
     private var byAddress: [String: Set<Int>] = [:]
     private var nextID = 1
     private var tick: UInt64 = 0
-    /// Connections evicted so far, for tests.
-    private(set) var evictions = 0
 
     init(perAddress: Int) {
         self.perAddress = perAddress
@@ -50,7 +48,6 @@ final class ConnectionTable: @unchecked Sendable {
             guard live.count > perAddress else { return id }
             let victim = live.filter { $0 != id && entries[$0]?.busy == false }.min { entries[$0]!.waitingSince < entries[$1]!.waitingSince } ?? id
             entries[victim]!.evicted = true
-            evictions += 1
             // The descriptor stays libmicrohttpd's: shut down, not closed, so it cannot be reused
             // under its feet; it sees the end of the stream and closes the connection itself.
             shutdown(entries[victim]!.fd, Int32(SHUT_RDWR))
@@ -77,6 +74,4 @@ final class ConnectionTable: @unchecked Sendable {
             }
         }
     }
-
-    var evictionCount: Int { lock.withLock { evictions } }
 }

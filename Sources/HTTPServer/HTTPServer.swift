@@ -314,9 +314,6 @@ public final class HTTPServer: @unchecked Sendable {
         }
     }
 
-    /// Connections closed to make room under the per-address limit, for tests.
-    public var evictedConnections: Int { context.connections?.evictionCount ?? 0 }
-
     /// True once `stop()` has begun: long-running handlers poll it to give up early.
     public var isStopping: Bool { context.stopping.load() }
 

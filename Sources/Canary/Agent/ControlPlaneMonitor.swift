@@ -83,12 +83,8 @@ public final class ControlPlaneMonitor: Sendable {
 
     /// Reads every resource now and then on the interval, and any resource marked due as soon as
     /// it is, until cancelled.
-    /// With nothing to read it waits until cancelled: it never ends what runs beside it.
+    /// With nothing to read its passes are empty: it never ends what runs beside it.
     func run() async {
-        guard !resources.isEmpty else {
-            while !Task.isCancelled { try? await clock.sleep(untilMonotonic: .infinity) }
-            return
-        }
         var next = 0.0
         while !Task.isCancelled {
             let now = clock.monotonicSeconds

@@ -6,10 +6,10 @@
 public struct ConfigChange: Sendable, Equatable {
     /// What about a resource changed. Only what decides how it is probed counts: where its
     /// entry stands in the file does not.
-    public enum Aspect: String, Sendable, Hashable, CaseIterable {
-        case endpoint, deployment, probe, apiVersion = "api_version", apiKey = "api_key", credential, interval, timeout, caFile = "ca_file", armID = "arm_id"
+    public enum Aspect: Sendable, Hashable {
+        case endpoint, deployment, probe, apiVersion, apiKey, credential, interval, timeout, caFile, armID
         /// The settings of the credential the resource names changed (same name, new settings).
-        case credentialSettings = "credential_settings"
+        case credentialSettings
     }
 
     /// Resources only the new configuration has, in its order.
@@ -27,15 +27,7 @@ public struct ConfigChange: Sendable, Equatable {
     public var changedCredentials: Set<String> = []
     /// True when the timeout of every call changed (token caches and probes then start afresh).
     public var timeoutChanged = false
-    /// True when `control_plane:` appeared, went or changed.
-    public var controlPlaneChanged = false
     public var listenChanged = false
-
-    /// No difference at all that the agent acts on.
-    public var isEmpty: Bool {
-        addedResources.isEmpty && removedResources.isEmpty && changedResources.isEmpty && addedCredentials.isEmpty && removedCredentials.isEmpty
-            && changedCredentials.isEmpty && !timeoutChanged && !controlPlaneChanged && !listenChanged
-    }
 
     /// Whether a resource of the new configuration is probed exactly as before.
     public func isUnchanged(resource name: String) -> Bool { unchangedResources.contains(name) }
@@ -49,12 +41,10 @@ public struct ConfigChange: Sendable, Equatable {
     public init(initial new: CanaryConfig) {
         addedResources = new.resources.map(\.name)
         addedCredentials = Set(new.credentials.map(\.name))
-        controlPlaneChanged = new.controlPlane != nil
     }
 
     public init(from old: CanaryConfig, to new: CanaryConfig) {
         timeoutChanged = old.timeout != new.timeout
-        controlPlaneChanged = old.controlPlane != new.controlPlane
         listenChanged = old.listen != new.listen
 
         var oldCredentials: [String: CredentialSettings] = [:]

@@ -19,11 +19,6 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
     /// Whether this shard probes the resource: its `arm_id` (or name, without one), lowercased,
     /// hashed with 64-bit FNV-1a, modulo `count`. Stable across agents, restarts and versions.
     public func owns(_ resource: ResourceConfig) -> Bool {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in (resource.armID?.description ?? resource.name).lowercased().utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01b3
-        }
-        return Int(hash % UInt64(count)) == index - 1
+        Int(fnv1a((resource.armID?.description ?? resource.name).lowercased()) % UInt64(count)) == index - 1
     }
 }

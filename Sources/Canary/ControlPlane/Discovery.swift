@@ -67,7 +67,7 @@ extension ControlPlaneReader {
                         stop("a nextLink that is not on \(endpoint) was not followed")
                         break
                     }
-                    if !followed.insert(url).inserted || url == page {
+                    if !followed.insert(url).inserted {
                         stop("the nextLink repeats a page already read (a paging loop)")
                     } else if pages >= Self.maxPagesPerListing {
                         stop("more than \(Self.maxPagesPerListing) pages")

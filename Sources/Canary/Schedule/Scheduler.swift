@@ -101,12 +101,7 @@ public actor Scheduler: Service {
     /// Where in its interval a changed resource starts again: a fraction from its name, stable
     /// and spread, so many changed at once do not all start together.
     static func spread(_ name: String) -> Double {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in name.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01b3
-        }
-        return Double(hash % 1000) / 1000
+        Double(fnv1a(name) % 1000) / 1000
     }
 
     /// The names of the resources on the schedule, for tests.

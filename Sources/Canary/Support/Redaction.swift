@@ -31,8 +31,7 @@ public enum Redaction {
         // An upstream may echo a secret percent-encoded (as it was sent in a form), or cut by a
         // character or two at the start: those forms are secrets too.
         if secret.utf8.count <= 512 {
-            for encoded in Set([percentEncoded(secret, plusForSpace: false, upper: true), percentEncoded(secret, plusForSpace: true, upper: true),
-                                percentEncoded(secret, plusForSpace: false, upper: false)]) where encoded != secret {
+            for encoded in Set([percentEncoded(secret), percentEncoded(secret, plusForSpace: true), percentEncoded(secret, uppercase: false)]) where encoded != secret {
                 rememberExactly(encoded)
             }
             for offset in 1...3 where secret.count - offset >= prefixLength {
@@ -40,24 +39,6 @@ public enum Redaction {
             }
         }
         rememberExactly(secret)
-    }
-
-    /// `text` with every byte but the unreserved ones (letters, digits, `-._~`) as `%XX`.
-    static func percentEncoded(_ text: String, plusForSpace: Bool, upper: Bool) -> String {
-        let digits = Array((upper ? "0123456789ABCDEF" : "0123456789abcdef").utf8)
-        var bytes: [UInt8] = []
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
-                bytes.append(byte)
-            case UInt8(ascii: " ") where plusForSpace:
-                bytes.append(UInt8(ascii: "+"))
-            default:
-                bytes += [UInt8(ascii: "%"), digits[Int(byte >> 4)], digits[Int(byte & 15)]]
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     private static func rememberExactly(_ secret: String) {
@@ -116,7 +97,7 @@ public enum Redaction {
                 index += 1
             }
         }
-        return redactPEM(redactJWTs(output))
+        return cleanShapes(output)
     }
 
     /// `text` with JWT-shaped runs and PEM blocks replaced, for text the agent wrote itself
