@@ -19,6 +19,14 @@ import Testing
         #expect(Redaction.clean("eyJ is just three letters") == "eyJ is just three letters")
     }
 
+    /// A private key the agent holds is remembered like any secret; its header is also the start
+    /// of every PEM block. Secrets were taken out first, so the header went and the block's body
+    /// was left for the PEM rule not to find.
+    @Test func aPEMBlockGoesWholeWhenItsHeaderStartsARememberedSecret() {
+        Redaction.remember("-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC")
+        #expect(Redaction.clean("key: -----BEGIN PRIVATE KEY-----\nMIIEvQIBAD-other-body\n-----END PRIVATE KEY----- end") == "key: <redacted> end")
+    }
+
     @Test func textWithNothingToRedactIsUnchanged() {
         let text = "AADSTS7000215: Invalid client secret provided. Tenant 'contoso.onmicrosoft.com'."
         #expect(Redaction.clean(text) == text)

@@ -57,11 +57,13 @@ public enum Redaction {
         }
     }
 
-    /// `text` (its first 16 KiB characters) with every remembered secret, whole or echoed from
-    /// its first 12 characters on, and every JWT-shaped run (`eyJ` and base64url) replaced by
-    /// `<redacted>`.
+    /// `text` (its first 16 KiB characters) with every JWT-shaped run (`eyJ` and base64url),
+    /// every PEM block and every remembered secret, whole or echoed from its first 12 characters
+    /// on, replaced by `<redacted>`. The shapes go first: a remembered secret that starts like a
+    /// PEM block (a private key the agent holds) would otherwise take only the block's header
+    /// and leave its body showing.
     public static func clean(_ text: String) -> String {
-        let characters = Array(text.prefix(textLimit))
+        let characters = Array(cleanShapes(String(text.prefix(textLimit))))
         var output = ""
         output.reserveCapacity(characters.count)
         var index = 0
@@ -97,7 +99,7 @@ public enum Redaction {
                 index += 1
             }
         }
-        return cleanShapes(output)
+        return output
     }
 
     /// `text` with JWT-shaped runs and PEM blocks replaced, for text the agent wrote itself
