@@ -75,6 +75,9 @@ fi
 
 doc=$root/usr/share/doc/aoai-canary
 install -D -m 0644 README.md "$doc/README.md"
+# The reference the README links to (docs/NAME.md), beside it as in the repository.
+install -d -m 0755 "$doc/docs"
+install -m 0644 docs/metrics.md docs/configuration.md docs/operations.md docs/security.md docs/performance.md docs/azure-answers.md docs/status-page.png "$doc/docs/"
 install -m 0644 "$packaging/debian/copyright" "$doc/copyright"
 # A native package (its packaging lives upstream, the version has no Debian revision): policy
 # 12.7 names its changelog changelog.gz, not changelog.Debian.gz.

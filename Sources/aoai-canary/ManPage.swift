@@ -90,7 +90,8 @@ func manPage(date: String) -> String {
     .SH SEE ALSO
     .BR journalctl (1),
     .BR systemd.exec (5),
-    /usr/share/doc/aoai\\-canary/README.md
+    /usr/share/doc/aoai\\-canary/README.md and the reference in
+    /usr/share/doc/aoai\\-canary/docs/
 
     """
     return page

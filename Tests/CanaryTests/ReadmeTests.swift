@@ -1,12 +1,14 @@
-// The README states facts the code defines; these tests keep the two in step.
+// The README and the reference in docs/ state facts the code defines; these tests keep them in step.
 import Canary
 import Foundation
 import Testing
 
 @Suite struct ReadmeTests {
+    /// README.md and the documents it links to in docs/, as one text.
     let readme: String = {
         let root = fixturesDirectory.components(separatedBy: "/Tests/")[0]
-        return (try? String(contentsOfFile: root + "/README.md", encoding: .utf8)) ?? ""
+        return (["README.md"] + ["metrics", "configuration", "operations", "security", "performance"].map { "docs/\($0).md" })
+            .map { (try? String(contentsOfFile: root + "/" + $0, encoding: .utf8)) ?? "" }.joined(separator: "\n")
     }()
 
     @Test func theReasonTableIsTheCodesReasonList() throws {
@@ -14,7 +16,7 @@ import Testing
         if !readme.contains(table) {
             let path = fixturesDirectory.components(separatedBy: "/Tests/")[0] + "/.build/reason-table.md"
             try table.write(toFile: path, atomically: true, encoding: .utf8)
-            Issue.record("README.md's reason table differs from the code's; the expected table is in \(path)")
+            Issue.record("docs/metrics.md's reason table differs from the code's; the expected table is in \(path)")
         }
     }
 
@@ -22,19 +24,19 @@ import Testing
         // Every family the agent registers, as CanaryMetrics declares them: a new one is
         // documented or this fails.
         for descriptor in CanaryMetrics.all {
-            #expect(readme.contains("`\(descriptor.name)"), "\(descriptor.name) is not in README.md")
+            #expect(readme.contains("`\(descriptor.name)"), "\(descriptor.name) is not in README.md or docs/")
         }
     }
 
     @Test func everyRefreshFailureReasonIsDocumented() {
         for reason in RefreshFailureReason.allCases {
-            #expect(readme.contains("`\(reason.rawValue)`"), "refresh failure reason \(reason.rawValue) is not in README.md")
+            #expect(readme.contains("`\(reason.rawValue)`"), "refresh failure reason \(reason.rawValue) is not in README.md or docs/")
         }
     }
 
     @Test func everyLintCheckIsDocumented() {
         for check in LintCheck.allCases {
-            #expect(readme.contains("`\(check.rawValue)`"), "lint check \(check.rawValue) is not in README.md")
+            #expect(readme.contains("`\(check.rawValue)`"), "lint check \(check.rawValue) is not in README.md or docs/")
         }
     }
 }

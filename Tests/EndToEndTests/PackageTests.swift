@@ -216,6 +216,9 @@ struct PackageTests {
         let contents = try await succeed(["dpkg-deb", "--contents", deb])
         var expected = ["./usr/bin/aoai-canary", "./lib/systemd/system/aoai-canary.service", "./etc/aoai-canary/config.yaml",
                         "./etc/default/aoai-canary", "./usr/share/man/man1/aoai-canary.1.gz", "./usr/share/doc/aoai-canary/README.md",
+                        "./usr/share/doc/aoai-canary/docs/metrics.md", "./usr/share/doc/aoai-canary/docs/configuration.md",
+                        "./usr/share/doc/aoai-canary/docs/operations.md", "./usr/share/doc/aoai-canary/docs/security.md",
+                        "./usr/share/doc/aoai-canary/docs/performance.md", "./usr/share/doc/aoai-canary/docs/azure-answers.md",
                         "./usr/share/doc/aoai-canary/copyright", "./usr/share/doc/aoai-canary/changelog.gz"]
         let dashboards = (try? FileManager.default.contentsOfDirectory(atPath: repositoryRoot + "/dashboards")) ?? []
         expected += dashboards.filter { $0.hasSuffix(".yml") || $0.hasSuffix(".json") }.map { "./usr/share/aoai-canary/" + $0 }
