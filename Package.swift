@@ -34,14 +34,28 @@ let package = Package(
         .target(name: "Gzip", dependencies: ["CZlib"]),
         .target(name: "Crypto", dependencies: ["CCrypto", "CCrypt"]),
 
-        // The domain, and the fake Azure it is tested against.
-        .target(name: "Canary", dependencies: ["Crypto", "Gzip", "HTTPClient", "HTTPServer", "Journal", "JSON", "YAML"]),
+        // The domain, one target per layer (README.md, Architecture): each names only the layers
+        // below it, so an upward reference does not compile.
+        .target(name: "Support", path: "Sources/Canary/Support"),
+        .target(name: "Log", dependencies: ["Support", "Journal", "JSON"], path: "Sources/Canary/Log"),
+        .target(name: "Config", dependencies: ["Log", "Crypto", "HTTPServer", "YAML"], path: "Sources/Canary/Config"),
+        .target(name: "Auth", dependencies: ["Config", "Crypto", "HTTPClient", "JSON"], path: "Sources/Canary/Auth"),
+        .target(name: "Probe", dependencies: ["Auth", "HTTPClient", "HTTPServer", "JSON"], path: "Sources/Canary/Probe"),
+        .target(name: "ControlPlane", dependencies: ["Probe", "HTTPClient", "HTTPServer", "JSON"], path: "Sources/Canary/ControlPlane"),
+        .target(name: "Metrics", dependencies: ["ControlPlane"], path: "Sources/Canary/Metrics"),
+        .target(name: "Status", dependencies: ["Metrics", "JSON"], path: "Sources/Canary/Status"),
+        .target(name: "Schedule", dependencies: ["Status"], path: "Sources/Canary/Schedule"),
+        .target(name: "Diagnose", dependencies: ["Schedule", "HTTPClient", "JSON"], path: "Sources/Canary/Diagnose"),
+        .target(name: "Endpoint", dependencies: ["Schedule", "Crypto", "Gzip", "HTTPServer"], path: "Sources/Canary/Endpoint"),
+        .target(name: "Agent", dependencies: ["Diagnose", "Endpoint", "HTTPClient", "HTTPServer"], path: "Sources/Canary/Agent"),
+
+        // The fake Azure the agent is tested against.
         .target(name: "AzureSimulator", dependencies: ["HTTPServer", "JSON", "Crypto"]),
 
-        .executableTarget(name: "aoai-canary", dependencies: ["Canary", "AzureSimulator", "CBuildInfo", "CProcess", "Journal", "HTTPServer"]),
+        .executableTarget(name: "aoai-canary", dependencies: ["Agent", "AzureSimulator", "CBuildInfo", "CProcess", "Journal", "HTTPServer"]),
 
         // Test doubles and the fuzz entry: shared by the test targets and the fuzz harness, never shipped.
-        .target(name: "CanaryTestSupport", dependencies: ["Canary", "AzureSimulator", "HTTPServer", "JSON"], path: "Tests/CanaryTestSupport"),
+        .target(name: "CanaryTestSupport", dependencies: ["Agent", "AzureSimulator", "HTTPServer", "JSON"], path: "Tests/CanaryTestSupport"),
         .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "HTTPServer"]),
@@ -50,7 +64,7 @@ let package = Package(
         .testTarget(name: "GzipTests", dependencies: ["Gzip"]),
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
         .testTarget(name: "AzureSimulatorTests", dependencies: ["AzureSimulator", "HTTPClient", "Crypto"]),
-        .testTarget(name: "CanaryTests", dependencies: ["Canary", "CanaryTestSupport", "AzureSimulator", "Crypto", "HTTPClient", "HTTPServer", "JSON"], exclude: ["Fixtures"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["Canary", "CanaryTestSupport", "AzureSimulator", "Crypto", "HTTPClient", "HTTPServer", "Journal"], exclude: ["Fixtures"]),
+        .testTarget(name: "CanaryTests", dependencies: ["Agent", "CanaryTestSupport", "AzureSimulator", "Crypto", "HTTPClient", "HTTPServer", "JSON"], exclude: ["Fixtures"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Agent", "CanaryTestSupport", "AzureSimulator", "Crypto", "HTTPClient", "HTTPServer", "Journal"], exclude: ["Fixtures"]),
     ] + (fuzzing ? [.target(name: "CanaryFuzz", dependencies: ["CanaryTestSupport"])] : [])
 )

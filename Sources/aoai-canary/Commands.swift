@@ -1,12 +1,17 @@
 // What each subcommand does, given its parsed options.
 import AzureSimulator
 import CProcess
-import Canary
 import Dispatch
 import HTTPServer
 import Journal
 #if canImport(Glibc)
 import Glibc
+import Support
+import Log
+import Config
+import Status
+import Endpoint
+import Agent
 #endif
 
 let defaultConfigPath = "/etc/aoai-canary/config.yaml"

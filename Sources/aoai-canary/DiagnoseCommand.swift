@@ -1,7 +1,9 @@
 // `aoai-canary diagnose`: the checklist for every resource, as text or JSON.
-import Canary
 import HTTPClient
 import JSON
+import Support
+import Config
+import Diagnose
 
 func runDiagnose(_ options: [String: String]) async -> Int32 {
     let path = options["config"] ?? defaultConfigPath

@@ -1,7 +1,8 @@
 // The service manager's side of the daemon: watchdog pings and a STATUS line with the healthy count.
-import Canary
 import Journal
 import Synchronization
+import Support
+import Agent
 
 /// Sends `WATCHDOG=1` from the scheduler's loop (so a wedged scheduler gets restarted) and
 /// `STATUS=` when the number of healthy resources changes.

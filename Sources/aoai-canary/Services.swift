@@ -1,12 +1,12 @@
 // The executable's long-running parts as services of one group: the HTTP endpoint, the simulator,
 // and the signals that stop or reload them.
 import AzureSimulator
-import Canary
 import Dispatch
 import HTTPServer
 import Journal
 #if canImport(Glibc)
 import Glibc
+import Support
 #endif
 
 /// Returns once the current task is cancelled.

@@ -1,6 +1,9 @@
 // `aoai-canary token`: one acquisition, printed as "who is this token for".
-import Canary
 import HTTPClient
+import Support
+import Log
+import Config
+import Auth
 
 /// Acquires one token for `--credential` and prints its identity; the token only with `--show-token`.
 func printToken(_ options: [String: String]) async -> Int32 {

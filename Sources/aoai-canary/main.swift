@@ -2,11 +2,12 @@
 import AzureSimulator
 import CBuildInfo
 import CProcess
-import Canary
 import HTTPServer
 import Journal
 #if canImport(Glibc)
 import Glibc
+import Log
+import Metrics
 #endif
 
 let version = "0.1.0"

@@ -1,10 +1,16 @@
 // The parsers of outside input behind one entry, for the libFuzzer harness (`make fuzz`) and for
 // replaying the inputs it once crashed on (Tests/Fuzz/Regressions, in `make test`).
 import AzureSimulator
-import Canary
 import Dispatch
 import HTTPServer
 import JSON
+import Log
+import Config
+import Auth
+import Probe
+import Metrics
+import Endpoint
+import Agent
 
 /// Feeds bytes to one parser. Never throws: every outcome but a trap is fine.
 public enum FuzzEntry {

@@ -1,8 +1,11 @@
 // docs/azure-answers.md as fixtures: every real answer recorded there gets the reason it names.
-@testable import Canary
 import JSON
 import Foundation
 import Testing
+@testable import Config
+@testable import Auth
+@testable import Probe
+@testable import ControlPlane
 
 /// One `answer` block of docs/azure-answers.md.
 struct RecordedAnswer: Sendable, CustomTestStringConvertible {

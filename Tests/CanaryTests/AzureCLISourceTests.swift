@@ -1,7 +1,9 @@
 // The Azure CLI credential against stand-in `az` scripts: both expiry fields, not logged in, timeout.
 import HTTPClient
 import Testing
-@testable import Canary
+@testable import Support
+@testable import Config
+@testable import Auth
 
 @Suite struct AzureCLISourceTests {
     let directory = fixturesDirectory + "/az/"

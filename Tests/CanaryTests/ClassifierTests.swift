@@ -1,7 +1,8 @@
 // The classifier: every body from AZURE_AUTH_FACTS.md §3, reworded variants, odd bodies, transport errors.
 import HTTPClient
 import Testing
-@testable import Canary
+@testable import Support
+@testable import Probe
 
 @Suite struct ClassifierTests {
     struct Case: Sendable, CustomTestStringConvertible {

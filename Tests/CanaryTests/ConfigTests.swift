@@ -1,6 +1,7 @@
 // The configuration loader: the good file decodes fully; every bad file reports every error in place.
 import Testing
-@testable import Canary
+@testable import Support
+@testable import Config
 
 @Suite struct ConfigTests {
     let directory = fixturesDirectory + "/config"

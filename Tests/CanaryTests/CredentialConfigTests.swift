@@ -1,6 +1,7 @@
 // Every credential type decodes from the file, with environment defaults; broken ones report in place.
 import Testing
-@testable import Canary
+@testable import Config
+@testable import Auth
 
 @Suite struct CredentialConfigTests {
     let directory = fixturesDirectory + "/config"

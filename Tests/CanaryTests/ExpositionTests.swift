@@ -1,7 +1,8 @@
 // The text format: escaping, number formatting, histogram layout, and promtool's verdict.
 import CanaryTestSupport
 import Testing
-@testable import Canary
+@testable import Probe
+@testable import Metrics
 
 @Suite struct ExpositionTests {
     @Test func labelValuesAndHelpAreEscaped() {

@@ -2,7 +2,6 @@
 import Foundation
 import CanaryTestSupport
 import Testing
-@testable import Canary
 
 @Suite struct FuzzRegressionTests {
     static let root = String(#filePath.dropLast("CanaryTests/FuzzRegressionTests.swift".count)) + "Fuzz/"

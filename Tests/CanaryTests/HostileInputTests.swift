@@ -3,7 +3,11 @@
 import JSON
 import HTTPServer
 import Testing
-@testable import Canary
+@testable import Support
+@testable import Log
+@testable import Config
+@testable import Auth
+@testable import Probe
 
 @Suite struct HostileInputTests {
     @Test(arguments: ["Mon, 01 Jan 99999999999999999 00:00:00 GMT", "Mon, 99999999999 Jan 2026 00:00:00 GMT", "Mon, 00 Jan 2026 00:00:00 GMT", "Mon, 01 Jan 1969 00:00:00 GMT"])

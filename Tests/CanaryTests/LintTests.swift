@@ -1,7 +1,10 @@
 // The configuration lint: each usual Entra ID mistake in an endpoint or scope is named, and only those.
 import HTTPServer
 import Testing
-@testable import Canary
+@testable import Support
+@testable import Config
+@testable import Auth
+@testable import Probe
 
 @Suite struct LintTests {
     @Test func eachMistakeIsNamedWithItsPlace() throws {

@@ -4,8 +4,11 @@
 import JSON
 import HTTPServer
 import Testing
-@testable import Canary
 @testable import YAML
+@testable import Support
+@testable import Config
+@testable import Auth
+@testable import Probe
 
 /// A small deterministic generator (SplitMix64), so every run mutates the same way.
 struct SplitMix: RandomNumberGenerator {

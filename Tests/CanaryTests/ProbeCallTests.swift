@@ -1,7 +1,8 @@
 // The probe's request for every probe kind and API surface: URLs, and bodies both model families take.
 import JSON
 import Testing
-@testable import Canary
+@testable import Config
+@testable import Probe
 
 @Suite struct ProbeCallTests {
     struct Case: Sendable, CustomTestStringConvertible {

@@ -1,7 +1,10 @@
 // The README and the reference in docs/ state facts the code defines; these tests keep them in step.
-import Canary
 import Foundation
 import Testing
+import Config
+import Auth
+import Probe
+import Metrics
 
 @Suite struct ReadmeTests {
     /// README.md and the documents it links to in docs/, as one text.

@@ -1,7 +1,9 @@
 // Secrets taken back out of outside text: whole, echoed from their start, and JWT-shaped runs.
 import CanaryTestSupport
 import Testing
-@testable import Canary
+@testable import Support
+@testable import Log
+@testable import Config
 
 @Suite struct RedactionTests {
     @Test func aSecretTheAgentHoldsIsRedactedWholeOrFromItsStart() {

@@ -2,7 +2,13 @@
 import Synchronization
 import CanaryTestSupport
 import Testing
-@testable import Canary
+@testable import Support
+@testable import Config
+@testable import Probe
+@testable import Metrics
+@testable import Status
+@testable import Schedule
+@testable import Agent
 
 @Suite struct ScheduleTests {
     @Test func resourcesAreSpreadOverTheirInterval() {

@@ -1,7 +1,8 @@
 // check-config's view of the service: the unit's credentials after drop-ins, and file access as the service's user.
-@testable import Canary
 import Foundation
 import Testing
+@testable import Support
+@testable import Config
 
 @Suite struct ServiceViewTests {
     @Test func credentialsFollowTheUnitAndItsDropInsInOrder() {

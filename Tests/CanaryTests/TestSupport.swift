@@ -1,6 +1,6 @@
 // Helpers shared by the Canary unit tests: fixture paths and log capture.
-import Canary
 import CanaryTestSupport
+import Log
 
 /// The folder of this test target's fixture files.
 let fixturesDirectory: String = {

@@ -2,7 +2,8 @@
 import CanaryTestSupport
 import HTTPClient
 import Testing
-@testable import Canary
+@testable import Config
+@testable import Auth
 
 /// A source that answers from a script and counts its calls.
 struct ScriptedSource: TokenSource {

@@ -6,7 +6,9 @@ import HTTPServer
 import JSON
 import CanaryTestSupport
 import Testing
-@testable import Canary
+@testable import Support
+@testable import Config
+@testable import Auth
 
 /// A loopback server that answers from a script of responses, then repeats the last.
 final class ScriptedServer: Sendable {

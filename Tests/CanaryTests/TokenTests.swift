@@ -1,6 +1,8 @@
 // Token claims, token responses and the refresh policy state machine.
 import Testing
-@testable import Canary
+@testable import Log
+@testable import Config
+@testable import Auth
 
 /// Builds an unsigned JWT with the given payload JSON.
 func makeJWT(_ payload: String) -> String {

@@ -4,7 +4,9 @@ import Foundation
 import HTTPServer
 import CanaryTestSupport
 import Testing
-@testable import Canary
+@testable import Support
+@testable import Config
+@testable import Endpoint
 
 @Suite struct WebConfigTests {
     let certificates = fixturesDirectory + "/certs"

@@ -1,10 +1,11 @@
 // The built binary, run as a user runs it: exit codes, help, check-config, run, scrape, promtool, demo.
 import AzureSimulator
-import Canary
 import CanaryTestSupport
 import Foundation
 import HTTPClient
 import Testing
+import Config
+import Probe
 
 /// The aoai-canary executable next to the test bundle (`swift build` puts both in .build/debug).
 let binaryPath: String = {

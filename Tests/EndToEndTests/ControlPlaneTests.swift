@@ -1,12 +1,20 @@
 // Resource Manager's facts behind the verdicts (issue 13): the simulated control plane read through
 // the real libcurl client with a Resource Manager token, and what the agent makes of it.
 import AzureSimulator
-@testable import Canary
 import CanaryTestSupport
 import Foundation
 import HTTPClient
 import HTTPServer
 import Testing
+@testable import Support
+@testable import Log
+@testable import Config
+@testable import Probe
+@testable import ControlPlane
+@testable import Metrics
+@testable import Status
+@testable import Diagnose
+@testable import Agent
 
 /// A Resource Manager token for the app, straight from the simulated token endpoint.
 func resourceManagerToken(_ world: World) async throws -> String {

@@ -1,13 +1,19 @@
 // Every credential type gets a token from the simulator through the real binary (`aoai-canary
 // token`), and every refresh failure reason is produced and counted.
 import AzureSimulator
-@testable import Canary
 import CanaryTestSupport
 import Crypto
 import Foundation
 import HTTPClient
 import HTTPServer
 import Testing
+@testable import Support
+@testable import Log
+@testable import Config
+@testable import Auth
+@testable import Metrics
+@testable import Status
+@testable import Agent
 
 let e2eFixtures = String(#filePath.dropLast("CredentialTests.swift".count)) + "Fixtures/"
 let certificateFixtures = String(#filePath.dropLast("EndToEndTests/CredentialTests.swift".count)) + "CanaryTests/Fixtures/certs/"

@@ -1,10 +1,10 @@
 // Faults on one resource while another stays healthy: the right reason, the agent keeps running,
 // the healthy resource's rounds stay on time, and every probe is accounted for.
-import Canary
 import CanaryTestSupport
 import Foundation
 import HTTPServer
 import Testing
+import Probe
 
 @Suite(.serialized) struct FaultTests {
     struct Fault: Sendable, CustomTestStringConvertible {

@@ -1,7 +1,6 @@
 // The second round of hostile input, against the binary: configurations that used to trap,
 // reloads that cost calls or could be triggered by any page, files that block.
 import AzureSimulator
-import Canary
 import CanaryTestSupport
 import Foundation
 import HTTPClient

@@ -2,13 +2,21 @@
 // only while rounds run; a hostile Resource Manager costs bounded time and memory and gets no
 // token it should not.
 import AzureSimulator
-@testable import Canary
 import CanaryTestSupport
 import Foundation
 import HTTPClient
 @testable import HTTPServer
 import Synchronization
 import Testing
+@testable import Log
+@testable import Config
+@testable import Probe
+@testable import ControlPlane
+@testable import Metrics
+@testable import Status
+@testable import Schedule
+@testable import Endpoint
+@testable import Agent
 
 /// Polls `condition` for up to `seconds` (a bound for a stuck test, not a timing).
 func eventually(_ seconds: Double = 30, _ condition: () -> Bool) async -> Bool {

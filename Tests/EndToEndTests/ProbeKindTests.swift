@@ -1,10 +1,14 @@
 // Every probe kind on both API surfaces, against deployments of every model family: the real
 // agent, its libcurl calls and the simulator's model rules, over loopback.
 import AzureSimulator
-@testable import Canary
 import CanaryTestSupport
 import HTTPClient
 import Testing
+@testable import Support
+@testable import Probe
+@testable import Metrics
+@testable import Status
+@testable import Diagnose
 
 @Suite struct ProbeKindTests {
     struct Case: Sendable, CustomTestStringConvertible {

@@ -1,13 +1,17 @@
 // Every failure reason, produced by the simulator (or a real network condition on loopback) and
 // seen through the real agent: libcurl calls, the token flow, classification, metrics and logs.
 import AzureSimulator
-@testable import Canary
 import CanaryTestSupport
 import HTTPClient
 import HTTPServer
 import Testing
 #if canImport(Glibc)
 import Glibc
+@testable import Support
+@testable import Probe
+@testable import Metrics
+@testable import Status
+@testable import Diagnose
 #endif
 
 @Suite(.serialized) struct ReasonTests {

@@ -1,9 +1,10 @@
 // No secret, key or token in anything the agent writes: logs in every format, metrics, the status
 // page and status.json, diagnose, token, and error messages.
 import AzureSimulator
-import Canary
 import Foundation
 import Testing
+import Support
+import Config
 
 @Suite(.serialized) struct SecretHygieneTests {
     /// Everything that must never be printed, as found in the world's files.

@@ -1,6 +1,5 @@
 // The daemon as systemd runs it: reload by SIGHUP and POST, sd_notify (READY, STATUS, WATCHDOG,
 // STOPPING) on a notify socket the test owns, socket activation, and a prompt stop mid-round.
-@testable import Canary
 import CanaryTestSupport
 import Foundation
 import HTTPClient
@@ -8,6 +7,11 @@ import HTTPClient
 import Testing
 #if canImport(Glibc)
 import Glibc
+@testable import Log
+@testable import Config
+@testable import Metrics
+@testable import Endpoint
+@testable import Agent
 #endif
 
 /// A datagram socket standing in for systemd's NOTIFY_SOCKET.

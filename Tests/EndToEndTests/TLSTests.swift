@@ -1,8 +1,9 @@
 // TLS faults against a real TLS server on loopback: an expired, a self-signed and a wrong-host
 // certificate each give tls_failed; a certificate from the CA named in ca_file works.
-import Canary
 import Foundation
 import Testing
+import Probe
+import Metrics
 
 @Suite(.serialized) struct TLSTests {
     @Test func certificatesAreChecked() async throws {

@@ -1,12 +1,15 @@
 // Faults in time: the host's wall clock stepped forward and back while probes run, and IMDS
 // answering 410 (updating) for 80 s. Each with a healthy resource beside the affected one.
 import AzureSimulator
-import Canary
 import CanaryTestSupport
 import Foundation
 import HTTPServer
 import Synchronization
 import Testing
+import Support
+import Metrics
+import Endpoint
+import Agent
 
 /// Wall time that an administrator or NTP can step; monotonic time stays real, as on a host.
 final class SteppedClock: CanaryClock {

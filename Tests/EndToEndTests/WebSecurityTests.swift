@@ -1,6 +1,5 @@
 // `--web.config.file`: the binary serves its endpoint over TLS with client certificates and basic
 // auth, checked with real curl and scraped by a real Prometheus.
-import Canary
 import Foundation
 import Testing
 

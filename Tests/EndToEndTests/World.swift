@@ -1,8 +1,12 @@
 // A simulated Azure plus an in-process agent configured for it, through the real config loader.
 import AzureSimulator
-import Canary
 import Foundation
 import CanaryTestSupport
+import Support
+import Log
+import Config
+import Metrics
+import Agent
 
 /// Names the end-to-end tests share.
 enum Names {

@@ -1,6 +1,14 @@
 // The running agent: one HTTP client, token caches, the scheduler, metrics and the endpoint, wired.
 import HTTPClient
 import HTTPServer
+import Support
+import Log
+import Config
+import Auth
+import Probe
+import Metrics
+import Status
+import Schedule
 
 /// Everything `aoai-canary run` runs, built from one configuration.
 public final class Agent: Sendable {

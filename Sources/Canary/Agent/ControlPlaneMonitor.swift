@@ -5,6 +5,14 @@
 // facts already there.
 import HTTPClient
 import Synchronization
+import Support
+import Log
+import Config
+import Auth
+import Probe
+import ControlPlane
+import Metrics
+import Status
 
 public final class ControlPlaneMonitor: Sendable {
     private struct State {

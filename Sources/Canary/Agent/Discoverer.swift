@@ -3,6 +3,11 @@
 // which applies it as it applies a reload (counters and schedules of what stays carry over).
 import HTTPClient
 import Synchronization
+import Support
+import Log
+import Config
+import Auth
+import ControlPlane
 
 /// Builds the configuration the agent runs from the file's, the discovered resources and the shard.
 public enum EffectiveConfig {

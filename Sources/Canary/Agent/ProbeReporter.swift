@@ -1,4 +1,10 @@
 // Turns outcomes into metrics, status and log entries: the scheduler's and token caches' observer.
+import Log
+import Auth
+import Probe
+import Metrics
+import Status
+import Schedule
 
 /// Records every probe in metrics and logs changes of outcome (not every successful round).
 public struct ProbeReporter: ScheduleObserver {

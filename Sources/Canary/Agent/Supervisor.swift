@@ -1,5 +1,11 @@
 // Runs the agent and swaps it on reload: a bad configuration is refused and the old one keeps running.
 import Synchronization
+import Support
+import Log
+import Config
+import Metrics
+import Status
+import Endpoint
 
 /// The agent in service now, readable from the HTTP server's threads.
 public final class AgentReference: Sendable {

@@ -2,6 +2,8 @@
 import JSON
 #if canImport(Glibc)
 import Glibc
+import Support
+import Config
 #endif
 
 /// Runs `az account get-access-token --output json --resource R [--tenant T]`.

@@ -2,6 +2,7 @@
 import Crypto
 import HTTPClient
 import JSON
+import Config
 
 /// Gets tokens for an app registration with a certificate, the way azure-identity and MSAL do.
 public struct ClientCertificateSource: TokenSource {

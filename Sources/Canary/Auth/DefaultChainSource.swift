@@ -1,4 +1,5 @@
 // DefaultAzureCredential: environment, workload identity, managed identity, Azure CLI, in order.
+import Config
 
 /// Tries each candidate in azure-identity's order and reports which one answered. A candidate
 /// that is merely absent (no IMDS on this host, no `az` or not logged in) passes to the next; a

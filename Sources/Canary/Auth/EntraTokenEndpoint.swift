@@ -1,5 +1,6 @@
 // The v2.0 token endpoint that client secrets, certificates and federated tokens all post to.
 import HTTPClient
+import Support
 
 /// `POST {authority}/{tenant}/oauth2/v2.0/token` with a form, as AZURE_AUTH_FACTS.md §1 describes.
 struct EntraTokenEndpoint: Sendable {

@@ -1,6 +1,8 @@
 // Managed identity: Azure VM IMDS (with its documented retries), App Service, and Azure Arc.
 import HTTPClient
 import JSON
+import Support
+import Config
 
 /// How IMDS is retried (AZURE_AUTH_FACTS.md §1): 404, 429 and 5xx with exponential backoff
 /// (five attempts, about 0/2/6/14/30 s), 410 (IMDS updating) for at least 70 s.

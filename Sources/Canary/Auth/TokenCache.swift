@@ -1,6 +1,7 @@
 // One credential's token cache: shared by all its resources, at most one acquisition in flight.
 import HTTPClient
 import Synchronization
+import Support
 
 /// What a token acquisition attempt produced, for metrics and logs.
 public struct TokenAcquisitionEvent: Sendable {

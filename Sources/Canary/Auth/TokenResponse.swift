@@ -1,5 +1,8 @@
 // Parsing the token endpoint's answer: a token, or Entra ID's error with its AADSTS code.
 import JSON
+import Support
+import Log
+import Config
 
 /// Parses OAuth token responses from Entra ID (and, later, managed identity endpoints).
 public enum TokenResponse {

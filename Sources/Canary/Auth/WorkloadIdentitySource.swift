@@ -3,6 +3,8 @@ import HTTPClient
 import Synchronization
 #if canImport(Glibc)
 import Glibc
+import Support
+import Config
 #endif
 
 /// Exchanges the federated token in `token_file` for an access token. The file is re-read when it

@@ -2,6 +2,7 @@
 import Crypto
 import HTTPServer
 import YAML
+import Support
 
 extension CredentialKind {
     /// The keys a credential of this type may have.

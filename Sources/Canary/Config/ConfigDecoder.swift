@@ -1,5 +1,6 @@
 // Strict decoding of the YAML node tree into CanaryConfig, collecting every error with its place.
 import YAML
+import Support
 
 /// Where secrets and relative paths come from while decoding.
 public struct ConfigEnvironment: Sendable {
@@ -259,7 +260,7 @@ func joinPath(_ directory: String, _ name: String) -> String {
 }
 
 extension String {
-    func trimmingTrailingWhitespace() -> String {
+    package func trimmingTrailingWhitespace() -> String {
         var end = endIndex
         while end > startIndex, let last = self[..<end].last, last.isWhitespace { end = index(before: end) }
         return String(self[..<end])

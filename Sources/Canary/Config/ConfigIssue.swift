@@ -1,4 +1,5 @@
 // One problem found in a configuration file, located by line and column.
+import Support
 
 /// A problem in the configuration: printed as `PATH:LINE:COLUMN: message` like a compiler.
 public struct ConfigIssue: Error, Sendable, Equatable, CustomStringConvertible {

@@ -41,6 +41,15 @@ public struct ConfigWarning: Sendable, Equatable, CustomStringConvertible {
     public var line: Int
     public var column: Int
 
+    package init(resource: String, credential: String? = nil, check: LintCheck, message: String, line: Int, column: Int) {
+        self.resource = resource
+        self.credential = credential
+        self.check = check
+        self.message = message
+        self.line = line
+        self.column = column
+    }
+
     public var description: String { "\(subject): \(message)" }
 
     /// "resource NAME" or "credential NAME".

@@ -1,5 +1,6 @@
 // Reading a configuration file from disk: parse, decode, validate, read the secrets.
 import YAML
+import Support
 
 /// Loads and validates configuration files.
 public enum ConfigLoader {

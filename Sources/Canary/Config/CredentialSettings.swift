@@ -1,5 +1,6 @@
 // The settings of each credential type, as decoded from the file.
 import Crypto
+import Support
 
 /// The credential types, by the `type:` value the file names them with. Adding one means a case
 /// here and in `CredentialSettings`, its settings struct, its decoder in
@@ -194,6 +195,13 @@ public struct AzureCLISettings: KindedCredentialSettings, Equatable {
     public var scope: String
     /// The CLI's own timeout: it is slower than an HTTP call.
     public var timeoutSeconds: Double
+
+    package init(azPath: String, tenantID: String? = nil, scope: String, timeoutSeconds: Double) {
+        self.azPath = azPath
+        self.tenantID = tenantID
+        self.scope = scope
+        self.timeoutSeconds = timeoutSeconds
+    }
 }
 
 /// DefaultAzureCredential's order: environment, workload identity, managed identity, Azure CLI.

@@ -18,7 +18,7 @@ public enum EndpointAudience {
         expected(for: endpoint) + "/.default"
     }
 
-    static func same(_ a: String, _ b: String) -> Bool {
+    package static func same(_ a: String, _ b: String) -> Bool {
         func trim(_ text: String) -> String { text.hasSuffix("/") ? String(text.dropLast()) : text }
         return trim(a).lowercased() == trim(b).lowercased()
     }

@@ -1,4 +1,5 @@
 // A secret value that never prints itself.
+import Support
 
 /// An API key, client secret or token. Its descriptions are redacted so that no log line,
 /// error or interpolation can show it; code that must send it reads `exposedValue`.

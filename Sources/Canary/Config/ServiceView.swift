@@ -3,6 +3,7 @@
 // OK means the service can read everything it names.
 #if canImport(Glibc)
 import Glibc
+import Support
 #endif
 
 /// The service's user and the credentials its unit hands over.

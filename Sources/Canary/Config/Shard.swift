@@ -1,4 +1,5 @@
 // `run --shard INDEX/COUNT`: which part of the estate one agent probes.
+import Support
 
 /// `run --shard INDEX/COUNT`: this agent's part of the estate.
 public struct Shard: Sendable, Equatable, CustomStringConvertible {

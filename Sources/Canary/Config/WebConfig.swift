@@ -3,6 +3,7 @@
 import HTTPServer
 import Crypto
 import YAML
+import Support
 
 /// The metrics endpoint's TLS and basic-auth settings.
 public struct WebConfig: Sendable {

@@ -4,6 +4,10 @@
 import HTTPClient
 import HTTPServer
 import JSON
+import Support
+import Config
+import Auth
+import Probe
 
 /// Reads facts with one Resource Manager token. Every request's outcome goes to `observe`
 /// ("success" or "failure"), for `aoai_canary_control_plane_requests_total`.

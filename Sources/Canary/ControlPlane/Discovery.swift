@@ -1,6 +1,8 @@
 // Finding resources through Resource Manager: the accounts of a subscription (or resource group)
 // whose kind and tags match, turned into resources to probe like listed ones.
 import JSON
+import Support
+import Config
 
 /// What one pass of discovery found.
 public struct DiscoveryResult: Sendable, Equatable {

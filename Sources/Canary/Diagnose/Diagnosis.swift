@@ -3,6 +3,13 @@ import HTTPClient
 import JSON
 #if canImport(Glibc)
 import Glibc
+import Support
+import Log
+import Config
+import Auth
+import Probe
+import ControlPlane
+import Status
 #endif
 
 /// One step's verdict.

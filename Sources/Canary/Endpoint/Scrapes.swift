@@ -4,6 +4,8 @@ import Dispatch
 import Gzip
 import HTTPServer
 import Synchronization
+import Support
+import Metrics
 
 /// Renders the exposition for scrapers. A rendering is made at most once a second: every scrape
 /// within a second of the last rendering gets that same rendering (plain and gzip), whether or

@@ -1,6 +1,11 @@
 // The agent's HTTP endpoint: /metrics, /-/healthy, /-/ready, the status page and status.json.
 import HTTPServer
 import Synchronization
+import Support
+import Config
+import Metrics
+import Status
+import Schedule
 
 /// What the endpoint shows, taken once per request: the metrics and status of the agent in
 /// service at that moment (a reload swaps both together).

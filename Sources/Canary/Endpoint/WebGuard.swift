@@ -5,6 +5,8 @@ import Dispatch
 import FoundationEssentials
 import HTTPServer
 import Synchronization
+import Support
+import Config
 
 /// Decides whether a request may reach the endpoint by its basic-auth credentials. Runs on the
 /// HTTP server's threads; bcrypt runs on a queue of its own, one check at a time.

@@ -3,6 +3,7 @@ import JSON
 import Journal
 #if canImport(Glibc)
 import Glibc
+import Support
 #endif
 
 /// Where and how log entries are written. Raw values are the `--log-format` words.

@@ -1,4 +1,8 @@
 // The agent's metric families: names, HELP texts, labels and buckets in one place.
+import Config
+import Auth
+import Probe
+import ControlPlane
 
 /// The aoai_canary_* families and the operations that update them.
 public struct CanaryMetrics: Sendable {

@@ -1,6 +1,8 @@
 // The standard process_* metrics, read from /proc at scrape time.
 #if canImport(Glibc)
 import Glibc
+import Support
+import Config
 #endif
 
 /// Reads this process's CPU, memory, start time and descriptors the way client_golang does.

@@ -1,4 +1,5 @@
 // The fixed set of reasons a probe can fail with: label values that alerts and dashboards use.
+import Config
 
 /// Why a probe failed. The raw values are the `reason` label's values: a contract, never renamed.
 public enum FailureReason: String, Sendable, CaseIterable, Equatable, Comparable {

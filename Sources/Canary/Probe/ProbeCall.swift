@@ -1,5 +1,7 @@
 // The HTTP call a probe makes, for each probe kind on the dated and the v1 API surfaces.
 import JSON
+import Support
+import Config
 
 /// Method, URL and body of a resource's canary call. The bodies hold only what every model family
 /// the API version serves accepts: chat completions send `max_completion_tokens` on v1 and on the

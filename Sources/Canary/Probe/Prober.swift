@@ -1,6 +1,9 @@
 // Making the canary calls: the request for a resource, and the paired round of key and token calls.
 import HTTPClient
 import HTTPServer
+import Support
+import Config
+import Auth
 
 /// One probe's outcome with everything metrics and logs need.
 public struct ProbeResult: Sendable {
@@ -119,7 +122,7 @@ public struct Prober: Sendable {
     }
 
     /// One call and its classification.
-    func probe(_ resource: ResourceConfig, auth: AuthMode, header: (name: String, value: String)) async -> ProbeResult {
+    package func probe(_ resource: ResourceConfig, auth: AuthMode, header: (name: String, value: String)) async -> ProbeResult {
         let request = request(for: resource, authorization: header)
         do {
             let response = try await client.execute(request)

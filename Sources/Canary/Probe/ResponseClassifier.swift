@@ -1,6 +1,7 @@
 // Turns an Azure OpenAI answer, or the lack of one, into success or a named failure reason.
 import HTTPClient
 import JSON
+import Auth
 
 /// A probe's verdict before metrics: success, or a reason with the detail a person needs.
 public enum ProbeVerdict: Sendable, Equatable {

@@ -1,4 +1,7 @@
 // Why the service refused a token: the claims of the token sent, read against the endpoint and the service's clock.
+import Log
+import Config
+import Auth
 
 /// Splits the service's generic 401 by what the token sent says, and sharpens tenant and
 /// permission failures with the values the service named.

@@ -1,4 +1,7 @@
 // The actor that owns the schedule and each resource's last outcome, and runs the rounds.
+import Support
+import Config
+import Probe
 
 /// What a scheduler tells its owner: how late each round started, and each finished round.
 /// Called on the scheduler's executor; must not block.

@@ -1,5 +1,10 @@
 // The last outcome of every probe and token, kept for logs (what changed), the status page and status.json.
 import Synchronization
+import Support
+import Config
+import Auth
+import Probe
+import ControlPlane
 
 /// What a probe's result changed, for the log.
 public struct ProbeTransition: Sendable, Equatable {

@@ -1,5 +1,10 @@
 // The status page and status.json: one view of the board, rendered as HTML or JSON.
 import JSON
+import Support
+import Log
+import Config
+import Probe
+import ControlPlane
 
 /// What the status page shows, computed from the board at one moment.
 public struct StatusView: Sendable {

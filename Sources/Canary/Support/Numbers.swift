@@ -11,14 +11,14 @@ extension Double {
 
 extension String {
     /// The string with zeros in front up to `width` characters (for fixed-width numbers).
-    func leftPadded(to width: Int) -> String {
+    package func leftPadded(to width: Int) -> String {
         count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }
 
 /// 64-bit FNV-1a of `text`'s UTF-8: a stable hash, the same in every process and version (Swift's
 /// `Hasher` is seeded per process).
-func fnv1a(_ text: String) -> UInt64 {
+package func fnv1a(_ text: String) -> UInt64 {
     var hash: UInt64 = 0xcbf2_9ce4_8422_2325
     for byte in text.utf8 {
         hash ^= UInt64(byte)

@@ -22,6 +22,6 @@ func percentEncoded(_ text: String, plusForSpace: Bool = false, uppercase: Bool 
 }
 
 /// Percent-encodes for `application/x-www-form-urlencoded` and URL path segments.
-func formEncode(_ value: String) -> String {
+package func formEncode(_ value: String) -> String {
     percentEncoded(value)
 }

@@ -6,14 +6,14 @@ import Glibc
 #endif
 
 /// What a finished program left.
-struct SubprocessResult: Sendable {
-    var status: Int32
-    var stdout: String
-    var stderr: String
+package struct SubprocessResult: Sendable {
+    package var status: Int32
+    package var stdout: String
+    package var stderr: String
 }
 
 /// Why a program could not be run to completion.
-enum SubprocessError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum SubprocessError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The program was not found or could not be started.
     case launchFailed(path: String, errno: Int32)
     /// It ran longer than the timeout and was killed.
@@ -21,7 +21,7 @@ enum SubprocessError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The calling task was cancelled and the program killed.
     case cancelled
 
-    var description: String {
+    package var description: String {
         switch self {
         case .launchFailed(let path, let code): return "cannot run \(path): \(String(cString: strerror(code)))"
         case .timedOut(let seconds): return "did not finish within \(PromDuration.format(.milliseconds((seconds * 1000).clampedInt)))"
@@ -59,14 +59,14 @@ final class ChildProcess: Sendable {
     }
 }
 
-enum Subprocess {
+package enum Subprocess {
     /// Pipes are made and the child spawned under this lock, so that no concurrent spawn
     /// inherits another's pipe ends (which would keep its reads from ever seeing EOF).
     private static let spawnLock = Mutex(())
 
     /// Runs `path` (looked up on PATH when it has no slash) with `arguments`, collecting up to
     /// 1 MiB of each output stream; kills it after `timeoutSeconds`, or when the task is cancelled.
-    static func run(_ path: String, _ arguments: [String], timeoutSeconds: Double) async -> Result<SubprocessResult, SubprocessError> {
+    package static func run(_ path: String, _ arguments: [String], timeoutSeconds: Double) async -> Result<SubprocessResult, SubprocessError> {
         let child = ChildProcess()
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
