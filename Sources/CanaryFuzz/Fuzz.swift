@@ -1,9 +1,9 @@
 // libFuzzer's entry point: feeds each input to the parser named by AOAI_FUZZ_TARGET. Built only
 // by `make fuzz` (AOAI_CANARY_FUZZ=1), with `swift build --sanitize=fuzzer`.
 import CanaryTestSupport
+import Log
 #if canImport(Glibc)
 import Glibc
-import Log
 #endif
 
 let target: FuzzEntry.Target = {

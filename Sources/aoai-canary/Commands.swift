@@ -4,14 +4,14 @@ import CProcess
 import Dispatch
 import HTTPServer
 import Journal
-#if canImport(Glibc)
-import Glibc
 import Support
 import Log
 import Config
 import Status
 import Endpoint
 import Agent
+#if canImport(Glibc)
+import Glibc
 #endif
 
 let defaultConfigPath = "/etc/aoai-canary/config.yaml"

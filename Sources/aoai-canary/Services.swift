@@ -4,9 +4,9 @@ import AzureSimulator
 import Dispatch
 import HTTPServer
 import Journal
+import Support
 #if canImport(Glibc)
 import Glibc
-import Support
 #endif
 
 /// Returns once the current task is cancelled.

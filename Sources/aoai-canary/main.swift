@@ -4,10 +4,10 @@ import CBuildInfo
 import CProcess
 import HTTPServer
 import Journal
-#if canImport(Glibc)
-import Glibc
 import Log
 import Metrics
+#if canImport(Glibc)
+import Glibc
 #endif
 
 let version = "0.1.0"

@@ -5,13 +5,13 @@ import CanaryTestSupport
 import HTTPClient
 import HTTPServer
 import Testing
-#if canImport(Glibc)
-import Glibc
 @testable import Support
 @testable import Probe
 @testable import Metrics
 @testable import Status
 @testable import Diagnose
+#if canImport(Glibc)
+import Glibc
 #endif
 
 @Suite(.serialized) struct ReasonTests {

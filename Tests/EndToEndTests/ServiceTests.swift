@@ -5,13 +5,13 @@ import Foundation
 import HTTPClient
 @testable import HTTPServer
 import Testing
-#if canImport(Glibc)
-import Glibc
 @testable import Log
 @testable import Config
 @testable import Metrics
 @testable import Endpoint
 @testable import Agent
+#if canImport(Glibc)
+import Glibc
 #endif
 
 /// A datagram socket standing in for systemd's NOTIFY_SOCKET.

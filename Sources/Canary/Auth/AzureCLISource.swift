@@ -1,10 +1,8 @@
 // Tokens from the Azure CLI's logged-in account: `az account get-access-token`.
 import JSON
-#if canImport(Glibc)
-import Glibc
 import Support
 import Config
-#endif
+import Posix
 
 /// Runs `az account get-access-token --output json --resource R [--tenant T]`.
 public struct AzureCLISource: TokenSource {
@@ -58,20 +56,12 @@ public struct AzureCLISource: TokenSource {
     /// `2026-11-25 13:00:00.000000` in the host's local time zone; nil when any field is out of range.
     static func parseLocalTime(_ text: String) -> Double? {
         let parts = text.split(whereSeparator: { $0 == " " || $0 == "-" || $0 == ":" || $0 == "T" })
-        guard parts.count >= 6, let year = Int32(parts[0]), (1970...9999).contains(year),
-              let month = Int32(parts[1]), (1...12).contains(month), let day = Int32(parts[2]), (1...31).contains(day),
-              let hour = Int32(parts[3]), (0...23).contains(hour), let minute = Int32(parts[4]), (0...59).contains(minute),
+        guard parts.count >= 6, let year = Int(parts[0]), (1970...9999).contains(year),
+              let month = Int(parts[1]), (1...12).contains(month), let day = Int(parts[2]), (1...31).contains(day),
+              let hour = Int(parts[3]), (0...23).contains(hour), let minute = Int(parts[4]), (0...59).contains(minute),
               let second = Double(parts[5]), second >= 0, second < 61 else { return nil }
-        var time = tm()
-        time.tm_year = year - 1900
-        time.tm_mon = month - 1
-        time.tm_mday = day
-        time.tm_hour = hour
-        time.tm_min = minute
-        time.tm_sec = Int32(second)
-        time.tm_isdst = -1
-        let seconds = mktime(&time)
-        return seconds == -1 ? nil : Double(seconds)
+        let time = CalendarTime(year: year, month: month, day: day, hour: hour, minute: minute, second: Int(second))
+        return System.unixTime(local: time).map(Double.init)
     }
 
     private func firstLines(_ text: String) -> String {

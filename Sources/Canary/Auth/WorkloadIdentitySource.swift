@@ -1,11 +1,9 @@
 // Kubernetes workload identity: the projected service-account token, exchanged at Entra ID.
 import HTTPClient
 import Synchronization
-#if canImport(Glibc)
-import Glibc
 import Support
 import Config
-#endif
+import Posix
 
 /// Exchanges the federated token in `token_file` for an access token. The file is re-read when it
 /// changes or when the last read is over 600 s old (kubelet rotates it), as azure-identity does.
@@ -67,12 +65,11 @@ struct FileIdentity: Equatable {
     var modifiedNanoseconds: Int
 
     init?(path: String) {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
-        device = UInt64(info.st_dev)
-        inode = UInt64(info.st_ino)
-        size = Int64(info.st_size)
-        modified = info.st_mtim.tv_sec
-        modifiedNanoseconds = info.st_mtim.tv_nsec
+        guard let info = try? System.status(path: path) else { return nil }
+        device = info.device
+        inode = info.inode
+        size = info.size
+        modified = info.modifiedSeconds
+        modifiedNanoseconds = info.modifiedNanoseconds
     }
 }

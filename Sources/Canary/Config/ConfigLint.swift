@@ -1,7 +1,5 @@
 // Checks of a valid configuration that point at the usual Entra ID mistakes before any call is made.
-#if canImport(Glibc)
-import Glibc
-#endif
+import Posix
 
 /// The checks; raw values are the `check` label of `aoai_canary_config_warnings`.
 public enum LintCheck: String, Sendable, CaseIterable, Equatable {
@@ -132,9 +130,7 @@ public enum ConfigLint {
     }
 
     static func fileMode(_ path: String) -> UInt32? {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
-        return UInt32(info.st_mode)
+        (try? System.status(path: path))?.permissions
     }
 
     /// Loopback by name or address: `localhost` and its subdomains (RFC 6761), `[::1]`, and

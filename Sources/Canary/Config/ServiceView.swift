@@ -1,10 +1,8 @@
 // How the systemd service will see its files: as its own user, through its unit's LoadCredential=
 // and sandbox. `check-config` run by root reads the service's configuration through this, so that
 // OK means the service can read everything it names.
-#if canImport(Glibc)
-import Glibc
 import Support
-#endif
+import Posix
 
 /// The service's user and the credentials its unit hands over.
 public struct ServiceView: Sendable {
@@ -108,16 +106,16 @@ public struct ServiceView: Sendable {
             case .encrypted(let source):
                 return try Self.decrypt(id: id, source: source)
             case nil:
-                throw FileReadError(errno: ENOENT, detail: "the unit loads no credential named \(id): add LoadCredential=\(id):/path/to/file to it (systemctl edit aoai-canary)")
+                throw FileReadError(errno: Errno.noSuchFile.code, detail: "the unit loads no credential named \(id): add LoadCredential=\(id):/path/to/file to it (systemctl edit aoai-canary)")
             }
         }
         for hidden in ["/home/", "/root/", "/run/user/"] where path.hasPrefix(hidden) {
-            throw FileReadError(errno: EACCES, detail: "the service cannot see \(hidden) (the unit's ProtectHome=yes): keep it under /etc/aoai-canary/secrets/ or load it with LoadCredential=")
+            throw FileReadError(errno: Errno.permissionDenied.code, detail: "the service cannot see \(hidden) (the unit's ProtectHome=yes): keep it under /etc/aoai-canary/secrets/ or load it with LoadCredential=")
         }
         for hidden in ["/tmp/", "/var/tmp/"] where path.hasPrefix(hidden) {
-            throw FileReadError(errno: ENOENT, detail: "the service has its own empty \(hidden) (the unit's PrivateTmp=yes): keep it under /etc/aoai-canary/secrets/")
+            throw FileReadError(errno: Errno.noSuchFile.code, detail: "the service has its own empty \(hidden) (the unit's PrivateTmp=yes): keep it under /etc/aoai-canary/secrets/")
         }
-        if let denial = accessDenial(path) { throw FileReadError(errno: EACCES, detail: denial) }
+        if let denial = accessDenial(path) { throw FileReadError(errno: Errno.permissionDenied.code, detail: denial) }
         return try FileIO.readText(path)
     }
 
@@ -140,68 +138,43 @@ public struct ServiceView: Sendable {
         return nil
     }
 
-    private func permits(_ info: stat, bit: UInt32) -> Bool {
-        let mode = UInt32(info.st_mode)
+    private func permits(_ info: FileStatus, bit: UInt32) -> Bool {
+        let mode = info.permissions
         if uid == 0 { return true }
-        if info.st_uid == uid { return mode & (bit << 6) != 0 }
-        if groups.contains(info.st_gid) { return mode & (bit << 3) != 0 }
+        if info.owner == uid { return mode & (bit << 6) != 0 }
+        if groups.contains(info.group) { return mode & (bit << 3) != 0 }
         return mode & bit != 0
     }
 
-    private static func status(_ path: String) -> stat? {
-        var info = stat()
-        return stat(path, &info) == 0 ? info : nil
+    private static func status(_ path: String) -> FileStatus? {
+        try? System.status(path: path)
     }
 
-    private static func describe(_ info: stat) -> String {
-        let mode = String(UInt32(info.st_mode) & 0o7777, radix: 8)
-        return "mode 0\(mode), owner \(accountName(uid: info.st_uid)):\(groupName(gid: info.st_gid))"
-    }
-
-    private static func accountName(uid: UInt32) -> String {
-        guard let entry = getpwuid(uid), let name = entry.pointee.pw_name else { return String(uid) }
-        return String(cString: name)
-    }
-
-    private static func groupName(gid: UInt32) -> String {
-        guard let entry = getgrgid(gid), let name = entry.pointee.gr_name else { return String(gid) }
-        return String(cString: name)
+    private static func describe(_ info: FileStatus) -> String {
+        let mode = String(info.permissions, radix: 8)
+        return "mode 0\(mode), owner \(System.userName(uid: info.owner)):\(System.groupName(gid: info.group))"
     }
 
     /// The uid and every group (primary and supplementary) of a user, or nil if there is none.
     static func userAccount(_ name: String) -> (uid: UInt32, groups: [UInt32])? {
-        guard let entry = getpwnam(name) else { return nil }
-        let uid = entry.pointee.pw_uid
-        let primary = entry.pointee.pw_gid
-        var count: Int32 = 64
-        var groups = [gid_t](repeating: 0, count: Int(count))
-        if getgrouplist(name, primary, &groups, &count) < 0 {
-            groups = [gid_t](repeating: 0, count: Int(count))
-            _ = getgrouplist(name, primary, &groups, &count)
-        }
-        return (uid, Array(groups.prefix(Int(max(count, 0)))) + [primary])
+        System.account(named: name)
     }
 
     /// `systemd-creds decrypt`, as systemd does for the service.
     static func decrypt(id: String, source: String) throws(FileReadError) -> String {
         func quoted(_ text: String) -> String { "'" + text.replacing("'", with: "'\\''") + "'" }
         guard isRegularFile(source) else {
-            throw FileReadError(errno: ENOENT, detail: "the unit's LoadCredentialEncrypted=\(id):\(source): no such file")
+            throw FileReadError(errno: Errno.noSuchFile.code, detail: "the unit's LoadCredentialEncrypted=\(id):\(source): no such file")
         }
-        guard let pipe = popen("systemd-creds decrypt --name=\(quoted(id)) \(quoted(source)) - 2>/dev/null", "r") else {
-            throw FileReadError(errno: errno, detail: "cannot run systemd-creds to decrypt LoadCredentialEncrypted=\(id)")
+        let status: Int32
+        let bytes: [UInt8]
+        do throws(Errno) {
+            (status, bytes) = try System.shellOutput("systemd-creds decrypt --name=\(quoted(id)) \(quoted(source)) - 2>/dev/null", limit: 16 << 20)
+        } catch {
+            throw FileReadError(errno: error.code, detail: "cannot run systemd-creds to decrypt LoadCredentialEncrypted=\(id)")
         }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = fread(&buffer, 1, buffer.count, pipe)
-            if count <= 0 { break }
-            bytes += buffer[0..<count]
-            if bytes.count > 16 << 20 { break }
-        }
-        let status = pclose(pipe)
         guard status == 0 else {
-            throw FileReadError(errno: EACCES, detail: "systemd-creds could not decrypt the unit's LoadCredentialEncrypted=\(id):\(source)")
+            throw FileReadError(errno: Errno.permissionDenied.code, detail: "systemd-creds could not decrypt the unit's LoadCredentialEncrypted=\(id):\(source)")
         }
         return String(decoding: bytes, as: UTF8.self)
     }
@@ -211,18 +184,10 @@ public struct ServiceView: Sendable {
     }
 
     private static func isRegularFile(_ path: String) -> Bool {
-        guard let info = status(path) else { return false }
-        return (info.st_mode & S_IFMT) == S_IFREG
+        status(path)?.kind == .regular
     }
 
     private static func directoryEntries(_ path: String) -> [String] {
-        guard let directory = opendir(path) else { return [] }
-        defer { closedir(directory) }
-        var names: [String] = []
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names
+        System.directoryEntries(path)
     }
 }

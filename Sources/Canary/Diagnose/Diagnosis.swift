@@ -1,8 +1,6 @@
 // `aoai-canary diagnose`: the five troubleshooting steps of the 401 question, walked for each resource.
 import HTTPClient
 import JSON
-#if canImport(Glibc)
-import Glibc
 import Support
 import Log
 import Config
@@ -10,7 +8,7 @@ import Auth
 import Probe
 import ControlPlane
 import Status
-#endif
+import Posix
 
 /// One step's verdict.
 public enum StepOutcome: String, Sendable {
@@ -258,7 +256,7 @@ public struct Diagnoser: Sendable {
     public static func findAzureCLI(path: String?) -> String? {
         for directory in (path ?? "").split(separator: ":") {
             let candidate = "\(directory)/az"
-            if access(candidate, X_OK) == 0 { return candidate }
+            if System.isExecutable(candidate) { return candidate }
         }
         return nil
     }

@@ -1,10 +1,8 @@
 // Structured log entries to journald, or as logfmt or JSON lines on stderr.
 import JSON
 import Journal
-#if canImport(Glibc)
-import Glibc
 import Support
-#endif
+import Posix
 
 /// Where and how log entries are written. Raw values are the `--log-format` words.
 public enum LogFormat: String, Sendable, CaseIterable {
@@ -96,8 +94,7 @@ public final class EventLogger: Sendable {
     }
 
     public static let writeStderr: @Sendable (String) -> Void = { line in
-        var bytes = Array(line.utf8)
-        bytes.withUnsafeMutableBytes { _ = Glibc.write(2, $0.baseAddress, $0.count) }
+        System.writeStandardError(line)
     }
 }
 
@@ -107,11 +104,9 @@ public enum Timestamp {
     public static func iso8601(wallSeconds: Double) -> String {
         // Claims and headers come from outside: years beyond 9999 are not times worth printing.
         guard wallSeconds.isFinite, abs(wallSeconds) < 253_402_300_800 else { return "(out of range)" }
-        var time = time_t(wallSeconds.rounded(.down))
-        var parts = tm()
-        gmtime_r(&time, &parts)
+        let parts = System.utc(Int(wallSeconds.rounded(.down)))
         let milliseconds = Int((wallSeconds - wallSeconds.rounded(.down)) * 1000)
-        func two(_ value: Int32) -> String { String(value).leftPadded(to: 2) }
-        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)).\(String(milliseconds).leftPadded(to: 3))Z"
+        func two(_ value: Int) -> String { String(value).leftPadded(to: 2) }
+        return "\(parts.year)-\(two(parts.month))-\(two(parts.day))T\(two(parts.hour)):\(two(parts.minute)):\(two(parts.second)).\(String(milliseconds).leftPadded(to: 3))Z"
     }
 }

@@ -1,17 +1,15 @@
 // The standard process_* metrics, read from /proc at scrape time.
-#if canImport(Glibc)
-import Glibc
 import Support
 import Config
-#endif
+import Posix
 
 /// Reads this process's CPU, memory, start time and descriptors the way client_golang does.
 public enum ProcessMetrics {
     /// The process_* families as exposition text.
     public static func render() -> String {
         var output = ""
-        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-        let pageSize = Double(sysconf(Int32(_SC_PAGESIZE)))
+        let ticks = System.clockTicksPerSecond
+        let pageSize = System.pageSize
         if let stat = readStat() {
             output += Exposition.family("process_cpu_seconds_total", help: "Total user and system CPU time spent in seconds.", value: (stat.utime + stat.stime) / ticks, type: .counter)
             output += Exposition.family("process_resident_memory_bytes", help: "Resident memory size in bytes.", value: stat.rss * pageSize)
@@ -20,9 +18,8 @@ public enum ProcessMetrics {
             }
         }
         output += Exposition.family("process_open_fds", help: "Number of open file descriptors.", value: Double(openDescriptors()))
-        var limit = rlimit()
-        if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 {
-            output += Exposition.family("process_max_fds", help: "Maximum number of open file descriptors.", value: Double(limit.rlim_cur))
+        if let limit = System.openFileLimit() {
+            output += Exposition.family("process_max_fds", help: "Maximum number of open file descriptors.", value: Double(limit))
         }
         return output
     }
@@ -55,13 +52,6 @@ public enum ProcessMetrics {
 
     /// Open descriptors, counted in /proc/self/fd.
     public static func openDescriptors() -> Int {
-        guard let directory = opendir("/proc/self/fd") else { return 0 }
-        defer { closedir(directory) }
-        var count = 0
-        while let entry = readdir(directory) {
-            let first = entry.pointee.d_name.0
-            if first != UInt8(ascii: ".") { count += 1 }
-        }
-        return max(0, count - 1)  // minus the descriptor opendir itself holds
+        max(0, System.directoryEntries("/proc/self/fd").count - 1)  // minus the descriptor opendir itself holds
     }
 }

@@ -1,8 +1,6 @@
 // Time as the agent sees it: injected, so tests drive schedules and token expiry without sleeping.
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
+import Posix
 
 /// Two readings of time and a way to wait.
 public protocol CanaryClock: Sendable {
@@ -18,8 +16,8 @@ public protocol CanaryClock: Sendable {
 public struct SystemClock: CanaryClock {
     public init() {}
 
-    public var wallSeconds: Double { Self.read(CLOCK_REALTIME) }
-    public var monotonicSeconds: Double { Self.read(CLOCK_MONOTONIC) }
+    public var wallSeconds: Double { System.wallClock() }
+    public var monotonicSeconds: Double { System.monotonicClock() }
 
     public func sleep(untilMonotonic deadline: Double) async throws {
         let delay = deadline - monotonicSeconds
@@ -30,15 +28,6 @@ public struct SystemClock: CanaryClock {
 
     /// Blocks the calling thread (one that is not the cooperative pool's) for `seconds`.
     public static func block(seconds: Double) {
-        guard seconds > 0, seconds.isFinite else { return }
-        var request = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - seconds.rounded(.down)) * 1e9))
-        var remaining = timespec()
-        while nanosleep(&request, &remaining) != 0, errno == EINTR { request = remaining }
-    }
-
-    private static func read(_ clock: clockid_t) -> Double {
-        var spec = timespec()
-        clock_gettime(clock, &spec)
-        return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
+        System.sleep(seconds: seconds)
     }
 }

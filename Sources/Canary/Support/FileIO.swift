@@ -1,7 +1,5 @@
 // Reading small files with errors that say what went wrong, without Foundation.
-#if canImport(Glibc)
-import Glibc
-#endif
+import Posix
 
 /// Why a file could not be read.
 public struct FileReadError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -22,11 +20,11 @@ public struct FileReadError: Error, Sendable, Equatable, CustomStringConvertible
         if let detail { return detail }
         switch errno {
         case Self.notARegularFile: return "not a regular file (a FIFO, socket or device could block the agent)"
-        case ENOENT: return "no such file"
-        case EACCES: return "permission denied"
-        case EISDIR: return "is a directory"
-        case EFBIG: return "file too large"
-        default: return String(cString: strerror(errno))
+        case Errno.noSuchFile.code: return "no such file"
+        case Errno.permissionDenied.code: return "permission denied"
+        case Errno.isADirectory.code: return "is a directory"
+        case Errno.fileTooLarge.code: return "file too large"
+        default: return Errno(code: errno).description
         }
     }
 }
@@ -42,55 +40,51 @@ public enum FileIO {
     /// a socket, a device) is refused without waiting on it: opening never blocks, and a read of
     /// a regular file ends.
     public static func readBytes(_ path: String, limit: Int) throws(FileReadError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
-        guard fd >= 0 else { throw FileReadError(errno: errno) }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw FileReadError(errno: errno) }
-        if (info.st_mode & S_IFMT) == S_IFDIR { throw FileReadError(errno: EISDIR) }
-        guard (info.st_mode & S_IFMT) == S_IFREG else { throw FileReadError(errno: FileReadError.notARegularFile) }
-        var result: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw FileReadError(errno: errno)
+        do throws(Errno) {
+            let fd = try System.openForReading(path)
+            defer { System.close(fd) }
+            switch try System.status(fd: fd).kind {
+            case .regular: break
+            case .directory: throw Errno.isADirectory
+            case .other: throw Errno(code: FileReadError.notARegularFile)
             }
-            if count == 0 { break }
-            result.append(contentsOf: buffer[0..<count])
-            if result.count > limit { throw FileReadError(errno: EFBIG) }
+            var result: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let count = try System.read(fd, into: &buffer)
+                if count == 0 { break }
+                result.append(contentsOf: buffer[0..<count])
+                if result.count > limit { throw Errno.fileTooLarge }
+            }
+            return result
+        } catch {
+            throw FileReadError(errno: error.code)
         }
-        return result
     }
 
     /// The working directory, or "." when it cannot be had.
     public static func currentDirectory() -> String {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        guard getcwd(&buffer, buffer.count) != nil else { return "." }
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        System.currentDirectory() ?? ""
     }
 
     /// Creates a folder (and no parents), mode 0700.
     public static func makeDirectory(_ path: String) throws(FileReadError) {
-        guard mkdir(path, 0o700) == 0 || errno == EEXIST else { throw FileReadError(errno: errno) }
+        do throws(Errno) {
+            try System.makeDirectory(path, mode: 0o700)
+        } catch where error == .fileExists {
+        } catch {
+            throw FileReadError(errno: error.code)
+        }
     }
 
     /// Writes a file (used by `demo` to leave its configuration and secrets in a temp folder).
-    public static func write(_ text: String, to path: String, mode: mode_t = 0o600) throws(FileReadError) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw FileReadError(errno: errno) }
-        defer { close(fd) }
-        fchmod(fd, mode)  // the umask must not loosen or tighten what was asked for
-        let bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw FileReadError(errno: errno)
-            }
-            offset += written
+    public static func write(_ text: String, to path: String, mode: UInt32 = 0o600) throws(FileReadError) {
+        do throws(Errno) {
+            let fd = try System.openForWriting(path, mode: mode)  // the umask must not loosen or tighten what was asked for
+            defer { System.close(fd) }
+            try System.write(fd, Array(text.utf8))
+        } catch {
+            throw FileReadError(errno: error.code)
         }
     }
 }

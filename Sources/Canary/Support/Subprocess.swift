@@ -1,9 +1,7 @@
 // Running a helper program (the Azure CLI) with a timeout, off the cooperative thread pool.
 import Dispatch
+import Posix
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// What a finished program left.
 package struct SubprocessResult: Sendable {
@@ -23,7 +21,7 @@ package enum SubprocessError: Error, Sendable, Equatable, CustomStringConvertibl
 
     package var description: String {
         switch self {
-        case .launchFailed(let path, let code): return "cannot run \(path): \(String(cString: strerror(code)))"
+        case .launchFailed(let path, let code): return "cannot run \(path): \(Errno(code: code))"
         case .timedOut(let seconds): return "did not finish within \(PromDuration.format(.milliseconds((seconds * 1000).clampedInt)))"
         case .cancelled: return "cancelled"
         }
@@ -32,23 +30,23 @@ package enum SubprocessError: Error, Sendable, Equatable, CustomStringConvertibl
 
 /// The child's pid, shared with the cancellation handler so a stop or reload kills it at once.
 final class ChildProcess: Sendable {
-    private let state = Mutex((pid: pid_t(0), cancelled: false))
+    private let state = Mutex((pid: Int32(0), cancelled: false))
 
     /// Records the pid; kills the child right away when cancellation came first.
-    func started(_ pid: pid_t) {
+    func started(_ pid: Int32) {
         let cancelled = state.withLock { state -> Bool in
             state.pid = pid
             return state.cancelled
         }
-        if cancelled { kill(pid, SIGKILL) }
+        if cancelled { System.kill(pid) }
     }
 
     func cancel() {
-        let pid = state.withLock { state -> pid_t in
+        let pid = state.withLock { state -> Int32 in
             state.cancelled = true
             return state.pid
         }
-        if pid > 0 { kill(pid, SIGKILL) }
+        if pid > 0 { System.kill(pid) }
     }
 
     var isCancelled: Bool { state.withLock { $0.cancelled } }
@@ -85,40 +83,37 @@ package enum Subprocess {
         }
     }
 
-    private static func spawn(_ path: String, _ arguments: [String], child: ChildProcess) -> Result<(pid: pid_t, out: Int32, err: Int32), SubprocessError> {
-        var outPipe: [Int32] = [0, 0]
-        var errPipe: [Int32] = [0, 0]
-        guard pipe(&outPipe) == 0 else { return .failure(.launchFailed(path: path, errno: errno)) }
-        guard pipe(&errPipe) == 0 else {
-            close(outPipe[0]); close(outPipe[1])
-            return .failure(.launchFailed(path: path, errno: errno))
+    private static func spawn(_ path: String, _ arguments: [String], child: ChildProcess) -> Result<(pid: Int32, out: Int32, err: Int32), SubprocessError> {
+        // Close-on-exec, for programs spawned elsewhere in the process.
+        let outPipe: (read: Int32, write: Int32)
+        let errPipe: (read: Int32, write: Int32)
+        do throws(Errno) {
+            outPipe = try System.makePipe()
+        } catch {
+            return .failure(.launchFailed(path: path, errno: error.code))
         }
-        // Close-on-exec too, for programs spawned elsewhere in the process.
-        for fd in outPipe + errPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
-
-        let argv = ([path] + arguments).map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        var pid: pid_t = 0
-        let spawned = argv.withUnsafeBufferPointer { buffer in
-            posix_spawnp(&pid, path, &actions, nil, UnsafeMutablePointer(mutating: buffer.baseAddress!), environ)
+        do throws(Errno) {
+            errPipe = try System.makePipe()
+        } catch {
+            System.close(outPipe.read); System.close(outPipe.write)
+            return .failure(.launchFailed(path: path, errno: error.code))
         }
-        close(outPipe[1])
-        close(errPipe[1])
-        guard spawned == 0 else {
-            close(outPipe[0]); close(errPipe[0])
-            return .failure(.launchFailed(path: path, errno: spawned))
+        let spawned = Result { () throws(Errno) in
+            try System.spawn(path, arguments, standardOutput: outPipe.write, standardError: errPipe.write)
         }
-        child.started(pid)
-        return .success((pid, outPipe[0], errPipe[0]))
+        System.close(outPipe.write)
+        System.close(errPipe.write)
+        switch spawned {
+        case .success(let pid):
+            child.started(pid)
+            return .success((pid, outPipe.read, errPipe.read))
+        case .failure(let error):
+            System.close(outPipe.read); System.close(errPipe.read)
+            return .failure(.launchFailed(path: path, errno: error.code))
+        }
     }
 
-    private static func collect(_ pipes: (pid: pid_t, out: Int32, err: Int32), timeoutSeconds: Double, child: ChildProcess) -> Result<SubprocessResult, SubprocessError> {
+    private static func collect(_ pipes: (pid: Int32, out: Int32, err: Int32), timeoutSeconds: Double, child: ChildProcess) -> Result<SubprocessResult, SubprocessError> {
         let pid = pipes.pid
 
         var outputs: [[UInt8]] = [[], []]
@@ -130,29 +125,24 @@ package enum Subprocess {
             if remaining <= 0 { timedOut = true; break }
             // Killed on cancellation; a grandchild may still hold the pipes, so stop reading too.
             if child.isCancelled { break }
-            var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-            let ready = poll(&fds, nfds_t(fds.count), Int32(min(remaining, 1) * 1000) + 1)
-            if ready < 0 && errno != EINTR { break }
-            for index in fds.indices where fds[index].fd >= 0 && fds[index].revents != 0 {
+            guard let ready = try? System.pollReadable(open, milliseconds: Int32(min(remaining, 1) * 1000) + 1) else { break }
+            for index in open.indices where ready[index] {
                 var buffer = [UInt8](repeating: 0, count: 65536)
-                let count = read(fds[index].fd, &buffer, buffer.count)
+                let count = (try? System.read(open[index], into: &buffer)) ?? 0
                 if count > 0 {
                     if outputs[index].count < 1 << 20 { outputs[index] += buffer[0..<count] }
                 } else {
-                    close(fds[index].fd)
+                    System.close(open[index])
                     open[index] = -1
                 }
             }
         }
-        for fd in open where fd >= 0 { close(fd) }
-        if timedOut { kill(pid, SIGKILL) }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        for fd in open where fd >= 0 { System.close(fd) }
+        if timedOut { System.kill(pid) }
+        let exitStatus = System.waitForExit(pid)
         child.reaped()
         if timedOut { return .failure(.timedOut(seconds: timeoutSeconds)) }
         if child.isCancelled { return .failure(.cancelled) }
-        // WIFEXITED/WEXITSTATUS are macros: decode the wait status by hand.
-        let exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         return .success(SubprocessResult(
             status: exitStatus,
             stdout: String(decoding: outputs[0], as: UTF8.self),
