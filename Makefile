@@ -5,6 +5,8 @@ APT_PACKAGES := libcurl4-openssl-dev libmicrohttpd-dev libgnutls28-dev libsystem
 REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 export AOAI_CANARY_REVISION := $(REVISION)
 BIN := .build/debug/aoai-canary
+# A target that imports another it does not declare is an error, not a build-order accident.
+BUILD_FLAGS := --explicit-target-dependency-import-check error
 
 .PHONY: all deps build release test conformance fuzz soak bench demo clean
 
@@ -30,17 +32,18 @@ deps:
 
 ## build: a debug build of the binary
 build: deps
-	$(SWIFT) build
+	$(SWIFT) build $(BUILD_FLAGS)
 
 ## release: an optimised build with the Swift runtime linked in
 release: deps
-	$(SWIFT) build -c release --static-swift-stdlib
+	$(SWIFT) build -c release --static-swift-stdlib $(BUILD_FLAGS)
 
-## test: the whole test suite (a fixed-seed fuzz run, the conformance suite, then unit, simulator,
-## end-to-end against the built binary)
+## test: the whole test suite (the layers refusing an upward reference, a fixed-seed fuzz run, the
+## conformance suite, then unit, simulator, end-to-end against the built binary)
 test: deps
+	SWIFT=$(SWIFT) Tests/Layers/upward-reference.sh
 	FUZZ_RUNS=50000 SWIFT=$(SWIFT) Tests/Fuzz/run.sh
-	$(SWIFT) build --build-tests
+	$(SWIFT) build --build-tests $(BUILD_FLAGS)
 	AOAI_CANARY_BIN=$(BIN) Tests/Conformance/run.sh
 	# The stalled-scraper test loads the machine (3,000 resources, 20 MB scrapes): alone first.
 	$(SWIFT) test --skip-build --filter StalledScraperTests
@@ -59,7 +62,7 @@ fuzz: deps
 ## prints the probe rate, RSS, its slope after warm-up and the descriptor range
 SOAK_SECONDS ?= 300
 soak: deps
-	$(SWIFT) build --build-tests
+	$(SWIFT) build --build-tests $(BUILD_FLAGS)
 	AOAI_CANARY_SOAK_SECONDS=$(SOAK_SECONDS) $(SWIFT) test --skip-build --filter EndToEndTests.SoakTests
 
 ## bench: this agent against Debian's prometheus-blackbox-exporter on one loopback target, at

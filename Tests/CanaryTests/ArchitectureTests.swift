@@ -1,5 +1,7 @@
-// The README's map of Canary's rooms is the code's: each folder names only the types of the
-// folders below it, so the module could be split into targets along them.
+// What the compiler cannot see of the layering: that README.md's map is Package.swift's target
+// graph, and that the layers reach C only through the project's wrappers. That no layer names one
+// above it is the compiler's job (each layer is a target); Tests/Layers/upward-reference.sh shows
+// it refusing one.
 import Foundation
 import Testing
 
@@ -16,50 +18,58 @@ import Testing
         }
     }
 
-    /// The top-level types and functions each folder of Sources/Canary declares.
-    static func declarations() throws -> [String: Set<String>] {
-        var result: [String: Set<String>] = [:]
-        let pattern = try Regex(#"^(?:public |package |internal )?(?:final )?(?:struct|enum|class|actor|protocol|typealias|func) +([A-Za-z_][A-Za-z0-9_]*)"#)
-        for folder in try FileManager.default.contentsOfDirectory(atPath: root + "/Sources/Canary") {
-            for file in try FileManager.default.contentsOfDirectory(atPath: root + "/Sources/Canary/" + folder) {
-                let text = try String(contentsOfFile: root + "/Sources/Canary/\(folder)/\(file)", encoding: .utf8)
-                for line in text.split(separator: "\n") {
-                    if let match = try pattern.firstMatch(in: String(line)), let name = match.output[1].substring {
-                        result[folder, default: []].insert(String(name))
-                    }
-                }
-            }
+    /// Package.swift's targets under Sources/Canary, with the dependencies each declares.
+    static func layerTargets() throws -> [String: [String]] {
+        let manifest = try String(contentsOfFile: root + "/Package.swift", encoding: .utf8)
+        let pattern = try Regex(#"\.target\(name: "([A-Za-z]+)"(?:, dependencies: \[([^\]]*)\])?, path: "Sources/Canary/([A-Za-z]+)"\)"#)
+        var result: [String: [String]] = [:]
+        for match in manifest.matches(of: pattern) {
+            let name = String(try #require(match.output[1].substring))
+            #expect(match.output[3].substring.map(String.init) == name, "target \(name) lives in a folder of another name")
+            let dependencies = match.output[2].substring.map { $0.split(separator: ",").map { $0.filter { $0.isLetter } } } ?? []
+            result[name] = dependencies
         }
         return result
     }
 
-    /// A file's code without comments and string literals, split into words.
-    static func words(_ text: String) -> Set<String> {
-        var code = ""
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            var stripped = line.firstRange(of: "//").map { String(line[..<$0.lowerBound]) } ?? String(line)
-            while let open = stripped.firstIndex(of: "\""), let close = stripped[stripped.index(after: open)...].firstIndex(of: "\"") {
-                stripped.removeSubrange(open...close)
-            }
-            code += stripped + "\n"
-        }
-        return Set(code.split { !($0.isLetter || $0.isNumber || $0 == "_") }.map(String.init))
-    }
-
-    @Test func everyFolderIsALayerAndNamesOnlyTheLayersBelowIt() throws {
+    @Test func theReadmesLayersAreThePackagesTargetGraph() throws {
         let layers = try Self.layers()
         var rank: [String: Int] = [:]
-        for (level, folders) in layers.enumerated() { for folder in folders { rank[folder] = level } }
-        let declared = try Self.declarations()
-        #expect(Set(declared.keys) == Set(rank.keys), "README.md's layers and the folders of Sources/Canary differ")
-        for folder in declared.keys.sorted() {
-            guard let own = rank[folder] else { continue }
+        for (level, names) in layers.enumerated() { for name in names { rank[name] = level } }
+        let targets = try Self.layerTargets()
+        #expect(Set(targets.keys) == Set(rank.keys), "README.md's layers and Package.swift's targets under Sources/Canary differ")
+        let folders = try FileManager.default.contentsOfDirectory(atPath: Self.root + "/Sources/Canary")
+        #expect(Set(folders) == Set(rank.keys), "a folder of Sources/Canary is not a layer")
+        for (name, dependencies) in targets {
+            guard let own = rank[name] else { continue }
+            let layerDependencies = dependencies.filter { rank[$0] != nil }
+            for dependency in layerDependencies {
+                #expect(rank[dependency]! < own, "\(name) depends on \(dependency), which README.md does not put below it")
+            }
+            // Each layer stands on the level just below it, so the line reads as the graph does.
+            if own > 0 {
+                #expect(layerDependencies.contains { rank[$0] == own - 1 }, "\(name) does not depend on the level below it")
+            }
+        }
+    }
+
+    /// Modules a layer may import besides other layers: the project's wrappers and the
+    /// toolchain's Swift modules. No C module, no libc: those are the wrappers' business.
+    static let allowedImports: Set<String> = [
+        "Posix", "HTTPClient", "HTTPServer", "Journal", "YAML", "JSON", "Gzip", "Crypto",
+        "Synchronization", "Dispatch", "FoundationEssentials",
+    ]
+
+    @Test func layersReachCOnlyThroughTheWrappers() throws {
+        let layers = Set(try Self.layers().joined())
+        for folder in layers.sorted() {
             for file in try FileManager.default.contentsOfDirectory(atPath: Self.root + "/Sources/Canary/" + folder) {
-                let used = Self.words(try String(contentsOfFile: Self.root + "/Sources/Canary/\(folder)/\(file)", encoding: .utf8))
-                for (other, names) in declared where other != folder {
-                    guard let theirs = rank[other], theirs >= own else { continue }
-                    let named = names.intersection(used)
-                    #expect(named.isEmpty, "\(folder)/\(file) names \(named.sorted()) of \(other), which is not below it")
+                let text = try String(contentsOfFile: Self.root + "/Sources/Canary/\(folder)/\(file)", encoding: .utf8)
+                for line in text.split(separator: "\n") where line.contains("import ") {
+                    let words = line.split(separator: " ")
+                    guard let index = words.firstIndex(of: "import"), index + 1 < words.count, words[..<index].allSatisfy({ $0.hasPrefix("@") }) else { continue }
+                    let module = String(words[index + 1])
+                    #expect(layers.contains(module) || Self.allowedImports.contains(module), "\(folder)/\(file) imports \(module)")
                 }
             }
         }
