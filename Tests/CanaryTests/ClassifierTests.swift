@@ -91,14 +91,18 @@ import Testing
     }
 
     @Test(arguments: [
-        ("HTTP 400 unsupported_parameter: Unsupported parameter: 'max_tokens' is not supported with this model.", "max_completion_tokens"),
-        ("HTTP 400 OperationNotSupported: The chatCompletion operation does not work with the specified model, text-embedding-3-small.", "probe: embeddings"),
-        ("HTTP 400 BadRequest: Model o1 is enabled only for api versions 2024-12-01-preview and later", "api_version: v1"),
-        ("HTTP 400 content_filter: The response was filtered due to the prompt triggering Azure OpenAI's content management policy.", "content filter"),
+        ("unsupported_parameter", "Unsupported parameter: 'max_tokens' is not supported with this model.", "max_completion_tokens"),
+        ("OperationNotSupported", "The chatCompletion operation does not work with the specified model, text-embedding-3-small.", "probe: embeddings"),
+        ("BadRequest", "Model o1 is enabled only for api versions 2024-12-01-preview and later", "api_version: v1"),
+        ("content_filter", "The response was filtered due to the prompt triggering Azure OpenAI's content management policy.", "content filter"),
     ])
-    func aRejectedRequestSaysWhatInTheProbeToChange(detail: String, advice: String) {
-        #expect(FailureReason.requestRejected.fix(detail: detail).contains(advice))
-        #expect(FailureReason.permissionDenied.fix(detail: detail) == FailureReason.permissionDenied.fix)
+    func aRejectedRequestSaysWhatInTheProbeToChange(code: String, message: String, advice: String) throws {
+        let body = #"{"error":{"code":"\#(code)","message":"\#(message)"}}"#
+        let failure = try #require(ResponseClassifier.classify(status: 400, body: Array(body.utf8), headers: [], auth: .entraID).failure)
+        #expect(failure.reason == .requestRejected)
+        #expect(failure.evidence.serviceCode == code && failure.evidence.serviceMessage == message)
+        #expect(failure.fix.contains(advice))
+        #expect(FailureReason.permissionDenied.fix(code: code, message: message) == FailureReason.permissionDenied.fix)
     }
 
     @Test func everyReasonCanComeFromSomeAuthMode() {

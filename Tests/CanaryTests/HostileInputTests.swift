@@ -38,7 +38,7 @@ import Testing
 
     @Test func absurdClaimsStillGiveAVerdict() {
         let claims = TokenClaims(audience: "https://cognitiveservices.azure.com", notBefore: 1e300, expiresAt: 1e300, roles: [])
-        let verdict = TokenDiagnosis.refine(.failure(.tokenRejected, detail: ""), claims: claims, endpoint: "https://a.openai.azure.com/", serviceTime: 1_800_000_000)
+        let verdict = TokenDiagnosis.refine(.failure(.tokenRejected, Evidence(httpStatus: 401)), claims: claims, endpoint: "https://a.openai.azure.com/", serviceTime: 1_800_000_000)
         #expect(verdict.reason == .tokenNotYetValid)
         #expect(Timestamp.iso8601(wallSeconds: 1e300) == "(out of range)")
         #expect(Timestamp.iso8601(wallSeconds: .nan) == "(out of range)")

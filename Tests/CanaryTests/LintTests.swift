@@ -92,7 +92,7 @@ import Testing
     }
 
     @Test func tokenRejectionsAreSplitByTheClaimsSent() {
-        let rejected = ProbeVerdict.failure(.tokenRejected, detail: "HTTP 401")
+        let rejected = ProbeVerdict.failure(.tokenRejected, Evidence(httpStatus: 401))
         let endpoint = "https://contoso.openai.azure.com/"
         func claims(aud: String = "https://cognitiveservices.azure.com/", nbf: Double = 100, exp: Double = 4000) -> TokenClaims {
             TokenClaims(audience: aud, notBefore: nbf, expiresAt: exp, roles: [])

@@ -58,10 +58,11 @@ func resourceManagerToken(_ world: World) async throws -> String {
         await agent.scheduler.runAllOnce()
     }
 
-    static func entraVerdict(_ agent: Agent, _ resource: String) -> (reason: FailureReason?, detail: String) {
+    /// The Entra ID probe's reason and its evidence, as the status page has them.
+    static func entraVerdict(_ agent: Agent, _ resource: String) -> (reason: FailureReason?, evidence: Evidence?) {
         let view = StatusView(board: agent.board, now: SystemClock().wallSeconds, version: "test")
         let probe = view.resources.first { $0.name == resource }?.probes.first { $0.auth == .entraID }
-        return (probe?.reason, probe?.detail ?? "")
+        return (probe?.reason, probe?.failure?.evidence)
     }
 
     /// The question's case with Resource Manager beside it: the principal holds Owner, which
@@ -74,10 +75,13 @@ func resourceManagerToken(_ world: World) async throws -> String {
         defer { agent.shutdown() }
         try await Self.readThenProbe(agent)
 
-        let (reason, detail) = Self.entraVerdict(agent, "owner-only")
-        #expect(reason == .permissionDenied, "\(detail)")
-        #expect(detail.contains("Resource Manager shows the principal holding: Owner at /subscriptions/\(SimulatedResource.defaultSubscription)/resourceGroups/rg-canary/providers/Microsoft.CognitiveServices/accounts/owner-only (control plane only)"), "\(detail)")
-        #expect(detail.contains("assign Cognitive Services OpenAI User"), "\(detail)")
+        let (reason, evidence) = Self.entraVerdict(agent, "owner-only")
+        #expect(reason == .permissionDenied, "\(String(describing: evidence))")
+        let roles = try #require(evidence?.roles)
+        let accountID = "/subscriptions/\(SimulatedResource.defaultSubscription)/resourceGroups/rg-canary/providers/Microsoft.CognitiveServices/accounts/owner-only"
+        #expect(roles.held?.map(\.name) == ["Owner"] && roles.held?.first?.scope == accountID && roles.held?.first?.grantsData == false, "\(roles)")
+        #expect(roles.covering == nil && roles.unread.isEmpty && roles.resourceID == accountID, "\(roles)")
+        #expect(evidence?.httpStatus == 401 && evidence?.serviceCode == "PermissionDenied" && evidence?.principal == Names.object, "\(String(describing: evidence))")
         #expect(agent.value(CanaryMetrics.dataActionGranted, ["owner-only", "app"]) == 0)
         #expect(agent.value(CanaryMetrics.failures, ["owner-only", "entra_id", "permission_denied"]) == 1)
         let armID = SimulatedResource(name: "owner-only", tenantID: Names.tenant, apiKey: "", deployments: []).armID
@@ -109,13 +113,15 @@ func resourceManagerToken(_ world: World) async throws -> String {
         defer { agent.shutdown() }
         try await Self.readThenProbe(agent)
 
-        let (reason, detail) = Self.entraVerdict(agent, "propagating")
-        #expect(reason == .rolePropagating, "\(detail)")
-        #expect(detail.contains("Resource Manager shows Cognitive Services OpenAI User at /subscriptions/"), "\(detail)")
-        let age = detail.firstMatch(of: /assigned (\d+) s ago/).flatMap { Int($0.1) }
-        #expect(age.map { $0 < 30 } == true, "\(detail)")
-        #expect(detail.contains("covers Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action"), "\(detail)")
-        #expect(detail.contains("the token in use was issued"), "\(detail)")
+        let (reason, evidence) = Self.entraVerdict(agent, "propagating")
+        #expect(reason == .rolePropagating, "\(String(describing: evidence))")
+        let roles = try #require(evidence?.roles)
+        let covering = try #require(roles.covering)
+        #expect(covering.name == "Cognitive Services OpenAI User" && covering.scope.hasPrefix("/subscriptions/") && covering.grantsData, "\(covering)")
+        let age = try #require(covering.assignedAt).distance(to: SystemClock().wallSeconds)
+        #expect(age >= -1 && age < 30, "assigned \(age) s ago")
+        #expect(roles.dataAction == "Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action")
+        #expect(roles.tokenIssuedAt != nil, "the token in use is dated")
         #expect(agent.value(CanaryMetrics.failures, ["propagating", "entra_id", "role_propagating"]) == 1)
         #expect(agent.value(CanaryMetrics.failures, ["propagating", "entra_id", "permission_denied"]) == 0)
         #expect(agent.value(CanaryMetrics.dataActionGranted, ["propagating", "app"]) == 1)
@@ -155,8 +161,9 @@ func resourceManagerToken(_ world: World) async throws -> String {
         #expect(second.readAt > first.readAt)
         // The next round's verdict names what is held now.
         deadline = Date().addingTimeInterval(30)
-        while !(Self.entraVerdict(agent, "revoked").detail.contains("holding: Reader at")), Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
-        #expect(Self.entraVerdict(agent, "revoked").detail.contains("holding: Reader at /subscriptions/"), "\(Self.entraVerdict(agent, "revoked").detail)")
+        func held() -> [RoleEvidence.Role]? { Self.entraVerdict(agent, "revoked").evidence?.roles?.held }
+        while held()?.map(\.name) != ["Reader"], Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(held()?.map(\.name) == ["Reader"] && held()?.first?.scope.hasPrefix("/subscriptions/") == true, "\(held() ?? [])")
         running.cancel()
         await running.value
     }

@@ -323,7 +323,8 @@ final class HostileResourceManager: @unchecked Sendable {
             #expect(agent.metrics.registry.value(CanaryMetrics.dataActionGranted.name, [name, "app"]) == nil, "\(name): unknown is absent, not 0")
             let verdict = ControlPlaneTests.entraVerdict(agent, name)
             #expect(verdict.reason == .permissionDenied)
-            #expect(verdict.detail.contains("could not be read, so whether they grant") && !verdict.detail.contains("none grants"), "\(name): \(verdict.detail)")
+            let roles = verdict.evidence?.roles
+            #expect(roles?.unread.isEmpty == false && roles?.covering == nil, "\(name): unknown, not none: \(String(describing: roles))")
             agent.shutdown()
         }
     }

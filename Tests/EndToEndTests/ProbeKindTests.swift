@@ -89,10 +89,10 @@ import Testing
 
     @Test func aKeyThatWorksWithARejectedTokenCallIsNoDivergenceButAFailingTokenIs() async throws {
         let metrics = CanaryMetrics(build: BuildInfo(version: "test", revision: "test", swiftVersion: "6"))
-        let rejected = ProbeVerdict.failure(.requestRejected, detail: "x")
-        #expect(metrics.recordDivergence(resource: "r", key: rejected, entra: .failure(.permissionDenied, detail: "x")))
+        let rejected = ProbeVerdict.failure(.requestRejected, Evidence(httpStatus: 400))
+        #expect(metrics.recordDivergence(resource: "r", key: rejected, entra: .failure(.permissionDenied, Evidence(httpStatus: 401))))
         #expect(!metrics.recordDivergence(resource: "r", key: rejected, entra: rejected))
         #expect(!metrics.recordDivergence(resource: "r", key: .success, entra: rejected))
-        #expect(metrics.recordDivergence(resource: "r", key: .success, entra: .failure(.throttled, detail: "x")))
+        #expect(metrics.recordDivergence(resource: "r", key: .success, entra: .failure(.throttled, Evidence(httpStatus: 429))))
     }
 }

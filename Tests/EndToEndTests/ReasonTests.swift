@@ -124,7 +124,7 @@ import Glibc
             if reason == .permissionDenied {
                 #expect(probe.possiblyPropagating && probe.fix.contains("propagating"), "a fresh denial may be propagation")
             } else {
-                #expect(probe.fix == (reason?.fix(detail: probe.detail) ?? ""), "status page fix, \(auth)")
+                #expect(probe.fix == (probe.failure?.fix ?? ""), "status page fix, \(auth)")
             }
             if let reason { #expect(view.html.contains(">✘ \(reason.rawValue)<")) }
         }

@@ -173,28 +173,9 @@ public final class ControlPlaneMonitor: Sendable {
     /// The facts behind a verdict: a `permission_denied` turns into `role_propagating` when
     /// Resource Manager shows a role covering the call, and otherwise names the roles held.
     func explain(_ result: ProbeResult, resource: ResourceConfig) -> ProbeResult {
-        guard case .failure(.permissionDenied, let detail) = result.verdict, let facts = board.controlPlaneFacts(resource.name) else { return result }
-        let action = resource.probe.dataAction
+        guard let failure = result.verdict.failure, let facts = board.controlPlaneFacts(resource.name) else { return result }
         var explained = result
-        let now = clock.wallSeconds
-        if let role = facts.coveringRole(action) {
-            let ago = role.createdOn.map { " \(Self.duration(now - $0)) ago" } ?? ""
-            let issued = result.tokenIssuedAt.map { "; the token in use was issued \(Self.duration(now - $0)) ago" } ?? ""
-            let stale = (role.createdOn ?? 0) > (result.tokenIssuedAt ?? .infinity) ? " (before the assignment: a client holding a token that old may need a fresh one)" : ""
-            explained.verdict = .failure(.rolePropagating, detail: "\(detail); Resource Manager shows \(role.roleName) at \(role.scope), assigned\(ago), which covers \(action): still propagating\(issued)\(stale)")
-        } else if facts.roles != nil, !facts.unreadRoles.isEmpty {
-            // Unknown is said as unknown: a role whose definition could not be read may grant it.
-            explained.verdict = .failure(.permissionDenied, detail: "\(detail); Resource Manager shows the principal holding: \(facts.heldRoles); the definitions of \(facts.unreadRoles.joined(separator: ", ")) could not be read, so whether they grant \(action) is unknown (see the problems on the status page); if none does, assign Cognitive Services OpenAI User at \(facts.armID)")
-        } else if facts.roles != nil {
-            explained.verdict = .failure(.permissionDenied, detail: "\(detail); Resource Manager shows the principal holding: \(facts.heldRoles); none grants \(action): assign Cognitive Services OpenAI User at \(facts.armID)")
-        }
+        explained.verdict = .failure(facts.explain(failure, dataAction: resource.probe.dataAction, tokenIssuedAt: result.tokenIssuedAt))
         return explained
-    }
-
-    static func duration(_ seconds: Double) -> String {
-        let whole = max(0, seconds).rounded().clampedInt
-        if whole < 120 { return "\(whole) s" }
-        if whole < 7200 { return "\(whole / 60) min" }
-        return "\(whole / 3600) h"
     }
 }

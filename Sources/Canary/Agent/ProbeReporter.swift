@@ -35,7 +35,7 @@ public struct ProbeReporter: ScheduleObserver {
         switch (previous, probe.verdict) {
         case (nil, _): changed = true
         case (.success?, .success): changed = false
-        case (.failure(let old, _)?, .failure(let new, _)): changed = old != new
+        case (.failure(let old)?, .failure(let new)): changed = old.reason != new.reason
         default: changed = true
         }
         guard changed else { return }
@@ -43,14 +43,14 @@ public struct ProbeReporter: ScheduleObserver {
         if let timings = probe.timings { fields.append(("DURATION_MS", String((timings.total * 1000).rounded().clampedInt))) }
         if let credential = probe.credential { fields.append(("CREDENTIAL", credential)) }
         if let expiresIn = probe.tokenExpiresIn { fields.append(("TOKEN_EXPIRES_IN_S", String(expiresIn.clampedInt))) }
-        if let aadsts = probe.aadsts { fields.append(("AADSTS", String(aadsts))) }
+        if let aadsts = probe.verdict.failure?.evidence.aadsts { fields.append(("AADSTS", String(aadsts))) }
         switch probe.verdict {
         case .success:
             let what = previous == nil ? "probe succeeded" : "probe recovered"
             logger.log(previous == nil ? .info : .notice, "\(probe.resource) \(probe.auth.rawValue): \(what)", fields)
-        case .failure(let reason, let detail):
-            fields.insert(("REASON", reason.rawValue), at: 2)
-            logger.log(.error, "\(probe.resource) \(probe.auth.rawValue): probe failed: \(reason.rawValue): \(detail)", fields)
+        case .failure(let failure):
+            fields.insert(("REASON", failure.reason.rawValue), at: 2)
+            logger.log(.error, "\(probe.resource) \(probe.auth.rawValue): probe failed: \(failure.reason.rawValue): \(failure.detail(now: probe.finishedAt))", fields)
         }
     }
 

@@ -1,5 +1,6 @@
 // What Azure Resource Manager says about a resource: the account, its deployments, and what the
 // canary's principal may do there, with what could not be read and why.
+import Probe
 import Config
 
 /// Azure RBAC's action patterns: `*` stands for any run of characters, case is ignored.
@@ -71,6 +72,11 @@ public struct RoleGrant: Sendable, Equatable {
     public var grantsData: Bool { permissions.contains { !$0.dataActions.isEmpty } }
 
     public func allows(dataAction: String) -> Bool { permissions.contains { $0.allows(dataAction: dataAction) } }
+
+    /// The role as a verdict's evidence names it.
+    public var evidence: RoleEvidence.Role {
+        RoleEvidence.Role(name: roleName, scope: scope, assignedAt: createdOn, grantsData: grantsData)
+    }
 
     /// "Owner (control plane only)" or "Cognitive Services OpenAI User (data plane)".
     public var summary: String { "\(roleName) (\(grantsData ? "data plane" : "control plane only"))" }
@@ -170,10 +176,19 @@ public struct ControlPlaneFacts: Sendable, Equatable {
 
     /// "Owner at /subscriptions/… (control plane only), Reader at … (control plane only)".
     public var heldRoles: String {
-        guard let roles else { return "unknown" }
-        let unread = unreadRoles.isEmpty ? "" : "\(roles.isEmpty ? "" : ", ")\(unreadRoles.joined(separator: ", ")) (definition not read)"
-        if roles.isEmpty, unreadRoles.isEmpty { return "none" }
-        return roles.map { "\($0.roleName) at \($0.scope) (\($0.grantsData ? "data plane" : "control plane only"))" }.joined(separator: ", ") + unread
+        RoleEvidence.describe(held: roles?.map(\.evidence), unread: unreadRoles)
+    }
+
+    /// A `permission_denied` with Resource Manager's roles as evidence: `role_propagating` when
+    /// a role covers the call, else the roles held. Unchanged when the roles could not be read.
+    public func explain(_ failure: ProbeFailure, dataAction: String, tokenIssuedAt: Double?) -> ProbeFailure {
+        guard failure.reason == .permissionDenied, let roles else { return failure }
+        var explained = failure
+        let covering = coveringRole(dataAction)
+        explained.evidence.roles = RoleEvidence(dataAction: dataAction, resourceID: armID.description, held: roles.map(\.evidence), unread: unreadRoles,
+                                                covering: covering?.evidence, tokenIssuedAt: tokenIssuedAt)
+        if covering != nil { explained.reason = .rolePropagating }
+        return explained
     }
 
     /// What the facts say is wrong with the configuration, by check name: local auth disabled

@@ -153,16 +153,16 @@ public struct Diagnoser: Sendable {
                 entraWorks = true
                 steps.append(DiagnosisStep(number: 3, title: "Principal and data action", outcome: .pass,
                                            evidence: [who, "the Entra ID call succeeds (HTTP \(result.status)): the principal has the data action"]))
-            case .failure(let reason, let detail) where reason.passedAuthentication:
+            case .failure(let failure) where failure.reason.passedAuthentication:
                 entraWorks = true
                 steps.append(DiagnosisStep(number: 3, title: "Principal and data action", outcome: .pass,
-                                           evidence: [who, "the Entra ID call passed authentication (HTTP \(result.status)), but the service refused the probe itself: \(reason.rawValue): \(detail)",
-                                                      "the probe needs changing: \(reason.fix(detail: detail))"]))
-            case .failure(let reason, let detail):
+                                           evidence: [who, "the Entra ID call passed authentication (HTTP \(result.status)), but the service refused the probe itself: \(failure.reason.rawValue): \(failure.detail(now: result.finishedAt))",
+                                                      "the probe needs changing: \(failure.fix)"]))
+            case .failure(let failure):
                 entraWorks = false
                 var step = DiagnosisStep(number: 3, title: "Principal and data action", outcome: .fail,
-                                         evidence: [who, "the Entra ID call fails: \(reason.rawValue): \(detail)"], fix: reason.fix)
-                if reason == .permissionDenied {
+                                         evidence: [who, "the Entra ID call fails: \(failure.reason.rawValue): \(failure.detail(now: result.finishedAt))"], fix: failure.reason.fix)
+                if failure.reason == .permissionDenied {
                     let type = claims?.scopes != nil ? "User" : "ServicePrincipal"
                     step.fix = "assign the role \"\(Self.role)\" to object id \(claims?.objectID ?? "?") at the resource's scope; a new assignment takes up to 10 minutes, and a fresh token is needed to see it"
                     step.command = "az role assignment create --role \"\(Self.role)\" --assignee-object-id \(claims?.objectID ?? "<object-id>") --assignee-principal-type \(type) --scope \(resource.armID?.description ?? "/subscriptions/<subscription-id>/resourceGroups/<resource-group>/providers/Microsoft.CognitiveServices/accounts/<account-name>")"
@@ -178,7 +178,7 @@ public struct Diagnoser: Sendable {
         if let facts = controlPlane, let index = steps.lastIndex(where: { $0.number == 3 }) {
             let action = resource.probe.dataAction
             steps[index].evidence += StatusView.controlPlaneLines(facts, dataAction: action).map { "Resource Manager: " + $0 }
-            if case .failure(.permissionDenied, _)? = entraResult?.verdict, let role = facts.coveringRole(action) {
+            if entraResult?.verdict.reason == .permissionDenied, let role = facts.coveringRole(action) {
                 let age = role.createdOn.map { " \(PromDuration.format(.seconds(max(0, (clock.wallSeconds - $0).clampedInt)))) ago" } ?? ""
                 steps[index].evidence.append("role_propagating: \(role.roleName) at \(role.scope) was assigned\(age) and covers \(action); it has not reached the data plane yet")
                 steps[index].fix = FailureReason.rolePropagating.fix

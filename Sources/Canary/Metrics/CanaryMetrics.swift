@@ -112,9 +112,9 @@ public struct CanaryMetrics: Sendable {
         case .success:
             registry.set(Self.probeSuccess, labels, 1)
             registry.set(Self.lastSuccess, labels, result.finishedAt)
-        case .failure(let reason, _):
+        case .failure(let failure):
             registry.set(Self.probeSuccess, labels, 0)
-            registry.add(Self.failures, labels + [reason.rawValue])
+            registry.add(Self.failures, labels + [failure.reason.rawValue])
         }
     }
 

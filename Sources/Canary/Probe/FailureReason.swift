@@ -114,11 +114,12 @@ extension FailureReason {
     /// request and refused what it asked for, not who asked.
     public var passedAuthentication: Bool { self == .requestRejected }
 
-    /// The fix for a failure with this detail: for `request_rejected`, what in the probe to change
-    /// given what the service objected to; for the other reasons, `fix`.
-    public func fix(detail: String) -> String {
+    /// The fix for a failure the service answered with `code` and `message`: for
+    /// `request_rejected`, what in the probe to change given what the service objected to; for
+    /// the other reasons, `fix`.
+    public func fix(code: String?, message: String?) -> String {
         guard self == .requestRejected else { return fix }
-        let lower = detail.lowercased()
+        let lower = ((code ?? "") + " " + (message ?? "")).lowercased()
         if lower.contains("operationnotsupported") || lower.contains("does not work with the specified model") {
             return "The deployment's model does not serve this call: use `probe: embeddings` for an embedding model, `probe: chat_completions` or `responses` for a chat model, or `probe: models`."
         }

@@ -24,8 +24,6 @@ public struct ProbeResult: Sendable {
     public var tokenExpiresIn: Double?
     /// The `iat` of the token sent, for telling a role that postdates it.
     public var tokenIssuedAt: Double?
-    /// The AADSTS code when the token could not be had.
-    public var aadsts: Int?
     /// The service's clock, from its `Date` header.
     public var serviceDate: Double?
     /// The claims of the token an Entra ID probe sent.
@@ -109,8 +107,8 @@ public struct Prober: Sendable {
             token = try await tokens.token()
         } catch {
             return ProbeResult(
-                resource: resource.name, auth: .entraID, verdict: .failure(.tokenAcquisitionFailed, detail: error.description),
-                status: 0, timings: nil, finishedAt: clock.wallSeconds, credential: tokens.credential, aadsts: error.aadsts)
+                resource: resource.name, auth: .entraID, verdict: .failure(.tokenAcquisitionFailed, Evidence(failure: error.description, aadsts: error.aadsts)),
+                status: 0, timings: nil, finishedAt: clock.wallSeconds, credential: tokens.credential)
         }
         var result = await probe(resource, auth: .entraID, header: ("Authorization", "Bearer \(token.accessToken.exposedValue)"))
         result.credential = tokens.credential

@@ -1,18 +1,8 @@
 // Turns an Azure OpenAI answer, or the lack of one, into success or a named failure reason.
 import HTTPClient
 import JSON
+import Support
 import Auth
-
-/// A probe's verdict before metrics: success, or a reason with the detail a person needs.
-public enum ProbeVerdict: Sendable, Equatable {
-    case success
-    case failure(FailureReason, detail: String)
-
-    public var reason: FailureReason? {
-        if case .failure(let reason, _) = self { return reason }
-        return nil
-    }
-}
 
 /// Classifies by status and `error.code` first and by message fragments last, so that reworded
 /// messages still land right. Accepts both body shapes and any body, JSON or not.
@@ -22,14 +12,18 @@ public enum ResponseClassifier {
         let code = json?["error"]?["code"]?.stringValue ?? ""
         let message = json?["error"]?["message"]?.stringValue ?? json?["message"]?.stringValue ?? ""
         let lower = message.lowercased()
-        let codeText = code.isEmpty || code == String(status) ? "" : code + ": "
-        let shortMessage = message.isEmpty ? "HTTP \(status)" : "HTTP \(status) \(codeText)\(boundedLine(message, limit: TokenResponse.summaryLimit))"
-        func fail(_ reason: FailureReason) -> ProbeVerdict { .failure(reason, detail: shortMessage) }
+        let evidence = Evidence(
+            httpStatus: status, serviceCode: code.isEmpty ? nil : code, serviceMessage: message.isEmpty ? nil : Self.kept(message),
+            principal: quoted(after: "principal", in: message), dataAction: quoted(after: "data action", in: message),
+            namedTenant: word(after: "Token tenant ", in: message))
+        func fail(_ reason: FailureReason) -> ProbeVerdict { .failure(reason, evidence) }
 
         switch status {
         case 200..<300:
             guard case .object = json else {
-                return .failure(.unexpectedStatus, detail: "HTTP \(status) without a JSON object body")
+                var evidence = Evidence(httpStatus: status)
+                evidence.bodyNotJSON = true
+                return .failure(.unexpectedStatus, evidence)
             }
             return .success
         case 401:
@@ -74,12 +68,37 @@ public enum ResponseClassifier {
 
     /// The reason for a call that got no HTTP response.
     public static func classify(_ error: HTTPClientError) -> ProbeVerdict {
+        let evidence = Evidence(failure: error.description)
         switch error {
-        case .timeout: return .failure(.timeout, detail: error.description)
-        case .dnsFailed: return .failure(.dnsFailed, detail: error.description)
-        case .connectionFailed, .cancelled, .other, .setupFailed: return .failure(.connectionFailed, detail: error.description)
-        case .tlsFailed: return .failure(.tlsFailed, detail: error.description)
+        case .timeout: return .failure(.timeout, evidence)
+        case .dnsFailed: return .failure(.dnsFailed, evidence)
+        case .connectionFailed, .cancelled, .other, .setupFailed: return .failure(.connectionFailed, evidence)
+        case .tlsFailed: return .failure(.tlsFailed, evidence)
         }
+    }
+
+    /// The most of a service's message kept, redacted: a body is at most 64 KiB, and a message
+    /// longer than this says nothing a person reads.
+    static let messageLimit = 4096
+
+    static func kept(_ message: String) -> String {
+        let clean = Redaction.clean(message)
+        return clean.utf8.count <= messageLimit ? clean : String(clean.prefix(messageLimit))
+    }
+
+    /// The text between backticks after `marker`: "The principal `x` lacks..." gives x.
+    static func quoted(after marker: String, in text: String) -> String? {
+        guard let range = text.firstRange(of: marker + " `") else { return nil }
+        let rest = text[range.upperBound...]
+        guard let end = rest.firstIndex(of: "`") else { return nil }
+        return Redaction.clean(String(rest[..<end]))
+    }
+
+    /// The word after `marker`, up to a blank or a backtick.
+    static func word(after marker: String, in text: String) -> String? {
+        guard let range = text.firstRange(of: marker) else { return nil }
+        let word = text[range.upperBound...].prefix { !$0.isWhitespace && $0 != "`" }
+        return word.isEmpty ? nil : Redaction.clean(String(word))
     }
 
     /// Seconds to wait from a 429's headers: `retry-after-ms` first (the finer one, as the openai

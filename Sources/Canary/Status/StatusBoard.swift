@@ -131,9 +131,9 @@ public final class StatusBoard: Sendable {
             case .success:
                 new.lastSuccess = now
                 if let deniedSince = old?.deniedSince { transition.permissionRecoverySeconds = now - deniedSince }
-            case .failure(let reason, _):
+            case .failure(let failure):
                 new.failingSince = old?.failingSince ?? now
-                if reason == .permissionDenied { new.deniedSince = old?.deniedSince ?? now }
+                if failure.reason == .permissionDenied { new.deniedSince = old?.deniedSince ?? now }
             }
             state.resources[index].probes[probe.auth] = new
             // The service's own word that local auth is off turns into a warning for the key canary.

@@ -11,7 +11,9 @@ public struct StatusView: Sendable {
     public struct Probe: Sendable {
         public var auth: AuthMode
         public var result: String
-        public var reason: FailureReason?
+        public var reason: FailureReason? { failure?.reason }
+        /// The failure with its evidence; nil while it succeeds or before its first round.
+        public var failure: ProbeFailure?
         public var detail: String
         public var fix: String
         public var httpStatus: Int
@@ -49,10 +51,9 @@ public struct StatusView: Sendable {
             Resource(name: resource.name, endpoint: resource.endpoint, credential: resource.credential, divergence: resource.divergence,
                      warnings: resource.warnings, probes: resource.modes.map { auth in
                 guard let state = resource.probes[auth] else {
-                    return Probe(auth: auth, result: "pending", reason: nil, detail: "no round yet", fix: "", httpStatus: 0, lastProbe: 0, lastSuccess: nil, possiblyPropagating: false)
+                    return Probe(auth: auth, result: "pending", failure: nil, detail: "no round yet", fix: "", httpStatus: 0, lastProbe: 0, lastSuccess: nil, possiblyPropagating: false)
                 }
-                var fix = ""
-                if case .failure(let reason, let detail) = state.verdict { fix = reason.fix(detail: detail) }
+                var fix = state.verdict.failure?.fix ?? ""
                 // Resource Manager's roles, when read, settle it: no covering role is no propagation.
                 let propagating = state.verdict.reason == .permissionDenied && state.deniedSince.map { now - $0 < StatusBoard.propagationWindow } == true
                     && (resource.controlPlane?.roles == nil || resource.controlPlane?.unreadRoles.isEmpty == false)
@@ -61,9 +62,9 @@ public struct StatusView: Sendable {
                 }
                 switch state.verdict {
                 case .success:
-                    return Probe(auth: auth, result: "success", reason: nil, detail: "", fix: "", httpStatus: state.status, lastProbe: state.lastProbe, lastSuccess: state.lastSuccess, possiblyPropagating: false)
-                case .failure(let reason, let detail):
-                    return Probe(auth: auth, result: "failure", reason: reason, detail: detail, fix: fix, httpStatus: state.status, lastProbe: state.lastProbe, lastSuccess: state.lastSuccess, possiblyPropagating: propagating)
+                    return Probe(auth: auth, result: "success", failure: nil, detail: "", fix: "", httpStatus: state.status, lastProbe: state.lastProbe, lastSuccess: state.lastSuccess, possiblyPropagating: false)
+                case .failure(let failure):
+                    return Probe(auth: auth, result: "failure", failure: failure, detail: failure.detail(now: now), fix: fix, httpStatus: state.status, lastProbe: state.lastProbe, lastSuccess: state.lastSuccess, possiblyPropagating: propagating)
                 }
             }, controlPlane: resource.controlPlane)
         }
@@ -92,9 +93,59 @@ public struct StatusView: Sendable {
 
     // MARK: JSON
 
+    /// A failure's evidence, field by field, for status.json.
+    static func json(_ evidence: Evidence) -> JSONValue {
+        func role(_ role: RoleEvidence.Role) -> JSONValue {
+            .object([("role", .string(role.name)), ("scope", .string(role.scope)), ("assigned_at", time(role.assignedAt)), ("data_plane", .bool(role.grantsData))])
+        }
+        var token = JSONValue.null
+        if let claims = evidence.token {
+            token = .object([
+                ("audience", string(claims.audience)), ("expected_audience", .string(claims.expectedAudience)),
+                ("tenant_id", string(claims.tenantID)), ("object_id", string(claims.objectID)),
+                ("issued_at", time(claims.issuedAt)), ("expires_at", time(claims.expiresAt)), ("not_before", time(claims.notBefore)),
+                ("service_time", time(claims.serviceTime)),
+            ])
+        }
+        var roles = JSONValue.null
+        if let facts = evidence.roles {
+            let held: JSONValue = facts.held.map { .array($0.map(role)) } ?? .null
+            let covering: JSONValue = facts.covering.map(role) ?? .null
+            roles = .object([
+                ("data_action", .string(facts.dataAction)), ("arm_id", .string(facts.resourceID)), ("held", held),
+                ("unread", .array(facts.unread.map(JSONValue.string))), ("covering", covering),
+            ])
+        }
+        let status: JSONValue = evidence.httpStatus.map(JSONValue.int) ?? .null
+        let aadsts: JSONValue = evidence.aadsts.map(JSONValue.int) ?? .null
+        return .object([
+            ("http_status", status), ("code", string(evidence.serviceCode)), ("message", string(evidence.serviceMessage)),
+            ("failure", string(evidence.failure)), ("aadsts", aadsts), ("principal", string(evidence.principal)),
+            ("data_action", string(evidence.dataAction)), ("named_tenant", string(evidence.namedTenant)),
+            ("token", token), ("roles", roles),
+        ])
+    }
+
+    /// One probe's row of status.json.
+    static func json(_ probe: Probe, now: Double) -> JSONValue {
+        let evidence: JSONValue = probe.failure.map { json($0.evidence) } ?? .null
+        let sinceSuccess: JSONValue = probe.lastSuccess.map { .int((now - $0).clampedInt) } ?? .null
+        return .object([
+            ("auth", .string(probe.auth.rawValue)),
+            ("result", .string(probe.result)),
+            ("reason", string(probe.reason?.rawValue)),
+            ("detail", .string(probe.detail)),
+            ("evidence", evidence),
+            ("fix", .string(probe.fix)),
+            ("http_status", .int(probe.httpStatus)),
+            ("last_probe", probe.lastProbe > 0 ? time(probe.lastProbe) : .null),
+            ("last_success", time(probe.lastSuccess)),
+            ("seconds_since_success", sinceSuccess),
+            ("possibly_propagating", .bool(probe.possiblyPropagating)),
+        ])
+    }
+
     public var json: String {
-        func time(_ value: Double?) -> JSONValue { value.map { .string(Timestamp.iso8601(wallSeconds: $0)) } ?? .null }
-        func string(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
         let document = JSONValue.object([
             ("generated_at", time(now)),
             ("version", .string(version)),
@@ -125,20 +176,7 @@ public struct StatusView: Sendable {
                             ("problems", .array(facts.problems.map(JSONValue.string))),
                         ])
                     } ?? .null),
-                    ("probes", .array(resource.probes.map { probe in
-                        .object([
-                            ("auth", .string(probe.auth.rawValue)),
-                            ("result", .string(probe.result)),
-                            ("reason", string(probe.reason?.rawValue)),
-                            ("detail", .string(probe.detail)),
-                            ("fix", .string(probe.fix)),
-                            ("http_status", .int(probe.httpStatus)),
-                            ("last_probe", probe.lastProbe > 0 ? time(probe.lastProbe) : .null),
-                            ("last_success", time(probe.lastSuccess)),
-                            ("seconds_since_success", probe.lastSuccess.map { .int((now - $0).clampedInt) } ?? .null),
-                            ("possibly_propagating", .bool(probe.possiblyPropagating)),
-                        ])
-                    })),
+                    ("probes", .array(resource.probes.map { Self.json($0, now: now) })),
                 ])
             })),
             ("credentials", .array(credentials.map { credential in
@@ -262,3 +300,9 @@ public func escape(_ text: String) -> String {
     }
     return result
 }
+
+/// A time in status.json: ISO 8601, or null.
+private func time(_ value: Double?) -> JSONValue { value.map { .string(Timestamp.iso8601(wallSeconds: $0)) } ?? .null }
+
+/// A string in status.json, or null.
+private func string(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
