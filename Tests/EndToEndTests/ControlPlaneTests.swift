@@ -148,15 +148,15 @@ func resourceManagerToken(_ world: World) async throws -> String {
         let running = Task { await agent.run() }
         defer { running.cancel() }
         var deadline = Date().addingTimeInterval(30)
-        while agent.board.controlPlaneFacts("revoked")?.roles?.isEmpty != false, Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
-        let first = try #require(agent.board.controlPlaneFacts("revoked"), "no facts at start")
+        while agent.controlPlaneFacts["revoked"]?.roles?.isEmpty != false, Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        let first = try #require(agent.controlPlaneFacts["revoked"], "no facts at start")
         #expect(first.roles?.map(\.roleName) == ["Cognitive Services OpenAI User"])
 
         world.simulator.revokeRole(resource: "revoked", objectID: Names.object)
         world.simulator.grantRole(resource: "revoked", objectID: Names.object, role: SimulatedRole.named("Reader")!)
         deadline = Date().addingTimeInterval(30)
-        while agent.board.controlPlaneFacts("revoked")?.roles?.map(\.roleName) != ["Reader"], Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
-        let second = try #require(agent.board.controlPlaneFacts("revoked"))
+        while agent.controlPlaneFacts["revoked"]?.roles?.map(\.roleName) != ["Reader"], Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        let second = try #require(agent.controlPlaneFacts["revoked"])
         #expect(second.roles?.map(\.roleName) == ["Reader"], "read again once the canary failed: \(second.roles ?? [])")
         #expect(second.readAt > first.readAt)
         // The next round's verdict names what is held now.
@@ -191,7 +191,7 @@ func resourceManagerToken(_ world: World) async throws -> String {
         _ = await pass.value
         #expect(agent.value(CanaryMetrics.controlPlaneRequests, ["failure"]) == 0)
         // Issue 17, item 5a: nor is it recorded as facts: what was known before stays.
-        #expect(agent.board.controlPlaneFacts("slow-arm") == nil, "a cancelled read was recorded as facts")
+        #expect(agent.controlPlaneFacts["slow-arm"] == nil, "a cancelled read was recorded as facts")
     }
 
     /// A reload of an unchanged file keeps the control plane's token, facts and findings: no
@@ -210,10 +210,10 @@ func resourceManagerToken(_ world: World) async throws -> String {
         let registry = supervisor.reference.current.metrics.registry
         func warning() -> Double { registry.value(CanaryMetrics.configWarnings.name, ["keyless", "local_auth_disabled"]) ?? -1 }
         let deadline = Date().addingTimeInterval(30)
-        while supervisor.reference.current.board.controlPlaneFacts("keyless") == nil || warning() != 1, Date() < deadline {
+        while supervisor.reference.current.controlPlaneFacts["keyless"] == nil || warning() != 1, Date() < deadline {
             try await Task.sleep(for: .milliseconds(50))
         }
-        let facts = try #require(supervisor.reference.current.board.controlPlaneFacts("keyless"))
+        let facts = try #require(supervisor.reference.current.controlPlaneFacts["keyless"])
         #expect(warning() == 1)
         // Let the first rounds' token requests settle, then count.
         try await Task.sleep(for: .milliseconds(500))
@@ -223,7 +223,7 @@ func resourceManagerToken(_ world: World) async throws -> String {
         try await Task.sleep(for: .seconds(1.5))
         #expect(world.simulator.resourceManagerRequestCount == reads, "a reload of an unchanged file re-read Resource Manager")
         #expect(world.simulator.tokenRequestCount(clientID: Names.client) == tokens, "a reload of an unchanged file asked for a token")
-        #expect(supervisor.reference.current.board.controlPlaneFacts("keyless") == facts)
+        #expect(supervisor.reference.current.controlPlaneFacts["keyless"] == facts)
         #expect(warning() == 1, "the finding stays with its facts")
 
         // Without control_plane the facts and their findings go.
@@ -231,7 +231,7 @@ func resourceManagerToken(_ world: World) async throws -> String {
             .write(toFile: path, atomically: true, encoding: .utf8)
         _ = await supervisor.reload()
         #expect(supervisor.reference.current.config.controlPlane == nil)
-        #expect(supervisor.reference.current.board.controlPlaneFacts("keyless") == nil)
+        #expect(supervisor.reference.current.controlPlaneFacts["keyless"] == nil)
         #expect(warning() == 0)
         running.cancel()
         await running.value
@@ -272,14 +272,14 @@ func resourceManagerToken(_ world: World) async throws -> String {
         #expect(agent.value(CanaryMetrics.probeSuccess, ["healthy", "api_key"]) == 1)
         #expect(agent.value(CanaryMetrics.controlPlaneRequests, ["failure"]) >= 1)
         #expect(agent.value(CanaryMetrics.dataActionGranted, ["healthy", "app"]) == -1, "unknown: absent")
-        let facts = try #require(agent.board.controlPlaneFacts("healthy"))
+        let facts = try #require(agent.controlPlaneFacts["healthy"])
         #expect(facts.problems.contains { $0.hasPrefix("account: HTTP 503 ServiceUnavailable") }, "\(facts.problems)")
 
         // Forbidden: a principal with no role at all gets AuthorizationFailed for every read.
         world.simulator.setResourceManagerStatus(nil)
         world.simulator.revokeRole(resource: "healthy", objectID: Names.object)
         await agent.controlPlane!.read(agent.config.resources[0])
-        let forbidden = try #require(agent.board.controlPlaneFacts("healthy"))
+        let forbidden = try #require(agent.controlPlaneFacts["healthy"])
         #expect(forbidden.problems.contains { $0.contains("role assignments: HTTP 403 AuthorizationFailed: The client '\(Names.client)' with object id '\(Names.object)' does not have authorization to perform action 'Microsoft.Authorization/roleAssignments/read'") },
                 "\(forbidden.problems)")
         // The permissions API needs no role: it says the principal holds nothing.
@@ -290,7 +290,7 @@ func resourceManagerToken(_ world: World) async throws -> String {
         world.simulator.setResourceManagerStatus(429)
         let wait = await agent.controlPlane!.read(agent.config.resources[0])
         #expect(wait == 17)
-        #expect(agent.board.controlPlaneFacts("healthy") == forbidden, "a throttled pass keeps the last facts")
+        #expect(agent.controlPlaneFacts["healthy"] == forbidden, "a throttled pass keeps the last facts")
         world.simulator.setResourceManagerStatus(nil)
         let diagnosis = await Diagnoser(client: HTTPClient(), clock: SystemClock(), timeoutSeconds: 2, azPath: nil).diagnose(agent.config)
         let step = try #require(diagnosis.first?.steps.first { $0.number == 3 })

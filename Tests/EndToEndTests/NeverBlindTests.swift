@@ -318,7 +318,7 @@ final class HostileResourceManager: @unchecked Sendable {
             let manager = try Self.roleManager(world, name: name, definition: definition)
             let agent = world.agent(try world.config(ControlPlaneTests.config(world, resources: [(name, endpoint, true)], controlPlaneEndpoint: manager.authority)))
             try await ControlPlaneTests.readThenProbe(agent)
-            let facts = try #require(agent.board.controlPlaneFacts(name))
+            let facts = try #require(agent.controlPlaneFacts[name])
             #expect(facts.problems.contains { $0.contains(problem) }, "\(name): \(facts.problems)")
             #expect(agent.metrics.registry.value(CanaryMetrics.dataActionGranted.name, [name, "app"]) == nil, "\(name): unknown is absent, not 0")
             let verdict = ControlPlaneTests.entraVerdict(agent, name)

@@ -6,6 +6,7 @@ import Log
 import Config
 import Auth
 import Probe
+import ControlPlane
 import Metrics
 import Status
 import Schedule
@@ -18,7 +19,10 @@ public final class Agent: Sendable {
     public let scheduler: Scheduler
     public let tokenCaches: [String: TokenCache]
     public let board: StatusBoard
-    /// Resource Manager's facts behind the verdicts; nil without `control_plane:`.
+    /// Resource Manager's facts behind the verdicts and on the status page (empty without
+    /// `control_plane:`); they outlive a reload, as the board does.
+    public let controlPlaneFacts: ControlPlaneStore
+    /// Reads Resource Manager into `controlPlaneFacts`; nil without `control_plane:`.
     public let controlPlane: ControlPlaneMonitor?
     private let sources: [(String, any TokenSource)]
     private let client: HTTPClient
@@ -51,12 +55,15 @@ public final class Agent: Sendable {
             metrics.registry.addCollector { ProcessMetrics.render() }
         }
         self.metrics = metrics
+        let facts = previous?.controlPlaneFacts ?? ControlPlaneStore()
+        facts.apply(config, change: change)
+        self.controlPlaneFacts = facts
         let board: StatusBoard
         if let previous {
             board = previous.board
             board.apply(config, change: change)
         } else {
-            board = StatusBoard(config: config)
+            board = StatusBoard(config: config, controlPlane: facts)
         }
         self.board = board
         let reporter = ProbeReporter(metrics: metrics, logger: logger, board: board)
@@ -97,7 +104,7 @@ public final class Agent: Sendable {
         let cachesByName = caches
         let monitor: ControlPlaneMonitor? = config.controlPlane.flatMap { settings in
             config.credential(named: settings.credential).map { credential in ControlPlaneMonitor(settings: settings, resources: config.resources, client: client, timeoutSeconds: timeout, credential: credential,
-                                          canaryTokens: caches, board: board, metrics: metrics, logger: logger, clock: clock, tokenRetryInterval: tokenRetryInterval,
+                                          canaryTokens: caches, facts: facts, board: board, metrics: metrics, logger: logger, clock: clock, tokenRetryInterval: tokenRetryInterval,
                                           previous: previous?.controlPlane, change: change) }
         }
         self.controlPlane = monitor

@@ -37,6 +37,8 @@ public final class ControlPlaneMonitor: Sendable {
     /// The canaries' token caches by credential name, for the principal whose roles to read.
     let canaryTokens: [String: TokenCache]
     let board: StatusBoard
+    /// Where each pass's facts go; the verdicts and the status page read them there.
+    let facts: ControlPlaneStore
     let metrics: CanaryMetrics
     let logger: EventLogger
     let clock: any CanaryClock
@@ -49,7 +51,7 @@ public final class ControlPlaneMonitor: Sendable {
     /// what it knows of failing canaries carry over, and resources whose settings did not change
     /// keep their facts until the interval is due, so a reload costs no token and no re-read.
     init(settings: ControlPlaneConfig, resources: [ResourceConfig], client: HTTPClient, timeoutSeconds: Double, credential: CredentialConfig,
-         canaryTokens: [String: TokenCache], board: StatusBoard, metrics: CanaryMetrics, logger: EventLogger, clock: any CanaryClock, tokenRetryInterval: Double,
+         canaryTokens: [String: TokenCache], facts: ControlPlaneStore, board: StatusBoard, metrics: CanaryMetrics, logger: EventLogger, clock: any CanaryClock, tokenRetryInterval: Double,
          previous: ControlPlaneMonitor? = nil, change: ConfigChange) {
         self.settings = settings
         self.credentialSettings = credential.settings
@@ -72,6 +74,7 @@ public final class ControlPlaneMonitor: Sendable {
         }
         self.canaryTokens = canaryTokens
         self.board = board
+        self.facts = facts
         self.metrics = metrics
         self.logger = logger
         self.clock = clock
@@ -102,7 +105,7 @@ public final class ControlPlaneMonitor: Sendable {
                 let carried = state.withLock { state -> Set<String> in defer { state.carried.removeAll() }; return state.carried }
                 let wall = clock.wallSeconds
                 batch = resources.filter { resource in
-                    guard carried.contains(resource.name), let facts = board.controlPlaneFacts(resource.name) else { return true }
+                    guard carried.contains(resource.name), let facts = facts[resource.name] else { return true }
                     return wall - facts.readAt >= settings.interval.seconds
                 }
                 next = now + settings.interval.seconds
@@ -154,9 +157,10 @@ public final class ControlPlaneMonitor: Sendable {
         // A read cut short by a reload or stop is no fact: what the last full read said stays.
         guard !Task.isCancelled else { return nil }
         // A throttled pass keeps what the last full one said.
-        if let wait = facts.retryAfter, board.controlPlaneFacts(resource.name) != nil { return wait }
+        if let wait = facts.retryAfter, self.facts[resource.name] != nil { return wait }
         let findings = facts.findings(hasKeyCanary: resource.apiKey != nil, hasEntraCanary: credential != nil, deployment: resource.probe.needsDeployment ? resource.deployment : nil)
-        let changed = board.record(facts: facts, findings: findings, resource: resource.name)
+        self.facts.record(facts, resource: resource.name)
+        let changed = board.record(findings: findings, resource: resource.name)
         metrics.record(facts: facts, resource: resource.name, credential: credential, dataAction: resource.probe.dataAction)
         metrics.record(warnings: board.warnings(resource.name), resource: resource.name)
         if changed {
@@ -173,7 +177,7 @@ public final class ControlPlaneMonitor: Sendable {
     /// The facts behind a verdict: a `permission_denied` turns into `role_propagating` when
     /// Resource Manager shows a role covering the call, and otherwise names the roles held.
     func explain(_ result: ProbeResult, resource: ResourceConfig) -> ProbeResult {
-        guard let failure = result.verdict.failure, let facts = board.controlPlaneFacts(resource.name) else { return result }
+        guard let failure = result.verdict.failure, let facts = facts[resource.name] else { return result }
         var explained = result
         explained.verdict = .failure(facts.explain(failure, dataAction: resource.probe.dataAction, tokenIssuedAt: result.tokenIssuedAt))
         return explained

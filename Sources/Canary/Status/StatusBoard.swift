@@ -38,8 +38,6 @@ public final class StatusBoard: Sendable {
         public var probes: [AuthMode: ProbeState] = [:]
         public var divergence = false
         public var warnings: [ConfigWarning]
-        /// What Resource Manager said at the last pass, when the resource has an `arm_id`.
-        public var controlPlane: ControlPlaneFacts? = nil
     }
 
     public struct CredentialState: Sendable, Equatable {
@@ -64,9 +62,12 @@ public final class StatusBoard: Sendable {
     public static let propagationWindow: Double = 600
 
     private let state: Mutex<State>
+    /// Resource Manager's facts, which the control-plane monitor keeps; the board shows them.
+    public let controlPlane: ControlPlaneStore
 
-    public init(config: CanaryConfig) {
+    public init(config: CanaryConfig, controlPlane: ControlPlaneStore = ControlPlaneStore()) {
         state = Mutex(Self.rows(config))
+        self.controlPlane = controlPlane
     }
 
     /// Fresh rows for `config`, with its static warnings; in time linear in its size.
@@ -86,8 +87,9 @@ public final class StatusBoard: Sendable {
 
     /// Puts a new configuration on the board in place: resources and credentials it keeps keep
     /// their state (a resource whose endpoint changed starts afresh), and Resource Manager's
-    /// facts stay until the next read while the resource is still read. A probe recorded while
-    /// this runs is not lost: the whole swap happens under the lock.
+    /// findings stay until the next read while the resource is still read (as its facts stay in
+    /// the store). A probe recorded while this runs is not lost: the whole swap happens under
+    /// the lock.
     public func apply(_ config: CanaryConfig, change: ConfigChange) {
         var fresh = Self.rows(config)
         let readsFacts = config.controlPlane != nil
@@ -101,10 +103,9 @@ public final class StatusBoard: Sendable {
                 fresh.resources[index].divergence = before.divergence
                 // The service's word that local auth is off stays until the key canary says otherwise.
                 fresh.resources[index].warnings += before.warnings.filter { $0.check == .keyAuthDisabled && fresh.resources[index].modes.contains(.apiKey) }
-                // Resource Manager's facts and findings stay until the next read, while the
-                // resource is still read at the same arm_id.
+                // Resource Manager's findings stay until the next read, while the resource is
+                // still read at the same arm_id.
                 if readsFacts, config.resources[index].armID != nil, change.changedResources[name]?.contains(.armID) != true {
-                    fresh.resources[index].controlPlane = before.controlPlane
                     fresh.resources[index].warnings += before.warnings.filter { LintCheck.controlPlane.contains($0.check) }
                 }
             }
@@ -152,12 +153,11 @@ public final class StatusBoard: Sendable {
         }
     }
 
-    /// Records a pass over Resource Manager: the facts, and the warnings they give (replacing
-    /// those of the previous pass). True when the warnings changed.
-    public func record(facts: ControlPlaneFacts, findings: [(check: LintCheck, message: String)], resource: String) -> Bool {
+    /// Records the warnings a pass over Resource Manager gives (replacing those of the previous
+    /// pass). True when they changed.
+    public func record(findings: [(check: LintCheck, message: String)], resource: String) -> Bool {
         state.withLock { state in
             guard let index = state.positions[resource] else { return false }
-            state.resources[index].controlPlane = facts
             let before = state.resources[index].warnings.filter { LintCheck.controlPlane.contains($0.check) }.map(\.message)
             state.resources[index].warnings.removeAll { LintCheck.controlPlane.contains($0.check) }
             for finding in findings {
@@ -165,11 +165,6 @@ public final class StatusBoard: Sendable {
             }
             return before != findings.map(\.message)
         }
-    }
-
-    /// The last facts Resource Manager gave about a resource.
-    public func controlPlaneFacts(_ resource: String) -> ControlPlaneFacts? {
-        state.withLock { state in state.positions[resource].flatMap { state.resources[$0].controlPlane } }
     }
 
     /// Records whether the pair diverged in the last round.

@@ -47,8 +47,10 @@ public struct StatusView: Sendable {
         self.now = now
         self.version = version
         credentials = board.credentials
+        let facts = board.controlPlane.snapshot
         resources = board.resources.map { resource in
-            Resource(name: resource.name, endpoint: resource.endpoint, credential: resource.credential, divergence: resource.divergence,
+            let controlPlane = facts[resource.name]
+            return Resource(name: resource.name, endpoint: resource.endpoint, credential: resource.credential, divergence: resource.divergence,
                      warnings: resource.warnings, probes: resource.modes.map { auth in
                 guard let state = resource.probes[auth] else {
                     return Probe(auth: auth, result: "pending", failure: nil, detail: "no round yet", fix: "", httpStatus: 0, lastProbe: 0, lastSuccess: nil, possiblyPropagating: false)
@@ -56,7 +58,7 @@ public struct StatusView: Sendable {
                 var fix = state.verdict.failure?.fix ?? ""
                 // Resource Manager's roles, when read, settle it: no covering role is no propagation.
                 let propagating = state.verdict.reason == .permissionDenied && state.deniedSince.map { now - $0 < StatusBoard.propagationWindow } == true
-                    && (resource.controlPlane?.roles == nil || resource.controlPlane?.unreadRoles.isEmpty == false)
+                    && (controlPlane?.roles == nil || controlPlane?.unreadRoles.isEmpty == false)
                 if propagating {
                     fix = "Possibly still propagating: role assignments take up to 10 minutes, and the service needs a fresh token to see them. If none was made, assign Cognitive Services OpenAI User."
                 }
@@ -66,7 +68,7 @@ public struct StatusView: Sendable {
                 case .failure(let failure):
                     return Probe(auth: auth, result: "failure", failure: failure, detail: failure.detail(now: now), fix: fix, httpStatus: state.status, lastProbe: state.lastProbe, lastSuccess: state.lastSuccess, possiblyPropagating: propagating)
                 }
-            }, controlPlane: resource.controlPlane)
+            }, controlPlane: controlPlane)
         }
     }
 
