@@ -8,7 +8,7 @@ BIN := .build/debug/aoai-canary
 # A target that imports another it does not declare is an error, not a build-order accident.
 BUILD_FLAGS := --explicit-target-dependency-import-check error
 
-.PHONY: all deps build release test conformance fuzz soak bench demo clean
+.PHONY: all deps build release test lint format conformance fuzz soak bench demo clean
 
 all: build
 
@@ -48,6 +48,15 @@ test: deps
 	# The stalled-scraper test loads the machine (3,000 resources, 20 MB scrapes): alone first.
 	$(SWIFT) test --skip-build --filter StalledScraperTests
 	$(SWIFT) test --skip-build --skip StalledScraperTests
+
+## lint: the house format, .swift-format, checked with the toolchain's `swift format` (lines of at
+## most 160 characters among its rules); `make format` rewrites the sources in it
+lint:
+	$(SWIFT) format lint --strict --recursive --parallel Sources Tests Package.swift
+
+## format: rewrite the sources in the house format
+format:
+	$(SWIFT) format format --in-place --recursive --parallel Sources Tests Package.swift
 
 ## conformance: Microsoft's own clients (openai, azure-identity, msal from PyPI, pinned in
 ## Tests/Conformance/requirements.txt, in .build/conformance-venv) against `simulate`

@@ -11,7 +11,7 @@ let fuzzing = Context.environment["AOAI_CANARY_FUZZ"] == "1"
 let package = Package(
     name: "aoai-canary",
     products: [
-        .executable(name: "aoai-canary", targets: ["aoai-canary"]),
+        .executable(name: "aoai-canary", targets: ["aoai-canary"])
     ] + (fuzzing ? [.library(name: "CanaryFuzz", type: .dynamic, targets: ["CanaryFuzz"])] : []),
     targets: [
         // C corners: a module map and a header of static inline shims each.
@@ -66,7 +66,11 @@ let package = Package(
         .testTarget(name: "PosixTests", dependencies: ["Posix"]),
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
         .testTarget(name: "AzureSimulatorTests", dependencies: ["AzureSimulator", "HTTPClient", "Crypto"]),
-        .testTarget(name: "CanaryTests", dependencies: ["Agent", "CanaryTestSupport", "AzureSimulator", "Crypto", "HTTPClient", "HTTPServer", "JSON"], exclude: ["Fixtures"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["Agent", "CanaryTestSupport", "AzureSimulator", "Crypto", "HTTPClient", "HTTPServer", "Journal"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "CanaryTests", dependencies: ["Agent", "CanaryTestSupport", "AzureSimulator", "Crypto", "HTTPClient", "HTTPServer", "JSON"],
+            exclude: ["Fixtures"]),
+        .testTarget(
+            name: "EndToEndTests", dependencies: ["Agent", "CanaryTestSupport", "AzureSimulator", "Crypto", "HTTPClient", "HTTPServer", "Journal"],
+            exclude: ["Fixtures"]),
     ] + (fuzzing ? [.target(name: "CanaryFuzz", dependencies: ["CanaryTestSupport"])] : [])
 )

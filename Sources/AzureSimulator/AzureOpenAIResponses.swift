@@ -6,16 +6,21 @@ import JSON
 /// real service's quirks, such as the space after `"message":` in some of them.
 enum AzureOpenAIResponses {
     /// 401: a bad or missing `api-key`.
-    static let invalidKey = #"{"error":{"code":"401","message":"Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource."}}"#
+    static let invalidKey =
+        #"{"error":{"code":"401","message":"Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an "#
+        + #"active subscription and use a correct regional API endpoint for your resource."}}"#
 
     /// 403: a key used where local authentication is disabled.
-    static let authenticationTypeDisabled = #"{"error":{"code":"AuthenticationTypeDisabled","message": "Key based authentication is disabled for this resource."}}"#
+    static let authenticationTypeDisabled =
+        #"{"error":{"code":"AuthenticationTypeDisabled","message": "Key based authentication is disabled for this resource."}}"#
 
     /// 400: an Entra ID token sent to a regional endpoint.
     static let regionalEndpoint = #"{"error":{"code":"BadRequest","message": "Please provide an authentication key."}}"#
 
     /// 404: a deployment the resource does not have.
-    static let deploymentNotFound = #"{"error":{"code":"DeploymentNotFound","message":"The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again."}}"#
+    static let deploymentNotFound =
+        #"{"error":{"code":"DeploymentNotFound","message":"The API deployment for this resource does not exist. If you created the deployment within the last "#
+        + #"5 minutes, please wait a moment and try again."}}"#
 
     /// 404: a path the service does not serve, or a resource that does not exist.
     static let resourceNotFound = #"{"error":{"code":"404","message": "Resource not found"}}"#
@@ -36,12 +41,14 @@ enum AzureOpenAIResponses {
 
     /// 400: a token issued by another tenant; the message names the token's tenant.
     static func wrongTenant(tokenTenant: String) -> String {
-        #"{"error":{"code":"Tenant provided in token does not match resource token","message":"Token tenant "# + escaped(tokenTenant) + #" does not match resource tenant."}}"#
+        #"{"error":{"code":"Tenant provided in token does not match resource token","message":"Token tenant "# + escaped(tokenTenant)
+            + #" does not match resource tenant."}}"#
     }
 
     /// 401: the principal has no role carrying the data action (yet).
     static func permissionDenied(objectID: String, dataAction: String, operation: String) -> String {
-        #"{"error":{"code":"PermissionDenied","message":"The principal `"# + escaped(objectID) + "` lacks the required data action `" + dataAction + "` to perform `" + operation + #"` operation."}}"#
+        #"{"error":{"code":"PermissionDenied","message":"The principal `"# + escaped(objectID) + "` lacks the required data action `" + dataAction
+            + "` to perform `" + operation + #"` operation."}}"#
     }
 
     /// 429: throttled; the message tells how long to wait, as `retry-after` does.
@@ -54,7 +61,8 @@ enum AzureOpenAIResponses {
         switch status {
         case 500: return #"{"error":{"code":"InternalServerError","message":"The server had an error while processing your request. Sorry about that!"}}"#
         case 502: return #"{"error":{"code":"BadGateway","message":"Bad gateway."}}"#
-        case 503: return #"{"error":{"code":"ServiceUnavailable","message":"The service is temporarily unable to process your request. Please try again later."}}"#
+        case 503:
+            return #"{"error":{"code":"ServiceUnavailable","message":"The service is temporarily unable to process your request. Please try again later."}}"#
         case 504: return #"{"error":{"code":"Timeout","message":"The operation was timeout."}}"#
         default: return #"{"error":{"code":""# + String(status) + #"","message":"The service answered with status "# + String(status) + #"."}}"#
         }
@@ -63,20 +71,28 @@ enum AzureOpenAIResponses {
     // MARK: Refusals of the request itself (the caller passed authentication)
 
     /// 400: a body that is not a JSON object.
-    static let unparsableBody = #"{"error":{"message":"We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON. If you have trouble figuring out how to fix this, please contact us through our help center at help.openai.com.)","type":"invalid_request_error","param":null,"code":null}}"#
+    static let unparsableBody =
+        #"{"error":{"message":"We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The "#
+        + #"OpenAI API expects a JSON payload, but what was sent was not valid JSON. If you have trouble figuring out how to fix this, please contact us "#
+        + #"through our help center at help.openai.com.)","type":"invalid_request_error","param":null,"code":null}}"#
 
     /// 400: a v1 or responses call without `model`.
     static let missingModel = #"{"error":{"message":"you must provide a model parameter","type":"invalid_request_error","param":null,"code":null}}"#
 
     /// 400: a chat call without messages.
-    static let missingMessages = #"{"error":{"message":"Missing required parameter: 'messages'.","type":"invalid_request_error","param":"messages","code":"missing_required_parameter"}}"#
+    static let missingMessages =
+        #"{"error":{"message":"Missing required parameter: "#
+        + #"'messages'.","type":"invalid_request_error","param":"messages","code":"missing_required_parameter"}}"#
 
     /// 400: an embeddings or responses call without `input`.
-    static let missingInput = #"{"error":{"message":"Missing required parameter: 'input'.","type":"invalid_request_error","param":"input","code":"missing_required_parameter"}}"#
+    static let missingInput =
+        #"{"error":{"message":"Missing required parameter: 'input'.","type":"invalid_request_error","param":"input","code":"missing_required_parameter"}}"#
 
     /// 400: an operation the deployment's model does not serve (chat on an embedding model).
     static func operationNotSupported(operation: String, model: String) -> String {
-        #"{"error":{"code":"OperationNotSupported","message":"The "# + operation + " operation does not work with the specified model, " + escaped(model) + #". Please choose different model and try again. You can learn more about which models can be used with each operation here: https://go.microsoft.com/fwlink/?linkid=2197993."}}"#
+        #"{"error":{"code":"OperationNotSupported","message":"The "# + operation + " operation does not work with the specified model, " + escaped(model)
+            + #". Please choose different model and try again. You can learn more about which models can be used with each operation here: "#
+            + #"https://go.microsoft.com/fwlink/?linkid=2197993."}}"#
     }
 
     /// 400: a reasoning model called with an API version before its first.
@@ -85,7 +101,8 @@ enum AzureOpenAIResponses {
     }
 
     /// 400: the Responses API on a dated version before its first.
-    static let responsesVersionTooOld = #"{"error":{"code":"BadRequest","message":"Azure OpenAI Responses API is enabled only for api-version 2025-03-01-preview and later"}}"#
+    static let responsesVersionTooOld =
+        #"{"error":{"code":"BadRequest","message":"Azure OpenAI Responses API is enabled only for api-version 2025-03-01-preview and later"}}"#
 
     /// 400: a parameter this API version does not know.
     static func unrecognizedArgument(_ name: String) -> String {
@@ -94,17 +111,22 @@ enum AzureOpenAIResponses {
 
     /// 400: a parameter the model refuses, and the one to use instead.
     static func unsupportedParameter(_ name: String, instead: String) -> String {
-        #"{"error":{"message":"Unsupported parameter: '"# + name + "' is not supported with this model. Use '" + instead + #"' instead.","type":"invalid_request_error","param":""# + name + #"","code":"unsupported_parameter"}}"#
+        #"{"error":{"message":"Unsupported parameter: '"# + name + "' is not supported with this model. Use '" + instead
+            + #"' instead.","type":"invalid_request_error","param":""# + name + #"","code":"unsupported_parameter"}}"#
     }
 
     /// 400: a value the model refuses (reasoning models take only the default temperature).
     static func unsupportedValue(_ name: String) -> String {
-        #"{"error":{"message":"Unsupported value: '"# + name + "' does not support 0.0 with this model. Only the default (1) value is supported.\",\"type\":\"invalid_request_error\",\"param\":\"" + name + #"","code":"unsupported_value"}}"#
+        #"{"error":{"message":"Unsupported value: '"# + name
+            + "' does not support 0.0 with this model. Only the default (1) value is supported.\",\"type\":\"invalid_request_error\",\"param\":\"" + name
+            + #"","code":"unsupported_value"}}"#
     }
 
     /// 400: an integer below the parameter's minimum.
     static func belowMinimum(_ name: String, minimum: Int, got: Int) -> String {
-        #"{"error":{"message":"Invalid '"# + name + "': integer below minimum value. Expected a value >= \(minimum), but got \(got) instead.\",\"type\":\"invalid_request_error\",\"param\":\"" + name + #"","code":"integer_below_min_value"}}"#
+        #"{"error":{"message":"Invalid '"# + name
+            + "': integer below minimum value. Expected a value >= \(minimum), but got \(got) instead.\",\"type\":\"invalid_request_error\",\"param\":\"" + name
+            + #"","code":"integer_below_min_value"}}"#
     }
 
     // MARK: Answers
@@ -120,24 +142,34 @@ enum AzureOpenAIResponses {
     ])
 
     /// Content-filter results for a harmless prompt.
-    static let promptFilterResults: JSONValue = .array([.object([
-        ("prompt_index", .int(0)),
-        ("content_filter_results", .object([
-            ("hate", .object([("filtered", .bool(false)), ("severity", .string("safe"))])),
-            ("jailbreak", .object([("filtered", .bool(false)), ("detected", .bool(false))])),
-            ("self_harm", .object([("filtered", .bool(false)), ("severity", .string("safe"))])),
-            ("sexual", .object([("filtered", .bool(false)), ("severity", .string("safe"))])),
-            ("violence", .object([("filtered", .bool(false)), ("severity", .string("safe"))])),
-        ])),
-    ])])
+    static let promptFilterResults: JSONValue = .array([
+        .object([
+            ("prompt_index", .int(0)),
+            (
+                "content_filter_results",
+                .object([
+                    ("hate", .object([("filtered", .bool(false)), ("severity", .string("safe"))])),
+                    ("jailbreak", .object([("filtered", .bool(false)), ("detected", .bool(false))])),
+                    ("self_harm", .object([("filtered", .bool(false)), ("severity", .string("safe"))])),
+                    ("sexual", .object([("filtered", .bool(false)), ("severity", .string("safe"))])),
+                    ("violence", .object([("filtered", .bool(false)), ("severity", .string("safe"))])),
+                ])
+            ),
+        ])
+    ])
 
     /// Token counts of the one-word answer; a reasoning model also spends reasoning tokens.
     static func chatUsage(_ model: SimulatedDeployment) -> JSONValue {
         let reasoning = model.family == .reasoning ? 64 : 0
         return .object([
             ("completion_tokens", .int(1 + reasoning)),
-            ("completion_tokens_details", .object([("accepted_prediction_tokens", .int(0)), ("audio_tokens", .int(0)),
-                                                    ("reasoning_tokens", .int(reasoning)), ("rejected_prediction_tokens", .int(0))])),
+            (
+                "completion_tokens_details",
+                .object([
+                    ("accepted_prediction_tokens", .int(0)), ("audio_tokens", .int(0)),
+                    ("reasoning_tokens", .int(reasoning)), ("rejected_prediction_tokens", .int(0)),
+                ])
+            ),
             ("prompt_tokens", .int(8)),
             ("prompt_tokens_details", .object([("audio_tokens", .int(0)), ("cached_tokens", .int(0))])),
             ("total_tokens", .int(9 + reasoning)),
@@ -147,18 +179,26 @@ enum AzureOpenAIResponses {
     /// 200: a chat completion answering "pong".
     static func chatCompletion(model: SimulatedDeployment, created: Int, id: String) -> String {
         JSONValue.object([
-            ("choices", .array([.object([
-                ("content_filter_results", completionFilterResults),
-                ("finish_reason", .string("stop")),
-                ("index", .int(0)),
-                ("logprobs", .null),
-                ("message", .object([
-                    ("annotations", .array([])),
-                    ("content", .string("pong")),
-                    ("refusal", .null),
-                    ("role", .string("assistant")),
-                ])),
-            ])])),
+            (
+                "choices",
+                .array([
+                    .object([
+                        ("content_filter_results", completionFilterResults),
+                        ("finish_reason", .string("stop")),
+                        ("index", .int(0)),
+                        ("logprobs", .null),
+                        (
+                            "message",
+                            .object([
+                                ("annotations", .array([])),
+                                ("content", .string("pong")),
+                                ("refusal", .null),
+                                ("role", .string("assistant")),
+                            ])
+                        ),
+                    ])
+                ])
+            ),
             ("created", .int(created)),
             ("id", .string(id)),
             ("model", .string(model.answeredName)),
@@ -174,13 +214,18 @@ enum AzureOpenAIResponses {
     static func chatCompletionStream(model: SimulatedDeployment, created: Int, id: String, includeUsage: Bool) -> String {
         func chunk(_ delta: JSONValue, finish: String?, filters: JSONValue) -> JSONValue {
             .object([
-                ("choices", .array([.object([
-                    ("content_filter_results", filters),
-                    ("delta", delta),
-                    ("finish_reason", finish.map(JSONValue.string) ?? .null),
-                    ("index", .int(0)),
-                    ("logprobs", .null),
-                ])])),
+                (
+                    "choices",
+                    .array([
+                        .object([
+                            ("content_filter_results", filters),
+                            ("delta", delta),
+                            ("finish_reason", finish.map(JSONValue.string) ?? .null),
+                            ("index", .int(0)),
+                            ("logprobs", .null),
+                        ])
+                    ])
+                ),
                 ("created", .int(created)),
                 ("id", .string(id)),
                 ("model", .string(model.answeredName)),
@@ -190,15 +235,20 @@ enum AzureOpenAIResponses {
             ])
         }
         var events: [JSONValue] = [
-            .object([("choices", .array([])), ("created", .int(0)), ("id", .string("")), ("model", .string("")), ("object", .string("")),
-                     ("prompt_filter_results", promptFilterResults)]),
+            .object([
+                ("choices", .array([])), ("created", .int(0)), ("id", .string("")), ("model", .string("")), ("object", .string("")),
+                ("prompt_filter_results", promptFilterResults),
+            ]),
             chunk(.object([("content", .string("")), ("refusal", .null), ("role", .string("assistant"))]), finish: nil, filters: .object([])),
             chunk(.object([("content", .string("pong"))]), finish: nil, filters: completionFilterResults),
             chunk(.object([]), finish: "stop", filters: .object([])),
         ]
         if includeUsage {
-            events.append(.object([("choices", .array([])), ("created", .int(created)), ("id", .string(id)), ("model", .string(model.answeredName)),
-                                   ("object", .string("chat.completion.chunk")), ("system_fingerprint", .string("fp_simulator")), ("usage", chatUsage(model))]))
+            events.append(
+                .object([
+                    ("choices", .array([])), ("created", .int(created)), ("id", .string(id)), ("model", .string(model.answeredName)),
+                    ("object", .string("chat.completion.chunk")), ("system_fingerprint", .string("fp_simulator")), ("usage", chatUsage(model)),
+                ]))
         }
         return events.map { "data: " + $0.rendered + "\n\n" }.joined() + "data: [DONE]\n\n"
     }
@@ -239,26 +289,34 @@ enum AzureOpenAIResponses {
             ("instructions", .null),
             ("max_output_tokens", maxOutputTokens.map(JSONValue.int) ?? .null),
             ("model", .string(model.answeredName)),
-            ("output", .array([.object([
-                ("id", .string("msg_" + String(id.dropFirst(5)))),
-                ("type", .string("message")),
-                ("status", .string("completed")),
-                ("content", .array([.object([("type", .string("output_text")), ("annotations", .array([])), ("text", .string("pong"))])])),
-                ("role", .string("assistant")),
-            ])])),
+            (
+                "output",
+                .array([
+                    .object([
+                        ("id", .string("msg_" + String(id.dropFirst(5)))),
+                        ("type", .string("message")),
+                        ("status", .string("completed")),
+                        ("content", .array([.object([("type", .string("output_text")), ("annotations", .array([])), ("text", .string("pong"))])])),
+                        ("role", .string("assistant")),
+                    ])
+                ])
+            ),
             ("parallel_tool_calls", .bool(true)),
             ("temperature", .double(1)),
             ("tool_choice", .string("auto")),
             ("tools", .array([])),
             ("top_p", .double(1)),
             ("truncation", .string("disabled")),
-            ("usage", .object([
-                ("input_tokens", .int(8)),
-                ("input_tokens_details", .object([("cached_tokens", .int(0))])),
-                ("output_tokens", .int(1 + reasoning)),
-                ("output_tokens_details", .object([("reasoning_tokens", .int(reasoning))])),
-                ("total_tokens", .int(9 + reasoning)),
-            ])),
+            (
+                "usage",
+                .object([
+                    ("input_tokens", .int(8)),
+                    ("input_tokens_details", .object([("cached_tokens", .int(0))])),
+                    ("output_tokens", .int(1 + reasoning)),
+                    ("output_tokens_details", .object([("reasoning_tokens", .int(reasoning))])),
+                    ("total_tokens", .int(9 + reasoning)),
+                ])
+            ),
         ]).rendered
     }
 
@@ -267,22 +325,29 @@ enum AzureOpenAIResponses {
         var seen: Set<String> = []
         let models = deployments.map(\.1).filter { seen.insert($0.answeredName).inserted }
         return JSONValue.object([
-            ("data", .array(models.map { model in
-                .object([
-                    ("capabilities", .object([
-                        ("chat_completion", .bool(model.family != .embeddings)),
-                        ("completion", .bool(false)),
-                        ("embeddings", .bool(model.family == .embeddings)),
-                        ("fine_tune", .bool(false)),
-                        ("inference", .bool(true)),
-                    ])),
-                    ("created_at", .int(created)),
-                    ("id", .string(model.answeredName)),
-                    ("lifecycle_status", .string("generally-available")),
-                    ("object", .string("model")),
-                    ("status", .string("succeeded")),
-                ])
-            })),
+            (
+                "data",
+                .array(
+                    models.map { model in
+                        .object([
+                            (
+                                "capabilities",
+                                .object([
+                                    ("chat_completion", .bool(model.family != .embeddings)),
+                                    ("completion", .bool(false)),
+                                    ("embeddings", .bool(model.family == .embeddings)),
+                                    ("fine_tune", .bool(false)),
+                                    ("inference", .bool(true)),
+                                ])
+                            ),
+                            ("created_at", .int(created)),
+                            ("id", .string(model.answeredName)),
+                            ("lifecycle_status", .string("generally-available")),
+                            ("object", .string("model")),
+                            ("status", .string("succeeded")),
+                        ])
+                    })
+            ),
             ("object", .string("list")),
         ]).rendered
     }

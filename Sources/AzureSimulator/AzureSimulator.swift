@@ -3,6 +3,7 @@ import Crypto
 import FoundationEssentials
 import HTTPServer
 import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -41,8 +42,10 @@ public final class AzureSimulator: Sendable {
     /// test expiry and propagation without sleeping. Arc challenge key files go to
     /// `arcKeyDirectory`; nil creates a fresh temporary folder, removed again by `stop()`.
     /// With `tls`, the simulator serves HTTPS only (and its authority and endpoints say `https`).
-    public init(host: String = "127.0.0.1", port: Int = 0, arcKeyDirectory: String? = nil, tls: HTTPServerTLS? = nil,
-                now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) throws {
+    public init(
+        host: String = "127.0.0.1", port: Int = 0, arcKeyDirectory: String? = nil, tls: HTTPServerTLS? = nil,
+        now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
+    ) throws {
         let directory = try arcKeyDirectory.map(Self.absolutePath) ?? Self.makeTemporaryDirectory()
         let ownsDirectory = arcKeyDirectory == nil
         ownsArcKeyDirectory = ownsDirectory
@@ -142,12 +145,15 @@ public final class AzureSimulator: Sendable {
     /// Assigns a data-plane role (think Cognitive Services OpenAI User) on `resource` to the
     /// principal `objectID`. It takes effect `effectiveAfterSeconds` after `now()`, as real
     /// assignments take minutes to propagate; an assignment already in place stays in place.
-    public func grantRole(resource: String, objectID: String, effectiveAfterSeconds: Double = 0, role: SimulatedRole = .openAIUser,
-                          at scope: SimulatedRoleScope = .account) {
+    public func grantRole(
+        resource: String, objectID: String, effectiveAfterSeconds: Double = 0, role: SimulatedRole = .openAIUser,
+        at scope: SimulatedRoleScope = .account
+    ) {
         let current = core.now()
         core.state.withLock { state in
-            SimulatorCore.grant(&state, resourceKey: resource.lowercased(), objectID: objectID, effectiveAt: current + effectiveAfterSeconds,
-                                createdAt: current, role: role, at: scope)
+            SimulatorCore.grant(
+                &state, resourceKey: resource.lowercased(), objectID: objectID, effectiveAt: current + effectiveAfterSeconds,
+                createdAt: current, role: role, at: scope)
         }
     }
 

@@ -36,45 +36,68 @@ extension DemoWorld {
             members.append(("certificate", .object([("client_id", .string(clientID)), ("path", .string(path))])))
         }
         if let path = files.federatedTokenFile {
-            members.append(("federated", .object([
-                ("client_id", .string(clientID)), ("token_file", .string(path)),
-                ("issuer", .string(federatedIssuer)), ("subject", .string(federatedSubject)),
-            ])))
+            members.append(
+                (
+                    "federated",
+                    .object([
+                        ("client_id", .string(clientID)), ("token_file", .string(path)),
+                        ("issuer", .string(federatedIssuer)), ("subject", .string(federatedSubject)),
+                    ])
+                ))
         }
-        members.append(("managed_identity", .object([
-            ("imds_endpoint", .string("\(authority)/metadata/identity/oauth2/token")),
-            ("identity_endpoint", .string("\(authority)/msi/token")),
-            ("identity_header", .string(simulator.appServiceIdentityHeader)),
-            ("client_id", .string(managedIdentityClientID)),
-            ("object_id", .string(managedIdentityObjectID)),
-        ])))
+        members.append(
+            (
+                "managed_identity",
+                .object([
+                    ("imds_endpoint", .string("\(authority)/metadata/identity/oauth2/token")),
+                    ("identity_endpoint", .string("\(authority)/msi/token")),
+                    ("identity_header", .string(simulator.appServiceIdentityHeader)),
+                    ("client_id", .string(managedIdentityClientID)),
+                    ("object_id", .string(managedIdentityObjectID)),
+                ])
+            ))
         members.append(("admin", .string("\(authority)/_simulator")))
         // Resource Manager: at the authority, as https://management.azure.com is for Azure.
-        members.append(("resource_manager", .object([
-            ("endpoint", .string(authority)),
-            ("scope", .string("https://management.azure.com/.default")),
-            ("subscription_id", .string(SimulatedResource.defaultSubscription)),
-            ("resource_group", .string("rg-canary")),
-            ("discovered_resource_group", .string(discoveredResourceGroup)),
-            ("discovered", .array(discoveredResources.map(JSONValue.string))),
-        ])))
-        members.append(("resources", .array(resources.map { resource in
-            .object([
-                ("name", .string(resource.name)),
-                ("endpoint", .string(simulator.pathEndpoint(for: resource.name))),
-                ("host_endpoint", .string(simulator.endpoint(for: resource.name))),
-                ("api_key", .string(apiKey)),
-                ("deployment", .string(resource.deployment)),
-                ("api_version", resource.apiVersion.map(JSONValue.string) ?? .null),
-                ("simulates", .string(resource.shows)),
-                ("arm_id", .string(armID(of: resource.name))),
-                ("deployments", .array(deployments.map { name in
-                    let model = SimulatedDeployment.inferred(fromName: name)
-                    return .object([("name", .string(name)), ("model", .string(model.model)), ("version", .string(model.version)),
-                                    ("kind", .string(model.family.rawValue))])
-                })),
-            ])
-        })))
+        members.append(
+            (
+                "resource_manager",
+                .object([
+                    ("endpoint", .string(authority)),
+                    ("scope", .string("https://management.azure.com/.default")),
+                    ("subscription_id", .string(SimulatedResource.defaultSubscription)),
+                    ("resource_group", .string("rg-canary")),
+                    ("discovered_resource_group", .string(discoveredResourceGroup)),
+                    ("discovered", .array(discoveredResources.map(JSONValue.string))),
+                ])
+            ))
+        members.append(
+            (
+                "resources",
+                .array(
+                    resources.map { resource in
+                        .object([
+                            ("name", .string(resource.name)),
+                            ("endpoint", .string(simulator.pathEndpoint(for: resource.name))),
+                            ("host_endpoint", .string(simulator.endpoint(for: resource.name))),
+                            ("api_key", .string(apiKey)),
+                            ("deployment", .string(resource.deployment)),
+                            ("api_version", resource.apiVersion.map(JSONValue.string) ?? .null),
+                            ("simulates", .string(resource.shows)),
+                            ("arm_id", .string(armID(of: resource.name))),
+                            (
+                                "deployments",
+                                .array(
+                                    deployments.map { name in
+                                        let model = SimulatedDeployment.inferred(fromName: name)
+                                        return .object([
+                                            ("name", .string(name)), ("model", .string(model.model)), ("version", .string(model.version)),
+                                            ("kind", .string(model.family.rawValue)),
+                                        ])
+                                    })
+                            ),
+                        ])
+                    })
+            ))
         return JSONValue.object(members).rendered
     }
 }

@@ -35,19 +35,29 @@ public enum DemoWorld {
 
     public static let resources: [Resource] = [
         Resource(name: "healthy", shows: "both canaries succeed", credential: "app", hasKey: true),
-        Resource(name: "no-data-role", shows: "the question's case: the key works, the principal holds Owner, control plane only (permission_denied)", credential: "app", hasKey: true),
-        Resource(name: "wrong-audience", shows: "a token minted for https://management.azure.com (token_audience_mismatch)", credential: "app-wrong-scope", hasKey: true),
+        Resource(
+            name: "no-data-role", shows: "the question's case: the key works, the principal holds Owner, control plane only (permission_denied)",
+            credential: "app", hasKey: true),
+        Resource(
+            name: "wrong-audience", shows: "a token minted for https://management.azure.com (token_audience_mismatch)", credential: "app-wrong-scope",
+            hasKey: true),
         Resource(name: "throttled", shows: "429 with retry-after on both canaries (throttled)", credential: "app", hasKey: true),
-        Resource(name: "local-auth-disabled", shows: "disableLocalAuth: the key is refused (key_auth_disabled), Entra ID works", credential: "app", hasKey: true),
-        Resource(name: "propagating", shows: "a role assignment that takes effect 90 s after start (role_propagating, then recovery)", credential: "app", hasKey: true),
-        Resource(name: "reasoning", shows: "a reasoning model (o4-mini), which refuses max_tokens: both canaries succeed", credential: "app", hasKey: true,
-                 deployment: "o4-mini", apiVersion: "2025-04-01-preview"),
+        Resource(
+            name: "local-auth-disabled", shows: "disableLocalAuth: the key is refused (key_auth_disabled), Entra ID works", credential: "app", hasKey: true),
+        Resource(
+            name: "propagating", shows: "a role assignment that takes effect 90 s after start (role_propagating, then recovery)", credential: "app",
+            hasKey: true),
+        Resource(
+            name: "reasoning", shows: "a reasoning model (o4-mini), which refuses max_tokens: both canaries succeed", credential: "app", hasKey: true,
+            deployment: "o4-mini", apiVersion: "2025-04-01-preview"),
         Resource(name: "v1", shows: "the v1 API (/openai/v1/, no api-version): both canaries succeed", credential: "app", hasKey: true, apiVersion: "v1"),
     ]
 
     /// Accounts the demo does not list: `discovery` finds them in their resource group.
     public static let discoveredResourceGroup = "rg-discovered"
     public static let discoveredResources = ["found-by-discovery"]
+    /// What `demo` says of each of them.
+    public static let discoveredShows = "not listed: found by discovery (tag canary=on), probed with GET /openai/models"
 
     /// An account's Resource Manager id in the demo subscription.
     public static func armID(of name: String, resourceGroup: String = "rg-canary") -> String {
@@ -85,10 +95,11 @@ public enum DemoWorld {
             // Cognitive Services User: the data actions, and listKeys for the key canary.
             simulator.grantRole(resource: name, objectID: objectID, role: SimulatedRole.named("Cognitive Services User")!)
         }
-        simulator.addManagedIdentity(SimulatedManagedIdentity(
-            tenantID: tenantID, clientID: managedIdentityClientID, objectID: managedIdentityObjectID,
-            resourceID: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/demo/providers/Microsoft.Compute/virtualMachines/canary-host",
-            userAssigned: false))
+        simulator.addManagedIdentity(
+            SimulatedManagedIdentity(
+                tenantID: tenantID, clientID: managedIdentityClientID, objectID: managedIdentityObjectID,
+                resourceID: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/demo/providers/Microsoft.Compute/virtualMachines/canary-host",
+                userAssigned: false))
         simulator.addFederatedCredential(clientID: clientID, issuer: federatedIssuer, subject: federatedSubject)
     }
 }

@@ -1,6 +1,6 @@
+import FoundationEssentials
 // Access tokens the simulated Entra ID issues: JWT-shaped, readable by any decoder, signed with a fixed marker.
 import JSON
-import FoundationEssentials
 
 /// The claims the data plane checks in a bearer token.
 struct TokenClaims: Decodable, Sendable {
@@ -24,7 +24,7 @@ enum SimulatedToken {
         let issuedAt = Int(now.rounded(.down))
         let header = #"{"typ":"JWT","alg":"RS256","kid":"aoai-canary-simulator"}"#
         var claims: [(String, JSONValue)] = [
-            ("aud", .string(audience)),
+            ("aud", .string(audience))
         ]
         let isV1 = app.tokenVersion == "1.0"
         claims.append(("iss", .string(isV1 ? "https://sts.windows.net/\(app.tenantID)/" : "https://login.microsoftonline.com/\(app.tenantID)/v2.0")))
@@ -106,9 +106,10 @@ enum SimulatedToken {
     static func verify(_ token: String) -> TokenClaims? {
         let segments = token.split(separator: ".", omittingEmptySubsequences: false)
         guard segments.count == 3, segments[2] == signatureMarker,
-              let header = base64urlDecode(segments[0]),
-              (try? JSONDecoder().decode(JSONValue.self, from: Data(header))) != nil,
-              let payload = base64urlDecode(segments[1]) else { return nil }
+            let header = base64urlDecode(segments[0]),
+            (try? JSONDecoder().decode(JSONValue.self, from: Data(header))) != nil,
+            let payload = base64urlDecode(segments[1])
+        else { return nil }
         return try? JSONDecoder().decode(TokenClaims.self, from: Data(payload))
     }
 

@@ -16,7 +16,8 @@ public struct SimulatorCertificates: Sendable {
     public init() throws(CryptoError) {
         let issuer = try CertificateIssuer(commonName: "aoai-canary simulator CA")
         caPEM = issuer.certificatePEM
-        server = try issuer.issue(commonName: "aoai-canary simulator", usage: .server(dnsNames: ["localhost", "*.openai.localhost"], ipAddresses: ["127.0.0.1", "::1"]))
+        server = try issuer.issue(
+            commonName: "aoai-canary simulator", usage: .server(dnsNames: ["localhost", "*.openai.localhost"], ipAddresses: ["127.0.0.1", "::1"]))
         client = try issuer.issue(commonName: "aoai-canary demo application", usage: .client)
     }
 

@@ -1,6 +1,6 @@
+import HTTPServer
 // The admin API under /_simulator/: read the state and change scenarios over HTTP, for the demo and manual play.
 import JSON
-import HTTPServer
 
 /// Why an admin request was refused; the description goes back in the body's `error`.
 enum SimulatorAdminError: Error, CustomStringConvertible, Equatable {
@@ -75,7 +75,8 @@ extension SimulatorCore {
                     throw SimulatorAdminError.wrongType(field: "pem", expected: "a PEM certificate (\(error))")
                 }
             case ("POST", 3) where parts[0] == "applications" && parts[2] == "federated-credentials":
-                var issuer: String?, subject: String?
+                var issuer: String?
+                var subject: String?
                 for (name, value) in try Self.objectMembers(request.body) {
                     switch name {
                     case "issuer": issuer = try Self.string(value, name)
@@ -91,8 +92,9 @@ extension SimulatorCore {
                 guard let issuer = request.queryValue("issuer"), let subject = request.queryValue("subject") else {
                     throw SimulatorAdminError.wrongType(field: "issuer and subject", expected: "query parameters")
                 }
-                let token = SimulatedToken.federated(issuer: issuer, subject: subject, audience: request.queryValue("audience") ?? federatedTokenAudience,
-                                                     lifetimeSeconds: 3600, now: now())
+                let token = SimulatedToken.federated(
+                    issuer: issuer, subject: subject, audience: request.queryValue("audience") ?? federatedTokenAudience,
+                    lifetimeSeconds: 3600, now: now())
                 return adminResponse(200, JSONValue.object([("token", .string(token))]).rendered)
             case ("POST", 1) where parts[0] == "managed-identities":
                 let members = try Self.objectMembers(request.body)
@@ -103,7 +105,9 @@ extension SimulatorCore {
                     throw SimulatorAdminError.wrongType(field: "clientID and objectID", expected: "strings")
                 }
                 if identity.resourceID.isEmpty {
-                    identity.resourceID = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/simulated/providers/Microsoft.ManagedIdentity/userAssignedIdentities/\(identity.clientID)"
+                    identity.resourceID =
+                        "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/simulated/providers/"
+                        + "Microsoft.ManagedIdentity/userAssignedIdentities/\(identity.clientID)"
                 }
                 addManagedIdentity(identity)
             case ("POST", 2) where parts[0] == "roles":
@@ -122,7 +126,9 @@ extension SimulatorCore {
                         level = found
                     case "role":
                         let text = try Self.string(value, name)
-                        guard let found = SimulatedRole.named(text) else { throw SimulatorAdminError.wrongType(field: "role", expected: "a built-in role's id or name") }
+                        guard let found = SimulatedRole.named(text) else {
+                            throw SimulatorAdminError.wrongType(field: "role", expected: "a built-in role's id or name")
+                        }
                         role = found
                     default: throw SimulatorAdminError.unknownField(name)
                     }
@@ -166,8 +172,10 @@ extension SimulatorCore {
     }
 
     /// Records a role assignment; an assignment already in place keeps its earlier effective time.
-    static func grant(_ state: inout SimulatorState, resourceKey: String, objectID: String, effectiveAt: Double, createdAt: Double? = nil,
-                      role: SimulatedRole = .openAIUser, at level: SimulatedRoleScope = .account) {
+    static func grant(
+        _ state: inout SimulatorState, resourceKey: String, objectID: String, effectiveAt: Double, createdAt: Double? = nil,
+        role: SimulatedRole = .openAIUser, at level: SimulatedRoleScope = .account
+    ) {
         let objectKey = objectID.lowercased()
         // Data roles are simulated at the account only: the data plane looks them up there.
         if level == .account, role.allows(dataAction: "Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action") {
@@ -185,7 +193,8 @@ extension SimulatorCore {
             let number = state.nextAssignment
             state.nextAssignment += 1
             let id = "a1b2c3d4-0000-4000-8000-" + String(repeating: "0", count: 12 - String(number).count) + String(number)
-            state.roleAssignments.append(SimulatedRoleAssignment(id: id, principalID: objectKey, roleID: role.id, scope: scope, createdOn: createdAt ?? effectiveAt))
+            state.roleAssignments.append(
+                SimulatedRoleAssignment(id: id, principalID: objectKey, roleID: role.id, scope: scope, createdOn: createdAt ?? effectiveAt))
         }
     }
 
@@ -217,9 +226,13 @@ extension SimulatorCore {
                 ("tokenEndpointStatus", app.tokenEndpointStatus.map(JSONValue.int) ?? .null),
                 ("tokenRequests", .int(state.tokenRequestCounts[key] ?? 0)),
                 ("certificates", .array((state.certificates[key] ?? []).map { .string(Self.hex($0.sha1Thumbprint).uppercased()) })),
-                ("federatedCredentials", .array((state.federatedCredentials[key] ?? []).map { credential in
-                    .object([("issuer", .string(credential.issuer)), ("subject", .string(credential.subject))])
-                })),
+                (
+                    "federatedCredentials",
+                    .array(
+                        (state.federatedCredentials[key] ?? []).map { credential in
+                            .object([("issuer", .string(credential.issuer)), ("subject", .string(credential.subject))])
+                        })
+                ),
             ])
         }
         let resources: [JSONValue] = state.resources.keys.sorted().map { key in
@@ -257,16 +270,20 @@ extension SimulatorCore {
         }
         let scenario = state.managedIdentityScenario
         let managedIdentity: JSONValue = .object([
-            ("identities", .array(state.managedIdentities.map { identity in
-                .object([
-                    ("clientID", .string(identity.clientID)),
-                    ("objectID", .string(identity.objectID)),
-                    ("tenantID", .string(identity.tenantID)),
-                    ("resourceID", .string(identity.resourceID)),
-                    ("userAssigned", .bool(identity.userAssigned)),
-                    ("tokenLifetimeSeconds", .int(identity.tokenLifetimeSeconds)),
-                ])
-            })),
+            (
+                "identities",
+                .array(
+                    state.managedIdentities.map { identity in
+                        .object([
+                            ("clientID", .string(identity.clientID)),
+                            ("objectID", .string(identity.objectID)),
+                            ("tenantID", .string(identity.tenantID)),
+                            ("resourceID", .string(identity.resourceID)),
+                            ("userAssigned", .bool(identity.userAssigned)),
+                            ("tokenLifetimeSeconds", .int(identity.tokenLifetimeSeconds)),
+                        ])
+                    })
+            ),
             ("goneUntil", scenario.goneUntil.map(JSONValue.double) ?? .null),
             ("failureStatus", scenario.failureStatus.map(JSONValue.int) ?? .null),
             ("failureCount", .int(scenario.failureCount)),

@@ -18,11 +18,12 @@ struct ClientAssertion {
     init?(_ token: String) {
         let segments = token.split(separator: ".", omittingEmptySubsequences: false)
         guard segments.count == 3,
-              let headerBytes = SimulatedToken.base64urlDecode(segments[0]),
-              let payloadBytes = SimulatedToken.base64urlDecode(segments[1]),
-              let header = JSONValue.parse(headerBytes), header.objectMembers != nil,
-              let claims = JSONValue.parse(payloadBytes), claims.objectMembers != nil,
-              let signature = segments[2].isEmpty ? [] : SimulatedToken.base64urlDecode(segments[2]) else { return nil }
+            let headerBytes = SimulatedToken.base64urlDecode(segments[0]),
+            let payloadBytes = SimulatedToken.base64urlDecode(segments[1]),
+            let header = JSONValue.parse(headerBytes), header.objectMembers != nil,
+            let claims = JSONValue.parse(payloadBytes), claims.objectMembers != nil,
+            let signature = segments[2].isEmpty ? [] : SimulatedToken.base64urlDecode(segments[2])
+        else { return nil }
         self.header = header
         self.claims = claims
         self.signingInput = Array("\(segments[0]).\(segments[1])".utf8)
@@ -69,13 +70,15 @@ extension SimulatorCore {
     func checkClientAssertion(_ token: String, app: SimulatedApplication, tenant: String, host: String?) -> HTTPResponse? {
         let malformed = entraError(code: 50027, status: 400, error: "invalid_request", description: "JWT token is invalid or malformed.")
         guard let assertion = ClientAssertion(token), let issuer = assertion.string("iss"),
-              let expiresAt = assertion.number("exp") else { return malformed }
+            let expiresAt = assertion.number("exp")
+        else { return malformed }
         let key = app.clientID.lowercased()
 
         if issuer.lowercased() == key {
             guard case .string(let name)? = assertion.header["alg"], let algorithm = SignatureAlgorithm(rawValue: name) else {
-                return entraError(code: 700027, status: 401, error: "invalid_client",
-                                  description: "Client assertion failed signature validation. [Reason - The assertion's algorithm is not RS256 or PS256.]")
+                return entraError(
+                    code: 700027, status: 401, error: "invalid_client",
+                    description: "Client assertion failed signature validation. [Reason - The assertion's algorithm is not RS256 or PS256.]")
             }
             let wanted: (thumbprint: [UInt8], sha256: Bool)
             if case .string(let text)? = assertion.header["x5t#S256"], let bytes = SimulatedToken.base64urlDecode(text) {
@@ -83,31 +86,50 @@ extension SimulatorCore {
             } else if case .string(let text)? = assertion.header["x5t"], let bytes = SimulatedToken.base64urlDecode(text) {
                 wanted = (bytes, false)
             } else {
-                return entraError(code: 700027, status: 401, error: "invalid_client",
-                                  description: "Client assertion failed signature validation. [Reason - The assertion header names no x5t or x5t#S256 thumbprint.]")
+                return entraError(
+                    code: 700027, status: 401, error: "invalid_client",
+                    description: "Client assertion failed signature validation. [Reason - The assertion header names no x5t or x5t#S256 thumbprint.]")
             }
             let thumbprint = Self.hex(wanted.thumbprint).uppercased()
             let registered = state.withLock { state in
                 state.certificates[key]?.first { (wanted.sha256 ? $0.sha256Thumbprint : $0.sha1Thumbprint) == wanted.thumbprint }
             }
             guard let registered else {
-                return entraError(code: 700027, status: 401, error: "invalid_client",
-                                  description: "The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '\(thumbprint)', Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '\(app.clientID)'.]")
+                return entraError(
+                    code: 700027, status: 401, error: "invalid_client",
+                    description:
+                        "The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not "
+                        + "found., Thumbprint of key used by client: '\(thumbprint)', Please visit the Azure Portal, Graph Explorer or directly use MS "
+                        + "Graph to see configured keys for app Id '\(app.clientID)'.]"
+                )
             }
             guard registered.publicKey.verify(assertion.signature, of: assertion.signingInput, algorithm: algorithm) else {
-                return entraError(code: 700027, status: 401, error: "invalid_client",
-                                  description: "Client assertion failed signature validation. [Reason - The key was found but use of the key to verify the signature failed., Thumbprint of key used by client: '\(thumbprint)']")
+                return entraError(
+                    code: 700027, status: 401, error: "invalid_client",
+                    description:
+                        "Client assertion failed signature validation. [Reason - The key was found but use of the key to verify the signature failed., "
+                        + "Thumbprint of key used by client: '\(thumbprint)']"
+                )
             }
             let path = "/\(tenant)/oauth2/v2.0/token"
             var tokenURLs = [authority.withLock { $0 } + path]
             if let host { tokenURLs.append("http://\(host)\(path)") }
             guard assertion.audiences.count == 1, tokenURLs.contains(assertion.audiences[0]) else {
-                return entraError(code: 700023, status: 401, error: "invalid_client",
-                                  description: "Client assertion audience claim does not match Realm issuer. The audience was '\(assertion.audiences.joined(separator: ", "))'; expected '\(tokenURLs[0])'. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .")
+                return entraError(
+                    code: 700023, status: 401, error: "invalid_client",
+                    description:
+                        "Client assertion audience claim does not match Realm issuer. The audience was '\(assertion.audiences.joined(separator: ", "))'; "
+                        + "expected '\(tokenURLs[0])'. Review the documentation at "
+                        + "https://learn.microsoft.com/entra/identity-platform/certificate-credentials ."
+                )
             }
             guard assertion.string("sub") == issuer else {
-                return entraError(code: 700021, status: 401, error: "invalid_client",
-                                  description: "Client assertion application identifier doesn't match 'client_id' parameter. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .")
+                return entraError(
+                    code: 700021, status: 401, error: "invalid_client",
+                    description:
+                        "Client assertion application identifier doesn't match 'client_id' parameter. Review the documentation at "
+                        + "https://learn.microsoft.com/entra/identity-platform/certificate-credentials ."
+                )
             }
         } else {
             // As Entra ID does today: the issuer first (700211), then the subject (700213), then
@@ -140,7 +162,12 @@ extension SimulatorCore {
 
     /// AADSTS700024 naming the current time and the assertion's validity.
     func assertionTimeError(validFrom: Double, expiresAt: Double) -> HTTPResponse {
-        entraError(code: 700024, status: 401, error: "invalid_client",
-                   description: "Client assertion is not within its valid time range. Current time: \(HTTPDate.entraTimestamp(now())), assertion valid from \(HTTPDate.entraTimestamp(validFrom)), expiry time of assertion \(HTTPDate.entraTimestamp(expiresAt)). Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .")
+        entraError(
+            code: 700024, status: 401, error: "invalid_client",
+            description:
+                "Client assertion is not within its valid time range. Current time: \(HTTPDate.entraTimestamp(now())), assertion valid from "
+                + "\(HTTPDate.entraTimestamp(validFrom)), expiry time of assertion \(HTTPDate.entraTimestamp(expiresAt)). Review the documentation at "
+                + "https://learn.microsoft.com/entra/identity-platform/certificate-credentials ."
+        )
     }
 }

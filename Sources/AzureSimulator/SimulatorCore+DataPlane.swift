@@ -48,7 +48,9 @@ extension SimulatorCore {
             return dataPlaneResponse(status, AzureOpenAIResponses.serverError(status: status))
         }
         if route.operation == .models {
-            return dataPlaneResponse(200, AzureOpenAIResponses.modelsList(deployments: resource.deployments.map { ($0, resource.model(of: $0)) }, created: Int(now().rounded(.down))))
+            return dataPlaneResponse(
+                200, AzureOpenAIResponses.modelsList(deployments: resource.deployments.map { ($0, resource.model(of: $0)) }, created: Int(now().rounded(.down)))
+            )
         }
         return inference(request, route: route, resource: resource)
     }
@@ -83,8 +85,9 @@ extension SimulatorCore {
             if case .bool(true)? = body["stream"] {
                 var usage = false
                 if case .bool(true)? = body["stream_options"]?["include_usage"] { usage = true }
-                return dataPlaneResponse(200, AzureOpenAIResponses.chatCompletionStream(model: model, created: created, id: id, includeUsage: usage),
-                                         contentType: "text/event-stream; charset=utf-8", extra: rateHeaders)
+                return dataPlaneResponse(
+                    200, AzureOpenAIResponses.chatCompletionStream(model: model, created: created, id: id, includeUsage: usage),
+                    contentType: "text/event-stream; charset=utf-8", extra: rateHeaders)
             }
             return dataPlaneResponse(200, AzureOpenAIResponses.chatCompletion(model: model, created: created, id: id), extra: rateHeaders)
         case .embeddings:
@@ -92,8 +95,11 @@ extension SimulatorCore {
             return dataPlaneResponse(200, AzureOpenAIResponses.embeddings(model: model, base64: base64), extra: rateHeaders)
         case .responses:
             let id = "resp_" + Self.uuid().filter { $0 != "-" }
-            return dataPlaneResponse(200, AzureOpenAIResponses.response(model: model, created: created, id: id,
-                                                                        maxOutputTokens: body["max_output_tokens"]?.numberValue.map { Int($0) }), extra: rateHeaders)
+            return dataPlaneResponse(
+                200,
+                AzureOpenAIResponses.response(
+                    model: model, created: created, id: id,
+                    maxOutputTokens: body["max_output_tokens"]?.numberValue.map { Int($0) }), extra: rateHeaders)
         case .models:
             return dataPlaneResponse(404, AzureOpenAIResponses.resourceNotFound)
         }
@@ -166,25 +172,30 @@ extension SimulatorCore {
 
     /// Nil when the bearer token may call `route`; otherwise the refusal.
     private func authenticate(bearer token: String, resource: SimulatedResource, resourceKey: String, route: DataPlaneRoute) -> HTTPResponse? {
-            if resource.regionalEndpoint { return dataPlaneResponse(400, AzureOpenAIResponses.regionalEndpoint) }
-            let current = now() + resource.clockSkewSeconds
-            let invalid = resource.echoCredentials
-                ? dataPlaneResponse(401, AzureOpenAIResponses.echoing("Authorization: Bearer " + String(token.prefix(40))))
-                : dataPlaneResponse(401, AzureOpenAIResponses.invalidToken(expectedAudience: resource.expectedAudience))
-            guard let claims = SimulatedToken.verify(token),
-                  let audience = claims.aud, Self.sameAudience(audience, resource.expectedAudience) || (route.v1 && Self.sameAudience(audience, Self.foundryAudience)),
-                  let expiry = claims.exp, expiry > current,
-                  (claims.nbf ?? 0) <= current,
-                  let tenant = claims.tid, let objectID = claims.oid else { return invalid }
-            if tenant.lowercased() != resource.tenantID.lowercased() {
-                return dataPlaneResponse(400, AzureOpenAIResponses.wrongTenant(tokenTenant: tenant))
-            }
-            let effectiveAt = state.withLock { $0.roles[resourceKey]?[objectID.lowercased()] }
-            guard let effectiveAt, effectiveAt <= current else {
-                return dataPlaneResponse(401, AzureOpenAIResponses.permissionDenied(
+        if resource.regionalEndpoint { return dataPlaneResponse(400, AzureOpenAIResponses.regionalEndpoint) }
+        let current = now() + resource.clockSkewSeconds
+        let invalid =
+            resource.echoCredentials
+            ? dataPlaneResponse(401, AzureOpenAIResponses.echoing("Authorization: Bearer " + String(token.prefix(40))))
+            : dataPlaneResponse(401, AzureOpenAIResponses.invalidToken(expectedAudience: resource.expectedAudience))
+        guard let claims = SimulatedToken.verify(token),
+            let audience = claims.aud,
+            Self.sameAudience(audience, resource.expectedAudience) || (route.v1 && Self.sameAudience(audience, Self.foundryAudience)),
+            let expiry = claims.exp, expiry > current,
+            (claims.nbf ?? 0) <= current,
+            let tenant = claims.tid, let objectID = claims.oid
+        else { return invalid }
+        if tenant.lowercased() != resource.tenantID.lowercased() {
+            return dataPlaneResponse(400, AzureOpenAIResponses.wrongTenant(tokenTenant: tenant))
+        }
+        let effectiveAt = state.withLock { $0.roles[resourceKey]?[objectID.lowercased()] }
+        guard let effectiveAt, effectiveAt <= current else {
+            return dataPlaneResponse(
+                401,
+                AzureOpenAIResponses.permissionDenied(
                     objectID: objectID, dataAction: route.dataAction, operation: route.operationText))
-            }
-            return nil
+        }
+        return nil
     }
 
     /// The audience Microsoft's v1 examples ask tokens for (`https://ai.azure.com/.default`),
@@ -203,14 +214,17 @@ extension SimulatorCore {
 
     /// A data-plane answer with the headers every Azure OpenAI response carries: one request id
     /// as both `apim-request-id` and `x-request-id` (which the openai SDK reads), the region.
-    func dataPlaneResponse(_ status: Int, _ body: String, contentType: String = "application/json", extra: [(name: String, value: String)] = []) -> HTTPResponse {
+    func dataPlaneResponse(_ status: Int, _ body: String, contentType: String = "application/json", extra: [(name: String, value: String)] = []) -> HTTPResponse
+    {
         let requestID = Self.uuid()
-        return HTTPResponse(status: status, contentType: contentType, body: body, headers: [
-            ("apim-request-id", requestID),
-            ("x-request-id", requestID),
-            ("x-ms-region", "East US"),
-            ("Date", HTTPDate.imfFixdate(now())),
-        ] + extra)
+        return HTTPResponse(
+            status: status, contentType: contentType, body: body,
+            headers: [
+                ("apim-request-id", requestID),
+                ("x-request-id", requestID),
+                ("x-ms-region", "East US"),
+                ("Date", HTTPDate.imfFixdate(now())),
+            ] + extra)
     }
 }
 

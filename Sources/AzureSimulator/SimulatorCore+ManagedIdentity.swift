@@ -1,6 +1,7 @@
 // The simulated managed-identity endpoints: Azure VM's IMDS, App Service (Functions, Container Apps) and Azure Arc.
 import HTTPServer
 import JSON
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -59,18 +60,21 @@ extension SimulatorCore {
             holdUntilStopped()
             return .connectionClosed
         case .gone?:
-            return managedIdentityError(flavor, status: 410, error: "service_unavailable",
-                                        description: "The instance metadata service is being updated. Retry the request in a little while.")
+            return managedIdentityError(
+                flavor, status: 410, error: "service_unavailable",
+                description: "The instance metadata service is being updated. Retry the request in a little while.")
         case .status(let status)?:
-            return managedIdentityError(flavor, status: status, error: Self.managedIdentityErrorName(status),
-                                        description: Self.managedIdentityErrorText(status))
+            return managedIdentityError(
+                flavor, status: status, error: Self.managedIdentityErrorName(status),
+                description: Self.managedIdentityErrorText(status))
         case nil:
             break
         }
 
         guard request.method == "GET" else {
-            return managedIdentityError(flavor, status: 405, error: "invalid_request",
-                                        description: "The endpoint only accepts GET requests. Received a \(request.method) request.")
+            return managedIdentityError(
+                flavor, status: 405, error: "invalid_request",
+                description: "The endpoint only accepts GET requests. Received a \(request.method) request.")
         }
         switch flavor {
         case .imds, .arc:
@@ -79,8 +83,9 @@ extension SimulatorCore {
             }
         case .appService:
             guard request.header("X-IDENTITY-HEADER") == identityHeader else {
-                return managedIdentityError(flavor, status: 401, error: "unauthorized_client",
-                                            description: "The X-IDENTITY-HEADER header is missing or does not match IDENTITY_HEADER.")
+                return managedIdentityError(
+                    flavor, status: 401, error: "unauthorized_client",
+                    description: "The X-IDENTITY-HEADER header is missing or does not match IDENTITY_HEADER.")
             }
         }
         if flavor == .arc, let challenge = arcChallenge(request, now: current) { return challenge }
@@ -95,8 +100,9 @@ extension SimulatorCore {
             request.queryValue(name).map { (name: name, value: $0.lowercased()) }
         }
         guard selectors.count <= 1 else {
-            return managedIdentityError(flavor, status: 400, error: "invalid_request",
-                                        description: "Only one of client_id, object_id and \(flavor.resourceIDSelector) may be specified")
+            return managedIdentityError(
+                flavor, status: 400, error: "invalid_request",
+                description: "Only one of client_id, object_id and \(flavor.resourceIDSelector) may be specified")
         }
         let found = state.withLock { state in
             state.managedIdentities.first { identity in
@@ -161,14 +167,16 @@ extension SimulatorCore {
         let secret = Self.randomHex(bytes: 32)
         let path = arcKeyDirectory + "/" + Self.randomHex(bytes: 16) + ".key"
         if let failure = Self.writeKeyFile(path, secret) {
-            return managedIdentityError(.arc, status: 500, error: "unknown",
-                                        description: "Cannot write the challenge key file \(path) (errno \(failure)).")
+            return managedIdentityError(
+                .arc, status: 500, error: "unknown",
+                description: "Cannot write the challenge key file \(path) (errno \(failure)).")
         }
         state.withLock { $0.arcKeys[path] = ArcKey(secret: secret, issuedAt: current) }
-        var response = managedIdentityError(.arc, status: 401, error: "unauthorized_client",
-                                            description: presented == nil
-                                                ? "Authorization required: send the content of the file named in WWW-Authenticate as Basic credentials."
-                                                : "The secret is wrong or expired: read the new file named in WWW-Authenticate.")
+        var response = managedIdentityError(
+            .arc, status: 401, error: "unauthorized_client",
+            description: presented == nil
+                ? "Authorization required: send the content of the file named in WWW-Authenticate as Basic credentials."
+                : "The secret is wrong or expired: read the new file named in WWW-Authenticate.")
         response.headers.append(("WWW-Authenticate", "Basic realm=\(path)"))
         return response
     }
@@ -230,8 +238,10 @@ extension SimulatorCore {
 
     /// A managed-identity answer with the headers the endpoints send.
     private func managedIdentityResponse(status: Int, body: String) -> HTTPResponse {
-        HTTPResponse(status: status, contentType: "application/json; charset=utf-8", body: body, headers: [
-            ("Date", HTTPDate.imfFixdate(now())),
-        ])
+        HTTPResponse(
+            status: status, contentType: "application/json; charset=utf-8", body: body,
+            headers: [
+                ("Date", HTTPDate.imfFixdate(now()))
+            ])
     }
 }

@@ -20,7 +20,9 @@ extension SimulatorCore {
     /// Accounts per page of a listing.
     static let accountsPageSize = 5
 
-    static let resourceManagerAudiences = ["https://management.core.windows.net/", "https://management.core.windows.net", "https://management.azure.com/", "https://management.azure.com"]
+    static let resourceManagerAudiences = [
+        "https://management.core.windows.net/", "https://management.core.windows.net", "https://management.azure.com/", "https://management.azure.com",
+    ]
 
     func handleResourceManager(_ request: HTTPRequest) -> HTTPResponse {
         let (down, _) = state.withLock { state -> (Int?, Void) in
@@ -47,14 +49,17 @@ extension SimulatorCore {
             return armError(401, "InvalidAuthenticationToken", "The access token is invalid.")
         }
         guard let audience = claims.aud, Self.resourceManagerAudiences.contains(audience) else {
-            return armError(401, "InvalidAuthenticationTokenAudience",
-                            "The access token has been obtained for wrong audience or resource '\(claims.aud ?? "")'. It should exactly match with one of the allowed audiences "
-                            + Self.resourceManagerAudiences.map { "'\($0)'" }.joined(separator: ",") + ".")
+            return armError(
+                401, "InvalidAuthenticationTokenAudience",
+                "The access token has been obtained for wrong audience or resource '\(claims.aud ?? "")'. It should exactly match with one of the allowed "
+                    + "audiences "
+                    + Self.resourceManagerAudiences.map { "'\($0)'" }.joined(separator: ",") + ".")
         }
         let current = now()
         if let expiry = claims.exp, expiry <= current {
-            return armError(401, "ExpiredAuthenticationToken",
-                            "The access token expiry UTC time '\(HTTPDate.imfFixdate(expiry))' is earlier than current UTC time '\(HTTPDate.imfFixdate(current))'.")
+            return armError(
+                401, "ExpiredAuthenticationToken",
+                "The access token expiry UTC time '\(HTTPDate.imfFixdate(expiry))' is earlier than current UTC time '\(HTTPDate.imfFixdate(current))'.")
         }
         let client = SimulatedToken.unverifiedPayload(token).flatMap { $0["appid"]?.stringValue ?? $0["azp"]?.stringValue } ?? objectID
 
@@ -85,17 +90,22 @@ extension SimulatorCore {
                 // The caller's own permissions need no permission.
                 return armOK(.object([("value", .array(permissions(of: objectID, at: scope).map(Self.permissionJSON)))]))
             default:
-                return armError(404, "InvalidResourceType", "The resource type could not be found in the namespace 'Microsoft.Authorization' for api version '\(apiVersion)'.")
+                return armError(
+                    404, "InvalidResourceType",
+                    "The resource type could not be found in the namespace 'Microsoft.Authorization' for api version '\(apiVersion)'.")
             }
         }
 
         // /subscriptions/SUB[/resourceGroups/RG]/providers/Microsoft.CognitiveServices/accounts: the accounts the caller may read.
         let parts = path.split(separator: "/").map(String.init)
-        let listing = (parts.count == 5 && parts[2].lowercased() == "providers" && parts[3].lowercased() == "microsoft.cognitiveservices" && parts[4].lowercased() == "accounts")
+        let listing =
+            (parts.count == 5 && parts[2].lowercased() == "providers" && parts[3].lowercased() == "microsoft.cognitiveservices"
+                && parts[4].lowercased() == "accounts")
             || (parts.count == 7 && parts[2].lowercased() == "resourcegroups" && parts[4].lowercased() == "providers"
                 && parts[5].lowercased() == "microsoft.cognitiveservices" && parts[6].lowercased() == "accounts")
         if listing, request.method == "GET" {
-            let subscription = parts[1].lowercased(), group = parts.count == 7 ? parts[3].lowercased() : nil
+            let subscription = parts[1].lowercased()
+            let group = parts.count == 7 ? parts[3].lowercased() : nil
             let resources = state.withLock { state in
                 state.resources.values.filter { $0.subscriptionID.lowercased() == subscription && (group == nil || $0.resourceGroup.lowercased() == group) }
                     .sorted { $0.name < $1.name }
@@ -117,7 +127,8 @@ extension SimulatorCore {
 
         // /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.CognitiveServices/accounts/NAME[/deployments|/listKeys]
         guard parts.count >= 8, parts[2].lowercased() == "resourcegroups", parts[4].lowercased() == "providers",
-              parts[5].lowercased() == "microsoft.cognitiveservices", parts[6].lowercased() == "accounts" else {
+            parts[5].lowercased() == "microsoft.cognitiveservices", parts[6].lowercased() == "accounts"
+        else {
             return armError(404, "InvalidResourceType", "The resource type could not be found for api version '\(apiVersion)'.")
         }
         let (subscription, group, name) = (parts[1], parts[3], parts[7])
@@ -129,7 +140,9 @@ extension SimulatorCore {
         case ("GET", "deployments", 9): action = "Microsoft.CognitiveServices/accounts/deployments/read"
         case ("POST", "listkeys", 9): action = "Microsoft.CognitiveServices/accounts/listKeys/action"
         default:
-            return armError(404, "InvalidResourceType", "The resource type could not be found in the namespace 'Microsoft.CognitiveServices' for api version '\(apiVersion)'.")
+            return armError(
+                404, "InvalidResourceType",
+                "The resource type could not be found in the namespace 'Microsoft.CognitiveServices' for api version '\(apiVersion)'.")
         }
         // Resource Manager authorizes before it looks: without the action, a missing account is a 403 too.
         guard mayPerform(objectID, action, at: accountScope) else {
@@ -139,13 +152,18 @@ extension SimulatorCore {
             let found = state.resources[name.lowercased()].flatMap {
                 $0.subscriptionID.lowercased() == subscription.lowercased() && $0.resourceGroup.lowercased() == group.lowercased() ? $0 : nil
             }
-            let exists = state.resources.values.contains { $0.subscriptionID.lowercased() == subscription.lowercased() && $0.resourceGroup.lowercased() == group.lowercased() }
+            let exists = state.resources.values.contains {
+                $0.subscriptionID.lowercased() == subscription.lowercased() && $0.resourceGroup.lowercased() == group.lowercased()
+            }
             return (found, exists)
         }
         guard groupExists else { return armError(404, "ResourceGroupNotFound", "Resource group '\(group)' could not be found.") }
         guard let resource else {
-            return armError(404, "ResourceNotFound",
-                            "The Resource 'Microsoft.CognitiveServices/accounts/\(name)' under resource group '\(group)' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix")
+            return armError(
+                404, "ResourceNotFound",
+                "The Resource 'Microsoft.CognitiveServices/accounts/\(name)' under resource group '\(group)' was not found. For more details please go to "
+                    + "https://aka.ms/ARMResourceNotFoundFix"
+            )
         }
         switch operation {
         case "deployments": return armOK(deploymentsJSON(resource))
@@ -189,42 +207,57 @@ extension SimulatorCore {
             state.roleAssignments.filter { ($0.principalID == principal || principal == nil) && (Self.covers($0.scope, scope) || Self.covers(scope, $0.scope)) }
         }
         let subscription = scope.split(separator: "/").dropFirst().first.map(String.init) ?? ""
-        return .object([("value", .array(assignments.map { assignment in
-            .object([
-                ("properties", .object([
-                    ("roleDefinitionId", .string("/subscriptions/\(subscription)/providers/Microsoft.Authorization/roleDefinitions/\(assignment.roleID)")),
-                    ("principalId", .string(assignment.principalID)),
-                    ("principalType", .string("ServicePrincipal")),
-                    ("scope", .string(assignment.scope)),
-                    ("condition", .null),
-                    ("conditionVersion", .null),
-                    ("createdOn", .string(HTTPDate.resourceManagerTimestamp(assignment.createdOn))),
-                    ("updatedOn", .string(HTTPDate.resourceManagerTimestamp(assignment.createdOn))),
-                    ("createdBy", .string("00000000-0000-4000-8000-00000000ad01")),
-                    ("updatedBy", .string("00000000-0000-4000-8000-00000000ad01")),
-                    ("delegatedManagedIdentityResourceId", .null),
-                    ("description", .null),
-                ])),
-                ("id", .string("\(assignment.scope)/providers/Microsoft.Authorization/roleAssignments/\(assignment.id)")),
-                ("type", .string("Microsoft.Authorization/roleAssignments")),
-                ("name", .string(assignment.id)),
-            ])
-        }))])
+        return .object([
+            (
+                "value",
+                .array(
+                    assignments.map { assignment in
+                        .object([
+                            (
+                                "properties",
+                                .object([
+                                    (
+                                        "roleDefinitionId",
+                                        .string("/subscriptions/\(subscription)/providers/Microsoft.Authorization/roleDefinitions/\(assignment.roleID)")
+                                    ),
+                                    ("principalId", .string(assignment.principalID)),
+                                    ("principalType", .string("ServicePrincipal")),
+                                    ("scope", .string(assignment.scope)),
+                                    ("condition", .null),
+                                    ("conditionVersion", .null),
+                                    ("createdOn", .string(HTTPDate.resourceManagerTimestamp(assignment.createdOn))),
+                                    ("updatedOn", .string(HTTPDate.resourceManagerTimestamp(assignment.createdOn))),
+                                    ("createdBy", .string("00000000-0000-4000-8000-00000000ad01")),
+                                    ("updatedBy", .string("00000000-0000-4000-8000-00000000ad01")),
+                                    ("delegatedManagedIdentityResourceId", .null),
+                                    ("description", .null),
+                                ])
+                            ),
+                            ("id", .string("\(assignment.scope)/providers/Microsoft.Authorization/roleAssignments/\(assignment.id)")),
+                            ("type", .string("Microsoft.Authorization/roleAssignments")),
+                            ("name", .string(assignment.id)),
+                        ])
+                    })
+            )
+        ])
     }
 
     func roleDefinitionJSON(_ role: SimulatedRole, scope: String) -> JSONValue {
         .object([
-            ("properties", .object([
-                ("roleName", .string(role.name)),
-                ("type", .string("BuiltInRole")),
-                ("description", .string(role.name)),
-                ("assignableScopes", .array([.string("/")])),
-                ("permissions", .array([Self.permissionJSON(role)])),
-                ("createdOn", .string("2015-02-02T21:55:09.8806423Z")),
-                ("updatedOn", .string("2024-12-12T00:00:00.0000000Z")),
-                ("createdBy", .null),
-                ("updatedBy", .null),
-            ])),
+            (
+                "properties",
+                .object([
+                    ("roleName", .string(role.name)),
+                    ("type", .string("BuiltInRole")),
+                    ("description", .string(role.name)),
+                    ("assignableScopes", .array([.string("/")])),
+                    ("permissions", .array([Self.permissionJSON(role)])),
+                    ("createdOn", .string("2015-02-02T21:55:09.8806423Z")),
+                    ("updatedOn", .string("2024-12-12T00:00:00.0000000Z")),
+                    ("createdBy", .null),
+                    ("updatedBy", .null),
+                ])
+            ),
             ("id", .string("\(scope)/providers/Microsoft.Authorization/roleDefinitions/\(role.id)")),
             ("type", .string("Microsoft.Authorization/roleDefinitions")),
             ("name", .string(role.id)),
@@ -248,7 +281,9 @@ extension SimulatorCore {
         let base = authority.withLock { $0 }
         let scheme = base.hasPrefix("https") ? "https" : "http"
         let port = base.split(separator: ":").last.map(String.init) ?? ""
-        let endpoint = resource.regionalEndpoint ? "https://\(resource.location).api.cognitive.microsoft.com/"
+        let endpoint =
+            resource.regionalEndpoint
+            ? "https://\(resource.location).api.cognitive.microsoft.com/"
             : "\(scheme)://\(resource.name.lowercased()).openai.localhost:\(port)/"
         return .object([
             ("id", .string(resource.armID)),
@@ -259,39 +294,58 @@ extension SimulatorCore {
             ("sku", .object([("name", .string("S0"))])),
             ("kind", .string(resource.kind)),
             ("tags", .object(resource.tags.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
-            ("properties", .object([
-                ("endpoint", .string(endpoint)),
-                ("provisioningState", .string("Succeeded")),
-                ("customSubDomainName", resource.regionalEndpoint ? .null : .string(resource.name)),
-                ("privateEndpointConnections", .array([])),
-                ("publicNetworkAccess", .string(resource.publicNetworkAccessDisabled ? "Disabled" : "Enabled")),
-                ("disableLocalAuth", resource.localAuthDisabled ? .bool(true) : .null),
-                ("networkAcls", resource.networkDenied ? .object([("defaultAction", .string("Deny")), ("virtualNetworkRules", .array([])), ("ipRules", .array([]))]) : .null),
-                ("endpoints", .object([("OpenAI Language Model Instance API", .string(endpoint)), ("Token Service API", .string(endpoint))])),
-            ])),
+            (
+                "properties",
+                .object([
+                    ("endpoint", .string(endpoint)),
+                    ("provisioningState", .string("Succeeded")),
+                    ("customSubDomainName", resource.regionalEndpoint ? .null : .string(resource.name)),
+                    ("privateEndpointConnections", .array([])),
+                    ("publicNetworkAccess", .string(resource.publicNetworkAccessDisabled ? "Disabled" : "Enabled")),
+                    ("disableLocalAuth", resource.localAuthDisabled ? .bool(true) : .null),
+                    (
+                        "networkAcls",
+                        resource.networkDenied
+                            ? .object([("defaultAction", .string("Deny")), ("virtualNetworkRules", .array([])), ("ipRules", .array([]))]) : .null
+                    ),
+                    ("endpoints", .object([("OpenAI Language Model Instance API", .string(endpoint)), ("Token Service API", .string(endpoint))])),
+                ])
+            ),
         ])
     }
 
     func deploymentsJSON(_ resource: SimulatedResource) -> JSONValue {
         let names = resource.deploymentMissing ? [] : resource.deployments
-        return .object([("value", .array(names.map { name in
-            let model = resource.model(of: name)
-            return .object([
-                ("id", .string("\(resource.armID)/deployments/\(name)")),
-                ("type", .string("Microsoft.CognitiveServices/accounts/deployments")),
-                ("name", .string(name)),
-                ("sku", .object([("name", .string("Standard")), ("capacity", .int(10))])),
-                ("properties", .object([
-                    ("model", .object([("format", .string("OpenAI")), ("name", .string(model.model)), ("version", .string(model.version))])),
-                    ("provisioningState", .string("Succeeded")),
-                ])),
-            ])
-        }))])
+        return .object([
+            (
+                "value",
+                .array(
+                    names.map { name in
+                        let model = resource.model(of: name)
+                        return .object([
+                            ("id", .string("\(resource.armID)/deployments/\(name)")),
+                            ("type", .string("Microsoft.CognitiveServices/accounts/deployments")),
+                            ("name", .string(name)),
+                            ("sku", .object([("name", .string("Standard")), ("capacity", .int(10))])),
+                            (
+                                "properties",
+                                .object([
+                                    ("model", .object([("format", .string("OpenAI")), ("name", .string(model.model)), ("version", .string(model.version))])),
+                                    ("provisioningState", .string("Succeeded")),
+                                ])
+                            ),
+                        ])
+                    })
+            )
+        ])
     }
 
     func authorizationFailed(client: String, objectID: String, action: String, scope: String) -> HTTPResponse {
-        armError(403, "AuthorizationFailed",
-                 "The client '\(client)' with object id '\(objectID)' does not have authorization to perform action '\(action)' over scope '\(scope)' or the scope is invalid. If access was recently granted, please refresh your credentials.")
+        armError(
+            403, "AuthorizationFailed",
+            "The client '\(client)' with object id '\(objectID)' does not have authorization to perform action '\(action)' over scope '\(scope)' or the scope "
+                + "is invalid. If access was recently granted, please refresh your credentials."
+        )
     }
 
     func armOK(_ body: JSONValue) -> HTTPResponse {
@@ -303,10 +357,12 @@ extension SimulatorCore {
     }
 
     private func armResponse(_ status: Int, _ body: String) -> HTTPResponse {
-        HTTPResponse(status: status, contentType: "application/json; charset=utf-8", body: body, headers: [
-            ("x-ms-request-id", Self.uuid()),
-            ("x-ms-ratelimit-remaining-subscription-reads", "11999"),
-            ("Date", HTTPDate.imfFixdate(now())),
-        ])
+        HTTPResponse(
+            status: status, contentType: "application/json; charset=utf-8", body: body,
+            headers: [
+                ("x-ms-request-id", Self.uuid()),
+                ("x-ms-ratelimit-remaining-subscription-reads", "11999"),
+                ("Date", HTTPDate.imfFixdate(now())),
+            ])
     }
 }

@@ -3,6 +3,7 @@ import Crypto
 import FoundationEssentials
 import HTTPServer
 import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -156,8 +157,9 @@ final class SimulatorCore: Sendable {
     /// application `clientID`, replacing one with the same thumbprint.
     func addCertificate(clientID: String, certificatePEM: [UInt8]) throws {
         let certificate = try Certificate(pem: certificatePEM)
-        let registered = RegisteredCertificate(certificate: certificate, publicKey: try certificate.publicKey(),
-                                               sha1Thumbprint: certificate.sha1Thumbprint, sha256Thumbprint: certificate.sha256Thumbprint)
+        let registered = RegisteredCertificate(
+            certificate: certificate, publicKey: try certificate.publicKey(),
+            sha1Thumbprint: certificate.sha1Thumbprint, sha256Thumbprint: certificate.sha256Thumbprint)
         state.withLock { state in
             var list = state.certificates[clientID.lowercased(), default: []]
             list.removeAll { $0.sha1Thumbprint == registered.sha1Thumbprint }

@@ -2,6 +2,7 @@
 // by `make fuzz` (AOAI_CANARY_FUZZ=1), with `swift build --sanitize=fuzzer`.
 import CanaryTestSupport
 import Log
+
 #if canImport(Glibc)
 import Glibc
 #endif

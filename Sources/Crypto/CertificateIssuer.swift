@@ -1,5 +1,6 @@
 // A throwaway certificate authority: issues the simulator's HTTPS and client certificates.
 import CCrypto
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -34,12 +35,14 @@ public final class CertificateIssuer: @unchecked Sendable {
             throw .openSSL("cannot allocate a certificate")
         }
         do {
-            try Self.fill(certificate, key: key, subject: commonName, issuer: nil, issuerKey: key, days: days, extensions: [
-                (NID_basic_constraints, "critical,CA:TRUE"),
-                (NID_key_usage, "critical,keyCertSign,cRLSign"),
-                (NID_subject_key_identifier, "hash"),
-                (NID_authority_key_identifier, "keyid:always"),
-            ])
+            try Self.fill(
+                certificate, key: key, subject: commonName, issuer: nil, issuerKey: key, days: days,
+                extensions: [
+                    (NID_basic_constraints, "critical,CA:TRUE"),
+                    (NID_key_usage, "critical,keyCertSign,cRLSign"),
+                    (NID_subject_key_identifier, "hash"),
+                    (NID_authority_key_identifier, "keyid:always"),
+                ])
             certificatePEM = try Self.pem { PEM_write_bio_X509($0, certificate) }
         } catch {
             X509_free(certificate)
@@ -77,8 +80,9 @@ public final class CertificateIssuer: @unchecked Sendable {
             extensions.append((NID_ext_key_usage, "clientAuth"))
         }
         try Self.fill(leaf, key: leafKey, subject: commonName, issuer: certificate, issuerKey: key, days: days, extensions: extensions)
-        return IssuedCertificate(certificatePEM: try Self.pem { PEM_write_bio_X509($0, leaf) },
-                                 privateKeyPEM: try Self.pem { PEM_write_bio_PrivateKey($0, leafKey, nil, nil, 0, nil, nil) })
+        return IssuedCertificate(
+            certificatePEM: try Self.pem { PEM_write_bio_X509($0, leaf) },
+            privateKeyPEM: try Self.pem { PEM_write_bio_PrivateKey($0, leafKey, nil, nil, 0, nil, nil) })
     }
 
     /// A fresh RSA-2048 key.
@@ -87,24 +91,28 @@ public final class CertificateIssuer: @unchecked Sendable {
         defer { EVP_PKEY_CTX_free(context) }
         var key: OpaquePointer?
         guard EVP_PKEY_keygen_init(context) == 1, EVP_PKEY_CTX_set_rsa_keygen_bits(context, 2048) == 1,
-              EVP_PKEY_generate(context, &key) == 1, let key else { throw .openSSL("cannot generate an RSA key") }
+            EVP_PKEY_generate(context, &key) == 1, let key
+        else { throw .openSSL("cannot generate an RSA key") }
         return key
     }
 
     /// Sets the version, a random serial, the validity, names, key and extensions, and signs.
     /// `issuer` nil makes the certificate self-signed.
-    private static func fill(_ x509: OpaquePointer, key: OpaquePointer, subject: String, issuer: OpaquePointer?, issuerKey: OpaquePointer,
-                             days: Int, extensions: [(Int32, String)]) throws(CryptoError) {
+    private static func fill(
+        _ x509: OpaquePointer, key: OpaquePointer, subject: String, issuer: OpaquePointer?, issuerKey: OpaquePointer,
+        days: Int, extensions: [(Int32, String)]
+    ) throws(CryptoError) {
         var serial: UInt64 = 0
         withUnsafeMutableBytes(of: &serial) { _ = RAND_bytes($0.baseAddress!.assumingMemoryBound(to: UInt8.self), 8) }
         guard X509_set_version(x509, 2) == 1,
-              ASN1_INTEGER_set_uint64(X509_get_serialNumber(x509), serial >> 1) == 1,
-              X509_gmtime_adj(X509_getm_notBefore(x509), -3600) != nil,
-              X509_gmtime_adj(X509_getm_notAfter(x509), days * 86400) != nil,
-              let name = X509_get_subject_name(x509),
-              X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, subject, -1, -1, 0) == 1,
-              X509_set_issuer_name(x509, issuer.map { X509_get_subject_name($0) } ?? name) == 1,
-              X509_set_pubkey(x509, key) == 1 else { throw .openSSL("cannot fill in the certificate") }
+            ASN1_INTEGER_set_uint64(X509_get_serialNumber(x509), serial >> 1) == 1,
+            X509_gmtime_adj(X509_getm_notBefore(x509), -3600) != nil,
+            X509_gmtime_adj(X509_getm_notAfter(x509), days * 86400) != nil,
+            let name = X509_get_subject_name(x509),
+            X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, subject, -1, -1, 0) == 1,
+            X509_set_issuer_name(x509, issuer.map { X509_get_subject_name($0) } ?? name) == 1,
+            X509_set_pubkey(x509, key) == 1
+        else { throw .openSSL("cannot fill in the certificate") }
         var context = X509V3_CTX()
         X509V3_set_ctx(&context, issuer ?? x509, x509, nil, nil, 0)
         for (nid, value) in extensions {

@@ -1,5 +1,6 @@
 // Certificates, keys and RS256/PS256 signatures through OpenSSL's libcrypto (the only importer of CCrypto).
 import CCrypto
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -105,7 +106,8 @@ public final class PrivateKey: @unchecked Sendable {
         }
         if algorithm == .ps256 {
             guard EVP_PKEY_CTX_set_rsa_padding(keyContext, RSA_PKCS1_PSS_PADDING) == 1,
-                  EVP_PKEY_CTX_set_rsa_pss_saltlen(keyContext, RSA_PSS_SALTLEN_DIGEST) == 1 else {
+                EVP_PKEY_CTX_set_rsa_pss_saltlen(keyContext, RSA_PSS_SALTLEN_DIGEST) == 1
+            else {
                 throw .openSSL("cannot select PSS padding")
             }
         }
@@ -138,10 +140,17 @@ public final class PublicKey: @unchecked Sendable {
         guard let context = EVP_MD_CTX_new() else { return false }
         defer { EVP_MD_CTX_free(context) }
         var keyContext: OpaquePointer?
-        guard EVP_DigestVerifyInit(context, &keyContext, EVP_sha256(), nil, key) == 1 else { ERR_clear_error(); return false }
+        guard EVP_DigestVerifyInit(context, &keyContext, EVP_sha256(), nil, key) == 1 else {
+            ERR_clear_error()
+            return false
+        }
         if algorithm == .ps256 {
             guard EVP_PKEY_CTX_set_rsa_padding(keyContext, RSA_PKCS1_PSS_PADDING) == 1,
-                  EVP_PKEY_CTX_set_rsa_pss_saltlen(keyContext, RSA_PSS_SALTLEN_DIGEST) == 1 else { ERR_clear_error(); return false }
+                EVP_PKEY_CTX_set_rsa_pss_saltlen(keyContext, RSA_PSS_SALTLEN_DIGEST) == 1
+            else {
+                ERR_clear_error()
+                return false
+            }
         }
         let result = EVP_DigestVerify(context, signature, signature.count, message, message.count)
         ERR_clear_error()

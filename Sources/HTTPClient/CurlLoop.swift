@@ -1,6 +1,7 @@
 // The thread that owns the CURLM handle: takes transfers from a locked inbox, runs them, resumes callers.
 import CCurl
 import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -29,7 +30,10 @@ final class Transfer: @unchecked Sendable {
     /// continuation has then been resumed with `.cancelled`).
     func install(_ continuation: Waiter) -> Bool {
         let cancelled = waiter.withLock { state -> Bool in
-            if state.cancelled { state.finished = true; return true }
+            if state.cancelled {
+                state.finished = true
+                return true
+            }
             state.continuation = continuation
             return false
         }
@@ -88,8 +92,9 @@ final class CurlLoop: @unchecked Sendable {
     init(globalInit: CURLcode = CURLE_OK) {
         multi = globalInit == CURLE_OK ? curl_multi_init() : nil
         guard let multi else {
-            startError = .setupFailed(option: globalInit == CURLE_OK ? "curl_multi_init" : "curl_global_init",
-                                      message: String(cString: curl_easy_strerror(globalInit == CURLE_OK ? CURLE_OUT_OF_MEMORY : globalInit)))
+            startError = .setupFailed(
+                option: globalInit == CURLE_OK ? "curl_multi_init" : "curl_global_init",
+                message: String(cString: curl_easy_strerror(globalInit == CURLE_OK ? CURLE_OUT_OF_MEMORY : globalInit)))
             return
         }
         do {
@@ -144,7 +149,10 @@ final class CurlLoop: @unchecked Sendable {
         guard let multi else { return }
         while true {
             let (added, cancelled, stopping) = inbox.withLock { inbox in
-                defer { inbox.added = []; inbox.cancelled = [] }
+                defer {
+                    inbox.added = []
+                    inbox.cancelled = []
+                }
                 return (inbox.added, inbox.cancelled, inbox.stopping)
             }
             for transfer in added { begin(transfer) }
@@ -228,7 +236,8 @@ final class CurlLoop: @unchecked Sendable {
         var remaining: Int32 = 0
         while let message = curl_multi_info_read(multi, &remaining) {
             guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle,
-                  let transfer = active[easy] else { continue }
+                let transfer = active[easy]
+            else { continue }
             let code = message.pointee.data.result
             let timings = readTimings(easy)
             var status = 0
@@ -237,9 +246,11 @@ final class CurlLoop: @unchecked Sendable {
             let message = errorMessage(transfer, code)
             release(easy, transfer)
             if code == CURLE_OK || (code == CURLE_WRITE_ERROR && transfer.truncated) {
-                transfer.finish(.success(HTTPClientResponse(
-                    status: status, headers: transfer.headers, body: transfer.body,
-                    bodyTruncated: transfer.truncated, timings: timings)))
+                transfer.finish(
+                    .success(
+                        HTTPClientResponse(
+                            status: status, headers: transfer.headers, body: transfer.body,
+                            bodyTruncated: transfer.truncated, timings: timings)))
             } else {
                 transfer.finish(.failure(classify(code, message: message, timeout: transfer.request.timeoutSeconds)))
             }
@@ -258,12 +269,12 @@ final class CurlLoop: @unchecked Sendable {
         case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY:
             return .dnsFailed(message)
         case CURLE_COULDNT_CONNECT, CURLE_GOT_NOTHING, CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_PARTIAL_FILE,
-             CURLE_WEIRD_SERVER_REPLY, CURLE_HTTP2, CURLE_HTTP2_STREAM:
+            CURLE_WEIRD_SERVER_REPLY, CURLE_HTTP2, CURLE_HTTP2_STREAM:
             return .connectionFailed(message)
         case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER,
-             CURLE_SSL_CACERT_BADFILE, CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_INVALIDCERTSTATUS,
-             CURLE_SSL_ENGINE_NOTFOUND, CURLE_SSL_ENGINE_SETFAILED, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_CRL_BADFILE,
-             CURLE_SSL_SHUTDOWN_FAILED, CURLE_SSL_ENGINE_INITFAILED, CURLE_USE_SSL_FAILED:
+            CURLE_SSL_CACERT_BADFILE, CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_INVALIDCERTSTATUS,
+            CURLE_SSL_ENGINE_NOTFOUND, CURLE_SSL_ENGINE_SETFAILED, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_CRL_BADFILE,
+            CURLE_SSL_SHUTDOWN_FAILED, CURLE_SSL_ENGINE_INITFAILED, CURLE_USE_SSL_FAILED:
             return .tlsFailed(message)
         default:
             return .other(code: Int(code.rawValue), message: message)
@@ -337,37 +348,39 @@ final class CurlLoop: @unchecked Sendable {
         transfer.headerList = list
         try CurlOption.check(CCurl_setopt_slist(easy, CURLOPT_HTTPHEADER, list), "CURLOPT_HTTPHEADER")
 
-        try CurlOption.check(CCurl_setopt_write_callback(easy) { data, size, count, userdata in
-            guard let data, let userdata else { return 0 }
-            let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
-            let length = size * count
-            let room = transfer.request.maxBodyBytes - transfer.body.count
-            data.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
-                transfer.body.append(contentsOf: UnsafeBufferPointer(start: bytes, count: min(max(room, 0), length)))
-            }
-            if length > room {
-                transfer.truncated = true
-                return 0  // stops the transfer: the rest of an oversized body is not needed
-            }
-            return length
-        }, "CURLOPT_WRITEFUNCTION")
+        try CurlOption.check(
+            CCurl_setopt_write_callback(easy) { data, size, count, userdata in
+                guard let data, let userdata else { return 0 }
+                let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
+                let length = size * count
+                let room = transfer.request.maxBodyBytes - transfer.body.count
+                data.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
+                    transfer.body.append(contentsOf: UnsafeBufferPointer(start: bytes, count: min(max(room, 0), length)))
+                }
+                if length > room {
+                    transfer.truncated = true
+                    return 0  // stops the transfer: the rest of an oversized body is not needed
+                }
+                return length
+            }, "CURLOPT_WRITEFUNCTION")
         try CurlOption.check(CCurl_setopt_pointer(easy, CURLOPT_WRITEDATA, context), "CURLOPT_WRITEDATA")
-        try CurlOption.check(CCurl_setopt_header_callback(easy) { data, size, count, userdata in
-            guard let data, let userdata else { return 0 }
-            let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
-            let length = size * count
-            let line = data.withMemoryRebound(to: UInt8.self, capacity: length) {
-                String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
-            }
-            if line.hasPrefix("HTTP/") {
-                transfer.headers = []  // a new response (after 100 Continue or a redirect)
-            } else if let colon = line.firstIndex(of: ":") {
-                let name = String(line[..<colon])
-                let value = line[line.index(after: colon)...].trimmingCharacters(in: " \t\r\n")
-                transfer.headers.append((name, value))
-            }
-            return length
-        }, "CURLOPT_HEADERFUNCTION")
+        try CurlOption.check(
+            CCurl_setopt_header_callback(easy) { data, size, count, userdata in
+                guard let data, let userdata else { return 0 }
+                let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
+                let length = size * count
+                let line = data.withMemoryRebound(to: UInt8.self, capacity: length) {
+                    String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
+                }
+                if line.hasPrefix("HTTP/") {
+                    transfer.headers = []  // a new response (after 100 Continue or a redirect)
+                } else if let colon = line.firstIndex(of: ":") {
+                    let name = String(line[..<colon])
+                    let value = line[line.index(after: colon)...].trimmingCharacters(in: " \t\r\n")
+                    transfer.headers.append((name, value))
+                }
+                return length
+            }, "CURLOPT_HEADERFUNCTION")
         try CurlOption.check(CCurl_setopt_pointer(easy, CURLOPT_HEADERDATA, context), "CURLOPT_HEADERDATA")
     }
 }
@@ -401,12 +414,14 @@ enum NamedThread {
     static func start<Object: AnyObject>(name: String, retaining object: Object, _ body: @escaping (Object) -> Void) throws(HTTPClientError) -> pthread_t {
         let start = Unmanaged.passRetained(ThreadStart(name: name) { body(object) }).toOpaque()
         var thread = pthread_t()
-        let created = pthread_create(&thread, nil, { argument in
-            let start = Unmanaged<ThreadStart>.fromOpaque(argument!).takeRetainedValue()
-            _ = CCurl_name_this_thread(String(decoding: start.name.utf8.prefix(15), as: UTF8.self))
-            start.body()
-            return nil
-        }, start)
+        let created = pthread_create(
+            &thread, nil,
+            { argument in
+                let start = Unmanaged<ThreadStart>.fromOpaque(argument!).takeRetainedValue()
+                _ = CCurl_name_this_thread(String(decoding: start.name.utf8.prefix(15), as: UTF8.self))
+                start.body()
+                return nil
+            }, start)
         guard created == 0 else {
             Unmanaged<ThreadStart>.fromOpaque(start).release()
             throw .setupFailed(option: "pthread_create", message: String(cString: strerror(created)))

@@ -1,6 +1,7 @@
 // An async HTTP client over one libcurl multi handle, driven by a dedicated thread.
 import CCurl
 import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,7 +19,10 @@ public struct HTTPClientRequest: Sendable {
     /// A PEM bundle of CAs to trust instead of the system's.
     public var caFile: String?
 
-    public init(method: String = "GET", url: String, headers: [(name: String, value: String)] = [], body: [UInt8]? = nil, timeoutSeconds: Double = 10, maxBodyBytes: Int = 64 * 1024, caFile: String? = nil) {
+    public init(
+        method: String = "GET", url: String, headers: [(name: String, value: String)] = [], body: [UInt8]? = nil, timeoutSeconds: Double = 10,
+        maxBodyBytes: Int = 64 * 1024, caFile: String? = nil
+    ) {
         self.method = method
         self.url = url
         self.headers = headers

@@ -10,7 +10,8 @@ public enum HTTPDate {
     public static func parse(_ text: String) -> Double? {
         let parts = text.split(separator: " ")
         guard parts.count == 6, parts[5] == "GMT", let day = Int(parts[1]), (1...31).contains(day),
-              let month = months.firstIndex(of: String(parts[2])), let year = Int(parts[3]), (1970...9999).contains(year) else { return nil }
+            let month = months.firstIndex(of: String(parts[2])), let year = Int(parts[3]), (1970...9999).contains(year)
+        else { return nil }
         let clock = parts[4].split(separator: ":").compactMap { Int($0) }
         guard clock.count == 3, (0..<24).contains(clock[0]), (0..<60).contains(clock[1]), (0...60).contains(clock[2]) else { return nil }
         return Double(CivilTime.days(year: year, month: month + 1, day: day) * 86400 + clock[0] * 3600 + clock[1] * 60 + clock[2])
@@ -19,7 +20,9 @@ public enum HTTPDate {
     /// The IMF-fixdate of epoch seconds.
     public static func imfFixdate(_ epochSeconds: Double) -> String {
         let time = CivilTime(epochSeconds)
-        return "\(weekdays[time.weekday]), \(time.pad(time.day)) \(months[time.month - 1]) \(time.year) \(time.pad(time.hour)):\(time.pad(time.minute)):\(time.pad(time.second)) GMT"
+        return
+            "\(weekdays[time.weekday]), \(time.pad(time.day)) \(months[time.month - 1]) \(time.year) "
+            + "\(time.pad(time.hour)):\(time.pad(time.minute)):\(time.pad(time.second)) GMT"
     }
 }
 
@@ -34,11 +37,14 @@ public struct CivilTime: Sendable, Equatable {
         let total = Int(max(-1e15, min(1e15, epochSeconds)).rounded(.down))
         var days = total / 86_400
         var rest = total % 86_400
-        if rest < 0 { rest += 86_400; days -= 1 }
+        if rest < 0 {
+            rest += 86_400
+            days -= 1
+        }
         hour = rest / 3600
         minute = rest % 3600 / 60
         second = rest % 60
-        weekday = ((days % 7) + 7 + 4) % 7   // 1970-01-01 was a Thursday
+        weekday = ((days % 7) + 7 + 4) % 7  // 1970-01-01 was a Thursday
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let dayOfEra = z - era * 146_097

@@ -1,5 +1,6 @@
 // The C callbacks libmicrohttpd calls, and the Unmanaged context passing they need, in one place.
 import CMicroHTTPD
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -37,7 +38,9 @@ let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _
 
     // A body past the server's limit is refused, not cut and served.
     if pending.truncated {
-        return queue(HTTPResponse(status: 413, contentType: "text/plain; charset=utf-8", body: "request body too large (at most \(context.maxBodyBytes) bytes)\n"), on: connection)
+        return queue(
+            HTTPResponse(status: 413, contentType: "text/plain; charset=utf-8", body: "request body too large (at most \(context.maxBodyBytes) bytes)\n"),
+            on: connection)
     }
     let fullURL = url.map { String(cString: $0) } ?? "/"
     let path = fullURL.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? "/"
@@ -73,7 +76,8 @@ let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _
 
 let completedHandler: MHD_RequestCompletedCallback = { cls, connection, conCls, _ in
     if let cls, let connection, let table = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue().connections,
-       let id = CMicroHTTPD_socket_context(connection) {
+        let id = CMicroHTTPD_socket_context(connection)
+    {
         table.setBusy(Int(bitPattern: id), false)
     }
     guard let conCls, let pointer = conCls.pointee else { return }
@@ -84,7 +88,8 @@ let completedHandler: MHD_RequestCompletedCallback = { cls, connection, conCls, 
 /// Connections opening and closing: the server's own per-address limit (`ConnectionTable`).
 let notifyHandler: MHD_NotifyConnectionCallback = { cls, connection, socketContext, code in
     guard let cls, let connection, let socketContext,
-          let table = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue().connections else { return }
+        let table = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue().connections
+    else { return }
     if code.rawValue == 0 {  // MHD_CONNECTION_NOTIFY_STARTED
         let id = table.opened(address: clientAddress(connection), fd: CMicroHTTPD_connection_fd(connection))
         socketContext.pointee = UnsafeMutableRawPointer(bitPattern: id)
@@ -117,12 +122,14 @@ private final class ValueCollector {
 private func connectionValues(_ connection: OpaquePointer, kind: MHD_ValueKind) -> [(name: String, value: String)] {
     let collector = ValueCollector()
     let unmanaged = Unmanaged.passUnretained(collector).toOpaque()
-    _ = MHD_get_connection_values(connection, kind, { cls, _, key, value in
-        guard let cls, let key else { return .YES }
-        let collector = Unmanaged<ValueCollector>.fromOpaque(cls).takeUnretainedValue()
-        collector.values.append((String(cString: key), value.map { String(cString: $0) } ?? ""))
-        return .YES
-    }, unmanaged)
+    _ = MHD_get_connection_values(
+        connection, kind,
+        { cls, _, key, value in
+            guard let cls, let key else { return .YES }
+            let collector = Unmanaged<ValueCollector>.fromOpaque(cls).takeUnretainedValue()
+            collector.values.append((String(cString: key), value.map { String(cString: $0) } ?? ""))
+            return .YES
+        }, unmanaged)
     return withExtendedLifetime(collector) { collector.values }
 }
 
@@ -131,9 +138,11 @@ private func queue(_ response: HTTPResponse, on connection: OpaquePointer) -> MH
     if let shared = response.shared {
         // Not copied: each response holds a reference, given back by libmicrohttpd's callback.
         let reference = Unmanaged.passRetained(SentBody(shared, done: response.onDone)).toOpaque()
-        mhdResponse = MHD_create_response_from_buffer_with_free_callback_cls(shared.count, shared.bytes.baseAddress, { cls in
-            if let cls { Unmanaged<SentBody>.fromOpaque(cls).release() }
-        }, reference)
+        mhdResponse = MHD_create_response_from_buffer_with_free_callback_cls(
+            shared.count, shared.bytes.baseAddress,
+            { cls in
+                if let cls { Unmanaged<SentBody>.fromOpaque(cls).release() }
+            }, reference)
         if mhdResponse == nil { Unmanaged<SentBody>.fromOpaque(reference).release() }
     } else {
         mhdResponse = response.body.withUnsafeBytes { bytes in

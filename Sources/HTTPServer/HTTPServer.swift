@@ -1,5 +1,6 @@
 // A small HTTP/1.1 server over libmicrohttpd: a synchronous handler run on the daemon's threads.
 import CMicroHTTPD
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -26,7 +27,10 @@ public struct HTTPRequest: Sendable {
         remoteAddress.hasPrefix("127.") || remoteAddress == "::1" || remoteAddress.hasPrefix("::ffff:127.")
     }
 
-    public init(method: String, path: String, query: [(name: String, value: String)] = [], headers: [(name: String, value: String)] = [], body: [UInt8] = [], bodyTruncated: Bool = false) {
+    public init(
+        method: String, path: String, query: [(name: String, value: String)] = [], headers: [(name: String, value: String)] = [], body: [UInt8] = [],
+        bodyTruncated: Bool = false
+    ) {
         self.method = method
         self.path = path
         self.query = query
@@ -208,7 +212,10 @@ public struct HTTPServerLimits: Sendable {
     public var connectionMemoryBytes: Int
     public var maxBodyBytes: Int
 
-    public init(connectionLimit: Int = 256, perAddressConnectionLimit: Int = 0, connectionTimeoutSeconds: Int = 30, connectionMemoryBytes: Int = 64 * 1024, maxBodyBytes: Int = 1 << 20) {
+    public init(
+        connectionLimit: Int = 256, perAddressConnectionLimit: Int = 0, connectionTimeoutSeconds: Int = 30, connectionMemoryBytes: Int = 64 * 1024,
+        maxBodyBytes: Int = 1 << 20
+    ) {
         self.connectionLimit = connectionLimit
         self.perAddressConnectionLimit = perAddressConnectionLimit
         self.connectionTimeoutSeconds = connectionTimeoutSeconds
@@ -218,7 +225,8 @@ public struct HTTPServerLimits: Sendable {
 
     /// For an endpoint that scrapers reach: many connections in all, few per address, short
     /// idle time, small requests.
-    public static let metricsEndpoint = HTTPServerLimits(connectionLimit: 512, perAddressConnectionLimit: 32, connectionTimeoutSeconds: 10, connectionMemoryBytes: 32 * 1024, maxBodyBytes: 32 * 1024)
+    public static let metricsEndpoint = HTTPServerLimits(
+        connectionLimit: 512, perAddressConnectionLimit: 32, connectionTimeoutSeconds: 10, connectionMemoryBytes: 32 * 1024, maxBodyBytes: 32 * 1024)
 }
 
 /// Serve HTTPS: the server's certificate chain and key, and the CAs client certificates are
@@ -233,7 +241,10 @@ public struct HTTPServerTLS: Sendable {
     /// Which client certificates are accepted; refused requests get 403 before the handler.
     public var clientAuth: ClientCertificatePolicy
 
-    public init(certificateChainPEM: String, privateKeyPEM: String, clientCAsPEM: String? = nil, priorities: String? = nil, clientAuth: ClientCertificatePolicy = .noClientCert) {
+    public init(
+        certificateChainPEM: String, privateKeyPEM: String, clientCAsPEM: String? = nil, priorities: String? = nil,
+        clientAuth: ClientCertificatePolicy = .noClientCert
+    ) {
         self.certificateChainPEM = certificateChainPEM
         self.privateKeyPEM = privateKeyPEM
         self.clientCAsPEM = clientCAsPEM
@@ -255,17 +266,25 @@ public final class HTTPServer: @unchecked Sendable {
     private let tlsStrings: [UnsafeMutablePointer<CChar>]
 
     /// Binds `host:port` (port 0 picks a free one) and starts serving.
-    public convenience init(host: String, port: Int, threading: HTTPServerThreading = .pool(threads: 2), limits: HTTPServerLimits = HTTPServerLimits(), tls: HTTPServerTLS? = nil, handler: @escaping Handler) throws(HTTPServerError) {
+    public convenience init(
+        host: String, port: Int, threading: HTTPServerThreading = .pool(threads: 2), limits: HTTPServerLimits = HTTPServerLimits(), tls: HTTPServerTLS? = nil,
+        handler: @escaping Handler
+    ) throws(HTTPServerError) {
         let socket = try ListeningSocket.bind(host: host, port: port)
         try self.init(listeningSocket: socket, threading: threading, limits: limits, tls: tls, handler: handler)
     }
 
     /// Serves on a socket that is already bound and listening; the server owns it from now on.
-    public init(listeningSocket: ListeningSocket, threading: HTTPServerThreading = .pool(threads: 2), limits: HTTPServerLimits = HTTPServerLimits(), tls: HTTPServerTLS? = nil, handler: @escaping Handler) throws(HTTPServerError) {
+    public init(
+        listeningSocket: ListeningSocket, threading: HTTPServerThreading = .pool(threads: 2), limits: HTTPServerLimits = HTTPServerLimits(),
+        tls: HTTPServerTLS? = nil, handler: @escaping Handler
+    ) throws(HTTPServerError) {
         self.boundAddress = listeningSocket.address
-        self.context = ServerContext(handler: handler, maxBodyBytes: limits.maxBodyBytes, clientAuth: tls?.clientAuth ?? .noClientCert, canSuspend: {
-            if case .pool = threading { return true } else { return false }
-        }(), connections: limits.perAddressConnectionLimit > 0 ? ConnectionTable(perAddress: limits.perAddressConnectionLimit) : nil)
+        self.context = ServerContext(
+            handler: handler, maxBodyBytes: limits.maxBodyBytes, clientAuth: tls?.clientAuth ?? .noClientCert,
+            canSuspend: {
+                if case .pool = threading { return true } else { return false }
+            }(), connections: limits.perAddressConnectionLimit > 0 ? ConnectionTable(perAddress: limits.perAddressConnectionLimit) : nil)
         var flags = UInt32(MHD_USE_INTERNAL_POLLING_THREAD.rawValue) | UInt32(MHD_USE_POLL.rawValue)
         if listeningSocket.address.isIPv6 { flags |= UInt32(MHD_USE_IPv6.rawValue) }
         var poolSize: UInt32 = 0
@@ -280,20 +299,22 @@ public final class HTTPServer: @unchecked Sendable {
         let strings = [tls?.privateKeyPEM, tls?.certificateChainPEM, tls?.clientCAsPEM, tls?.priorities].map { $0.map { strdup($0)! } }
         self.tlsStrings = strings.compactMap { $0 }
         let unmanaged = Unmanaged.passUnretained(context).toOpaque()
-        guard let started = CMicroHTTPD_start(
-            flags, listeningSocket.fd,
-            accessHandler, unmanaged,
-            completedHandler, unmanaged,
-            context.connections == nil ? nil : notifyHandler, unmanaged,
-            poolSize,
-            UInt32(limits.connectionTimeoutSeconds),
-            UInt32(limits.connectionLimit),
-            // The per-address limit is the server's own (ConnectionTable): libmicrohttpd's would
-            // refuse the newcomer, where ours makes room for it.
-            0,
-            limits.connectionMemoryBytes,
-            strings[0], strings[1], strings[2], strings[3]
-        ) else {
+        guard
+            let started = CMicroHTTPD_start(
+                flags, listeningSocket.fd,
+                accessHandler, unmanaged,
+                completedHandler, unmanaged,
+                context.connections == nil ? nil : notifyHandler, unmanaged,
+                poolSize,
+                UInt32(limits.connectionTimeoutSeconds),
+                UInt32(limits.connectionLimit),
+                // The per-address limit is the server's own (ConnectionTable): libmicrohttpd's would
+                // refuse the newcomer, where ours makes room for it.
+                0,
+                limits.connectionMemoryBytes,
+                strings[0], strings[1], strings[2], strings[3]
+            )
+        else {
             close(listeningSocket.fd)
             // The strings are freed by deinit, which runs for an init that throws once every
             // property is set.

@@ -76,7 +76,10 @@ public struct ListeningSocket: Sendable {
         while let info = cursor {
             cursor = info.pointee.ai_next
             let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), info.pointee.ai_protocol)
-            if fd < 0 { lastErrno = errno; continue }
+            if fd < 0 {
+                lastErrno = errno
+                continue
+            }
             var one: Int32 = 1
             setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
             if info.pointee.ai_family == AF_INET6 {
@@ -84,7 +87,8 @@ public struct ListeningSocket: Sendable {
                 setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &one, socklen_t(MemoryLayout<Int32>.size))
             }
             if Glibc.bind(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0, listen(fd, 128) == 0,
-               let address = localAddress(of: fd) {
+                let address = localAddress(of: fd)
+            {
                 return ListeningSocket(fd: fd, address: address)
             }
             lastErrno = errno

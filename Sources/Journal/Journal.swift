@@ -1,5 +1,6 @@
 // journald and the service manager: native structured entries, sd_notify, and stderr detection.
 import CSystemd
+
 #if canImport(Glibc)
 import Glibc
 #endif

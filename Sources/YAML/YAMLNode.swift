@@ -44,9 +44,9 @@ public indirect enum YAMLNode: Sendable, Equatable {
 
     public static func == (lhs: YAMLNode, rhs: YAMLNode) -> Bool {
         switch (lhs, rhs) {
-        case let (.scalar(a, pa, ma), .scalar(b, pb, mb)): return a == b && pa == pb && ma == mb
-        case let (.sequence(a, ma), .sequence(b, mb)): return a == b && ma == mb
-        case let (.mapping(a, ma), .mapping(b, mb)):
+        case (.scalar(let a, let pa, let ma), .scalar(let b, let pb, let mb)): return a == b && pa == pb && ma == mb
+        case (.sequence(let a, let ma), .sequence(let b, let mb)): return a == b && ma == mb
+        case (.mapping(let a, let ma), .mapping(let b, let mb)):
             return ma == mb && a.count == b.count && zip(a, b).allSatisfy { $0.key == $1.key && $0.value == $1.value }
         default: return false
         }

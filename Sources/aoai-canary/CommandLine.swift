@@ -34,9 +34,10 @@ struct CommandSpec: Sendable {
         var text = "OVERVIEW: \(abstract)\n\n"
         if !discussion.isEmpty { text += "\(discussion)\n\n" }
         text += "USAGE: \(usage)\n\nOPTIONS:\n"
-        let rows = options.map { option in
-            (option.spellings.map { "--" + $0 }.joined(separator: ", ") + (option.valueName.map { " <\($0)>" } ?? ""), option.help)
-        } + [("-h, --help", "Show help information.")]
+        let rows =
+            options.map { option in
+                (option.spellings.map { "--" + $0 }.joined(separator: ", ") + (option.valueName.map { " <\($0)>" } ?? ""), option.help)
+            } + [("-h, --help", "Show help information.")]
         let width = rows.map(\.0.count).max() ?? 0
         for (left, right) in rows {
             text += "  \(left)\(String(repeating: " ", count: width - left.count + 2))\(right)\n"
@@ -58,36 +59,67 @@ enum Commands {
             configFile,
             OptionSpec(name: "listen", valueName: "host:port", help: "Overrides the configuration's listen address.", aliases: ["web.listen-address"]),
             webConfigFile,
-            OptionSpec(name: "shard", valueName: "INDEX/COUNT", help: "Probe only this shard's resources (1/3, 2/3, 3/3): those whose arm_id (or name) hashes to INDEX of COUNT, so that several agents share a large estate."),
-            OptionSpec(name: "web.enable-lifecycle", valueName: nil, help: "Turn on POST /-/reload (from this host only), as Prometheus's flag of that name does. Off by default."),
-            OptionSpec(name: "log-format", valueName: "format", help: "auto, journal, logfmt or json; auto writes to journald when stderr is the journal. (default: auto)", choices: logFormats, aliases: ["log.format"]),
-            OptionSpec(name: "log-level", valueName: "level", help: "debug, info, warning or error. (default: info)", choices: logLevels, aliases: ["log.level"]),
+            OptionSpec(
+                name: "shard", valueName: "INDEX/COUNT",
+                help:
+                    "Probe only this shard's resources (1/3, 2/3, 3/3): those whose arm_id (or name) hashes to INDEX of COUNT, so that several agents share a "
+                    + "large estate."
+            ),
+            OptionSpec(
+                name: "web.enable-lifecycle", valueName: nil,
+                help: "Turn on POST /-/reload (from this host only), as Prometheus's flag of that name does. Off by default."),
+            OptionSpec(
+                name: "log-format", valueName: "format",
+                help: "auto, journal, logfmt or json; auto writes to journald when stderr is the journal. (default: auto)", choices: logFormats,
+                aliases: ["log.format"]),
+            OptionSpec(
+                name: "log-level", valueName: "level", help: "debug, info, warning or error. (default: info)", choices: logLevels, aliases: ["log.level"]),
         ])
 
     static let checkConfig = CommandSpec(
         name: "check-config",
         abstract: "Validate a configuration file.",
-        discussion: "Exits 0 when the file (and the web configuration, when given) is valid; otherwise prints every error as PATH:LINE:COLUMN: message and exits 64. Warnings (a regional endpoint with an Entra ID canary, extra path segments, http:// to a remote host, a scope for another cloud) are printed as PATH:LINE:COLUMN: warning: ... and do not fail the check.",
+        discussion:
+            "Exits 0 when the file (and the web configuration, when given) is valid; otherwise prints every error as PATH:LINE:COLUMN: message and exits 64. "
+            + "Warnings (a regional endpoint with an Entra ID canary, extra path segments, http:// to a remote host, a scope for another cloud) are "
+            + "printed as PATH:LINE:COLUMN: warning: ... and do not fail the check.",
         options: [configFile, webConfigFile])
 
-    static let configFile = OptionSpec(name: "config", valueName: "path", help: "The configuration file. (default: \(defaultConfigPath))", aliases: ["config.file"])
+    static let configFile = OptionSpec(
+        name: "config", valueName: "path", help: "The configuration file. (default: \(defaultConfigPath))", aliases: ["config.file"])
 
-    static let webConfigFile = OptionSpec(name: "web.config.file", valueName: "path", help: "TLS and basic auth for the metrics endpoint, in the Prometheus exporter-toolkit's web configuration format.")
+    static let webConfigFile = OptionSpec(
+        name: "web.config.file", valueName: "path",
+        help: "TLS and basic auth for the metrics endpoint, in the Prometheus exporter-toolkit's web configuration format.")
 
     static let simulate = CommandSpec(
         name: "simulate",
         abstract: "Run the built-in Azure simulator alone (Entra ID token endpoint and Azure OpenAI data plane).",
-        discussion: "Seeds the same simulated tenant, application and resources as demo and serves them until interrupted; change scenarios through its /_simulator/ admin API. Each resource answers at its own path endpoint (https://127.0.0.1:PORT/resources/NAME/) as well as at NAME.openai.localhost, so stock clients reach it with no resolver help.",
+        discussion:
+            "Seeds the same simulated tenant, application and resources as demo and serves them until interrupted; change scenarios through its /_simulator/ "
+            + "admin API. Each resource answers at its own path endpoint (https://127.0.0.1:PORT/resources/NAME/) as well as at NAME.openai.localhost, so "
+            + "stock clients reach it with no resolver help.",
         options: [
             OptionSpec(name: "listen", valueName: "host:port", help: "Where the simulator listens; port 0 picks a free one. (default: 127.0.0.1:9726)"),
-            OptionSpec(name: "tls-dir", valueName: "dir", help: "Serve HTTPS with a certificate from a fresh CA written to DIR/ca.pem; also writes DIR/client-cert.pem (the demo application's certificate credential) and DIR/federated-token (a workload identity token it trusts)."),
-            OptionSpec(name: "info-file", valueName: "path", help: "Write a JSON document with the authority, tenant, application, resources, managed identity and CA file, once the simulator serves; removed on exit."),
+            OptionSpec(
+                name: "tls-dir", valueName: "dir",
+                help:
+                    "Serve HTTPS with a certificate from a fresh CA written to DIR/ca.pem; also writes DIR/client-cert.pem (the demo application's "
+                    + "certificate credential) and DIR/federated-token (a workload identity token it trusts)."
+            ),
+            OptionSpec(
+                name: "info-file", valueName: "path",
+                help:
+                    "Write a JSON document with the authority, tenant, application, resources, managed identity and CA file, once the simulator serves; "
+                    + "removed on exit."
+            ),
         ])
 
     static let demo = CommandSpec(
         name: "demo",
         abstract: "Run the canary against the built-in simulator, with one resource per interesting behaviour.",
-        discussion: "Starts the simulator, writes a configuration for it to a temporary folder, and runs the agent on a short interval until interrupted (Ctrl-C).",
+        discussion:
+            "Starts the simulator, writes a configuration for it to a temporary folder, and runs the agent on a short interval until interrupted (Ctrl-C).",
         options: [
             OptionSpec(name: "listen", valueName: "host:port", help: "Where the agent's metrics endpoint listens. (default: 127.0.0.1:9725)"),
             OptionSpec(name: "log-format", valueName: "format", help: "auto, journal, logfmt or json. (default: logfmt)", choices: logFormats),
@@ -96,7 +128,9 @@ enum Commands {
     static let token = CommandSpec(
         name: "token",
         abstract: "Acquire one token the way the daemon would and show who it is for.",
-        discussion: "Prints the source, tenant, object id, app id, audience, scope asked for, issue and expiry times, version and roles of the token. The token itself is printed only with --show-token. Exits 0 with a token, 1 without.",
+        discussion:
+            "Prints the source, tenant, object id, app id, audience, scope asked for, issue and expiry times, version and roles of the token. The token "
+            + "itself is printed only with --show-token. Exits 0 with a token, 1 without.",
         options: [
             configFile,
             OptionSpec(name: "credential", valueName: "name", help: "The credential to use (a name under credentials:). Required."),
@@ -106,7 +140,10 @@ enum Commands {
     static let diagnose = CommandSpec(
         name: "diagnose",
         abstract: "Walk the Entra ID troubleshooting steps once for each resource and print a checklist.",
-        discussion: "For each resource: 1. the scope asked for and the token's audience; 2. the endpoint's form; 3. the principal and whether the service grants it the data action (with the role assignment to make); 4. the token's version, times and clock skew; 5. the same call with the key, and with an Azure CLI token when az is on PATH. Exits 0 when every resource's Entra ID call works, 1 otherwise.",
+        discussion:
+            "For each resource: 1. the scope asked for and the token's audience; 2. the endpoint's form; 3. the principal and whether the service grants it "
+            + "the data action (with the role assignment to make); 4. the token's version, times and clock skew; 5. the same call with the key, and with "
+            + "an Azure CLI token when az is on PATH. Exits 0 when every resource's Entra ID call works, 1 otherwise.",
         options: [
             configFile,
             OptionSpec(name: "resource", valueName: "name", help: "Only this resource."),
@@ -205,7 +242,8 @@ func parseArguments(_ arguments: [String]) throws(UsageError) -> Invocation {
             index += 1
         }
         if !option.choices.isEmpty, !option.choices.contains(value) {
-            throw UsageError(message: "invalid value '\(value)' for '--\(spelled)': expected one of \(option.choices.joined(separator: ", "))", command: command)
+            throw UsageError(
+                message: "invalid value '\(value)' for '--\(spelled)': expected one of \(option.choices.joined(separator: ", "))", command: command)
         }
         if values[name] != nil { throw UsageError(message: "option '--\(spelled)' given twice (or with another of its spellings)", command: command) }
         values[name] = value

@@ -1,15 +1,16 @@
+import Agent
 // What each subcommand does, given its parsed options.
 import AzureSimulator
 import CProcess
+import Config
 import Dispatch
+import Endpoint
 import HTTPServer
 import Journal
-import Support
 import Log
-import Config
 import Status
-import Endpoint
-import Agent
+import Support
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -26,7 +27,9 @@ func checkConfig(_ options: [String: String]) -> Int32 {
     if geteuid() == 0, path.hasPrefix("/etc/aoai-canary/"), variables["CREDENTIALS_DIRECTORY"] == nil, let service = ServiceView.installed() {
         if !service.credentials.isEmpty { variables["CREDENTIALS_DIRECTORY"] = ServiceView.credentialsDirectory }
         readFile = service.readFile
-        print("\(path): checking as the service reads it: as user \(service.user)" + (service.credentials.isEmpty ? "" : ", with the credentials its unit loads (\(service.credentials.keys.sorted().joined(separator: ", ")))"))
+        print(
+            "\(path): checking as the service reads it: as user \(service.user)"
+                + (service.credentials.isEmpty ? "" : ", with the credentials its unit loads (\(service.credentials.keys.sorted().joined(separator: ", ")))"))
     }
     do {
         let config = try ConfigLoader.load(path: path, variables: variables, readFile: readFile)
@@ -49,11 +52,13 @@ func checkConfig(_ options: [String: String]) -> Int32 {
 
 /// `run`: the daemon.
 func runDaemon(_ options: [String: String]) async -> Int32 {
-    let logger = EventLogger(format: LogFormat(rawValue: options["log-format"] ?? "auto") ?? .auto, level: LogLevel(rawValue: options["log-level"] ?? "info") ?? .info)
+    let logger = EventLogger(
+        format: LogFormat(rawValue: options["log-format"] ?? "auto") ?? .auto, level: LogLevel(rawValue: options["log-level"] ?? "info") ?? .info)
     var shard: Shard?
     if let text = options["shard"] {
         guard let parsed = Shard(text) else {
-            printError("Error: invalid value '\(text)' for '--shard': expected INDEX/COUNT with 1 <= INDEX <= COUNT <= 1000, as in 1/3\nUsage: \(Commands.run.usage)")
+            printError(
+                "Error: invalid value '\(text)' for '--shard': expected INDEX/COUNT with 1 <= INDEX <= COUNT <= 1000, as in 1/3\nUsage: \(Commands.run.usage)")
             return exitUsage
         }
         shard = parsed
@@ -63,7 +68,8 @@ func runDaemon(_ options: [String: String]) async -> Int32 {
     do {
         config = try ConfigLoader.load(path: path, variables: environmentVariables())
     } catch {
-        logger.log(.error, "invalid configuration, not starting: \(error.issues.count) error(s); run aoai-canary check-config --config \(path)", [("CONFIG", path)])
+        logger.log(
+            .error, "invalid configuration, not starting: \(error.issues.count) error(s); run aoai-canary check-config --config \(path)", [("CONFIG", path)])
         printError(error.description)
         return exitConfig
     }
@@ -72,13 +78,16 @@ func runDaemon(_ options: [String: String]) async -> Int32 {
         do {
             web = try WebConfigLoader.load(path: webPath)
         } catch {
-            logger.log(.error, "invalid web configuration, not starting: \(error.issues.count) error(s); run aoai-canary check-config --web.config.file \(webPath)", [("WEB_CONFIG", webPath)])
+            logger.log(
+                .error, "invalid web configuration, not starting: \(error.issues.count) error(s); run aoai-canary check-config --web.config.file \(webPath)",
+                [("WEB_CONFIG", webPath)])
             printError(error.description)
             return exitConfig
         }
     }
-    return await serve(config: config, listen: options["listen"] ?? config.listen, web: web, logger: logger, configPath: path, variables: environmentVariables(),
-                       enableLifecycle: options["web.enable-lifecycle"] != nil, shard: shard)
+    return await serve(
+        config: config, listen: options["listen"] ?? config.listen, web: web, logger: logger, configPath: path, variables: environmentVariables(),
+        enableLifecycle: options["web.enable-lifecycle"] != nil, shard: shard)
 }
 
 /// How long a stop may take before the process exits anyway.
@@ -86,8 +95,10 @@ let stopDeadlineSeconds = 5.0
 
 /// Runs an agent on `config` until SIGINT or SIGTERM; SIGHUP and `POST /-/reload` reload it.
 /// `extra` services (the demo's simulator) run and stop in the same group.
-func serve(config: CanaryConfig, listen: String, web: WebConfig = WebConfig(), logger: EventLogger, configPath: String, variables: [String: String],
-           enableLifecycle: Bool = false, shard: Shard? = nil, extra: [any Service] = [], banner: ((SocketAddress) -> Void)? = nil) async -> Int32 {
+func serve(
+    config: CanaryConfig, listen: String, web: WebConfig = WebConfig(), logger: EventLogger, configPath: String, variables: [String: String],
+    enableLifecycle: Bool = false, shard: Shard? = nil, extra: [any Service] = [], banner: ((SocketAddress) -> Void)? = nil
+) async -> Int32 {
     let supervisor = Supervisor(config: config, path: configPath, variables: variables, logger: logger, build: build, shard: shard)
     let server: HTTPServer
     do {
@@ -99,8 +110,9 @@ func serve(config: CanaryConfig, listen: String, web: WebConfig = WebConfig(), l
         let endpoint = StatusEndpoint(source: supervisor.reference, version: version, reload: reload)
         let guarded = WebGuard(config: web)
         let tls = web.tls.map {
-            HTTPServerTLS(certificateChainPEM: $0.certificateChainPEM, privateKeyPEM: $0.privateKeyPEM.exposedValue, clientCAsPEM: $0.clientCAsPEM,
-                          priorities: $0.priorities, clientAuth: $0.clientAuth)
+            HTTPServerTLS(
+                certificateChainPEM: $0.certificateChainPEM, privateKeyPEM: $0.privateKeyPEM.exposedValue, clientCAsPEM: $0.clientCAsPEM,
+                priorities: $0.priorities, clientAuth: $0.clientAuth)
         }
         server = try HTTPServer(listeningSocket: socket, threading: .pool(threads: 2), limits: .metricsEndpoint, tls: tls) { request in
             guarded.handle(request) { endpoint.handle($0) }
@@ -112,26 +124,33 @@ func serve(config: CanaryConfig, listen: String, web: WebConfig = WebConfig(), l
         return exitUnavailable
     }
     // Signals are caught before READY=1: a reload right after start must not kill the daemon.
-    let signals = SignalService(watcher: SignalWatcher([SIGINT, SIGTERM, SIGHUP]), hangup: {
-        ServiceManager.notify("RELOADING=1")
-        supervisor.requestReload { _ in ServiceManager.notify("READY=1") }
-    }, stopping: { number in
-        logger.log(.info, "received signal \(number), stopping", [])
-        ServiceManager.notify("STOPPING=1")
-        // A stop is honoured within 5 s whatever is in flight (a blocked read, a hung call).
-        DispatchQueue.global().asyncAfter(deadline: .now() + stopDeadlineSeconds) {
-            logger.log(.warning, "still stopping after \(Int(stopDeadlineSeconds)) s: exiting now", [])
-            exit(0)
-        }
-    })
+    let signals = SignalService(
+        watcher: SignalWatcher([SIGINT, SIGTERM, SIGHUP]),
+        hangup: {
+            ServiceManager.notify("RELOADING=1")
+            supervisor.requestReload { _ in ServiceManager.notify("READY=1") }
+        },
+        stopping: { number in
+            logger.log(.info, "received signal \(number), stopping", [])
+            ServiceManager.notify("STOPPING=1")
+            // A stop is honoured within 5 s whatever is in flight (a blocked read, a hung call).
+            DispatchQueue.global().asyncAfter(deadline: .now() + stopDeadlineSeconds) {
+                logger.log(.warning, "still stopping after \(Int(stopDeadlineSeconds)) s: exiting now", [])
+                exit(0)
+            }
+        })
     let notifier = ServiceNotifier(agent: supervisor.reference)
     supervisor.setHeartbeat(every: notifier.heartbeatInterval) { notifier.beat() }
     supervisor.setAfterApply { CProcess_return_free_memory() }
     let scheme = web.tls == nil ? "http" : "https"
     let access = web.users.isEmpty ? "" : " (basic auth, \(web.users.count) user\(web.users.count == 1 ? "" : "s"))"
     let probed = supervisor.reference.current.config.resources.count
-    logger.log(.info, "aoai-canary \(version) started: \(probed) resources\(shard.map { " (shard \($0) of \(config.resources.count) listed)" } ?? ""), \(config.credentials.count) credentials\(config.discovery.isEmpty ? "" : ", discovery on"), metrics on \(scheme)://\(server.boundAddress)/metrics\(access)",
-               [("CONFIG", configPath), ("LISTEN", server.boundAddress.description)])
+    logger.log(
+        .info,
+        "aoai-canary \(version) started: \(probed) resources\(shard.map { " (shard \($0) of \(config.resources.count) listed)" } ?? ""), "
+            + "\(config.credentials.count) credentials\(config.discovery.isEmpty ? "" : ", discovery on"), metrics on "
+            + "\(scheme)://\(server.boundAddress)/metrics\(access)",
+        [("CONFIG", configPath), ("LISTEN", server.boundAddress.description)])
     if let notAfter = web.tls?.certificateNotAfter, notAfter < SystemClock().wallSeconds {
         logger.log(.warning, "the metrics endpoint's TLS certificate has expired: scrapers that verify it will fail", [])
     }
@@ -160,8 +179,9 @@ func runSimulator(_ options: [String: String]) async -> Int32 {
             try FileIO.makeDirectory(directory)
             let certificates = try SimulatorCertificates()
             let absolute = directory.hasPrefix("/") ? directory : FileIO.currentDirectory() + "/" + directory
-            files = DemoWorld.InfoFiles(caFile: absolute + "/ca.pem", clientCertificate: absolute + "/client-cert.pem",
-                                        federatedTokenFile: absolute + "/federated-token")
+            files = DemoWorld.InfoFiles(
+                caFile: absolute + "/ca.pem", clientCertificate: absolute + "/client-cert.pem",
+                federatedTokenFile: absolute + "/federated-token")
             try FileIO.write(certificates.caPEM, to: absolute + "/ca.pem", mode: 0o644)
             clientCertificatePEM = certificates.client.certificatePEM + certificates.client.privateKeyPEM
             try FileIO.write(clientCertificatePEM!, to: absolute + "/client-cert.pem")
@@ -195,16 +215,17 @@ func runSimulator(_ options: [String: String]) async -> Int32 {
         simulator.stop()
         return exitUnavailable
     }
-    print("""
-    Azure simulator listening on \(simulator.authority)
-      token endpoint:  \(simulator.authority)/\(DemoWorld.tenantID)/oauth2/v2.0/token
-      client id:       \(DemoWorld.clientID)   (secret: \(DemoWorld.clientSecret), a demo value)
-      api key:         \(DemoWorld.apiKey)   (a demo value)
-      app service:     IDENTITY_ENDPOINT=\(simulator.authority)/msi/token IDENTITY_HEADER=\(simulator.appServiceIdentityHeader)
-      resources:       \(DemoWorld.resources.map { simulator.pathEndpoint(for: $0.name) }.joined(separator: "\n                   "))
-      state:           curl -s\(files.caFile.map { " --cacert \($0)" } ?? "") \(simulator.authority)/_simulator/state
-    Press Ctrl-C to stop.
-    """)
+    print(
+        """
+        Azure simulator listening on \(simulator.authority)
+          token endpoint:  \(simulator.authority)/\(DemoWorld.tenantID)/oauth2/v2.0/token
+          client id:       \(DemoWorld.clientID)   (secret: \(DemoWorld.clientSecret), a demo value)
+          api key:         \(DemoWorld.apiKey)   (a demo value)
+          app service:     IDENTITY_ENDPOINT=\(simulator.authority)/msi/token IDENTITY_HEADER=\(simulator.appServiceIdentityHeader)
+          resources:       \(DemoWorld.resources.map { simulator.pathEndpoint(for: $0.name) }.joined(separator: "\n                   "))
+          state:           curl -s\(files.caFile.map { " --cacert \($0)" } ?? "") \(simulator.authority)/_simulator/state
+        Press Ctrl-C to stop.
+        """)
     fflush(nil)
     await runUntilSignalled([SimulatorService(simulator: simulator)])
     if let path = options["info-file"] { unlink(path) }
@@ -252,25 +273,28 @@ func runDemo(_ options: [String: String]) async -> Int32 {
         for name in ["config.yaml", "app.secret", "demo.key"] { unlink(directory + "/" + name) }
         rmdir(directory)
     }
-    return await serve(config: config, listen: listen, logger: logger, configPath: configPath, variables: [:],
-                       enableLifecycle: true, extra: [SimulatorService(simulator: simulator)]) { address in
+    return await serve(
+        config: config, listen: listen, logger: logger, configPath: configPath, variables: [:],
+        enableLifecycle: true, extra: [SimulatorService(simulator: simulator)]
+    ) { address in
         let url = "http://\(address.urlHost == "0.0.0.0" ? "127.0.0.1" : address.urlHost):\(address.port)"
-        print("""
+        print(
+            """
 
-        aoai-canary demo: the agent probes \(DemoWorld.resources.count) simulated Azure OpenAI resources every 5s, and reads
-        Resource Manager's facts beside them (the roles each principal holds); discovery finds \(DemoWorld.discoveredResources.count) more.
-          configuration:  \(configPath)
-          simulator:      \(simulator.authority)  (state: curl -s \(simulator.authority)/_simulator/state)
-          metrics:        \(url)/metrics
-          try:            curl -s \(url)/metrics | grep -E '^aoai_canary_(auth_divergence|probe_success|probe_failures_total)' | grep -v ' 0$'
+            aoai-canary demo: the agent probes \(DemoWorld.resources.count) simulated Azure OpenAI resources every 5s, and reads
+            Resource Manager's facts beside them (the roles each principal holds); discovery finds \(DemoWorld.discoveredResources.count) more.
+              configuration:  \(configPath)
+              simulator:      \(simulator.authority)  (state: curl -s \(simulator.authority)/_simulator/state)
+              metrics:        \(url)/metrics
+              try:            curl -s \(url)/metrics | grep -E '^aoai_canary_(auth_divergence|probe_success|probe_failures_total)' | grep -v ' 0$'
 
-        The resources:
-        \(DemoWorld.resources.map { "  \($0.name.padding(20)) \($0.shows)" }.joined(separator: "\n"))
-        \(DemoWorld.discoveredResources.map { "  \($0.padding(20)) not listed: found by discovery (tag canary=on), probed with GET /openai/models" }.joined(separator: "\n"))
+            The resources:
+            \(DemoWorld.resources.map { "  \($0.name.padding(20)) \($0.shows)" }.joined(separator: "\n"))
+            \(DemoWorld.discoveredResources.map { "  \($0.padding(20)) \(DemoWorld.discoveredShows)" }.joined(separator: "\n"))
 
-        Press Ctrl-C to stop.
+            Press Ctrl-C to stop.
 
-        """)
+            """)
         fflush(nil)
     }
 }
@@ -278,50 +302,50 @@ func runDemo(_ options: [String: String]) async -> Int32 {
 /// The demo's configuration file, pointing at the simulator.
 func demoConfig(simulator: AzureSimulator, listen: String) -> String {
     var text = """
-    # Written by `aoai-canary demo` for the built-in simulator. The secrets are demo values.
-    listen: "\(listen)"
-    interval: 5s
-    timeout: 3s
-    credentials:
-      app:
-        type: client_secret
-        tenant_id: \(DemoWorld.tenantID)
-        client_id: \(DemoWorld.clientID)
-        client_secret_file: app.secret
-        secret_expires: 2027-03-01   # so the credential expiry panels and alerts have data
-        authority: \(simulator.authority)
-      app-wrong-scope:
-        type: client_secret
-        tenant_id: \(DemoWorld.tenantID)
-        client_id: \(DemoWorld.clientID)
-        client_secret_file: app.secret
-        authority: \(simulator.authority)
-        scope: https://management.azure.com/.default   # the mistake: a token for Azure Resource Manager
-    # Resource Manager's facts behind the verdicts: the roles the principal holds, and accounts
-    # found instead of listed.
-    control_plane:
-      credential: app
-      endpoint: \(simulator.authority)
-    discovery:
-      - subscription: \(SimulatedResource.defaultSubscription)
-        resource_group: \(DemoWorld.discoveredResourceGroup)
-        tags: {canary: "on"}
-        credential: app
-        api_key: list_keys
-        probe: models
-    resources:
-
-    """
-    for resource in DemoWorld.resources {
-        text += """
-          - name: \(resource.name)
-            endpoint: \(simulator.endpoint(for: resource.name))
-            deployment: \(resource.deployment)
-            api_key_file: demo.key
-            credential: \(resource.credential)
-            arm_id: \(DemoWorld.armID(of: resource.name))
+        # Written by `aoai-canary demo` for the built-in simulator. The secrets are demo values.
+        listen: "\(listen)"
+        interval: 5s
+        timeout: 3s
+        credentials:
+          app:
+            type: client_secret
+            tenant_id: \(DemoWorld.tenantID)
+            client_id: \(DemoWorld.clientID)
+            client_secret_file: app.secret
+            secret_expires: 2027-03-01   # so the credential expiry panels and alerts have data
+            authority: \(simulator.authority)
+          app-wrong-scope:
+            type: client_secret
+            tenant_id: \(DemoWorld.tenantID)
+            client_id: \(DemoWorld.clientID)
+            client_secret_file: app.secret
+            authority: \(simulator.authority)
+            scope: https://management.azure.com/.default   # the mistake: a token for Azure Resource Manager
+        # Resource Manager's facts behind the verdicts: the roles the principal holds, and accounts
+        # found instead of listed.
+        control_plane:
+          credential: app
+          endpoint: \(simulator.authority)
+        discovery:
+          - subscription: \(SimulatedResource.defaultSubscription)
+            resource_group: \(DemoWorld.discoveredResourceGroup)
+            tags: {canary: "on"}
+            credential: app
+            api_key: list_keys
+            probe: models
+        resources:
 
         """
+    for resource in DemoWorld.resources {
+        text += """
+              - name: \(resource.name)
+                endpoint: \(simulator.endpoint(for: resource.name))
+                deployment: \(resource.deployment)
+                api_key_file: demo.key
+                credential: \(resource.credential)
+                arm_id: \(DemoWorld.armID(of: resource.name))
+
+            """
         if let version = resource.apiVersion { text += "    api_version: \(version)\n" }
     }
     return text
@@ -336,11 +360,16 @@ extension String {
 /// `bench-target`: answers every request like a healthy data plane, and nothing else, so that
 /// `make bench` measures the probers and not the simulator.
 func runBenchTarget(_ listen: String) async -> Int32 {
-    let body = #"{"id":"chatcmpl-bench","object":"chat.completion","created":1800000000,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"pong"},"finish_reason":"length"}],"usage":{"prompt_tokens":9,"completion_tokens":1,"total_tokens":10}}"#
+    let body =
+        #"{"id":"chatcmpl-bench","object":"chat.completion","created":1800000000,"model":"gpt-4o-mini","#
+        + #""choices":[{"index":0,"message":{"role":"assistant","content":"pong"},"finish_reason":"length"}],"#
+        + #""usage":{"prompt_tokens":9,"completion_tokens":1,"total_tokens":10}}"#
     let server: HTTPServer
     do {
-        server = try HTTPServer(listeningSocket: try ListeningSocket.bind(listen), threading: .pool(threads: 2),
-                                limits: HTTPServerLimits(connectionLimit: 4096, connectionTimeoutSeconds: 30)) { _ in
+        server = try HTTPServer(
+            listeningSocket: try ListeningSocket.bind(listen), threading: .pool(threads: 2),
+            limits: HTTPServerLimits(connectionLimit: 4096, connectionTimeoutSeconds: 30)
+        ) { _ in
             HTTPResponse(status: 200, contentType: "application/json", body: body)
         }
     } catch {

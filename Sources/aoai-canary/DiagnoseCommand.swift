@@ -1,9 +1,9 @@
+import Config
+import Diagnose
 // `aoai-canary diagnose`: the checklist for every resource, as text or JSON.
 import HTTPClient
 import JSON
 import Support
-import Config
-import Diagnose
 
 func runDiagnose(_ options: [String: String]) async -> Int32 {
     let path = options["config"] ?? defaultConfigPath
@@ -21,7 +21,8 @@ func runDiagnose(_ options: [String: String]) async -> Int32 {
     }
     let client = HTTPClient()
     defer { client.shutdown() }
-    let diagnoser = Diagnoser(client: client, clock: SystemClock(), timeoutSeconds: config.timeout.seconds, azPath: Diagnoser.findAzureCLI(path: variables["PATH"]))
+    let diagnoser = Diagnoser(
+        client: client, clock: SystemClock(), timeoutSeconds: config.timeout.seconds, azPath: Diagnoser.findAzureCLI(path: variables["PATH"]))
     let reports = await diagnoser.diagnose(config, resource: options["resource"])
     let failing = reports.filter { $0.entraWorks == false }
     if options["format"] == "json" {
@@ -33,9 +34,10 @@ func runDiagnose(_ options: [String: String]) async -> Int32 {
     } else {
         print(reports.map(\.text).joined(separator: "\n"))
         let withEntra = reports.filter { $0.entraWorks != nil }.count
-        print(failing.isEmpty
-              ? "Entra ID works for all \(withEntra) resources with an Entra ID canary."
-              : "Entra ID fails for \(failing.count) of \(withEntra) resources: \(failing.map(\.resource).joined(separator: ", ")).")
+        print(
+            failing.isEmpty
+                ? "Entra ID works for all \(withEntra) resources with an Entra ID canary."
+                : "Entra ID fails for \(failing.count) of \(withEntra) resources: \(failing.map(\.resource).joined(separator: ", ")).")
     }
     return failing.isEmpty ? 0 : 1
 }

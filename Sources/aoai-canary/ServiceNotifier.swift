@@ -1,8 +1,8 @@
+import Agent
 // The service manager's side of the daemon: watchdog pings and a STATUS line with the healthy count.
 import Journal
-import Synchronization
 import Support
-import Agent
+import Synchronization
 
 /// Sends `WATCHDOG=1` from the scheduler's loop (so a wedged scheduler gets restarted) and
 /// `STATUS=` when the number of healthy resources changes.
@@ -38,7 +38,9 @@ final class ServiceNotifier: Sendable {
         guard check else { return }
         let health = agent.current.board.health
         // Until every resource has had its first round, "healthy" would undercount.
-        let status = health.total == 0 ? "no resources configured"
+        let status =
+            health.total == 0
+            ? "no resources configured"
             : health.started ? "\(health.healthy) of \(health.total) resources healthy" : "probing \(health.total) resources"
         let changed = state.withLock { state -> Bool in
             defer { state.lastStatus = status }

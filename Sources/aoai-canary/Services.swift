@@ -5,6 +5,7 @@ import Dispatch
 import HTTPServer
 import Journal
 import Support
+
 #if canImport(Glibc)
 import Glibc
 #endif

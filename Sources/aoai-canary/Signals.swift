@@ -1,5 +1,6 @@
 // Waiting for SIGINT or SIGTERM as an async call, through Dispatch signal sources.
 import Dispatch
+
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,9 +1,9 @@
+import Auth
+import Config
 // `aoai-canary token`: one acquisition, printed as "who is this token for".
 import HTTPClient
-import Support
 import Log
-import Config
-import Auth
+import Support
 
 /// Acquires one token for `--credential` and prints its identity; the token only with `--show-token`.
 func printToken(_ options: [String: String]) async -> Int32 {
@@ -32,7 +32,8 @@ func printToken(_ options: [String: String]) async -> Int32 {
     do {
         token = try await source.acquireToken(AcquisitionContext(client: client, clock: clock, timeoutSeconds: config.timeout.seconds))
     } catch {
-        printError("aoai-canary: \(name): no token: \(error)\n  reason: \(RefreshFailureReason(error).rawValue)" + (error.aadsts.map { " (AADSTS\($0))" } ?? ""))
+        printError(
+            "aoai-canary: \(name): no token: \(error)\n  reason: \(RefreshFailureReason(error).rawValue)" + (error.aadsts.map { " (AADSTS\($0))" } ?? ""))
         return 1
     }
     var lines = describe(token, credential: credential, now: clock.wallSeconds, expiries: source.credentialExpiries())

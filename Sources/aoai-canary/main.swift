@@ -6,6 +6,7 @@ import HTTPServer
 import Journal
 import Log
 import Metrics
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -53,7 +54,11 @@ do {
     invocation = try parseArguments(arguments)
 } catch {
     var text = "Error: \(error.message)\n"
-    if let command = error.command { text += "Usage: \(command.usage)\n  See 'aoai-canary \(command.name) --help'.\n" } else { text += "Usage: aoai-canary <subcommand> [options]\n  See 'aoai-canary --help'.\n" }
+    if let command = error.command {
+        text += "Usage: \(command.usage)\n  See 'aoai-canary \(command.name) --help'.\n"
+    } else {
+        text += "Usage: aoai-canary <subcommand> [options]\n  See 'aoai-canary --help'.\n"
+    }
     printError(text)
     exit(exitUsage)
 }

@@ -46,11 +46,13 @@ struct AssertionBuilder {
     }
 
     func build() throws -> String {
-        let thumbprint = algorithm == .rs256
+        let thumbprint =
+            algorithm == .rs256
             ? #""x5t":""# + base64url(certificate.sha1Thumbprint) + #"""#
             : #""x5t#S256":""# + base64url(certificate.sha256Thumbprint) + #"""#
         let header = #"{"typ":"JWT","alg":""# + algorithm.rawValue + #"","# + thumbprint + "}"
-        let payload = #"{"aud":""# + audience + #"","exp":"# + String(expires) + #","iss":""# + issuer
+        let payload =
+            #"{"aud":""# + audience + #"","exp":"# + String(expires) + #","iss":""# + issuer
             + #"","jti":""# + UUID().uuidString + #"","nbf":"# + String(notBefore) + #","sub":""# + subject + #""}"#
         let signingInput = base64url(Array(header.utf8)) + "." + base64url(Array(payload.utf8))
         return signingInput + "." + base64url(try key.sign(Array(signingInput.utf8), algorithm: algorithm))
@@ -94,8 +96,12 @@ struct AssertionBuilder {
         defer { world.simulator.stop() }
         let other = try AssertionBuilder(world: world, algorithm: .rs256, certificate: "other.pem", key: "other.key")
         let thumbprint = other.certificate.sha1Thumbprint.map { ($0 < 16 ? "0" : "") + String($0, radix: 16, uppercase: true) }.joined()
-        expectEntraError(try await world.requestToken(assertion: try other.build()), code: 700027,
-                         fragment: "The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '\(thumbprint)'")
+        expectEntraError(
+            try await world.requestToken(assertion: try other.build()), code: 700027,
+            fragment:
+                "The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., "
+                + "Thumbprint of key used by client: '\(thumbprint)'"
+        )
         // Registering it makes the same kind of assertion good.
         try world.simulator.addCertificate(clientID: World.clientID, certificatePEM: try Certificates.bytes("other.pem"))
         #expect(try await world.requestToken(assertion: try other.build()).status == 200)
@@ -106,8 +112,9 @@ struct AssertionBuilder {
         defer { world.simulator.stop() }
         var builder = try AssertionBuilder(world: world, algorithm: .rs256)
         builder.audience = "https://login.microsoftonline.com/\(World.tenant)/oauth2/v2.0/token"
-        expectEntraError(try await world.requestToken(assertion: try builder.build()), code: 700023,
-                         fragment: "Client assertion audience claim does not match Realm issuer.")
+        expectEntraError(
+            try await world.requestToken(assertion: try builder.build()), code: 700023,
+            fragment: "Client assertion audience claim does not match Realm issuer.")
     }
 
     @Test func aSubjectOtherThanTheIssuerIsRefusedWith700021() async throws {
@@ -115,8 +122,9 @@ struct AssertionBuilder {
         defer { world.simulator.stop() }
         var builder = try AssertionBuilder(world: world, algorithm: .ps256)
         builder.subject = World.objectID
-        expectEntraError(try await world.requestToken(assertion: try builder.build()), code: 700021,
-                         fragment: "Client assertion application identifier doesn't match 'client_id' parameter.")
+        expectEntraError(
+            try await world.requestToken(assertion: try builder.build()), code: 700021,
+            fragment: "Client assertion application identifier doesn't match 'client_id' parameter.")
     }
 
     @Test func anAssertionOutsideItsValidityIsRefusedWith700024() async throws {
@@ -124,23 +132,25 @@ struct AssertionBuilder {
         defer { world.simulator.stop() }
         let expired = try AssertionBuilder(world: world, algorithm: .rs256).build()
         world.clock.advance(1800)
-        expectEntraError(try await world.requestToken(assertion: expired), code: 700024,
-                         fragment: "Client assertion is not within its valid time range. Current time: ")
+        expectEntraError(
+            try await world.requestToken(assertion: expired), code: 700024,
+            fragment: "Client assertion is not within its valid time range. Current time: ")
 
         var early = try AssertionBuilder(world: world, algorithm: .rs256)
         early.notBefore += 301
         early.expires += 301
         expectEntraError(try await world.requestToken(assertion: try early.build()), code: 700024, fragment: "not within its valid time range")
-        early.notBefore -= 2   // within the five minutes of allowed skew
+        early.notBefore -= 2  // within the five minutes of allowed skew
         #expect(try await world.requestToken(assertion: try early.build()).status == 200)
     }
 
     @Test func anInjectedTokenErrorWinsOverAGoodAssertion() async throws {
         let world = try makeWorld()
         defer { world.simulator.stop() }
-        world.simulator.updateApplication(clientID: World.clientID) { $0.tokenError = 7000222 }
-        expectEntraError(try await world.requestToken(assertion: try AssertionBuilder(world: world, algorithm: .rs256).build()),
-                         code: 7000222, fragment: "are expired")
+        world.simulator.updateApplication(clientID: World.clientID) { $0.tokenError = 7_000_222 }
+        expectEntraError(
+            try await world.requestToken(assertion: try AssertionBuilder(world: world, algorithm: .rs256).build()),
+            code: 7_000_222, fragment: "are expired")
     }
 
     @Test func aFederatedTokenWithAMatchingCredentialGetsAToken() async throws {
@@ -160,24 +170,27 @@ struct AssertionBuilder {
         let world = try makeWorld()
         defer { world.simulator.stop() }
         let federated = world.simulator.makeFederatedToken(issuer: Self.oidcIssuer, subject: "system:serviceaccount:default:default")
-        expectEntraError(try await world.requestToken(assertion: federated), code: 700213,
-                         fragment: "No matching federated identity record found for presented assertion subject 'system:serviceaccount:default:default'.")
+        expectEntraError(
+            try await world.requestToken(assertion: federated), code: 700213,
+            fragment: "No matching federated identity record found for presented assertion subject 'system:serviceaccount:default:default'.")
     }
 
     @Test func aFederatedTokenFromAnotherIssuerIsRefusedWith700211() async throws {
         let world = try makeWorld()
         defer { world.simulator.stop() }
         let federated = world.simulator.makeFederatedToken(issuer: "https://token.actions.githubusercontent.com", subject: Self.serviceAccount)
-        expectEntraError(try await world.requestToken(assertion: federated), code: 700211,
-                         fragment: "No matching federated identity record found for presented assertion issuer 'https://token.actions.githubusercontent.com'.")
+        expectEntraError(
+            try await world.requestToken(assertion: federated), code: 700211,
+            fragment: "No matching federated identity record found for presented assertion issuer 'https://token.actions.githubusercontent.com'.")
     }
 
     @Test func aFederatedTokenForAnotherAudienceIsRefusedWith700212() async throws {
         let world = try makeWorld()
         defer { world.simulator.stop() }
         let federated = world.simulator.makeFederatedToken(issuer: Self.oidcIssuer, subject: Self.serviceAccount, audience: "https://kubernetes.default.svc")
-        expectEntraError(try await world.requestToken(assertion: federated), code: 700212,
-                         fragment: "No matching federated identity record found for presented assertion audience 'https://kubernetes.default.svc'.")
+        expectEntraError(
+            try await world.requestToken(assertion: federated), code: 700212,
+            fragment: "No matching federated identity record found for presented assertion audience 'https://kubernetes.default.svc'.")
     }
 
     @Test func anExpiredFederatedTokenIsRefusedWith700024() async throws {

@@ -83,7 +83,8 @@ import Testing
     @Test func aTokenFromAnotherTenantGetsTheWrongTenantBody() async throws {
         let world = try World()
         defer { world.simulator.stop() }
-        world.simulator.addApplication(SimulatedApplication(tenantID: World.otherTenant, clientID: "other-app", clientSecret: "other-secret", objectID: "other-oid"))
+        world.simulator.addApplication(
+            SimulatedApplication(tenantID: World.otherTenant, clientID: "other-app", clientSecret: "other-secret", objectID: "other-oid"))
         let token = try await world.token(tenant: World.otherTenant, clientID: "other-app", secret: "other-secret")
         let response = try await world.chat(.bearer(token))
         #expect(response.status == 400)
@@ -99,7 +100,11 @@ import Testing
         #expect(chat.text == Expected.permissionDenied(World.objectID))
         let models = try await world.models(.bearer(token))
         #expect(models.status == 401)
-        #expect(models.text == #"{"error":{"code":"PermissionDenied","message":"The principal `\#(World.objectID)` lacks the required data action `Microsoft.CognitiveServices/accounts/OpenAI/models/read` to perform `GET /openai/models` operation."}}"#)
+        #expect(
+            models.text
+                == #"{"error":{"code":"PermissionDenied","message":"The principal `\#(World.objectID)` lacks the required data action "#
+                + #"`Microsoft.CognitiveServices/accounts/OpenAI/models/read` to perform `GET /openai/models` operation."}}"#
+        )
         // The key still works: the exact symptom of a principal with Contributor but no data role.
         #expect(try await world.chat(.key(World.apiKey)).status == 200)
     }
@@ -193,7 +198,10 @@ import Testing
         #expect(try await world.chat(.key(World.apiKey)).status == 200)
         #expect(ContinuousClock.now - started >= .milliseconds(300))
 
-        world.simulator.updateResource(World.resource) { $0.delaySeconds = 0; $0.closeConnection = true }
+        world.simulator.updateResource(World.resource) {
+            $0.delaySeconds = 0
+            $0.closeConnection = true
+        }
         do {
             _ = try await world.chat(.key(World.apiKey))
             Issue.record("a dropped connection answered")

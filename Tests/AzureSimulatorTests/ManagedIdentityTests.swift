@@ -12,7 +12,8 @@ enum Identities {
         userAssigned: false)
     static let user = SimulatedManagedIdentity(
         tenantID: World.tenant, clientID: "7c6b5a49-3827-4165-b4a3-92817f6e5d4c", objectID: "0a1b2c3d-4e5f-4607-8819-2a3b4c5d6e7f",
-        resourceID: "/subscriptions/00000000-1111-2222-3333-444444444444/resourceGroups/canary/providers/Microsoft.ManagedIdentity/userAssignedIdentities/canary-mi",
+        resourceID:
+            "/subscriptions/00000000-1111-2222-3333-444444444444/resourceGroups/canary/providers/Microsoft.ManagedIdentity/userAssignedIdentities/canary-mi",
         userAssigned: true)
     static let resource = "https://cognitiveservices.azure.com"
 }
@@ -27,28 +28,36 @@ extension World {
     }
 
     /// `GET` on a managed-identity path with `resource` and extra query fields, all form-encoded.
-    func managedIdentity(_ path: String, apiVersion: String, _ query: [(String, String)] = [], resource: String = Identities.resource,
-                         headers: [(name: String, value: String)], timeout: Double = 5) async throws -> HTTPClientResponse {
+    func managedIdentity(
+        _ path: String, apiVersion: String, _ query: [(String, String)] = [], resource: String = Identities.resource,
+        headers: [(name: String, value: String)], timeout: Double = 5
+    ) async throws -> HTTPClientResponse {
         let fields = [("api-version", apiVersion), ("resource", resource)] + query
-        return try await client.execute(HTTPClientRequest(url: "\(simulator.authority)\(path)?\(formEncode(fields))", headers: headers, timeoutSeconds: timeout))
+        return try await client.execute(
+            HTTPClientRequest(url: "\(simulator.authority)\(path)?\(formEncode(fields))", headers: headers, timeoutSeconds: timeout))
     }
 
     /// An IMDS token request, with `Metadata: true` unless told otherwise.
-    func imds(_ query: [(String, String)] = [], resource: String = Identities.resource, metadata: Bool = true, timeout: Double = 5) async throws -> HTTPClientResponse {
-        try await managedIdentity("/metadata/identity/oauth2/token", apiVersion: "2018-02-01", query, resource: resource,
-                                  headers: metadata ? [("Metadata", "true")] : [], timeout: timeout)
+    func imds(_ query: [(String, String)] = [], resource: String = Identities.resource, metadata: Bool = true, timeout: Double = 5) async throws
+        -> HTTPClientResponse
+    {
+        try await managedIdentity(
+            "/metadata/identity/oauth2/token", apiVersion: "2018-02-01", query, resource: resource,
+            headers: metadata ? [("Metadata", "true")] : [], timeout: timeout)
     }
 
     /// An App Service token request with the given `X-IDENTITY-HEADER` (the simulator's by default).
     func appService(_ query: [(String, String)] = [], identityHeader: String? = nil) async throws -> HTTPClientResponse {
-        try await managedIdentity("/msi/token", apiVersion: "2019-08-01", query,
-                                  headers: [("X-IDENTITY-HEADER", identityHeader ?? simulator.appServiceIdentityHeader)])
+        try await managedIdentity(
+            "/msi/token", apiVersion: "2019-08-01", query,
+            headers: [("X-IDENTITY-HEADER", identityHeader ?? simulator.appServiceIdentityHeader)])
     }
 
     /// An Azure Arc token request, with `Authorization: Basic <secret>` when a secret is given.
     func arc(secret: String? = nil) async throws -> HTTPClientResponse {
-        try await managedIdentity("/arc/metadata/identity/oauth2/token", apiVersion: "2020-06-01",
-                                  headers: [("Metadata", "true")] + (secret.map { [("Authorization", "Basic \($0)")] } ?? []))
+        try await managedIdentity(
+            "/arc/metadata/identity/oauth2/token", apiVersion: "2020-06-01",
+            headers: [("Metadata", "true")] + (secret.map { [("Authorization", "Basic \($0)")] } ?? []))
     }
 }
 

@@ -33,7 +33,8 @@ enum Auth {
     }
 }
 
-/// The token endpoint's success body.
+// swift-format-ignore: AlwaysUseLowerCamelCase
+/// The token endpoint's success body, by the wire's snake_case names.
 struct TokenBody: Decodable {
     var token_type: String
     var expires_in: Int
@@ -42,7 +43,8 @@ struct TokenBody: Decodable {
     var refresh_in: Int?
 }
 
-/// The token endpoint's error body.
+// swift-format-ignore: AlwaysUseLowerCamelCase
+/// The token endpoint's error body, by the wire's snake_case names.
 struct EntraErrorBody: Decodable {
     var error: String
     var error_description: String
@@ -53,6 +55,7 @@ struct EntraErrorBody: Decodable {
     var error_uri: String
 }
 
+// swift-format-ignore: AlwaysUseLowerCamelCase
 /// The claims tests read back from an issued token.
 struct Claims: Decodable {
     var aud: String
@@ -102,25 +105,32 @@ struct World {
 
     /// A raw token request.
     func requestToken(tenant: String = World.tenant, fields: [(String, String)], timeout: Double = 5) async throws -> HTTPClientResponse {
-        try await client.execute(HTTPClientRequest(
-            method: "POST",
-            url: "\(simulator.authority)/\(tenant)/oauth2/v2.0/token",
-            headers: [("Content-Type", "application/x-www-form-urlencoded")],
-            body: Array(formEncode(fields).utf8),
-            timeoutSeconds: timeout))
+        try await client.execute(
+            HTTPClientRequest(
+                method: "POST",
+                url: "\(simulator.authority)/\(tenant)/oauth2/v2.0/token",
+                headers: [("Content-Type", "application/x-www-form-urlencoded")],
+                body: Array(formEncode(fields).utf8),
+                timeoutSeconds: timeout))
     }
 
     /// A client-credentials token request with a secret.
-    func requestToken(tenant: String = World.tenant, clientID: String = World.clientID, secret: String = World.secret,
-                      scope: String = World.cognitiveScope, timeout: Double = 5) async throws -> HTTPClientResponse {
-        try await requestToken(tenant: tenant, fields: [
-            ("grant_type", "client_credentials"), ("client_id", clientID), ("client_secret", secret), ("scope", scope),
-        ], timeout: timeout)
+    func requestToken(
+        tenant: String = World.tenant, clientID: String = World.clientID, secret: String = World.secret,
+        scope: String = World.cognitiveScope, timeout: Double = 5
+    ) async throws -> HTTPClientResponse {
+        try await requestToken(
+            tenant: tenant,
+            fields: [
+                ("grant_type", "client_credentials"), ("client_id", clientID), ("client_secret", secret), ("scope", scope),
+            ], timeout: timeout)
     }
 
     /// An access token, failing the test's `try` when none is issued.
-    func token(tenant: String = World.tenant, clientID: String = World.clientID, secret: String = World.secret,
-               scope: String = World.cognitiveScope) async throws -> String {
+    func token(
+        tenant: String = World.tenant, clientID: String = World.clientID, secret: String = World.secret,
+        scope: String = World.cognitiveScope
+    ) async throws -> String {
         let response = try await requestToken(tenant: tenant, clientID: clientID, secret: secret, scope: scope)
         guard response.status == 200 else { throw TestFailure.unexpectedStatus(response.status, response.text) }
         return try JSONDecoder().decode(TokenBody.self, from: Data(response.body)).access_token
@@ -128,12 +138,13 @@ struct World {
 
     /// A one-token chat completion.
     func chat(_ auth: Auth, resource: String = World.resource, deployment: String = World.deployment, timeout: Double = 5) async throws -> HTTPClientResponse {
-        try await client.execute(HTTPClientRequest(
-            method: "POST",
-            url: "\(simulator.endpoint(for: resource))openai/deployments/\(deployment)/chat/completions?api-version=2024-10-21",
-            headers: [("Content-Type", "application/json")] + auth.headers,
-            body: Array(#"{"messages":[{"role":"user","content":"ping"}],"max_tokens":1}"#.utf8),
-            timeoutSeconds: timeout))
+        try await client.execute(
+            HTTPClientRequest(
+                method: "POST",
+                url: "\(simulator.endpoint(for: resource))openai/deployments/\(deployment)/chat/completions?api-version=2024-10-21",
+                headers: [("Content-Type", "application/json")] + auth.headers,
+                body: Array(#"{"messages":[{"role":"user","content":"ping"}],"max_tokens":1}"#.utf8),
+                timeoutSeconds: timeout))
     }
 
     /// The models list.
@@ -143,19 +154,22 @@ struct World {
 
     /// A client-credentials token request with a client assertion instead of a secret.
     func requestToken(assertion: String, tenant: String = World.tenant, clientID: String = World.clientID) async throws -> HTTPClientResponse {
-        try await requestToken(tenant: tenant, fields: [
-            ("grant_type", "client_credentials"), ("client_id", clientID), ("scope", World.cognitiveScope),
-            ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
-            ("client_assertion", assertion),
-        ])
+        try await requestToken(
+            tenant: tenant,
+            fields: [
+                ("grant_type", "client_credentials"), ("client_id", clientID), ("scope", World.cognitiveScope),
+                ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+                ("client_assertion", assertion),
+            ])
     }
 
     /// A call to the admin API.
     func admin(_ method: String, _ path: String, _ body: String? = nil) async throws -> HTTPClientResponse {
-        try await client.execute(HTTPClientRequest(
-            method: method, url: "\(simulator.authority)/_simulator/\(path)",
-            headers: body == nil ? [] : [("Content-Type", "application/json")],
-            body: body.map { Array($0.utf8) }))
+        try await client.execute(
+            HTTPClientRequest(
+                method: method, url: "\(simulator.authority)/_simulator/\(path)",
+                headers: body == nil ? [] : [("Content-Type", "application/json")],
+                body: body.map { Array($0.utf8) }))
     }
 }
 
@@ -189,7 +203,7 @@ func formEncode(_ fields: [(String, String)]) -> String {
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
                 out.append(Character(Unicode.Scalar(byte)))
             case UInt8(ascii: " "):
                 out.append("+")
@@ -220,17 +234,27 @@ func claims(of token: String) throws -> Claims {
 
 /// The exact §3 bodies of AZURE_AUTH_FACTS.md, as the simulator must send them.
 enum Expected {
-    static let invalidKey = #"{"error":{"code":"401","message":"Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource."}}"#
-    static let invalidToken = #"{"statusCode":401,"message":"Unauthorized. Access token is missing, invalid, audience is incorrect (https://cognitiveservices.azure.com), or have expired."}"#
-    static let wrongTenant = #"{"error":{"code":"Tenant provided in token does not match resource token","message":"Token tenant 11111111-2222-3333-4444-555555555555 does not match resource tenant."}}"#
+    static let invalidKey =
+        #"{"error":{"code":"401","message":"Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an "#
+        + #"active subscription and use a correct regional API endpoint for your resource."}}"#
+    static let invalidToken =
+        #"{"statusCode":401,"message":"Unauthorized. Access token is missing, invalid, audience is incorrect (https://cognitiveservices.azure.com), or have "#
+        + #"expired."}"#
+    static let wrongTenant =
+        #"{"error":{"code":"Tenant provided in token does not match resource token","message":"Token tenant 11111111-2222-3333-4444-555555555555 does not "#
+        + #"match resource tenant."}}"#
     static let localAuthDisabled = #"{"error":{"code":"AuthenticationTypeDisabled","message": "Key based authentication is disabled for this resource."}}"#
     static let regional = #"{"error":{"code":"BadRequest","message": "Please provide an authentication key."}}"#
-    static let deploymentNotFound = #"{"error":{"code":"DeploymentNotFound","message":"The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again."}}"#
+    static let deploymentNotFound =
+        #"{"error":{"code":"DeploymentNotFound","message":"The API deployment for this resource does not exist. If you created the deployment within the last "#
+        + #"5 minutes, please wait a moment and try again."}}"#
     static let resourceNotFound = #"{"error":{"code":"404","message": "Resource not found"}}"#
     static let throttled = #"{"error":{"code":"429","message": "Rate limit is exceeded. Try again in 2 seconds."}}"#
     static let networkDenied = #"{"error":{"code":"403","message": "Access denied due to Virtual Network/Firewall rules."}}"#
 
     static func permissionDenied(_ objectID: String) -> String {
-        #"{"error":{"code":"PermissionDenied","message":"The principal `"# + objectID + #"` lacks the required data action `Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action` to perform `POST /openai/deployments/{deployment-id}/chat/completions` operation."}}"#
+        #"{"error":{"code":"PermissionDenied","message":"The principal `"# + objectID
+            + #"` lacks the required data action `Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action` to perform `POST "#
+            + #"/openai/deployments/{deployment-id}/chat/completions` operation."}}"#
     }
 }

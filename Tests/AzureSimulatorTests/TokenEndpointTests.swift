@@ -59,8 +59,9 @@ import Testing
         defer { world.simulator.stop() }
         // Certificate and federated assertions are checked in ClientAssertionTests; one without `iss` or `exp` is malformed.
         for assertion in ["eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln", "not-a-jwt"] {
-            try checkEntraError(try await world.requestToken(assertion: assertion),
-                                ErrorCase(name: "malformed", status: 400, error: "invalid_request", code: 50027, fragment: "JWT token is invalid or malformed."))
+            try checkEntraError(
+                try await world.requestToken(assertion: assertion),
+                ErrorCase(name: "malformed", status: 400, error: "invalid_request", code: 50027, fragment: "JWT token is invalid or malformed."))
         }
     }
 
@@ -75,14 +76,24 @@ import Testing
 
     @Test(arguments: [
         ErrorCase(name: "unknown tenant", status: 400, error: "invalid_request", code: 90002, fragment: "Tenant 'no-such-tenant' not found."),
-        ErrorCase(name: "unknown client", status: 400, error: "unauthorized_client", code: 700016,
-                  fragment: "Application with identifier 'ffffffff-0000-0000-0000-000000000000' was not found in the directory '\(World.tenant)'."),
-        ErrorCase(name: "wrong secret", status: 401, error: "invalid_client", code: 7000215,
-                  fragment: "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '\(World.clientID)'."),
-        ErrorCase(name: "scope without /.default", status: 400, error: "invalid_scope", code: 1002012,
-                  fragment: "The provided value for scope https://cognitiveservices.azure.com is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."),
-        ErrorCase(name: "scope of an unknown resource", status: 400, error: "invalid_resource", code: 500011,
-                  fragment: "The resource principal named https://cognitiveservice.azure.com was not found in the tenant named \(World.tenant)."),
+        ErrorCase(
+            name: "unknown client", status: 400, error: "unauthorized_client", code: 700016,
+            fragment: "Application with identifier 'ffffffff-0000-0000-0000-000000000000' was not found in the directory '\(World.tenant)'."),
+        ErrorCase(
+            name: "wrong secret", status: 401, error: "invalid_client", code: 7_000_215,
+            fragment:
+                "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a "
+                + "secret added to app '\(World.clientID)'."
+        ),
+        ErrorCase(
+            name: "scope without /.default", status: 400, error: "invalid_scope", code: 1_002_012,
+            fragment:
+                "The provided value for scope https://cognitiveservices.azure.com is not valid. Client credential flows must have a scope value with "
+                + "/.default suffixed to the resource identifier (application ID URI)."
+        ),
+        ErrorCase(
+            name: "scope of an unknown resource", status: 400, error: "invalid_resource", code: 500011,
+            fragment: "The resource principal named https://cognitiveservice.azure.com was not found in the tenant named \(World.tenant)."),
     ])
     func answersRequestErrorsInEntraShape(_ expected: ErrorCase) async throws {
         let world = try World()
@@ -91,7 +102,7 @@ import Testing
         switch expected.code {
         case 90002: response = try await world.requestToken(tenant: "no-such-tenant")
         case 700016: response = try await world.requestToken(clientID: "ffffffff-0000-0000-0000-000000000000")
-        case 7000215: response = try await world.requestToken(secret: "the-secret-id-not-its-value")
+        case 7_000_215: response = try await world.requestToken(secret: "the-secret-id-not-its-value")
         case 500011: response = try await world.requestToken(scope: "https://cognitiveservice.azure.com/.default")
         default: response = try await world.requestToken(scope: "https://cognitiveservices.azure.com")
         }
@@ -99,16 +110,22 @@ import Testing
     }
 
     @Test(arguments: [
-        ErrorCase(name: "expired secret", status: 401, error: "invalid_client", code: 7000222,
-                  fragment: "The provided client secret keys for app '\(World.clientID)' are expired."),
-        ErrorCase(name: "assertion out of time range", status: 401, error: "invalid_client", code: 700024,
-                  fragment: "Client assertion is not within its valid time range."),
-        ErrorCase(name: "no federated record", status: 400, error: "invalid_request", code: 70021,
-                  fragment: "No matching federated identity record found for presented assertion."),
-        ErrorCase(name: "malformed tenant", status: 400, error: "invalid_request", code: 900023, fragment: "is neither a valid DNS name, nor a valid external domain."),
-        ErrorCase(name: "application disabled", status: 400, error: "unauthorized_client", code: 7000112, fragment: "is disabled."),
-        ErrorCase(name: "conditional access", status: 400, error: "interaction_required", code: 53003,
-                  fragment: "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance."),
+        ErrorCase(
+            name: "expired secret", status: 401, error: "invalid_client", code: 7_000_222,
+            fragment: "The provided client secret keys for app '\(World.clientID)' are expired."),
+        ErrorCase(
+            name: "assertion out of time range", status: 401, error: "invalid_client", code: 700024,
+            fragment: "Client assertion is not within its valid time range."),
+        ErrorCase(
+            name: "no federated record", status: 400, error: "invalid_request", code: 70021,
+            fragment: "No matching federated identity record found for presented assertion."),
+        ErrorCase(
+            name: "malformed tenant", status: 400, error: "invalid_request", code: 900023, fragment: "is neither a valid DNS name, nor a valid external domain."
+        ),
+        ErrorCase(name: "application disabled", status: 400, error: "unauthorized_client", code: 7_000_112, fragment: "is disabled."),
+        ErrorCase(
+            name: "conditional access", status: 400, error: "interaction_required", code: 53003,
+            fragment: "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance."),
         ErrorCase(name: "injected unknown tenant", status: 400, error: "invalid_request", code: 90002, fragment: "Tenant '\(World.tenant)' not found."),
         ErrorCase(name: "injected unknown app", status: 400, error: "unauthorized_client", code: 700016, fragment: "was not found in the directory"),
         ErrorCase(name: "any other code", status: 400, error: "invalid_request", code: 50058, fragment: "AADSTS50058"),
@@ -156,7 +173,9 @@ import Testing
         #expect(body.error_codes == [expected.code], sourceLocation: sourceLocation)
         #expect(body.error_description.hasPrefix("AADSTS\(expected.code): "), sourceLocation: sourceLocation)
         #expect(body.error_description.contains(expected.fragment), "\(body.error_description)", sourceLocation: sourceLocation)
-        #expect(body.error_description.contains("Trace ID: \(body.trace_id) Correlation ID: \(body.correlation_id) Timestamp: \(body.timestamp)"), sourceLocation: sourceLocation)
+        #expect(
+            body.error_description.contains("Trace ID: \(body.trace_id) Correlation ID: \(body.correlation_id) Timestamp: \(body.timestamp)"),
+            sourceLocation: sourceLocation)
         #expect(body.error_uri == "https://login.microsoftonline.com/error?code=\(expected.code)", sourceLocation: sourceLocation)
         #expect(body.timestamp.count == 20 && body.timestamp.hasSuffix("Z"), sourceLocation: sourceLocation)
         // Keys in Entra's order.

@@ -1,16 +1,16 @@
+import Agent
+import Auth
 // The parsers of outside input behind one entry, for the libFuzzer harness (`make fuzz`) and for
 // replaying the inputs it once crashed on (Tests/Fuzz/Regressions, in `make test`).
 import AzureSimulator
+import Config
 import Dispatch
+import Endpoint
 import HTTPServer
 import JSON
 import Log
-import Config
-import Auth
-import Probe
 import Metrics
-import Endpoint
-import Agent
+import Probe
 
 /// Feeds bytes to one parser. Never throws: every outcome but a trap is fine.
 public enum FuzzEntry {
@@ -25,7 +25,8 @@ public enum FuzzEntry {
     /// An endpoint with one resource's worth of state, for the request handler.
     static let endpoint: StatusEndpoint = {
         let config = CanaryConfig(resources: [ResourceConfig(name: "r", endpoint: "https://r.openai.azure.com/", probe: .models, apiKey: Secret("k"))])
-        let agent = Agent(config: config, logger: EventLogger(format: .logfmt, level: .error) { _ in }, build: BuildInfo(version: "f", revision: "f", swiftVersion: "6"))
+        let agent = Agent(
+            config: config, logger: EventLogger(format: .logfmt, level: .error) { _ in }, build: BuildInfo(version: "f", revision: "f", swiftVersion: "6"))
         return StatusEndpoint(source: AgentReference(agent), version: "fuzz") { $0(.success(1)) }
     }()
 
@@ -70,15 +71,17 @@ public enum FuzzEntry {
             // Nor for numbers of 16 digits or more, past a Double's precision, where JSONDecoder
             // reads 999999999999999999.9 as the Int 999999999999999999.)
             if let ours = JSONValue.parse(bytes), bytes.filter({ $0 == UInt8(ascii: "[") || $0 == UInt8(ascii: "{") }).count < 400,
-               !hasLongDigitRun(bytes) {
+                !hasLongDigitRun(bytes)
+            {
                 precondition(JSONValue.parseWithFoundation(bytes)?.rendered == ours.rendered, "JSONParser disagrees with JSONDecoder")
             }
             // The first byte picks the status and auth mode; the rest is the body.
             let statuses = [200, 400, 401, 403, 404, 429, 500, 503]
             let first = bytes.first ?? 0
             let auth: AuthMode = first & 1 == 0 ? .apiKey : .entraID
-            let verdict = ResponseClassifier.classify(status: statuses[Int(first >> 1) % statuses.count], body: Array(bytes.dropFirst()),
-                                                      headers: [("Date", text), ("retry-after", text)], auth: auth)
+            let verdict = ResponseClassifier.classify(
+                status: statuses[Int(first >> 1) % statuses.count], body: Array(bytes.dropFirst()),
+                headers: [("Date", text), ("retry-after", text)], auth: auth)
             _ = ResponseClassifier.retryAfter([("retry-after", text)])
             _ = HTTPDate.parse(text)
             _ = TokenDiagnosis.refine(verdict, claims: try? TokenClaims.decode(jwt: text), endpoint: "https://r.openai.azure.com/", serviceTime: 1_800_000_000)
@@ -89,8 +92,9 @@ public enum FuzzEntry {
                 let parts = line.split(separator: ":", maxSplits: 1)
                 return (String(parts.first ?? ""), String(parts.dropFirst().first ?? ""))
             }
-            var request = HTTPRequest(method: lines.first.map(String.init) ?? "GET", path: lines.dropFirst().first.map(String.init) ?? "/",
-                                      headers: headers, body: Array(lines.suffix(1).joined().utf8))
+            var request = HTTPRequest(
+                method: lines.first.map(String.init) ?? "GET", path: lines.dropFirst().first.map(String.init) ?? "/",
+                headers: headers, body: Array(lines.suffix(1).joined().utf8))
             request.remoteAddress = bytes.count % 2 == 0 ? "127.0.0.1" : "10.0.0.1"
             request.clientCertificate = [.notTLS, .none, .verified, .unverified][bytes.count % 4]
             // The door's parsing and certificate policy; not bcrypt itself, which is libcrypt's.
@@ -125,7 +129,10 @@ func againstSimulator(_ decoded: CanaryConfig) -> CanaryConfig {
             settings.authority = authority
             return CredentialConfig(name: credential.name, settings: .clientCertificate(settings))
         case .managedIdentity(var settings):
-            settings.endpoint = authority + (settings.kind == .appService ? "/msi/token" : settings.kind == .arc ? "/arc/metadata/identity/oauth2/token" : "/metadata/identity/oauth2/token")
+            settings.endpoint =
+                authority
+                + (settings.kind == .appService
+                    ? "/msi/token" : settings.kind == .arc ? "/arc/metadata/identity/oauth2/token" : "/metadata/identity/oauth2/token")
             return CredentialConfig(name: credential.name, settings: .managedIdentity(settings))
         case .workloadIdentity, .azureCLI, .chain:
             return nil
@@ -150,7 +157,8 @@ func againstSimulator(_ decoded: CanaryConfig) -> CanaryConfig {
 
 /// Starts an agent on `config`, runs one round of every resource, and stops it.
 func runOnce(_ config: CanaryConfig) async {
-    let agent = Agent(config: config, logger: EventLogger(format: .logfmt, level: .error) { _ in }, build: BuildInfo(version: "f", revision: "f", swiftVersion: "6"))
+    let agent = Agent(
+        config: config, logger: EventLogger(format: .logfmt, level: .error) { _ in }, build: BuildInfo(version: "f", revision: "f", swiftVersion: "6"))
     if let monitor = agent.controlPlane {
         for resource in config.resources { await monitor.read(resource) }
     }

@@ -8,8 +8,9 @@ public enum Promtool {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try text.write(toFile: directory + "/metrics", atomically: true, encoding: .utf8)
-        let process = try SpawnedProcess(executable: "/usr/bin/promtool", arguments: ["check", "metrics"], environment: ProcessInfo.processInfo.environment,
-                                         input: directory + "/metrics", stdout: directory + "/stdout", stderr: directory + "/stderr")
+        let process = try SpawnedProcess(
+            executable: "/usr/bin/promtool", arguments: ["check", "metrics"], environment: ProcessInfo.processInfo.environment,
+            input: directory + "/metrics", stdout: directory + "/stdout", stderr: directory + "/stderr")
         process.waitBlocking(seconds: 60)
         let output = ["stdout", "stderr"].map { (try? String(contentsOfFile: directory + "/" + $0, encoding: .utf8)) ?? "" }.joined()
         return (process.terminationStatus, output)

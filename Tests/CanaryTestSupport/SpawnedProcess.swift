@@ -2,6 +2,7 @@
 // (Foundation's Process reaps through a SIGCHLD handler that, with many children started and
 // stopped at once, was seen to miss exits: waitUntilExit then blocks forever.)
 import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -29,8 +30,9 @@ public final class SpawnedProcess: Sendable {
         var pid: pid_t = 0
         let status = argv.withUnsafeBufferPointer { arguments in
             envp.withUnsafeBufferPointer { environment in
-                posix_spawnp(&pid, executable, &actions, nil, UnsafeMutablePointer(mutating: arguments.baseAddress!),
-                             UnsafeMutablePointer(mutating: environment.baseAddress!))
+                posix_spawnp(
+                    &pid, executable, &actions, nil, UnsafeMutablePointer(mutating: arguments.baseAddress!),
+                    UnsafeMutablePointer(mutating: environment.baseAddress!))
             }
         }
         guard status == 0 else { throw SpawnError(executable: executable, errno: status) }

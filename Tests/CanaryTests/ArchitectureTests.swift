@@ -67,7 +67,9 @@ import Testing
                 let text = try String(contentsOfFile: Self.root + "/Sources/Canary/\(folder)/\(file)", encoding: .utf8)
                 for line in text.split(separator: "\n") where line.contains("import ") {
                     let words = line.split(separator: " ")
-                    guard let index = words.firstIndex(of: "import"), index + 1 < words.count, words[..<index].allSatisfy({ $0.hasPrefix("@") }) else { continue }
+                    guard let index = words.firstIndex(of: "import"), index + 1 < words.count, words[..<index].allSatisfy({ $0.hasPrefix("@") }) else {
+                        continue
+                    }
                     let module = String(words[index + 1])
                     #expect(layers.contains(module) || Self.allowedImports.contains(module), "\(folder)/\(file) imports \(module)")
                 }

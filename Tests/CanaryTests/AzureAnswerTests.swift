@@ -1,11 +1,12 @@
+import Foundation
 // docs/azure-answers.md as fixtures: every real answer recorded there gets the reason it names.
 import JSON
-import Foundation
 import Testing
-@testable import Config
+
 @testable import Auth
-@testable import Probe
+@testable import Config
 @testable import ControlPlane
+@testable import Probe
 
 /// One `answer` block of docs/azure-answers.md.
 struct RecordedAnswer: Sendable, CustomTestStringConvertible {
@@ -111,9 +112,11 @@ struct RecordedAnswer: Sendable, CustomTestStringConvertible {
         let recorded = Set(RecordedAnswer.all.map(\.reason))
         // Reasons from the network or the host, or refined from a token's claims by clock
         // (docs/azure-answers.md, "Reasons without an answer body").
-        let withoutBody: Set<String> = ["timeout", "connection_failed", "dns_failed", "tls_failed", "unexpected_status",
-                                         "token_expired", "token_not_yet_valid", "token_acquisition_failed",
-                                         "bad_response", "imds_unavailable", "cli_not_logged_in", "role_propagating"]
+        let withoutBody: Set<String> = [
+            "timeout", "connection_failed", "dns_failed", "tls_failed", "unexpected_status",
+            "token_expired", "token_not_yet_valid", "token_acquisition_failed",
+            "bad_response", "imds_unavailable", "cli_not_logged_in", "role_propagating",
+        ]
         for reason in FailureReason.allCases.map(\.rawValue) + RefreshFailureReason.allCases.map(\.rawValue) where !withoutBody.contains(reason) {
             #expect(recorded.contains(reason), "docs/azure-answers.md records no answer for \(reason)")
         }
@@ -129,13 +132,17 @@ struct RecordedAnswer: Sendable, CustomTestStringConvertible {
         switch answer.reason {
         case "arm_account":
             let account = ControlPlaneReader.account(json)
-            #expect(account == AccountFacts(kind: "OpenAI", location: "eastus", endpoint: "https://terraform.openai.azure.com/", customSubDomain: "terraform",
-                                            localAuthDisabled: true, publicNetworkAccess: "Enabled", networkDefaultAction: nil))
+            #expect(
+                account
+                    == AccountFacts(
+                        kind: "OpenAI", location: "eastus", endpoint: "https://terraform.openai.azure.com/", customSubDomain: "terraform",
+                        localAuthDisabled: true, publicNetworkAccess: "Enabled", networkDefaultAction: nil))
         case "arm_account_without_subdomain":
             let account = ControlPlaneReader.account(json)
             #expect(account.customSubDomain == nil && !account.localAuthDisabled && account.networkDefaultAction == nil, "null is unset")
-            let facts = ControlPlaneFacts(armID: ARMResourceID("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/g/providers/Microsoft.CognitiveServices/accounts/a")!,
-                                          readAt: 0, account: account)
+            let facts = ControlPlaneFacts(
+                armID: ARMResourceID("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/g/providers/Microsoft.CognitiveServices/accounts/a")!,
+                readAt: 0, account: account)
             #expect(facts.findings(hasKeyCanary: true, hasEntraCanary: true, deployment: nil).map(\.check) == [.noCustomSubdomain])
         case "arm_deployments":
             #expect(ControlPlaneReader.deployments(json) == [DeploymentFacts(name: "deploymentName", model: "ada", version: "1", state: "Succeeded")])
@@ -145,8 +152,12 @@ struct RecordedAnswer: Sendable, CustomTestStringConvertible {
             #expect(item["createdOn"]?.stringValue.flatMap(ControlPlaneReader.timestamp) == 1_642_280_925.4904312)
         case "arm_role_definition":
             let permissions = (json["properties"]?["permissions"]?.arrayValue ?? []).map(ControlPlaneReader.permission)
-            let grant = RoleGrant(roleID: "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd", roleName: "Cognitive Services OpenAI User", scope: "/", createdOn: nil, permissions: permissions)
-            #expect(grant.allows(dataAction: chat) && grant.allows(dataAction: ProbeKind.embeddings.dataAction) && grant.allows(dataAction: ProbeKind.models.dataAction))
+            let grant = RoleGrant(
+                roleID: "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd", roleName: "Cognitive Services OpenAI User", scope: "/", createdOn: nil, permissions: permissions
+            )
+            #expect(
+                grant.allows(dataAction: chat) && grant.allows(dataAction: ProbeKind.embeddings.dataAction)
+                    && grant.allows(dataAction: ProbeKind.models.dataAction))
             #expect(!grant.allows(dataAction: "Microsoft.CognitiveServices/accounts/OpenAI/stored-completions/read"), "notDataActions win within the block")
             #expect(!grant.allows(dataAction: ProbeKind.responses.dataAction), "the 12/2024 definition does not cover responses/write")
         case "arm_role_definition_control_only":

@@ -1,16 +1,18 @@
 // The Azure CLI credential against stand-in `az` scripts: both expiry fields, not logged in, timeout.
 import HTTPClient
 import Testing
-@testable import Support
-@testable import Config
+
 @testable import Auth
+@testable import Config
+@testable import Support
 
 @Suite struct AzureCLISourceTests {
     let directory = fixturesDirectory + "/az/"
     let client = HTTPClient()
 
     func acquire(_ script: String, timeout: Double = 10) async throws(TokenAcquisitionError) -> CachedToken {
-        let source = AzureCLISource(settings: AzureCLISettings(azPath: directory + script, tenantID: nil, scope: CredentialDefaults.scope, timeoutSeconds: timeout))
+        let source = AzureCLISource(
+            settings: AzureCLISettings(azPath: directory + script, tenantID: nil, scope: CredentialDefaults.scope, timeoutSeconds: timeout))
         return try await source.acquireToken(AcquisitionContext(client: client, clock: SystemClock(), timeoutSeconds: 5))
     }
 
@@ -62,8 +64,10 @@ import Testing
         #expect(source.arguments == ["account", "get-access-token", "--output", "json", "--resource", "https://ai.azure.com", "--tenant", "t1"])
     }
 
-    @Test(arguments: ["2026-11-25 13:00:1e300", "2026-11-25 13:00:nan", "-2147483648-11-25 13:00:00", "2026-13-25 13:00:00",
-                      "2026-11-25 24:00:00", "2026-11-25 13:60:00", "2026-11-00 13:00:00", "2026-11-25 13:00:61"])
+    @Test(arguments: [
+        "2026-11-25 13:00:1e300", "2026-11-25 13:00:nan", "-2147483648-11-25 13:00:00", "2026-13-25 13:00:00",
+        "2026-11-25 24:00:00", "2026-11-25 13:60:00", "2026-11-00 13:00:00", "2026-11-25 13:00:61",
+    ])
     func outOfRangeLocalTimesAreRefusedNotTrapped(text: String) {
         #expect(AzureCLISource.parseLocalTime(text) == nil)
     }

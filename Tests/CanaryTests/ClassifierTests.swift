@@ -1,8 +1,9 @@
 // The classifier: every body from AZURE_AUTH_FACTS.md §3, reworded variants, odd bodies, transport errors.
 import HTTPClient
 import Testing
-@testable import Support
+
 @testable import Probe
+@testable import Support
 
 @Suite struct ClassifierTests {
     struct Case: Sendable, CustomTestStringConvertible {
@@ -16,41 +17,104 @@ import Testing
     }
 
     static let facts: [Case] = [
-        Case(name: "bad api key", status: 401, body: #"{"error":{"code":"401","message":"Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource."}}"#, auth: .apiKey, expected: .invalidAPIKey),
-        Case(name: "bearer rejected", status: 401, body: #"{"statusCode":401,"message":"Unauthorized. Access token is missing, invalid, audience is incorrect (https://cognitiveservices.azure.com), or have expired."}"#, auth: .entraID, expected: .tokenRejected),
-        Case(name: "wrong tenant", status: 400, body: #"{"error":{"code":"Tenant provided in token does not match resource token","message":"Token tenant 11111111-2222-3333-4444-555555555555 does not match resource tenant."}}"#, auth: .entraID, expected: .wrongTenant),
-        Case(name: "no data action", status: 401, body: #"{"error":{"code":"PermissionDenied","message":"The principal `00000000-0000-0000-0000-000000000000` lacks the required data action `Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action` to perform `POST /openai/deployments/{deployment-id}/chat/completions` operation."}}"#, auth: .entraID, expected: .permissionDenied),
-        Case(name: "local auth disabled", status: 403, body: #"{"error":{"code":"AuthenticationTypeDisabled","message": "Key based authentication is disabled for this resource."}}"#, auth: .apiKey, expected: .keyAuthDisabled),
-        Case(name: "regional endpoint", status: 400, body: #"{"error":{"code":"BadRequest","message": "Please provide an authentication key."}}"#, auth: .entraID, expected: .regionalEndpoint),
-        Case(name: "deployment missing", status: 404, body: #"{"error":{"code":"DeploymentNotFound","message":"The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again."}}"#, auth: .apiKey, expected: .deploymentNotFound),
+        Case(
+            name: "bad api key", status: 401,
+            body:
+                #"{"error":{"code":"401","message":"Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for "#
+                + #"an active subscription and use a correct regional API endpoint for your resource."}}"#,
+            auth: .apiKey, expected: .invalidAPIKey),
+        Case(
+            name: "bearer rejected", status: 401,
+            body:
+                #"{"statusCode":401,"message":"Unauthorized. Access token is missing, invalid, audience is incorrect (https://cognitiveservices.azure.com), "#
+                + #"or have expired."}"#,
+            auth: .entraID, expected: .tokenRejected),
+        Case(
+            name: "wrong tenant", status: 400,
+            body:
+                #"{"error":{"code":"Tenant provided in token does not match resource token","message":"Token tenant 11111111-2222-3333-4444-555555555555 does "#
+                + #"not match resource tenant."}}"#,
+            auth: .entraID, expected: .wrongTenant),
+        Case(
+            name: "no data action", status: 401,
+            body:
+                #"{"error":{"code":"PermissionDenied","message":"The principal `00000000-0000-0000-0000-000000000000` lacks the required data action "#
+                + #"`Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action` to perform `POST "#
+                + #"/openai/deployments/{deployment-id}/chat/completions` operation."}}"#,
+            auth: .entraID, expected: .permissionDenied),
+        Case(
+            name: "local auth disabled", status: 403,
+            body: #"{"error":{"code":"AuthenticationTypeDisabled","message": "Key based authentication is disabled for this resource."}}"#, auth: .apiKey,
+            expected: .keyAuthDisabled),
+        Case(
+            name: "regional endpoint", status: 400, body: #"{"error":{"code":"BadRequest","message": "Please provide an authentication key."}}"#,
+            auth: .entraID, expected: .regionalEndpoint),
+        Case(
+            name: "deployment missing", status: 404,
+            body:
+                #"{"error":{"code":"DeploymentNotFound","message":"The API deployment for this resource does not exist. If you created the deployment within "#
+                + #"the last 5 minutes, please wait a moment and try again."}}"#,
+            auth: .apiKey, expected: .deploymentNotFound),
         Case(name: "wrong path", status: 404, body: #"{"error":{"code":"404","message": "Resource not found"}}"#, auth: .entraID, expected: .notFound),
-        Case(name: "throttled", status: 429, body: #"{"error":{"code":"429","message": "Rate limit is exceeded. Try again in 2 seconds."}}"#, headers: [("retry-after", "2")], auth: .apiKey, expected: .throttled),
-        Case(name: "network rules", status: 403, body: #"{"error":{"code":"403","message": "Access denied due to Virtual Network/Firewall rules."}}"#, headers: [("policy-id", "ThrowExceptionDueToTrafficDenied")], auth: .entraID, expected: .networkDenied),
+        Case(
+            name: "throttled", status: 429, body: #"{"error":{"code":"429","message": "Rate limit is exceeded. Try again in 2 seconds."}}"#,
+            headers: [("retry-after", "2")], auth: .apiKey, expected: .throttled),
+        Case(
+            name: "network rules", status: 403, body: #"{"error":{"code":"403","message": "Access denied due to Virtual Network/Firewall rules."}}"#,
+            headers: [("policy-id", "ThrowExceptionDueToTrafficDenied")], auth: .entraID, expected: .networkDenied),
     ]
 
     static let reworded: [Case] = [
-        Case(name: "permission denied, message reworded", status: 401, body: #"{"error":{"code":"PermissionDenied","message":"Principal does not have access to API/Operation."}}"#, auth: .entraID, expected: .permissionDenied),
-        Case(name: "permission denied as 403", status: 403, body: #"{"error":{"code":"PermissionDenied","message":"Principal does not have access."}}"#, auth: .entraID, expected: .permissionDenied),
-        Case(name: "permission denied, no code, message only", status: 401, body: #"{"error":{"message":"The principal `x` lacks the required data action `y`."}}"#, auth: .entraID, expected: .permissionDenied),
-        Case(name: "bearer rejected, statusCode shape, new words", status: 401, body: #"{"statusCode":401,"message":"Unauthorized."}"#, auth: .entraID, expected: .tokenRejected),
-        Case(name: "bad key, message reworded", status: 401, body: #"{"error":{"code":"401","message":"Key invalid."}}"#, auth: .apiKey, expected: .invalidAPIKey),
+        Case(
+            name: "permission denied, message reworded", status: 401,
+            body: #"{"error":{"code":"PermissionDenied","message":"Principal does not have access to API/Operation."}}"#, auth: .entraID,
+            expected: .permissionDenied),
+        Case(
+            name: "permission denied as 403", status: 403, body: #"{"error":{"code":"PermissionDenied","message":"Principal does not have access."}}"#,
+            auth: .entraID, expected: .permissionDenied),
+        Case(
+            name: "permission denied, no code, message only", status: 401,
+            body: #"{"error":{"message":"The principal `x` lacks the required data action `y`."}}"#, auth: .entraID, expected: .permissionDenied),
+        Case(
+            name: "bearer rejected, statusCode shape, new words", status: 401, body: #"{"statusCode":401,"message":"Unauthorized."}"#, auth: .entraID,
+            expected: .tokenRejected),
+        Case(
+            name: "bad key, message reworded", status: 401, body: #"{"error":{"code":"401","message":"Key invalid."}}"#, auth: .apiKey, expected: .invalidAPIKey
+        ),
         Case(name: "401 with no body, key", status: 401, body: "", auth: .apiKey, expected: .invalidAPIKey),
         Case(name: "401 with no body, token", status: 401, body: "", auth: .entraID, expected: .tokenRejected),
-        Case(name: "wrong tenant, message only", status: 400, body: #"{"error":{"code":"InvalidTenant","message":"Token tenant a does not match resource tenant."}}"#, auth: .entraID, expected: .wrongTenant),
-        Case(name: "local auth disabled, code only", status: 403, body: #"{"error":{"code":"AuthenticationTypeDisabled","message":"Nope."}}"#, auth: .apiKey, expected: .keyAuthDisabled),
-        Case(name: "network rules, header only", status: 403, body: #"{"error":{"code":"Forbidden","message":"Denied."}}"#, headers: [("Policy-Id", "ThrowExceptionDueToTrafficDenied")], auth: .apiKey, expected: .networkDenied),
-        Case(name: "deployment missing, code only", status: 404, body: #"{"error":{"code":"DeploymentNotFound","message":"Gone."}}"#, auth: .entraID, expected: .deploymentNotFound),
+        Case(
+            name: "wrong tenant, message only", status: 400,
+            body: #"{"error":{"code":"InvalidTenant","message":"Token tenant a does not match resource tenant."}}"#, auth: .entraID, expected: .wrongTenant),
+        Case(
+            name: "local auth disabled, code only", status: 403, body: #"{"error":{"code":"AuthenticationTypeDisabled","message":"Nope."}}"#, auth: .apiKey,
+            expected: .keyAuthDisabled),
+        Case(
+            name: "network rules, header only", status: 403, body: #"{"error":{"code":"Forbidden","message":"Denied."}}"#,
+            headers: [("Policy-Id", "ThrowExceptionDueToTrafficDenied")], auth: .apiKey, expected: .networkDenied),
+        Case(
+            name: "deployment missing, code only", status: 404, body: #"{"error":{"code":"DeploymentNotFound","message":"Gone."}}"#, auth: .entraID,
+            expected: .deploymentNotFound),
         Case(name: "404 html", status: 404, body: "<html>Not Found</html>", auth: .apiKey, expected: .notFound),
         Case(name: "503 html", status: 503, body: "<html>Service Unavailable</html>", auth: .apiKey, expected: .serverError),
         Case(name: "500 json", status: 500, body: #"{"error":{"code":"InternalServerError","message":"x"}}"#, auth: .entraID, expected: .serverError),
-        Case(name: "other 400 error object: the request, not the caller", status: 400, body: #"{"error":{"code":"BadRequest","message":"Invalid request body."}}"#, auth: .apiKey, expected: .requestRejected),
-        Case(name: "400 error object with a null code", status: 400, body: #"{"error":{"message":"Unrecognized request argument supplied: max_completion_tokens","type":"invalid_request_error","param":null,"code":null}}"#, auth: .entraID, expected: .requestRejected),
+        Case(
+            name: "other 400 error object: the request, not the caller", status: 400,
+            body: #"{"error":{"code":"BadRequest","message":"Invalid request body."}}"#, auth: .apiKey, expected: .requestRejected),
+        Case(
+            name: "400 error object with a null code", status: 400,
+            body:
+                #"{"error":{"message":"Unrecognized request argument supplied: "#
+                + #"max_completion_tokens","type":"invalid_request_error","param":null,"code":null}}"#,
+            auth: .entraID, expected: .requestRejected),
         Case(name: "400 without an error object", status: 400, body: "<html>Bad Request</html>", auth: .apiKey, expected: .unexpectedStatus),
         Case(name: "418", status: 418, body: "teapot", auth: .apiKey, expected: .unexpectedStatus),
         Case(name: "200 with a JSON object", status: 200, body: #"{"id":"x","choices":[]}"#, auth: .entraID, expected: nil),
         Case(name: "200 that is not JSON", status: 200, body: "<html>captive portal</html>", auth: .apiKey, expected: .unexpectedStatus),
         Case(name: "200 with invalid JSON", status: 200, body: #"{"id": "#, auth: .apiKey, expected: .unexpectedStatus),
-        Case(name: "truncated JSON error body", status: 401, body: #"{"error":{"code":"PermissionDenied","message":"The principal `x` lacks the req"#, auth: .entraID, expected: .tokenRejected),
+        Case(
+            name: "truncated JSON error body", status: 401, body: #"{"error":{"code":"PermissionDenied","message":"The principal `x` lacks the req"#,
+            auth: .entraID, expected: .tokenRejected),
     ]
 
     @Test(arguments: facts + reworded)

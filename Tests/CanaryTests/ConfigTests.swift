@@ -1,7 +1,8 @@
 // The configuration loader: the good file decodes fully; every bad file reports every error in place.
 import Testing
-@testable import Support
+
 @testable import Config
+@testable import Support
 
 @Suite struct ConfigTests {
     let directory = fixturesDirectory + "/config"
@@ -13,8 +14,10 @@ import Testing
         #expect(config.timeout == .seconds(5))
         #expect(config.credentials.map(\.name) == ["app-prod", "app-env"])
         guard case .clientSecret(let prod) = config.credentials[0].settings,
-              case .clientSecret(let env) = config.credentials[1].settings else {
-            Issue.record("credential types"); return
+            case .clientSecret(let env) = config.credentials[1].settings
+        else {
+            Issue.record("credential types")
+            return
         }
         #expect(prod.secret.exposedValue == "app-prod-secret-value")
         #expect(prod.secretSource == .file(directory + "/app-prod.secret"))
@@ -41,21 +44,30 @@ import Testing
     }
 
     @Test func relativeSecretPathsResolveAgainstTheCredentialsDirectory() throws {
-        let config = try ConfigLoader.load(path: directory + "/good.yaml", variables: [
-            "APP_ENV_SECRET": "x", "CREDENTIALS_DIRECTORY": fixturesDirectory + "/credentials-directory",
-        ])
-        guard case .clientSecret(let prod) = config.credentials[0].settings else { Issue.record("type"); return }
+        let config = try ConfigLoader.load(
+            path: directory + "/good.yaml",
+            variables: [
+                "APP_ENV_SECRET": "x", "CREDENTIALS_DIRECTORY": fixturesDirectory + "/credentials-directory",
+            ])
+        guard case .clientSecret(let prod) = config.credentials[0].settings else {
+            Issue.record("type")
+            return
+        }
         #expect(prod.secret.exposedValue == "from-credentials-directory")
     }
 
     /// `control_plane:` and `arm_id` (issue 13): defaults per cloud, and errors with their place.
     @Test func controlPlaneAndARMIDsDecodeWithDefaultsAndClearErrors() throws {
         let environment = ConfigEnvironment(variables: ["S": "s"], configDirectory: "/")
-        func text(_ controlPlane: String, authority: String = "https://login.microsoftonline.com", armID: String = "/subscriptions/5f1a2b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/r") -> String {
+        func text(
+            _ controlPlane: String, authority: String = "https://login.microsoftonline.com",
+            armID: String = "/subscriptions/5f1a2b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/r"
+        ) -> String {
             """
             \(controlPlane)
             credentials:
-              app: {type: client_secret, tenant_id: 8a1f6b3e-0d2c-4c7a-9b5e-2f4d6a8c0e11, client_id: 3c9e2a71-5b4d-4e8f-a6c2-7d1b9e0f4a22, client_secret_env: S, authority: "\(authority)"}
+              app: {type: client_secret, tenant_id: 8a1f6b3e-0d2c-4c7a-9b5e-2f4d6a8c0e11, client_id: 3c9e2a71-5b4d-4e8f-a6c2-7d1b9e0f4a22, client_secret_env: \
+              S, authority: "\(authority)"}
             resources:
               - {name: r, endpoint: "https://r.openai.azure.com/", deployment: d, credential: app, arm_id: "\(armID)"}
             """
@@ -64,18 +76,24 @@ import Testing
         #expect(plain.controlPlane == ControlPlaneConfig(credential: "app", endpoint: "https://management.azure.com", interval: .seconds(600)))
         #expect(plain.controlPlane?.scope == "https://management.azure.com/.default")
         #expect(plain.resources.first?.armID?.name == "r" && plain.resources.first?.armID?.resourceGroup == "rg")
-        let government = try ConfigLoader.decode(text("control_plane: {credential: app}", authority: "https://login.microsoftonline.us"), file: "c.yaml", environment: environment)
+        let government = try ConfigLoader.decode(
+            text("control_plane: {credential: app}", authority: "https://login.microsoftonline.us"), file: "c.yaml", environment: environment)
         #expect(government.controlPlane?.endpoint == "https://management.usgovcloudapi.net")
         #expect(government.controlPlane?.scope == "https://management.usgovcloudapi.net/.default")
-        let simulator = try ConfigLoader.decode(text("control_plane: {credential: app, endpoint: \"http://127.0.0.1:9726/\", interval: 1m}"), file: "c.yaml", environment: environment)
+        let simulator = try ConfigLoader.decode(
+            text("control_plane: {credential: app, endpoint: \"http://127.0.0.1:9726/\", interval: 1m}"), file: "c.yaml", environment: environment)
         #expect(simulator.controlPlane == ControlPlaneConfig(credential: "app", endpoint: "http://127.0.0.1:9726", interval: .seconds(60)))
 
         for (controlPlane, armID, expected) in [
             ("control_plane: {credential: nobody}", nil, "c.yaml:1:29: control_plane.credential: unknown credential \"nobody\" (defined: app)"),
             ("control_plane: {credential: app, interval: 10s}", nil, "c.yaml:1:44: control_plane.interval: must be between 1m and 1d, found 10s"),
             ("control_plane: {endpoint: \"https://management.azure.com\"}", nil, "c.yaml:1:16: control_plane.credential: missing required key \"credential\""),
-            ("control_plane: {credential: app}", "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Web/sites/r",
-             "arm_id: arm_id must be an account's Resource Manager id, /subscriptions/SUBSCRIPTION-ID/resourceGroups/GROUP/providers/Microsoft.CognitiveServices/accounts/NAME, found \"/subscriptions/x/resourceGroups/rg/providers/Microsoft.Web/sites/r\""),
+            (
+                "control_plane: {credential: app}", "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Web/sites/r",
+                "arm_id: arm_id must be an account's Resource Manager id, "
+                    + "/subscriptions/SUBSCRIPTION-ID/resourceGroups/GROUP/providers/Microsoft.CognitiveServices/accounts/NAME, found "
+                    + "\"/subscriptions/x/resourceGroups/rg/providers/Microsoft.Web/sites/r\""
+            ),
         ] {
             let source = armID.map { text(controlPlane, armID: $0) } ?? text(controlPlane)
             #expect(throws: ConfigErrors.self) { try ConfigLoader.decode(source, file: "c.yaml", environment: environment) }
@@ -94,31 +112,37 @@ import Testing
 
     /// Each bad file, and every error it must report as LINE:COLUMN plus a fragment of the message.
     static let badFiles: [(String, [String])] = [
-        ("bad-keys.yaml", [
-            "2:1: intervall: unknown key \"intervall\" (did you mean \"interval\"?)",
-            "9:5: credentials.app.scopes: unknown key \"scopes\" (did you mean \"scope\"?)",
-            "15:5: resources[0].colour: unknown key \"colour\"",
-        ]),
-        ("bad-values.yaml", [
-            "1:9: listen: invalid listen address \"9725\"",
-            "2:11: interval: invalid duration \"30 seconds\"",
-            "3:10: timeout: must be greater than zero",
-            "6:11: credentials.app.type: unknown credential type",
-            "8:5: credentials.app2.tenant_id: missing required key \"tenant_id\"",
-            "9:16: credentials.app2.client_id: expected a string, found a list",
-            "10:25: credentials.app2.client_secret_file: cannot read secret file",
-            "13:15: resources[0].endpoint: \"contoso.openai.azure.com\" is not an absolute http:// or https:// URL",
-            "15:12: resources[0].probe: invalid value \"completions\"",
-            "17:15: resources[0].interval: invalid duration \"5x\"",
-            "18:11: resources[1].name: duplicate resource name \"a\" (first used at line 12)",
-            "21:17: resources[1].credential: unknown credential \"nobody\" (defined: app, app2)",
-            "23:18: resources[1].api_key_env: give either api_key_file or api_key_env, not both",
-            "24:5: resources[2].deployment: missing required key \"deployment\"",
-            "27:5: resources[3]: a resource needs api_key_file, api_key_env or credential",
-            "33:18: resources[4].api_version: api_version must be v1 or a dated version such as 2024-10-21 or 2025-04-01-preview, found \"latest\"",
-            "39:18: resources[5].api_version: probe responses needs api_version v1 or a version from 2025-03-01-preview on, found \"2024-10-21\"",
-            "41:5: resources[6].deployment: missing required key \"deployment\" (needed by probe embeddings",
-        ]),
+        (
+            "bad-keys.yaml",
+            [
+                "2:1: intervall: unknown key \"intervall\" (did you mean \"interval\"?)",
+                "9:5: credentials.app.scopes: unknown key \"scopes\" (did you mean \"scope\"?)",
+                "15:5: resources[0].colour: unknown key \"colour\"",
+            ]
+        ),
+        (
+            "bad-values.yaml",
+            [
+                "1:9: listen: invalid listen address \"9725\"",
+                "2:11: interval: invalid duration \"30 seconds\"",
+                "3:10: timeout: must be greater than zero",
+                "6:11: credentials.app.type: unknown credential type",
+                "8:5: credentials.app2.tenant_id: missing required key \"tenant_id\"",
+                "9:16: credentials.app2.client_id: expected a string, found a list",
+                "10:25: credentials.app2.client_secret_file: cannot read secret file",
+                "13:15: resources[0].endpoint: \"contoso.openai.azure.com\" is not an absolute http:// or https:// URL",
+                "15:12: resources[0].probe: invalid value \"completions\"",
+                "17:15: resources[0].interval: invalid duration \"5x\"",
+                "18:11: resources[1].name: duplicate resource name \"a\" (first used at line 12)",
+                "21:17: resources[1].credential: unknown credential \"nobody\" (defined: app, app2)",
+                "23:18: resources[1].api_key_env: give either api_key_file or api_key_env, not both",
+                "24:5: resources[2].deployment: missing required key \"deployment\"",
+                "27:5: resources[3]: a resource needs api_key_file, api_key_env or credential",
+                "33:18: resources[4].api_version: api_version must be v1 or a dated version such as 2024-10-21 or 2025-04-01-preview, found \"latest\"",
+                "39:18: resources[5].api_version: probe responses needs api_version v1 or a version from 2025-03-01-preview on, found \"2024-10-21\"",
+                "41:5: resources[6].deployment: missing required key \"deployment\" (needed by probe embeddings",
+            ]
+        ),
         ("bad-syntax.yaml", ["4:4: YAML syntax error: did not find expected '-' indicator"]),
         ("bad-shape.yaml", ["1:1: expected a mapping, found a list"]),
     ]
@@ -141,18 +165,18 @@ import Testing
 
     @Test func secretValuesNeverAppearInErrors() throws {
         let text = """
-        credentials:
-          app:
-            type: client_secret
-            tenant_id: t
-            client_id: c
-            client_secret_env: SECRET_A
-            client_secret_file: app-prod.secret
-        resources:
-          - name: r
-            endpoint: not a url
-            api_key_env: KEY_B
-        """
+            credentials:
+              app:
+                type: client_secret
+                tenant_id: t
+                client_id: c
+                client_secret_env: SECRET_A
+                client_secret_file: app-prod.secret
+            resources:
+              - name: r
+                endpoint: not a url
+                api_key_env: KEY_B
+            """
         let environment = ConfigEnvironment(variables: ["SECRET_A": "hunter2-secret", "KEY_B": "   "], configDirectory: directory)
         #expect {
             _ = try ConfigLoader.decode(text, file: "inline.yaml", environment: environment)
@@ -188,11 +212,11 @@ import Testing
 
     @Test func aResourcesIntervalAndTheCLITimeoutAreBoundedToo() {
         let text = """
-        credentials:
-          me: {type: azure_cli, timeout: 2h}
-        resources:
-          - {name: r, endpoint: "https://r.openai.azure.com/", probe: models, credential: me, interval: 500ms}
-        """
+            credentials:
+              me: {type: azure_cli, timeout: 2h}
+            resources:
+              - {name: r, endpoint: "https://r.openai.azure.com/", probe: models, credential: me, interval: 500ms}
+            """
         #expect {
             _ = try ConfigLoader.decode(text, file: "inline.yaml", environment: ConfigEnvironment(variables: [:], configDirectory: directory))
         } throws: { thrown in
@@ -203,14 +227,15 @@ import Testing
 
     @Test func eachProbeKindDecodesWithItsDefaultAPIVersion() throws {
         let text = """
-        resources:
-          - {name: chat, endpoint: "https://a.openai.azure.com/", deployment: gpt-4o-mini, api_key_env: KEY}
-          - {name: reasoning, endpoint: "https://a.openai.azure.com/", deployment: o4-mini, api_version: v1, api_key_env: KEY}
-          - {name: embed, endpoint: "https://a.openai.azure.com/", deployment: text-embedding-3-small, probe: embeddings, api_key_env: KEY}
-          - {name: respond, endpoint: "https://a.openai.azure.com/", deployment: gpt-4o-mini, probe: responses, api_key_env: KEY}
-          - {name: respond-dated, endpoint: "https://a.openai.azure.com/", deployment: gpt-4o-mini, probe: responses, api_version: 2025-04-01-preview, api_key_env: KEY}
-          - {name: models, endpoint: "https://a.openai.azure.com/", probe: models, api_key_env: KEY}
-        """
+            resources:
+              - {name: chat, endpoint: "https://a.openai.azure.com/", deployment: gpt-4o-mini, api_key_env: KEY}
+              - {name: reasoning, endpoint: "https://a.openai.azure.com/", deployment: o4-mini, api_version: v1, api_key_env: KEY}
+              - {name: embed, endpoint: "https://a.openai.azure.com/", deployment: text-embedding-3-small, probe: embeddings, api_key_env: KEY}
+              - {name: respond, endpoint: "https://a.openai.azure.com/", deployment: gpt-4o-mini, probe: responses, api_key_env: KEY}
+              - {name: respond-dated, endpoint: "https://a.openai.azure.com/", deployment: gpt-4o-mini, probe: responses, api_version: 2025-04-01-preview, \
+              api_key_env: KEY}
+              - {name: models, endpoint: "https://a.openai.azure.com/", probe: models, api_key_env: KEY}
+            """
         let config = try ConfigLoader.decode(text, file: "inline.yaml", environment: ConfigEnvironment(variables: ["KEY": "k"], configDirectory: directory))
         #expect(config.resources.map(\.probe) == [.chatCompletions, .chatCompletions, .embeddings, .responses, .responses, .models])
         #expect(config.resources.map(\.apiVersion) == ["2024-10-21", "v1", "2024-10-21", "v1", "2025-04-01-preview", "2024-10-21"])

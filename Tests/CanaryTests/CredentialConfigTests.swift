@@ -1,7 +1,8 @@
 // Every credential type decodes from the file, with environment defaults; broken ones report in place.
 import Testing
-@testable import Config
+
 @testable import Auth
+@testable import Config
 
 @Suite struct CredentialConfigTests {
     let directory = fixturesDirectory + "/config"
@@ -14,11 +15,15 @@ import Testing
         let config = try ConfigLoader.load(path: directory + "/credentials.yaml", variables: variables)
         func settings(_ name: String) -> CredentialSettings? { config.credential(named: name)?.settings }
 
-        guard case .clientSecret(let secret)? = settings("secret") else { Issue.record("secret"); return }
+        guard case .clientSecret(let secret)? = settings("secret") else {
+            Issue.record("secret")
+            return
+        }
         #expect(secret.secretExpires == 1_803_859_200)  // 2027-03-01T00:00:00Z
 
         guard case .clientCertificate(let rs)? = settings("cert-rs"), case .clientCertificate(let ps)? = settings("cert-ps") else {
-            Issue.record("certificates"); return
+            Issue.record("certificates")
+            return
         }
         #expect(rs.algorithm.rawValue == "RS256")
         #expect(rs.privateKeyPath == directory + "/app.key")
@@ -27,24 +32,35 @@ import Testing
         #expect(ps.privateKeyPath == nil)  // the key came from the certificate file
 
         guard case .workloadIdentity(let aks)? = settings("aks"), case .workloadIdentity(let explicit)? = settings("aks-explicit") else {
-            Issue.record("workload identity"); return
+            Issue.record("workload identity")
+            return
         }
         #expect(aks.tenantID == "env-tenant" && aks.clientID == "env-client" && aks.tokenFile == "/var/run/token")
         #expect(aks.authority == "https://login.chinacloudapi.cn")
         #expect(explicit.tenantID == "t9" && explicit.authority == "https://login.microsoftonline.us")
 
         guard case .managedIdentity(let vm)? = settings("vm"), case .managedIdentity(let object)? = settings("vm-object"),
-              case .managedIdentity(let arc)? = settings("arc") else { Issue.record("managed identity"); return }
+            case .managedIdentity(let arc)? = settings("arc")
+        else {
+            Issue.record("managed identity")
+            return
+        }
         #expect(vm.kind == .imds && vm.selector == .clientID("00000000-0000-0000-0000-00000000000a"))
         #expect(vm.endpoint == ManagedIdentitySettings.imdsEndpoint)
         #expect(vm.resource == "https://cognitiveservices.azure.com")
         #expect(object.selector == .objectID("o1") && object.endpoint == "http://127.0.0.1:9/metadata/identity/oauth2/token")
         #expect(arc.kind == .arc && arc.endpoint == ManagedIdentitySettings.arcEndpoint && arc.arcKeyDirectory == "/tmp/arc/")
 
-        guard case .azureCLI(let cli)? = settings("laptop") else { Issue.record("cli"); return }
+        guard case .azureCLI(let cli)? = settings("laptop") else {
+            Issue.record("cli")
+            return
+        }
         #expect(cli.azPath == "/usr/local/bin/az" && cli.tenantID == "t1" && cli.timeoutSeconds == 30)
 
-        guard case .chain(let chain)? = settings("anything") else { Issue.record("default"); return }
+        guard case .chain(let chain)? = settings("anything") else {
+            Issue.record("default")
+            return
+        }
         #expect(chain.candidates.map(\.typeName) == ["workload_identity", "managed_identity", "azure_cli"])
     }
 
@@ -56,7 +72,10 @@ import Testing
     func automaticSourcePicksByEnvironment(variables: [String: String], kind: ManagedIdentityKind) throws {
         let text = "credentials:\n  mi:\n    type: managed_identity\n"
         let config = try ConfigLoader.decode(text, file: "mi.yaml", environment: ConfigEnvironment(variables: variables, configDirectory: "/"))
-        guard case .managedIdentity(let settings)? = config.credential(named: "mi")?.settings else { Issue.record("type"); return }
+        guard case .managedIdentity(let settings)? = config.credential(named: "mi")?.settings else {
+            Issue.record("type")
+            return
+        }
         #expect(settings.kind == kind)
         if kind == .appService {
             #expect(settings.endpoint == "http://127.0.0.1:1/msi/token")
@@ -66,11 +85,19 @@ import Testing
 
     @Test func theDefaultChainFollowsTheEnvironment() throws {
         let text = "credentials:\n  d:\n    type: default\n"
-        let variables = ["AZURE_TENANT_ID": "t", "AZURE_CLIENT_ID": "c", "AZURE_CLIENT_SECRET": "s", "AZURE_POD_IDENTITY_AUTHORITY_HOST": "http://127.0.0.1:5/"]
+        let variables = [
+            "AZURE_TENANT_ID": "t", "AZURE_CLIENT_ID": "c", "AZURE_CLIENT_SECRET": "s", "AZURE_POD_IDENTITY_AUTHORITY_HOST": "http://127.0.0.1:5/",
+        ]
         let config = try ConfigLoader.decode(text, file: "d.yaml", environment: ConfigEnvironment(variables: variables, configDirectory: "/"))
-        guard case .chain(let chain)? = config.credential(named: "d")?.settings else { Issue.record("type"); return }
+        guard case .chain(let chain)? = config.credential(named: "d")?.settings else {
+            Issue.record("type")
+            return
+        }
         #expect(chain.candidates.map(\.typeName) == ["client_secret", "managed_identity", "azure_cli"])
-        guard case .managedIdentity(let mi) = chain.candidates[1] else { Issue.record("mi"); return }
+        guard case .managedIdentity(let mi) = chain.candidates[1] else {
+            Issue.record("mi")
+            return
+        }
         #expect(mi.endpoint == "http://127.0.0.1:5/metadata/identity/oauth2/token")
         #expect(mi.selector == .clientID("c"))
     }
@@ -103,8 +130,8 @@ import Testing
     }
 
     @Test(arguments: [
-        (TokenAcquisitionError.rejected(status: 401, error: "invalid_client", aadsts: 7000215, summary: ""), RefreshFailureReason.invalidClient),
-        (.rejected(status: 401, error: "invalid_client", aadsts: 7000222, summary: ""), .expiredSecret),
+        (TokenAcquisitionError.rejected(status: 401, error: "invalid_client", aadsts: 7_000_215, summary: ""), RefreshFailureReason.invalidClient),
+        (.rejected(status: 401, error: "invalid_client", aadsts: 7_000_222, summary: ""), .expiredSecret),
         (.rejected(status: 400, error: "unauthorized_client", aadsts: 700016, summary: ""), .unknownApplication),
         (.rejected(status: 400, error: "invalid_request", aadsts: 90002, summary: ""), .tenantNotFound),
         (.rejected(status: 401, error: "invalid_client", aadsts: 700024, summary: ""), .assertionInvalid),
@@ -112,14 +139,14 @@ import Testing
         (.rejected(status: 400, error: "invalid_request", aadsts: 70021, summary: ""), .noFederatedMatch),
         (.rejected(status: 401, error: "invalid_client", aadsts: 1234, summary: ""), .invalidClient),
         (.rejected(status: 400, error: "invalid_scope", aadsts: 70011, summary: ""), .invalidScope),
-        (.rejected(status: 400, error: "invalid_scope", aadsts: 1002012, summary: ""), .invalidScope),
+        (.rejected(status: 400, error: "invalid_scope", aadsts: 1_002_012, summary: ""), .invalidScope),
         (.rejected(status: 400, error: "invalid_resource", aadsts: 500011, summary: ""), .invalidScope),
         (.rejected(status: 401, error: "invalid_client", aadsts: 700211, summary: ""), .noFederatedMatch),
         (.rejected(status: 401, error: "invalid_client", aadsts: 700212, summary: ""), .noFederatedMatch),
         (.rejected(status: 401, error: "invalid_client", aadsts: 700213, summary: ""), .noFederatedMatch),
         (.rejected(status: 400, error: "invalid_request", aadsts: 70025, summary: ""), .noFederatedMatch),
         (.rejected(status: 400, error: "invalid_request", aadsts: 900023, summary: ""), .tenantNotFound),
-        (.rejected(status: 400, error: "unauthorized_client", aadsts: 7000112, summary: ""), .applicationDisabled),
+        (.rejected(status: 400, error: "unauthorized_client", aadsts: 7_000_112, summary: ""), .applicationDisabled),
         (.rejected(status: 400, error: "interaction_required", aadsts: 53003, summary: ""), .conditionalAccess),
         (.rejected(status: 400, error: "invalid_scope", aadsts: nil, summary: ""), .invalidScope),
         (.rejected(status: 400, error: "invalid_request", aadsts: 90061, summary: ""), .other),

@@ -1,6 +1,6 @@
+import CanaryTestSupport
 // Replays what the fuzzer once crashed on (Tests/Fuzz/Regressions/<target>/) and its seeds.
 import Foundation
-import CanaryTestSupport
 import Testing
 
 @Suite struct FuzzRegressionTests {

@@ -1,24 +1,26 @@
 // The configuration lint: each usual Entra ID mistake in an endpoint or scope is named, and only those.
 import HTTPServer
 import Testing
-@testable import Support
-@testable import Config
+
 @testable import Auth
+@testable import Config
 @testable import Probe
+@testable import Support
 
 @Suite struct LintTests {
     @Test func eachMistakeIsNamedWithItsPlace() throws {
         let config = try ConfigLoader.load(path: fixturesDirectory + "/config/lint.yaml", variables: [:])
         // (git checks fixtures out 0644, so their secret files are left to the next test)
         let found = ConfigLint.warnings(config).filter { $0.check != .secretFileMode }.map { "\($0.line):\($0.column) \($0.resource) \($0.check.rawValue)" }
-        #expect(found == [
-            "16:15 regional regional_endpoint",
-            "20:15 extra-path extra_path",
-            "24:15 cleartext insecure_http",
-            "28:15 wrong-cloud scope_cloud_mismatch",
-            "32:15 arm-scope scope_cloud_mismatch",
-            "40:15 foundry-project scope_cloud_mismatch",
-        ])
+        #expect(
+            found == [
+                "16:15 regional regional_endpoint",
+                "20:15 extra-path extra_path",
+                "24:15 cleartext insecure_http",
+                "28:15 wrong-cloud scope_cloud_mismatch",
+                "32:15 arm-scope scope_cloud_mismatch",
+                "40:15 foundry-project scope_cloud_mismatch",
+            ])
     }
 
     @Test func secretFilesOthersCanReadAreNamedWithTheirMode() throws {
@@ -28,26 +30,26 @@ import Testing
         try FileIO.write("key\n", to: directory + "/closed.key", mode: 0o640)
         try FileIO.write("secret\n", to: directory + "/app.secret", mode: 0o604)
         let text = """
-        credentials:
-          app:
-            type: client_secret
-            tenant_id: t
-            client_id: c
-            client_secret_file: app.secret
-        resources:
-          - name: open
-            endpoint: https://a.openai.azure.com/
-            probe: models
-            api_key_file: open.key
-          - name: closed
-            endpoint: https://b.openai.azure.com/
-            probe: models
-            api_key_file: closed.key
-          - name: via-credential
-            endpoint: https://c.openai.azure.com/
-            probe: models
-            credential: app
-        """
+            credentials:
+              app:
+                type: client_secret
+                tenant_id: t
+                client_id: c
+                client_secret_file: app.secret
+            resources:
+              - name: open
+                endpoint: https://a.openai.azure.com/
+                probe: models
+                api_key_file: open.key
+              - name: closed
+                endpoint: https://b.openai.azure.com/
+                probe: models
+                api_key_file: closed.key
+              - name: via-credential
+                endpoint: https://c.openai.azure.com/
+                probe: models
+                credential: app
+            """
         let config = try ConfigLoader.decode(text, file: "modes.yaml", environment: ConfigEnvironment(variables: [:], configDirectory: directory))
         let warnings = ConfigLint.warnings(config).filter { $0.check == .secretFileMode }
         #expect(warnings.map(\.resource) == ["open", "via-credential"])
@@ -64,14 +66,14 @@ import Testing
         try FileIO.makeDirectory(directory)
         try FileIO.write("secret\n", to: directory + "/spare.secret", mode: 0o644)
         let text = """
-        credentials:
-          spare:
-            type: client_secret
-            tenant_id: t
-            client_id: c
-            client_secret_file: spare.secret
-        resources: []
-        """
+            credentials:
+              spare:
+                type: client_secret
+                tenant_id: t
+                client_id: c
+                client_secret_file: spare.secret
+            resources: []
+            """
         let config = try ConfigLoader.decode(text, file: "spare.yaml", environment: ConfigEnvironment(variables: [:], configDirectory: directory))
         let warnings = ConfigLint.warnings(config)
         #expect(warnings.count == 1)
@@ -97,7 +99,9 @@ import Testing
         func claims(aud: String = "https://cognitiveservices.azure.com/", nbf: Double = 100, exp: Double = 4000) -> TokenClaims {
             TokenClaims(audience: aud, notBefore: nbf, expiresAt: exp, roles: [])
         }
-        #expect(TokenDiagnosis.refine(rejected, claims: claims(aud: "https://management.azure.com"), endpoint: endpoint, serviceTime: 200).reason == .tokenAudienceMismatch)
+        #expect(
+            TokenDiagnosis.refine(rejected, claims: claims(aud: "https://management.azure.com"), endpoint: endpoint, serviceTime: 200).reason
+                == .tokenAudienceMismatch)
         #expect(TokenDiagnosis.refine(rejected, claims: claims(), endpoint: endpoint, serviceTime: 4000).reason == .tokenExpired)
         #expect(TokenDiagnosis.refine(rejected, claims: claims(), endpoint: endpoint, serviceTime: 99).reason == .tokenNotYetValid)
         #expect(TokenDiagnosis.refine(rejected, claims: claims(), endpoint: endpoint, serviceTime: 200).reason == .tokenRejected)
@@ -114,9 +118,11 @@ import Testing
 @Suite struct LoopbackLintTests {
     /// `http://127.evil.example/` skipped the insecure_http warning because its name starts with
     /// "127."; only addresses in 127.0.0.0/8, localhost names and [::1] are loopback.
-    @Test(arguments: [("http://127.evil.example/", true), ("http://127.0.0.1:8080/", false), ("http://127.1.2.3/", false),
-                      ("http://localhost:9/", false), ("http://r.openai.localhost:9/", false), ("http://[::1]:9/", false),
-                      ("http://127.0.0.1.evil.example/", true), ("http://1270.0.0.1/", true)])
+    @Test(arguments: [
+        ("http://127.evil.example/", true), ("http://127.0.0.1:8080/", false), ("http://127.1.2.3/", false),
+        ("http://localhost:9/", false), ("http://r.openai.localhost:9/", false), ("http://[::1]:9/", false),
+        ("http://127.0.0.1.evil.example/", true), ("http://1270.0.0.1/", true),
+    ])
     func onlyLoopbackEscapesTheInsecureHTTPWarning(endpoint: String, warned: Bool) {
         let resource = ResourceConfig(name: "r", endpoint: endpoint, probe: .models, apiKey: Secret("k"))
         #expect(ConfigLint.checks(resource, credential: nil).contains { $0.0 == .insecureHTTP } == warned, "\(endpoint)")

@@ -1,14 +1,15 @@
+import HTTPServer
 // Mutated inputs through every parser that reads the outside world: none may trap. Seeds mutated
 // at random with a fixed generator, so a failure replays; coverage-guided search is `make fuzz`'s
 // (Tests/Fuzz), and its fixed-seed run is part of `make test`.
 import JSON
-import HTTPServer
 import Testing
-@testable import YAML
-@testable import Support
-@testable import Config
+
 @testable import Auth
+@testable import Config
 @testable import Probe
+@testable import Support
+@testable import YAML
 
 /// A small deterministic generator (SplitMix64), so every run mutates the same way.
 struct SplitMix: RandomNumberGenerator {
@@ -52,7 +53,10 @@ func mutations(of seed: [UInt8], count: Int, tokens: [String]) -> [[UInt8]] {
     @Test func theConfigLoaderReportsNeverTraps() throws {
         let seed = Array(try FileIO.readText(fixturesDirectory + "/config/good.yaml").utf8)
         let environment = ConfigEnvironment(variables: ["APP_ENV_SECRET": "x"], configDirectory: fixturesDirectory + "/config")
-        for input in mutations(of: seed, count: Self.rounds, tokens: [": ", "\n  - ", "&a ", "*a", "{", "[", "'", "\"", "99999999999999999999d", "\t", "%YAML 1.1\n", "---\n", "!!binary "]) {
+        for input in mutations(
+            of: seed, count: Self.rounds,
+            tokens: [": ", "\n  - ", "&a ", "*a", "{", "[", "'", "\"", "99999999999999999999d", "\t", "%YAML 1.1\n", "---\n", "!!binary "])
+        {
             _ = try? ConfigLoader.decode(String(decoding: input, as: UTF8.self), file: "mutated.yaml", environment: environment)
         }
     }
@@ -71,12 +75,14 @@ func mutations(of seed: [UInt8], count: Int, tokens: [String]) -> [[UInt8]] {
     }
 
     @Test func theClassifierNeverTraps() {
-        let body = Array(#"{"error":{"code":"PermissionDenied","message":"The principal `o` lacks the required data action `a` to perform `POST /x` operation."}}"#.utf8)
+        let body = Array(
+            #"{"error":{"code":"PermissionDenied","message":"The principal `o` lacks the required data action `a` to perform `POST /x` operation."}}"#.utf8)
         let claims = TokenClaims(audience: "https://cognitiveservices.azure.com", notBefore: 1, expiresAt: 4000, roles: [])
         for (index, input) in mutations(of: body, count: Self.rounds, tokens: ["`", "statusCode", "401", "\"code\":", "}", "]", "1e400"]).enumerated() {
             let status = [200, 400, 401, 403, 404, 429, 500, 418][index % 8]
             for auth in AuthMode.allCases {
-                let verdict = ResponseClassifier.classify(status: status, body: input, headers: [("Date", String(decoding: input.prefix(29), as: UTF8.self))], auth: auth)
+                let verdict = ResponseClassifier.classify(
+                    status: status, body: input, headers: [("Date", String(decoding: input.prefix(29), as: UTF8.self))], auth: auth)
                 _ = TokenDiagnosis.refine(verdict, claims: claims, endpoint: "https://a.openai.azure.com/", serviceTime: 1_800_000_000)
                 _ = HTTPDate.parse(String(decoding: input.prefix(40), as: UTF8.self))
             }

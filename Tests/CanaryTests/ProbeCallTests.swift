@@ -1,6 +1,7 @@
 // The probe's request for every probe kind and API surface: URLs, and bodies both model families take.
 import JSON
 import Testing
+
 @testable import Config
 @testable import Probe
 
@@ -15,22 +16,34 @@ import Testing
     }
 
     @Test(arguments: [
-        Case(probe: .chatCompletions, apiVersion: "2024-10-21", method: "POST", path: "openai/deployments/dep%201/chat/completions?api-version=2024-10-21",
-             body: #"{"messages":[{"role":"user","content":"ping"}],"max_tokens":16}"#),
-        Case(probe: .chatCompletions, apiVersion: "2024-06-01", method: "POST", path: "openai/deployments/dep%201/chat/completions?api-version=2024-06-01",
-             body: #"{"messages":[{"role":"user","content":"ping"}],"max_tokens":16}"#),
-        Case(probe: .chatCompletions, apiVersion: "2024-09-01-preview", method: "POST", path: "openai/deployments/dep%201/chat/completions?api-version=2024-09-01-preview",
-             body: #"{"messages":[{"role":"user","content":"ping"}],"max_completion_tokens":16}"#),
-        Case(probe: .chatCompletions, apiVersion: "2025-04-01-preview", method: "POST", path: "openai/deployments/dep%201/chat/completions?api-version=2025-04-01-preview",
-             body: #"{"messages":[{"role":"user","content":"ping"}],"max_completion_tokens":16}"#),
-        Case(probe: .chatCompletions, apiVersion: "v1", method: "POST", path: "openai/v1/chat/completions",
-             body: #"{"model":"dep 1","messages":[{"role":"user","content":"ping"}],"max_completion_tokens":16}"#),
-        Case(probe: .embeddings, apiVersion: "2024-10-21", method: "POST", path: "openai/deployments/dep%201/embeddings?api-version=2024-10-21",
-             body: #"{"input":"ping"}"#),
+        Case(
+            probe: .chatCompletions, apiVersion: "2024-10-21", method: "POST", path: "openai/deployments/dep%201/chat/completions?api-version=2024-10-21",
+            body: #"{"messages":[{"role":"user","content":"ping"}],"max_tokens":16}"#),
+        Case(
+            probe: .chatCompletions, apiVersion: "2024-06-01", method: "POST", path: "openai/deployments/dep%201/chat/completions?api-version=2024-06-01",
+            body: #"{"messages":[{"role":"user","content":"ping"}],"max_tokens":16}"#),
+        Case(
+            probe: .chatCompletions, apiVersion: "2024-09-01-preview", method: "POST",
+            path: "openai/deployments/dep%201/chat/completions?api-version=2024-09-01-preview",
+            body: #"{"messages":[{"role":"user","content":"ping"}],"max_completion_tokens":16}"#),
+        Case(
+            probe: .chatCompletions, apiVersion: "2025-04-01-preview", method: "POST",
+            path: "openai/deployments/dep%201/chat/completions?api-version=2025-04-01-preview",
+            body: #"{"messages":[{"role":"user","content":"ping"}],"max_completion_tokens":16}"#),
+        Case(
+            probe: .chatCompletions, apiVersion: "v1", method: "POST", path: "openai/v1/chat/completions",
+            body: #"{"model":"dep 1","messages":[{"role":"user","content":"ping"}],"max_completion_tokens":16}"#),
+        Case(
+            probe: .embeddings, apiVersion: "2024-10-21", method: "POST", path: "openai/deployments/dep%201/embeddings?api-version=2024-10-21",
+            body: #"{"input":"ping"}"#),
         Case(probe: .embeddings, apiVersion: "v1", method: "POST", path: "openai/v1/embeddings", body: #"{"model":"dep 1","input":"ping"}"#),
-        Case(probe: .responses, apiVersion: "2025-04-01-preview", method: "POST", path: "openai/responses?api-version=2025-04-01-preview",
-             body: #"{"model":"dep 1","input":"ping","max_output_tokens":16}"#),
-        Case(probe: .responses, apiVersion: "v1", method: "POST", path: "openai/v1/responses", body: #"{"model":"dep 1","input":"ping","max_output_tokens":16}"#),
+        Case(
+            probe: .responses, apiVersion: "2025-04-01-preview", method: "POST", path: "openai/responses?api-version=2025-04-01-preview",
+            body: #"{"model":"dep 1","input":"ping","max_output_tokens":16}"#),
+        Case(
+            probe: .responses, apiVersion: "v1", method: "POST", path: "openai/v1/responses",
+            body: #"{"model":"dep "#
+                + #"1","input":"ping","max_output_tokens":16}"#),
         Case(probe: .models, apiVersion: "2024-10-21", method: "GET", path: "openai/models?api-version=2024-10-21", body: nil),
         Case(probe: .models, apiVersion: "v1", method: "GET", path: "openai/v1/models", body: nil),
     ])

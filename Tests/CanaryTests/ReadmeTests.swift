@@ -1,10 +1,10 @@
+import Auth
+import Config
 // The README and the reference in docs/ state facts the code defines; these tests keep them in step.
 import Foundation
-import Testing
-import Config
-import Auth
-import Probe
 import Metrics
+import Probe
+import Testing
 
 @Suite struct ReadmeTests {
     /// README.md and the documents it links to in docs/, as one text.

@@ -1,9 +1,10 @@
 // Secrets taken back out of outside text: whole, echoed from their start, and JWT-shaped runs.
 import CanaryTestSupport
 import Testing
-@testable import Support
-@testable import Log
+
 @testable import Config
+@testable import Log
+@testable import Support
 
 @Suite struct RedactionTests {
     @Test func aSecretTheAgentHoldsIsRedactedWholeOrFromItsStart() {
@@ -43,8 +44,11 @@ import Testing
             EventLogger(format: format, level: .debug) { line in lines.withLock { $0.append(line) } }.log(.info, "found \(name)", [("RESOURCE", name)])
         }
         for line in lines.value {
-            #expect(!line.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" || $0.value == 0x7f || $0.value == 0x202e || $0.value == 0x2066 }, "\(line.debugDescription)")
-            #expect(line.contains("\\u0000") && line.contains("\\t") && line.contains("\\u202e") && line.contains("\\u2066") && line.contains("\\u007f"), "\(line)")
+            #expect(
+                !line.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" || $0.value == 0x7f || $0.value == 0x202e || $0.value == 0x2066 },
+                "\(line.debugDescription)")
+            #expect(
+                line.contains("\\u0000") && line.contains("\\t") && line.contains("\\u202e") && line.contains("\\u2066") && line.contains("\\u007f"), "\(line)")
         }
     }
 }

@@ -1,14 +1,15 @@
+import CanaryTestSupport
 // The timetable and the scheduler loop, driven by a manual clock: no sleeping.
 import Synchronization
-import CanaryTestSupport
 import Testing
-@testable import Support
-@testable import Config
-@testable import Probe
-@testable import Metrics
-@testable import Status
-@testable import Schedule
+
 @testable import Agent
+@testable import Config
+@testable import Metrics
+@testable import Probe
+@testable import Schedule
+@testable import Status
+@testable import Support
 
 @Suite struct ScheduleTests {
     @Test func resourcesAreSpreadOverTheirInterval() {

@@ -1,8 +1,9 @@
 // check-config's view of the service: the unit's credentials after drop-ins, and file access as the service's user.
 import Foundation
 import Testing
-@testable import Support
+
 @testable import Config
+@testable import Support
 
 @Suite struct ServiceViewTests {
     @Test func credentialsFollowTheUnitAndItsDropInsInOrder() {
@@ -18,11 +19,12 @@ import Testing
             LoadCredential=stored
             """.split(separator: "\n").map(String.init)
         let credentials = ServiceView.credentials(unitLines: lines)
-        #expect(credentials == [
-            "app.secret": .file("/etc/aoai-canary/secrets/app.secret"),
-            "key.cred": .encrypted("/etc/aoai-canary/secrets/key.cred"),
-            "stored": .file("/etc/credstore/stored"),
-        ])
+        #expect(
+            credentials == [
+                "app.secret": .file("/etc/aoai-canary/secrets/app.secret"),
+                "key.cred": .encrypted("/etc/aoai-canary/secrets/key.cred"),
+                "stored": .file("/etc/credstore/stored"),
+            ])
     }
 
     @Test func theUnitFileThenDropInsByNameWithEtcHidingTheSameNameElsewhere() throws {
@@ -39,11 +41,12 @@ import Testing
             try FileManager.default.createDirectory(atPath: root + (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             try text.write(toFile: root + path, atomically: true, encoding: .utf8)
         }
-        #expect(ServiceView.unitFiles(root: root) == [
-            "/lib/systemd/system/aoai-canary.service",
-            "/etc/systemd/system/aoai-canary.service.d/10-a.conf",
-            "/etc/systemd/system/aoai-canary.service.d/20-b.conf",
-        ])
+        #expect(
+            ServiceView.unitFiles(root: root) == [
+                "/lib/systemd/system/aoai-canary.service",
+                "/etc/systemd/system/aoai-canary.service.d/10-a.conf",
+                "/etc/systemd/system/aoai-canary.service.d/20-b.conf",
+            ])
     }
 
     /// The owner and mode decide, as the kernel would for the service's user.

@@ -2,8 +2,9 @@
 import CanaryTestSupport
 import HTTPClient
 import Testing
-@testable import Config
+
 @testable import Auth
+@testable import Config
 
 /// A source that answers from a script and counts its calls.
 struct ScriptedSource: TokenSource {
@@ -25,7 +26,9 @@ struct ScriptedSource: TokenSource {
         let now = clock.wallSeconds
         switch next {
         case .success(let shape):
-            return CachedToken(accessToken: Secret("t\(calls.value)"), expiresOn: now + shape.lifetime, refreshOn: shape.refreshIn.map { now + $0 }, acquiredAt: now, claims: nil, source: "scripted")
+            return CachedToken(
+                accessToken: Secret("t\(calls.value)"), expiresOn: now + shape.lifetime, refreshOn: shape.refreshIn.map { now + $0 }, acquiredAt: now,
+                claims: nil, source: "scripted")
         case .failure(let error):
             throw error
         }
@@ -34,7 +37,7 @@ struct ScriptedSource: TokenSource {
 
 @Suite struct TokenCacheTests {
     let client = HTTPClient()
-    let failure = TokenAcquisitionError.rejected(status: 401, error: "invalid_client", aadsts: 7000222, summary: "expired")
+    let failure = TokenAcquisitionError.rejected(status: 401, error: "invalid_client", aadsts: 7_000_222, summary: "expired")
 
     func cache(_ source: ScriptedSource, clock: ManualClock, events: Locked<[TokenAcquisitionEvent]> = Locked([])) -> TokenCache {
         TokenCache(credential: "c", source: source, client: client, clock: clock, timeoutSeconds: 1) { event in events.withLock { $0.append(event) } }

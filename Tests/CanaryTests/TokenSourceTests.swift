@@ -1,14 +1,15 @@
+import CanaryTestSupport
 // The sources' own logic against small loopback peers: IMDS retries, Arc's checks, assertions, file re-reads.
 import Crypto
 import Foundation
 import HTTPClient
 import HTTPServer
 import JSON
-import CanaryTestSupport
 import Testing
-@testable import Support
-@testable import Config
+
 @testable import Auth
+@testable import Config
+@testable import Support
 
 /// A loopback server that answers from a script of responses, then repeats the last.
 final class ScriptedServer: Sendable {
@@ -29,7 +30,8 @@ final class ScriptedServer: Sendable {
 }
 
 func tokenBody(expiresIn: String = "86399") -> String {
-    #"{"access_token":"a.eyJvaWQiOiJtaSJ9.c","refresh_token":"","expires_in":"\#(expiresIn)","expires_on":"1","not_before":"1","resource":"https://cognitiveservices.azure.com","token_type":"Bearer"}"#
+    #"{"access_token":"a.eyJvaWQiOiJtaSJ9.c","refresh_token":"","expires_in":"\#(expiresIn)","expires_on":"1","not_before":"1","#
+        + #""resource":"https://cognitiveservices.azure.com","token_type":"Bearer"}"#
 }
 
 /// A clock whose sleeps return at once, moving its time to the deadline: retry schedules run in
@@ -56,13 +58,20 @@ final class FastForwardClock: CanaryClock {
         AcquisitionContext(client: client, clock: SystemClock(), timeoutSeconds: timeout)
     }
 
-    func imds(_ server: ScriptedServer, selector: ManagedIdentitySelector = .systemAssigned, kind: ManagedIdentityKind = .imds, directory: String = "/tmp/") -> ManagedIdentitySource {
-        ManagedIdentitySource(settings: ManagedIdentitySettings(kind: kind, selector: selector, endpoint: server.url, identityHeader: Secret("hdr"), scope: CredentialDefaults.scope, arcKeyDirectory: directory), retryPolicy: fast)
+    func imds(_ server: ScriptedServer, selector: ManagedIdentitySelector = .systemAssigned, kind: ManagedIdentityKind = .imds, directory: String = "/tmp/")
+        -> ManagedIdentitySource
+    {
+        ManagedIdentitySource(
+            settings: ManagedIdentitySettings(
+                kind: kind, selector: selector, endpoint: server.url, identityHeader: Secret("hdr"), scope: CredentialDefaults.scope, arcKeyDirectory: directory
+            ), retryPolicy: fast)
     }
 
     @Test func imdsRetries5xxAnd429ThenSucceeds() async throws {
-        let server = try ScriptedServer([HTTPResponse(status: 500), HTTPResponse(status: 429), HTTPResponse(status: 404),
-                                         HTTPResponse(status: 200, contentType: "application/json", body: tokenBody())])
+        let server = try ScriptedServer([
+            HTTPResponse(status: 500), HTTPResponse(status: 429), HTTPResponse(status: 404),
+            HTTPResponse(status: 200, contentType: "application/json", body: tokenBody()),
+        ])
         let token = try await imds(server, selector: .clientID("cid")).acquireToken(context())
         #expect(server.received.count == 4)
         let first = try #require(server.received.first)
@@ -104,7 +113,8 @@ final class FastForwardClock: CanaryClock {
     }
 
     @Test func imdsRecoversWhenThe410sStop() async throws {
-        let server = try ScriptedServer(Array(repeating: HTTPResponse(status: 410), count: 6) + [HTTPResponse(status: 200, contentType: "application/json", body: tokenBody())])
+        let server = try ScriptedServer(
+            Array(repeating: HTTPResponse(status: 410), count: 6) + [HTTPResponse(status: 200, contentType: "application/json", body: tokenBody())])
         let clock = FastForwardClock()
         var source = imds(server)
         source.retryPolicy = .documented
@@ -120,7 +130,9 @@ final class FastForwardClock: CanaryClock {
     }
 
     @Test func noIdentityIsA400() async throws {
-        let server = try ScriptedServer([HTTPResponse(status: 400, contentType: "application/json", body: #"{"error":"invalid_request","error_description":"Identity not found"}"#)])
+        let server = try ScriptedServer([
+            HTTPResponse(status: 400, contentType: "application/json", body: #"{"error":"invalid_request","error_description":"Identity not found"}"#)
+        ])
         await #expect(throws: TokenAcquisitionError.managedIdentity(status: 400, detail: "Identity not found")) {
             _ = try await imds(server, selector: .objectID("nobody")).acquireToken(context())
         }
@@ -155,8 +167,10 @@ final class FastForwardClock: CanaryClock {
     func certificateAssertionsCarryTheDocumentedClaimsAndVerify(algorithm: SignatureAlgorithm) throws {
         let pem = Array(try Data(contentsOf: URL(fileURLWithPath: fixturesDirectory + "/certs/app-combined.pem")))
         let certificate = try Certificate(pem: pem)
-        let settings = ClientCertificateSettings(tenantID: "t", clientID: "cid", certificate: certificate, certificatePath: "app-combined.pem", privateKey: try PrivateKey(pem: pem), privateKeyPath: nil,
-                                                 algorithm: algorithm, scope: CredentialDefaults.scope, authority: "https://login.example")
+        let settings = ClientCertificateSettings(
+            tenantID: "t", clientID: "cid", certificate: certificate, certificatePath: "app-combined.pem", privateKey: try PrivateKey(pem: pem),
+            privateKeyPath: nil,
+            algorithm: algorithm, scope: CredentialDefaults.scope, authority: "https://login.example")
         let jwt = try ClientCertificateSource(settings: settings).assertion(audience: "https://login.example/t/oauth2/v2.0/token", now: 1000)
         let parts = jwt.split(separator: ".").map(String.init)
         #expect(parts.count == 3)
@@ -183,7 +197,8 @@ final class FastForwardClock: CanaryClock {
         let path = NSTemporaryDirectory() + "federated-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: path) }
         try makeJWT(#"{"exp":2000,"sub":"system:serviceaccount:ns:sa"}"#).write(toFile: path, atomically: true, encoding: .utf8)
-        let source = WorkloadIdentitySource(settings: WorkloadIdentitySettings(tenantID: "t", clientID: "c", tokenFile: path, scope: CredentialDefaults.scope, authority: "https://x"))
+        let source = WorkloadIdentitySource(
+            settings: WorkloadIdentitySettings(tenantID: "t", clientID: "c", tokenFile: path, scope: CredentialDefaults.scope, authority: "https://x"))
         let first = try source.federatedToken(now: 100)
         #expect(source.credentialExpiries() == [CredentialExpiry(kind: "federated_token", timestamp: 2000)])
         #expect(try source.federatedToken(now: 200) == first)

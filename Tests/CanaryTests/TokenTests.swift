@@ -1,8 +1,9 @@
 // Token claims, token responses and the refresh policy state machine.
 import Testing
-@testable import Log
-@testable import Config
+
 @testable import Auth
+@testable import Config
+@testable import Log
 
 /// Builds an unsigned JWT with the given payload JSON.
 func makeJWT(_ payload: String) -> String {
@@ -26,7 +27,10 @@ func makeJWT(_ payload: String) -> String {
 
 @Suite struct TokenTests {
     @Test func v1ClaimsDecode() throws {
-        let jwt = makeJWT(#"{"aud":"https://cognitiveservices.azure.com","iss":"https://sts.windows.net/t1/","tid":"t1","oid":"o1","appid":"a1","ver":"1.0","iat":100,"nbf":100,"exp":3700,"roles":["r"],"xms_mirid":"/subscriptions/x"}"#)
+        let jwt = makeJWT(
+            #"{"aud":"https://cognitiveservices.azure.com","iss":"https://sts.windows.net/t1/","tid":"t1","oid":"o1","appid":"a1","ver":"1.0","#
+                + #""iat":100,"nbf":100,"exp":3700,"roles":["r"],"xms_mirid":"/subscriptions/x"}"#
+        )
         let claims = try TokenClaims.decode(jwt: jwt)
         #expect(claims.audience == "https://cognitiveservices.azure.com")
         #expect(claims.tenantID == "t1")
@@ -53,7 +57,8 @@ func makeJWT(_ payload: String) -> String {
 
     @Test func tokenResponsesParseNumbersAndStrings() throws {
         let jwt = makeJWT(#"{"oid":"o"}"#)
-        let token = try TokenResponse.parse(status: 200, body: Array(#"{"token_type":"Bearer","expires_in":"3599","refresh_in":1800,"access_token":"\#(jwt)"}"#.utf8), now: 1000)
+        let token = try TokenResponse.parse(
+            status: 200, body: Array(#"{"token_type":"Bearer","expires_in":"3599","refresh_in":1800,"access_token":"\#(jwt)"}"#.utf8), now: 1000)
         #expect(token.expiresOn == 4599)
         #expect(token.refreshOn == 2800)
         #expect(token.refreshAt == 2800)
@@ -61,8 +66,13 @@ func makeJWT(_ payload: String) -> String {
     }
 
     @Test func entraErrorsCarryTheirAADSTSCode() {
-        let body = #"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided. Ensure the secret being sent. Trace ID: x","error_codes":[7000215]}"#
-        #expect(throws: TokenAcquisitionError.rejected(status: 401, error: "invalid_client", aadsts: 7000215, summary: "Invalid client secret provided. Ensure the secret being sent.")) {
+        let body =
+            #"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided. Ensure the secret being sent. Trace ID: "#
+            + #"x","error_codes":[7000215]}"#
+        #expect(
+            throws: TokenAcquisitionError.rejected(
+                status: 401, error: "invalid_client", aadsts: 7_000_215, summary: "Invalid client secret provided. Ensure the secret being sent.")
+        ) {
             try TokenResponse.parse(status: 401, body: Array(body.utf8), now: 0)
         }
         let noCodes = #"{"error":"invalid_request","error_description":"AADSTS90002: Tenant 'x' not found. Check."}"#
@@ -73,10 +83,17 @@ func makeJWT(_ payload: String) -> String {
 
     @Test(arguments: [
         // The value the user needs holds dots: a summary never stops at the first one.
-        ("AADSTS90002: Tenant 'contoso.onmicrosoft.com' not found. Check to make sure you have the correct tenant ID.\r\nTrace ID: a\r\nCorrelation ID: b\r\nTimestamp: 2023-06-07 08:06:56Z",
-         "Tenant 'contoso.onmicrosoft.com' not found. Check to make sure you have the correct tenant ID."),
-        ("AADSTS1002012: The provided value for scope https://cognitiveservices.azure.com is not valid. Client credential flows must have a scope value with /.default suffixed. Trace ID: a Correlation ID: b Timestamp: 2024-02-01 00:00:00Z",
-         "The provided value for scope https://cognitiveservices.azure.com is not valid. Client credential flows must have a scope value with /.default suffixed."),
+        (
+            "AADSTS90002: Tenant 'contoso.onmicrosoft.com' not found. Check to make sure you have the correct tenant ID.\r\nTrace ID: a\r\nCorrelation ID: "
+                + "b\r\nTimestamp: 2023-06-07 08:06:56Z",
+            "Tenant 'contoso.onmicrosoft.com' not found. Check to make sure you have the correct tenant ID."
+        ),
+        (
+            "AADSTS1002012: The provided value for scope https://cognitiveservices.azure.com is not valid. Client credential flows must have a scope value "
+                + "with /.default suffixed. Trace ID: a Correlation ID: b Timestamp: 2024-02-01 00:00:00Z",
+            "The provided value for scope https://cognitiveservices.azure.com is not valid. Client credential flows must have a scope value with /.default "
+                + "suffixed."
+        ),
         ("", "no description"),
         ("AADSTS: no code", "AADSTS: no code"),
     ])
@@ -135,7 +152,7 @@ func makeJWT(_ payload: String) -> String {
         state.attemptStarted(now: 0)
         state.succeeded(token(expiresOn: 3600))
         state.attemptStarted(now: 3400)
-        let failure = TokenAcquisitionError.rejected(status: 401, error: "invalid_client", aadsts: 7000222, summary: "expired")
+        let failure = TokenAcquisitionError.rejected(status: 401, error: "invalid_client", aadsts: 7_000_222, summary: "expired")
         #expect(state.failed(failure, now: 3400) == .use(token(expiresOn: 3600)))
         #expect(state.decide(now: 3420) == .use(token(expiresOn: 3600)))  // within 30 s: no new attempt
         #expect(state.decide(now: 3430) == .acquire)
@@ -150,7 +167,8 @@ func makeJWT(_ payload: String) -> String {
         #expect(state.failed(failure, now: 90) == .use(token(expiresOn: 100)))
         for now in stride(from: 100.0, through: 119, by: 1) {
             guard case .fail(.expired) = state.decide(now: now) else {
-                Issue.record("an expired token was offered at \(now)"); return
+                Issue.record("an expired token was offered at \(now)")
+                return
             }
         }
         #expect(state.decide(now: 120) == .acquire)

@@ -7,14 +7,15 @@ import HTTPServer
 import JSON
 import Synchronization
 import Testing
-@testable import Support
-@testable import Log
-@testable import Config
-@testable import Metrics
-@testable import Status
-@testable import Schedule
-@testable import Endpoint
+
 @testable import Agent
+@testable import Config
+@testable import Endpoint
+@testable import Log
+@testable import Metrics
+@testable import Schedule
+@testable import Status
+@testable import Support
 
 @Suite struct RouteTests {
     /// A source with a board of `resources` resources and the schedule's pulse.
@@ -25,7 +26,9 @@ import Testing
         func snapshot() -> StatusSnapshot { StatusSnapshot(registry: registry, board: board, schedule: health) }
     }
 
-    static func endpoint(resources: Int = 1, clock: ManualClock = ManualClock(), reload: StatusEndpoint.Reload? = nil) throws -> (StatusEndpoint, ScheduleHealth) {
+    static func endpoint(resources: Int = 1, clock: ManualClock = ManualClock(), reload: StatusEndpoint.Reload? = nil) throws -> (
+        StatusEndpoint, ScheduleHealth
+    ) {
         let lines = (0..<resources).map { "  - {name: r\($0), endpoint: \"http://127.0.0.1:9/\", deployment: d, api_key_env: KEY}" }
         let text = "resources:" + (lines.isEmpty ? " []" : "\n" + lines.joined(separator: "\n")) + "\n"
         let config = try ConfigLoader.decode(text, file: "inline.yaml", environment: ConfigEnvironment(variables: ["KEY": "k"], configDirectory: "/tmp"))
@@ -48,7 +51,9 @@ import Testing
     @Test func thePagesAndTheirStatuses() throws {
         let (endpoint, _) = try Self.endpoint()
         let metrics = endpoint.handle(Self.get("/metrics"))
-        #expect(metrics.status == 200 && Self.text(metrics).contains("aoai_canary_probe_success{resource=\"r0\",auth=\"api_key\"}"), "\(Self.text(metrics).prefix(300))")
+        #expect(
+            metrics.status == 200 && Self.text(metrics).contains("aoai_canary_probe_success{resource=\"r0\",auth=\"api_key\"}"),
+            "\(Self.text(metrics).prefix(300))")
         #expect(endpoint.handle(Self.get("/-/healthy")).status == 200)
         #expect(endpoint.handle(Self.get("/-/ready")).status == 200)
         let page = endpoint.handle(Self.get("/"))
@@ -115,7 +120,10 @@ import Testing
 
 @Suite struct SupervisorTests {
     static func config(_ names: [String]) -> String {
-        "resources:" + (names.isEmpty ? " []\n" : "\n" + names.map { "  - {name: \($0), endpoint: \"http://127.0.0.1:9/\", deployment: d, api_key_env: KEY, interval: 1h}\n" }.joined())
+        "resources:"
+            + (names.isEmpty
+                ? " []\n"
+                : "\n" + names.map { "  - {name: \($0), endpoint: \"http://127.0.0.1:9/\", deployment: d, api_key_env: KEY, interval: 1h}\n" }.joined())
     }
 
     static func supervisor(_ names: [String]) throws -> (Supervisor, String, TextBuffer) {
@@ -125,8 +133,9 @@ import Testing
         try config(names).write(toFile: path, atomically: true, encoding: .utf8)
         let config = try ConfigLoader.load(path: path, variables: ["KEY": "k"])
         let log = TextBuffer()
-        let supervisor = Supervisor(config: config, path: path, variables: ["KEY": "k"], logger: capturingLogger(log),
-                                    build: BuildInfo(version: "t", revision: "t", swiftVersion: "t"))
+        let supervisor = Supervisor(
+            config: config, path: path, variables: ["KEY": "k"], logger: capturingLogger(log),
+            build: BuildInfo(version: "t", revision: "t", swiftVersion: "t"))
         return (supervisor, path, log)
     }
 
@@ -139,7 +148,10 @@ import Testing
         let first = supervisor.reference.current
 
         try "resources:\n  - {name: a, endpoint: \"not a url\", deployment: d, api_key_env: KEY}\n".write(toFile: path, atomically: true, encoding: .utf8)
-        guard case .failure(let errors) = await supervisor.reload() else { Issue.record("a broken file was applied"); return }
+        guard case .failure(let errors) = await supervisor.reload() else {
+            Issue.record("a broken file was applied")
+            return
+        }
         #expect(errors.issues.first?.file == path && errors.issues.first?.line == 2 && errors.issues.first?.keyPath == "resources[0].endpoint", "\(errors)")
         #expect(supervisor.reference.current === first, "the running agent stays")
         #expect(first.metrics.registry.value(CanaryMetrics.reloadSuccessful, []) == 0)

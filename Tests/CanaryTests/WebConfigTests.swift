@@ -1,12 +1,13 @@
+import CanaryTestSupport
 // The web configuration (exporter-toolkit format) and the door it sets up: certificate policies,
 // basic auth with bcrypt through libcrypt, and the errors a user sees for a wrong file.
 import Foundation
 import HTTPServer
-import CanaryTestSupport
 import Testing
-@testable import Support
+
 @testable import Config
 @testable import Endpoint
+@testable import Support
 
 @Suite struct WebConfigTests {
     let certificates = fixturesDirectory + "/certs"
@@ -32,18 +33,19 @@ import Testing
     }
 
     @Test func relativeFilesResolveAgainstTheFilesFolder() throws {
-        let config = try decode("""
-        tls_server_config:
-          cert_file: app.pem
-          key_file: \(certificates)/app.key
-          client_ca_file: other.pem
-          client_auth_type: VerifyClientCertIfGiven
-          min_version: TLS13
-        http_server_config:
-          http2: true
-        basic_auth_users:
-          prometheus: \(Self.hash)
-        """)
+        let config = try decode(
+            """
+            tls_server_config:
+              cert_file: app.pem
+              key_file: \(certificates)/app.key
+              client_ca_file: other.pem
+              client_auth_type: VerifyClientCertIfGiven
+              min_version: TLS13
+            http_server_config:
+              http2: true
+            basic_auth_users:
+              prometheus: \(Self.hash)
+            """)
         let tls = try #require(config.tls)
         #expect(tls.certificateChainPEM.hasPrefix("-----BEGIN CERTIFICATE-----"))
         #expect(tls.clientAuth == .verifyClientCertIfGiven)
@@ -60,20 +62,40 @@ import Testing
     }
 
     @Test func requireClientCertIsTheOlderNameOfRequireAny() throws {
-        let tls = try #require(try decode("tls_server_config:\n  cert_file: app.pem\n  key_file: app.key\n  client_ca_file: other.pem\n  client_auth_type: RequireClientCert\n").tls)
+        let tls = try #require(
+            try decode("tls_server_config:\n  cert_file: app.pem\n  key_file: app.key\n  client_ca_file: other.pem\n  client_auth_type: RequireClientCert\n")
+                .tls)
         #expect(tls.clientAuth == .requireAnyClientCert)
     }
 
     @Test(arguments: [
         ("tls_server_config:\n  cert_file: app.pem\n", "web.yml:2:3: tls_server_config.key_file: missing key_file (or key)"),
-        ("tls_server_config:\n  cert_file: app.pem\n  key_file: other.key\n", "web.yml:3:13: tls_server_config.key_file: the private key does not belong to the certificate"),
+        (
+            "tls_server_config:\n  cert_file: app.pem\n  key_file: other.key\n",
+            "web.yml:3:13: tls_server_config.key_file: the private key does not belong to the certificate"
+        ),
         ("tls_server_config:\n  cert_file: missing.pem\n  key_file: app.key\n", "web.yml:2:14: tls_server_config.cert_file: cannot read"),
         ("tls_server_config:\n  cert_file: app.key\n  key_file: app.key\n", "web.yml:2:14: tls_server_config.cert_file: not a PEM certificate"),
-        ("tls_server_config:\n  cert_file: app.pem\n  key_file: app.key\n  client_ca_file: other.pem\n", "web.yml:2:3: tls_server_config.client_auth_type: client CAs are configured without a client_auth_type"),
-        ("tls_server_config:\n  cert_file: app.pem\n  key_file: app.key\n  client_auth_type: RequireAndVerifyClientCert\n", "web.yml:4:21: tls_server_config.client_auth_type: RequireAndVerifyClientCert needs client_ca_file"),
-        ("tls_server_config:\n  cert_file: app.pem\n  key_file: app.key\n  client_auth_type: Always\n", "web.yml:4:21: tls_server_config.client_auth_type: invalid value \"Always\""),
-        ("tls_server_config:\n  cert_file: app.pem\n  key_file: app.key\n  min_version: TLS13\n  max_version: TLS12\n", "min_version TLS13 is above max_version TLS12"),
-        ("tls_server_config:\n  cert_file: app.pem\n  key_file: app.key\n  curve_preferences: [X25519]\n", "web.yml:4:22: tls_server_config.curve_preferences: not supported by aoai-canary"),
+        (
+            "tls_server_config:\n  cert_file: app.pem\n  key_file: app.key\n  client_ca_file: other.pem\n",
+            "web.yml:2:3: tls_server_config.client_auth_type: client CAs are configured without a client_auth_type"
+        ),
+        (
+            "tls_server_config:\n  cert_file: app.pem\n  key_file: app.key\n  client_auth_type: RequireAndVerifyClientCert\n",
+            "web.yml:4:21: tls_server_config.client_auth_type: RequireAndVerifyClientCert needs client_ca_file"
+        ),
+        (
+            "tls_server_config:\n  cert_file: app.pem\n  key_file: app.key\n  client_auth_type: Always\n",
+            "web.yml:4:21: tls_server_config.client_auth_type: invalid value \"Always\""
+        ),
+        (
+            "tls_server_config:\n  cert_file: app.pem\n  key_file: app.key\n  min_version: TLS13\n  max_version: TLS12\n",
+            "min_version TLS13 is above max_version TLS12"
+        ),
+        (
+            "tls_server_config:\n  cert_file: app.pem\n  key_file: app.key\n  curve_preferences: [X25519]\n",
+            "web.yml:4:22: tls_server_config.curve_preferences: not supported by aoai-canary"
+        ),
         ("tls_server_config:\n  certfile: app.pem\n", "web.yml:2:3: tls_server_config.certfile: unknown key \"certfile\""),
         ("basic_auth_users:\n  prometheus: hunter2\n", "web.yml:2:15: basic_auth_users.prometheus: expected a bcrypt hash"),
         ("basic_auth_users:\n  prometheus: $2b$10$short\n", "web.yml:2:15: basic_auth_users.prometheus: libcrypt cannot read this bcrypt hash"),
@@ -113,7 +135,9 @@ import Testing
         let door = WebGuard(config: WebConfig(users: ["prometheus": Self.hash]))
         #expect(door.check(request(authorization: basic("prometheus:scrape-secret"))) == nil)
         #expect(door.check(request(authorization: basic("prometheus:scrape-secret"))) == nil, "a second time, from the cache")
-        for wrong in [nil, basic("prometheus:scrape-secreT"), basic("prometheus:"), basic("other:scrape-secret"), basic("prometheus"), "Bearer x", "Basic !!!notbase64"] {
+        for wrong in [
+            nil, basic("prometheus:scrape-secreT"), basic("prometheus:"), basic("other:scrape-secret"), basic("prometheus"), "Bearer x", "Basic !!!notbase64",
+        ] {
             let answer = door.check(request(authorization: wrong))
             #expect(answer?.status == 401, "\(wrong ?? "no header")")
             #expect(answer?.headers.contains { $0.name == "WWW-Authenticate" && $0.value == "Basic" } == true)
@@ -145,7 +169,11 @@ import Testing
         }
         let right = door.handle(request(authorization: basic("prometheus:scrape-secret")), next: next)
         let status = await withCheckedContinuation { continuation in
-            if let deferred = right.deferred { deferred.start { continuation.resume(returning: $0.status) } } else { continuation.resume(returning: right.status) }
+            if let deferred = right.deferred {
+                deferred.start { continuation.resume(returning: $0.status) }
+            } else {
+                continuation.resume(returning: right.status)
+            }
         }
         #expect(status == 200, "the right password behind 12 wrong ones: \(status)")
         #expect(wrong.value.count == 12 && wrong.value.allSatisfy { $0 == 401 })
@@ -156,8 +184,8 @@ import Testing
     /// Item 13: a user with a cheaper hash takes as long to refuse as an unknown one, whose check
     /// runs against the most expensive configured hash (cost 12 against 4 here: 256 times).
     @Test func aCheaperHashCannotBeToldApartByTiming() {
-        let cheap = "$2b$04$ru9IF5uy5MwNf/PHQYLOJeW9ABJYEasvYVvUX0/mX4W8zqMTJwVSe"   // "cheap-secret"
-        let dear = "$2b$12$78twW1iOLZHOS9qhC6w6MefaxgFb8y7.lw7k.eBbhXhgfupWi3rBS"    // "dear-secret"
+        let cheap = "$2b$04$ru9IF5uy5MwNf/PHQYLOJeW9ABJYEasvYVvUX0/mX4W8zqMTJwVSe"  // "cheap-secret"
+        let dear = "$2b$12$78twW1iOLZHOS9qhC6w6MefaxgFb8y7.lw7k.eBbhXhgfupWi3rBS"  // "dear-secret"
         let door = WebGuard(config: WebConfig(users: ["cheap": cheap, "dear": dear]))
         func seconds(_ credentials: String) -> Double {
             let start = SystemClock().monotonicSeconds

@@ -6,6 +6,7 @@ import CanaryTestSupport
 import Foundation
 import HTTPServer
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -64,7 +65,7 @@ struct Notification: Sendable {
         }
         let started = Date()
         let world = try World()
-        world.simulator.updateApplication(clientID: Names.client) { $0.tokenError = 7000222 }
+        world.simulator.updateApplication(clientID: Names.client) { $0.tokenError = 7_000_222 }
         let resources = ["east", "west", "north"].map { (name: $0, endpoint: world.addResource($0)) }
         let configPath = world.directory + "/config.yaml"
         try world.configText(resources: resources, interval: "1s").write(toFile: configPath, atomically: true, encoding: .utf8)
@@ -81,8 +82,12 @@ struct Notification: Sendable {
                     let labels = alert["labels"] as? [String: String] ?? [:]
                     return (labels["alertname"] ?? "", alert["status"] as? String ?? "", labels)
                 }
-                received.withLock { $0.append(Notification(receiverPath: request.path, status: json["status"] as? String ?? "",
-                                                           groupLabels: json["groupLabels"] as? [String: String] ?? [:], alerts: alerts)) }
+                received.withLock {
+                    $0.append(
+                        Notification(
+                            receiverPath: request.path, status: json["status"] as? String ?? "",
+                            groupLabels: json["groupLabels"] as? [String: String] ?? [:], alerts: alerts))
+                }
             }
             return HTTPResponse(status: 200)
         }
@@ -98,20 +103,24 @@ struct Notification: Sendable {
             .replacingOccurrences(of: "group_interval: 5m", with: "group_interval: 1s")
             .replacingOccurrences(of: "http://127.0.0.1:5001/", with: "http://127.0.0.1:\(webhook.boundAddress.port)/")
         try amConfig.write(toFile: amDirectory + "/alertmanager.yml", atomically: true, encoding: .utf8)
-        let alertmanager = try Child(executable: alertmanagerPath, [
-            "--config.file=\(amDirectory)/alertmanager.yml", "--storage.path=\(amDirectory)/data",
-            "--web.listen-address=127.0.0.1:\(amPort)", "--cluster.listen-address=", "--log.level=warn",
-        ])
+        let alertmanager = try Child(
+            executable: alertmanagerPath,
+            [
+                "--config.file=\(amDirectory)/alertmanager.yml", "--storage.path=\(amDirectory)/data",
+                "--web.listen-address=127.0.0.1:\(amPort)", "--cluster.listen-address=", "--log.level=warn",
+            ])
         defer { stopProcess(alertmanager.process) }
 
         let rulesCopy = world.directory + "/aoai-canary.rules.yml"
         try scaledRules(try String(contentsOfFile: rulesPath, encoding: .utf8)).write(toFile: rulesCopy, atomically: true, encoding: .utf8)
-        let prometheus = try PrometheusServer(scraping: target, rules: rulesCopy, topLevel: """
-            alerting:
-              alertmanagers:
-                - static_configs:
-                    - targets: ["127.0.0.1:\(amPort)"]
-            """, arguments: ["--rules.alert.resend-delay=1s"])
+        let prometheus = try PrometheusServer(
+            scraping: target, rules: rulesCopy,
+            topLevel: """
+                alerting:
+                  alertmanagers:
+                    - static_configs:
+                        - targets: ["127.0.0.1:\(amPort)"]
+                """, arguments: ["--rules.alert.resend-delay=1s"])
         defer { prometheus.stop() }
 
         func firing() async throws -> [[String: String]] {
@@ -119,8 +128,12 @@ struct Notification: Sendable {
             return alerts.filter { $0["state"] as? String == "firing" }.compactMap { $0["labels"] as? [String: String] }
         }
         func log() -> String {
-            let notes = received.withLock { $0 }.map { "\($0.receiverPath) \($0.status) \($0.groupLabels) \($0.alerts.map { "\($0.name)/\($0.status)/\($0.labels["resource"] ?? "-")" })" }
-            return "notifications:\n\(notes.joined(separator: "\n"))\nprometheus:\n\(prometheus.log)\nalertmanager:\n\(alertmanager.stderr)\nagent:\n\(agent.stderr.suffix(3000))"
+            let notes = received.withLock { $0 }.map {
+                "\($0.receiverPath) \($0.status) \($0.groupLabels) \($0.alerts.map { "\($0.name)/\($0.status)/\($0.labels["resource"] ?? "-")" })"
+            }
+            let notifications = notes.joined(separator: "\n")
+            return
+                "notifications:\n\(notifications)\nprometheus:\n\(prometheus.log)\nalertmanager:\n\(alertmanager.stderr)\nagent:\n\(agent.stderr.suffix(3000))"
         }
 
         // Broken: wait until the three resources' critical alerts fire in Prometheus, then give
@@ -139,7 +152,8 @@ struct Notification: Sendable {
         // which a per-resource page would have come too.
         let paged = Date()
         while !received.withLock({ $0.contains { $0.receiverPath.hasSuffix("/critical") && $0.alerts.contains { $0.name == "AoaiCanaryTokenUnavailable" } } }),
-              Date().timeIntervalSince(paged) < 20 {
+            Date().timeIntervalSince(paged) < 20
+        {
             try await Task.sleep(for: .milliseconds(250))
         }
         try await Task.sleep(for: .seconds(2))
@@ -162,7 +176,10 @@ struct Notification: Sendable {
         }
 
         // Fixed: a new secret in the app registration and in the agent's file, then a reload.
-        world.simulator.updateApplication(clientID: Names.client) { $0.tokenError = nil; $0.clientSecret = "the-new-secret-5e6f" }
+        world.simulator.updateApplication(clientID: Names.client) {
+            $0.tokenError = nil
+            $0.clientSecret = "the-new-secret-5e6f"
+        }
         try "the-new-secret-5e6f\n".write(toFile: world.directory + "/app.secret", atomically: true, encoding: .utf8)
         kill(agent.process.processIdentifier, SIGHUP)
         var resolved = false
@@ -173,8 +190,8 @@ struct Notification: Sendable {
                 $0.receiverPath.hasSuffix("/critical") && $0.status == "resolved" && $0.groupLabels["credential"] == "app" && $0.groupLabels["resource"] == nil
             }
             if resolved { resolved = try await firing().isEmpty }
-        // The token alerts keep firing 15 s (keep_firing_for, scaled) after the token is back; the
-        // rest is group intervals and, on a loaded machine, slow rounds.
+            // The token alerts keep firing 15 s (keep_firing_for, scaled) after the token is back; the
+            // rest is group intervals and, on a loaded machine, slow rounds.
         } while !resolved && Date().timeIntervalSince(fixedAt) < 60
         #expect(resolved, "the credential's page resolves once the secret is fixed:\n\(log())")
         let stillFiring = try await firing()

@@ -1,11 +1,11 @@
 // The built binary, run as a user runs it: exit codes, help, check-config, run, scrape, promtool, demo.
 import AzureSimulator
 import CanaryTestSupport
+import Config
 import Foundation
 import HTTPClient
-import Testing
-import Config
 import Probe
+import Testing
 
 /// The aoai-canary executable next to the test bundle (`swift build` puts both in .build/debug).
 let binaryPath: String = {
@@ -38,7 +38,9 @@ func sampleValue(_ text: String, _ series: String) -> Double? {
 
 /// The failed probes of one resource and auth mode in exposition text, over every reason.
 func failureCount(_ text: String, resource: String, auth: String) -> Double {
-    FailureReason.allCases.compactMap { sampleValue(text, #"aoai_canary_probe_failures_total{resource="\#(resource)",auth="\#(auth)",reason="\#($0.rawValue)"}"#) }.reduce(0, +)
+    FailureReason.allCases.compactMap {
+        sampleValue(text, #"aoai_canary_probe_failures_total{resource="\#(resource)",auth="\#(auth)",reason="\#($0.rawValue)"}"#)
+    }.reduce(0, +)
 }
 
 /// True when rounds were started and every one of them within `bound` seconds (a bucket of
@@ -109,8 +111,10 @@ func get(_ url: String) async throws -> HTTPClientResponse {
         let token = FileManager.default.temporaryDirectory.appendingPathComponent("example-federated-token-\(UUID().uuidString)").path
         try "x.y.z".write(toFile: token, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: token) }
-        let environment = ["AOAI_KEY": "k", "APP_SECRET": "s", "AZURE_TENANT_ID": "00000000-0000-0000-0000-000000000000",
-                           "AZURE_CLIENT_ID": "11111111-1111-1111-1111-111111111111", "AZURE_FEDERATED_TOKEN_FILE": token]
+        let environment = [
+            "AOAI_KEY": "k", "APP_SECRET": "s", "AZURE_TENANT_ID": "00000000-0000-0000-0000-000000000000",
+            "AZURE_CLIENT_ID": "11111111-1111-1111-1111-111111111111", "AZURE_FEDERATED_TOKEN_FILE": token,
+        ]
         for path in [folder + "/config.yaml"] + examples.map({ folder + "/examples/" + $0 }) {
             let result = try await runBinary(["check-config", "--config", path], environment: environment)
             #expect(result.status == 0 && result.stdout.hasPrefix(path + ": OK"), "\(path):\n\(result.stdout)\(result.stderr)")
@@ -177,8 +181,10 @@ func get(_ url: String) async throws -> HTTPClientResponse {
         let world = try World()
         let path = world.directory + "/config.yaml"
         try world.configText(resources: [("healthy", world.addResource("healthy"))], interval: "4s").write(toFile: path, atomically: true, encoding: .utf8)
-        let child = try Child(["run", "--config.file=\(path)", "--web.listen-address", "127.0.0.1:0", "--log.format", "json", "--log.level", "debug",
-                               "--web.enable-lifecycle"])
+        let child = try Child([
+            "run", "--config.file=\(path)", "--web.listen-address", "127.0.0.1:0", "--log.format", "json", "--log.level", "debug",
+            "--web.enable-lifecycle",
+        ])
         let found = await child.await(30, in: { child.stderr }, metricsURL)
         let url = try #require(found, "no metrics URL in: \(child.stderr)")
         let reload = try await post(String(url.dropLast("/metrics".count)) + "/-/reload")
@@ -226,7 +232,9 @@ func get(_ url: String) async throws -> HTTPClientResponse {
         let child = try Child(["run", "--config", path, "--log-format", "logfmt"])
         let found = await child.await(30, in: { child.stderr }, metricsURL)
         let base = String(try #require(found, "no metrics URL in: \(child.stderr)").dropLast("/metrics".count))
-        let warned = await child.await(30, in: { child.stderr }) { $0.contains("level=warning msg=\"The configuration names no resources, so nothing is probed") ? "" : nil }
+        let warned = await child.await(30, in: { child.stderr }) {
+            $0.contains("level=warning msg=\"The configuration names no resources, so nothing is probed") ? "" : nil
+        }
         #expect(warned != nil, "\(child.stderr)")
         let ready = try await get(base + "/-/ready")
         #expect(ready.status == 503 && String(decoding: ready.body, as: UTF8.self).contains("names no resources"))
@@ -259,9 +267,12 @@ func get(_ url: String) async throws -> HTTPClientResponse {
             text = String(decoding: try await get(url).body, as: UTF8.self)
             // Discovery's first pass swaps the agent at once, cancelling rounds in flight: wait for them all.
             if text.contains(#"aoai_canary_auth_divergence{resource="no-data-role"} 1"#),
-               text.contains(#"aoai_canary_probe_success{resource="local-auth-disabled",auth="entra_id"} 1"#),
-               text.contains(#"aoai_canary_probe_success{resource="healthy",auth="entra_id"} 1"#),
-               text.contains(#"aoai_canary_auth_divergence{resource="wrong-audience"} 1"#) { break }
+                text.contains(#"aoai_canary_probe_success{resource="local-auth-disabled",auth="entra_id"} 1"#),
+                text.contains(#"aoai_canary_probe_success{resource="healthy",auth="entra_id"} 1"#),
+                text.contains(#"aoai_canary_auth_divergence{resource="wrong-audience"} 1"#)
+            {
+                break
+            }
             try await Task.sleep(for: .milliseconds(250))
         }
         #expect(text.contains(#"aoai_canary_auth_divergence{resource="no-data-role"} 1"#))

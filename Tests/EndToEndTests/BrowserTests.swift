@@ -8,8 +8,12 @@ let chromiumPath = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { Fi
 func chromium(_ arguments: [String]) async throws -> (status: Int32?, stdout: String) {
     let profile = NSTemporaryDirectory() + "chromium-" + UUID().uuidString
     defer { try? FileManager.default.removeItem(atPath: profile) }
-    let result = try await runTool(chromiumPath!, ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars",
-                                                   "--user-data-dir=\(profile)", "--no-first-run"] + arguments)
+    let result = try await runTool(
+        chromiumPath!,
+        [
+            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars",
+            "--user-data-dir=\(profile)", "--no-first-run",
+        ] + arguments)
     return (result.status, result.stdout)
 }
 
@@ -18,11 +22,13 @@ func chromium(_ arguments: [String]) async throws -> (status: Int32?, stdout: St
     func theStatusPageRendersInChromium() async throws {
         let world = try World()
         let path = world.directory + "/config.yaml"
-        try world.configText(resources: [
-            ("healthy", world.addResource("healthy")),
-            ("no-role", world.addResource("no-role", grantRole: false)),
-            ("<script>alert(1)</script>", world.addResource("escaped")),
-        ], interval: "2s").write(toFile: path, atomically: true, encoding: .utf8)
+        try world.configText(
+            resources: [
+                ("healthy", world.addResource("healthy")),
+                ("no-role", world.addResource("no-role", grantRole: false)),
+                ("<script>alert(1)</script>", world.addResource("escaped")),
+            ], interval: "2s"
+        ).write(toFile: path, atomically: true, encoding: .utf8)
         let child = try Child(["run", "--config", path, "--listen", "127.0.0.1:0", "--log-format", "logfmt"])
         let found = await child.await(30, in: { child.stderr }, metricsURL)
         let base = String(try #require(found).dropLast("/metrics".count))

@@ -6,21 +6,24 @@ import Foundation
 import HTTPClient
 import HTTPServer
 import Testing
-@testable import Support
-@testable import Log
-@testable import Config
-@testable import Probe
-@testable import ControlPlane
-@testable import Metrics
-@testable import Status
-@testable import Diagnose
+
 @testable import Agent
+@testable import Config
+@testable import ControlPlane
+@testable import Diagnose
+@testable import Log
+@testable import Metrics
+@testable import Probe
+@testable import Status
+@testable import Support
 
 /// A Resource Manager token for the app, straight from the simulated token endpoint.
 func resourceManagerToken(_ world: World) async throws -> String {
     let form = "grant_type=client_credentials&client_id=\(Names.client)&client_secret=\(Names.secret)&scope=https%3A%2F%2Fmanagement.azure.com%2F.default"
-    let answer = try await client.execute(HTTPClientRequest(method: "POST", url: world.simulator.authority + "/\(Names.tenant)/oauth2/v2.0/token",
-                                                            headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Array(form.utf8)))
+    let answer = try await client.execute(
+        HTTPClientRequest(
+            method: "POST", url: world.simulator.authority + "/\(Names.tenant)/oauth2/v2.0/token",
+            headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Array(form.utf8)))
     return String(try #require(String(decoding: answer.body, as: UTF8.self).firstMatch(of: /"access_token":"([^"]+)"/)?.1))
 }
 
@@ -28,24 +31,24 @@ func resourceManagerToken(_ world: World) async throws -> String {
     /// A config whose resources carry their `arm_id`, read through the app's own credential.
     static func config(_ world: World, resources: [(name: String, endpoint: String, key: Bool)], controlPlaneEndpoint: String? = nil) -> String {
         var text = """
-        listen: "127.0.0.1:0"
-        interval: 60s
-        timeout: 2s
-        control_plane:
-          credential: app
-          endpoint: \(controlPlaneEndpoint ?? world.simulator.authority)
+            listen: "127.0.0.1:0"
+            interval: 60s
+            timeout: 2s
+            control_plane:
+              credential: app
+              endpoint: \(controlPlaneEndpoint ?? world.simulator.authority)
 
-        """ + world.credentialsYAML() + "resources:\n"
+            """ + world.credentialsYAML() + "resources:\n"
         for resource in resources {
             let armID = SimulatedResource(name: resource.name, tenantID: Names.tenant, apiKey: "", deployments: []).armID
             text += """
-              - name: \(resource.name)
-                endpoint: \(resource.endpoint)
-                deployment: \(Names.deployment)
-                credential: app
-                arm_id: \(armID)
+                  - name: \(resource.name)
+                    endpoint: \(resource.endpoint)
+                    deployment: \(Names.deployment)
+                    credential: app
+                    arm_id: \(armID)
 
-            """
+                """
             if resource.key { text += "    api_key_file: resource.key\n" }
         }
         return text
@@ -78,10 +81,13 @@ func resourceManagerToken(_ world: World) async throws -> String {
         let (reason, evidence) = Self.entraVerdict(agent, "owner-only")
         #expect(reason == .permissionDenied, "\(String(describing: evidence))")
         let roles = try #require(evidence?.roles)
-        let accountID = "/subscriptions/\(SimulatedResource.defaultSubscription)/resourceGroups/rg-canary/providers/Microsoft.CognitiveServices/accounts/owner-only"
+        let accountID =
+            "/subscriptions/\(SimulatedResource.defaultSubscription)/resourceGroups/rg-canary/providers/Microsoft.CognitiveServices/accounts/owner-only"
         #expect(roles.held?.map(\.name) == ["Owner"] && roles.held?.first?.scope == accountID && roles.held?.first?.grantsData == false, "\(roles)")
         #expect(roles.covering == nil && roles.unread.isEmpty && roles.resourceID == accountID, "\(roles)")
-        #expect(evidence?.httpStatus == 401 && evidence?.serviceCode == "PermissionDenied" && evidence?.principal == Names.object, "\(String(describing: evidence))")
+        #expect(
+            evidence?.httpStatus == 401 && evidence?.serviceCode == "PermissionDenied" && evidence?.principal == Names.object, "\(String(describing: evidence))"
+        )
         #expect(agent.value(CanaryMetrics.dataActionGranted, ["owner-only", "app"]) == 0)
         #expect(agent.value(CanaryMetrics.failures, ["owner-only", "entra_id", "permission_denied"]) == 1)
         let armID = SimulatedResource(name: "owner-only", tenantID: Names.tenant, apiKey: "", deployments: []).armID
@@ -97,8 +103,13 @@ func resourceManagerToken(_ world: World) async throws -> String {
         #expect(view.resources.first?.probes.first { $0.auth == .entraID }?.possiblyPropagating == false, "Resource Manager settles it: no role to propagate")
         let diagnosis = await Diagnoser(client: HTTPClient(), clock: SystemClock(), timeoutSeconds: 2, azPath: nil).diagnose(agent.config)
         let step = try #require(diagnosis.first?.steps.first { $0.number == 3 })
-        #expect(step.evidence.contains { $0.hasPrefix("Resource Manager: roles of \(Names.object): Owner at /subscriptions/") && $0.hasSuffix("(control plane only)") }, "\(step.evidence)")
-        #expect(step.evidence.contains("Resource Manager: Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action: not granted"), "\(step.evidence)")
+        #expect(
+            step.evidence.contains {
+                $0.hasPrefix("Resource Manager: roles of \(Names.object): Owner at /subscriptions/") && $0.hasSuffix("(control plane only)")
+            }, "\(step.evidence)")
+        #expect(
+            step.evidence.contains("Resource Manager: Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action: not granted"),
+            "\(step.evidence)")
     }
 
     /// A role assigned a moment ago: Resource Manager shows it, the data plane does not honour
@@ -180,8 +191,11 @@ func resourceManagerToken(_ world: World) async throws -> String {
             return HTTPResponse(status: 503)
         }
         defer { slow.stop() }
-        let agent = world.agent(try world.config(Self.config(world, resources: [("slow-arm", endpoint, true)],
-                                                              controlPlaneEndpoint: "http://127.0.0.1:\(slow.boundAddress.port)")))
+        let agent = world.agent(
+            try world.config(
+                Self.config(
+                    world, resources: [("slow-arm", endpoint, true)],
+                    controlPlaneEndpoint: "http://127.0.0.1:\(slow.boundAddress.port)")))
         defer { agent.shutdown() }
         let monitor = try #require(agent.controlPlane)
         let resource = agent.config.resources[0]
@@ -203,8 +217,9 @@ func resourceManagerToken(_ world: World) async throws -> String {
         let text = Self.config(world, resources: [("keyless", endpoint, true)])
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         let logger = EventLogger(format: .logfmt, level: .debug) { world.logs.append($0) }
-        let supervisor = Supervisor(config: try ConfigLoader.load(path: path, variables: [:]), path: path, variables: [:], logger: logger,
-                                    build: BuildInfo(version: "t", revision: "t", swiftVersion: "6"))
+        let supervisor = Supervisor(
+            config: try ConfigLoader.load(path: path, variables: [:]), path: path, variables: [:], logger: logger,
+            build: BuildInfo(version: "t", revision: "t", swiftVersion: "6"))
         let running = Task { await supervisor.run() }
         defer { running.cancel() }
         let registry = supervisor.reference.current.metrics.registry
@@ -241,9 +256,13 @@ func resourceManagerToken(_ world: World) async throws -> String {
     @Test func resourceManagerFactsBecomeWarnings() async throws {
         let world = try World()
         let keyless = world.addResource("keyless") { $0.localAuthDisabled = true }
-        let empty = world.addResource("empty") { $0.deploymentMissing = true; $0.publicNetworkAccessDisabled = true }
+        let empty = world.addResource("empty") {
+            $0.deploymentMissing = true
+            $0.publicNetworkAccessDisabled = true
+        }
         let regional = world.addResource("regional") { $0.regionalEndpoint = true }
-        let agent = world.agent(try world.config(Self.config(world, resources: [("keyless", keyless, true), ("empty", empty, false), ("regional", regional, true)])))
+        let agent = world.agent(
+            try world.config(Self.config(world, resources: [("keyless", keyless, true), ("empty", empty, false), ("regional", regional, true)])))
         defer { agent.shutdown() }
         try await Self.readThenProbe(agent)
 
@@ -280,8 +299,14 @@ func resourceManagerToken(_ world: World) async throws -> String {
         world.simulator.revokeRole(resource: "healthy", objectID: Names.object)
         await agent.controlPlane!.read(agent.config.resources[0])
         let forbidden = try #require(agent.controlPlaneFacts["healthy"])
-        #expect(forbidden.problems.contains { $0.contains("role assignments: HTTP 403 AuthorizationFailed: The client '\(Names.client)' with object id '\(Names.object)' does not have authorization to perform action 'Microsoft.Authorization/roleAssignments/read'") },
-                "\(forbidden.problems)")
+        #expect(
+            forbidden.problems.contains {
+                $0.contains(
+                    "role assignments: HTTP 403 AuthorizationFailed: The client '\(Names.client)' with object id '\(Names.object)' does not have "
+                        + "authorization to perform action 'Microsoft.Authorization/roleAssignments/read'"
+                )
+            },
+            "\(forbidden.problems)")
         // The permissions API needs no role: it says the principal holds nothing.
         #expect(forbidden.callerPermissions == [])
 
@@ -294,7 +319,11 @@ func resourceManagerToken(_ world: World) async throws -> String {
         world.simulator.setResourceManagerStatus(nil)
         let diagnosis = await Diagnoser(client: HTTPClient(), clock: SystemClock(), timeoutSeconds: 2, azPath: nil).diagnose(agent.config)
         let step = try #require(diagnosis.first?.steps.first { $0.number == 3 })
-        #expect(step.evidence.contains { $0.hasPrefix("Resource Manager: could not read role assignments: HTTP 403 AuthorizationFailed") && $0.contains("Microsoft.Authorization/roleAssignments/read") }, "\(step.evidence)")
+        #expect(
+            step.evidence.contains {
+                $0.hasPrefix("Resource Manager: could not read role assignments: HTTP 403 AuthorizationFailed")
+                    && $0.contains("Microsoft.Authorization/roleAssignments/read")
+            }, "\(step.evidence)")
         #expect(agent.value(CanaryMetrics.dataActionGranted, ["healthy", "app"]) == 0)
     }
 
@@ -304,7 +333,10 @@ func resourceManagerToken(_ world: World) async throws -> String {
         var body: String?
         for block in text.components(separatedBy: "```answer").dropFirst() {
             let lines = block.components(separatedBy: "```")[0].split(separator: "\n")
-            if lines.contains("reason: " + reason) { body = lines.first { $0.hasPrefix("body: ") }.map { String($0.dropFirst(6)) }; break }
+            if lines.contains("reason: " + reason) {
+                body = lines.first { $0.hasPrefix("body: ") }.map { String($0.dropFirst(6)) }
+                break
+            }
         }
         let data = try #require(body, "no recorded answer \(reason)").data(using: .utf8)!
         return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
@@ -337,12 +369,23 @@ func resourceManagerToken(_ world: World) async throws -> String {
             return try #require(try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any])
         }
         let cases: [(String, String, Set<String>)] = [
-            ("arm_account", armID + "?api-version=2024-10-01", ["apiVersion", "properties.dateCreated", "properties.isMigrated", "systemData",
-                                                                "properties.endpoints.OpenAI Dall-E API", "properties.endpoints.OpenAI Whisper API",
-                                                                "properties.endpoints.OpenAI Model Scaleset API", "properties.endpoints.OpenAI Realtime API"]),
+            (
+                "arm_account", armID + "?api-version=2024-10-01",
+                [
+                    "apiVersion", "properties.dateCreated", "properties.isMigrated", "systemData",
+                    "properties.endpoints.OpenAI Dall-E API", "properties.endpoints.OpenAI Whisper API",
+                    "properties.endpoints.OpenAI Model Scaleset API", "properties.endpoints.OpenAI Realtime API",
+                ]
+            ),
             ("arm_deployments", armID + "/deployments?api-version=2024-10-01", ["value[].properties.deploymentState", "value[].properties.serviceTier"]),
-            ("arm_role_assignments", armID + "/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$filter=assignedTo(%27\(Names.object)%27)", []),
-            ("arm_role_definition", armID + "/providers/Microsoft.Authorization/roleDefinitions/5e0bd9bd-7b93-4f28-af87-19fc36ad61bd?api-version=2022-04-01", []),
+            (
+                "arm_role_assignments",
+                armID + "/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$filter=assignedTo(%27\(Names.object)%27)", []
+            ),
+            (
+                "arm_role_definition", armID + "/providers/Microsoft.Authorization/roleDefinitions/5e0bd9bd-7b93-4f28-af87-19fc36ad61bd?api-version=2022-04-01",
+                []
+            ),
         ]
         for (reason, path, laterOrTooling) in cases {
             let real = Self.keyPaths(try Self.recordedBody(reason)).subtracting(laterOrTooling)
@@ -373,13 +416,13 @@ func resourceManagerToken(_ world: World) async throws -> String {
             interval: 1s
 
         """ + world.credentialsYAML() + """
-        resources:
-          - name: \(listed)
-            endpoint: \(world.simulator.endpoint(for: "listed"))
-            deployment: \(Names.deployment)
-            api_key_file: resource.key
-        \(extra)
-        """
+            resources:
+              - name: \(listed)
+                endpoint: \(world.simulator.endpoint(for: "listed"))
+                deployment: \(Names.deployment)
+                api_key_file: resource.key
+            \(extra)
+            """
     }
 
     @Test func discoveredAccountsAreProbedAndFollowTheFileWithoutARestart() async throws {
@@ -393,8 +436,9 @@ func resourceManagerToken(_ world: World) async throws -> String {
         let path = world.directory + "/config.yaml"
         try Self.config(world, listed: "listed", tags: "{team: ai}").write(toFile: path, atomically: true, encoding: .utf8)
         let logger = EventLogger(format: .logfmt, level: .debug) { world.logs.append($0) }
-        let supervisor = Supervisor(config: try ConfigLoader.load(path: path, variables: [:]), path: path, variables: [:], logger: logger,
-                                    build: BuildInfo(version: "t", revision: "t", swiftVersion: "6"))
+        let supervisor = Supervisor(
+            config: try ConfigLoader.load(path: path, variables: [:]), path: path, variables: [:], logger: logger,
+            build: BuildInfo(version: "t", revision: "t", swiftVersion: "6"))
         let running = Task { await supervisor.run() }
         defer { running.cancel() }
         let registry = supervisor.reference.current.metrics.registry
@@ -402,8 +446,9 @@ func resourceManagerToken(_ world: World) async throws -> String {
         func names() -> [String] { supervisor.reference.current.config.resources.map(\.name) }
         // Deadlines are generous: on a loaded 2-core machine the first pass and rounds can take seconds.
         var deadline = Date().addingTimeInterval(30)
-        while (names() != ["listed", "alpha", "beta"] || value(CanaryMetrics.probeSuccess, ["alpha", "api_key"]) != 1
-               || value(CanaryMetrics.probeSuccess, ["alpha", "entra_id"]) != 1), Date() < deadline {
+        while names() != ["listed", "alpha", "beta"] || value(CanaryMetrics.probeSuccess, ["alpha", "api_key"]) != 1
+            || value(CanaryMetrics.probeSuccess, ["alpha", "entra_id"]) != 1, Date() < deadline
+        {
             try await Task.sleep(for: .milliseconds(100))
         }
         #expect(names() == ["listed", "alpha", "beta"], "\(world.logs.chunks.suffix(10))")
@@ -426,7 +471,8 @@ func resourceManagerToken(_ world: World) async throws -> String {
         #expect(names() == ["listed", "alpha", "beta", "gamma"])
         #expect(value(CanaryMetrics.probes, ["alpha", "entra_id"]) >= before, "alpha kept its counters")
         #expect(value(CanaryMetrics.discoveredResources, [SimulatedResource.defaultSubscription]) == 4)
-        #expect(world.logs.chunks.contains { $0.contains("level=error") && $0.contains("discovered account listed") && $0.contains("has the name of a listed") })
+        #expect(
+            world.logs.chunks.contains { $0.contains("level=error") && $0.contains("discovered account listed") && $0.contains("has the name of a listed") })
 
         // An account removed from the subscription disappears, its series with it.
         world.simulator.updateResource("beta") { $0.subscriptionID = "00000000-0000-4000-8000-0000000000ff" }
@@ -442,7 +488,9 @@ func resourceManagerToken(_ world: World) async throws -> String {
         try Self.config(world, listed: "alpha", tags: "{team: ai}").write(toFile: path, atomically: true, encoding: .utf8)
         _ = await supervisor.reload()
         deadline = Date().addingTimeInterval(30)
-        while !world.logs.chunks.contains(where: { $0.contains("discovered account alpha") }), Date() < deadline { try await Task.sleep(for: .milliseconds(100)) }
+        while !world.logs.chunks.contains(where: { $0.contains("discovered account alpha") }), Date() < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+        }
         #expect(world.logs.chunks.contains { $0.contains("level=error") && $0.contains("discovered account alpha") && $0.contains("has the name of a listed") })
         #expect(supervisor.reference.current.config.resources.filter { $0.name == "alpha" }.count == 1)
         running.cancel()
@@ -471,7 +519,10 @@ func resourceManagerToken(_ world: World) async throws -> String {
     @Test func shardsPartitionTheEstate() throws {
         let resources = (0..<3000).map { index -> ResourceConfig in
             var resource = ResourceConfig(name: "r\(index)", endpoint: "https://r\(index).openai.azure.com/", apiKey: Secret("k"))
-            if index % 2 == 0 { resource.armID = ARMResourceID("/subscriptions/5f1a2b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b/resourceGroups/g/providers/Microsoft.CognitiveServices/accounts/r\(index)") }
+            if index % 2 == 0 {
+                resource.armID = ARMResourceID(
+                    "/subscriptions/5f1a2b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b/resourceGroups/g/providers/Microsoft.CognitiveServices/accounts/r\(index)")
+            }
             return resource
         }
         let shards = (1...3).map { Shard("\($0)/3")! }

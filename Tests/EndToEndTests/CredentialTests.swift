@@ -7,23 +7,26 @@ import Foundation
 import HTTPClient
 import HTTPServer
 import Testing
-@testable import Support
-@testable import Log
-@testable import Config
+
+@testable import Agent
 @testable import Auth
+@testable import Config
+@testable import Log
 @testable import Metrics
 @testable import Status
-@testable import Agent
+@testable import Support
 
 let e2eFixtures = String(#filePath.dropLast("CredentialTests.swift".count)) + "Fixtures/"
 let certificateFixtures = String(#filePath.dropLast("EndToEndTests/CredentialTests.swift".count)) + "CanaryTests/Fixtures/certs/"
 
 /// Identities the credential tests add to the world.
 enum MI {
-    static let system = SimulatedManagedIdentity(tenantID: Names.tenant, clientID: "51510000-0000-4000-8000-000000000001", objectID: "51510000-0000-4000-8000-0000000000aa",
-                                                 resourceID: "/subscriptions/s/resourceGroups/g/providers/Microsoft.Compute/virtualMachines/vm", userAssigned: false)
-    static let user = SimulatedManagedIdentity(tenantID: Names.tenant, clientID: "0a5e0000-0000-4000-8000-000000000002", objectID: "0a5e0000-0000-4000-8000-0000000000bb",
-                                               resourceID: "/subscriptions/s/resourceGroups/g/providers/Microsoft.ManagedIdentity/userAssignedIdentities/ua", userAssigned: true)
+    static let system = SimulatedManagedIdentity(
+        tenantID: Names.tenant, clientID: "51510000-0000-4000-8000-000000000001", objectID: "51510000-0000-4000-8000-0000000000aa",
+        resourceID: "/subscriptions/s/resourceGroups/g/providers/Microsoft.Compute/virtualMachines/vm", userAssigned: false)
+    static let user = SimulatedManagedIdentity(
+        tenantID: Names.tenant, clientID: "0a5e0000-0000-4000-8000-000000000002", objectID: "0a5e0000-0000-4000-8000-0000000000bb",
+        resourceID: "/subscriptions/s/resourceGroups/g/providers/Microsoft.ManagedIdentity/userAssignedIdentities/ua", userAssigned: true)
 }
 
 extension World {
@@ -67,19 +70,37 @@ extension World {
         sim.addManagedIdentity(MI.system)
         sim.addManagedIdentity(MI.user)
         let imds = sim.authority + "/metadata/identity/oauth2/token"
-        let fakeAz = ["FAKE_AZ_AUTHORITY": sim.authority, "FAKE_AZ_TENANT": Names.tenant, "FAKE_AZ_CLIENT_ID": Names.client, "FAKE_AZ_CLIENT_SECRET": Names.secret]
+        let fakeAz = [
+            "FAKE_AZ_AUTHORITY": sim.authority, "FAKE_AZ_TENANT": Names.tenant, "FAKE_AZ_CLIENT_ID": Names.client, "FAKE_AZ_CLIENT_SECRET": Names.secret,
+        ]
         let federated = world.directory + "/federated-token"
         switch name {
         case "client_secret":
-            return ("type: client_secret\ntenant_id: \(Names.tenant)\nclient_id: \(Names.client)\nclient_secret_file: app.secret\nauthority: \(sim.authority)\nsecret_expires: 2027-03-01", [:])
+            return (
+                "type: client_secret\ntenant_id: \(Names.tenant)\nclient_id: \(Names.client)\nclient_secret_file: app.secret\nauthority: "
+                    + "\(sim.authority)\nsecret_expires: 2027-03-01",
+                [:]
+            )
         case "client_certificate RS256", "client_certificate PS256":
             try sim.addCertificate(clientID: Names.client, certificatePEM: Array(try Data(contentsOf: URL(fileURLWithPath: certificateFixtures + "app.pem"))))
             let algorithm = name.hasSuffix("PS256") ? "PS256" : "RS256"
-            return ("type: client_certificate\ntenant_id: \(Names.tenant)\nclient_id: \(Names.client)\ncertificate_file: \(certificateFixtures)app.pem\nprivate_key_file: \(certificateFixtures)app.key\nassertion_algorithm: \(algorithm)\nauthority: \(sim.authority)", [:])
+            return (
+                "type: client_certificate\ntenant_id: \(Names.tenant)\nclient_id: \(Names.client)\ncertificate_file: "
+                    + "\(certificateFixtures)app.pem\nprivate_key_file: \(certificateFixtures)app.key\nassertion_algorithm: \(algorithm)\nauthority: "
+                    + "\(sim.authority)",
+                [:]
+            )
         case "workload_identity":
             sim.addFederatedCredential(clientID: Names.client, issuer: "https://oidc.example/cluster", subject: "system:serviceaccount:canary:aoai-canary")
-            try sim.makeFederatedToken(issuer: "https://oidc.example/cluster", subject: "system:serviceaccount:canary:aoai-canary").write(toFile: federated, atomically: true, encoding: .utf8)
-            return ("type: workload_identity", ["AZURE_TENANT_ID": Names.tenant, "AZURE_CLIENT_ID": Names.client, "AZURE_FEDERATED_TOKEN_FILE": federated, "AZURE_AUTHORITY_HOST": sim.authority])
+            try sim.makeFederatedToken(issuer: "https://oidc.example/cluster", subject: "system:serviceaccount:canary:aoai-canary").write(
+                toFile: federated, atomically: true, encoding: .utf8)
+            return (
+                "type: workload_identity",
+                [
+                    "AZURE_TENANT_ID": Names.tenant, "AZURE_CLIENT_ID": Names.client, "AZURE_FEDERATED_TOKEN_FILE": federated,
+                    "AZURE_AUTHORITY_HOST": sim.authority,
+                ]
+            )
         case "managed_identity imds system":
             return ("type: managed_identity\nsource: imds\nendpoint: \(imds)", [:])
         case "managed_identity imds user by client_id":
@@ -89,15 +110,28 @@ extension World {
         case "managed_identity app_service":
             return ("type: managed_identity", ["IDENTITY_ENDPOINT": sim.authority + "/msi/token", "IDENTITY_HEADER": sim.appServiceIdentityHeader])
         case "managed_identity arc":
-            return ("type: managed_identity\narc_key_directory: \(sim.arcKeyDirectory)", ["IDENTITY_ENDPOINT": sim.authority + "/arc/metadata/identity/oauth2/token", "IMDS_ENDPOINT": "http://127.0.0.1:1"])
+            return (
+                "type: managed_identity\narc_key_directory: \(sim.arcKeyDirectory)",
+                ["IDENTITY_ENDPOINT": sim.authority + "/arc/metadata/identity/oauth2/token", "IMDS_ENDPOINT": "http://127.0.0.1:1"]
+            )
         case "azure_cli":
             return ("type: azure_cli\naz_path: \(e2eFixtures)az-from-simulator\ntenant_id: \(Names.tenant)", fakeAz)
         case "default from environment":
-            return ("type: default", ["AZURE_TENANT_ID": Names.tenant, "AZURE_CLIENT_ID": Names.client, "AZURE_CLIENT_SECRET": Names.secret, "AZURE_AUTHORITY_HOST": sim.authority])
+            return (
+                "type: default",
+                ["AZURE_TENANT_ID": Names.tenant, "AZURE_CLIENT_ID": Names.client, "AZURE_CLIENT_SECRET": Names.secret, "AZURE_AUTHORITY_HOST": sim.authority]
+            )
         case "default from workload identity":
             sim.addFederatedCredential(clientID: Names.client, issuer: "https://oidc.example/cluster", subject: "system:serviceaccount:canary:aoai-canary")
-            try sim.makeFederatedToken(issuer: "https://oidc.example/cluster", subject: "system:serviceaccount:canary:aoai-canary").write(toFile: federated, atomically: true, encoding: .utf8)
-            return ("type: default", ["AZURE_TENANT_ID": Names.tenant, "AZURE_CLIENT_ID": Names.client, "AZURE_FEDERATED_TOKEN_FILE": federated, "AZURE_AUTHORITY_HOST": sim.authority])
+            try sim.makeFederatedToken(issuer: "https://oidc.example/cluster", subject: "system:serviceaccount:canary:aoai-canary").write(
+                toFile: federated, atomically: true, encoding: .utf8)
+            return (
+                "type: default",
+                [
+                    "AZURE_TENANT_ID": Names.tenant, "AZURE_CLIENT_ID": Names.client, "AZURE_FEDERATED_TOKEN_FILE": federated,
+                    "AZURE_AUTHORITY_HOST": sim.authority,
+                ]
+            )
         case "default from managed identity":
             return ("type: default", ["AZURE_CLIENT_ID": MI.user.clientID, "AZURE_POD_IDENTITY_AUTHORITY_HOST": sim.authority])
         case "default from azure cli":
@@ -120,8 +154,10 @@ extension World {
         let world = try World()
         let (block, environment) = try Self.arrange(item.name, world)
         let path = try world.credentialConfig("c", block)
-        var env = ["AZURE_TENANT_ID": "", "AZURE_CLIENT_ID": "", "AZURE_CLIENT_SECRET": "", "AZURE_FEDERATED_TOKEN_FILE": "",
-                   "IDENTITY_ENDPOINT": "", "IDENTITY_HEADER": "", "IMDS_ENDPOINT": "", "AZURE_POD_IDENTITY_AUTHORITY_HOST": "http://127.0.0.1:1"]
+        var env = [
+            "AZURE_TENANT_ID": "", "AZURE_CLIENT_ID": "", "AZURE_CLIENT_SECRET": "", "AZURE_FEDERATED_TOKEN_FILE": "",
+            "IDENTITY_ENDPOINT": "", "IDENTITY_HEADER": "", "IMDS_ENDPOINT": "", "AZURE_POD_IDENTITY_AUTHORITY_HOST": "http://127.0.0.1:1",
+        ]
         for (key, value) in environment { env[key] = value }
         let result = try await runBinary(["token", "--config", path, "--credential", "c"], environment: env)
         #expect(result.status == 0, "stdout: \(result.stdout)\nstderr: \(result.stderr)")
@@ -145,7 +181,7 @@ extension World {
 
     @Test func aTokenFailureExitsOneWithItsReason() async throws {
         let world = try World()
-        world.simulator.updateApplication(clientID: Names.client) { $0.tokenError = 7000222 }
+        world.simulator.updateApplication(clientID: Names.client) { $0.tokenError = 7_000_222 }
         let (block, _) = try Self.arrange("client_secret", world)
         let path = try world.credentialConfig("c", block)
         let result = try await runBinary(["token", "--config", path, "--credential", "c"])
@@ -165,8 +201,13 @@ extension World {
     /// A source that fails with `reason`, against the simulator or a small loopback peer.
     static func failingSource(_ reason: RefreshFailureReason, _ world: World, peers: Locked<[HTTPServer]>) throws -> any TokenSource {
         let sim = world.simulator
-        func secret(tenant: String = Names.tenant, client: String = Names.client, scope: String = CredentialDefaults.scope, authority: String? = nil) -> any TokenSource {
-            ClientSecretSource(settings: ClientSecretSettings(tenantID: tenant, clientID: client, secret: Secret(Names.secret), secretSource: .environment("X"), scope: scope, authority: authority ?? sim.authority))
+        func secret(tenant: String = Names.tenant, client: String = Names.client, scope: String = CredentialDefaults.scope, authority: String? = nil)
+            -> any TokenSource
+        {
+            ClientSecretSource(
+                settings: ClientSecretSettings(
+                    tenantID: tenant, clientID: client, secret: Secret(Names.secret), secretSource: .environment("X"), scope: scope,
+                    authority: authority ?? sim.authority))
         }
         func peer(_ response: HTTPResponse) throws -> String {
             let server = try HTTPServer(host: "127.0.0.1", port: 0) { _ in response }
@@ -175,14 +216,17 @@ extension World {
         }
         let fast = IMDSRetryPolicy(delays: [0.01, 0.01, 0.01, 0.01], goneBudget: 0.2, goneDelayCap: 0.05)
         func managedIdentity(_ selector: ManagedIdentitySelector) -> any TokenSource {
-            ManagedIdentitySource(settings: ManagedIdentitySettings(kind: .imds, selector: selector, endpoint: sim.authority + "/metadata/identity/oauth2/token", identityHeader: nil, scope: CredentialDefaults.scope, arcKeyDirectory: "/nonexistent/"), retryPolicy: fast)
+            ManagedIdentitySource(
+                settings: ManagedIdentitySettings(
+                    kind: .imds, selector: selector, endpoint: sim.authority + "/metadata/identity/oauth2/token", identityHeader: nil,
+                    scope: CredentialDefaults.scope, arcKeyDirectory: "/nonexistent/"), retryPolicy: fast)
         }
         switch reason {
         case .invalidClient:
             sim.updateApplication(clientID: Names.client) { $0.clientSecret = "rotated" }
             return secret()
         case .expiredSecret:
-            sim.updateApplication(clientID: Names.client) { $0.tokenError = 7000222 }
+            sim.updateApplication(clientID: Names.client) { $0.tokenError = 7_000_222 }
             return secret()
         case .unknownApplication:
             return secret(client: "99999999-0000-4000-8000-000000000000")
@@ -192,17 +236,24 @@ extension World {
             // Signed with a certificate the app never registered.
             let pem = Array(try Data(contentsOf: URL(fileURLWithPath: certificateFixtures + "other.pem")))
             let key = Array(try Data(contentsOf: URL(fileURLWithPath: certificateFixtures + "other.key")))
-            return ClientCertificateSource(settings: ClientCertificateSettings(tenantID: Names.tenant, clientID: Names.client, certificate: try Certificate(pem: pem), certificatePath: "other.pem", privateKey: try PrivateKey(pem: key), privateKeyPath: "other.key", algorithm: .rs256, scope: CredentialDefaults.scope, authority: sim.authority))
+            return ClientCertificateSource(
+                settings: ClientCertificateSettings(
+                    tenantID: Names.tenant, clientID: Names.client, certificate: try Certificate(pem: pem), certificatePath: "other.pem",
+                    privateKey: try PrivateKey(pem: key), privateKeyPath: "other.key", algorithm: .rs256, scope: CredentialDefaults.scope,
+                    authority: sim.authority))
         case .noFederatedMatch:
             sim.addFederatedCredential(clientID: Names.client, issuer: "https://oidc.example/cluster", subject: "system:serviceaccount:canary:aoai-canary")
             let file = world.directory + "/wrong-subject"
-            try sim.makeFederatedToken(issuer: "https://oidc.example/cluster", subject: "system:serviceaccount:other:intruder").write(toFile: file, atomically: true, encoding: .utf8)
-            return WorkloadIdentitySource(settings: WorkloadIdentitySettings(tenantID: Names.tenant, clientID: Names.client, tokenFile: file, scope: CredentialDefaults.scope, authority: sim.authority))
+            try sim.makeFederatedToken(issuer: "https://oidc.example/cluster", subject: "system:serviceaccount:other:intruder").write(
+                toFile: file, atomically: true, encoding: .utf8)
+            return WorkloadIdentitySource(
+                settings: WorkloadIdentitySettings(
+                    tenantID: Names.tenant, clientID: Names.client, tokenFile: file, scope: CredentialDefaults.scope, authority: sim.authority))
         case .invalidScope:
             // Client credentials without `/.default`: AADSTS1002012.
             return secret(scope: "https://cognitiveservices.azure.com")
         case .applicationDisabled:
-            sim.updateApplication(clientID: Names.client) { $0.tokenError = 7000112 }
+            sim.updateApplication(clientID: Names.client) { $0.tokenError = 7_000_112 }
             return secret()
         case .conditionalAccess:
             sim.updateApplication(clientID: Names.client) { $0.tokenError = 53003 }
@@ -212,10 +263,14 @@ extension World {
             return managedIdentity(.clientID("not-assigned-to-this-host"))
         case .imdsUnavailable:
             sim.addManagedIdentity(MI.system)
-            sim.updateManagedIdentityScenario { $0.failureStatus = 503; $0.failureCount = Int.max }
+            sim.updateManagedIdentityScenario {
+                $0.failureStatus = 503
+                $0.failureCount = Int.max
+            }
             return managedIdentity(.systemAssigned)
         case .cliNotLoggedIn:
-            return AzureCLISource(settings: AzureCLISettings(azPath: e2eFixtures + "not-logged-in/az", tenantID: nil, scope: CredentialDefaults.scope, timeoutSeconds: 5))
+            return AzureCLISource(
+                settings: AzureCLISettings(azPath: e2eFixtures + "not-logged-in/az", tenantID: nil, scope: CredentialDefaults.scope, timeoutSeconds: 5))
         case .timeout:
             sim.updateApplication(clientID: Names.client) { $0.tokenEndpointHang = true }
             return secret()
@@ -237,12 +292,13 @@ extension World {
     func everyRefreshFailureReasonIsCounted(_ item: FailureCase) async throws {
         let world = try World()
         let peers = Locked<[HTTPServer]>([])
-        defer { peers.withLock { $0.forEach { $0.stop() } } }
+        defer { peers.withLock { for peer in $0 { peer.stop() } } }
         let source = try Self.failingSource(item.reason, world, peers: peers)
         let metrics = CanaryMetrics(build: BuildInfo(version: "t", revision: "t", swiftVersion: "6"))
         metrics.prepare(credential: "c")
         let logs = TextBuffer()
-        let reporter = ProbeReporter(metrics: metrics, logger: EventLogger(format: .logfmt, level: .debug) { logs.append($0) }, board: StatusBoard(config: CanaryConfig()))
+        let reporter = ProbeReporter(
+            metrics: metrics, logger: EventLogger(format: .logfmt, level: .debug) { logs.append($0) }, board: StatusBoard(config: CanaryConfig()))
         let client = HTTPClient()
         defer { client.shutdown() }
         let clock = SystemClock()
@@ -263,7 +319,8 @@ extension World {
         try sim.addCertificate(clientID: Names.client, certificatePEM: Array(try Data(contentsOf: URL(fileURLWithPath: certificateFixtures + "app.pem"))))
         sim.addFederatedCredential(clientID: Names.client, issuer: "https://oidc.example/cluster", subject: "system:serviceaccount:canary:aoai-canary")
         let federated = world.directory + "/federated-token"
-        try sim.makeFederatedToken(issuer: "https://oidc.example/cluster", subject: "system:serviceaccount:canary:aoai-canary").write(toFile: federated, atomically: true, encoding: .utf8)
+        try sim.makeFederatedToken(issuer: "https://oidc.example/cluster", subject: "system:serviceaccount:canary:aoai-canary").write(
+            toFile: federated, atomically: true, encoding: .utf8)
         let endpoints = ["r-cert", "r-mi", "r-wi"].map { ($0, world.addResource($0)) }
         sim.grantRole(resource: "r-mi", objectID: MI.system.objectID)
         let path = world.directory + "/daemon.yaml"
@@ -310,7 +367,9 @@ extension World {
         #expect(text.contains(#",version="1.0",source="managed_identity"} 1"#))
         #expect(text.contains(#"source="workload_identity"} 1"#))
         #expect(sampleValue(text, #"aoai_canary_credential_expiry_timestamp_seconds{credential="cert",kind="certificate"}"#) == 2_426_328_711)
-        #expect((sampleValue(text, #"aoai_canary_credential_expiry_timestamp_seconds{credential="wi",kind="federated_token"}"#) ?? 0) > Date().timeIntervalSince1970)
+        #expect(
+            (sampleValue(text, #"aoai_canary_credential_expiry_timestamp_seconds{credential="wi",kind="federated_token"}"#) ?? 0) > Date().timeIntervalSince1970
+        )
         #expect(sampleValue(text, #"aoai_canary_token_lifetime_seconds{credential="mi"}"#) == 86399)
         let expiry = try #require(sampleValue(text, #"aoai_canary_token_expiry_timestamp_seconds{credential="mi"}"#))
         let refreshAt = try #require(sampleValue(text, #"aoai_canary_token_refresh_at_timestamp_seconds{credential="mi"}"#))

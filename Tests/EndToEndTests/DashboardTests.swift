@@ -2,6 +2,7 @@
 import Foundation
 import HTTPServer
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -30,7 +31,9 @@ func dashboardPanels(_ dashboard: [String: Any]) -> [[String: Any]] {
 /// A panel query as Prometheus gets it: Grafana's variables replaced by what "All" and a short range give.
 func substituteVariables(_ expr: String) -> String {
     var text = expr
-    for (name, value) in [("__rate_interval", "1m"), ("__interval", "1m"), ("__range", "5m"), ("resource", ".*"), ("credential", ".*"), ("job", ".*"), ("instance", ".*")] {
+    for (name, value) in [
+        ("__rate_interval", "1m"), ("__interval", "1m"), ("__range", "5m"), ("resource", ".*"), ("credential", ".*"), ("job", ".*"), ("instance", ".*"),
+    ] {
         text = text.replacingOccurrences(of: "${\(name)}", with: value).replacingOccurrences(of: "$\(name)", with: value)
     }
     return text
@@ -72,10 +75,12 @@ final class PrometheusServer: @unchecked Sendable {
         """.write(toFile: directory + "/prometheus.yml", atomically: true, encoding: .utf8)
         let port = try freeLoopbackPort()
         base = "http://127.0.0.1:\(port)"
-        tool = try Child(executable: prometheusPath, [
-            "--config.file=\(directory)/prometheus.yml", "--storage.tsdb.path=\(directory)/data",
-            "--web.listen-address=127.0.0.1:\(port)", "--web.enable-lifecycle", "--log.level=warn",
-        ] + arguments)
+        tool = try Child(
+            executable: prometheusPath,
+            [
+                "--config.file=\(directory)/prometheus.yml", "--storage.tsdb.path=\(directory)/data",
+                "--web.listen-address=127.0.0.1:\(port)", "--web.enable-lifecycle", "--log.level=warn",
+            ] + arguments)
     }
 
     deinit { stop() }
@@ -121,7 +126,8 @@ struct PanelReport {
         #expect(dashboard["title"] as? String == "aoai-canary")
         #expect(dashboard["schemaVersion"] as? Int == 39)
         let inputs = dashboard["__inputs"] as? [[String: Any]] ?? []
-        #expect(inputs.contains { $0["name"] as? String == "DS_PROMETHEUS" && $0["type"] as? String == "datasource" && $0["pluginId"] as? String == "prometheus" })
+        #expect(
+            inputs.contains { $0["name"] as? String == "DS_PROMETHEUS" && $0["type"] as? String == "datasource" && $0["pluginId"] as? String == "prometheus" })
 
         let panels = dashboardPanels(dashboard)
         #expect(panels.count >= 7)
@@ -142,13 +148,20 @@ struct PanelReport {
         }
         for expr in exprs {
             let selectors = expr.matches(of: /(aoai_canary_[a-z_]+|ALERTS)\{[^}]*\}/).map { String($0.output.0) }
-            #expect(!selectors.isEmpty && selectors.allSatisfy { $0.contains(#"job=~"$job",instance=~"$instance""#) }, "a query ignores the job and instance variables: \(expr)")
+            #expect(
+                !selectors.isEmpty && selectors.allSatisfy { $0.contains(#"job=~"$job",instance=~"$instance""#) },
+                "a query ignores the job and instance variables: \(expr)")
         }
-        #expect(panels.contains { $0["type"] as? String == "state-timeline" && (($0["targets"] as? [[String: Any]])?.first?["expr"] as? String)?.contains("ALERTS{") == true },
-                "no panel shows the alerts' state over time")
-        for metric in ["aoai_canary_probe_success", "aoai_canary_auth_divergence", "aoai_canary_probe_failures_total",
-                       "aoai_canary_probe_http_duration_seconds", "aoai_canary_token_expiry_timestamp_seconds",
-                       "aoai_canary_credential_expiry_timestamp_seconds", "aoai_canary_token_refresh_failures_total"] {
+        #expect(
+            panels.contains {
+                $0["type"] as? String == "state-timeline" && (($0["targets"] as? [[String: Any]])?.first?["expr"] as? String)?.contains("ALERTS{") == true
+            },
+            "no panel shows the alerts' state over time")
+        for metric in [
+            "aoai_canary_probe_success", "aoai_canary_auth_divergence", "aoai_canary_probe_failures_total",
+            "aoai_canary_probe_http_duration_seconds", "aoai_canary_token_expiry_timestamp_seconds",
+            "aoai_canary_credential_expiry_timestamp_seconds", "aoai_canary_token_refresh_failures_total",
+        ] {
             #expect(exprs.contains { $0.contains(metric + "{") || $0.contains(metric + "[") || $0.hasSuffix(metric) }, "no panel shows \(metric)")
         }
 
@@ -157,10 +170,12 @@ struct PanelReport {
         // come first, and the others list what the chosen hosts have.
         let names = variables.compactMap { $0["name"] as? String }
         #expect(names == ["DS_PROMETHEUS", "job", "instance", "resource", "credential"], "\(names)")
-        for (name, definition) in [("job", "label_values(aoai_canary_build_info, job)"),
-                                   ("instance", #"label_values(aoai_canary_build_info{job=~"$job"}, instance)"#),
-                                   ("resource", #"label_values(aoai_canary_probe_success{job=~"$job",instance=~"$instance"}, resource)"#),
-                                   ("credential", #"label_values(aoai_canary_token_expiry_timestamp_seconds{job=~"$job",instance=~"$instance"}, credential)"#)] {
+        for (name, definition) in [
+            ("job", "label_values(aoai_canary_build_info, job)"),
+            ("instance", #"label_values(aoai_canary_build_info{job=~"$job"}, instance)"#),
+            ("resource", #"label_values(aoai_canary_probe_success{job=~"$job",instance=~"$instance"}, resource)"#),
+            ("credential", #"label_values(aoai_canary_token_expiry_timestamp_seconds{job=~"$job",instance=~"$instance"}, credential)"#),
+        ] {
             let variable = try #require(variables.first { $0["name"] as? String == name }, "no variable \(name)")
             #expect(variable["type"] as? String == "query")
             #expect(variable["definition"] as? String == definition)
@@ -211,7 +226,10 @@ struct PanelReport {
                 var metricNames = Set<String>()
                 for target in panel["targets"] as? [[String: Any]] ?? [] {
                     let expr = substituteVariables(target["expr"] as? String ?? "")
-                    if expr.contains("$") { report.errors.append("\(title): a variable is left in \(expr)"); continue }
+                    if expr.contains("$") {
+                        report.errors.append("\(title): a variable is left in \(expr)")
+                        continue
+                    }
                     for match in expr.matches(of: /aoai_canary_[a-z_]+/) { metricNames.insert(String(match.output)) }
                     let result = try await prometheus.query(expr)
                     if let error = result.error { report.errors.append("\(title): \(expr): \(error)") }
@@ -231,8 +249,10 @@ struct PanelReport {
         #expect(report.empty.count <= 1, "panels without data: \(report.empty.map(\.title))")
 
         // The variables' queries list the demo's resources and credentials.
-        for (label, metric, value) in [("resource", "aoai_canary_probe_success", "no-data-role"),
-                                       ("credential", "aoai_canary_token_expiry_timestamp_seconds", "app-wrong-scope")] {
+        for (label, metric, value) in [
+            ("resource", "aoai_canary_probe_success", "no-data-role"),
+            ("credential", "aoai_canary_token_expiry_timestamp_seconds", "app-wrong-scope"),
+        ] {
             let answer = try await prometheus.api("/api/v1/label/\(label)/values?match%5B%5D=\(queryEncoded(metric))")
             #expect(answer.error == nil, "label_values(\(metric), \(label)): \(answer.error ?? "")")
             #expect((answer.data as? [String] ?? []).contains(value), "label_values(\(metric), \(label)) = \(answer.data ?? "nothing")")

@@ -19,30 +19,35 @@ func normalised(_ text: String) -> String {
 @Suite(.serialized) struct DiagnoseTests {
     /// The question's case: the key works, the principal has no data-plane role.
     static let questionsCase = """
-    no-role  http://no-role.openai.localhost:PORT/  (credential app)
-      [PASS] 1. Scope and audience
-             asked for https://cognitiveservices.azure.com/.default
-             the token's aud is https://cognitiveservices.azure.com, as this endpoint wants
-      [PASS] 2. Endpoint form
-             http://no-role.openai.localhost:PORT/: the resource's own host, no extra path
-      [FAIL] 3. Principal and data action
-             object id dddddddd-0000-4000-8000-000000000004, app id cccccccc-0000-4000-8000-000000000003, tenant aaaaaaaa-0000-4000-8000-000000000001 (from client_secret)
-             the Entra ID call fails: permission_denied: principal dddddddd-0000-4000-8000-000000000004 lacks the data action Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action (HTTP 401 PermissionDenied)
-             fix: assign the role "Cognitive Services OpenAI User" to object id dddddddd-0000-4000-8000-000000000004 at the resource's scope; a new assignment takes up to 10 minutes, and a fresh token is needed to see it
-               az role assignment create --role "Cognitive Services OpenAI User" --assignee-object-id dddddddd-0000-4000-8000-000000000004 --assignee-principal-type ServicePrincipal --scope /subscriptions/<subscription-id>/resourceGroups/<resource-group>/providers/Microsoft.CognitiveServices/accounts/<account-name>
-      [PASS] 4. Token version and times
-             version 2.0
-             issued TIME
-             expires TIME (in DURATION)
-             clock skew N s (this host minus the service's Date header)
-      [PASS] 5. Key and Azure CLI cross-check
-             the key call succeeds (HTTP 200)
-             Azure CLI: skipped (az not found on PATH)
-             conclusion: the resource answers other callers, so the problem is the configured credential (its identity, scope or role), not the resource
+        no-role  http://no-role.openai.localhost:PORT/  (credential app)
+          [PASS] 1. Scope and audience
+                 asked for https://cognitiveservices.azure.com/.default
+                 the token's aud is https://cognitiveservices.azure.com, as this endpoint wants
+          [PASS] 2. Endpoint form
+                 http://no-role.openai.localhost:PORT/: the resource's own host, no extra path
+          [FAIL] 3. Principal and data action
+                 object id dddddddd-0000-4000-8000-000000000004, app id cccccccc-0000-4000-8000-000000000003, tenant aaaaaaaa-0000-4000-8000-000000000001 \
+                 (from client_secret)
+                 the Entra ID call fails: permission_denied: principal dddddddd-0000-4000-8000-000000000004 lacks the data action \
+                 Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action (HTTP 401 PermissionDenied)
+                 fix: assign the role "Cognitive Services OpenAI User" to object id dddddddd-0000-4000-8000-000000000004 at the resource's scope; a new \
+                 assignment takes up to 10 minutes, and a fresh token is needed to see it
+                   az role assignment create --role "Cognitive Services OpenAI User" --assignee-object-id dddddddd-0000-4000-8000-000000000004 \
+                   --assignee-principal-type ServicePrincipal --scope \
+                   /subscriptions/<subscription-id>/resourceGroups/<resource-group>/providers/Microsoft.CognitiveServices/accounts/<account-name>
+          [PASS] 4. Token version and times
+                 version 2.0
+                 issued TIME
+                 expires TIME (in DURATION)
+                 clock skew N s (this host minus the service's Date header)
+          [PASS] 5. Key and Azure CLI cross-check
+                 the key call succeeds (HTTP 200)
+                 Azure CLI: skipped (az not found on PATH)
+                 conclusion: the resource answers other callers, so the problem is the configured credential (its identity, scope or role), not the resource
 
-    Entra ID fails for 1 of 1 resources: no-role.
+        Entra ID fails for 1 of 1 resources: no-role.
 
-    """
+        """
 
     @Test func theQuestionsCaseGivesTheRoleToAssignAndExitsOne() async throws {
         let world = try World()
@@ -73,12 +78,15 @@ func normalised(_ text: String) -> String {
         let world = try World()
         let path = world.directory + "/config.yaml"
         // The configured credential asks for the wrong scope; the CLI's token (same app) works.
-        try world.configText(resources: [("r", world.addResource("r"))], scope: "https://management.azure.com/.default").write(toFile: path, atomically: true, encoding: .utf8)
-        let result = try await runBinary(["diagnose", "--config", path], environment: [
-            "PATH": e2eFixtures + "on-path:/usr/bin:/bin",
-            "FAKE_AZ_AUTHORITY": world.simulator.authority, "FAKE_AZ_TENANT": Names.tenant,
-            "FAKE_AZ_CLIENT_ID": Names.client, "FAKE_AZ_CLIENT_SECRET": Names.secret,
-        ])
+        try world.configText(resources: [("r", world.addResource("r"))], scope: "https://management.azure.com/.default").write(
+            toFile: path, atomically: true, encoding: .utf8)
+        let result = try await runBinary(
+            ["diagnose", "--config", path],
+            environment: [
+                "PATH": e2eFixtures + "on-path:/usr/bin:/bin",
+                "FAKE_AZ_AUTHORITY": world.simulator.authority, "FAKE_AZ_TENANT": Names.tenant,
+                "FAKE_AZ_CLIENT_ID": Names.client, "FAKE_AZ_CLIENT_SECRET": Names.secret,
+            ])
         #expect(result.status == 1)
         #expect(result.stdout.contains("[FAIL] 1. Scope and audience"))
         #expect(result.stdout.contains("fix: set scope: https://cognitiveservices.azure.com/.default on the credential"))

@@ -3,6 +3,7 @@
 import Foundation
 import HTTPClient
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,9 +24,16 @@ final class RawConnection: @unchecked Sendable {
         inet_pton(AF_INET, "127.0.0.1", &remote.sin_addr)
         var timeout = timeval(tv_sec: 5, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let ok = withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } } == 0
-            && withUnsafePointer(to: &remote) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } } == 0
-        if !ok { close(fd); return nil }
+        let ok =
+            withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            == 0
+            && withUnsafePointer(to: &remote) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            } == 0
+        if !ok {
+            close(fd)
+            return nil
+        }
     }
 
     deinit { close(fd) }
@@ -122,7 +130,9 @@ final class RawConnection: @unchecked Sendable {
         var answered = 0
         for _ in 0..<10 {
             let scraper = HTTPClient()
-            if let response = try? await scraper.execute(HTTPClientRequest(method: "GET", url: url, timeoutSeconds: 5)), response.status == 200 { answered += 1 }
+            if let response = try? await scraper.execute(HTTPClientRequest(method: "GET", url: url, timeoutSeconds: 5)), response.status == 200 {
+                answered += 1
+            }
             scraper.shutdown()
             for connection in held.prefix(8) where connection.fd % 4 == 0 { connection.send("X-More: y\r\n") }
         }

@@ -3,8 +3,8 @@
 import CanaryTestSupport
 import Foundation
 import HTTPServer
-import Testing
 import Probe
+import Testing
 
 @Suite(.serialized) struct FaultTests {
     struct Fault: Sendable, CustomTestStringConvertible {
@@ -60,7 +60,8 @@ import Probe
         case "closed without an answer": return Arrangement(endpoint: world.addResource("faulty") { $0.closeConnection = true })
         case "slow answer": return Arrangement(endpoint: world.addResource("faulty") { $0.delaySeconds = 5 })
         case "a 50 MB body":
-            return try server(HTTPResponse(status: 200, headers: [("Content-Type", "application/json")], body: Array(repeating: UInt8(ascii: "x"), count: 50 << 20)))
+            return try server(
+                HTTPResponse(status: 200, headers: [("Content-Type", "application/json")], body: Array(repeating: UInt8(ascii: "x"), count: 50 << 20)))
         case "invalid JSON": return try server(HTTPResponse(status: 200, contentType: "application/json", body: #"{"choices": [ "#))
         case "a 200 with an HTML body": return try server(HTTPResponse(status: 200, contentType: "text/html", body: "<html>proxy login</html>"))
         case "token endpoint hangs":
@@ -105,13 +106,15 @@ import Probe
         }
         let endpoint = arrangement.endpoint
         let authority = arrangement.authority ?? world.simulator.authority
-        let text = world.oneSecondConfig(credentials: world.credentialsYAML(authority: authority), resources: """
-          - name: faulty
-            endpoint: \(endpoint)
-            deployment: \(Names.deployment)
-            credential: app
+        let text = world.oneSecondConfig(
+            credentials: world.credentialsYAML(authority: authority),
+            resources: """
+                  - name: faulty
+                    endpoint: \(endpoint)
+                    deployment: \(Names.deployment)
+                    credential: app
 
-        """)
+                """)
         // The agent runs as its own process, as in production: the timeliness it shows is its own,
         // not that of this test process's thread pool, which other suites share.
         let path = world.directory + "/config.yaml"

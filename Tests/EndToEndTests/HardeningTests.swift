@@ -5,6 +5,7 @@ import CanaryTestSupport
 import Foundation
 import HTTPClient
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -112,10 +113,11 @@ import Glibc
     @Test(arguments: [SIGINT, SIGTERM])
     func theDemoTakesItsFolderWithItWhenStopped(signal: Int32) async throws {
         let child = try Child(["demo", "--listen", "127.0.0.1:0"])
-        let folder = try #require(await child.await(20, in: { child.stdout }) { text -> String? in
-            guard let range = text.range(of: #"/tmp/aoai-canary-demo\.[A-Za-z0-9]+"#, options: .regularExpression) else { return nil }
-            return String(text[range])
-        })
+        let folder = try #require(
+            await child.await(20, in: { child.stdout }) { text -> String? in
+                guard let range = text.range(of: #"/tmp/aoai-canary-demo\.[A-Za-z0-9]+"#, options: .regularExpression) else { return nil }
+                return String(text[range])
+            })
         #expect(FileManager.default.fileExists(atPath: folder + "/app.secret"))
         kill(child.process.processIdentifier, signal)
         #expect(await child.wait(seconds: 10) == 0)

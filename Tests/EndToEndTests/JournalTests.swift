@@ -5,7 +5,8 @@ import Journal
 import Testing
 
 /// True when this process may start journald (root, and the binary exists).
-let canRunJournald: Bool = getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/lib/systemd/systemd-journald")
+let canRunJournald: Bool =
+    getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/lib/systemd/systemd-journald")
     && FileManager.default.isExecutableFile(atPath: "/usr/bin/journalctl")
 
 /// True when something answers on journald's datagram socket (a stale socket file refuses).
@@ -30,8 +31,9 @@ func ensureJournald() throws {
     try? FileManager.default.removeItem(atPath: socket)
     try FileManager.default.createDirectory(atPath: "/run/systemd/journal", withIntermediateDirectories: true)
     // Left running for later tests and runs, as systemd would keep it.
-    _ = try SpawnedProcess(executable: "/lib/systemd/systemd-journald", arguments: [], environment: ProcessInfo.processInfo.environment,
-                           input: nil, stdout: "/dev/null", stderr: "/dev/null")
+    _ = try SpawnedProcess(
+        executable: "/lib/systemd/systemd-journald", arguments: [], environment: ProcessInfo.processInfo.environment,
+        input: nil, stdout: "/dev/null", stderr: "/dev/null")
     for _ in 0..<100 where !journaldListening(socket) {
         Thread.sleep(forTimeInterval: 0.05)
     }

@@ -5,18 +5,19 @@ import AzureSimulator
 import CanaryTestSupport
 import Foundation
 import HTTPClient
-@testable import HTTPServer
 import Synchronization
 import Testing
-@testable import Log
-@testable import Config
-@testable import Probe
-@testable import ControlPlane
-@testable import Metrics
-@testable import Status
-@testable import Schedule
-@testable import Endpoint
+
 @testable import Agent
+@testable import Config
+@testable import ControlPlane
+@testable import Endpoint
+@testable import HTTPServer
+@testable import Log
+@testable import Metrics
+@testable import Probe
+@testable import Schedule
+@testable import Status
 
 /// Polls `condition` for up to `seconds` (a bound for a stuck test, not a timing).
 func eventually(_ seconds: Double = 30, _ condition: () -> Bool) async -> Bool {
@@ -39,7 +40,9 @@ final class HostileResourceManager: @unchecked Sendable {
         let box = Locked<String>("")
         let requests = self.requests
         server = try HTTPServer(host: "127.0.0.1", port: 0, threading: .threadPerConnection) { request in
-            requests.withLock { $0.append(request.path + (request.query.isEmpty ? "" : "?" + request.query.map { "\($0.name)=\($0.value)" }.joined(separator: "&"))) }
+            requests.withLock {
+                $0.append(request.path + (request.query.isEmpty ? "" : "?" + request.query.map { "\($0.name)=\($0.value)" }.joined(separator: "&")))
+            }
             return route(request.path, box.withLock { $0 })
         }
         box.withLock { $0 = authority }
@@ -74,13 +77,13 @@ final class HostileResourceManager: @unchecked Sendable {
           endpoint: \(endpoint)
         \(extra)
         """ + world.credentialsYAML() + """
-        resources:
-          - name: \(listed)
-            endpoint: \(world.addResource(listed))
-            deployment: \(Names.deployment)
-            api_key_file: resource.key
+            resources:
+              - name: \(listed)
+                endpoint: \(world.addResource(listed))
+                deployment: \(Names.deployment)
+                api_key_file: resource.key
 
-        """
+            """
     }
 
     static func endpointStatus(_ supervisor: Supervisor, _ path: String) -> Int {
@@ -108,14 +111,18 @@ final class HostileResourceManager: @unchecked Sendable {
     /// listed resource is probed on its interval.
     @Test func aFailingDiscoveryStopsNoProbe() async throws {
         let world = try World()
-        let manager = try HostileResourceManager { _, _ in HostileResourceManager.json(#"{"error":{"code":"ServiceUnavailable","message":"down"}}"#, status: 503) }
+        let manager = try HostileResourceManager { _, _ in
+            HostileResourceManager.json(#"{"error":{"code":"ServiceUnavailable","message":"down"}}"#, status: 503)
+        }
         let discovery = "discovery:\n  - subscription: 5f1a2b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b\n    credential: app\n"
         let supervisor = try Self.supervisor(world, Self.controlPlaneConfig(world, endpoint: manager.authority, listed: "listed", extra: discovery))
         let running = Task { await supervisor.run() }
         let registry = supervisor.reference.current.metrics.registry
         #expect(await eventually { world.logs.chunks.contains { $0.contains("discovery:") && $0.contains("503") } }, "\(world.logs.chunks.suffix(5))")
         let after = registry.value(CanaryMetrics.probes.name, ["listed", "api_key"]) ?? 0
-        #expect(await eventually { (registry.value(CanaryMetrics.probes.name, ["listed", "api_key"]) ?? 0) >= after + 3 }, "the listed resource is probed after discovery failed")
+        #expect(
+            await eventually { (registry.value(CanaryMetrics.probes.name, ["listed", "api_key"]) ?? 0) >= after + 3 },
+            "the listed resource is probed after discovery failed")
         #expect(Self.endpointStatus(supervisor, "/-/ready") == 200)
         running.cancel()
         await running.value
@@ -201,13 +208,18 @@ final class HostileResourceManager: @unchecked Sendable {
     /// problem instead of growing memory for ever.
     @Test func endlessPagingIsBoundedAndSaysSo() async throws {
         let world = try World()
-        let account = #"{"id":"/subscriptions/5f1a2b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b/resourceGroups/g/providers/Microsoft.CognitiveServices/accounts/loop","name":"loop","kind":"OpenAI","properties":{"endpoint":"https://loop.openai.azure.com/"}}"#
+        let account =
+            #"{"id":"/subscriptions/5f1a2b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b/resourceGroups/g/providers/Microsoft.CognitiveServices/accounts/loop","#
+            + #""name":"loop","kind":"OpenAI","properties":{"endpoint":"https://loop.openai.azure.com/"}}"#
         let counter = Locked<Int>(0)
         let selfLink = try HostileResourceManager { path, authority in
             HostileResourceManager.json(#"{"value":[\#(account)],"nextLink":"\#(authority)\#(path)?api-version=2024-10-01"}"#)
         }
         let fresh = try HostileResourceManager { path, authority in
-            let page = counter.withLock { $0 += 1; return $0 }
+            let page = counter.withLock {
+                $0 += 1
+                return $0
+            }
             return HostileResourceManager.json(#"{"value":[\#(account)],"nextLink":"\#(authority)\#(path)?api-version=2024-10-01&page=\#(page)"}"#)
         }
         let http = HTTPClient()
@@ -257,7 +269,8 @@ final class HostileResourceManager: @unchecked Sendable {
         let id = "/subscriptions/5f1a2b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b/resourceGroups/g/providers/Microsoft.CognitiveServices/accounts/crlf"
         let manager = try HostileResourceManager { path, _ in
             if path.hasSuffix("/listKeys") { return HostileResourceManager.json(#"{"key1":"abc\r\nX-Injected: 1","key2":"def"}"#) }
-            return HostileResourceManager.json(#"{"value":[{"id":"\#(id)","name":"crlf","kind":"OpenAI","properties":{"endpoint":"https://crlf.openai.azure.com/"}}]}"#)
+            return HostileResourceManager.json(
+                #"{"value":[{"id":"\#(id)","name":"crlf","kind":"OpenAI","properties":{"endpoint":"https://crlf.openai.azure.com/"}}]}"#)
         }
         let http = HTTPClient()
         defer { http.shutdown() }
@@ -270,7 +283,9 @@ final class HostileResourceManager: @unchecked Sendable {
     /// Item 12: a shard asks listKeys only for its own accounts.
     @Test func aShardListsKeysOnlyForItsOwnAccounts() async throws {
         let ids = (0..<20).map { "/subscriptions/5f1a2b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b/resourceGroups/g/providers/Microsoft.CognitiveServices/accounts/a\($0)" }
-        let accounts = ids.enumerated().map { #"{"id":"\#($1)","name":"a\#($0)","kind":"OpenAI","properties":{"endpoint":"https://a\#($0).openai.azure.com/"}}"# }
+        let accounts = ids.enumerated().map {
+            #"{"id":"\#($1)","name":"a\#($0)","kind":"OpenAI","properties":{"endpoint":"https://a\#($0).openai.azure.com/"}}"#
+        }
         let manager = try HostileResourceManager { path, _ in
             if path.hasSuffix("/listKeys") { return HostileResourceManager.json(#"{"key1":"k1","key2":"k2"}"#) }
             return HostileResourceManager.json(#"{"value":[\#(accounts.joined(separator: ","))]}"#)
@@ -293,7 +308,10 @@ final class HostileResourceManager: @unchecked Sendable {
         let role = "0aaaaaaa-1bbb-4ccc-8ddd-9eeeeeeeeeee"
         return try HostileResourceManager { path, _ in
             if path.hasSuffix("/roleAssignments") {
-                return HostileResourceManager.json(#"{"value":[{"properties":{"roleDefinitionId":"/providers/Microsoft.Authorization/roleDefinitions/\#(role)","principalId":"\#(Names.object)","scope":"\#(armID)"}}]}"#)
+                return HostileResourceManager.json(
+                    #"{"value":[{"properties":{"roleDefinitionId":"/providers/Microsoft.Authorization/roleDefinitions/\#(role)","#
+                        + #""principalId":"\#(Names.object)","scope":"\#(armID)"}}]}"#
+                )
             }
             if path.contains("/roleDefinitions/") { return definition() }
             // The permissions API would settle it; here it cannot be read either.
@@ -309,14 +327,21 @@ final class HostileResourceManager: @unchecked Sendable {
     @Test func aRoleDefinitionThatCannotBeReadLeavesTheGrantUnknown() async throws {
         let huge = (0..<(ControlPlaneReader.maxPatternsPerRole + 10)).map { #""Microsoft.Nothing/p\#($0)/*""# }.joined(separator: ",")
         let cases: [(String, @Sendable () -> HTTPResponse, String)] = [
-            ("forbidden", { HostileResourceManager.json(#"{"error":{"code":"AuthorizationFailed","message":"no roleDefinitions/read"}}"#, status: 403) }, "HTTP 403 AuthorizationFailed"),
-            ("huge", { HostileResourceManager.json(#"{"properties":{"roleName":"Huge","permissions":[{"dataActions":[\#(huge)]}]}}"#) }, "permission patterns, more than"),
+            (
+                "forbidden", { HostileResourceManager.json(#"{"error":{"code":"AuthorizationFailed","message":"no roleDefinitions/read"}}"#, status: 403) },
+                "HTTP 403 AuthorizationFailed"
+            ),
+            (
+                "huge", { HostileResourceManager.json(#"{"properties":{"roleName":"Huge","permissions":[{"dataActions":[\#(huge)]}]}}"#) },
+                "permission patterns, more than"
+            ),
         ]
         for (name, definition, problem) in cases {
             let world = try World()
             let endpoint = world.addResource(name, grantRole: false)
             let manager = try Self.roleManager(world, name: name, definition: definition)
-            let agent = world.agent(try world.config(ControlPlaneTests.config(world, resources: [(name, endpoint, true)], controlPlaneEndpoint: manager.authority)))
+            let agent = world.agent(
+                try world.config(ControlPlaneTests.config(world, resources: [(name, endpoint, true)], controlPlaneEndpoint: manager.authority)))
             try await ControlPlaneTests.readThenProbe(agent)
             let facts = try #require(agent.controlPlaneFacts[name])
             #expect(facts.problems.contains { $0.contains(problem) }, "\(name): \(facts.problems)")
@@ -332,7 +357,10 @@ final class HostileResourceManager: @unchecked Sendable {
     /// Item 7: parked reloads hold connections, so only a few may wait at once.
     @Test func onlyAFewReloadsWaitAtOnce() {
         let world = try? World()
-        guard let world, let config = try? world.config(world.configText(resources: [])) else { Issue.record("no world"); return }
+        guard let world, let config = try? world.config(world.configText(resources: [])) else {
+            Issue.record("no world")
+            return
+        }
         let agent = world.agent(config)
         defer { agent.shutdown() }
         let endpoint = StatusEndpoint(source: AgentReference(agent), version: "t") { _ in }  // never answers
@@ -352,7 +380,10 @@ final class HostileResourceManager: @unchecked Sendable {
         let registry = MetricsRegistry()
         let renders = Locked(0)
         let filler = String(repeating: "# filler line that compresses well\n", count: 30 << 20 / 35)
-        registry.addCollector { renders.withLock { $0 += 1 }; return filler }
+        registry.addCollector {
+            renders.withLock { $0 += 1 }
+            return filler
+        }
         let endpoint = StatusEndpoint(source: FixedSource(registry: registry), version: "t", clock: clock)
         let scrape = HTTPRequest(method: "GET", path: "/metrics")
         let first = endpoint.handle(scrape)
@@ -360,7 +391,7 @@ final class HostileResourceManager: @unchecked Sendable {
         let second = endpoint.handle(scrape)
         #expect(first.status == 200 && second.status == 200 && renders.value == 1, "a scrape within the second shares the rendering: \(renders.value) renders")
         clock.advance(by: 1.1)
-        let third = endpoint.handle(scrape)   // a second rendering; the first is still held by `second`
+        let third = endpoint.handle(scrape)  // a second rendering; the first is still held by `second`
         #expect(third.status == 200 && renders.value == 2)
         clock.advance(by: 1.1)
         let fourth = endpoint.handle(scrape)  // a third would hold 90 MB: over the bound

@@ -13,7 +13,8 @@ private func onPath(_ tool: String) -> Bool {
 private let isRoot = getuid() == 0
 private let packagingToolsPresent = ["dpkg-deb", "dpkg-shlibdeps", "dpkg-gencontrol", "lintian", "systemd-analyze", "readelf"].allSatisfy(onPath)
 /// A throw-away systemd (packaging/systemd-sandbox.sh) needs root, systemd, util-linux and cgroup2.
-private let canBootSystemd: Bool = isRoot && FileManager.default.isExecutableFile(atPath: "/lib/systemd/systemd")
+private let canBootSystemd: Bool =
+    isRoot && FileManager.default.isExecutableFile(atPath: "/lib/systemd/systemd")
     && ["unshare", "nsenter", "setpriv", "curl"].allSatisfy(onPath)
     && ((try? String(contentsOfFile: "/proc/filesystems", encoding: .utf8))?.contains("cgroup2") ?? false)
 
@@ -32,10 +33,13 @@ private struct CommandOutcome {
 
 /// Runs a command (looked up on PATH) from the repository's root to completion.
 @discardableResult
-private func runCommand(_ arguments: [String], environment: [String: String] = [:], input: String? = nil,
-                        timeout: Double = 120) async throws -> CommandOutcome {
-    let child = try Child(executable: "/usr/bin/env", arguments, environment: environment.merging(["LC_ALL": "C.UTF-8"]) { mine, _ in mine },
-                          input: input, directory: repositoryRoot)
+private func runCommand(
+    _ arguments: [String], environment: [String: String] = [:], input: String? = nil,
+    timeout: Double = 120
+) async throws -> CommandOutcome {
+    let child = try Child(
+        executable: "/usr/bin/env", arguments, environment: environment.merging(["LC_ALL": "C.UTF-8"]) { mine, _ in mine },
+        input: input, directory: repositoryRoot)
     guard let status = await child.wait(seconds: timeout) else {
         throw PackageTestFailure(description: "\(arguments.joined(separator: " ")) took over \(Int(timeout)) s")
     }
@@ -64,8 +68,9 @@ private actor DebianPackage {
         do {
             // `swift test` holds .build's lock for the whole run, so the release build goes elsewhere;
             // niced, so that it does not starve the timing-sensitive suites running beside it.
-            let outcome = try await runCommand(["nice", "-n", "10", "packaging/build-deb.sh"],
-                                               environment: ["SWIFT_SCRATCH_PATH": ".build/package-tests"], timeout: 900)
+            let outcome = try await runCommand(
+                ["nice", "-n", "10", "packaging/build-deb.sh"],
+                environment: ["SWIFT_SCRATCH_PATH": ".build/package-tests"], timeout: 900)
             let last = outcome.stdout.split(separator: "\n").last.map(String.init) ?? ""
             if outcome.status == 0, last.hasSuffix(".deb") {
                 result = .success(repositoryRoot + "/" + last)
@@ -132,12 +137,14 @@ private struct SystemdSandbox {
     /// resource whose client secret comes through LoadCredential= and whose key is a group-readable file.
     func installAndConfigure(deb: String, interval: String = "2s") async throws {
         try await shell("cat >/root/aoai-canary.deb && dpkg -i /root/aoai-canary.deb", input: deb)
-        try await shell("""
+        try await shell(
+            """
             systemd-run --quiet --unit=aoai-simulator /usr/bin/aoai-canary simulate --listen 127.0.0.1:9726
             for i in $(seq 100); do curl -sf -o /dev/null http://127.0.0.1:9726/_simulator/state && exit 0; sleep 0.1; done
             exit 1
             """)
-        try await shell("""
+        try await shell(
+            """
             cat >/etc/aoai-canary/config.yaml <<'EOF'
             listen: "127.0.0.1:9725"
             interval: \(interval)
@@ -174,10 +181,17 @@ private struct SystemdSandbox {
         while Date() < deadline {
             scrape = (try? await shell("curl -sf http://127.0.0.1:9725/metrics")) ?? ""
             if scrape.contains(#"aoai_canary_probe_success{resource="healthy",auth="api_key"} 1"#),
-               scrape.contains(#"aoai_canary_probe_success{resource="healthy",auth="entra_id"} 1"#) { return scrape }
+                scrape.contains(#"aoai_canary_probe_success{resource="healthy",auth="entra_id"} 1"#)
+            {
+                return scrape
+            }
             try await Task.sleep(for: .milliseconds(250))
         }
-        throw PackageTestFailure(description: "no successful probes within \(Int(seconds)) s; last scrape:\n\(scrape)\njournal:\n\((try? await shell("journalctl --no-pager -n 40 -u aoai-canary")) ?? "")")
+        throw PackageTestFailure(
+            description:
+                "no successful probes within \(Int(seconds)) s; last "
+                + "scrape:\n\(scrape)\njournal:\n\((try? await shell("journalctl --no-pager -n 40 -u aoai-canary")) ?? "")"
+        )
     }
 }
 
@@ -202,8 +216,10 @@ struct PackageTests {
         let arch = try await succeed(["dpkg", "--print-architecture"]).trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(deb == "\(repositoryRoot)/build/aoai-canary_\(version)_\(arch).deb")
 
-        let fields = try await succeed(["dpkg-deb", "--show", "--showformat=${Package}|${Version}|${Architecture}|${Depends}|${Installed-Size}|${Recommends}", deb])
-            .split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+        let fields = try await succeed([
+            "dpkg-deb", "--show", "--showformat=${Package}|${Version}|${Architecture}|${Depends}|${Installed-Size}|${Recommends}", deb,
+        ])
+        .split(separator: "|", omittingEmptySubsequences: false).map(String.init)
         try #require(fields.count == 6, "\(fields)")
         #expect(fields[5] == "ca-certificates", "Recommends: \(fields[5])")
         #expect(fields[0] == "aoai-canary" && fields[1] == version && fields[2] == arch)
@@ -214,12 +230,14 @@ struct PackageTests {
         #expect((Int(fields[4]) ?? 0) > 1000, "Installed-Size \(fields[4])")
 
         let contents = try await succeed(["dpkg-deb", "--contents", deb])
-        var expected = ["./usr/bin/aoai-canary", "./lib/systemd/system/aoai-canary.service", "./etc/aoai-canary/config.yaml",
-                        "./etc/default/aoai-canary", "./usr/share/man/man1/aoai-canary.1.gz", "./usr/share/doc/aoai-canary/README.md",
-                        "./usr/share/doc/aoai-canary/docs/metrics.md", "./usr/share/doc/aoai-canary/docs/configuration.md",
-                        "./usr/share/doc/aoai-canary/docs/operations.md", "./usr/share/doc/aoai-canary/docs/security.md",
-                        "./usr/share/doc/aoai-canary/docs/performance.md", "./usr/share/doc/aoai-canary/docs/azure-answers.md",
-                        "./usr/share/doc/aoai-canary/copyright", "./usr/share/doc/aoai-canary/changelog.gz"]
+        var expected = [
+            "./usr/bin/aoai-canary", "./lib/systemd/system/aoai-canary.service", "./etc/aoai-canary/config.yaml",
+            "./etc/default/aoai-canary", "./usr/share/man/man1/aoai-canary.1.gz", "./usr/share/doc/aoai-canary/README.md",
+            "./usr/share/doc/aoai-canary/docs/metrics.md", "./usr/share/doc/aoai-canary/docs/configuration.md",
+            "./usr/share/doc/aoai-canary/docs/operations.md", "./usr/share/doc/aoai-canary/docs/security.md",
+            "./usr/share/doc/aoai-canary/docs/performance.md", "./usr/share/doc/aoai-canary/docs/azure-answers.md",
+            "./usr/share/doc/aoai-canary/copyright", "./usr/share/doc/aoai-canary/changelog.gz",
+        ]
         let dashboards = (try? FileManager.default.contentsOfDirectory(atPath: repositoryRoot + "/dashboards")) ?? []
         expected += dashboards.filter { $0.hasSuffix(".yml") || $0.hasSuffix(".json") }.map { "./usr/share/aoai-canary/" + $0 }
         for path in expected {
@@ -259,12 +277,14 @@ struct PackageTests {
 
         let text = try String(contentsOfFile: unit, encoding: .utf8)
         let settings = Set(text.split(separator: "\n").filter { !$0.hasPrefix("#") }.map(String.init))
-        for setting in ["Type=notify", "WatchdogSec=30s", "EnvironmentFile=-/etc/default/aoai-canary",
-                        "ExecStart=/usr/bin/aoai-canary run $ARGS $AOAI_CANARY_ARGS", "RestartPreventExitStatus=64",
-                        "ExecReload=/bin/kill -HUP $MAINPID", "Restart=on-failure", "User=aoai-canary", "Group=aoai-canary",
-                        "NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes", "PrivateDevices=yes",
-                        "CapabilityBoundingSet=", "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
-                        "SystemCallFilter=@system-service", "MemoryDenyWriteExecute=yes"] {
+        for setting in [
+            "Type=notify", "WatchdogSec=30s", "EnvironmentFile=-/etc/default/aoai-canary",
+            "ExecStart=/usr/bin/aoai-canary run $ARGS $AOAI_CANARY_ARGS", "RestartPreventExitStatus=64",
+            "ExecReload=/bin/kill -HUP $MAINPID", "Restart=on-failure", "User=aoai-canary", "Group=aoai-canary",
+            "NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes", "PrivateDevices=yes",
+            "CapabilityBoundingSet=", "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
+            "SystemCallFilter=@system-service", "MemoryDenyWriteExecute=yes",
+        ] {
             #expect(settings.contains(setting), "the unit lacks \(setting)")
         }
         #expect(text.contains("#LoadCredential="))
@@ -294,8 +314,9 @@ struct PackageTests {
         #expect((secrets[.groupOwnerAccountName] as? String) == "aoai-canary")
         let check = try await succeed(["/usr/bin/aoai-canary", "check-config", "--config", "/etc/aoai-canary/config.yaml"])
         #expect(check.contains("OK (0 credentials, 0 resources)"))
-        #expect(!FileManager.default.fileExists(atPath: "/etc/systemd/system/multi-user.target.wants/aoai-canary.service"),
-                "enabled although the configuration names no resource")
+        #expect(
+            !FileManager.default.fileExists(atPath: "/etc/systemd/system/multi-user.target.wants/aoai-canary.service"),
+            "enabled although the configuration names no resource")
 
         // Now that the binary and the man page are installed, the unit verifies without a word.
         let verify = try await runCommand(["systemd-analyze", "verify", "/lib/systemd/system/aoai-canary.service"])
@@ -308,9 +329,11 @@ struct PackageTests {
         #expect(try await dpkgQuery("${Status}") == "deinstall ok config-files")
 
         try await succeed(["dpkg", "--purge", "aoai-canary"], timeout: 120)
-        for path in ["/usr/bin/aoai-canary", "/etc/aoai-canary", "/etc/default/aoai-canary", "/lib/systemd/system/aoai-canary.service",
-                     "/usr/share/man/man1/aoai-canary.1.gz", "/usr/share/doc/aoai-canary", "/usr/share/aoai-canary",
-                     "/etc/systemd/system/aoai-canary.service", "/var/lib/systemd/deb-systemd-helper-enabled/aoai-canary.service.dsh-also"] {
+        for path in [
+            "/usr/bin/aoai-canary", "/etc/aoai-canary", "/etc/default/aoai-canary", "/lib/systemd/system/aoai-canary.service",
+            "/usr/share/man/man1/aoai-canary.1.gz", "/usr/share/doc/aoai-canary", "/usr/share/aoai-canary",
+            "/etc/systemd/system/aoai-canary.service", "/var/lib/systemd/deb-systemd-helper-enabled/aoai-canary.service.dsh-also",
+        ] {
             #expect(!FileManager.default.fileExists(atPath: path), "\(path) is left after purge")
         }
         #expect(try await runCommand(["getent", "passwd", "aoai-canary"]).status != 0, "the user is left after purge")
@@ -333,7 +356,8 @@ struct PackageTests {
             let properties = try await sandbox.unitProperties(["ActiveState", "SubState", "StatusText", "MainPID", "NRestarts"])
             #expect(properties["ActiveState"] == "active" && properties["SubState"] == "running", "\(properties)")
             let statusText = properties["StatusText"] ?? ""
-            #expect(statusText == "probing 1 resources" || statusText == "1 of 1 resources healthy" || statusText == "0 of 1 resources healthy", "\(properties)")
+            #expect(
+                statusText == "probing 1 resources" || statusText == "1 of 1 resources healthy" || statusText == "0 of 1 resources healthy", "\(properties)")
             let pid = try #require(properties["MainPID"].flatMap(Int.init), "\(properties)")
             let scrape = try await sandbox.waitForSuccessfulProbes()
             // ProtectProc=invisible still shows the agent its own /proc/self and /proc/stat.
@@ -379,12 +403,16 @@ struct PackageTests {
             let refused = try await sandbox.outcome("aoai-canary check-config")
             #expect(refused.status == 64, "\(refused.text)")
             #expect(refused.stderr.contains("/etc/aoai-canary/config.yaml:15:"), "names the line: \(refused.text)")
-            #expect(refused.stderr.contains("/etc/aoai-canary/secrets/healthy.key: the service's user aoai-canary may not read it (mode 0600, owner root:root)"), "\(refused.text)")
+            #expect(
+                refused.stderr.contains("/etc/aoai-canary/secrets/healthy.key: the service's user aoai-canary may not read it (mode 0600, owner root:root)"),
+                "\(refused.text)")
             // ...and the service indeed cannot: it exits 64 once and stays failed, with the error in its status.
             _ = try await sandbox.outcome("systemctl start aoai-canary")
             try await Task.sleep(for: .seconds(7))  // past RestartSec=5s
             let failed = try await sandbox.unitProperties(["ActiveState", "NRestarts", "Result", "ExecMainStatus"])
-            #expect(failed["ActiveState"] == "failed" && failed["NRestarts"] == "0" && failed["Result"] == "exit-code" && failed["ExecMainStatus"] == "64", "\(failed)")
+            #expect(
+                failed["ActiveState"] == "failed" && failed["NRestarts"] == "0" && failed["Result"] == "exit-code" && failed["ExecMainStatus"] == "64",
+                "\(failed)")
             let status = try await sandbox.outcome("systemctl status --no-pager -l -n 20 aoai-canary")
             #expect(status.stdout.contains("healthy.key: permission denied"), "systemctl status:\n\(status.text)")
 
@@ -408,7 +436,8 @@ struct PackageTests {
             // As with the defaults (interval 60s, WatchdogSec=30s), rounds are further apart than
             // the watchdog allows, and shorter, so that a missing WATCHDOG=1 shows within seconds.
             try await sandbox.installAndConfigure(deb: deb, interval: "30s")
-            try await sandbox.shell("""
+            try await sandbox.shell(
+                """
                 printf '[Service]\\nWatchdogSec=3s\\n' >/etc/systemd/system/aoai-canary.service.d/watchdog.conf
                 systemctl daemon-reload && systemctl enable --now aoai-canary
                 """, timeout: 60)
@@ -416,8 +445,9 @@ struct PackageTests {
             try await Task.sleep(for: .seconds(8))
             let after = try await sandbox.unitProperties(["ActiveState", "MainPID", "NRestarts", "Result"])
             let journal = (try? await sandbox.shell("journalctl --no-pager -n 20 -u aoai-canary")) ?? ""
-            #expect(after["ActiveState"] == "active" && after["MainPID"] == before["MainPID"] && after["NRestarts"] == "0",
-                    "the watchdog fired: \(before) then \(after)\n\(journal)")
+            #expect(
+                after["ActiveState"] == "active" && after["MainPID"] == before["MainPID"] && after["NRestarts"] == "0",
+                "the watchdog fired: \(before) then \(after)\n\(journal)")
         }
     }
 
@@ -427,7 +457,8 @@ struct PackageTests {
         try await withSystemdSandbox { sandbox in
             try await sandbox.installAndConfigure(deb: deb)
             // The watchdog is off here, so that only the reload is judged.
-            try await sandbox.shell("""
+            try await sandbox.shell(
+                """
                 printf '[Service]\\nWatchdogSec=0\\n' >/etc/systemd/system/aoai-canary.service.d/watchdog.conf
                 systemctl daemon-reload && systemctl enable --now aoai-canary
                 """, timeout: 60)
@@ -440,8 +471,9 @@ struct PackageTests {
             try await Task.sleep(for: .seconds(1))
             let after = try await sandbox.unitProperties(["ActiveState", "MainPID", "NRestarts", "ExecMainCode", "ExecMainStatus"])
             let journal = (try? await sandbox.shell("journalctl --no-pager -n 20 -u aoai-canary")) ?? ""
-            #expect(after["ActiveState"] == "active" && after["MainPID"] == before["MainPID"],
-                    "SIGHUP stopped the agent: \(before) then \(after)\n\(journal)")
+            #expect(
+                after["ActiveState"] == "active" && after["MainPID"] == before["MainPID"],
+                "SIGHUP stopped the agent: \(before) then \(after)\n\(journal)")
         }
     }
 }

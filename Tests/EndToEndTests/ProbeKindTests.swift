@@ -4,11 +4,12 @@ import AzureSimulator
 import CanaryTestSupport
 import HTTPClient
 import Testing
-@testable import Support
-@testable import Probe
-@testable import Metrics
-@testable import Status
+
 @testable import Diagnose
+@testable import Metrics
+@testable import Probe
+@testable import Status
+@testable import Support
 
 @Suite struct ProbeKindTests {
     struct Case: Sendable, CustomTestStringConvertible {
@@ -47,20 +48,20 @@ import Testing
         let world = try World()
         let endpoint = world.addResource("r") { $0.deployments = ["gpt-4o-mini", "gpt-5", "o4-mini", "text-embedding-3-small"] }
         var text = """
-        listen: "127.0.0.1:0"
-        interval: 60s
-        timeout: 2s
+            listen: "127.0.0.1:0"
+            interval: 60s
+            timeout: 2s
 
-        """ + world.credentialsYAML() + """
-        resources:
-          - name: r
-            endpoint: \(endpoint)
-            deployment: \(item.deployment)
-            probe: \(item.probe)
-            api_key_file: resource.key
-            credential: app
+            """ + world.credentialsYAML() + """
+                resources:
+                  - name: r
+                    endpoint: \(endpoint)
+                    deployment: \(item.deployment)
+                    probe: \(item.probe)
+                    api_key_file: resource.key
+                    credential: app
 
-        """
+                """
         if let version = item.apiVersion { text += "    api_version: \(version)\n" }
         let agent = world.agent(try world.config(text))
         defer { agent.shutdown() }

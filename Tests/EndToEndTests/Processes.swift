@@ -3,6 +3,7 @@
 import CanaryTestSupport
 import Foundation
 import HTTPServer
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,8 +24,9 @@ final class Child: @unchecked Sendable {
         for (key, value) in environment { env[key] = value }
         // A working directory other than ours goes through env -C (posix_spawn has no portable chdir).
         let (program, programArguments) = directory.map { ("/usr/bin/env", ["-C", $0, executable] + arguments) } ?? (executable, arguments)
-        process = try SpawnedProcess(executable: program, arguments: programArguments, environment: env, input: input,
-                                     stdout: outputDirectory + "/stdout", stderr: outputDirectory + "/stderr")
+        process = try SpawnedProcess(
+            executable: program, arguments: programArguments, environment: env, input: input,
+            stdout: outputDirectory + "/stdout", stderr: outputDirectory + "/stderr")
     }
 
     deinit {
@@ -39,7 +41,10 @@ final class Child: @unchecked Sendable {
     func wait(seconds: Double = 20) async -> Int32? {
         let deadline = Date().addingTimeInterval(seconds)
         while process.isRunning {
-            if Date() > deadline { stopProcess(process); return nil }
+            if Date() > deadline {
+                stopProcess(process)
+                return nil
+            }
             try? await Task.sleep(for: .milliseconds(20))
         }
         return process.terminationStatus

@@ -5,11 +5,13 @@ import CanaryTestSupport
 import HTTPClient
 import HTTPServer
 import Testing
-@testable import Support
-@testable import Probe
-@testable import Metrics
-@testable import Status
+
 @testable import Diagnose
+@testable import Metrics
+@testable import Probe
+@testable import Status
+@testable import Support
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -42,9 +44,13 @@ import Glibc
         case "server_error": return (world.addResource("r") { $0.serverErrorStatus = 503 }, nil, "2s")
         case "request_rejected":
             // The chat probe against a deployment of an embedding model: 400 OperationNotSupported.
-            return (world.addResource("r") { $0.models[Names.deployment] = SimulatedDeployment(model: "text-embedding-3-small", version: "1", family: .embeddings) }, nil, "2s")
+            return (
+                world.addResource("r") {
+                    $0.models[Names.deployment] = SimulatedDeployment(model: "text-embedding-3-small", version: "1", family: .embeddings)
+                }, nil, "2s"
+            )
         case "token_acquisition_failed":
-            world.simulator.updateApplication(clientID: Names.client) { $0.tokenError = 7000215 }
+            world.simulator.updateApplication(clientID: Names.client) { $0.tokenError = 7_000_215 }
             return (world.addResource("r"), nil, "2s")
         case "timeout (slow)": return (world.addResource("r") { $0.delaySeconds = 5 }, nil, "1s")
         case "timeout (hang)": return (world.addResource("r") { $0.hang = true }, nil, "1s")
@@ -109,8 +115,9 @@ import Glibc
                 #expect(agent.value(CanaryMetrics.failures, labels + [other.rawValue]) == (other == reason ? 1 : 0), "\(auth) \(other)")
             }
             if let reason {
-                #expect(world.logs.chunks.contains { $0.contains("reason=\(reason.rawValue)") && $0.contains("auth=\(auth.rawValue)") },
-                        "no log entry for \(auth) \(reason): \(world.logs.chunks)")
+                #expect(
+                    world.logs.chunks.contains { $0.contains("reason=\(reason.rawValue)") && $0.contains("auth=\(auth.rawValue)") },
+                    "no log entry for \(auth) \(reason): \(world.logs.chunks)")
             }
         }
         let diverged = item.key == nil && item.entra != nil
@@ -131,7 +138,9 @@ import Glibc
         #expect(view.json.contains(#""divergence":\#(diverged)"#))
 
         // So does diagnose's step 3 for the Entra ID failures that are about auth.
-        let authReasons: [FailureReason] = [.tokenRejected, .tokenAudienceMismatch, .tokenExpired, .tokenNotYetValid, .wrongTenant, .permissionDenied, .regionalEndpoint]
+        let authReasons: [FailureReason] = [
+            .tokenRejected, .tokenAudienceMismatch, .tokenExpired, .tokenNotYetValid, .wrongTenant, .permissionDenied, .regionalEndpoint,
+        ]
         if let reason = item.entra, authReasons.contains(reason) {
             let diagnoser = Diagnoser(client: HTTPClient(), clock: SystemClock(), timeoutSeconds: 2, azPath: nil)
             let report = try #require(await diagnoser.diagnose(agent.config).first)
@@ -203,7 +212,7 @@ import Glibc
 
     @Test func theAADSTSCodeOfAFailedTokenRequestIsLogged() async throws {
         let world = try World()
-        world.simulator.updateApplication(clientID: Names.client) { $0.tokenError = 7000222 }
+        world.simulator.updateApplication(clientID: Names.client) { $0.tokenError = 7_000_222 }
         let agent = world.agent(try world.config(world.configText(resources: [("r", world.addResource("r"))])))
         defer { agent.shutdown() }
         await agent.scheduler.runAllOnce()
@@ -244,7 +253,7 @@ import Glibc
         let agent = world.agent(try world.config(world.configText(resources: [("r", world.addResource("r"))])), tokenRetryInterval: 0)
         defer { agent.shutdown() }
         await agent.scheduler.runAllOnce()
-        world.simulator.updateApplication(clientID: Names.client) { $0.tokenError = 7000215 }
+        world.simulator.updateApplication(clientID: Names.client) { $0.tokenError = 7_000_215 }
         await agent.scheduler.runAllOnce()
         #expect(agent.value(CanaryMetrics.tokenAcquisitions, ["app", "failure"]) == 1)
         #expect(agent.value(CanaryMetrics.probeSuccess, ["r", "entra_id"]) == 1)
@@ -260,7 +269,7 @@ import Glibc
         defer { agent.shutdown() }
         await agent.scheduler.runAllOnce()
         #expect(world.simulator.requestCount(resource: "r") == 2)
-        world.simulator.updateApplication(clientID: Names.client) { $0.tokenError = 7000215 }
+        world.simulator.updateApplication(clientID: Names.client) { $0.tokenError = 7_000_215 }
         clock.advance(by: 201)  // past exp on the agent's clock
         await agent.scheduler.runAllOnce()
         #expect(world.simulator.requestCount(resource: "r") == 3, "only the key call may reach the resource")
@@ -280,14 +289,21 @@ import Glibc
 
     @Test func permissionDeniedAndWrongTenantNameWhoAndWhat() async throws {
         let world = try World()
-        let agent = world.agent(try world.config(world.configText(resources: [
-            ("no-role", world.addResource("no-role", grantRole: false)),
-            ("elsewhere", world.addResource("elsewhere") { $0.tenantID = Names.otherTenant }),
-        ])))
+        let agent = world.agent(
+            try world.config(
+                world.configText(resources: [
+                    ("no-role", world.addResource("no-role", grantRole: false)),
+                    ("elsewhere", world.addResource("elsewhere") { $0.tenantID = Names.otherTenant }),
+                ])))
         defer { agent.shutdown() }
         await agent.scheduler.runAllOnce()
         let logs = world.logs.chunks
-        #expect(logs.contains { $0.contains("reason=permission_denied") && $0.contains("principal \(Names.object) lacks the data action Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action") })
+        #expect(
+            logs.contains {
+                $0.contains("reason=permission_denied")
+                    && $0.contains(
+                        "principal \(Names.object) lacks the data action Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action")
+            })
         #expect(logs.contains { $0.contains("reason=wrong_tenant") && $0.contains("the token is from tenant \(Names.tenant)") })
     }
 }

@@ -1,6 +1,7 @@
 // The alerting rules under promtool: the rule file checks clean, and its unit tests pass and cover every rule.
 import Foundation
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif

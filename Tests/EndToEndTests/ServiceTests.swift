@@ -3,13 +3,15 @@
 import CanaryTestSupport
 import Foundation
 import HTTPClient
-@testable import HTTPServer
 import Testing
-@testable import Log
-@testable import Config
-@testable import Metrics
-@testable import Endpoint
+
 @testable import Agent
+@testable import Config
+@testable import Endpoint
+@testable import HTTPServer
+@testable import Log
+@testable import Metrics
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -67,7 +69,9 @@ func post(_ url: String) async throws -> HTTPClientResponse {
         let url = try #require(await child.await(30, in: { child.stderr }, metricsURL))
         let base = String(url.dropLast("/metrics".count))
         func metrics() async throws -> String { String(decoding: try await get(url).body, as: UTF8.self) }
-        func probes(_ text: String, _ resource: String) -> Double { sampleValue(text, #"aoai_canary_probes_total{resource="\#(resource)",auth="api_key"}"#) ?? -1 }
+        func probes(_ text: String, _ resource: String) -> Double {
+            sampleValue(text, #"aoai_canary_probes_total{resource="\#(resource)",auth="api_key"}"#) ?? -1
+        }
         func waitFor(_ condition: (String) -> Bool) async throws -> String {
             var text = ""
             let deadline = Date().addingTimeInterval(15)
@@ -90,7 +94,9 @@ func post(_ url: String) async throws -> HTTPClientResponse {
         #expect(probes(after, "keep") >= probes(before, "keep"), "counters of remaining resources carry on")
         #expect(!after.contains(#"resource="drop""#), "series of removed resources are dropped")
         #expect(sampleValue(after, "aoai_canary_config_last_reload_successful") == 1)
-        #expect((sampleValue(after, "aoai_canary_config_last_reload_success_timestamp_seconds") ?? 0) >= (sampleValue(before, "aoai_canary_config_last_reload_success_timestamp_seconds") ?? .infinity))
+        #expect(
+            (sampleValue(after, "aoai_canary_config_last_reload_success_timestamp_seconds") ?? 0)
+                >= (sampleValue(before, "aoai_canary_config_last_reload_success_timestamp_seconds") ?? .infinity))
         #expect(try Promtool.checkMetrics(after).output.isEmpty)
 
         // A bad change: refused, logged, counted, and the old configuration keeps probing.
@@ -138,8 +144,9 @@ func post(_ url: String) async throws -> HTTPClientResponse {
         let path = world.directory + "/config.yaml"
         try world.configText(resources: [("r", world.addResource("r"))], interval: "1s").write(toFile: path, atomically: true, encoding: .utf8)
         let notify = try NotifySocket()
-        let child = try Child(["run", "--config", path, "--listen", "127.0.0.1:0", "--log-format", "logfmt"],
-                              environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "600000"])
+        let child = try Child(
+            ["run", "--config", path, "--listen", "127.0.0.1:0", "--log-format", "logfmt"],
+            environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "600000"])
         let running = notify.receive(for: 10) { messages in
             messages.contains { $0.contains("READY=1") } && messages.filter { $0 == "WATCHDOG=1" }.count >= 3
                 && messages.contains("STATUS=1 of 1 resources healthy")
@@ -162,7 +169,8 @@ func post(_ url: String) async throws -> HTTPClientResponse {
         let port = probe.address.port
         close(probe.fd)
         // The config's listen (127.0.0.1:0) is ignored: the passed socket wins.
-        let activator = try Child(executable: "/usr/bin/systemd-socket-activate", ["-l", "127.0.0.1:\(port)", binaryPath, "run", "--config", path, "--log-format", "logfmt"])
+        let activator = try Child(
+            executable: "/usr/bin/systemd-socket-activate", ["-l", "127.0.0.1:\(port)", binaryPath, "run", "--config", path, "--log-format", "logfmt"])
         defer { stopProcess(activator.process) }
         var status = 0
         let deadline = Date().addingTimeInterval(10)
@@ -179,7 +187,8 @@ func post(_ url: String) async throws -> HTTPClientResponse {
     @Test func sigtermMidRoundStopsWithinSeconds() async throws {
         let world = try World()
         let path = world.directory + "/config.yaml"
-        try world.configText(resources: [("hung", world.addResource("hung") { $0.hang = true })], timeout: "30s").write(toFile: path, atomically: true, encoding: .utf8)
+        try world.configText(resources: [("hung", world.addResource("hung") { $0.hang = true })], timeout: "30s").write(
+            toFile: path, atomically: true, encoding: .utf8)
         let child = try Child(["run", "--config", path, "--listen", "127.0.0.1:0", "--log-format", "logfmt"])
         _ = try #require(await child.await(30, in: { child.stderr }, metricsURL))
         try await Task.sleep(for: .milliseconds(500))  // the round is in flight, hanging
@@ -196,8 +205,9 @@ func post(_ url: String) async throws -> HTTPClientResponse {
         let hung = world.addResource("hung") { $0.hang = true }
         try world.configText(resources: [("pair", pair), ("hung", hung)], timeout: "5s", interval: "1s").write(toFile: path, atomically: true, encoding: .utf8)
         let logger = EventLogger(format: .logfmt, level: .debug) { world.logs.append($0) }
-        let supervisor = Supervisor(config: try ConfigLoader.load(path: path, variables: [:]), path: path, variables: [:], logger: logger,
-                                    build: BuildInfo(version: "t", revision: "t", swiftVersion: "6"))
+        let supervisor = Supervisor(
+            config: try ConfigLoader.load(path: path, variables: [:]), path: path, variables: [:], logger: logger,
+            build: BuildInfo(version: "t", revision: "t", swiftVersion: "6"))
         let running = Task { await supervisor.run() }
         let registry = supervisor.reference.current.metrics.registry
         func value(_ descriptor: some MetricFamily, _ labels: [String]) -> Double { registry.value(descriptor.name, labels) ?? -1 }

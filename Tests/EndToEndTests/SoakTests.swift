@@ -18,7 +18,13 @@ import Testing
         let child = try Child(["run", "--config", path, "--listen", "127.0.0.1:0", "--log-format", "logfmt"])
         let url = try #require(await child.await(30, in: { child.stderr }, metricsURL))
 
-        struct Sample { var time: Double; var rss: Double; var fds: Double; var probes: Double; var counters: [String: Double] }
+        struct Sample {
+            var time: Double
+            var rss: Double
+            var fds: Double
+            var probes: Double
+            var counters: [String: Double]
+        }
         var samples: [Sample] = []
         let start = Date()
         var tick = 0
@@ -49,9 +55,11 @@ import Testing
             for line in text.split(separator: "\n") where line.hasPrefix("aoai_canary_probes_total{") || line.hasPrefix("aoai_canary_probe_failures_total{") {
                 if let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) { counters[String(line[..<space])] = value }
             }
-            samples.append(Sample(time: Date().timeIntervalSince(start), rss: sampleValue(text, "process_resident_memory_bytes") ?? 0,
-                                  fds: sampleValue(text, "process_open_fds") ?? 0,
-                                  probes: counters.filter { $0.key.hasPrefix("aoai_canary_probes_total") }.values.reduce(0, +), counters: counters))
+            samples.append(
+                Sample(
+                    time: Date().timeIntervalSince(start), rss: sampleValue(text, "process_resident_memory_bytes") ?? 0,
+                    fds: sampleValue(text, "process_open_fds") ?? 0,
+                    probes: counters.filter { $0.key.hasPrefix("aoai_canary_probes_total") }.values.reduce(0, +), counters: counters))
         }
         child.process.terminate()
         #expect(await child.wait(seconds: 10) == 0, "stops cleanly after the soak")
@@ -63,7 +71,8 @@ import Testing
             }
         }
         // The rounds kept coming: most of the 2 probes per resource per second were made.
-        let first = try #require(samples.first), last = try #require(samples.last)
+        let first = try #require(samples.first)
+        let last = try #require(samples.last)
         let rate = (last.probes - first.probes) / (last.time - first.time)
         #expect(rate > Double(Self.resources) * 2 * 0.7, "probes per second: \(rate)")
 
@@ -71,7 +80,10 @@ import Testing
         let settled = samples.filter { $0.time > Self.seconds / 3 }
         let slope = regressionSlope(settled.map { ($0.time, $0.rss) })
         let fdSpread = (settled.map(\.fds).max() ?? 0) - (settled.map(\.fds).min() ?? 0)
-        print("soak: \(Self.resources) resources, \(Int(Self.seconds)) s, \(Int(rate)) probes/s, RSS \(Int((last.rss) / 1_048_576)) MiB, RSS slope after warm-up \(Int(slope / 1024)) KiB/s, open fds \(Int(settled.map(\.fds).min() ?? 0))-\(Int(settled.map(\.fds).max() ?? 0))")
+        print(
+            "soak: \(Self.resources) resources, \(Int(Self.seconds)) s, \(Int(rate)) probes/s, RSS \(Int((last.rss) / 1_048_576)) MiB, RSS slope after "
+                + "warm-up \(Int(slope / 1024)) KiB/s, open fds \(Int(settled.map(\.fds).min() ?? 0))-\(Int(settled.map(\.fds).max() ?? 0))"
+        )
         #expect(slope < 256 * 1024, "resident memory keeps growing: \(Int(slope / 1024)) KiB/s after warm-up")
         #expect(fdSpread < 300, "open descriptors vary by \(fdSpread) after warm-up")
         #expect((settled.map(\.fds).max() ?? 0) < 900)

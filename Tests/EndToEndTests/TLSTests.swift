@@ -1,9 +1,9 @@
 // TLS faults against a real TLS server on loopback: an expired, a self-signed and a wrong-host
 // certificate each give tls_failed; a certificate from the CA named in ca_file works.
 import Foundation
-import Testing
-import Probe
 import Metrics
+import Probe
+import Testing
 
 @Suite(.serialized) struct TLSTests {
     @Test func certificatesAreChecked() async throws {
@@ -20,20 +20,22 @@ import Metrics
 
     func check(_ certificate: String, reason: FailureReason?, certificates: String, world: World) async throws {
         let portFile = certificates + "/port-" + certificate
-        let server = try Child(executable: "/usr/bin/python3", [e2eFixtures + "tls-server.py", "\(certificates)/\(certificate).pem", "\(certificates)/\(certificate).key", portFile])
+        let server = try Child(
+            executable: "/usr/bin/python3",
+            [e2eFixtures + "tls-server.py", "\(certificates)/\(certificate).pem", "\(certificates)/\(certificate).key", portFile])
         defer { stopProcess(server.process) }
         let port = try #require(try await portWritten(to: portFile), "tls-server.py did not start: \(server.stderr)")
         let text = """
-        listen: "127.0.0.1:0"
-        timeout: 5s
-        resources:
-          - name: tls
-            endpoint: https://127.0.0.1:\(port)/
-            deployment: d
-            api_key_file: resource.key
-            ca_file: \(certificates)/ca.pem
+            listen: "127.0.0.1:0"
+            timeout: 5s
+            resources:
+              - name: tls
+                endpoint: https://127.0.0.1:\(port)/
+                deployment: d
+                api_key_file: resource.key
+                ca_file: \(certificates)/ca.pem
 
-        """
+            """
         let agent = world.agent(try world.config(text))
         defer { agent.shutdown() }
         await agent.scheduler.runAllOnce()
@@ -48,7 +50,10 @@ import Metrics
     @Test func anUnreadableCAFileIsAConfigError() throws {
         let world = try World()
         #expect {
-            _ = try world.config("resources:\n  - name: r\n    endpoint: https://r.openai.azure.com/\n    probe: models\n    api_key_file: resource.key\n    ca_file: missing-ca.pem\n")
+            _ = try world.config(
+                "resources:\n  - name: r\n    endpoint: https://r.openai.azure.com/\n    probe: models\n    api_key_file: resource.key\n    ca_file: "
+                    + "missing-ca.pem\n"
+            )
         } throws: { error in
             "\(error)".contains("resources[0].ca_file: cannot read") && "\(error)".contains("missing-ca.pem: no such file")
         }

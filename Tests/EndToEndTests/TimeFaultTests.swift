@@ -1,15 +1,15 @@
+import Agent
 // Faults in time: the host's wall clock stepped forward and back while probes run, and IMDS
 // answering 410 (updating) for 80 s. Each with a healthy resource beside the affected one.
 import AzureSimulator
 import CanaryTestSupport
+import Endpoint
 import Foundation
 import HTTPServer
+import Metrics
+import Support
 import Synchronization
 import Testing
-import Support
-import Metrics
-import Endpoint
-import Agent
 
 /// Wall time that an administrator or NTP can step; monotonic time stays real, as on a host.
 final class SteppedClock: CanaryClock {
@@ -25,14 +25,16 @@ final class SteppedClock: CanaryClock {
     /// root (libfaketime empties a Swift program's CommandLine.arguments).
     @Test func theWallClockStepsForwardAndBack() async throws {
         let world = try World()
-        let text = world.oneSecondConfig(credentials: world.credentialsYAML(), resources: """
-          - name: stepped
-            endpoint: \(world.addResource("stepped"))
-            deployment: \(Names.deployment)
-            api_key_file: resource.key
-            credential: app
+        let text = world.oneSecondConfig(
+            credentials: world.credentialsYAML(),
+            resources: """
+                  - name: stepped
+                    endpoint: \(world.addResource("stepped"))
+                    deployment: \(Names.deployment)
+                    api_key_file: resource.key
+                    credential: app
 
-        """)
+                """)
         let clock = SteppedClock()
         let agent = world.agent(try world.config(text), clock: clock)
         let running = Task { await agent.run() }
@@ -91,20 +93,22 @@ final class SteppedClock: CanaryClock {
         let outageEnds = Date().timeIntervalSince1970 + 80
         world.simulator.updateManagedIdentityScenario { $0.goneUntil = outageEnds }
         let credentials = """
-        credentials:
-          vm:
-            type: managed_identity
-            source: imds
-            endpoint: \(world.simulator.authority)/metadata/identity/oauth2/token
+            credentials:
+              vm:
+                type: managed_identity
+                source: imds
+                endpoint: \(world.simulator.authority)/metadata/identity/oauth2/token
 
-        """
-        let text = world.oneSecondConfig(credentials: credentials, resources: """
-          - name: vm
-            endpoint: \(world.addResource("vm", grantRole: false))
-            deployment: \(Names.deployment)
-            credential: vm
+            """
+        let text = world.oneSecondConfig(
+            credentials: credentials,
+            resources: """
+                  - name: vm
+                    endpoint: \(world.addResource("vm", grantRole: false))
+                    deployment: \(Names.deployment)
+                    credential: vm
 
-        """)
+                """)
         world.simulator.grantRole(resource: "vm", objectID: identity.objectID)
         let path = world.directory + "/config.yaml"
         try text.write(toFile: path, atomically: true, encoding: .utf8)
@@ -136,8 +140,9 @@ final class SteppedClock: CanaryClock {
         let probes = sampleValue(recovered, #"aoai_canary_probes_total{resource="vm",auth="entra_id"}"#) ?? 0
         let failures = failureCount(recovered, resource: "vm", auth: "entra_id")
         #expect(failures >= 1 && failures < probes, "every probe accounted for: \(failures) failed of \(probes), the rest succeeded")
-        #expect(sampleValue(recovered, #"aoai_canary_token_refresh_failures_total{credential="vm",reason="imds_unavailable"}"#) ?? 0 >= 1,
-                "the refresh failure is named:\n\(recovered.split(separator: "\n").filter { $0.contains("refresh_failures") }.joined(separator: "\n"))")
+        #expect(
+            sampleValue(recovered, #"aoai_canary_token_refresh_failures_total{credential="vm",reason="imds_unavailable"}"#) ?? 0 >= 1,
+            "the refresh failure is named:\n\(recovered.split(separator: "\n").filter { $0.contains("refresh_failures") }.joined(separator: "\n"))")
         #expect(try Promtool.checkMetrics(recovered).output.isEmpty)
     }
 }

@@ -38,8 +38,11 @@ struct SecuredEndpoint {
 
     /// The agent, started on a free port; returns it with its https base URL.
     func start() async throws -> (Child, String) {
-        let agent = try Child(["run", "--config", directory + "/config.yaml", "--web.config.file", directory + "/web.yml",
-                               "--listen", "127.0.0.1:0", "--log-format", "logfmt"], environment: ["RESOURCE_KEY": "resource-key-value"])
+        let agent = try Child(
+            [
+                "run", "--config", directory + "/config.yaml", "--web.config.file", directory + "/web.yml",
+                "--listen", "127.0.0.1:0", "--log-format", "logfmt",
+            ], environment: ["RESOURCE_KEY": "resource-key-value"])
         let found = await agent.await(30, in: { agent.stderr }, metricsURL)
         let url = try #require(found, "no metrics URL in: \(agent.stderr)")
         #expect(url.hasPrefix("https://127.0.0.1:"))
@@ -73,9 +76,18 @@ struct SecuredEndpoint {
             ("an unknown user", trusted + client + ["-u", "nobody:\(prometheusPassword)"], 401),
             ("another user's password", trusted + client + ["-u", "grafana:\(prometheusPassword)"], 401),
             ("no client certificate", trusted + ["-u", "prometheus:\(prometheusPassword)"], 403),
-            ("a self-signed client certificate", trusted + ["--cert", "\(d)/self-signed.pem", "--key", "\(d)/self-signed.key", "-u", "prometheus:\(prometheusPassword)"], 403),
-            ("an expired client certificate", trusted + ["--cert", "\(d)/client-expired.pem", "--key", "\(d)/client-expired.key", "-u", "prometheus:\(prometheusPassword)"], 403),
-            ("a certificate only for servers", trusted + ["--cert", "\(d)/server-only.pem", "--key", "\(d)/server-only.key", "-u", "prometheus:\(prometheusPassword)"], 403),
+            (
+                "a self-signed client certificate",
+                trusted + ["--cert", "\(d)/self-signed.pem", "--key", "\(d)/self-signed.key", "-u", "prometheus:\(prometheusPassword)"], 403
+            ),
+            (
+                "an expired client certificate",
+                trusted + ["--cert", "\(d)/client-expired.pem", "--key", "\(d)/client-expired.key", "-u", "prometheus:\(prometheusPassword)"], 403
+            ),
+            (
+                "a certificate only for servers",
+                trusted + ["--cert", "\(d)/server-only.pem", "--key", "\(d)/server-only.key", "-u", "prometheus:\(prometheusPassword)"], 403
+            ),
             ("a client that does not trust the server's CA", client + ["-u", "prometheus:\(prometheusPassword)"], 0),
             ("TLS 1.1 (min_version defaults to TLS12)", trusted + client + ["--tls-max", "1.1"], 0),
         ]
@@ -113,14 +125,15 @@ struct SecuredEndpoint {
                   password: \(password)
             """
         }
-        let job = security(password: prometheusPassword) + """
+        let job =
+            security(password: prometheusPassword) + """
 
-          - job_name: wrong-password
-            scrape_interval: 3s
-            static_configs:
-              - targets: ["\(target)"]
+                  - job_name: wrong-password
+                    scrape_interval: 3s
+                    static_configs:
+                      - targets: ["\(target)"]
 
-        """ + security(password: "wrong")
+                """ + security(password: "wrong")
         // Every scrape checks a bcrypt hash: on a loaded 2-core machine that can take longer than
         // a second, so the scrapes get 3 s each.
         let prometheus = try PrometheusServer(scraping: target, rules: nil, job: job, scrapeInterval: "3s")
@@ -147,19 +160,23 @@ struct SecuredEndpoint {
         let endpoint = try await SecuredEndpoint.make()
         defer { endpoint.remove() }
         let bad = endpoint.directory + "/bad.yml"
-        try "tls_server_config:\n  cert_file: good.pem\n  key_file: client.key\n  cipher_suites: [TLS_AES_128_GCM_SHA256]\nbasic_auth_users:\n  prometheus: plaintext-password\n"
-            .write(toFile: bad, atomically: true, encoding: .utf8)
-        let check = try await runBinary(["check-config", "--config", endpoint.directory + "/config.yaml", "--web.config.file", bad], environment: ["RESOURCE_KEY": "k"])
+        let text = "tls_server_config:\n  cert_file: good.pem\n  key_file: client.key\n  cipher_suites: [TLS_AES_128_GCM_SHA256]\nbasic_auth_users:\n"
+        try (text + "  prometheus: plaintext-password\n").write(toFile: bad, atomically: true, encoding: .utf8)
+        let check = try await runBinary(
+            ["check-config", "--config", endpoint.directory + "/config.yaml", "--web.config.file", bad], environment: ["RESOURCE_KEY": "k"])
         #expect(check.status == 64)
         #expect(check.stderr.contains("\(bad):3:13: tls_server_config.key_file: the private key does not belong to the certificate"), "\(check.stderr)")
         #expect(check.stderr.contains("\(bad):4:18: tls_server_config.cipher_suites: not supported by aoai-canary"), "\(check.stderr)")
         #expect(check.stderr.contains("\(bad):6:15: basic_auth_users.prometheus: expected a bcrypt hash"), "\(check.stderr)")
         #expect(!check.stderr.contains("plaintext-password"), "a pasted password is not repeated")
-        let run = try await runBinary(["run", "--config", endpoint.directory + "/config.yaml", "--web.config.file", bad, "--listen", "127.0.0.1:0", "--log-format", "logfmt"],
-                                      environment: ["RESOURCE_KEY": "k"])
+        let run = try await runBinary(
+            ["run", "--config", endpoint.directory + "/config.yaml", "--web.config.file", bad, "--listen", "127.0.0.1:0", "--log-format", "logfmt"],
+            environment: ["RESOURCE_KEY": "k"])
         #expect(run.status == 64)
         #expect(run.stderr.contains("invalid web configuration, not starting"))
-        let good = try await runBinary(["check-config", "--config", endpoint.directory + "/config.yaml", "--web.config.file", endpoint.directory + "/web.yml"], environment: ["RESOURCE_KEY": "k"])
+        let good = try await runBinary(
+            ["check-config", "--config", endpoint.directory + "/config.yaml", "--web.config.file", endpoint.directory + "/web.yml"],
+            environment: ["RESOURCE_KEY": "k"])
         #expect(good.status == 0, "\(good.stderr)")
         #expect(good.stdout.contains("web.yml: OK (TLS, 2 basic-auth users)"))
     }

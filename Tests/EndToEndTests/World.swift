@@ -1,12 +1,12 @@
+import Agent
 // A simulated Azure plus an in-process agent configured for it, through the real config loader.
 import AzureSimulator
-import Foundation
 import CanaryTestSupport
-import Support
-import Log
 import Config
+import Foundation
+import Log
 import Metrics
-import Agent
+import Support
 
 /// Names the end-to-end tests share.
 enum Names {
@@ -50,25 +50,28 @@ final class World: @unchecked Sendable {
     }
 
     /// The YAML of a config with one credential "app" (optionally with another scope) and the given resources.
-    func configText(resources: [(name: String, endpoint: String)], scope: String? = nil, timeout: String = "2s", interval: String = "60s", probe: String = "chat_completions") -> String {
+    func configText(
+        resources: [(name: String, endpoint: String)], scope: String? = nil, timeout: String = "2s", interval: String = "60s",
+        probe: String = "chat_completions"
+    ) -> String {
         var text = """
-        listen: "127.0.0.1:0"
-        interval: \(interval)
-        timeout: \(timeout)
+            listen: "127.0.0.1:0"
+            interval: \(interval)
+            timeout: \(timeout)
 
-        """ + credentialsYAML()
+            """ + credentialsYAML()
         if let scope { text += "    scope: \(scope)\n" }
         text += "resources:\n"
         for resource in resources {
             text += """
-              - name: \(resource.name)
-                endpoint: \(resource.endpoint)
-                deployment: \(Names.deployment)
-                probe: \(probe)
-                api_key_file: resource.key
-                credential: app
+                  - name: \(resource.name)
+                    endpoint: \(resource.endpoint)
+                    deployment: \(Names.deployment)
+                    probe: \(probe)
+                    api_key_file: resource.key
+                    credential: app
 
-            """
+                """
         }
         return text
     }
@@ -97,13 +100,13 @@ final class World: @unchecked Sendable {
         timeout: 1s
 
         """ + credentials + """
-        resources:
-          - name: healthy
-            endpoint: \(addResource("healthy"))
-            deployment: \(Names.deployment)
-            api_key_file: resource.key
+            resources:
+              - name: healthy
+                endpoint: \(addResource("healthy"))
+                deployment: \(Names.deployment)
+                api_key_file: resource.key
 
-        """ + resources
+            """ + resources
     }
 
     /// Writes the config and loads it with the real loader.
@@ -116,10 +119,11 @@ final class World: @unchecked Sendable {
     /// An agent on that config whose log lines are captured.
     func agent(_ config: CanaryConfig, clock: any CanaryClock = SystemClock(), tokenRetryInterval: Double = 30) -> Agent {
         let logger = EventLogger(format: .logfmt, level: .debug) { [logs] line in logs.append(line) }
-        return Agent(config: config, logger: logger, build: BuildInfo(version: "test", revision: "test", swiftVersion: "6"), clock: clock, tokenRetryInterval: tokenRetryInterval)
+        return Agent(
+            config: config, logger: logger, build: BuildInfo(version: "test", revision: "test", swiftVersion: "6"), clock: clock,
+            tokenRetryInterval: tokenRetryInterval)
     }
 }
-
 
 extension Agent {
     /// A counter or gauge value, -1 when absent.

@@ -1,10 +1,11 @@
+import CCurl
 // The HTTP client module against a real server on loopback: answers, limits, timeouts, and
 // options libcurl refuses.
 import Foundation
-import CCurl
-@testable import HTTPClient
 import HTTPServer
 import Testing
+
+@testable import HTTPClient
 
 let client = HTTPClient()
 
@@ -15,10 +16,13 @@ let client = HTTPClient()
 
     @Test func aCallGetsStatusHeadersBodyAndTimings() async throws {
         let server = try server { request in
-            HTTPResponse(status: 201, contentType: "text/plain", body: "\(request.method) \(request.path) \(request.header("X-Test") ?? "")", headers: [("X-Answer", "yes")])
+            HTTPResponse(
+                status: 201, contentType: "text/plain", body: "\(request.method) \(request.path) \(request.header("X-Test") ?? "")",
+                headers: [("X-Answer", "yes")])
         }
         defer { server.stop() }
-        let response = try await client.execute(HTTPClientRequest(method: "POST", url: "http://127.0.0.1:\(server.boundAddress.port)/p", headers: [("X-Test", "1")], body: Array("b".utf8)))
+        let response = try await client.execute(
+            HTTPClientRequest(method: "POST", url: "http://127.0.0.1:\(server.boundAddress.port)/p", headers: [("X-Test", "1")], body: Array("b".utf8)))
         #expect(response.status == 201)
         #expect(String(decoding: response.body, as: UTF8.self) == "POST /p 1")
         #expect(response.header("x-answer") == "yes")
@@ -76,7 +80,10 @@ let client = HTTPClient()
             _ = try await broken.execute(HTTPClientRequest(method: "GET", url: "http://127.0.0.1:9/", timeoutSeconds: 1))
             Issue.record("a call succeeded on a client that could not start")
         } catch {
-            guard case .setupFailed(let option, _) = error else { Issue.record("\(error)"); return }
+            guard case .setupFailed(let option, _) = error else {
+                Issue.record("\(error)")
+                return
+            }
             #expect(option == "curl_global_init")
         }
     }

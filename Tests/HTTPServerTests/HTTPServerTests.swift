@@ -16,7 +16,9 @@ func rawRequest(_ port: Int, _ text: String, timeout: Double = 10) -> (status: I
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
     var limit = timeval(tv_sec: Int(timeout), tv_usec: 0)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-    let connected = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
     guard connected == 0 else { return (nil, "") }
     _ = text.withCString { send(fd, $0, strlen($0), 0) }
     var received: [UInt8] = []
@@ -118,4 +120,3 @@ func rawRequestOffThePool(_ port: Int, _ text: String) async -> (status: Int?, b
         #expect(HTTPDate.parse(text.replacingOccurrences(of: "GMT", with: "UTC")) == nil)
     }
 }
-

@@ -6,8 +6,10 @@ import Testing
 @Suite struct JSONParserTests {
     static let documents: [String] = [
         #"{"id":"chatcmpl-1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"pong"}}],"usage":{"total_tokens":12}}"#,
-        #"{"error":{"code":"PermissionDenied","message":"The principal `x` lacks the required data action `Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action`."}}"#,
-        #"{"statusCode": 401, "message": "Unauthorized. Access token is missing, invalid, audience is incorrect (https://cognitiveservices.azure.com), or have expired."}"#,
+        #"{"error":{"code":"PermissionDenied","message":"The principal `x` lacks the required data action "#
+            + #"`Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action`."}}"#,
+        #"{"statusCode": 401, "message": "Unauthorized. Access token is missing, invalid, audience is incorrect (https://cognitiveservices.azure.com), or "#
+            + #"have expired."}"#,
         #"{"token_type":"Bearer","expires_in":3599,"ext_expires_in":3599,"access_token":"eyJ0eXAi.e30.c2ln"}"#,
         #"{"access_token":"a","expires_in":"86399","expires_on":"1764000000","resource":"https://cognitiveservices.azure.com","token_type":"Bearer"}"#,
         #"  [1, -0, 0.5, -1.25e+3, 1E2, 12345678901234567890, true, false, null, "", "\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00"]  "#,

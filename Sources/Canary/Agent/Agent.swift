@@ -1,15 +1,15 @@
+import Auth
+import Config
+import ControlPlane
 // The running agent: one HTTP client, token caches, the scheduler, metrics and the endpoint, wired.
 import HTTPClient
 import HTTPServer
-import Support
 import Log
-import Config
-import Auth
-import Probe
-import ControlPlane
 import Metrics
-import Status
+import Probe
 import Schedule
+import Status
+import Support
 
 /// Everything `aoai-canary run` runs, built from one configuration.
 public final class Agent: Sendable {
@@ -40,7 +40,10 @@ public final class Agent: Sendable {
     /// is worked out once (`change`) and each part acts on that alone, in time linear in the
     /// number of resources: unchanged resources keep their schedule, series and status. The
     /// new resources and runner reach the running schedule with `adoptSchedule()`.
-    public init(config: CanaryConfig, logger: EventLogger, build: BuildInfo, clock: any CanaryClock = SystemClock(), tokenRetryInterval: Double = 30, previous: Agent? = nil) {
+    public init(
+        config: CanaryConfig, logger: EventLogger, build: BuildInfo, clock: any CanaryClock = SystemClock(), tokenRetryInterval: Double = 30,
+        previous: Agent? = nil
+    ) {
         self.config = config
         self.logger = logger
         let change = previous.map { ConfigChange(from: $0.config, to: config) } ?? ConfigChange(initial: config)
@@ -75,7 +78,8 @@ public final class Agent: Sendable {
         let report: @Sendable (TokenAcquisitionEvent) -> Void = { reporter.report($0, now: clock.wallSeconds) }
         for credential in config.credentials {
             if let previous, change.keepsTokens(credential: credential.name),
-               let cache = previous.tokenCaches[credential.name], let kept = previous.sources.first(where: { $0.0 == credential.name }) {
+                let cache = previous.tokenCaches[credential.name], let kept = previous.sources.first(where: { $0.0 == credential.name })
+            {
                 cache.events.redirect(to: report)
                 caches[credential.name] = cache
                 sources.append(kept)
@@ -103,9 +107,12 @@ public final class Agent: Sendable {
         let prober = Prober(client: client, clock: clock, timeoutSeconds: timeout)
         let cachesByName = caches
         let monitor: ControlPlaneMonitor? = config.controlPlane.flatMap { settings in
-            config.credential(named: settings.credential).map { credential in ControlPlaneMonitor(settings: settings, resources: config.resources, client: client, timeoutSeconds: timeout, credential: credential,
-                                          canaryTokens: caches, facts: facts, board: board, metrics: metrics, logger: logger, clock: clock, tokenRetryInterval: tokenRetryInterval,
-                                          previous: previous?.controlPlane, change: change) }
+            config.credential(named: settings.credential).map { credential in
+                ControlPlaneMonitor(
+                    settings: settings, resources: config.resources, client: client, timeoutSeconds: timeout, credential: credential,
+                    canaryTokens: caches, facts: facts, board: board, metrics: metrics, logger: logger, clock: clock, tokenRetryInterval: tokenRetryInterval,
+                    previous: previous?.controlPlane, change: change)
+            }
         }
         self.controlPlane = monitor
         let runRound: Scheduler.RoundRunner = { resource in
@@ -118,7 +125,8 @@ public final class Agent: Sendable {
             return round
         }
         self.runRound = runRound
-        self.scheduler = previous?.scheduler
+        self.scheduler =
+            previous?.scheduler
             ?? Scheduler(resources: config.resources, defaultInterval: config.interval, clock: clock, observer: reporter, runRound: runRound)
     }
 

@@ -1,18 +1,18 @@
+import Auth
+import Config
+import ControlPlane
 // The control plane beside the probes: reads Resource Manager's facts about every resource with
 // an `arm_id` on its interval, and at once when a resource's Entra ID canary starts failing; uses
 // them to name what the data plane cannot (a role still propagating, the roles the principal
 // holds). It never delays or fails a probe: it runs on its own task, and a probe only reads the
 // facts already there.
 import HTTPClient
-import Synchronization
-import Support
 import Log
-import Config
-import Auth
-import Probe
-import ControlPlane
 import Metrics
+import Probe
 import Status
+import Support
+import Synchronization
 
 public final class ControlPlaneMonitor: Sendable {
     private struct State {
@@ -50,9 +50,12 @@ public final class ControlPlaneMonitor: Sendable {
     /// plane and its credential are unchanged, its Resource Manager token, role definitions and
     /// what it knows of failing canaries carry over, and resources whose settings did not change
     /// keep their facts until the interval is due, so a reload costs no token and no re-read.
-    init(settings: ControlPlaneConfig, resources: [ResourceConfig], client: HTTPClient, timeoutSeconds: Double, credential: CredentialConfig,
-         canaryTokens: [String: TokenCache], facts: ControlPlaneStore, board: StatusBoard, metrics: CanaryMetrics, logger: EventLogger, clock: any CanaryClock, tokenRetryInterval: Double,
-         previous: ControlPlaneMonitor? = nil, change: ConfigChange) {
+    init(
+        settings: ControlPlaneConfig, resources: [ResourceConfig], client: HTTPClient, timeoutSeconds: Double, credential: CredentialConfig,
+        canaryTokens: [String: TokenCache], facts: ControlPlaneStore, board: StatusBoard, metrics: CanaryMetrics, logger: EventLogger, clock: any CanaryClock,
+        tokenRetryInterval: Double,
+        previous: ControlPlaneMonitor? = nil, change: ConfigChange
+    ) {
         self.settings = settings
         self.credentialSettings = credential.settings
         self.resources = resources.filter { $0.armID != nil }
@@ -69,8 +72,9 @@ public final class ControlPlaneMonitor: Sendable {
             }
         } else {
             // Its own cache: Resource Manager's audience, and events kept out of the canary's token metrics.
-            self.tokens = TokenCache(credential: credential.name, source: TokenSourceFactory.make(credential.settings.withScope(settings.scope)), client: client,
-                                     clock: clock, timeoutSeconds: timeoutSeconds, retryInterval: tokenRetryInterval, observe: { _ in })
+            self.tokens = TokenCache(
+                credential: credential.name, source: TokenSourceFactory.make(credential.settings.withScope(settings.scope)), client: client,
+                clock: clock, timeoutSeconds: timeoutSeconds, retryInterval: tokenRetryInterval, observe: { _ in })
         }
         self.canaryTokens = canaryTokens
         self.board = board
@@ -102,7 +106,10 @@ public final class ControlPlaneMonitor: Sendable {
             var batch: [ResourceConfig]
             if now >= next {
                 // The first pass after a reload skips the facts it carried while they are fresh.
-                let carried = state.withLock { state -> Set<String> in defer { state.carried.removeAll() }; return state.carried }
+                let carried = state.withLock { state -> Set<String> in
+                    defer { state.carried.removeAll() }
+                    return state.carried
+                }
                 let wall = clock.wallSeconds
                 batch = resources.filter { resource in
                     guard carried.contains(resource.name), let facts = facts[resource.name] else { return true }
@@ -111,7 +118,10 @@ public final class ControlPlaneMonitor: Sendable {
                 next = now + settings.interval.seconds
                 state.withLock { $0.due.removeAll() }
             } else {
-                let due = state.withLock { state -> Set<String> in defer { state.due.removeAll() }; return state.due }
+                let due = state.withLock { state -> Set<String> in
+                    defer { state.due.removeAll() }
+                    return state.due
+                }
                 batch = resources.filter { due.contains($0.name) }
             }
             var pause = 0.0
@@ -146,19 +156,22 @@ public final class ControlPlaneMonitor: Sendable {
         do {
             let token = try await tokens.token()
             var cache = state.withLock { $0.roleCache }
-            facts = await reader.read(armID, armToken: token, settings: settings, canaryCredential: credential, canaryPrincipal: principal,
-                                      now: clock.wallSeconds, roleCache: &cache)
+            facts = await reader.read(
+                armID, armToken: token, settings: settings, canaryCredential: credential, canaryPrincipal: principal,
+                now: clock.wallSeconds, roleCache: &cache)
             let kept = cache
             state.withLock { $0.roleCache = kept }
         } catch {
-            facts = ControlPlaneFacts(armID: armID, readAt: clock.wallSeconds, principal: principal,
-                                      problems: ["no Resource Manager token for credential \(settings.credential): \(error)"])
+            facts = ControlPlaneFacts(
+                armID: armID, readAt: clock.wallSeconds, principal: principal,
+                problems: ["no Resource Manager token for credential \(settings.credential): \(error)"])
         }
         // A read cut short by a reload or stop is no fact: what the last full read said stays.
         guard !Task.isCancelled else { return nil }
         // A throttled pass keeps what the last full one said.
         if let wait = facts.retryAfter, self.facts[resource.name] != nil { return wait }
-        let findings = facts.findings(hasKeyCanary: resource.apiKey != nil, hasEntraCanary: credential != nil, deployment: resource.probe.needsDeployment ? resource.deployment : nil)
+        let findings = facts.findings(
+            hasKeyCanary: resource.apiKey != nil, hasEntraCanary: credential != nil, deployment: resource.probe.needsDeployment ? resource.deployment : nil)
         self.facts.record(facts, resource: resource.name)
         let changed = board.record(findings: findings, resource: resource.name)
         metrics.record(facts: facts, resource: resource.name, credential: credential, dataAction: resource.probe.dataAction)

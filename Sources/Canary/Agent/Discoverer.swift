@@ -1,13 +1,13 @@
+import Auth
+import Config
+import ControlPlane
 // The resources the agent probes: those the file lists, plus those discovery finds, less those
 // of other shards. Discovery runs beside the schedule and hands a changed set to the supervisor,
 // which applies it as it applies a reload (counters and schedules of what stays carry over).
 import HTTPClient
-import Synchronization
-import Support
 import Log
-import Config
-import Auth
-import ControlPlane
+import Support
+import Synchronization
 
 /// Builds the configuration the agent runs from the file's, the discovered resources and the shard.
 public enum EffectiveConfig {
@@ -16,7 +16,10 @@ public enum EffectiveConfig {
         var names = Set(file.resources.map(\.name))
         for resource in discovered {
             guard !names.contains(resource.name) else {
-                problem("discovered account \(resource.name) (\(resource.armID?.description ?? "")) has the name of a listed or already discovered resource: not probed; list it by hand under another name to probe it")
+                problem(
+                    "discovered account \(resource.name) (\(resource.armID?.description ?? "")) has the name of a listed or already discovered resource: not "
+                        + "probed; list it by hand under another name to probe it"
+                )
                 continue
             }
             names.insert(resource.name)
@@ -70,12 +73,17 @@ final class Discoverer: Sendable {
             let entriesChanged = state.withLock { $0.entries != file.discovery }
             hasDiscovery = file.controlPlane != nil && !file.discovery.isEmpty
             if let settings = file.controlPlane, !file.discovery.isEmpty, let credential = file.credential(named: settings.credential),
-               entriesChanged || clock.monotonicSeconds >= next {
+                entriesChanged || clock.monotonicSeconds >= next
+            {
                 next = clock.monotonicSeconds + settings.interval.seconds
                 let scoped = credential.settings.withScope(settings.scope)
                 if tokens?.settings != scoped {
-                    tokens = (scoped, TokenCache(credential: credential.name, source: TokenSourceFactory.make(scoped), client: client, clock: clock,
-                                                 timeoutSeconds: file.timeout.seconds, observe: { _ in }))
+                    tokens = (
+                        scoped,
+                        TokenCache(
+                            credential: credential.name, source: TokenSourceFactory.make(scoped), client: client, clock: clock,
+                            timeoutSeconds: file.timeout.seconds, observe: { _ in })
+                    )
                 }
                 var result: DiscoveryResult
                 do {
@@ -83,8 +91,9 @@ final class Discoverer: Sendable {
                     result = await ControlPlaneReader(client: client, endpoint: settings.endpoint, timeoutSeconds: file.timeout.seconds)
                         .discover(file.discovery, token: token.accessToken.exposedValue) { [shard] in shard?.owns($0) ?? true }
                 } catch {
-                    result = DiscoveryResult(problems: ["no Resource Manager token for credential \(settings.credential): \(error)"],
-                                             failedSubscriptions: Set(file.discovery.map { $0.subscription.lowercased() }))
+                    result = DiscoveryResult(
+                        problems: ["no Resource Manager token for credential \(settings.credential): \(error)"],
+                        failedSubscriptions: Set(file.discovery.map { $0.subscription.lowercased() }))
                 }
                 // A pass cut short by the stop is no finding.
                 guard !Task.isCancelled else { return }

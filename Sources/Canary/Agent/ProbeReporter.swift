@@ -1,10 +1,10 @@
+import Auth
 // Turns outcomes into metrics, status and log entries: the scheduler's and token caches' observer.
 import Log
-import Auth
-import Probe
 import Metrics
-import Status
+import Probe
 import Schedule
+import Status
 
 /// Records every probe in metrics and logs changes of outcome (not every successful round).
 public struct ProbeReporter: ScheduleObserver {
@@ -28,8 +28,9 @@ public struct ProbeReporter: ScheduleObserver {
         }
         if let recovery = transition.permissionRecoverySeconds {
             metrics.recordPermissionRecovery(resource: probe.resource, seconds: recovery)
-            logger.log(.notice, "\(probe.resource) entra_id: the data-plane role took effect after \(recovery.rounded().clampedInt) s of permission_denied",
-                       [("RESOURCE", probe.resource), ("AUTH", probe.auth.rawValue), ("RECOVERY_S", String(recovery.rounded().clampedInt))])
+            logger.log(
+                .notice, "\(probe.resource) entra_id: the data-plane role took effect after \(recovery.rounded().clampedInt) s of permission_denied",
+                [("RESOURCE", probe.resource), ("AUTH", probe.auth.rawValue), ("RECOVERY_S", String(recovery.rounded().clampedInt))])
         }
         let changed: Bool
         switch (previous, probe.verdict) {
@@ -50,7 +51,8 @@ public struct ProbeReporter: ScheduleObserver {
             logger.log(previous == nil ? .info : .notice, "\(probe.resource) \(probe.auth.rawValue): \(what)", fields)
         case .failure(let failure):
             fields.insert(("REASON", failure.reason.rawValue), at: 2)
-            logger.log(.error, "\(probe.resource) \(probe.auth.rawValue): probe failed: \(failure.reason.rawValue): \(failure.detail(now: probe.finishedAt))", fields)
+            logger.log(
+                .error, "\(probe.resource) \(probe.auth.rawValue): probe failed: \(failure.reason.rawValue): \(failure.detail(now: probe.finishedAt))", fields)
         }
     }
 

@@ -1,11 +1,11 @@
-// Runs the agent and swaps it on reload: a bad configuration is refused and the old one keeps running.
-import Synchronization
-import Support
-import Log
 import Config
+import Endpoint
+import Log
 import Metrics
 import Status
-import Endpoint
+import Support
+// Runs the agent and swaps it on reload: a bad configuration is refused and the old one keeps running.
+import Synchronization
 
 /// The agent in service now, readable from the HTTP server's threads.
 public final class AgentReference: Sendable {
@@ -57,8 +57,10 @@ public final class Supervisor: Service {
     private let shard: Shard?
     private let discoverer: Discoverer
 
-    public init(config: CanaryConfig, path: String, variables: [String: String], logger: EventLogger, build: BuildInfo, clock: any CanaryClock = SystemClock(),
-                shard: Shard? = nil) {
+    public init(
+        config: CanaryConfig, path: String, variables: [String: String], logger: EventLogger, build: BuildInfo, clock: any CanaryClock = SystemClock(),
+        shard: Shard? = nil
+    ) {
         self.path = path
         self.variables = variables
         self.logger = logger
@@ -167,11 +169,14 @@ public final class Supervisor: Service {
             }
         }
         let logger = self.logger
-        return (batch, config.map { file in
-            EffectiveConfig.merge(file: file, discovered: discoverer.found?.resources ?? [], shard: shard) {
-                logger.log(.error, "discovery: \($0)", [("CONFIG", "discovery")])
+        return (
+            batch,
+            config.map { file in
+                EffectiveConfig.merge(file: file, discovered: discoverer.found?.resources ?? [], shard: shard) {
+                    logger.log(.error, "discovery: \($0)", [("CONFIG", "discovery")])
+                }
             }
-        })
+        )
     }
 
     private func load() -> Result<CanaryConfig, ConfigErrors> {
@@ -186,8 +191,11 @@ public final class Supervisor: Service {
     private func refuse(_ error: ConfigErrors, agent: Agent) -> Result<Int, ConfigErrors> {
         agent.metrics.recordReload(successful: false, at: clock.wallSeconds)
         agent.metrics.registry.markChanged()
-        logger.log(.error, "configuration reload rejected, the previous configuration keeps running: \(error.issues.count) error(s): \(error.issues.first.map(\.description) ?? "")",
-                   [("CONFIG", path)])
+        logger.log(
+            .error,
+            "configuration reload rejected, the previous configuration keeps running: \(error.issues.count) error(s): "
+                + "\(error.issues.first.map(\.description) ?? "")",
+            [("CONFIG", path)])
         return .failure(error)
     }
 
@@ -205,8 +213,12 @@ public final class Supervisor: Service {
             logger.log(.warning, "listen changed to \(config.listen): a restart is needed to move the endpoint", [("CONFIG", path)])
         }
         let summary = change.summary
-        logger.log(.info, (onlyDiscovery ? "discovery changed the resources: \(config.resources.count) resources" : "configuration reloaded: \(config.resources.count) resources, \(config.credentials.count) credentials")
-                   + (summary.isEmpty ? "" : "; \(summary)"), [("CONFIG", path)])
+        logger.log(
+            .info,
+            (onlyDiscovery
+                ? "discovery changed the resources: \(config.resources.count) resources"
+                : "configuration reloaded: \(config.resources.count) resources, \(config.credentials.count) credentials")
+                + (summary.isEmpty ? "" : "; \(summary)"), [("CONFIG", path)])
         if config.resources.isEmpty { logger.log(.warning, StatusView.noResourcesNotice, [("CONFIG", path)]) }
         agent.metrics.registry.markChanged()
         afterApply.withLock { $0 }?()

@@ -1,8 +1,8 @@
+import Config
 // Tokens from the Azure CLI's logged-in account: `az account get-access-token`.
 import JSON
-import Support
-import Config
 import Posix
+import Support
 
 /// Runs `az account get-access-token --output json --resource R [--tenant T]`.
 public struct AzureCLISource: TokenSource {
@@ -49,17 +49,19 @@ public struct AzureCLISource: TokenSource {
         }
         guard expiresOn > now else { throw .cliFailed("az gave a token that has already expired") }
         guard expiresOn - now <= TokenResponse.longestLifetime else { throw .cliFailed("az gave a token that claims to live more than two days") }
-        return CachedToken(accessToken: Secret(token), expiresOn: expiresOn, refreshOn: nil, acquiredAt: now,
-                           claims: try? TokenClaims.decode(jwt: token), source: "azure_cli")
+        return CachedToken(
+            accessToken: Secret(token), expiresOn: expiresOn, refreshOn: nil, acquiredAt: now,
+            claims: try? TokenClaims.decode(jwt: token), source: "azure_cli")
     }
 
     /// `2026-11-25 13:00:00.000000` in the host's local time zone; nil when any field is out of range.
     static func parseLocalTime(_ text: String) -> Double? {
         let parts = text.split(whereSeparator: { $0 == " " || $0 == "-" || $0 == ":" || $0 == "T" })
         guard parts.count >= 6, let year = Int(parts[0]), (1970...9999).contains(year),
-              let month = Int(parts[1]), (1...12).contains(month), let day = Int(parts[2]), (1...31).contains(day),
-              let hour = Int(parts[3]), (0...23).contains(hour), let minute = Int(parts[4]), (0...59).contains(minute),
-              let second = Double(parts[5]), second >= 0, second < 61 else { return nil }
+            let month = Int(parts[1]), (1...12).contains(month), let day = Int(parts[2]), (1...31).contains(day),
+            let hour = Int(parts[3]), (0...23).contains(hour), let minute = Int(parts[4]), (0...59).contains(minute),
+            let second = Double(parts[5]), second >= 0, second < 61
+        else { return nil }
         let time = CalendarTime(year: year, month: month, day: day, hour: hour, minute: minute, second: Int(second))
         return System.unixTime(local: time).map(Double.init)
     }

@@ -1,8 +1,8 @@
+import Config
 // The client credentials flow with a certificate: a JWT client assertion signed RS256 or PS256.
 import Crypto
 import HTTPClient
 import JSON
-import Config
 
 /// Gets tokens for an app registration with a certificate, the way azure-identity and MSAL do.
 public struct ClientCertificateSource: TokenSource {
@@ -18,7 +18,8 @@ public struct ClientCertificateSource: TokenSource {
     /// The signed assertion: header `{alg, typ, x5t}` (or `x5t#S256` for PS256), payload
     /// `aud` = token URL, `iss` = `sub` = client id, `jti`, `nbf` = now, `exp` = now + 1800.
     func assertion(audience: String, now: Double) throws(CryptoError) -> String {
-        let thumbprint: (String, JSONValue) = algorithm == .rs256
+        let thumbprint: (String, JSONValue) =
+            algorithm == .rs256
             ? ("x5t", .string(JWTEncoding.base64URL(certificate.sha1Thumbprint)))
             : ("x5t#S256", .string(JWTEncoding.base64URL(certificate.sha256Thumbprint)))
         let header = JWTEncoding.object([("alg", .string(algorithm.rawValue)), ("typ", .string("JWT")), thumbprint])

@@ -1,6 +1,6 @@
+import Config
 // The client credentials flow with a client secret.
 import HTTPClient
-import Config
 
 /// Gets tokens for an app registration with its client id and secret.
 public struct ClientSecretSource: TokenSource {

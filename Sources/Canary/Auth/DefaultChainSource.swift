@@ -52,7 +52,7 @@ public struct DefaultChainSource: TokenSource {
     static func passesOn(_ name: String, _ error: TokenAcquisitionError) -> Bool {
         switch (name, error) {
         case ("managed_identity", .transport), ("managed_identity", .imdsUnavailable), ("managed_identity", .managedIdentity(400, _)),
-             ("managed_identity", .unavailable), ("azure_cli", _), ("workload_identity", .unavailable):
+            ("managed_identity", .unavailable), ("azure_cli", _), ("workload_identity", .unavailable):
             return true
         default:
             return false

@@ -10,7 +10,9 @@ struct EntraTokenEndpoint: Sendable {
     var url: String { "\(authority)/\(formEncode(tenantID))/oauth2/v2.0/token" }
 
     /// Posts the client credentials grant with `credential` (secret or assertion fields) and parses the answer.
-    func requestToken(clientID: String, scope: String, credential: [(String, String)], source: String, context: AcquisitionContext) async throws(TokenAcquisitionError) -> CachedToken {
+    func requestToken(clientID: String, scope: String, credential: [(String, String)], source: String, context: AcquisitionContext)
+        async throws(TokenAcquisitionError) -> CachedToken
+    {
         let fields = [("grant_type", "client_credentials"), ("client_id", clientID)] + credential + [("scope", scope)]
         let form = fields.map { "\($0.0)=\(formEncode($0.1))" }.joined(separator: "&")
         let request = HTTPClientRequest(

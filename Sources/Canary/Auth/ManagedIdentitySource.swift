@@ -1,8 +1,8 @@
+import Config
 // Managed identity: Azure VM IMDS (with its documented retries), App Service, and Azure Arc.
 import HTTPClient
 import JSON
 import Support
-import Config
 
 /// How IMDS is retried (AZURE_AUTH_FACTS.md §1): 404, 429 and 5xx with exponential backoff
 /// (five attempts, about 0/2/6/14/30 s), 410 (IMDS updating) for at least 70 s.
@@ -150,7 +150,8 @@ public struct ManagedIdentitySource: TokenSource {
         if let json, json["error_description"]?.stringValue?.hasPrefix("AADSTS") == true {
             return TokenResponse.rejection(status: status, json: json)
         }
-        let detail = json?["error_description"]?.stringValue ?? json?["error"]?["message"]?.stringValue ?? json?["message"]?.stringValue
+        let detail =
+            json?["error_description"]?.stringValue ?? json?["error"]?["message"]?.stringValue ?? json?["message"]?.stringValue
             ?? json?["Message"]?.stringValue ?? json?["error"]?.stringValue ?? "HTTP \(status)"
         return .managedIdentity(status: status, detail: TokenResponse.summary(of: detail))
     }

@@ -24,16 +24,16 @@ public enum RefreshFailureReason: String, Sendable, CaseIterable, Equatable {
         switch error {
         case .rejected(_, let name, let code, _):
             switch code {
-            case 7000215?, 7000218?: self = .invalidClient
-            case 7000222?: self = .expiredSecret
+            case 7_000_215?, 7_000_218?: self = .invalidClient
+            case 7_000_222?: self = .expiredSecret
             case 700016?: self = .unknownApplication
             case 90002?, 90072?, 900023?: self = .tenantNotFound
-            case 700024?, 700027?, 700023?, 50027?, 5002738?: self = .assertionInvalid
+            case 700024?, 700027?, 700023?, 50027?, 5_002_738?: self = .assertionInvalid
             // No federated identity credential matches the assertion's issuer, subject or audience.
             case 70021?, 700211?, 700212?, 700213?, 70025?: self = .noFederatedMatch
             // The scope names a resource the tenant does not have, or lacks `/.default`.
-            case 500011?, 70011?, 1002012?: self = .invalidScope
-            case 7000112?: self = .applicationDisabled
+            case 500011?, 70011?, 1_002_012?: self = .invalidScope
+            case 7_000_112?: self = .applicationDisabled
             case 53003?: self = .conditionalAccess
             default:
                 switch name {

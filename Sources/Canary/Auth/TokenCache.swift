@@ -1,7 +1,7 @@
 // One credential's token cache: shared by all its resources, at most one acquisition in flight.
 import HTTPClient
-import Synchronization
 import Support
+import Synchronization
 
 /// What a token acquisition attempt produced, for metrics and logs.
 public struct TokenAcquisitionEvent: Sendable {
@@ -49,7 +49,10 @@ public actor TokenCache {
     private var tokenArrived: (wall: Double, monotonic: Double)?
     private var waiters: [CheckedContinuation<Result<CachedToken, TokenAcquisitionError>, Never>] = []
 
-    public init(credential: String, source: any TokenSource, client: HTTPClient, clock: any CanaryClock, timeoutSeconds: Double, retryInterval: Double = 30, observe: @escaping @Sendable (TokenAcquisitionEvent) -> Void) {
+    public init(
+        credential: String, source: any TokenSource, client: HTTPClient, clock: any CanaryClock, timeoutSeconds: Double, retryInterval: Double = 30,
+        observe: @escaping @Sendable (TokenAcquisitionEvent) -> Void
+    ) {
         self.credential = credential
         self.source = source
         self.client = client
@@ -95,8 +98,10 @@ public actor TokenCache {
             let token = try await source.acquireToken(AcquisitionContext(client: client, clock: clock, timeoutSeconds: timeoutSeconds))
             state.succeeded(token)
             tokenArrived = (clock.wallSeconds, clock.monotonicSeconds)
-            events.send(TokenAcquisitionEvent(credential: credential, result: .success(token), durationSeconds: clock.monotonicSeconds - start,
-                                          keptOldToken: false, credentialExpiries: source.credentialExpiries()))
+            events.send(
+                TokenAcquisitionEvent(
+                    credential: credential, result: .success(token), durationSeconds: clock.monotonicSeconds - start,
+                    keptOldToken: false, credentialExpiries: source.credentialExpiries()))
             return .success(token)
         } catch {
             if case .transport(.cancelled) = error {
@@ -108,12 +113,20 @@ public actor TokenCache {
             let kept: Bool
             let result: Result<CachedToken, TokenAcquisitionError>
             switch decision {
-            case .use(let token): kept = true; result = .success(token)
-            case .fail(let failure): kept = false; result = .failure(failure)
-            case .acquire: kept = false; result = .failure(error)
+            case .use(let token):
+                kept = true
+                result = .success(token)
+            case .fail(let failure):
+                kept = false
+                result = .failure(failure)
+            case .acquire:
+                kept = false
+                result = .failure(error)
             }
-            events.send(TokenAcquisitionEvent(credential: credential, result: .failure(error), durationSeconds: clock.monotonicSeconds - start,
-                                          keptOldToken: kept, credentialExpiries: source.credentialExpiries()))
+            events.send(
+                TokenAcquisitionEvent(
+                    credential: credential, result: .failure(error), durationSeconds: clock.monotonicSeconds - start,
+                    keptOldToken: kept, credentialExpiries: source.credentialExpiries()))
             return result
         }
     }

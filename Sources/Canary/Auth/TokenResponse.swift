@@ -1,8 +1,8 @@
+import Config
 // Parsing the token endpoint's answer: a token, or Entra ID's error with its AADSTS code.
 import JSON
-import Support
 import Log
-import Config
+import Support
 
 /// Parses OAuth token responses from Entra ID (and, later, managed identity endpoints).
 public enum TokenResponse {
@@ -33,7 +33,8 @@ public enum TokenResponse {
             throw .badResponse(status: status, detail: "the token expires immediately (expires_in \((expiresOn - now).clampedInt))")
         }
         guard expiresOn - now <= Self.longestLifetime else {
-            throw .badResponse(status: status, detail: "the token claims a lifetime of \((expiresOn - now).clampedInt) s, more than \(Int(Self.longestLifetime)) s")
+            throw .badResponse(
+                status: status, detail: "the token claims a lifetime of \((expiresOn - now).clampedInt) s, more than \(Int(Self.longestLifetime)) s")
         }
         let refreshOn = json["refresh_in"]?.numberValue.flatMap { $0 > 0 && $0 < expiresOn - now ? now + $0 : nil }
         return CachedToken(
@@ -61,7 +62,8 @@ public enum TokenResponse {
     public static func summary(of description: String) -> String {
         var text = Substring(description)
         if text.hasPrefix("AADSTS"), let colon = text.firstIndex(of: ":"), case let digits = text[text.index(text.startIndex, offsetBy: 6)..<colon],
-           !digits.isEmpty, digits.allSatisfy(\.isNumber) {
+            !digits.isEmpty, digits.allSatisfy(\.isNumber)
+        {
             text = text[text.index(after: colon)...]
         }
         for marker in ["Trace ID:", "Correlation ID:", "Timestamp:"] {

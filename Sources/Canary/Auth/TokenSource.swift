@@ -1,7 +1,7 @@
+import Config
 // What every credential type provides: a way to acquire a fresh token, and its material's expiry.
 import HTTPClient
 import Support
-import Config
 
 /// A token as the cache holds it.
 public struct CachedToken: Sendable, Equatable {

@@ -1,9 +1,9 @@
+import Config
 // Kubernetes workload identity: the projected service-account token, exchanged at Entra ID.
 import HTTPClient
-import Synchronization
-import Support
-import Config
 import Posix
+import Support
+import Synchronization
 
 /// Exchanges the federated token in `token_file` for an access token. The file is re-read when it
 /// changes or when the last read is over 600 s old (kubelet rotates it), as azure-identity does.

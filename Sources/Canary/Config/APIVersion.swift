@@ -23,11 +23,13 @@ public enum APIVersion: Sendable, Equatable {
         }
         let bytes = Array(text.utf8)
         guard bytes.count >= 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
-              bytes[0..<4].allSatisfy(Self.isDigit), bytes[5..<7].allSatisfy(Self.isDigit), bytes[8..<10].allSatisfy(Self.isDigit) else { return nil }
+            bytes[0..<4].allSatisfy(Self.isDigit), bytes[5..<7].allSatisfy(Self.isDigit), bytes[8..<10].allSatisfy(Self.isDigit)
+        else { return nil }
         let label = bytes[10...]
         if !label.isEmpty {
             guard label.first == UInt8(ascii: "-"), label.count > 1,
-                  label.dropFirst().allSatisfy({ Self.isDigit($0) || ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) }) else { return nil }
+                label.dropFirst().allSatisfy({ Self.isDigit($0) || ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) })
+            else { return nil }
         }
         self = .dated(date: String(decoding: bytes[0..<10], as: UTF8.self), text: text)
     }

@@ -26,7 +26,10 @@ public struct CanaryConfig: Sendable, Equatable {
     public static let defaultInterval = Duration.seconds(60)
     public static let defaultTimeout = Duration.seconds(10)
 
-    public init(listen: String = CanaryConfig.defaultListen, interval: Duration = CanaryConfig.defaultInterval, timeout: Duration = CanaryConfig.defaultTimeout, credentials: [CredentialConfig] = [], resources: [ResourceConfig] = []) {
+    public init(
+        listen: String = CanaryConfig.defaultListen, interval: Duration = CanaryConfig.defaultInterval, timeout: Duration = CanaryConfig.defaultTimeout,
+        credentials: [CredentialConfig] = [], resources: [ResourceConfig] = []
+    ) {
         self.listen = listen
         self.interval = interval
         self.timeout = timeout
@@ -105,8 +108,10 @@ public struct DiscoveryConfig: Sendable, Equatable {
     public static let defaultKinds = ["OpenAI", "AIServices"]
     public static let autoDeployment = "auto"
 
-    public init(subscription: String, resourceGroup: String? = nil, tags: [String: String] = [:], kinds: [String] = DiscoveryConfig.defaultKinds,
-                credential: String? = nil, apiKey: KeySource = .none, probe: ProbeKind = .models, deployment: String? = nil, interval: Duration? = nil) {
+    public init(
+        subscription: String, resourceGroup: String? = nil, tags: [String: String] = [:], kinds: [String] = DiscoveryConfig.defaultKinds,
+        credential: String? = nil, apiKey: KeySource = .none, probe: ProbeKind = .models, deployment: String? = nil, interval: Duration? = nil
+    ) {
         self.subscription = subscription
         self.resourceGroup = resourceGroup
         self.tags = tags
@@ -130,10 +135,11 @@ public struct ARMResourceID: Sendable, Equatable, Hashable, CustomStringConverti
     public init?(_ text: String) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 9, parts[0].isEmpty,
-              parts[1].lowercased() == "subscriptions", parts[3].lowercased() == "resourcegroups",
-              parts[5].lowercased() == "providers", parts[6].lowercased() == "microsoft.cognitiveservices",
-              parts[7].lowercased() == "accounts", !parts[2].isEmpty, !parts[4].isEmpty, !parts[8].isEmpty,
-              parts[2].allSatisfy({ $0.isHexDigit || $0 == "-" }) else { return nil }
+            parts[1].lowercased() == "subscriptions", parts[3].lowercased() == "resourcegroups",
+            parts[5].lowercased() == "providers", parts[6].lowercased() == "microsoft.cognitiveservices",
+            parts[7].lowercased() == "accounts", !parts[2].isEmpty, !parts[4].isEmpty, !parts[8].isEmpty,
+            parts[2].allSatisfy({ $0.isHexDigit || $0 == "-" })
+        else { return nil }
         subscription = parts[2]
         resourceGroup = parts[4]
         name = parts[8]
@@ -230,7 +236,10 @@ public struct ResourceConfig: Sendable, Equatable {
     /// (the decoder refuses such values).
     public var api: APIVersion? { APIVersion(apiVersion) }
 
-    public init(name: String, endpoint: String, deployment: String? = nil, probe: ProbeKind = .chatCompletions, apiVersion: String = ResourceConfig.defaultAPIVersion, apiKey: Secret? = nil, apiKeySource: SecretSource? = nil, credential: String? = nil, interval: Duration? = nil) {
+    public init(
+        name: String, endpoint: String, deployment: String? = nil, probe: ProbeKind = .chatCompletions, apiVersion: String = ResourceConfig.defaultAPIVersion,
+        apiKey: Secret? = nil, apiKeySource: SecretSource? = nil, credential: String? = nil, interval: Duration? = nil
+    ) {
         self.name = name
         self.endpoint = endpoint
         self.deployment = deployment

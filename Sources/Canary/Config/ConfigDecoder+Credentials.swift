@@ -1,8 +1,8 @@
 // Decoding of each credential type's settings, with environment defaults where azure-identity has them.
 import Crypto
 import HTTPServer
-import YAML
 import Support
+import YAML
 
 extension CredentialKind {
     /// The keys a credential of this type may have.
@@ -71,13 +71,17 @@ extension ConfigDecoder {
                 let privateKey = try PrivateKey(pem: key?.bytes ?? certificate.bytes)
                 parsed = (certificateObject, privateKey)
                 if !privateKey.matches(certificateObject) {
-                    report(fields.values["private_key_file"] ?? node, fields.path(key == nil ? "certificate_file" : "private_key_file"),
-                           "the private key does not belong to the certificate in \(certificate.path)")
+                    report(
+                        fields.values["private_key_file"] ?? node, fields.path(key == nil ? "certificate_file" : "private_key_file"),
+                        "the private key does not belong to the certificate in \(certificate.path)")
                 }
             } catch {
-                let which = key == nil ? "certificate_file (a PEM certificate, with its key unless private_key_file is given)" : "certificate_file or private_key_file"
-                report(fields.values[key == nil ? "certificate_file" : "private_key_file"] ?? node, fields.path(key == nil ? "certificate_file" : "private_key_file"),
-                       "cannot use \(which): \(error)")
+                let which =
+                    key == nil ? "certificate_file (a PEM certificate, with its key unless private_key_file is given)" : "certificate_file or private_key_file"
+                report(
+                    fields.values[key == nil ? "certificate_file" : "private_key_file"] ?? node,
+                    fields.path(key == nil ? "certificate_file" : "private_key_file"),
+                    "cannot use \(which): \(error)")
             }
         }
         guard let tenant, let client, let certificate, let parsed else { return nil }
@@ -96,14 +100,18 @@ extension ConfigDecoder {
         if client == nil { report(fields.node, fields.path("client_id"), "missing client_id, and AZURE_CLIENT_ID is not set") }
         if file == nil { report(fields.node, fields.path("token_file"), "missing token_file, and AZURE_FEDERATED_TOKEN_FILE is not set") }
         guard let tenant, let client, let file else { return nil }
-        let authority = fields.values["authority"] == nil ? environment.variables["AZURE_AUTHORITY_HOST"].nonEmpty.flatMap { EndpointURL($0)?.normalized }.map { String($0.dropLast()) } ?? CredentialDefaults.authority : self.authority(fields)
+        let authority =
+            fields.values["authority"] == nil
+            ? environment.variables["AZURE_AUTHORITY_HOST"].nonEmpty.flatMap { EndpointURL($0)?.normalized }.map { String($0.dropLast()) }
+                ?? CredentialDefaults.authority : self.authority(fields)
         return WorkloadIdentitySettings(tenantID: tenant, clientID: client, tokenFile: file, scope: scope(fields), authority: authority)
     }
 
     private mutating func decodeManagedIdentity(_ fields: Fields) -> ManagedIdentitySettings? {
         var kind = choice(fields, "source", as: ManagedIdentityKind.self) ?? .auto
         let selectors: [(String, (String) -> ManagedIdentitySelector)] = [
-            ("client_id", ManagedIdentitySelector.clientID), ("object_id", ManagedIdentitySelector.objectID), ("resource_id", ManagedIdentitySelector.resourceID),
+            ("client_id", ManagedIdentitySelector.clientID), ("object_id", ManagedIdentitySelector.objectID),
+            ("resource_id", ManagedIdentitySelector.resourceID),
         ]
         var selector = ManagedIdentitySelector.systemAssigned
         var chosen: [String] = []
@@ -135,7 +143,8 @@ extension ConfigDecoder {
         if !directory.hasSuffix("/") { directory += "/" }
         guard let endpoint, chosen.count <= 1 else { return nil }
         if kind == .appService, header == nil { return nil }
-        return ManagedIdentitySettings(kind: kind, selector: selector, endpoint: endpoint, identityHeader: header, scope: scope(fields), arcKeyDirectory: directory)
+        return ManagedIdentitySettings(
+            kind: kind, selector: selector, endpoint: endpoint, identityHeader: header, scope: scope(fields), arcKeyDirectory: directory)
     }
 
     /// azure-identity's choice: App Service when IDENTITY_ENDPOINT and IDENTITY_HEADER are set,
@@ -157,20 +166,29 @@ extension ConfigDecoder {
     private mutating func decodeChain(_ fields: Fields) -> DefaultChainSettings? {
         let scope = scope(fields)
         let variables = environment.variables
-        let authority = fields.values["authority"] == nil ? (variables["AZURE_AUTHORITY_HOST"].nonEmpty.flatMap { EndpointURL($0)?.normalized }.map { String($0.dropLast()) } ?? CredentialDefaults.authority) : self.authority(fields)
+        let authority =
+            fields.values["authority"] == nil
+            ? (variables["AZURE_AUTHORITY_HOST"].nonEmpty.flatMap { EndpointURL($0)?.normalized }.map { String($0.dropLast()) } ?? CredentialDefaults.authority)
+            : self.authority(fields)
         var candidates: [CredentialSettings] = []
         let tenant = variables["AZURE_TENANT_ID"].nonEmpty
         let client = variables["AZURE_CLIENT_ID"].nonEmpty
         // 1. Environment: a secret or a certificate in AZURE_* variables.
         if let tenant, let client {
             if let secret = variables["AZURE_CLIENT_SECRET"].nonEmpty {
-                candidates.append(.clientSecret(ClientSecretSettings(tenantID: tenant, clientID: client, secret: Secret(secret), secretSource: .environment("AZURE_CLIENT_SECRET"), scope: scope, authority: authority)))
+                candidates.append(
+                    .clientSecret(
+                        ClientSecretSettings(
+                            tenantID: tenant, clientID: client, secret: Secret(secret), secretSource: .environment("AZURE_CLIENT_SECRET"), scope: scope,
+                            authority: authority)))
             } else if let path = variables["AZURE_CLIENT_CERTIFICATE_PATH"].nonEmpty {
                 do {
                     let pem = try environment.readBytes(path)
-                    candidates.append(.clientCertificate(ClientCertificateSettings(
-                        tenantID: tenant, clientID: client, certificate: try Certificate(pem: pem), certificatePath: path,
-                        privateKey: try PrivateKey(pem: pem), privateKeyPath: nil, algorithm: .rs256, scope: scope, authority: authority)))
+                    candidates.append(
+                        .clientCertificate(
+                            ClientCertificateSettings(
+                                tenantID: tenant, clientID: client, certificate: try Certificate(pem: pem), certificatePath: path,
+                                privateKey: try PrivateKey(pem: pem), privateKeyPath: nil, algorithm: .rs256, scope: scope, authority: authority)))
                 } catch {
                     report(fields.node, fields.path("type"), "AZURE_CLIENT_CERTIFICATE_PATH \(path): \(error)")
                 }
@@ -178,7 +196,8 @@ extension ConfigDecoder {
         }
         // 2. Workload identity.
         if let tenant, let client, let file = variables["AZURE_FEDERATED_TOKEN_FILE"].nonEmpty {
-            candidates.append(.workloadIdentity(WorkloadIdentitySettings(tenantID: tenant, clientID: client, tokenFile: file, scope: scope, authority: authority)))
+            candidates.append(
+                .workloadIdentity(WorkloadIdentitySettings(tenantID: tenant, clientID: client, tokenFile: file, scope: scope, authority: authority)))
         }
         // 3. Managed identity, user-assigned when AZURE_CLIENT_ID names one. IMDS's host can be
         // moved with AZURE_POD_IDENTITY_AUTHORITY_HOST, as azure-identity allows.
@@ -188,14 +207,17 @@ extension ConfigDecoder {
         case .appService: endpoint = variables["IDENTITY_ENDPOINT"] ?? ""
         case .arc: endpoint = variables["IDENTITY_ENDPOINT"] ?? ManagedIdentitySettings.arcEndpoint
         case .imds, .auto:
-            endpoint = variables["AZURE_POD_IDENTITY_AUTHORITY_HOST"].nonEmpty.map { host in
-                (host.hasSuffix("/") ? String(host.dropLast()) : host) + "/metadata/identity/oauth2/token"
-            } ?? ManagedIdentitySettings.imdsEndpoint
+            endpoint =
+                variables["AZURE_POD_IDENTITY_AUTHORITY_HOST"].nonEmpty.map { host in
+                    (host.hasSuffix("/") ? String(host.dropLast()) : host) + "/metadata/identity/oauth2/token"
+                } ?? ManagedIdentitySettings.imdsEndpoint
         }
-        candidates.append(.managedIdentity(ManagedIdentitySettings(
-            kind: kind, selector: client.map(ManagedIdentitySelector.clientID) ?? .systemAssigned, endpoint: endpoint,
-            identityHeader: variables["IDENTITY_HEADER"].nonEmpty.map(Secret.init), scope: scope,
-            arcKeyDirectory: ManagedIdentitySettings.arcKeyDirectory)))
+        candidates.append(
+            .managedIdentity(
+                ManagedIdentitySettings(
+                    kind: kind, selector: client.map(ManagedIdentitySelector.clientID) ?? .systemAssigned, endpoint: endpoint,
+                    identityHeader: variables["IDENTITY_HEADER"].nonEmpty.map(Secret.init), scope: scope,
+                    arcKeyDirectory: ManagedIdentitySettings.arcKeyDirectory)))
         // 4. The Azure CLI, found on PATH.
         candidates.append(.azureCLI(AzureCLISettings(azPath: "az", tenantID: tenant, scope: scope, timeoutSeconds: 30)))
         return DefaultChainSettings(scope: scope, authority: authority, candidates: candidates)
@@ -226,7 +248,8 @@ extension ConfigDecoder {
         guard let text = string(fields, key), let node = fields.values[key] else { return nil }
         let parts = text.split(separator: "-")
         guard parts.count == 3, let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
-              parts[0].count == 4, (1...12).contains(month), (1...31).contains(day) else {
+            parts[0].count == 4, (1...12).contains(month), (1...31).contains(day)
+        else {
             report(node, fields.path(key), "invalid date \"\(text)\": expected YYYY-MM-DD, e.g. 2027-03-01")
             return nil
         }
@@ -252,7 +275,11 @@ extension ConfigDecoder {
     mutating func filePath(_ fields: Fields, _ key: String, required: Bool = false) -> String? {
         guard let value = string(fields, key, required: required) else { return nil }
         if Redaction.looksLikeSecret(value) {
-            report(fields.values[key] ?? fields.node, fields.path(key), "must name a file; the value given looks like a key, certificate or token pasted in by mistake and is not repeated: put it in a file and name the file here")
+            report(
+                fields.values[key] ?? fields.node, fields.path(key),
+                "must name a file; the value given looks like a key, certificate or token pasted in by mistake and is not repeated: put it in a file and name "
+                    + "the file here"
+            )
             return nil
         }
         return value

@@ -5,7 +5,9 @@ import YAML
 extension ConfigDecoder {
     static let topLevelKeys = ["listen", "interval", "timeout", "credentials", "resources", "control_plane", "discovery"]
     static let discoveryKeys = ["subscription", "resource_group", "tags", "kinds", "credential", "api_key", "probe", "deployment", "interval"]
-    static let resourceKeys = ["name", "endpoint", "deployment", "probe", "api_version", "api_key_file", "api_key_env", "credential", "interval", "ca_file", "arm_id"]
+    static let resourceKeys = [
+        "name", "endpoint", "deployment", "probe", "api_version", "api_key_file", "api_key_env", "credential", "interval", "ca_file", "arm_id",
+    ]
     static let controlPlaneKeys = ["credential", "endpoint", "interval"]
 
     /// Decodes the whole document; nil when any issue was reported.
@@ -77,7 +79,9 @@ extension ConfigDecoder {
         for (index, item) in items.enumerated() {
             guard let fields = fields(item, "discovery[\(index)]", allowed: Self.discoveryKeys) else { continue }
             let subscription = string(fields, "subscription", required: true)
-            if let subscription, let node = fields.values["subscription"], ARMResourceID("/subscriptions/\(subscription)/resourceGroups/g/providers/Microsoft.CognitiveServices/accounts/a") == nil {
+            if let subscription, let node = fields.values["subscription"],
+                ARMResourceID("/subscriptions/\(subscription)/resourceGroups/g/providers/Microsoft.CognitiveServices/accounts/a") == nil
+            {
                 report(node, fields.path("subscription"), "subscription must be a subscription id (a GUID), found \"\(subscription)\"")
             }
             let group = string(fields, "resource_group")
@@ -85,7 +89,9 @@ extension ConfigDecoder {
             if let node = fields.values["tags"], !node.isNull {
                 if case .mapping(let pairs, _) = node {
                     for pair in pairs {
-                        if case .scalar(let key, _, _) = pair.key, case .scalar(let value, _, _) = pair.value { tags[key] = value } else {
+                        if case .scalar(let key, _, _) = pair.key, case .scalar(let value, _, _) = pair.value {
+                            tags[key] = value
+                        } else {
                             report(pair.key, fields.path("tags"), "tags must map names to strings")
                         }
                     }
@@ -97,7 +103,9 @@ extension ConfigDecoder {
             if let node = fields.values["kinds"], !node.isNull {
                 if case .sequence(let values, _) = node {
                     kinds = values.compactMap { if case .scalar(let value, _, _) = $0, !value.isEmpty { return value } else { return nil } }
-                    if kinds.count != values.count || kinds.isEmpty { report(node, fields.path("kinds"), "kinds must be a non-empty list of account kinds, such as OpenAI and AIServices") }
+                    if kinds.count != values.count || kinds.isEmpty {
+                        report(node, fields.path("kinds"), "kinds must be a non-empty list of account kinds, such as OpenAI and AIServices")
+                    }
                 } else {
                     report(node, fields.path("kinds"), "expected a list of account kinds, found \(node.kindName)")
                 }
@@ -108,15 +116,19 @@ extension ConfigDecoder {
             let probe = choice(fields, "probe", as: ProbeKind.self) ?? .models
             let deployment = string(fields, "deployment")
             if probe.needsDeployment, deployment == nil {
-                report(item, fields.path("deployment"), "probe \(probe.rawValue) needs a deployment: a name, or auto (one of the account's deployments that fits the probe)")
+                report(
+                    item, fields.path("deployment"),
+                    "probe \(probe.rawValue) needs a deployment: a name, or auto (one of the account's deployments that fits the probe)")
             }
             if credential == nil, apiKey == .none {
                 report(item, "discovery[\(index)]", "what is found would be probed with nothing: give a credential, api_key: list_keys, or both")
             }
             let interval = duration(fields, "interval", within: CanaryConfig.intervalBounds)
             guard let subscription else { continue }
-            result.append(DiscoveryConfig(subscription: subscription, resourceGroup: group, tags: tags, kinds: kinds, credential: credential,
-                                          apiKey: apiKey, probe: probe, deployment: deployment, interval: interval))
+            result.append(
+                DiscoveryConfig(
+                    subscription: subscription, resourceGroup: group, tags: tags, kinds: kinds, credential: credential,
+                    apiKey: apiKey, probe: probe, deployment: deployment, interval: interval))
         }
         return result
     }
@@ -167,10 +179,14 @@ extension ConfigDecoder {
             if let node = fields.values["api_version"], case .scalar = node {
                 if let api = APIVersion(apiVersion) {
                     if probe == .responses, !api.isAtLeast(APIVersion.responsesSince) {
-                        report(node, fields.path("api_version"), "probe responses needs api_version v1 or a version from \(APIVersion.responsesSince)-preview on, found \"\(apiVersion)\"")
+                        report(
+                            node, fields.path("api_version"),
+                            "probe responses needs api_version v1 or a version from \(APIVersion.responsesSince)-preview on, found \"\(apiVersion)\"")
                     }
                 } else {
-                    report(node, fields.path("api_version"), "api_version must be v1 or a dated version such as 2024-10-21 or 2025-04-01-preview, found \"\(apiVersion)\"")
+                    report(
+                        node, fields.path("api_version"),
+                        "api_version must be v1 or a dated version such as 2024-10-21 or 2025-04-01-preview, found \"\(apiVersion)\"")
                 }
             }
             let key = secret(fields, prefix: "api_key", required: false)
@@ -180,7 +196,11 @@ extension ConfigDecoder {
             if let text = string(fields, "arm_id"), let node = fields.values["arm_id"] {
                 armID = ARMResourceID(text)
                 if armID == nil {
-                    report(node, fields.path("arm_id"), "arm_id must be an account's Resource Manager id, /subscriptions/SUBSCRIPTION-ID/resourceGroups/GROUP/providers/Microsoft.CognitiveServices/accounts/NAME, found \"\(text)\"")
+                    report(
+                        node, fields.path("arm_id"),
+                        "arm_id must be an account's Resource Manager id, "
+                            + "/subscriptions/SUBSCRIPTION-ID/resourceGroups/GROUP/providers/Microsoft.CognitiveServices/accounts/NAME, found \"\(text)\""
+                    )
                 }
             }
             var caFile: String?
@@ -201,7 +221,9 @@ extension ConfigDecoder {
                 seen[name] = nameNode.mark
             }
             if probe.needsDeployment, deployment == nil, fields.values["deployment"] == nil {
-                report(item, fields.path("deployment"), "missing required key \"deployment\" (needed by probe \(probe.rawValue); use probe: models to probe without one)")
+                report(
+                    item, fields.path("deployment"),
+                    "missing required key \"deployment\" (needed by probe \(probe.rawValue); use probe: models to probe without one)")
             }
             checkCredentialKnown(fields, credential, among: credentialNames)
             if key == nil, credential == nil, fields.values["api_key_file"] == nil, fields.values["api_key_env"] == nil, fields.values["credential"] == nil {

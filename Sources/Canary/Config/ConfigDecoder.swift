@@ -1,6 +1,6 @@
+import Support
 // Strict decoding of the YAML node tree into CanaryConfig, collecting every error with its place.
 import YAML
-import Support
 
 /// Where secrets and relative paths come from while decoding.
 public struct ConfigEnvironment: Sendable {
@@ -11,7 +11,8 @@ public struct ConfigEnvironment: Sendable {
     /// Reads a secret file; replaceable in tests.
     public var readFile: @Sendable (String) throws(FileReadError) -> String
 
-    public init(variables: [String: String], configDirectory: String, readFile: @escaping @Sendable (String) throws(FileReadError) -> String = FileIO.readText) {
+    public init(variables: [String: String], configDirectory: String, readFile: @escaping @Sendable (String) throws(FileReadError) -> String = FileIO.readText)
+    {
         self.variables = variables
         self.configDirectory = configDirectory
         self.readFile = readFile
@@ -106,7 +107,9 @@ struct ConfigDecoder {
             return nil
         }
         guard bounds.contains(value) else {
-            report(node, fields.path(key), "must be between \(PromDuration.format(bounds.lowerBound)) and \(PromDuration.format(bounds.upperBound)), found \(text)")
+            report(
+                node, fields.path(key), "must be between \(PromDuration.format(bounds.lowerBound)) and \(PromDuration.format(bounds.upperBound)), found \(text)"
+            )
             return nil
         }
         return value
@@ -130,11 +133,17 @@ struct ConfigDecoder {
         // the value, which holds a secret.
         let authority = text.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false).dropFirst(2).first ?? ""
         if authority.contains("@") {
-            report(node, fields.path(key), "must not carry credentials (user:password@ in the URL; the value is not repeated): give the key with api_key_file or api_key_env")
+            report(
+                node, fields.path(key),
+                "must not carry credentials (user:password@ in the URL; the value is not repeated): give the key with api_key_file or api_key_env")
             return nil
         }
         if text.contains("?") || text.contains("#") {
-            report(node, fields.path(key), "must not have a query or fragment (an api-key there would be a secret in the file; the value is not repeated): give the endpoint alone, and the key with api_key_file or api_key_env")
+            report(
+                node, fields.path(key),
+                "must not have a query or fragment (an api-key there would be a secret in the file; the value is not repeated): give the endpoint alone, and "
+                    + "the key with api_key_file or api_key_env"
+            )
             return nil
         }
         guard let parsed = EndpointURL(text) else {
@@ -184,7 +193,10 @@ struct ConfigDecoder {
             guard let value = environment.variables[name]?.trimmingTrailingWhitespace(), !value.isEmpty else {
                 // A key or secret pasted here by mistake can be a valid variable name too: only a
                 // name that looks like a conventional one is repeated.
-                let shown = looksLikeConventionalVariableName(name) ? "environment variable \(name)" : "the environment variable named here (not repeated: it looks like it could be a secret pasted by mistake)"
+                let shown =
+                    looksLikeConventionalVariableName(name)
+                    ? "environment variable \(name)"
+                    : "the environment variable named here (not repeated: it looks like it could be a secret pasted by mistake)"
                 report(node, fields.path(envKey), "\(shown) is not set or empty")
                 return nil
             }

@@ -70,7 +70,8 @@ public enum ConfigLint {
             for path in secretFiles(credential.settings) {
                 guard let message = modeWarning(path) else { continue }
                 let mark = config.secretFileMarks[path] ?? ConfigMark(line: 0, column: 0)
-                warnings.append(ConfigWarning(resource: "", credential: credential.name, check: .secretFileMode, message: message, line: mark.line, column: mark.column))
+                warnings.append(
+                    ConfigWarning(resource: "", credential: credential.name, check: .secretFileMode, message: message, line: mark.line, column: mark.column))
             }
         }
         return warnings
@@ -87,7 +88,11 @@ public enum ConfigLint {
         guard let url = EndpointURL(resource.endpoint) else { return [] }
         var found: [(LintCheck, String, String?)] = []
         if resource.credential != nil, url.host.hasSuffix(".api.cognitive.microsoft.com") {
-            found.append((.regionalEndpoint, "\(url.host) is a regional endpoint: Entra ID tokens need the resource's custom subdomain, https://<name>.openai.azure.com/", nil))
+            found.append(
+                (
+                    .regionalEndpoint,
+                    "\(url.host) is a regional endpoint: Entra ID tokens need the resource's custom subdomain, https://<name>.openai.azure.com/", nil
+                ))
         }
         if url.path != "/", !url.path.hasPrefix("/api/projects/") {
             found.append((.extraPath, "the endpoint has the path \(url.path): give the resource's base URL only; the canary appends /openai/...", nil))

@@ -1,14 +1,16 @@
+import Support
 // Reading a configuration file from disk: parse, decode, validate, read the secrets.
 import YAML
-import Support
 
 /// Loads and validates configuration files.
 public enum ConfigLoader {
     /// Loads `path`. Throws `ConfigErrors` with every problem found, each with line and column.
     /// `readFile` reads the file and every file it names (`ServiceView.readFile` reads them as
     /// the service would).
-    public static func load(path: String, variables: [String: String],
-                            readFile: @escaping @Sendable (String) throws(FileReadError) -> String = FileIO.readText) throws(ConfigErrors) -> CanaryConfig {
+    public static func load(
+        path: String, variables: [String: String],
+        readFile: @escaping @Sendable (String) throws(FileReadError) -> String = FileIO.readText
+    ) throws(ConfigErrors) -> CanaryConfig {
         let text: String
         do {
             text = try readFile(path)
@@ -35,7 +37,9 @@ public enum ConfigLoader {
         do {
             return try YAMLParser.parse(text)
         } catch {
-            throw ConfigErrors(issues: [ConfigIssue(file: file, line: error.mark.line, column: error.mark.column, keyPath: "", message: "YAML syntax error: \(error.message)")])
+            throw ConfigErrors(issues: [
+                ConfigIssue(file: file, line: error.mark.line, column: error.mark.column, keyPath: "", message: "YAML syntax error: \(error.message)")
+            ])
         }
     }
 

@@ -66,12 +66,24 @@ public enum CredentialSettings: Sendable, Equatable {
     /// The same credential, asking for tokens for another scope (the control plane's).
     public func withScope(_ scope: String) -> CredentialSettings {
         switch self {
-        case .clientSecret(var settings): settings.scope = scope; return .clientSecret(settings)
-        case .clientCertificate(var settings): settings.scope = scope; return .clientCertificate(settings)
-        case .workloadIdentity(var settings): settings.scope = scope; return .workloadIdentity(settings)
-        case .managedIdentity(var settings): settings.scope = scope; return .managedIdentity(settings)
-        case .azureCLI(var settings): settings.scope = scope; return .azureCLI(settings)
-        case .chain(var settings): settings.scope = scope; return .chain(settings)
+        case .clientSecret(var settings):
+            settings.scope = scope
+            return .clientSecret(settings)
+        case .clientCertificate(var settings):
+            settings.scope = scope
+            return .clientCertificate(settings)
+        case .workloadIdentity(var settings):
+            settings.scope = scope
+            return .workloadIdentity(settings)
+        case .managedIdentity(var settings):
+            settings.scope = scope
+            return .managedIdentity(settings)
+        case .azureCLI(var settings):
+            settings.scope = scope
+            return .azureCLI(settings)
+        case .chain(var settings):
+            settings.scope = scope
+            return .chain(settings)
         }
     }
 }
@@ -94,8 +106,10 @@ public struct ClientSecretSettings: KindedCredentialSettings, Equatable {
     /// When the secret expires (Unix time of `secret_expires`, a date), so alerts can warn first.
     public var secretExpires: Double?
 
-
-    public init(tenantID: String, clientID: String, secret: Secret, secretSource: SecretSource, scope: String = CredentialDefaults.scope, authority: String = CredentialDefaults.authority, secretExpires: Double? = nil) {
+    public init(
+        tenantID: String, clientID: String, secret: Secret, secretSource: SecretSource, scope: String = CredentialDefaults.scope,
+        authority: String = CredentialDefaults.authority, secretExpires: Double? = nil
+    ) {
         self.tenantID = tenantID
         self.clientID = clientID
         self.secret = secret
@@ -122,8 +136,10 @@ public struct ClientCertificateSettings: KindedCredentialSettings, Equatable {
     public var scope: String
     public var authority: String
 
-    public init(tenantID: String, clientID: String, certificate: Certificate, certificatePath: String, privateKey: PrivateKey, privateKeyPath: String?,
-                algorithm: SignatureAlgorithm = .rs256, scope: String = CredentialDefaults.scope, authority: String = CredentialDefaults.authority) {
+    public init(
+        tenantID: String, clientID: String, certificate: Certificate, certificatePath: String, privateKey: PrivateKey, privateKeyPath: String?,
+        algorithm: SignatureAlgorithm = .rs256, scope: String = CredentialDefaults.scope, authority: String = CredentialDefaults.authority
+    ) {
         self.tenantID = tenantID
         self.clientID = clientID
         self.certificate = certificate

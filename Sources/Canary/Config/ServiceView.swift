@@ -1,8 +1,8 @@
+import Posix
 // How the systemd service will see its files: as its own user, through its unit's LoadCredential=
 // and sandbox. `check-config` run by root reads the service's configuration through this, so that
 // OK means the service can read everything it names.
 import Support
-import Posix
 
 /// The service's user and the credentials its unit hands over.
 public struct ServiceView: Sendable {
@@ -44,8 +44,9 @@ public struct ServiceView: Sendable {
         for file in files {
             if let text = try? FileIO.readText(root + file) { lines += text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) }
         }
-        return ServiceView(user: userName, uid: account.uid, groups: account.groups,
-                           credentials: credentials(unitLines: lines, root: root), unitFiles: files)
+        return ServiceView(
+            user: userName, uid: account.uid, groups: account.groups,
+            credentials: credentials(unitLines: lines, root: root), unitFiles: files)
     }
 
     /// The unit file systemd loads, then its drop-ins ordered by file name, a name in a later
@@ -69,12 +70,18 @@ public struct ServiceView: Sendable {
         var section = ""
         for raw in unitLines {
             let line = blankTrimmed(raw[...])
-            if line.hasPrefix("[") { section = line; continue }
+            if line.hasPrefix("[") {
+                section = line
+                continue
+            }
             guard section == "[Service]", !line.hasPrefix("#"), !line.hasPrefix(";"), let equals = line.firstIndex(of: "=") else { continue }
             let key = blankTrimmed(line[..<equals])
             let value = blankTrimmed(line[line.index(after: equals)...])
             guard key == "LoadCredential" || key == "LoadCredentialEncrypted" else { continue }
-            if value.isEmpty { result = [:]; continue }
+            if value.isEmpty {
+                result = [:]
+                continue
+            }
             let id: String
             var path: String
             if let colon = value.firstIndex(of: ":") {
@@ -82,8 +89,10 @@ public struct ServiceView: Sendable {
                 path = String(value[value.index(after: colon)...])
             } else {
                 id = value
-                let stores = key == "LoadCredential" ? ["/etc/credstore", "/run/credstore", "/usr/lib/credstore"]
-                                                     : ["/etc/credstore.encrypted", "/run/credstore.encrypted", "/usr/lib/credstore.encrypted"]
+                let stores =
+                    key == "LoadCredential"
+                    ? ["/etc/credstore", "/run/credstore", "/usr/lib/credstore"]
+                    : ["/etc/credstore.encrypted", "/run/credstore.encrypted", "/usr/lib/credstore.encrypted"]
                 path = stores.map { $0 + "/" + id }.first { isRegularFile(root + $0) } ?? stores[0] + "/" + id
             }
             result[id] = key == "LoadCredential" ? .file(path) : .encrypted(path)
@@ -106,14 +115,21 @@ public struct ServiceView: Sendable {
             case .encrypted(let source):
                 return try Self.decrypt(id: id, source: source)
             case nil:
-                throw FileReadError(errno: Errno.noSuchFile.code, detail: "the unit loads no credential named \(id): add LoadCredential=\(id):/path/to/file to it (systemctl edit aoai-canary)")
+                throw FileReadError(
+                    errno: Errno.noSuchFile.code,
+                    detail: "the unit loads no credential named \(id): add LoadCredential=\(id):/path/to/file to it (systemctl edit aoai-canary)")
             }
         }
         for hidden in ["/home/", "/root/", "/run/user/"] where path.hasPrefix(hidden) {
-            throw FileReadError(errno: Errno.permissionDenied.code, detail: "the service cannot see \(hidden) (the unit's ProtectHome=yes): keep it under /etc/aoai-canary/secrets/ or load it with LoadCredential=")
+            throw FileReadError(
+                errno: Errno.permissionDenied.code,
+                detail: "the service cannot see \(hidden) (the unit's ProtectHome=yes): keep it under /etc/aoai-canary/secrets/ or load it with LoadCredential="
+            )
         }
         for hidden in ["/tmp/", "/var/tmp/"] where path.hasPrefix(hidden) {
-            throw FileReadError(errno: Errno.noSuchFile.code, detail: "the service has its own empty \(hidden) (the unit's PrivateTmp=yes): keep it under /etc/aoai-canary/secrets/")
+            throw FileReadError(
+                errno: Errno.noSuchFile.code,
+                detail: "the service has its own empty \(hidden) (the unit's PrivateTmp=yes): keep it under /etc/aoai-canary/secrets/")
         }
         if let denial = accessDenial(path) { throw FileReadError(errno: Errno.permissionDenied.code, detail: denial) }
         return try FileIO.readText(path)
@@ -133,7 +149,9 @@ public struct ServiceView: Sendable {
         }
         guard let info = Self.status(folder + "/" + file) else { return nil }
         if !permits(info, bit: 4) {
-            return "the service's user \(user) may not read it (\(Self.describe(info))): chgrp \(user) and chmod 0640 it, or load it with LoadCredential= (systemctl edit aoai-canary)"
+            return
+                "the service's user \(user) may not read it (\(Self.describe(info))): chgrp \(user) and chmod 0640 it, or load it with LoadCredential= "
+                + "(systemctl edit aoai-canary)"
         }
         return nil
     }
@@ -174,7 +192,8 @@ public struct ServiceView: Sendable {
             throw FileReadError(errno: error.code, detail: "cannot run systemd-creds to decrypt LoadCredentialEncrypted=\(id)")
         }
         guard status == 0 else {
-            throw FileReadError(errno: Errno.permissionDenied.code, detail: "systemd-creds could not decrypt the unit's LoadCredentialEncrypted=\(id):\(source)")
+            throw FileReadError(
+                errno: Errno.permissionDenied.code, detail: "systemd-creds could not decrypt the unit's LoadCredentialEncrypted=\(id):\(source)")
         }
         return String(decoding: bytes, as: UTF8.self)
     }

@@ -10,7 +10,9 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
     /// Parses `INDEX/COUNT` with 1 <= INDEX <= COUNT <= 1000; nil otherwise.
     public init?(_ text: String) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 2, let index = Int(parts[0]), let count = Int(parts[1]), (1...1000).contains(count), (1...count).contains(index) else { return nil }
+        guard parts.count == 2, let index = Int(parts[0]), let count = Int(parts[1]), (1...1000).contains(count), (1...count).contains(index) else {
+            return nil
+        }
         self.index = index
         self.count = count
     }

@@ -1,9 +1,9 @@
+import Crypto
 // `--web.config.file`: TLS and basic auth for the metrics endpoint, in the Prometheus
 // exporter-toolkit's format, so scrape configs and habits from other exporters carry over.
 import HTTPServer
-import Crypto
-import YAML
 import Support
+import YAML
 
 /// The metrics endpoint's TLS and basic-auth settings.
 public struct WebConfig: Sendable {
@@ -77,7 +77,8 @@ public enum WebConfigLoader {
     /// exporter-toolkit resolves them against the file's own folder.
     public static func decode(_ text: String, file: String, directory: String) throws(ConfigErrors) -> WebConfig {
         let root = try ConfigLoader.parseYAML(text, file: file)
-        var decoder = WebConfigDecoder(base: ConfigDecoder(file: file, environment: ConfigEnvironment(variables: [:], configDirectory: directory)), directory: directory)
+        var decoder = WebConfigDecoder(
+            base: ConfigDecoder(file: file, environment: ConfigEnvironment(variables: [:], configDirectory: directory)), directory: directory)
         let config = root.flatMap { decoder.document($0) } ?? WebConfig()
         guard decoder.base.issues.isEmpty else {
             throw ConfigErrors(issues: decoder.base.issues.sorted { ($0.line, $0.column) < ($1.line, $1.column) })
@@ -98,9 +99,13 @@ private struct WebConfigDecoder {
         if node.isNull { return WebConfig() }
         guard let fields = base.fields(node, "", allowed: ["tls_server_config", "basic_auth_users", "http_server_config", "rate_limit"]) else { return nil }
         if let rateLimit = fields.values["rate_limit"] {
-            base.report(rateLimit, "rate_limit", "not supported by aoai-canary: the endpoint limits connections per client address instead (see the README's Security section)")
+            base.report(
+                rateLimit, "rate_limit",
+                "not supported by aoai-canary: the endpoint limits connections per client address instead (see the README's Security section)")
         }
-        if let http = fields.values["http_server_config"], !http.isNull, let httpFields = base.fields(http, "http_server_config", allowed: ["http2", "headers"]) {
+        if let http = fields.values["http_server_config"], !http.isNull,
+            let httpFields = base.fields(http, "http_server_config", allowed: ["http2", "headers"])
+        {
             if let headers = httpFields.values["headers"] {
                 base.report(headers, "http_server_config.headers", "not supported by aoai-canary")
             }
@@ -139,11 +144,14 @@ private struct WebConfigDecoder {
         }
         let authNode = fields.values["client_auth_type"] ?? node
         if clientCAs != nil, clientAuth == .noClientCert {
-            base.report(authNode, fields.path("client_auth_type"), "client CAs are configured without a client_auth_type: set one, such as RequireAndVerifyClientCert")
+            base.report(
+                authNode, fields.path("client_auth_type"), "client CAs are configured without a client_auth_type: set one, such as RequireAndVerifyClientCert")
         }
         if clientCAs == nil, clientAuth != .noClientCert {
             // libmicrohttpd asks clients for a certificate only when it has CAs to check them against.
-            base.report(authNode, fields.path("client_auth_type"), "\(clientAuth.rawValue) needs client_ca_file (or client_ca): the CAs client certificates are checked against")
+            base.report(
+                authNode, fields.path("client_auth_type"),
+                "\(clientAuth.rawValue) needs client_ca_file (or client_ca): the CAs client certificates are checked against")
         }
         guard let certificatePEM, let keyPEM else { return nil }
         let certificateNode = fields.values["cert_file"] ?? fields.values["cert"] ?? node
@@ -168,8 +176,9 @@ private struct WebConfigDecoder {
             let caKey = fields.values["client_ca_file"] != nil ? "client_ca_file" : "client_ca"
             base.report(fields.values[caKey] ?? node, fields.path(caKey), "holds no PEM certificate")
         }
-        return WebConfig.TLS(certificateChainPEM: certificatePEM, privateKeyPEM: Secret(keyPEM), clientCAsPEM: clientCAs, clientAuth: clientAuth,
-                             minVersion: minVersion, maxVersion: maxVersion, certificateNotAfter: certificate.notAfter)
+        return WebConfig.TLS(
+            certificateChainPEM: certificatePEM, privateKeyPEM: Secret(keyPEM), clientCAsPEM: clientCAs, clientAuth: clientAuth,
+            minVersion: minVersion, maxVersion: maxVersion, certificateNotAfter: certificate.notAfter)
     }
 
     /// PEM text from `<fileKey>` (a path) or `<inlineKey>` (the text itself): one of them.

@@ -1,12 +1,13 @@
+import Config
 // What Azure Resource Manager says about a resource: the account, its deployments, and what the
 // canary's principal may do there, with what could not be read and why.
 import Probe
-import Config
 
 /// Azure RBAC's action patterns: `*` stands for any run of characters, case is ignored.
 public enum ActionPattern {
     public static func matches(_ pattern: String, _ action: String) -> Bool {
-        let pattern = Array(pattern.lowercased().utf8), action = Array(action.lowercased().utf8)
+        let pattern = Array(pattern.lowercased().utf8)
+        let action = Array(action.lowercased().utf8)
         var (p, a, star, mark) = (0, 0, -1, 0)
         while a < action.count {
             if p < pattern.count, pattern[p] == UInt8(ascii: "*") {
@@ -96,8 +97,10 @@ public struct AccountFacts: Sendable, Equatable {
     public var networkDefaultAction: String?
     public var tags: [String: String]
 
-    public init(kind: String, location: String, endpoint: String?, customSubDomain: String?, localAuthDisabled: Bool,
-                publicNetworkAccess: String?, networkDefaultAction: String?, tags: [String: String] = [:]) {
+    public init(
+        kind: String, location: String, endpoint: String?, customSubDomain: String?, localAuthDisabled: Bool,
+        publicNetworkAccess: String?, networkDefaultAction: String?, tags: [String: String] = [:]
+    ) {
         self.kind = kind
         self.location = location
         self.endpoint = endpoint
@@ -145,8 +148,10 @@ public struct ControlPlaneFacts: Sendable, Equatable {
     /// Set when Resource Manager throttled the pass: seconds to wait before reading again.
     public var retryAfter: Double? = nil
 
-    public init(armID: ARMResourceID, readAt: Double, principal: String? = nil, account: AccountFacts? = nil, deployments: [DeploymentFacts]? = nil,
-                roles: [RoleGrant]? = nil, callerPermissions: [RolePermission]? = nil, problems: [String] = []) {
+    public init(
+        armID: ARMResourceID, readAt: Double, principal: String? = nil, account: AccountFacts? = nil, deployments: [DeploymentFacts]? = nil,
+        roles: [RoleGrant]? = nil, callerPermissions: [RolePermission]? = nil, problems: [String] = []
+    ) {
         self.armID = armID
         self.readAt = readAt
         self.principal = principal
@@ -185,8 +190,9 @@ public struct ControlPlaneFacts: Sendable, Equatable {
         guard failure.reason == .permissionDenied, let roles else { return failure }
         var explained = failure
         let covering = coveringRole(dataAction)
-        explained.evidence.roles = RoleEvidence(dataAction: dataAction, resourceID: armID.description, held: roles.map(\.evidence), unread: unreadRoles,
-                                                covering: covering?.evidence, tokenIssuedAt: tokenIssuedAt)
+        explained.evidence.roles = RoleEvidence(
+            dataAction: dataAction, resourceID: armID.description, held: roles.map(\.evidence), unread: unreadRoles,
+            covering: covering?.evidence, tokenIssuedAt: tokenIssuedAt)
         if covering != nil { explained.reason = .rolePropagating }
         return explained
     }
@@ -198,10 +204,19 @@ public struct ControlPlaneFacts: Sendable, Equatable {
         var result: [(LintCheck, String)] = []
         if let account {
             if account.localAuthDisabled, hasKeyCanary {
-                result.append((.localAuthDisabled, "Resource Manager says local auth is disabled (disableLocalAuth): the key canary cannot work; drop api_key_file for this resource"))
+                result.append(
+                    (
+                        .localAuthDisabled,
+                        "Resource Manager says local auth is disabled (disableLocalAuth): the key canary cannot work; drop api_key_file for this resource"
+                    ))
             }
             if account.customSubDomain == nil, hasEntraCanary {
-                result.append((.noCustomSubdomain, "the account has no custom subdomain, so Entra ID tokens cannot work on it: give it one (it cannot be undone) and use https://NAME.openai.azure.com/"))
+                result.append(
+                    (
+                        .noCustomSubdomain,
+                        "the account has no custom subdomain, so Entra ID tokens cannot work on it: give it one (it cannot be undone) and use "
+                            + "https://NAME.openai.azure.com/"
+                    ))
             }
             if account.publicNetworkAccess?.lowercased() == "disabled" {
                 result.append((.publicNetworkDisabled, "public network access is disabled: this host must reach the account through a private endpoint"))
@@ -209,7 +224,8 @@ public struct ControlPlaneFacts: Sendable, Equatable {
         }
         if let deployment, let deployments, !deployments.contains(where: { $0.name.lowercased() == deployment.lowercased() }) {
             let names = deployments.map(\.name).sorted()
-            result.append((.deploymentMissing, "the account has no deployment \"\(deployment)\"; it has " + (names.isEmpty ? "none" : names.joined(separator: ", "))))
+            result.append(
+                (.deploymentMissing, "the account has no deployment \"\(deployment)\"; it has " + (names.isEmpty ? "none" : names.joined(separator: ", "))))
         }
         return result
     }

@@ -1,13 +1,13 @@
+import Auth
+import Config
 // Reading one resource's facts from Azure Resource Manager: the account, its deployments, the
 // principal's role assignments (expanded through their definitions) and, when the reader is that
 // principal, its own permissions.
 import HTTPClient
 import HTTPServer
 import JSON
-import Support
-import Config
-import Auth
 import Probe
+import Support
 
 /// Reads facts with one Resource Manager token. Every request's outcome goes to `observe`
 /// ("success" or "failure"), for `aoai_canary_control_plane_requests_total`.
@@ -41,17 +41,22 @@ public struct ControlPlaneReader: Sendable {
     /// Reads everything it can about a resource whose canary runs with `canaryCredential`, as
     /// `settings.credential` (whose token is `armToken`): the canary's principal is that of its
     /// token, or, when the two credentials are the same one, that of the Resource Manager token.
-    public func read(_ armID: ARMResourceID, armToken: CachedToken, settings: ControlPlaneConfig, canaryCredential: String?, canaryPrincipal: String?,
-                     now: Double, roleCache: inout RoleCache) async -> ControlPlaneFacts {
+    public func read(
+        _ armID: ARMResourceID, armToken: CachedToken, settings: ControlPlaneConfig, canaryCredential: String?, canaryPrincipal: String?,
+        now: Double, roleCache: inout RoleCache
+    ) async -> ControlPlaneFacts {
         let callerIsPrincipal = canaryCredential == settings.credential
-        return await read(armID, token: armToken.accessToken.exposedValue, principal: canaryPrincipal ?? (callerIsPrincipal ? armToken.claims?.objectID : nil),
-                          callerIsPrincipal: callerIsPrincipal, now: now, roleCache: &roleCache)
+        return await read(
+            armID, token: armToken.accessToken.exposedValue, principal: canaryPrincipal ?? (callerIsPrincipal ? armToken.claims?.objectID : nil),
+            callerIsPrincipal: callerIsPrincipal, now: now, roleCache: &roleCache)
     }
 
     /// Reads everything it can. `principal` is the canary token's object id (nil: roles are not
     /// read); `callerIsPrincipal` adds the permissions API, which needs no role to read.
-    public func read(_ armID: ARMResourceID, token: String, principal: String?, callerIsPrincipal: Bool, now: Double,
-                     roleCache: inout RoleCache) async -> ControlPlaneFacts {
+    public func read(
+        _ armID: ARMResourceID, token: String, principal: String?, callerIsPrincipal: Bool, now: Double,
+        roleCache: inout RoleCache
+    ) async -> ControlPlaneFacts {
         var facts = ControlPlaneFacts(armID: armID, readAt: now, principal: principal)
         let resource = armID.description
         func throttled(_ problem: ControlPlaneProblem) -> Bool {
@@ -73,13 +78,16 @@ public struct ControlPlaneReader: Sendable {
         }
         if let principal {
             let filter = formEncode("assignedTo('\(principal)')")
-            switch await get(resource + "/providers/Microsoft.Authorization/roleAssignments", api: Self.authorizationAPIVersion, token: token, extra: "&$filter=" + filter) {
+            switch await get(
+                resource + "/providers/Microsoft.Authorization/roleAssignments", api: Self.authorizationAPIVersion, token: token, extra: "&$filter=" + filter)
+            {
             case .success(let json):
                 var grants: [RoleGrant] = []
                 for assignment in json["value"]?.arrayValue ?? [] {
                     let properties = assignment["properties"]
                     guard let definition = properties?["roleDefinitionId"]?.stringValue,
-                          (properties?["principalId"]?.stringValue?.lowercased() ?? principal.lowercased()) == principal.lowercased() else { continue }
+                        (properties?["principalId"]?.stringValue?.lowercased() ?? principal.lowercased()) == principal.lowercased()
+                    else { continue }
                     let scope = properties?["scope"]?.stringValue ?? ""
                     // Only assignments at the resource or above it apply to it.
                     guard Self.covers(scope, resource) else { continue }
@@ -88,14 +96,18 @@ public struct ControlPlaneReader: Sendable {
                         // Read at the resource, where the canary's principal is most likely to
                         // hold roleDefinitions/read (Cognitive Services OpenAI User has it there);
                         // a built-in role's GUID is the same at every scope.
-                        switch await get(resource + "/providers/Microsoft.Authorization/roleDefinitions/" + id, api: Self.authorizationAPIVersion, token: token) {
+                        switch await get(resource + "/providers/Microsoft.Authorization/roleDefinitions/" + id, api: Self.authorizationAPIVersion, token: token)
+                        {
                         case .success(let role):
                             let permissions = (role["properties"]?["permissions"]?.arrayValue ?? []).map(Self.permission)
-                            let patterns = permissions.reduce(0) { $0 + $1.actions.count + $1.notActions.count + $1.dataActions.count + $1.notDataActions.count }
+                            let patterns = permissions.reduce(0) {
+                                $0 + $1.actions.count + $1.notActions.count + $1.dataActions.count + $1.notDataActions.count
+                            }
                             // Matching costs per pattern and per failing round: a definition
                             // larger than any real role is not weighed, and says so.
                             guard patterns <= Self.maxPatternsPerRole else {
-                                facts.problems.append("role definition \(id): \(patterns) permission patterns, more than the \(Self.maxPatternsPerRole) weighed")
+                                facts.problems.append(
+                                    "role definition \(id): \(patterns) permission patterns, more than the \(Self.maxPatternsPerRole) weighed")
                                 facts.unreadRoles.append(role["properties"]?["roleName"]?.stringValue.map { Redaction.clean(String($0.prefix(100))) } ?? id)
                                 continue
                             }
@@ -107,8 +119,10 @@ public struct ControlPlaneReader: Sendable {
                         }
                     }
                     guard let role = roleCache[id] else { continue }
-                    grants.append(RoleGrant(roleID: id, roleName: role.name, scope: scope,
-                                            createdOn: properties?["createdOn"]?.stringValue.flatMap(Self.timestamp), permissions: role.permissions))
+                    grants.append(
+                        RoleGrant(
+                            roleID: id, roleName: role.name, scope: scope,
+                            createdOn: properties?["createdOn"]?.stringValue.flatMap(Self.timestamp), permissions: role.permissions))
                 }
                 facts.roles = grants
             case .failure(let problem):
@@ -134,7 +148,9 @@ public struct ControlPlaneReader: Sendable {
     }
 
     /// The same, adding the size of the body read to `bytes`.
-    func get(_ path: String, api: String, token: String, extra: String = "", method: String = "GET", bytes: inout Int) async -> Result<JSONValue, ControlPlaneProblem> {
+    func get(_ path: String, api: String, token: String, extra: String = "", method: String = "GET", bytes: inout Int) async -> Result<
+        JSONValue, ControlPlaneProblem
+    > {
         let url: String
         if path.hasPrefix("/"), !path.hasPrefix("//") {
             url = endpoint + path + "?api-version=" + api + extra
@@ -146,9 +162,10 @@ public struct ControlPlaneReader: Sendable {
             return .failure(ControlPlaneProblem(text: "a link that is not on \(endpoint) was not followed"))
         }
         if Task.isCancelled { return .failure(ControlPlaneProblem(text: "cancelled")) }
-        let request = HTTPClientRequest(method: method, url: url,
-                                        headers: [("Authorization", "Bearer " + token), ("Accept", "application/json")],
-                                        body: method == "POST" ? [] : nil, timeoutSeconds: timeoutSeconds, maxBodyBytes: 4 << 20)
+        let request = HTTPClientRequest(
+            method: method, url: url,
+            headers: [("Authorization", "Bearer " + token), ("Accept", "application/json")],
+            body: method == "POST" ? [] : nil, timeoutSeconds: timeoutSeconds, maxBodyBytes: 4 << 20)
         let response: HTTPClientResponse
         do {
             response = try await client.execute(request)
@@ -163,7 +180,10 @@ public struct ControlPlaneReader: Sendable {
         if response.status == 429 {
             observe("failure")
             let wait = ResponseClassifier.retryAfter(response.headers) ?? 60
-            return .failure(ControlPlaneProblem(status: 429, code: json?["error"]?["code"]?.stringValue, text: "HTTP 429: throttled by Resource Manager, retry after \(Int(wait)) s", retryAfter: wait))
+            return .failure(
+                ControlPlaneProblem(
+                    status: 429, code: json?["error"]?["code"]?.stringValue, text: "HTTP 429: throttled by Resource Manager, retry after \(Int(wait)) s",
+                    retryAfter: wait))
         }
         guard response.status == 200, let json else {
             observe("failure")
@@ -173,8 +193,10 @@ public struct ControlPlaneReader: Sendable {
                 let clean = Redaction.clean(text)
                 return clean.count > 400 ? String(clean.prefix(400)) + "…" : clean
             }
-            return .failure(ControlPlaneProblem(status: response.status, code: code,
-                                                text: "HTTP \(response.status)" + (code.map { " \($0)" } ?? "") + (message.map { ": \($0)" } ?? "")))
+            return .failure(
+                ControlPlaneProblem(
+                    status: response.status, code: code,
+                    text: "HTTP \(response.status)" + (code.map { " \($0)" } ?? "") + (message.map { ": \($0)" } ?? "")))
         }
         observe("success")
         return .success(json)
@@ -226,14 +248,16 @@ public struct ControlPlaneReader: Sendable {
         (json["value"]?.arrayValue ?? []).compactMap { item in
             guard let name = item["name"]?.stringValue else { return nil }
             let model = item["properties"]?["model"]
-            return DeploymentFacts(name: name, model: model?["name"]?.stringValue, version: model?["version"]?.stringValue,
-                                   state: item["properties"]?["provisioningState"]?.stringValue)
+            return DeploymentFacts(
+                name: name, model: model?["name"]?.stringValue, version: model?["version"]?.stringValue,
+                state: item["properties"]?["provisioningState"]?.stringValue)
         }
     }
 
     static func permission(_ json: JSONValue) -> RolePermission {
         func strings(_ key: String) -> [String] { (json[key]?.arrayValue ?? []).compactMap(\.stringValue) }
-        return RolePermission(actions: strings("actions"), notActions: strings("notActions"), dataActions: strings("dataActions"), notDataActions: strings("notDataActions"))
+        return RolePermission(
+            actions: strings("actions"), notActions: strings("notActions"), dataActions: strings("dataActions"), notDataActions: strings("notDataActions"))
     }
 
     /// `2022-01-15T21:08:45.4904312Z` as Unix time; nil for anything else.
@@ -242,8 +266,9 @@ public struct ControlPlaneReader: Sendable {
         guard bytes.count >= 20, bytes[4] == UInt8(ascii: "-"), bytes[10] == UInt8(ascii: "T") else { return nil }
         func number(_ range: Range<Int>) -> Int? { Int(String(decoding: bytes[range], as: UTF8.self)) }
         guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
-              let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
-              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
+            let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
+            (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
+        else { return nil }
         var fraction = 0.0
         if bytes[19] == UInt8(ascii: ".") {
             var scale = 0.1

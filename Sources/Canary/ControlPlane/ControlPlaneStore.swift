@@ -1,6 +1,6 @@
+import Config
 // Resource Manager's last word on each resource, kept apart from the status page.
 import Synchronization
-import Config
 
 /// The control-plane monitor's facts, by resource: the monitor writes them after each pass, and
 /// the verdicts (`ControlPlaneFacts.explain`) and the status board's view read them. Readable

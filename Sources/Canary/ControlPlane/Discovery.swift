@@ -1,8 +1,8 @@
+import Config
 // Finding resources through Resource Manager: the accounts of a subscription (or resource group)
 // whose kind and tags match, turned into resources to probe like listed ones.
 import JSON
 import Support
-import Config
 
 /// What one pass of discovery found.
 public struct DiscoveryResult: Sendable, Equatable {
@@ -95,16 +95,18 @@ extension ControlPlaneReader {
             if failed { result.failedSubscriptions.insert(entry.subscription.lowercased()) }
             for account in accounts {
                 guard let id = account.id.flatMap(ARMResourceID.init), let name = account.name,
-                      entry.kinds.contains(where: { $0.lowercased() == (account.kind ?? "").lowercased() }),
-                      entry.tags.allSatisfy({ account.tags[$0.key] == $0.value }) else { continue }
+                    entry.kinds.contains(where: { $0.lowercased() == (account.kind ?? "").lowercased() }),
+                    entry.tags.allSatisfy({ account.tags[$0.key] == $0.value })
+                else { continue }
                 guard !seen.contains(id.description.lowercased()) else { continue }
                 seen.insert(id.description.lowercased())
                 guard let endpoint = account.endpoint else {
                     result.problems.append("\(name): the account lists no endpoint")
                     continue
                 }
-                var resource = ResourceConfig(name: name, endpoint: endpoint.hasSuffix("/") ? endpoint : endpoint + "/", probe: entry.probe,
-                                              credential: entry.credential, interval: entry.interval)
+                var resource = ResourceConfig(
+                    name: name, endpoint: endpoint.hasSuffix("/") ? endpoint : endpoint + "/", probe: entry.probe,
+                    credential: entry.credential, interval: entry.interval)
                 resource.armID = id
                 if entry.probe.needsDeployment {
                     if let deployment = entry.deployment, deployment != DiscoveryConfig.autoDeployment {
@@ -132,7 +134,8 @@ extension ControlPlaneReader {
                             Redaction.remember(key)
                             // A key goes into a header: anything but visible ASCII could add headers of its own.
                             guard key.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else {
-                                result.problems.append("\(name): listKeys gave a key1 with characters a header cannot carry (control characters or spaces); no key canary")
+                                result.problems.append(
+                                    "\(name): listKeys gave a key1 with characters a header cannot carry (control characters or spaces); no key canary")
                                 break
                             }
                             resource.apiKey = Secret(key)

@@ -1,14 +1,14 @@
+import Auth
+import Config
+import ControlPlane
 // `aoai-canary diagnose`: the five troubleshooting steps of the 401 question, walked for each resource.
 import HTTPClient
 import JSON
-import Support
 import Log
-import Config
-import Auth
-import Probe
-import ControlPlane
-import Status
 import Posix
+import Probe
+import Status
+import Support
 
 /// One step's verdict.
 public enum StepOutcome: String, Sendable {
@@ -80,8 +80,10 @@ public struct Diagnoser: Sendable {
 
     /// What Resource Manager says about the resource, when `control_plane:` is set and it has an
     /// `arm_id`; a Resource Manager token that cannot be had is itself what it could not read.
-    func controlPlaneFacts(_ config: CanaryConfig, resource: ResourceConfig, canaryToken: Result<CachedToken, TokenAcquisitionError>?,
-                           context: AcquisitionContext, armTokens: inout Result<CachedToken, TokenAcquisitionError>?) async -> ControlPlaneFacts? {
+    func controlPlaneFacts(
+        _ config: CanaryConfig, resource: ResourceConfig, canaryToken: Result<CachedToken, TokenAcquisitionError>?,
+        context: AcquisitionContext, armTokens: inout Result<CachedToken, TokenAcquisitionError>?
+    ) async -> ControlPlaneFacts? {
         guard let settings = config.controlPlane, let armID = resource.armID, let credential = config.credential(named: settings.credential) else { return nil }
         if armTokens == nil {
             do {
@@ -92,7 +94,8 @@ public struct Diagnoser: Sendable {
         }
         guard case .success(let armToken)? = armTokens else {
             if case .failure(let error)? = armTokens {
-                return ControlPlaneFacts(armID: armID, readAt: clock.wallSeconds, problems: ["no Resource Manager token for credential \(settings.credential): \(error)"])
+                return ControlPlaneFacts(
+                    armID: armID, readAt: clock.wallSeconds, problems: ["no Resource Manager token for credential \(settings.credential): \(error)"])
             }
             return nil
         }
@@ -100,11 +103,14 @@ public struct Diagnoser: Sendable {
         if case .success(let token)? = canaryToken { principal = token.claims?.objectID }
         var cache = ControlPlaneReader.RoleCache()
         return await ControlPlaneReader(client: client, endpoint: settings.endpoint, timeoutSeconds: timeoutSeconds)
-            .read(armID, armToken: armToken, settings: settings, canaryCredential: resource.credential, canaryPrincipal: principal,
-                  now: clock.wallSeconds, roleCache: &cache)
+            .read(
+                armID, armToken: armToken, settings: settings, canaryCredential: resource.credential, canaryPrincipal: principal,
+                now: clock.wallSeconds, roleCache: &cache)
     }
 
-    func diagnose(_ resource: ResourceConfig, scope: String?, token: Result<CachedToken, TokenAcquisitionError>?, controlPlane: ControlPlaneFacts? = nil) async -> ResourceDiagnosis {
+    func diagnose(_ resource: ResourceConfig, scope: String?, token: Result<CachedToken, TokenAcquisitionError>?, controlPlane: ControlPlaneFacts? = nil) async
+        -> ResourceDiagnosis
+    {
         let prober = Prober(client: client, clock: clock, timeoutSeconds: timeoutSeconds)
         let expected = EndpointAudience.expected(for: resource.endpoint)
         var steps: [DiagnosisStep] = []
@@ -112,31 +118,41 @@ public struct Diagnoser: Sendable {
         // 1. The scope asked for and the token's audience.
         switch token {
         case nil:
-            steps.append(DiagnosisStep(number: 1, title: "Scope and audience", outcome: .skipped, evidence: ["no credential: this resource has no Entra ID canary"]))
+            steps.append(
+                DiagnosisStep(number: 1, title: "Scope and audience", outcome: .skipped, evidence: ["no credential: this resource has no Entra ID canary"]))
         case .failure(let error)?:
             let reason = RefreshFailureReason(error)
-            steps.append(DiagnosisStep(number: 1, title: "Scope and audience", outcome: .fail,
-                                       evidence: ["asked for \(scope ?? "?")", "no token: \(error)", "refresh failure reason: \(reason.rawValue)"],
-                                       fix: FailureReason.tokenAcquisitionFailed.fix))
+            steps.append(
+                DiagnosisStep(
+                    number: 1, title: "Scope and audience", outcome: .fail,
+                    evidence: ["asked for \(scope ?? "?")", "no token: \(error)", "refresh failure reason: \(reason.rawValue)"],
+                    fix: FailureReason.tokenAcquisitionFailed.fix))
         case .success(let token)?:
             let audience = token.claims?.audience ?? "(not in the token)"
             if EndpointAudience.same(audience, expected) {
-                steps.append(DiagnosisStep(number: 1, title: "Scope and audience", outcome: .pass,
-                                           evidence: ["asked for \(scope ?? "?")", "the token's aud is \(audience), as this endpoint wants"]))
+                steps.append(
+                    DiagnosisStep(
+                        number: 1, title: "Scope and audience", outcome: .pass,
+                        evidence: ["asked for \(scope ?? "?")", "the token's aud is \(audience), as this endpoint wants"]))
             } else {
-                steps.append(DiagnosisStep(number: 1, title: "Scope and audience", outcome: .fail,
-                                           evidence: ["asked for \(scope ?? "?")", "the token's aud is \(audience); this endpoint wants \(expected)"],
-                                           fix: "set scope: \(expected)/.default on the credential"))
+                steps.append(
+                    DiagnosisStep(
+                        number: 1, title: "Scope and audience", outcome: .fail,
+                        evidence: ["asked for \(scope ?? "?")", "the token's aud is \(audience); this endpoint wants \(expected)"],
+                        fix: "set scope: \(expected)/.default on the credential"))
             }
         }
 
         // 2. The endpoint's form.
         let endpointProblems = ConfigLint.checks(resource, credential: nil).filter { [.regionalEndpoint, .extraPath, .insecureHTTP].contains($0.0) }
         if endpointProblems.isEmpty {
-            steps.append(DiagnosisStep(number: 2, title: "Endpoint form", outcome: .pass, evidence: ["\(resource.endpoint): the resource's own host, no extra path"]))
+            steps.append(
+                DiagnosisStep(number: 2, title: "Endpoint form", outcome: .pass, evidence: ["\(resource.endpoint): the resource's own host, no extra path"]))
         } else {
-            steps.append(DiagnosisStep(number: 2, title: "Endpoint form", outcome: .fail, evidence: endpointProblems.map(\.1),
-                                       fix: "use the resource's custom subdomain endpoint, https://<name>.openai.azure.com/, with no path"))
+            steps.append(
+                DiagnosisStep(
+                    number: 2, title: "Endpoint form", outcome: .fail, evidence: endpointProblems.map(\.1),
+                    fix: "use the resource's custom subdomain endpoint, https://<name>.openai.azure.com/, with no path"))
         }
 
         // 3. The principal and the data action: the Entra ID call itself.
@@ -144,28 +160,45 @@ public struct Diagnoser: Sendable {
         var entraResult: ProbeResult?
         if case .success(let token)? = token {
             var result = await prober.probe(resource, auth: .entraID, header: ("Authorization", "Bearer \(token.accessToken.exposedValue)"))
-            result.verdict = TokenDiagnosis.refine(result.verdict, claims: token.claims, endpoint: resource.endpoint, serviceTime: result.serviceDate ?? result.finishedAt)
+            result.verdict = TokenDiagnosis.refine(
+                result.verdict, claims: token.claims, endpoint: resource.endpoint, serviceTime: result.serviceDate ?? result.finishedAt)
             entraResult = result
             let claims = token.claims
             let who = "object id \(claims?.objectID ?? "?"), app id \(claims?.appID ?? "?"), tenant \(claims?.tenantID ?? "?") (from \(token.source))"
             switch result.verdict {
             case .success:
                 entraWorks = true
-                steps.append(DiagnosisStep(number: 3, title: "Principal and data action", outcome: .pass,
-                                           evidence: [who, "the Entra ID call succeeds (HTTP \(result.status)): the principal has the data action"]))
+                steps.append(
+                    DiagnosisStep(
+                        number: 3, title: "Principal and data action", outcome: .pass,
+                        evidence: [who, "the Entra ID call succeeds (HTTP \(result.status)): the principal has the data action"]))
             case .failure(let failure) where failure.reason.passedAuthentication:
                 entraWorks = true
-                steps.append(DiagnosisStep(number: 3, title: "Principal and data action", outcome: .pass,
-                                           evidence: [who, "the Entra ID call passed authentication (HTTP \(result.status)), but the service refused the probe itself: \(failure.reason.rawValue): \(failure.detail(now: result.finishedAt))",
-                                                      "the probe needs changing: \(failure.fix)"]))
+                steps.append(
+                    DiagnosisStep(
+                        number: 3, title: "Principal and data action", outcome: .pass,
+                        evidence: [
+                            who,
+                            "the Entra ID call passed authentication (HTTP \(result.status)), but the service refused the probe itself: "
+                                + "\(failure.reason.rawValue): \(failure.detail(now: result.finishedAt))",
+                            "the probe needs changing: \(failure.fix)",
+                        ]))
             case .failure(let failure):
                 entraWorks = false
-                var step = DiagnosisStep(number: 3, title: "Principal and data action", outcome: .fail,
-                                         evidence: [who, "the Entra ID call fails: \(failure.reason.rawValue): \(failure.detail(now: result.finishedAt))"], fix: failure.reason.fix)
+                var step = DiagnosisStep(
+                    number: 3, title: "Principal and data action", outcome: .fail,
+                    evidence: [who, "the Entra ID call fails: \(failure.reason.rawValue): \(failure.detail(now: result.finishedAt))"], fix: failure.reason.fix)
                 if failure.reason == .permissionDenied {
                     let type = claims?.scopes != nil ? "User" : "ServicePrincipal"
-                    step.fix = "assign the role \"\(Self.role)\" to object id \(claims?.objectID ?? "?") at the resource's scope; a new assignment takes up to 10 minutes, and a fresh token is needed to see it"
-                    step.command = "az role assignment create --role \"\(Self.role)\" --assignee-object-id \(claims?.objectID ?? "<object-id>") --assignee-principal-type \(type) --scope \(resource.armID?.description ?? "/subscriptions/<subscription-id>/resourceGroups/<resource-group>/providers/Microsoft.CognitiveServices/accounts/<account-name>")"
+                    step.fix =
+                        "assign the role \"\(Self.role)\" to object id \(claims?.objectID ?? "?") at the resource's scope; a new assignment takes up to 10 "
+                        + "minutes, and a fresh token is needed to see it"
+                    let scope =
+                        resource.armID?.description
+                        ?? "/subscriptions/<subscription-id>/resourceGroups/<resource-group>/providers/Microsoft.CognitiveServices/accounts/<account-name>"
+                    step.command =
+                        "az role assignment create --role \"\(Self.role)\" --assignee-object-id \(claims?.objectID ?? "<object-id>") "
+                        + "--assignee-principal-type \(type) --scope \(scope)"
                 }
                 steps.append(step)
             }
@@ -180,7 +213,8 @@ public struct Diagnoser: Sendable {
             steps[index].evidence += StatusView.controlPlaneLines(facts, dataAction: action).map { "Resource Manager: " + $0 }
             if entraResult?.verdict.reason == .permissionDenied, let role = facts.coveringRole(action) {
                 let age = role.createdOn.map { " \(PromDuration.format(.seconds(max(0, (clock.wallSeconds - $0).clampedInt)))) ago" } ?? ""
-                steps[index].evidence.append("role_propagating: \(role.roleName) at \(role.scope) was assigned\(age) and covers \(action); it has not reached the data plane yet")
+                steps[index].evidence.append(
+                    "role_propagating: \(role.roleName) at \(role.scope) was assigned\(age) and covers \(action); it has not reached the data plane yet")
                 steps[index].fix = FailureReason.rolePropagating.fix
                 steps[index].command = nil
             }
@@ -191,7 +225,8 @@ public struct Diagnoser: Sendable {
             let now = clock.wallSeconds
             var evidence = ["version \(token.claims?.version ?? "?")"]
             if let issued = token.claims?.issuedAt { evidence.append("issued \(Timestamp.iso8601(wallSeconds: issued))") }
-            evidence.append("expires \(Timestamp.iso8601(wallSeconds: token.expiresOn)) (in \(PromDuration.format(.seconds(max(0, (token.expiresOn - now).clampedInt)))))")
+            evidence.append(
+                "expires \(Timestamp.iso8601(wallSeconds: token.expiresOn)) (in \(PromDuration.format(.seconds(max(0, (token.expiresOn - now).clampedInt)))))")
             var failed = token.expiresOn <= now
             if let serviceDate = entraResult?.serviceDate {
                 let skew = (now - (serviceDate + 0.5)).rounded().clampedInt
@@ -201,8 +236,10 @@ public struct Diagnoser: Sendable {
                 evidence.append("clock skew unknown (no Date header)")
             }
             if let reason = entraResult?.verdict.reason, reason == .tokenExpired || reason == .tokenNotYetValid { failed = true }
-            steps.append(DiagnosisStep(number: 4, title: "Token version and times", outcome: failed ? .fail : .pass, evidence: evidence,
-                                       fix: failed ? "fix the host clock (NTP) and refresh tokens before they expire" : nil))
+            steps.append(
+                DiagnosisStep(
+                    number: 4, title: "Token version and times", outcome: failed ? .fail : .pass, evidence: evidence,
+                    fix: failed ? "fix the host clock (NTP) and refresh tokens before they expire" : nil))
         } else {
             steps.append(DiagnosisStep(number: 4, title: "Token version and times", outcome: .skipped, evidence: ["no token"]))
         }
@@ -222,7 +259,10 @@ public struct Diagnoser: Sendable {
                 evidence.append("the key is refused because local auth is disabled (HTTP \(result.status)): by design; drop the key canary")
             } else {
                 worked.append(result.verdict == .success)
-                evidence.append(result.verdict == .success ? "the key call succeeds (HTTP \(result.status))" : "the key call fails: \(result.verdict.reason?.rawValue ?? "?") (HTTP \(result.status))")
+                evidence.append(
+                    result.verdict == .success
+                        ? "the key call succeeds (HTTP \(result.status))"
+                        : "the key call fails: \(result.verdict.reason?.rawValue ?? "?") (HTTP \(result.status))")
             }
         } else {
             evidence.append("key call: skipped (no api_key_file or api_key_env)")
@@ -234,7 +274,10 @@ public struct Diagnoser: Sendable {
                 let result = await prober.probe(resource, auth: .entraID, header: ("Authorization", "Bearer \(token.accessToken.exposedValue)"))
                 worked.append(result.verdict == .success)
                 let who = token.claims?.objectID.map { " as object id \($0)" } ?? ""
-                evidence.append(result.verdict == .success ? "an Azure CLI token\(who) succeeds (HTTP \(result.status))" : "an Azure CLI token\(who) fails: \(result.verdict.reason?.rawValue ?? "?") (HTTP \(result.status))")
+                evidence.append(
+                    result.verdict == .success
+                        ? "an Azure CLI token\(who) succeeds (HTTP \(result.status))"
+                        : "an Azure CLI token\(who) fails: \(result.verdict.reason?.rawValue ?? "?") (HTTP \(result.status))")
             } catch {
                 evidence.append("Azure CLI: no token (\(RefreshFailureReason(error).rawValue))")
             }
@@ -245,7 +288,8 @@ public struct Diagnoser: Sendable {
             return DiagnosisStep(number: 5, title: "Key and Azure CLI cross-check", outcome: .skipped, evidence: evidence)
         }
         if worked.contains(true), entraWorks == false {
-            evidence.append("conclusion: the resource answers other callers, so the problem is the configured credential (its identity, scope or role), not the resource")
+            evidence.append(
+                "conclusion: the resource answers other callers, so the problem is the configured credential (its identity, scope or role), not the resource")
         } else if !worked.contains(true), entraWorks != true {
             evidence.append("conclusion: every way in fails, so look at the resource or the network first")
         }
@@ -288,16 +332,20 @@ extension ResourceDiagnosis {
             ("endpoint", .string(endpoint)),
             ("credential", credential.map(JSONValue.string) ?? .null),
             ("entra_id_works", entraWorks.map(JSONValue.bool) ?? .null),
-            ("steps", .array(steps.map { step in
-                .object([
-                    ("number", .int(step.number)),
-                    ("title", .string(step.title)),
-                    ("outcome", .string(step.outcome.rawValue)),
-                    ("evidence", .array(step.evidence.map(JSONValue.string))),
-                    ("fix", step.fix.map(JSONValue.string) ?? .null),
-                    ("command", step.command.map(JSONValue.string) ?? .null),
-                ])
-            })),
+            (
+                "steps",
+                .array(
+                    steps.map { step in
+                        .object([
+                            ("number", .int(step.number)),
+                            ("title", .string(step.title)),
+                            ("outcome", .string(step.outcome.rawValue)),
+                            ("evidence", .array(step.evidence.map(JSONValue.string))),
+                            ("fix", step.fix.map(JSONValue.string) ?? .null),
+                            ("command", step.command.map(JSONValue.string) ?? .null),
+                        ])
+                    })
+            ),
         ])
     }
 }

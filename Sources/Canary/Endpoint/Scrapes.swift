@@ -3,9 +3,9 @@
 import Dispatch
 import Gzip
 import HTTPServer
-import Synchronization
-import Support
 import Metrics
+import Support
+import Synchronization
 
 /// Renders the exposition for scrapers. A rendering is made at most once a second: every scrape
 /// within a second of the last rendering gets that same rendering (plain and gzip), whether or
@@ -85,10 +85,12 @@ final class Scrapes: Sendable {
             dropIfStale()
         }
         if Self.acceptsGzip(request.header("Accept-Encoding")), let gzip = rendering.gzip {
-            return HTTPResponse(status: 200, headers: [("Content-Type", Exposition.contentType), ("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")],
-                                shared: gzip, onDone: done)
+            return HTTPResponse(
+                status: 200, headers: [("Content-Type", Exposition.contentType), ("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")],
+                shared: gzip, onDone: done)
         }
-        return HTTPResponse(status: 200, headers: [("Content-Type", Exposition.contentType), ("Vary", "Accept-Encoding")], shared: rendering.plain, onDone: done)
+        return HTTPResponse(
+            status: 200, headers: [("Content-Type", Exposition.contentType), ("Vary", "Accept-Encoding")], shared: rendering.plain, onDone: done)
     }
 
     private static func busy(_ why: String) -> HTTPResponse {
@@ -103,7 +105,8 @@ final class Scrapes: Sendable {
         func shared() -> Rendering? {
             state.withLock { state in
                 guard let rendering = state.rendering, rendering.registry == id, rendering.epoch == registry.epoch,
-                      clock.monotonicSeconds - rendering.at < Self.freshFor else { return nil }
+                    clock.monotonicSeconds - rendering.at < Self.freshFor
+                else { return nil }
                 state.held[rendering.id, default: (rendering.bytes, 0)].senders += 1
                 return rendering
             }

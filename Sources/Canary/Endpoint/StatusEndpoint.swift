@@ -1,11 +1,11 @@
+import Config
 // The agent's HTTP endpoint: /metrics, /-/healthy, /-/ready, the status page and status.json.
 import HTTPServer
-import Synchronization
-import Support
-import Config
 import Metrics
-import Status
 import Schedule
+import Status
+import Support
+import Synchronization
 
 /// What the endpoint shows, taken once per request: the metrics and status of the agent in
 /// service at that moment (a reload swaps both together).
@@ -40,7 +40,9 @@ public struct StatusEndpoint: Sendable {
         } else {
             name = host.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
         }
-        let loopback = name == "localhost" || name == "::1" || (name.hasPrefix("127.") && name.split(separator: ".").count == 4 && name.split(separator: ".").allSatisfy { UInt8($0) != nil })
+        let loopback =
+            name == "localhost" || name == "::1"
+            || (name.hasPrefix("127.") && name.split(separator: ".").count == 4 && name.split(separator: ".").allSatisfy { UInt8($0) != nil })
         guard loopback else { return "refused: Host \"\(host)\" is not this host (a page of another site?)" }
         if let origin = request.header("Origin")?.lowercased(), origin != "http://" + host, origin != "https://" + host {
             return "refused: Origin \(origin) is not this endpoint's (a page of another site?)"
@@ -101,9 +103,11 @@ public struct StatusEndpoint: Sendable {
             }
             return HTTPResponse(status: 200, contentType: "text/plain; charset=utf-8", body: "OK\n")
         case "/":
-            return HTTPResponse(status: 200, contentType: "text/html; charset=utf-8", body: StatusView(board: agent.board, now: clock.wallSeconds, version: version).html)
+            return HTTPResponse(
+                status: 200, contentType: "text/html; charset=utf-8", body: StatusView(board: agent.board, now: clock.wallSeconds, version: version).html)
         case "/status.json":
-            return HTTPResponse(status: 200, contentType: "application/json", body: StatusView(board: agent.board, now: clock.wallSeconds, version: version).json)
+            return HTTPResponse(
+                status: 200, contentType: "application/json", body: StatusView(board: agent.board, now: clock.wallSeconds, version: version).json)
         default:
             return HTTPResponse(status: 404, contentType: "text/plain; charset=utf-8", body: "not found\n")
         }
@@ -127,7 +131,9 @@ public struct StatusEndpoint: Sendable {
             return HTTPResponse(status: 403, contentType: text, body: refusal + "\n")
         }
         guard reloadsWaiting.enter() else {
-            return HTTPResponse(status: 503, contentType: text, body: "\(Self.maxReloadsWaiting) reloads are already waiting for their outcome; retry\n", headers: [("Retry-After", "1")])
+            return HTTPResponse(
+                status: 503, contentType: text, body: "\(Self.maxReloadsWaiting) reloads are already waiting for their outcome; retry\n",
+                headers: [("Retry-After", "1")])
         }
         let reloadsWaiting = self.reloadsWaiting
         return .later { reply in

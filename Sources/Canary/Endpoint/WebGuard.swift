@@ -1,12 +1,12 @@
+import Config
 // The metrics endpoint's door: basic auth from `--web.config.file`, checked before any route runs
 // (client certificates are the HTTP server's, checked before this).
 import Crypto
 import Dispatch
 import FoundationEssentials
 import HTTPServer
-import Synchronization
 import Support
-import Config
+import Synchronization
 
 /// Decides whether a request may reach the endpoint by its basic-auth credentials. Runs on the
 /// HTTP server's threads; bcrypt runs on a queue of its own, one check at a time.
@@ -102,7 +102,9 @@ public final class WebGuard: Sendable {
         case .refuse(let answer): return answer
         case .verify(let user, let password, let digest):
             guard waiting.enter() else {
-                return HTTPResponse(status: 429, contentType: "text/plain; charset=utf-8", body: "\(Self.maxWaiting) password checks are waiting; retry\n", headers: [("Retry-After", "1")])
+                return HTTPResponse(
+                    status: 429, contentType: "text/plain; charset=utf-8", body: "\(Self.maxWaiting) password checks are waiting; retry\n",
+                    headers: [("Retry-After", "1")])
             }
             return .later { [self] reply in
                 hasher.async { [self] in
@@ -127,7 +129,8 @@ public final class WebGuard: Sendable {
         }
     }
 
-    private static let challenge = HTTPResponse(status: 401, contentType: "text/plain; charset=utf-8", body: "Unauthorized\n", headers: [("WWW-Authenticate", "Basic")])
+    private static let challenge = HTTPResponse(
+        status: 401, contentType: "text/plain; charset=utf-8", body: "Unauthorized\n", headers: [("WWW-Authenticate", "Basic")])
 
     /// The user and password of an `Authorization: Basic` header; the password as the bytes
     /// sent, so that nothing is altered before it is hashed.
@@ -135,7 +138,8 @@ public final class WebGuard: Sendable {
         guard let header else { return nil }
         let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
         guard parts.count == 2, parts[0].lowercased() == "basic", parts[1].utf8.count <= 4096,
-              let decoded = Data(base64Encoded: String(parts[1])) else { return nil }
+            let decoded = Data(base64Encoded: String(parts[1]))
+        else { return nil }
         let bytes = Array(decoded)
         guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")) else { return nil }
         return (String(decoding: bytes[..<colon], as: UTF8.self), Array(bytes[(colon + 1)...]))

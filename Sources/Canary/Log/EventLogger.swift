@@ -1,8 +1,8 @@
 // Structured log entries to journald, or as logfmt or JSON lines on stderr.
 import JSON
 import Journal
-import Support
 import Posix
+import Support
 
 /// Where and how log entries are written. Raw values are the `--log-format` words.
 public enum LogFormat: String, Sendable, CaseIterable {
@@ -29,7 +29,11 @@ public enum LogLevel: String, Sendable, CaseIterable {
 
 /// syslog priorities, as journald's PRIORITY field carries them.
 public enum LogPriority: Int, Sendable {
-    case error = 3, warning = 4, notice = 5, info = 6, debug = 7
+    case error = 3
+    case warning = 4
+    case notice = 5
+    case info = 6
+    case debug = 7
 
     var name: String {
         switch self {
@@ -65,7 +69,9 @@ public final class EventLogger: Sendable {
         let fields = fields.map { ($0.0, Redaction.clean($0.1)) }
         switch format {
         case .journal:
-            var entry: [(name: String, value: String)] = [("MESSAGE", message), ("PRIORITY", String(priority.rawValue)), ("SYSLOG_IDENTIFIER", Self.identifier)]
+            var entry: [(name: String, value: String)] = [
+                ("MESSAGE", message), ("PRIORITY", String(priority.rawValue)), ("SYSLOG_IDENTIFIER", Self.identifier),
+            ]
             entry += fields.map { (name: $0.0, value: $0.1) }
             if !Journal.send(entry) { write(logfmt(priority, message, fields)) }
         case .json:
@@ -107,6 +113,7 @@ public enum Timestamp {
         let parts = System.utc(Int(wallSeconds.rounded(.down)))
         let milliseconds = Int((wallSeconds - wallSeconds.rounded(.down)) * 1000)
         func two(_ value: Int) -> String { String(value).leftPadded(to: 2) }
-        return "\(parts.year)-\(two(parts.month))-\(two(parts.day))T\(two(parts.hour)):\(two(parts.minute)):\(two(parts.second)).\(String(milliseconds).leftPadded(to: 3))Z"
+        let date = "\(parts.year)-\(two(parts.month))-\(two(parts.day))"
+        return "\(date)T\(two(parts.hour)):\(two(parts.minute)):\(two(parts.second)).\(String(milliseconds).leftPadded(to: 3))Z"
     }
 }

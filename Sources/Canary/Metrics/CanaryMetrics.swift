@@ -1,8 +1,8 @@
+import Auth
 // The agent's metric families: names, HELP texts, labels and buckets in one place.
 import Config
-import Auth
-import Probe
 import ControlPlane
+import Probe
 
 /// The aoai_canary_* families and the operations that update them.
 public struct CanaryMetrics: Sendable {
@@ -11,35 +11,105 @@ public struct CanaryMetrics: Sendable {
     static let durationBuckets: [Double] = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
     static let scheduleNote = "Updated by the agent's own probe schedule, not by scrapes (probes cost money and must not multiply with scrapers)."
 
-    public static let probeSuccess = GaugeFamily("aoai_canary_probe_success", help: "1 if the last probe of this resource with this auth mode succeeded, else 0. " + scheduleNote, labels: ["resource", "auth"])
-    public static let probeDuration = HistogramFamily("aoai_canary_probe_duration_seconds", help: "Duration of probe HTTP calls in seconds. " + scheduleNote, labels: ["resource", "auth"], buckets: durationBuckets)
-    public static let httpPhase = GaugeFamily("aoai_canary_probe_http_duration_seconds", help: "Duration of each HTTP phase of the last probe, from libcurl's timers (resolve, connect, tls, processing, transfer). " + scheduleNote, labels: ["resource", "auth", "phase"])
-    public static let httpStatus = GaugeFamily("aoai_canary_probe_http_status_code", help: "HTTP status of the last probe, 0 when there was no response. " + scheduleNote, labels: ["resource", "auth"])
-    public static let probes = CounterFamily("aoai_canary_probes_total", help: "Probes made, including those that failed before a call for want of a token. " + scheduleNote, labels: ["resource", "auth"])
-    public static let failures = CounterFamily("aoai_canary_probe_failures_total", help: "Failed probes by reason. " + scheduleNote, labels: ["resource", "auth", "reason"])
-    public static let lastSuccess = GaugeFamily("aoai_canary_last_success_timestamp_seconds", help: "Unix time of the last successful probe, 0 before the first. " + scheduleNote, labels: ["resource", "auth"])
-    public static let divergence = GaugeFamily("aoai_canary_auth_divergence", help: "1 when, in the last round, the API key probe passed authentication (succeeded, or got request_rejected) and the Entra ID probe did not. " + scheduleNote, labels: ["resource"])
-    public static let resourceCredential = GaugeFamily("aoai_canary_resource_credential_info", help: "The credential whose tokens the Entra ID canary of this resource uses; always 1. Alert rules join on it to give per-resource alerts a credential label.", labels: ["resource", "credential"])
-    public static let dataActionGranted = GaugeFamily("aoai_canary_data_action_granted", help: "1 when Azure Resource Manager shows the canary's principal holding the data action the probe needs, 0 when it does not; absent when unknown (no control_plane, or the roles could not be read).", labels: ["resource", "credential"])
-    public static let resourceInfo = GaugeFamily("aoai_canary_resource_info", help: "The account as Azure Resource Manager describes it; always 1.", labels: ["resource", "arm_id", "kind", "location"])
-    public static let controlPlaneRequests = CounterFamily("aoai_canary_control_plane_requests_total", help: "Azure Resource Manager requests by result (success or failure). They never delay or fail a probe.", labels: ["result"])
-    public static let discoveredResources = GaugeFamily("aoai_canary_discovered_resources", help: "Resources discovery found through Azure Resource Manager, by subscription.", labels: ["subscription"])
-    public static let tokenExpiry = GaugeFamily("aoai_canary_token_expiry_timestamp_seconds", help: "Unix time at which the cached Entra ID token expires.", labels: ["credential"])
-    public static let tokenAcquisitions = CounterFamily("aoai_canary_token_acquisitions_total", help: "Entra ID token requests by result (success or failure).", labels: ["credential", "result"])
-    public static let tokenDuration = HistogramFamily("aoai_canary_token_acquisition_duration_seconds", help: "Duration of Entra ID token requests in seconds.", labels: ["credential"], buckets: durationBuckets)
-    public static let tokenInfo = GaugeFamily("aoai_canary_token_info", help: "Claims of the cached Entra ID token (decoded, not verified) and the credential type that issued it (for default, the one in the chain that answered); always 1.", labels: ["credential", "tenant_id", "object_id", "app_id", "audience", "version", "source"])
-    public static let tokenRefreshAt = GaugeFamily("aoai_canary_token_refresh_at_timestamp_seconds", help: "Unix time at which the cached token will be refreshed (refresh_in, half the life of long managed identity tokens, or 5 minutes before expiry).", labels: ["credential"])
-    public static let tokenLifetime = GaugeFamily("aoai_canary_token_lifetime_seconds", help: "Lifetime the issuer gave the cached token, in seconds.", labels: ["credential"])
-    public static let refreshFailures = CounterFamily("aoai_canary_token_refresh_failures_total", help: "Failed token acquisitions by reason.", labels: ["credential", "reason"])
-    public static let credentialExpiry = GaugeFamily("aoai_canary_credential_expiry_timestamp_seconds", help: "Unix time at which the credential itself expires: a client secret (secret_expires), a certificate (notAfter) or a federated token (exp).", labels: ["credential", "kind"])
-    public static let clockSkew = GaugeFamily("aoai_canary_clock_skew_seconds", help: "This host's clock minus the service's, estimated from the Date headers of the last answers (1 s resolution); positive when this host is ahead.")
-    public static let configWarnings = GaugeFamily("aoai_canary_config_warnings", help: "1 when a configuration check warns about the resource (check: regional_endpoint, extra_path, insecure_http, scope_cloud_mismatch, key_auth_disabled, secret_file_mode; from Resource Manager: local_auth_disabled, no_custom_subdomain, public_network_disabled, deployment_missing), else 0.", labels: ["resource", "check"])
-    public static let permissionRecovery = GaugeFamily("aoai_canary_permission_recovery_seconds", help: "How long the last permission_denied stretch of the Entra ID probe lasted before it succeeded (role assignment propagation), in seconds.", labels: ["resource"])
-    public static let reloadSuccessful = GaugeFamily("aoai_canary_config_last_reload_successful", help: "1 if the last configuration load (start or reload) succeeded, 0 if it was rejected and the previous configuration kept running.")
-    public static let reloadTimestamp = GaugeFamily("aoai_canary_config_last_reload_success_timestamp_seconds", help: "Unix time of the last successful configuration load.")
-    public static let startLag = HistogramFamily("aoai_canary_round_start_lag_seconds", help: "How late rounds start against their slot in the schedule.", buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5])
-    public static let shardInfo = GaugeFamily("aoai_canary_shard_info", help: "The part of the estate this agent probes (run --shard INDEX/COUNT); always 1, absent without --shard. Two agents of one job with the same index, or with different counts, probe some resources twice.", labels: ["index", "count"])
-    public static let buildInfo = GaugeFamily("aoai_canary_build_info", help: "Build information of the running agent; always 1.", labels: ["version", "revision", "swift_version"])
+    public static let probeSuccess = GaugeFamily(
+        "aoai_canary_probe_success", help: "1 if the last probe of this resource with this auth mode succeeded, else 0. " + scheduleNote,
+        labels: ["resource", "auth"])
+    public static let probeDuration = HistogramFamily(
+        "aoai_canary_probe_duration_seconds", help: "Duration of probe HTTP calls in seconds. " + scheduleNote, labels: ["resource", "auth"],
+        buckets: durationBuckets)
+    public static let httpPhase = GaugeFamily(
+        "aoai_canary_probe_http_duration_seconds",
+        help: "Duration of each HTTP phase of the last probe, from libcurl's timers (resolve, connect, tls, processing, transfer). " + scheduleNote,
+        labels: ["resource", "auth", "phase"])
+    public static let httpStatus = GaugeFamily(
+        "aoai_canary_probe_http_status_code", help: "HTTP status of the last probe, 0 when there was no response. " + scheduleNote,
+        labels: ["resource", "auth"])
+    public static let probes = CounterFamily(
+        "aoai_canary_probes_total", help: "Probes made, including those that failed before a call for want of a token. " + scheduleNote,
+        labels: ["resource", "auth"])
+    public static let failures = CounterFamily(
+        "aoai_canary_probe_failures_total", help: "Failed probes by reason. " + scheduleNote, labels: ["resource", "auth", "reason"])
+    public static let lastSuccess = GaugeFamily(
+        "aoai_canary_last_success_timestamp_seconds", help: "Unix time of the last successful probe, 0 before the first. " + scheduleNote,
+        labels: ["resource", "auth"])
+    public static let divergence = GaugeFamily(
+        "aoai_canary_auth_divergence",
+        help: "1 when, in the last round, the API key probe passed authentication (succeeded, or got request_rejected) and the Entra ID probe did not. "
+            + scheduleNote, labels: ["resource"])
+    public static let resourceCredential = GaugeFamily(
+        "aoai_canary_resource_credential_info",
+        help:
+            "The credential whose tokens the Entra ID canary of this resource uses; always 1. Alert rules join on it to give per-resource alerts a credential "
+            + "label.",
+        labels: ["resource", "credential"])
+    public static let dataActionGranted = GaugeFamily(
+        "aoai_canary_data_action_granted",
+        help:
+            "1 when Azure Resource Manager shows the canary's principal holding the data action the probe needs, 0 when it does not; absent when unknown (no "
+            + "control_plane, or the roles could not be read).",
+        labels: ["resource", "credential"])
+    public static let resourceInfo = GaugeFamily(
+        "aoai_canary_resource_info", help: "The account as Azure Resource Manager describes it; always 1.", labels: ["resource", "arm_id", "kind", "location"])
+    public static let controlPlaneRequests = CounterFamily(
+        "aoai_canary_control_plane_requests_total", help: "Azure Resource Manager requests by result (success or failure). They never delay or fail a probe.",
+        labels: ["result"])
+    public static let discoveredResources = GaugeFamily(
+        "aoai_canary_discovered_resources", help: "Resources discovery found through Azure Resource Manager, by subscription.", labels: ["subscription"])
+    public static let tokenExpiry = GaugeFamily(
+        "aoai_canary_token_expiry_timestamp_seconds", help: "Unix time at which the cached Entra ID token expires.", labels: ["credential"])
+    public static let tokenAcquisitions = CounterFamily(
+        "aoai_canary_token_acquisitions_total", help: "Entra ID token requests by result (success or failure).", labels: ["credential", "result"])
+    public static let tokenDuration = HistogramFamily(
+        "aoai_canary_token_acquisition_duration_seconds", help: "Duration of Entra ID token requests in seconds.", labels: ["credential"],
+        buckets: durationBuckets)
+    public static let tokenInfo = GaugeFamily(
+        "aoai_canary_token_info",
+        help:
+            "Claims of the cached Entra ID token (decoded, not verified) and the credential type that issued it (for default, the one in the chain that "
+            + "answered); always 1.",
+        labels: ["credential", "tenant_id", "object_id", "app_id", "audience", "version", "source"])
+    public static let tokenRefreshAt = GaugeFamily(
+        "aoai_canary_token_refresh_at_timestamp_seconds",
+        help: "Unix time at which the cached token will be refreshed (refresh_in, half the life of long managed identity tokens, or 5 minutes before expiry).",
+        labels: ["credential"])
+    public static let tokenLifetime = GaugeFamily(
+        "aoai_canary_token_lifetime_seconds", help: "Lifetime the issuer gave the cached token, in seconds.", labels: ["credential"])
+    public static let refreshFailures = CounterFamily(
+        "aoai_canary_token_refresh_failures_total", help: "Failed token acquisitions by reason.", labels: ["credential", "reason"])
+    public static let credentialExpiry = GaugeFamily(
+        "aoai_canary_credential_expiry_timestamp_seconds",
+        help: "Unix time at which the credential itself expires: a client secret (secret_expires), a certificate (notAfter) or a federated token (exp).",
+        labels: ["credential", "kind"])
+    public static let clockSkew = GaugeFamily(
+        "aoai_canary_clock_skew_seconds",
+        help: "This host's clock minus the service's, estimated from the Date headers of the last answers (1 s resolution); positive when this host is ahead.")
+    public static let configWarnings = GaugeFamily(
+        "aoai_canary_config_warnings",
+        help:
+            "1 when a configuration check warns about the resource (check: regional_endpoint, extra_path, insecure_http, scope_cloud_mismatch, "
+            + "key_auth_disabled, secret_file_mode; from Resource Manager: local_auth_disabled, no_custom_subdomain, public_network_disabled, "
+            + "deployment_missing), else 0.",
+        labels: ["resource", "check"])
+    public static let permissionRecovery = GaugeFamily(
+        "aoai_canary_permission_recovery_seconds",
+        help: "How long the last permission_denied stretch of the Entra ID probe lasted before it succeeded (role assignment propagation), in seconds.",
+        labels: ["resource"])
+    public static let reloadSuccessful = GaugeFamily(
+        "aoai_canary_config_last_reload_successful",
+        help: "1 if the last configuration load (start or reload) succeeded, 0 if it was rejected and the previous configuration kept running.")
+    public static let reloadTimestamp = GaugeFamily(
+        "aoai_canary_config_last_reload_success_timestamp_seconds", help: "Unix time of the last successful configuration load.")
+    public static let startLag = HistogramFamily(
+        "aoai_canary_round_start_lag_seconds", help: "How late rounds start against their slot in the schedule.",
+        buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5])
+    public static let shardInfo = GaugeFamily(
+        "aoai_canary_shard_info",
+        help:
+            "The part of the estate this agent probes (run --shard INDEX/COUNT); always 1, absent without --shard. Two agents of one job with the same index, "
+            + "or with different counts, probe some resources twice.",
+        labels: ["index", "count"])
+    public static let buildInfo = GaugeFamily(
+        "aoai_canary_build_info", help: "Build information of the running agent; always 1.", labels: ["version", "revision", "swift_version"])
 
     static let phases = ["resolve", "connect", "tls", "processing", "transfer"]
 
@@ -47,7 +117,8 @@ public struct CanaryMetrics: Sendable {
     /// family that is not here fails loudly (the registry's precondition), never silently.
     public static let all: [any MetricFamily] = [
         probeSuccess, probeDuration, httpPhase, httpStatus, probes, failures, lastSuccess, divergence,
-        resourceCredential, dataActionGranted, resourceInfo, controlPlaneRequests, discoveredResources, tokenExpiry, tokenAcquisitions, tokenDuration, tokenInfo, tokenRefreshAt, tokenLifetime, refreshFailures,
+        resourceCredential, dataActionGranted, resourceInfo, controlPlaneRequests, discoveredResources, tokenExpiry, tokenAcquisitions, tokenDuration,
+        tokenInfo, tokenRefreshAt, tokenLifetime, refreshFailures,
         credentialExpiry, clockSkew, configWarnings, permissionRecovery, reloadSuccessful, reloadTimestamp, startLag, shardInfo, buildInfo,
     ]
 
@@ -210,10 +281,12 @@ public struct CanaryMetrics: Sendable {
             registry.set(Self.tokenLifetime, [event.credential], token.lifetime)
             let claims = token.claims
             registry.remove(Self.tokenInfo, first: event.credential)
-            registry.set(Self.tokenInfo, [
-                event.credential, claims?.tenantID ?? "", claims?.objectID ?? "", claims?.appID ?? "",
-                claims?.audience ?? "", claims?.version ?? "", token.source,
-            ], 1)
+            registry.set(
+                Self.tokenInfo,
+                [
+                    event.credential, claims?.tenantID ?? "", claims?.objectID ?? "", claims?.appID ?? "",
+                    claims?.audience ?? "", claims?.version ?? "", token.source,
+                ], 1)
         case .failure(let error):
             registry.add(Self.tokenAcquisitions, [event.credential, "failure"])
             registry.add(Self.refreshFailures, [event.credential, RefreshFailureReason(error).rawValue])

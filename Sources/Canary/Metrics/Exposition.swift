@@ -26,8 +26,10 @@ public enum Exposition {
     }
 
     /// `name_suffix{labels} value\n`.
-    private static func appendLine(_ descriptor: MetricDescriptor, _ suffix: StaticString, _ labels: [String], le: String?, to output: inout [UInt8],
-                                   value: (inout [UInt8]) -> Void) {
+    private static func appendLine(
+        _ descriptor: MetricDescriptor, _ suffix: StaticString, _ labels: [String], le: String?, to output: inout [UInt8],
+        value: (inout [UInt8]) -> Void
+    ) {
         output.append(contentsOf: descriptor.name.utf8)
         suffix.withUTF8Buffer { output.append(contentsOf: $0) }
         appendLabels(descriptor.labelNames, labels, extra: le, to: &output)
@@ -82,8 +84,11 @@ public enum Exposition {
             output.append(UInt8(ascii: "0") + UInt8(value))
             return
         }
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var digits:
+            (
+                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8
+            ) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         var count = 0
         var rest = value
         withUnsafeMutableBytes(of: &digits) { buffer in

@@ -197,7 +197,8 @@ public final class MetricsRegistry: Sendable {
             guard let descriptor = state.families[name]?.descriptor, state.families[name]?.series[labels] == nil else { return }
             // Mutated in place through the dictionaries: copying a family's series per update
             // would cost time in proportion to the number of resources.
-            state.families[name]!.series[labels] = descriptor.type == .histogram
+            state.families[name]!.series[labels] =
+                descriptor.type == .histogram
                 ? .histogram(Histogram(counts: Array(repeating: 0, count: descriptor.buckets.count)))
                 : .scalar(0)
             state.families[name]!.keysVersion &+= 1

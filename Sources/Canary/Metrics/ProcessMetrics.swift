@@ -1,7 +1,7 @@
-// The standard process_* metrics, read from /proc at scrape time.
-import Support
 import Config
 import Posix
+// The standard process_* metrics, read from /proc at scrape time.
+import Support
 
 /// Reads this process's CPU, memory, start time and descriptors the way client_golang does.
 public enum ProcessMetrics {
@@ -11,10 +11,12 @@ public enum ProcessMetrics {
         let ticks = System.clockTicksPerSecond
         let pageSize = System.pageSize
         if let stat = readStat() {
-            output += Exposition.family("process_cpu_seconds_total", help: "Total user and system CPU time spent in seconds.", value: (stat.utime + stat.stime) / ticks, type: .counter)
+            output += Exposition.family(
+                "process_cpu_seconds_total", help: "Total user and system CPU time spent in seconds.", value: (stat.utime + stat.stime) / ticks, type: .counter)
             output += Exposition.family("process_resident_memory_bytes", help: "Resident memory size in bytes.", value: stat.rss * pageSize)
             if let bootTime = bootTime() {
-                output += Exposition.family("process_start_time_seconds", help: "Start time of the process since unix epoch in seconds.", value: bootTime + stat.startTicks / ticks)
+                output += Exposition.family(
+                    "process_start_time_seconds", help: "Start time of the process since unix epoch in seconds.", value: bootTime + stat.startTicks / ticks)
             }
         }
         output += Exposition.family("process_open_fds", help: "Number of open file descriptors.", value: Double(openDescriptors()))
@@ -33,12 +35,14 @@ public enum ProcessMetrics {
 
     static func readStat() -> Stat? {
         guard let text = try? FileIO.readText("/proc/self/stat"),
-              let close = text.lastIndex(of: ")") else { return nil }
+            let close = text.lastIndex(of: ")")
+        else { return nil }
         // Fields after the command name, which may itself hold spaces and parentheses.
         let fields = text[text.index(after: close)...].split(separator: " ")
         // fields[0] is field 3 (state); utime is field 14, stime 15, starttime 22, rss 24.
         guard fields.count > 21, let utime = Double(fields[11]), let stime = Double(fields[12]),
-              let start = Double(fields[19]), let rss = Double(fields[21]) else { return nil }
+            let start = Double(fields[19]), let rss = Double(fields[21])
+        else { return nil }
         return Stat(utime: utime, stime: stime, startTicks: start, rss: rss)
     }
 

@@ -1,9 +1,9 @@
+import Auth
+import Log
 // What a failed probe rests on, as values: the answer, the token sent, the names the service gave
 // and Resource Manager's roles. Text is made of it once, by `ProbeFailure.detail(now:)`, at the
 // edges that show it (the status page, the log line, `diagnose`).
 import Support
-import Log
-import Auth
 
 /// A probe's verdict: success, or a reason with its evidence.
 public enum ProbeVerdict: Sendable, Equatable {
@@ -63,8 +63,10 @@ public struct Evidence: Sendable, Equatable {
     /// Resource Manager's roles for the principal, when `control_plane:` read them.
     public var roles: RoleEvidence?
 
-    public init(httpStatus: Int? = nil, serviceCode: String? = nil, serviceMessage: String? = nil, bodyNotJSON: Bool = false, failure: String? = nil,
-                aadsts: Int? = nil, principal: String? = nil, dataAction: String? = nil, namedTenant: String? = nil) {
+    public init(
+        httpStatus: Int? = nil, serviceCode: String? = nil, serviceMessage: String? = nil, bodyNotJSON: Bool = false, failure: String? = nil,
+        aadsts: Int? = nil, principal: String? = nil, dataAction: String? = nil, namedTenant: String? = nil
+    ) {
         self.httpStatus = httpStatus
         self.serviceCode = serviceCode
         self.serviceMessage = serviceMessage
@@ -185,7 +187,9 @@ extension ProbeFailure {
             return "the token expired at \(Timestamp.iso8601(wallSeconds: expiry)), \((token.serviceTime - expiry).clampedInt) s before the service's time"
         case .tokenNotYetValid:
             let notBefore = token.notBefore ?? token.serviceTime
-            return "the token is valid from \(Timestamp.iso8601(wallSeconds: notBefore)), \((notBefore - token.serviceTime).clampedInt) s after the service's time: clock skew"
+            return
+                "the token is valid from \(Timestamp.iso8601(wallSeconds: notBefore)), \((notBefore - token.serviceTime).clampedInt) s after the service's "
+                + "time: clock skew"
         case .wrongTenant:
             let tenant = token.tenantID ?? "?"
             var text = "the token is from tenant \(tenant)"
@@ -205,13 +209,18 @@ extension ProbeFailure {
         if let role = roles.covering {
             let ago = role.assignedAt.map { " \(age(now - $0)) ago" } ?? ""
             let issued = roles.tokenIssuedAt.map { "; the token in use was issued \(age(now - $0)) ago" } ?? ""
-            let stale = (role.assignedAt ?? 0) > (roles.tokenIssuedAt ?? .infinity) ? " (before the assignment: a client holding a token that old may need a fresh one)" : ""
+            let stale =
+                (role.assignedAt ?? 0) > (roles.tokenIssuedAt ?? .infinity)
+                ? " (before the assignment: a client holding a token that old may need a fresh one)" : ""
             return "Resource Manager shows \(role.name) at \(role.scope), assigned\(ago), which covers \(action): still propagating\(issued)\(stale)"
         }
         let held = RoleEvidence.describe(held: roles.held, unread: roles.unread)
         if !roles.unread.isEmpty {
             // Unknown is said as unknown: a role whose definition could not be read may grant it.
-            return "Resource Manager shows the principal holding: \(held); the definitions of \(roles.unread.joined(separator: ", ")) could not be read, so whether they grant \(action) is unknown (see the problems on the status page); if none does, assign Cognitive Services OpenAI User at \(roles.resourceID)"
+            return
+                "Resource Manager shows the principal holding: \(held); the definitions of \(roles.unread.joined(separator: ", ")) could not be read, so "
+                + "whether they grant \(action) is unknown (see the problems on the status page); if none does, assign Cognitive Services OpenAI User at "
+                + "\(roles.resourceID)"
         }
         return "Resource Manager shows the principal holding: \(held); none grants \(action): assign Cognitive Services OpenAI User at \(roles.resourceID)"
     }

@@ -33,7 +33,13 @@ public enum FailureReason: String, Sendable, CaseIterable, Equatable, Comparable
     /// The reasons a probe with this auth mode can produce: the series present from the first scrape.
     public static func possible(for auth: AuthMode) -> [FailureReason] {
         switch auth {
-        case .apiKey: return allCases.filter { ![.tokenRejected, .tokenAudienceMismatch, .tokenExpired, .tokenNotYetValid, .wrongTenant, .permissionDenied, .rolePropagating, .regionalEndpoint, .tokenAcquisitionFailed].contains($0) }
+        case .apiKey:
+            return allCases.filter {
+                ![
+                    .tokenRejected, .tokenAudienceMismatch, .tokenExpired, .tokenNotYetValid, .wrongTenant, .permissionDenied, .rolePropagating,
+                    .regionalEndpoint, .tokenAcquisitionFailed,
+                ].contains($0)
+            }
         case .entraID: return allCases.filter { ![.invalidAPIKey, .keyAuthDisabled].contains($0) }
         }
     }
@@ -54,7 +60,10 @@ public enum FailureReason: String, Sendable, CaseIterable, Equatable, Comparable
         case .networkDenied: return "403 \"Access denied due to Virtual Network/Firewall rules.\""
         case .deploymentNotFound: return "404 `DeploymentNotFound`"
         case .notFound: return "404 \"Resource not found\""
-        case .requestRejected: return "400 with a request error that is not about auth (`unsupported_parameter`, `OperationNotSupported`, `context_length_exceeded`, `content_filter`): the call passed authentication"
+        case .requestRejected:
+            return
+                "400 with a request error that is not about auth (`unsupported_parameter`, `OperationNotSupported`, `context_length_exceeded`, "
+                + "`content_filter`): the call passed authentication"
         case .throttled: return "429 \"Rate limit is exceeded\" with `retry-after`"
         case .serverError: return "5xx"
         case .tokenAcquisitionFailed: return "no token from Entra ID (AADSTS error, unreachable token endpoint)"
@@ -71,18 +80,31 @@ public enum FailureReason: String, Sendable, CaseIterable, Equatable, Comparable
         switch self {
         case .invalidAPIKey: return "Use a current key of this resource (keys rotate); check the endpoint is this resource's."
         case .keyAuthDisabled: return "By design when local auth is disabled: drop the key canary (`api_key_file`) for this resource."
-        case .tokenRejected: return "Check the token with `aoai-canary token`: scope `https://cognitiveservices.azure.com/.default`, an unexpired token, the right tenant."
-        case .tokenAudienceMismatch: return "Request the scope of the endpoint's cloud: `https://cognitiveservices.azure.com/.default` (`.us` for Azure Government, `https://ai.azure.com/.default` for AI Foundry projects)."
+        case .tokenRejected:
+            return "Check the token with `aoai-canary token`: scope `https://cognitiveservices.azure.com/.default`, an unexpired token, the right tenant."
+        case .tokenAudienceMismatch:
+            return
+                "Request the scope of the endpoint's cloud: `https://cognitiveservices.azure.com/.default` (`.us` for Azure Government, "
+                + "`https://ai.azure.com/.default` for AI Foundry projects)."
         case .tokenExpired: return "Refresh tokens before `exp`; if the host clock lags (see `aoai_canary_clock_skew_seconds`), fix NTP."
         case .tokenNotYetValid: return "The host or issuer clock is ahead of the service's: fix NTP on this host (see `aoai_canary_clock_skew_seconds`)."
         case .wrongTenant: return "Get the token from the resource's tenant (tenant_id of the credential)."
-        case .permissionDenied: return "Assign Cognitive Services OpenAI User to the token's object id at the resource scope; new assignments take up to 10 minutes, then get a fresh token."
-        case .rolePropagating: return "Wait: the role assignment exists and is still propagating (up to 10 minutes), and the service needs a token issued after it; nothing to assign."
+        case .permissionDenied:
+            return
+                "Assign Cognitive Services OpenAI User to the token's object id at the resource scope; new assignments take up to 10 minutes, then get a "
+                + "fresh token."
+        case .rolePropagating:
+            return
+                "Wait: the role assignment exists and is still propagating (up to 10 minutes), and the service needs a token issued after it; nothing to "
+                + "assign."
         case .regionalEndpoint: return "Use the resource's custom subdomain endpoint, `https://<name>.openai.azure.com/`."
         case .networkDenied: return "Fix the firewall, private endpoint or DNS so this host may reach the resource."
         case .deploymentNotFound: return "Fix the deployment name, or wait a few minutes after creating it."
         case .notFound: return "Fix the endpoint: no extra path segments, the right resource."
-        case .requestRejected: return "Not an auth failure: the probe itself needs changing. Match `probe` to the deployment's model (`embeddings` for embedding models) and use `api_version: v1` or a recent version."
+        case .requestRejected:
+            return
+                "Not an auth failure: the probe itself needs changing. Match `probe` to the deployment's model (`embeddings` for embedding models) and use "
+                + "`api_version: v1` or a recent version."
         case .throttled: return "Not an auth failure: the canary backs off as retry-after says; raise the quota or the interval."
         case .serverError: return "A service-side failure: check Azure status; nothing to change in auth."
         case .tokenAcquisitionFailed: return "Fix the credential: the log names the AADSTS code (e.g. 7000215 invalid secret, 7000222 expired secret)."
@@ -121,13 +143,19 @@ extension FailureReason {
         guard self == .requestRejected else { return fix }
         let lower = ((code ?? "") + " " + (message ?? "")).lowercased()
         if lower.contains("operationnotsupported") || lower.contains("does not work with the specified model") {
-            return "The deployment's model does not serve this call: use `probe: embeddings` for an embedding model, `probe: chat_completions` or `responses` for a chat model, or `probe: models`."
+            return
+                "The deployment's model does not serve this call: use `probe: embeddings` for an embedding model, `probe: chat_completions` or `responses` "
+                + "for a chat model, or `probe: models`."
         }
         if lower.contains("enabled only for api versions") || lower.contains("api version") {
             return "The deployment's model needs a newer API version: set `api_version: v1` (or the version the message names) on this resource."
         }
-        if lower.contains("max_tokens") || lower.contains("unsupported_parameter") || lower.contains("unsupported parameter") || lower.contains("unrecognized request argument") {
-            return "The model refuses a parameter of this API version's probe body: set `api_version: v1` or a version from 2024-09-01-preview on, so the probe sends `max_completion_tokens`."
+        if lower.contains("max_tokens") || lower.contains("unsupported_parameter") || lower.contains("unsupported parameter")
+            || lower.contains("unrecognized request argument")
+        {
+            return
+                "The model refuses a parameter of this API version's probe body: set `api_version: v1` or a version from 2024-09-01-preview on, so the probe "
+                + "sends `max_completion_tokens`."
         }
         if lower.contains("content_filter") || lower.contains("content management policy") {
             return "A content filter refused the probe's prompt: check the deployment's content filter configuration."

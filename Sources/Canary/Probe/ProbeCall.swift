@@ -1,7 +1,7 @@
+import Config
 // The HTTP call a probe makes, for each probe kind on the dated and the v1 API surfaces.
 import JSON
 import Support
-import Config
 
 /// Method, URL and body of a resource's canary call. The bodies hold only what every model family
 /// the API version serves accepts: chat completions send `max_completion_tokens` on v1 and on the
@@ -51,8 +51,11 @@ public struct ProbeCall: Sendable, Equatable {
         case .responses:
             method = "POST"
             url = base + (v1 ? "v1/" : "") + "responses" + query
-            body = Array(JSONValue.object([("model", .string(deployment)), ("input", .string(Self.prompt)),
-                                           ("max_output_tokens", .int(Self.outputTokens))]).rendered.utf8)
+            body = Array(
+                JSONValue.object([
+                    ("model", .string(deployment)), ("input", .string(Self.prompt)),
+                    ("max_output_tokens", .int(Self.outputTokens)),
+                ]).rendered.utf8)
         case .models:
             method = "GET"
             url = base + (v1 ? "v1/" : "") + "models" + query

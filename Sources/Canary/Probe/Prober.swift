@@ -1,9 +1,9 @@
+import Auth
+import Config
 // Making the canary calls: the request for a resource, and the paired round of key and token calls.
 import HTTPClient
 import HTTPServer
 import Support
-import Config
-import Auth
 
 /// One probe's outcome with everything metrics and logs need.
 public struct ProbeResult: Sendable {
@@ -66,8 +66,9 @@ public struct Prober: Sendable {
         let call = ProbeCall(resource: resource)
         var headers: [(name: String, value: String)] = [authorization, ("Accept", "application/json")]
         if call.body != nil { headers.append(("Content-Type", "application/json")) }
-        return HTTPClientRequest(method: call.method, url: call.url, headers: headers, body: call.body, timeoutSeconds: timeoutSeconds,
-                                 maxBodyBytes: Self.maxBodyBytes, caFile: resource.caFile)
+        return HTTPClientRequest(
+            method: call.method, url: call.url, headers: headers, body: call.body, timeoutSeconds: timeoutSeconds,
+            maxBodyBytes: Self.maxBodyBytes, caFile: resource.caFile)
     }
 
     /// Runs the key call and the Entra ID call of one round at the same moment.
@@ -115,7 +116,8 @@ public struct Prober: Sendable {
         result.tokenExpiresIn = token.expiresOn - clock.wallSeconds
         result.tokenIssuedAt = token.claims?.issuedAt ?? token.acquiredAt
         result.claims = token.claims
-        result.verdict = TokenDiagnosis.refine(result.verdict, claims: token.claims, endpoint: resource.endpoint, serviceTime: result.serviceDate ?? result.finishedAt)
+        result.verdict = TokenDiagnosis.refine(
+            result.verdict, claims: token.claims, endpoint: resource.endpoint, serviceTime: result.serviceDate ?? result.finishedAt)
         return result
     }
 
@@ -131,7 +133,8 @@ public struct Prober: Sendable {
                 retryAfter: response.status == 429 ? ResponseClassifier.retryAfter(response.headers) : nil,
                 serviceDate: response.header("Date").flatMap(HTTPDate.parse))
         } catch {
-            return ProbeResult(resource: resource.name, auth: auth, verdict: ResponseClassifier.classify(error), status: 0, timings: nil, finishedAt: clock.wallSeconds)
+            return ProbeResult(
+                resource: resource.name, auth: auth, verdict: ResponseClassifier.classify(error), status: 0, timings: nil, finishedAt: clock.wallSeconds)
         }
     }
 }

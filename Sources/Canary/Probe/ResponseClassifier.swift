@@ -1,8 +1,8 @@
+import Auth
 // Turns an Azure OpenAI answer, or the lack of one, into success or a named failure reason.
 import HTTPClient
 import JSON
 import Support
-import Auth
 
 /// Classifies by status and `error.code` first and by message fragments last, so that reworded
 /// messages still land right. Accepts both body shapes and any body, JSON or not.
@@ -107,7 +107,8 @@ public enum ResponseClassifier {
     public static func retryAfter(_ headers: [(name: String, value: String)]) -> Double? {
         func number(_ name: String) -> Double? {
             guard let value = headers.last(where: { $0.name.lowercased() == name })?.value,
-                  let number = Double(value.filter { $0 != " " }), number.isFinite, number >= 0 else { return nil }
+                let number = Double(value.filter { $0 != " " }), number.isFinite, number >= 0
+            else { return nil }
             return number
         }
         guard let seconds = number("retry-after-ms").map({ $0 / 1000 }) ?? number("retry-after") else { return nil }

@@ -79,7 +79,7 @@ public struct Schedule: Sendable, Equatable {
     public mutating func takeDueWithLag(now: Double, ahead: Double = 0) -> [(index: Int, lag: Double)] {
         var due: [(index: Int, lag: Double)] = []
         var notYet: [Slot] = []
-        defer { notYet.forEach { push($0) } }
+        defer { for slot in notYet { push(slot) } }
         while let top = heap.first, top.due <= now + ahead {
             popRoot()
             let index = top.index
@@ -145,7 +145,8 @@ public struct Schedule: Sendable, Equatable {
         heap[0] = last
         var parent = 0
         while true {
-            let left = 2 * parent + 1, right = left + 1
+            let left = 2 * parent + 1
+            let right = left + 1
             var smallest = parent
             if left < heap.count, heap[left].due < heap[smallest].due { smallest = left }
             if right < heap.count, heap[right].due < heap[smallest].due { smallest = right }

@@ -1,7 +1,7 @@
-// The actor that owns the schedule and each resource's last outcome, and runs the rounds.
-import Support
 import Config
 import Probe
+// The actor that owns the schedule and each resource's last outcome, and runs the rounds.
+import Support
 
 /// What a scheduler tells its owner: how late each round started, and each finished round.
 /// Called on the scheduler's executor; must not block.
@@ -42,8 +42,10 @@ public actor Scheduler: Service {
     /// few probes rather than once for each. Small beside any interval.
     static let batchWindow = 0.02
 
-    public init(resources: [ResourceConfig], defaultInterval: Duration, clock: any CanaryClock, observer: any ScheduleObserver,
-                runRound: @escaping RoundRunner) {
+    public init(
+        resources: [ResourceConfig], defaultInterval: Duration, clock: any CanaryClock, observer: any ScheduleObserver,
+        runRound: @escaping RoundRunner
+    ) {
         self.resources = resources
         self.generations = Array(repeating: 0, count: resources.count)
         for (index, resource) in resources.enumerated() { indexByName[resource.name] = index }
@@ -59,8 +61,10 @@ public actor Scheduler: Service {
     /// spread over their interval from now, not started all at once; removed ones go, and a
     /// round of theirs still in flight is no verdict. Later rounds use `runRound` and report to
     /// `observer`. Linear in the number of resources (logarithmic per added one).
-    public func apply(resources new: [ResourceConfig], change: ConfigChange, defaultInterval: Duration, observer: any ScheduleObserver,
-                      runRound: @escaping RoundRunner) {
+    public func apply(
+        resources new: [ResourceConfig], change: ConfigChange, defaultInterval: Duration, observer: any ScheduleObserver,
+        runRound: @escaping RoundRunner
+    ) {
         self.runRound = runRound
         self.observer = observer
         for name in change.removedResources {

@@ -1,10 +1,10 @@
+import Auth
+import Config
+import ControlPlane
+import Probe
+import Support
 // The last outcome of every probe and token, kept for logs (what changed), the status page and status.json.
 import Synchronization
-import Support
-import Config
-import Auth
-import Probe
-import ControlPlane
 
 /// What a probe's result changed, for the log.
 public struct ProbeTransition: Sendable, Equatable {
@@ -76,8 +76,9 @@ public final class StatusBoard: Sendable {
         for warning in ConfigLint.warnings(config) { warningsByResource[warning.resource, default: []].append(warning) }
         var state = State(
             resources: config.resources.map { resource in
-                ResourceState(name: resource.name, endpoint: resource.endpoint, credential: resource.credential, modes: AuthMode.modes(of: resource),
-                              warnings: warningsByResource[resource.name] ?? [])
+                ResourceState(
+                    name: resource.name, endpoint: resource.endpoint, credential: resource.credential, modes: AuthMode.modes(of: resource),
+                    warnings: warningsByResource[resource.name] ?? [])
             },
             credentials: config.credentials.map { CredentialState(name: $0.name, type: $0.settings.typeName) })
         state.positions.reserveCapacity(state.resources.count)
@@ -143,10 +144,11 @@ public final class StatusBoard: Sendable {
                 transition.warningsChanged = before != (probe.verdict.reason == .keyAuthDisabled)
                 state.resources[index].warnings.removeAll { $0.check == .keyAuthDisabled }
                 if probe.verdict.reason == .keyAuthDisabled {
-                    state.resources[index].warnings.append(ConfigWarning(
-                        resource: probe.resource, check: .keyAuthDisabled,
-                        message: "the service says local (key) auth is disabled: drop api_key_file/api_key_env for this resource",
-                        line: 0, column: 0))
+                    state.resources[index].warnings.append(
+                        ConfigWarning(
+                            resource: probe.resource, check: .keyAuthDisabled,
+                            message: "the service says local (key) auth is disabled: drop api_key_file/api_key_env for this resource",
+                            line: 0, column: 0))
                 }
             }
             return transition

@@ -1,10 +1,10 @@
+import Config
+import ControlPlane
 // The status page and status.json: one view of the board, rendered as HTML or JSON.
 import JSON
-import Support
 import Log
-import Config
 import Probe
-import ControlPlane
+import Support
 
 /// What the status page shows, computed from the board at one moment.
 public struct StatusView: Sendable {
@@ -34,7 +34,8 @@ public struct StatusView: Sendable {
     }
 
     /// Said on the page, in status.json and by /-/ready while the configuration names no resource.
-    public static let noResourcesNotice = "The configuration names no resources, so nothing is probed: add them under resources: and reload (systemctl reload aoai-canary)."
+    public static let noResourcesNotice =
+        "The configuration names no resources, so nothing is probed: add them under resources: and reload (systemctl reload aoai-canary)."
 
     public var now: Double
     public var version: String
@@ -50,25 +51,36 @@ public struct StatusView: Sendable {
         let facts = board.controlPlane.snapshot
         resources = board.resources.map { resource in
             let controlPlane = facts[resource.name]
-            return Resource(name: resource.name, endpoint: resource.endpoint, credential: resource.credential, divergence: resource.divergence,
-                     warnings: resource.warnings, probes: resource.modes.map { auth in
-                guard let state = resource.probes[auth] else {
-                    return Probe(auth: auth, result: "pending", failure: nil, detail: "no round yet", fix: "", httpStatus: 0, lastProbe: 0, lastSuccess: nil, possiblyPropagating: false)
-                }
-                var fix = state.verdict.failure?.fix ?? ""
-                // Resource Manager's roles, when read, settle it: no covering role is no propagation.
-                let propagating = state.verdict.reason == .permissionDenied && state.deniedSince.map { now - $0 < StatusBoard.propagationWindow } == true
-                    && (controlPlane?.roles == nil || controlPlane?.unreadRoles.isEmpty == false)
-                if propagating {
-                    fix = "Possibly still propagating: role assignments take up to 10 minutes, and the service needs a fresh token to see them. If none was made, assign Cognitive Services OpenAI User."
-                }
-                switch state.verdict {
-                case .success:
-                    return Probe(auth: auth, result: "success", failure: nil, detail: "", fix: "", httpStatus: state.status, lastProbe: state.lastProbe, lastSuccess: state.lastSuccess, possiblyPropagating: false)
-                case .failure(let failure):
-                    return Probe(auth: auth, result: "failure", failure: failure, detail: failure.detail(now: now), fix: fix, httpStatus: state.status, lastProbe: state.lastProbe, lastSuccess: state.lastSuccess, possiblyPropagating: propagating)
-                }
-            }, controlPlane: controlPlane)
+            return Resource(
+                name: resource.name, endpoint: resource.endpoint, credential: resource.credential, divergence: resource.divergence,
+                warnings: resource.warnings,
+                probes: resource.modes.map { auth in
+                    guard let state = resource.probes[auth] else {
+                        return Probe(
+                            auth: auth, result: "pending", failure: nil, detail: "no round yet", fix: "", httpStatus: 0, lastProbe: 0, lastSuccess: nil,
+                            possiblyPropagating: false)
+                    }
+                    var fix = state.verdict.failure?.fix ?? ""
+                    // Resource Manager's roles, when read, settle it: no covering role is no propagation.
+                    let propagating =
+                        state.verdict.reason == .permissionDenied && state.deniedSince.map { now - $0 < StatusBoard.propagationWindow } == true
+                        && (controlPlane?.roles == nil || controlPlane?.unreadRoles.isEmpty == false)
+                    if propagating {
+                        fix =
+                            "Possibly still propagating: role assignments take up to 10 minutes, and the service needs a fresh token to see them. If none was "
+                            + "made, assign Cognitive Services OpenAI User."
+                    }
+                    switch state.verdict {
+                    case .success:
+                        return Probe(
+                            auth: auth, result: "success", failure: nil, detail: "", fix: "", httpStatus: state.status, lastProbe: state.lastProbe,
+                            lastSuccess: state.lastSuccess, possiblyPropagating: false)
+                    case .failure(let failure):
+                        return Probe(
+                            auth: auth, result: "failure", failure: failure, detail: failure.detail(now: now), fix: fix, httpStatus: state.status,
+                            lastProbe: state.lastProbe, lastSuccess: state.lastSuccess, possiblyPropagating: propagating)
+                    }
+                }, controlPlane: controlPlane)
         }
     }
 
@@ -76,14 +88,20 @@ public struct StatusView: Sendable {
     public static func controlPlaneLines(_ facts: ControlPlaneFacts, dataAction: String?) -> [String] {
         var lines: [String] = []
         if let account = facts.account {
-            var parts = ["kind \(account.kind)", "location \(account.location)", "custom subdomain \(account.customSubDomain ?? "none")",
-                         "local auth \(account.localAuthDisabled ? "disabled" : "enabled")"]
+            var parts = [
+                "kind \(account.kind)", "location \(account.location)", "custom subdomain \(account.customSubDomain ?? "none")",
+                "local auth \(account.localAuthDisabled ? "disabled" : "enabled")",
+            ]
             if let access = account.publicNetworkAccess { parts.append("public network access \(access)") }
             if let action = account.networkDefaultAction { parts.append("network rules default \(action)") }
             lines.append("account: " + parts.joined(separator: ", "))
         }
         if let deployments = facts.deployments {
-            lines.append("deployments: " + (deployments.isEmpty ? "none" : deployments.map { "\($0.name) (\([$0.model, $0.version].compactMap { $0 }.joined(separator: " ")))" }.joined(separator: ", ")))
+            lines.append(
+                "deployments: "
+                    + (deployments.isEmpty
+                        ? "none"
+                        : deployments.map { "\($0.name) (\([$0.model, $0.version].compactMap { $0 }.joined(separator: " ")))" }.joined(separator: ", ")))
         }
         if facts.roles != nil { lines.append("roles of \(facts.principal ?? "the principal"): \(facts.heldRoles)") }
         if let dataAction, let granted = facts.dataActionGranted(dataAction) {
@@ -98,7 +116,9 @@ public struct StatusView: Sendable {
     /// A failure's evidence, field by field, for status.json.
     static func json(_ evidence: Evidence) -> JSONValue {
         func role(_ role: RoleEvidence.Role) -> JSONValue {
-            .object([("role", .string(role.name)), ("scope", .string(role.scope)), ("assigned_at", time(role.assignedAt)), ("data_plane", .bool(role.grantsData))])
+            .object([
+                ("role", .string(role.name)), ("scope", .string(role.scope)), ("assigned_at", time(role.assignedAt)), ("data_plane", .bool(role.grantsData)),
+            ])
         }
         var token = JSONValue.null
         if let claims = evidence.token {
@@ -153,47 +173,74 @@ public struct StatusView: Sendable {
             ("version", .string(version)),
             ("ready", .bool(notReady == nil)),
             ("notice", string(notReady)),
-            ("resources", .array(resources.map { resource in
-                .object([
-                    ("name", .string(resource.name)),
-                    ("endpoint", .string(resource.endpoint)),
-                    ("credential", string(resource.credential)),
-                    ("divergence", .bool(resource.divergence)),
-                    ("warnings", .array(resource.warnings.map { .object([("check", .string($0.check.rawValue)), ("message", .string($0.message))]) })),
-                    ("control_plane", resource.controlPlane.map { facts in
+            (
+                "resources",
+                .array(
+                    resources.map { resource in
                         .object([
-                            ("arm_id", .string(facts.armID.description)),
-                            ("read_at", time(facts.readAt)),
-                            ("kind", string(facts.account?.kind)),
-                            ("location", string(facts.account?.location)),
-                            ("custom_subdomain", string(facts.account?.customSubDomain)),
-                            ("local_auth_disabled", facts.account.map { .bool($0.localAuthDisabled) } ?? .null),
-                            ("public_network_access", string(facts.account?.publicNetworkAccess)),
-                            ("deployments", facts.deployments.map { .array($0.map { .object([("name", .string($0.name)), ("model", string($0.model)), ("version", string($0.version))]) }) } ?? .null),
-                            ("principal", string(facts.principal)),
-                            ("roles", facts.roles.map { .array($0.map { role in .object([
-                                ("role", .string(role.roleName)), ("role_id", .string(role.roleID)), ("scope", .string(role.scope)),
-                                ("assigned_at", time(role.createdOn)), ("data_plane", .bool(role.grantsData)),
-                            ]) }) } ?? .null),
-                            ("problems", .array(facts.problems.map(JSONValue.string))),
+                            ("name", .string(resource.name)),
+                            ("endpoint", .string(resource.endpoint)),
+                            ("credential", string(resource.credential)),
+                            ("divergence", .bool(resource.divergence)),
+                            ("warnings", .array(resource.warnings.map { .object([("check", .string($0.check.rawValue)), ("message", .string($0.message))]) })),
+                            (
+                                "control_plane",
+                                resource.controlPlane.map { facts in
+                                    .object([
+                                        ("arm_id", .string(facts.armID.description)),
+                                        ("read_at", time(facts.readAt)),
+                                        ("kind", string(facts.account?.kind)),
+                                        ("location", string(facts.account?.location)),
+                                        ("custom_subdomain", string(facts.account?.customSubDomain)),
+                                        ("local_auth_disabled", facts.account.map { .bool($0.localAuthDisabled) } ?? .null),
+                                        ("public_network_access", string(facts.account?.publicNetworkAccess)),
+                                        (
+                                            "deployments",
+                                            facts.deployments.map {
+                                                .array(
+                                                    $0.map {
+                                                        .object([("name", .string($0.name)), ("model", string($0.model)), ("version", string($0.version))])
+                                                    })
+                                            } ?? .null
+                                        ),
+                                        ("principal", string(facts.principal)),
+                                        (
+                                            "roles",
+                                            facts.roles.map {
+                                                .array(
+                                                    $0.map { role in
+                                                        .object([
+                                                            ("role", .string(role.roleName)), ("role_id", .string(role.roleID)), ("scope", .string(role.scope)),
+                                                            ("assigned_at", time(role.createdOn)), ("data_plane", .bool(role.grantsData)),
+                                                        ])
+                                                    })
+                                            } ?? .null
+                                        ),
+                                        ("problems", .array(facts.problems.map(JSONValue.string))),
+                                    ])
+                                } ?? .null
+                            ),
+                            ("probes", .array(resource.probes.map { Self.json($0, now: now) })),
                         ])
-                    } ?? .null),
-                    ("probes", .array(resource.probes.map { Self.json($0, now: now) })),
-                ])
-            })),
-            ("credentials", .array(credentials.map { credential in
-                .object([
-                    ("name", .string(credential.name)),
-                    ("type", .string(credential.type)),
-                    ("source", string(credential.source)),
-                    ("object_id", string(credential.objectID)),
-                    ("tenant_id", string(credential.tenantID)),
-                    ("expires_at", time(credential.expiresOn)),
-                    ("expires_in_seconds", credential.expiresOn.map { .int(($0 - now).rounded(.down).clampedInt) } ?? .null),
-                    ("refresh_at", time(credential.refreshAt)),
-                    ("last_error", string(credential.lastError)),
-                ])
-            })),
+                    })
+            ),
+            (
+                "credentials",
+                .array(
+                    credentials.map { credential in
+                        .object([
+                            ("name", .string(credential.name)),
+                            ("type", .string(credential.type)),
+                            ("source", string(credential.source)),
+                            ("object_id", string(credential.objectID)),
+                            ("tenant_id", string(credential.tenantID)),
+                            ("expires_at", time(credential.expiresOn)),
+                            ("expires_in_seconds", credential.expiresOn.map { .int(($0 - now).rounded(.down).clampedInt) } ?? .null),
+                            ("refresh_at", time(credential.refreshAt)),
+                            ("last_error", string(credential.lastError)),
+                        ])
+                    })
+            ),
         ])
         return document.rendered + "\n"
     }
@@ -210,11 +257,17 @@ public struct StatusView: Sendable {
                     let badge = resource.divergence ? " <span class=\"badge\">key works, Entra ID fails</span>" : ""
                     var warnings = resource.warnings.map { "<div class=\"warn\">⚠ \(escape($0.message))</div>" }.joined()
                     if let facts = resource.controlPlane {
-                        warnings += "<div class=\"endpoint\">Resource Manager: " + Self.controlPlaneLines(facts, dataAction: nil).map(escape).joined(separator: "<br>") + "</div>"
+                        warnings +=
+                            "<div class=\"endpoint\">Resource Manager: " + Self.controlPlaneLines(facts, dataAction: nil).map(escape).joined(separator: "<br>")
+                            + "</div>"
                     }
-                    rows += "<th rowspan=\"\(resource.probes.count)\" scope=\"rowgroup\">\(escape(resource.name))\(badge)<div class=\"endpoint\">\(escape(resource.endpoint))</div>\(warnings)</th>"
+                    rows +=
+                        "<th rowspan=\"\(resource.probes.count)\" scope=\"rowgroup\">\(escape(resource.name))\(badge)<div "
+                        + "class=\"endpoint\">\(escape(resource.endpoint))</div>\(warnings)</th>"
                 }
-                let result = probe.result == "success" ? "<span class=\"ok\">✔ success</span>"
+                let result =
+                    probe.result == "success"
+                    ? "<span class=\"ok\">✔ success</span>"
                     : probe.result == "failure" ? "<span class=\"bad\">✘ \(escape(probe.reason?.rawValue ?? "failure"))</span>" : "pending"
                 let propagating = probe.possiblyPropagating ? "<div class=\"note\">possibly propagating</div>" : ""
                 rows += "<td>\(probe.auth == .apiKey ? "API key" : "Entra ID")</td>"
@@ -227,49 +280,51 @@ public struct StatusView: Sendable {
         var tokens = ""
         for credential in credentials {
             let expiry = credential.expiresOn.map { $0 > now ? "in \(duration($0 - now))" : "expired \(duration(now - $0)) ago" } ?? "no token yet"
-            tokens += "<tr><th scope=\"row\">\(escape(credential.name))</th><td>\(escape(credential.type))\(credential.source.map { $0 == credential.type ? "" : " (" + escape($0) + ")" } ?? "")</td>"
+            let source = credential.source.map { $0 == credential.type ? "" : " (" + escape($0) + ")" } ?? ""
+            tokens += "<tr><th scope=\"row\">\(escape(credential.name))</th><td>\(escape(credential.type))\(source)</td>"
             tokens += "<td>\(escape(credential.objectID ?? "–"))</td><td>\(escape(expiry))</td>"
             tokens += "<td>\(credential.lastError.map { "<span class=\"bad\">\(escape($0))</span>" } ?? "–")</td></tr>\n"
         }
         return """
-        <!DOCTYPE html>
-        <html lang="en"><head><meta charset="utf-8">
-        <meta name="viewport" content="width=device-width, initial-scale=1">
-        <meta http-equiv="refresh" content="30">
-        <title>aoai-canary status</title>
-        <style>
-        body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;padding:1em;color:#1b1f24;background:#f6f8fa}
-        h1{font-size:1.3em;margin:0 0 .2em}h2{font-size:1.1em;margin:1.4em 0 .4em}
-        .sub{color:#57606a;font-size:.9em;margin-bottom:1em}
-        .wrap{overflow-x:auto}
-        table{border-collapse:collapse;width:100%;background:#fff;font-size:.9em}
-        th,td{border:1px solid #d0d7de;padding:.4em .5em;text-align:left;vertical-align:top}
-        thead th{background:#eaeef2}
-        tr.diverged td,tr.diverged th{background:#fff3cd}
-        tr.failed td{background:#fff5f5}
-        .ok{color:#1a7f37;font-weight:600}.bad{color:#cf222e;font-weight:600}
-        .badge{display:inline-block;background:#cf222e;color:#fff;border-radius:1em;padding:0 .6em;font-size:.8em;font-weight:600}
-        .endpoint,.detail{color:#57606a;font-size:.85em;font-weight:normal;word-break:break-all}
-        .warn{color:#9a6700;font-size:.85em;font-weight:normal}.note{color:#9a6700;font-size:.85em}
-        a{color:#0969da}code{font-size:.9em;background:#eaeef2;border-radius:3px;padding:0 .2em;word-break:break-all}
-        </style></head>
-        <body>
-        <h1>aoai-canary status</h1>
-        <div class="sub">\(escape(Timestamp.iso8601(wallSeconds: now))) · version \(escape(version)) · <a href="/metrics">metrics</a> · <a href="/status.json">status.json</a> · refreshes every 30 s</div>
-        \(notReady.map { "<p class=\"warn\" role=\"alert\">⚠ \(escape($0))</p>" } ?? "")
-        <h2>Resources</h2>
-        <div class="wrap"><table>
-        <thead><tr><th>Resource</th><th>Auth</th><th>Last result</th><th>Fix</th><th>Last success</th></tr></thead>
-        <tbody>
-        \(rows)</tbody></table></div>
-        <h2>Tokens</h2>
-        <div class="wrap"><table>
-        <thead><tr><th>Credential</th><th>Type</th><th>Object id</th><th>Token expires</th><th>Last error</th></tr></thead>
-        <tbody>
-        \(tokens)</tbody></table></div>
-        </body></html>
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8">
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <meta http-equiv="refresh" content="30">
+            <title>aoai-canary status</title>
+            <style>
+            body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;padding:1em;color:#1b1f24;background:#f6f8fa}
+            h1{font-size:1.3em;margin:0 0 .2em}h2{font-size:1.1em;margin:1.4em 0 .4em}
+            .sub{color:#57606a;font-size:.9em;margin-bottom:1em}
+            .wrap{overflow-x:auto}
+            table{border-collapse:collapse;width:100%;background:#fff;font-size:.9em}
+            th,td{border:1px solid #d0d7de;padding:.4em .5em;text-align:left;vertical-align:top}
+            thead th{background:#eaeef2}
+            tr.diverged td,tr.diverged th{background:#fff3cd}
+            tr.failed td{background:#fff5f5}
+            .ok{color:#1a7f37;font-weight:600}.bad{color:#cf222e;font-weight:600}
+            .badge{display:inline-block;background:#cf222e;color:#fff;border-radius:1em;padding:0 .6em;font-size:.8em;font-weight:600}
+            .endpoint,.detail{color:#57606a;font-size:.85em;font-weight:normal;word-break:break-all}
+            .warn{color:#9a6700;font-size:.85em;font-weight:normal}.note{color:#9a6700;font-size:.85em}
+            a{color:#0969da}code{font-size:.9em;background:#eaeef2;border-radius:3px;padding:0 .2em;word-break:break-all}
+            </style></head>
+            <body>
+            <h1>aoai-canary status</h1>
+            <div class="sub">\(escape(Timestamp.iso8601(wallSeconds: now))) · version \(escape(version)) · <a href="/metrics">metrics</a> · <a \
+            href="/status.json">status.json</a> · refreshes every 30 s</div>
+            \(notReady.map { "<p class=\"warn\" role=\"alert\">⚠ \(escape($0))</p>" } ?? "")
+            <h2>Resources</h2>
+            <div class="wrap"><table>
+            <thead><tr><th>Resource</th><th>Auth</th><th>Last result</th><th>Fix</th><th>Last success</th></tr></thead>
+            <tbody>
+            \(rows)</tbody></table></div>
+            <h2>Tokens</h2>
+            <div class="wrap"><table>
+            <thead><tr><th>Credential</th><th>Type</th><th>Object id</th><th>Token expires</th><th>Last error</th></tr></thead>
+            <tbody>
+            \(tokens)</tbody></table></div>
+            </body></html>
 
-        """
+            """
     }
 
     func ago(_ seconds: Double) -> String { "\(duration(seconds)) ago" }

@@ -1,6 +1,6 @@
+import Posix
 // Time as the agent sees it: injected, so tests drive schedules and token expiry without sleeping.
 import Synchronization
-import Posix
 
 /// Two readings of time and a way to wait.
 public protocol CanaryClock: Sendable {

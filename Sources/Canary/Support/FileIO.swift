@@ -71,7 +71,7 @@ public enum FileIO {
     public static func makeDirectory(_ path: String) throws(FileReadError) {
         do throws(Errno) {
             try System.makeDirectory(path, mode: 0o700)
-        } catch where error == .fileExists {
+        } catch  where error == .fileExists {
         } catch {
             throw FileReadError(errno: error.code)
         }

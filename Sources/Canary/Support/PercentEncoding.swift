@@ -10,7 +10,7 @@ func percentEncoded(_ text: String, plusForSpace: Bool = false, uppercase: Bool 
     for byte in text.utf8 {
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-             UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+            UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
             bytes.append(byte)
         case UInt8(ascii: " ") where plusForSpace:
             bytes.append(UInt8(ascii: "+"))

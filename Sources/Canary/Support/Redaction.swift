@@ -31,7 +31,8 @@ public enum Redaction {
         // An upstream may echo a secret percent-encoded (as it was sent in a form), or cut by a
         // character or two at the start: those forms are secrets too.
         if secret.utf8.count <= 512 {
-            for encoded in Set([percentEncoded(secret), percentEncoded(secret, plusForSpace: true), percentEncoded(secret, uppercase: false)]) where encoded != secret {
+            for encoded in Set([percentEncoded(secret), percentEncoded(secret, plusForSpace: true), percentEncoded(secret, uppercase: false)])
+            where encoded != secret {
                 rememberExactly(encoded)
             }
             for offset in 1...3 where secret.count - offset >= prefixLength {

@@ -96,7 +96,10 @@ public final class RequestQueue<Element: Sendable>: Sendable {
     public func close() -> [Element] {
         let (items, waiter) = state.withLock { state -> ([Element], CheckedContinuation<Element?, Never>?) in
             state.closed = true
-            defer { state.items.removeAll(); state.waiter = nil }
+            defer {
+                state.items.removeAll()
+                state.waiter = nil
+            }
             return (state.items, state.waiter)
         }
         waiter?.resume(returning: nil)

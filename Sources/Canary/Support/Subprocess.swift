@@ -77,7 +77,9 @@ package enum Subprocess {
         }
     }
 
-    private static func runBlocking(_ path: String, _ arguments: [String], timeoutSeconds: Double, child: ChildProcess) -> Result<SubprocessResult, SubprocessError> {
+    private static func runBlocking(_ path: String, _ arguments: [String], timeoutSeconds: Double, child: ChildProcess) -> Result<
+        SubprocessResult, SubprocessError
+    > {
         spawnLock.withLock { _ in spawn(path, arguments, child: child) }.flatMap { pipes in
             collect(pipes, timeoutSeconds: timeoutSeconds, child: child)
         }
@@ -95,7 +97,8 @@ package enum Subprocess {
         do throws(Errno) {
             errPipe = try System.makePipe()
         } catch {
-            System.close(outPipe.read); System.close(outPipe.write)
+            System.close(outPipe.read)
+            System.close(outPipe.write)
             return .failure(.launchFailed(path: path, errno: error.code))
         }
         let spawned = Result { () throws(Errno) in
@@ -108,12 +111,15 @@ package enum Subprocess {
             child.started(pid)
             return .success((pid, outPipe.read, errPipe.read))
         case .failure(let error):
-            System.close(outPipe.read); System.close(errPipe.read)
+            System.close(outPipe.read)
+            System.close(errPipe.read)
             return .failure(.launchFailed(path: path, errno: error.code))
         }
     }
 
-    private static func collect(_ pipes: (pid: Int32, out: Int32, err: Int32), timeoutSeconds: Double, child: ChildProcess) -> Result<SubprocessResult, SubprocessError> {
+    private static func collect(_ pipes: (pid: Int32, out: Int32, err: Int32), timeoutSeconds: Double, child: ChildProcess) -> Result<
+        SubprocessResult, SubprocessError
+    > {
         let pid = pipes.pid
 
         var outputs: [[UInt8]] = [[], []]
@@ -122,7 +128,10 @@ package enum Subprocess {
         var timedOut = false
         while open.contains(where: { $0 >= 0 }) {
             let remaining = deadline - SystemClock().monotonicSeconds
-            if remaining <= 0 { timedOut = true; break }
+            if remaining <= 0 {
+                timedOut = true
+                break
+            }
             // Killed on cancellation; a grandchild may still hold the pipes, so stop reading too.
             if child.isCancelled { break }
             guard let ready = try? System.pollReadable(open, milliseconds: Int32(min(remaining, 1) * 1000) + 1) else { break }
@@ -143,9 +152,10 @@ package enum Subprocess {
         child.reaped()
         if timedOut { return .failure(.timedOut(seconds: timeoutSeconds)) }
         if child.isCancelled { return .failure(.cancelled) }
-        return .success(SubprocessResult(
-            status: exitStatus,
-            stdout: String(decoding: outputs[0], as: UTF8.self),
-            stderr: String(decoding: outputs[1], as: UTF8.self)))
+        return .success(
+            SubprocessResult(
+                status: exitStatus,
+                stdout: String(decoding: outputs[0], as: UTF8.self),
+                stderr: String(decoding: outputs[1], as: UTF8.self)))
     }
 }
