@@ -1,5 +1,6 @@
-import Agent
 // What each subcommand does, given its parsed options.
+import Agent
+
 import AzureSimulator
 import CProcess
 import Config

@@ -1,6 +1,7 @@
+// `aoai-canary diagnose`: the checklist for every resource, as text or JSON.
 import Config
 import Diagnose
-// `aoai-canary diagnose`: the checklist for every resource, as text or JSON.
+
 import HTTPClient
 import JSON
 import Support

@@ -3,7 +3,6 @@
 import AzureSimulator
 import Dispatch
 import HTTPServer
-import Journal
 import Support
 
 #if canImport(Glibc)

@@ -1,6 +1,7 @@
+// `aoai-canary token`: one acquisition, printed as "who is this token for".
 import Auth
 import Config
-// `aoai-canary token`: one acquisition, printed as "who is this token for".
+
 import HTTPClient
 import Log
 import Support

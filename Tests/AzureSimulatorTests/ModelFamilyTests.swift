@@ -1,10 +1,10 @@
+// The data plane as today's Azure answers: model families and their rules, the v1 API, path
+// endpoints, streaming, Azure's headers and 429 variants, and HTTPS with discovery for MSAL.
 import Crypto
 import Foundation
 import HTTPClient
 import Testing
 
-// The data plane as today's Azure answers: model families and their rules, the v1 API, path
-// endpoints, streaming, Azure's headers and 429 variants, and HTTPS with discovery for MSAL.
 @testable import AzureSimulator
 
 @Suite struct ModelFamilyTests {

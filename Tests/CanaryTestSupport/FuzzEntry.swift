@@ -1,7 +1,8 @@
-import Agent
-import Auth
 // The parsers of outside input behind one entry, for the libFuzzer harness (`make fuzz`) and for
 // replaying the inputs it once crashed on (Tests/Fuzz/Regressions, in `make test`).
+import Agent
+import Auth
+
 import AzureSimulator
 import Config
 import Dispatch

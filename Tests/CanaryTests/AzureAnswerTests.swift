@@ -1,5 +1,6 @@
-import Foundation
 // docs/azure-answers.md as fixtures: every real answer recorded there gets the reason it names.
+import Foundation
+
 import JSON
 import Testing
 

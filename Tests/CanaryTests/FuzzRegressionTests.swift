@@ -1,5 +1,6 @@
-import CanaryTestSupport
 // Replays what the fuzzer once crashed on (Tests/Fuzz/Regressions/<target>/) and its seeds.
+import CanaryTestSupport
+
 import Foundation
 import Testing
 

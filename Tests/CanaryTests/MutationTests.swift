@@ -1,7 +1,8 @@
-import HTTPServer
 // Mutated inputs through every parser that reads the outside world: none may trap. Seeds mutated
 // at random with a fixed generator, so a failure replays; coverage-guided search is `make fuzz`'s
 // (Tests/Fuzz), and its fixed-seed run is part of `make test`.
+import HTTPServer
+
 import JSON
 import Testing
 

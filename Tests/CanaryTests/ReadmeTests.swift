@@ -1,6 +1,7 @@
+// The README and the reference in docs/ state facts the code defines; these tests keep them in step.
 import Auth
 import Config
-// The README and the reference in docs/ state facts the code defines; these tests keep them in step.
+
 import Foundation
 import Metrics
 import Probe

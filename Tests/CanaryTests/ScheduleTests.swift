@@ -1,5 +1,6 @@
-import CanaryTestSupport
 // The timetable and the scheduler loop, driven by a manual clock: no sleeping.
+import CanaryTestSupport
+
 import Synchronization
 import Testing
 

@@ -1,5 +1,6 @@
-import CanaryTestSupport
 // The sources' own logic against small loopback peers: IMDS retries, Arc's checks, assertions, file re-reads.
+import CanaryTestSupport
+
 import Crypto
 import Foundation
 import HTTPClient

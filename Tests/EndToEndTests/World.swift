@@ -1,5 +1,6 @@
-import Agent
 // A simulated Azure plus an in-process agent configured for it, through the real config loader.
+import Agent
+
 import AzureSimulator
 import CanaryTestSupport
 import Config

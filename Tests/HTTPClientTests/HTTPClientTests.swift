@@ -1,6 +1,7 @@
-import CCurl
 // The HTTP client module against a real server on loopback: answers, limits, timeouts, and
 // options libcurl refuses.
+import CCurl
+
 import Foundation
 import HTTPServer
 import Testing

@@ -1,7 +1,8 @@
+// The running agent: one HTTP client, token caches, the scheduler, metrics and the endpoint, wired.
 import Auth
 import Config
 import ControlPlane
-// The running agent: one HTTP client, token caches, the scheduler, metrics and the endpoint, wired.
+
 import HTTPClient
 import HTTPServer
 import Log

@@ -1,11 +1,12 @@
-import Auth
-import Config
-import ControlPlane
 // The control plane beside the probes: reads Resource Manager's facts about every resource with
 // an `arm_id` on its interval, and at once when a resource's Entra ID canary starts failing; uses
 // them to name what the data plane cannot (a role still propagating, the roles the principal
 // holds). It never delays or fails a probe: it runs on its own task, and a probe only reads the
 // facts already there.
+import Auth
+import Config
+import ControlPlane
+
 import HTTPClient
 import Log
 import Metrics

@@ -1,9 +1,10 @@
-import Auth
-import Config
-import ControlPlane
 // The resources the agent probes: those the file lists, plus those discovery finds, less those
 // of other shards. Discovery runs beside the schedule and hands a changed set to the supervisor,
 // which applies it as it applies a reload (counters and schedules of what stays carry over).
+import Auth
+import Config
+import ControlPlane
+
 import HTTPClient
 import Log
 import Support

@@ -1,5 +1,6 @@
-import Auth
 // Turns outcomes into metrics, status and log entries: the scheduler's and token caches' observer.
+import Auth
+
 import Log
 import Metrics
 import Probe

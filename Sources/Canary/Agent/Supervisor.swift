@@ -1,10 +1,11 @@
+// Runs the agent and swaps it on reload: a bad configuration is refused and the old one keeps running.
 import Config
 import Endpoint
 import Log
 import Metrics
 import Status
 import Support
-// Runs the agent and swaps it on reload: a bad configuration is refused and the old one keeps running.
+
 import Synchronization
 
 /// The agent in service now, readable from the HTTP server's threads.

@@ -1,5 +1,6 @@
-import Config
 // Tokens from the Azure CLI's logged-in account: `az account get-access-token`.
+import Config
+
 import JSON
 import Posix
 import Support

@@ -1,5 +1,6 @@
-import Config
 // The client credentials flow with a client secret.
+import Config
+
 import HTTPClient
 
 /// Gets tokens for an app registration with its client id and secret.

@@ -1,5 +1,6 @@
-import Config
 // Managed identity: Azure VM IMDS (with its documented retries), App Service, and Azure Arc.
+import Config
+
 import HTTPClient
 import JSON
 import Support

@@ -1,5 +1,6 @@
-import Config
 // What every credential type provides: a way to acquire a fresh token, and its material's expiry.
+import Config
+
 import HTTPClient
 import Support
 

@@ -1,6 +1,5 @@
-import Config
 // From a credential's settings to the TokenSource that implements its flow.
-import Crypto
+import Config
 
 /// Builds token sources; the one place that maps each credential type to its implementation.
 public enum TokenSourceFactory {

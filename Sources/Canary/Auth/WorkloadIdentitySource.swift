@@ -1,5 +1,6 @@
-import Config
 // Kubernetes workload identity: the projected service-account token, exchanged at Entra ID.
+import Config
+
 import HTTPClient
 import Posix
 import Support

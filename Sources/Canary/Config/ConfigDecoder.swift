@@ -1,5 +1,6 @@
-import Support
 // Strict decoding of the YAML node tree into CanaryConfig, collecting every error with its place.
+import Support
+
 import YAML
 
 /// Where secrets and relative paths come from while decoding.

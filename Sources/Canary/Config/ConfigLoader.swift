@@ -1,5 +1,6 @@
-import Support
 // Reading a configuration file from disk: parse, decode, validate, read the secrets.
+import Support
+
 import YAML
 
 /// Loads and validates configuration files.

@@ -1,7 +1,8 @@
-import Posix
 // How the systemd service will see its files: as its own user, through its unit's LoadCredential=
 // and sandbox. `check-config` run by root reads the service's configuration through this, so that
 // OK means the service can read everything it names.
+import Posix
+
 import Support
 
 /// The service's user and the credentials its unit hands over.

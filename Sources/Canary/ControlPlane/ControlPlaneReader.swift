@@ -1,8 +1,9 @@
-import Auth
-import Config
 // Reading one resource's facts from Azure Resource Manager: the account, its deployments, the
 // principal's role assignments (expanded through their definitions) and, when the reader is that
 // principal, its own permissions.
+import Auth
+import Config
+
 import HTTPClient
 import HTTPServer
 import JSON

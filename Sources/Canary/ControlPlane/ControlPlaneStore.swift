@@ -1,5 +1,6 @@
-import Config
 // Resource Manager's last word on each resource, kept apart from the status page.
+import Config
+
 import Synchronization
 
 /// The control-plane monitor's facts, by resource: the monitor writes them after each pass, and

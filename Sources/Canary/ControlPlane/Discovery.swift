@@ -1,6 +1,7 @@
-import Config
 // Finding resources through Resource Manager: the accounts of a subscription (or resource group)
 // whose kind and tags match, turned into resources to probe like listed ones.
+import Config
+
 import JSON
 import Support
 

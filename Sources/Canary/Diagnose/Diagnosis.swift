@@ -1,7 +1,8 @@
+// `aoai-canary diagnose`: the five troubleshooting steps of the 401 question, walked for each resource.
 import Auth
 import Config
 import ControlPlane
-// `aoai-canary diagnose`: the five troubleshooting steps of the 401 question, walked for each resource.
+
 import HTTPClient
 import JSON
 import Log

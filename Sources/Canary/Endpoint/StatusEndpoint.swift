@@ -1,5 +1,6 @@
-import Config
 // The agent's HTTP endpoint: /metrics, /-/healthy, /-/ready, the status page and status.json.
+import Config
+
 import HTTPServer
 import Metrics
 import Schedule

@@ -1,6 +1,7 @@
-import Config
 // The metrics endpoint's door: basic auth from `--web.config.file`, checked before any route runs
 // (client certificates are the HTTP server's, checked before this).
+import Config
+
 import Crypto
 import Dispatch
 import FoundationEssentials

@@ -1,5 +1,6 @@
-import Auth
 // The agent's metric families: names, HELP texts, labels and buckets in one place.
+import Auth
+
 import Config
 import ControlPlane
 import Probe

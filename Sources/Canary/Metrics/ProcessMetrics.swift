@@ -1,6 +1,7 @@
+// The standard process_* metrics, read from /proc at scrape time.
 import Config
 import Posix
-// The standard process_* metrics, read from /proc at scrape time.
+
 import Support
 
 /// Reads this process's CPU, memory, start time and descriptors the way client_golang does.

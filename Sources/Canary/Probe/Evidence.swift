@@ -1,8 +1,9 @@
-import Auth
-import Log
 // What a failed probe rests on, as values: the answer, the token sent, the names the service gave
 // and Resource Manager's roles. Text is made of it once, by `ProbeFailure.detail(now:)`, at the
 // edges that show it (the status page, the log line, `diagnose`).
+import Auth
+import Log
+
 import Support
 
 /// A probe's verdict: success, or a reason with its evidence.

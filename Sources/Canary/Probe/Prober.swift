@@ -1,6 +1,7 @@
+// Making the canary calls: the request for a resource, and the paired round of key and token calls.
 import Auth
 import Config
-// Making the canary calls: the request for a resource, and the paired round of key and token calls.
+
 import HTTPClient
 import HTTPServer
 import Support

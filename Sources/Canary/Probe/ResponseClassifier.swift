@@ -1,5 +1,6 @@
-import Auth
 // Turns an Azure OpenAI answer, or the lack of one, into success or a named failure reason.
+import Auth
+
 import HTTPClient
 import JSON
 import Support

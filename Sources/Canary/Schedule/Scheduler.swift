@@ -1,6 +1,7 @@
+// The actor that owns the schedule and each resource's last outcome, and runs the rounds.
 import Config
 import Probe
-// The actor that owns the schedule and each resource's last outcome, and runs the rounds.
+
 import Support
 
 /// What a scheduler tells its owner: how late each round started, and each finished round.

@@ -1,9 +1,10 @@
+// The last outcome of every probe and token, kept for logs (what changed), the status page and status.json.
 import Auth
 import Config
 import ControlPlane
 import Probe
 import Support
-// The last outcome of every probe and token, kept for logs (what changed), the status page and status.json.
+
 import Synchronization
 
 /// What a probe's result changed, for the log.

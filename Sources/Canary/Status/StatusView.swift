@@ -1,6 +1,7 @@
+// The status page and status.json: one view of the board, rendered as HTML or JSON.
 import Config
 import ControlPlane
-// The status page and status.json: one view of the board, rendered as HTML or JSON.
+
 import JSON
 import Log
 import Probe

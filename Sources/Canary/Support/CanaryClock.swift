@@ -1,5 +1,6 @@
-import Posix
 // Time as the agent sees it: injected, so tests drive schedules and token expiry without sleeping.
+import Posix
+
 import Synchronization
 
 /// Two readings of time and a way to wait.
