@@ -67,7 +67,7 @@ import Testing
             \(controlPlane)
             credentials:
               app: {type: client_secret, tenant_id: 8a1f6b3e-0d2c-4c7a-9b5e-2f4d6a8c0e11, client_id: 3c9e2a71-5b4d-4e8f-a6c2-7d1b9e0f4a22, client_secret_env: \
-              S, authority: "\(authority)"}
+            S, authority: "\(authority)"}
             resources:
               - {name: r, endpoint: "https://r.openai.azure.com/", deployment: d, credential: app, arm_id: "\(armID)"}
             """
@@ -233,7 +233,7 @@ import Testing
               - {name: embed, endpoint: "https://a.openai.azure.com/", deployment: text-embedding-3-small, probe: embeddings, api_key_env: KEY}
               - {name: respond, endpoint: "https://a.openai.azure.com/", deployment: gpt-4o-mini, probe: responses, api_key_env: KEY}
               - {name: respond-dated, endpoint: "https://a.openai.azure.com/", deployment: gpt-4o-mini, probe: responses, api_version: 2025-04-01-preview, \
-              api_key_env: KEY}
+            api_key_env: KEY}
               - {name: models, endpoint: "https://a.openai.azure.com/", probe: models, api_key_env: KEY}
             """
         let config = try ConfigLoader.decode(text, file: "inline.yaml", environment: ConfigEnvironment(variables: ["KEY": "k"], configDirectory: directory))

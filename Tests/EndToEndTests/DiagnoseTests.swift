@@ -27,14 +27,14 @@ func normalised(_ text: String) -> String {
                  http://no-role.openai.localhost:PORT/: the resource's own host, no extra path
           [FAIL] 3. Principal and data action
                  object id dddddddd-0000-4000-8000-000000000004, app id cccccccc-0000-4000-8000-000000000003, tenant aaaaaaaa-0000-4000-8000-000000000001 \
-                 (from client_secret)
+        (from client_secret)
                  the Entra ID call fails: permission_denied: principal dddddddd-0000-4000-8000-000000000004 lacks the data action \
-                 Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action (HTTP 401 PermissionDenied)
+        Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action (HTTP 401 PermissionDenied)
                  fix: assign the role "Cognitive Services OpenAI User" to object id dddddddd-0000-4000-8000-000000000004 at the resource's scope; a new \
-                 assignment takes up to 10 minutes, and a fresh token is needed to see it
+        assignment takes up to 10 minutes, and a fresh token is needed to see it
                    az role assignment create --role "Cognitive Services OpenAI User" --assignee-object-id dddddddd-0000-4000-8000-000000000004 \
-                   --assignee-principal-type ServicePrincipal --scope \
-                   /subscriptions/<subscription-id>/resourceGroups/<resource-group>/providers/Microsoft.CognitiveServices/accounts/<account-name>
+        --assignee-principal-type ServicePrincipal --scope \
+        /subscriptions/<subscription-id>/resourceGroups/<resource-group>/providers/Microsoft.CognitiveServices/accounts/<account-name>
           [PASS] 4. Token version and times
                  version 2.0
                  issued TIME
