@@ -51,7 +51,7 @@ let package = Package(
         .target(name: "Agent", dependencies: ["Diagnose", "Endpoint", "HTTPClient", "HTTPServer"], path: "Sources/Canary/Agent"),
 
         // The fake Azure the agent is tested against.
-        .target(name: "AzureSimulator", dependencies: ["HTTPServer", "JSON", "Crypto"]),
+        .target(name: "AzureSimulator", dependencies: ["HTTPServer", "JSON", "Crypto", "Posix"]),
 
         .executableTarget(name: "aoai-canary", dependencies: ["Agent", "AzureSimulator", "CBuildInfo", "CProcess", "Journal", "HTTPServer"]),
 

@@ -2,11 +2,8 @@
 import Crypto
 import FoundationEssentials
 import HTTPServer
+import Posix
 import Synchronization
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Why the simulator could not start.
 public enum AzureSimulatorError: Error, CustomStringConvertible, Equatable {
@@ -16,7 +13,7 @@ public enum AzureSimulatorError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .cannotCreateArcKeyDirectory(let path, let errno):
-            return "cannot create the Arc key directory \(path): \(String(cString: strerror(errno)))"
+            return "cannot create the Arc key directory \(path): \(Errno(code: errno))"
         }
     }
 }
@@ -57,7 +54,7 @@ public final class AzureSimulator: Sendable {
                 core.handle(request)
             }
         } catch {
-            if ownsDirectory { rmdir(directory) }
+            if ownsDirectory { try? System.removeDirectory(directory) }
             throw error
         }
         core.port.store(server.boundAddress.port, ordering: .relaxed)
@@ -232,15 +229,13 @@ public final class AzureSimulator: Sendable {
         core.markStopping()
         server.stop()
         core.removeArcKeyFiles()
-        if ownsArcKeyDirectory { rmdir(core.arcKeyDirectory) }
+        if ownsArcKeyDirectory { try? System.removeDirectory(core.arcKeyDirectory) }
     }
 
     /// `path` made absolute against the working directory, as a `realm` must be.
     private static func absolutePath(_ path: String) -> String {
         guard !path.hasPrefix("/") else { return path }
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        guard getcwd(&buffer, buffer.count) != nil else { return path }
-        let directory = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard let directory = System.currentDirectory() else { return path }
         return (directory.hasSuffix("/") ? directory : directory + "/") + path
     }
 
@@ -250,10 +245,10 @@ public final class AzureSimulator: Sendable {
         if base.isEmpty { base = "/tmp" }
         while base.count > 1, base.hasSuffix("/") { base.removeLast() }
         let template = absolutePath(base) + "/aoai-canary-arc-XXXXXX"
-        var buffer = Array(template.utf8CString)
-        guard mkdtemp(&buffer) != nil else {
-            throw .cannotCreateArcKeyDirectory(path: template, errno: errno)
+        do throws(Errno) {
+            return try System.makeTemporaryDirectory(template: template)
+        } catch {
+            throw .cannotCreateArcKeyDirectory(path: template, errno: error.code)
         }
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

@@ -1,6 +1,5 @@
 // Access tokens the simulated Entra ID issues: JWT-shaped, readable by any decoder, signed with a fixed marker.
 import FoundationEssentials
-
 import JSON
 
 /// The claims the data plane checks in a bearer token.

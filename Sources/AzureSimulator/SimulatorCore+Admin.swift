@@ -1,6 +1,5 @@
 // The admin API under /_simulator/: read the state and change scenarios over HTTP, for the demo and manual play.
 import HTTPServer
-
 import JSON
 
 /// Why an admin request was refused; the description goes back in the body's `error`.

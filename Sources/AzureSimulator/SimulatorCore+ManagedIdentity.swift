@@ -1,10 +1,7 @@
 // The simulated managed-identity endpoints: Azure VM's IMDS, App Service (Functions, Container Apps) and Azure Arc.
 import HTTPServer
 import JSON
-
-#if canImport(Glibc)
-import Glibc
-#endif
+import Posix
 
 /// Which managed-identity endpoint a request reached; each has its own path, authentication,
 /// selector name and answer shape (AZURE_AUTH_FACTS.md §1).
@@ -161,7 +158,7 @@ extension SimulatorCore {
             let accepted = presented.map { secret in state.arcKeys.values.contains { $0.secret == secret } } ?? false
             return (accepted, expired)
         }
-        for path in expired { unlink(path) }
+        for path in expired { try? System.removeFile(path) }
         if accepted { return nil }
 
         let secret = Self.randomHex(bytes: 32)
@@ -187,19 +184,24 @@ extension SimulatorCore {
             defer { state.arcKeys = [:] }
             return Array(state.arcKeys.keys)
         }
-        for path in paths { unlink(path) }
+        for path in paths { try? System.removeFile(path) }
     }
 
     /// Creates `path` readable by its owner only (0600) holding `secret`; the errno on failure.
     private static func writeKeyFile(_ path: String, _ secret: String) -> Int32? {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return errno }
-        let bytes = Array(secret.utf8)
-        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        let failure = written == bytes.count ? nil : (written < 0 ? errno : EIO)
-        close(fd)
-        if failure != nil { unlink(path) }
-        return failure
+        do throws(Errno) {
+            let fd = try System.createExclusive(path, mode: 0o600)
+            defer { System.close(fd) }
+            do throws(Errno) {
+                try System.write(fd, Array(secret.utf8))
+            } catch {
+                try? System.removeFile(path)
+                throw error
+            }
+            return nil
+        } catch {
+            return error.code
+        }
     }
 
     /// The `error` code IMDS sends with an injected status.

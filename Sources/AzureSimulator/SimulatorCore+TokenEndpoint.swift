@@ -1,6 +1,5 @@
 // The simulated Entra ID token endpoint: POST /{tenant}/oauth2/v2.0/token, client credentials grant.
 import HTTPServer
-
 import JSON
 
 extension SimulatorCore {

@@ -2,11 +2,8 @@
 import Crypto
 import FoundationEssentials
 import HTTPServer
+import Posix
 import Synchronization
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Everything the simulator knows. Keys are lowercased: tenant ids, client ids, host names and
 /// object ids are case-insensitive in Azure.
@@ -143,14 +140,14 @@ final class SimulatorCore: Sendable {
         let deadline = clock.now.advanced(by: .milliseconds(Int64((seconds * 1000).rounded())))
         while clock.now < deadline {
             if isStopping { return false }
-            usleep(10_000)
+            System.sleep(seconds: 0.01)
         }
         return !isStopping
     }
 
     /// Blocks until the simulator stops: a request that is accepted and never answered.
     func holdUntilStopped() {
-        while !isStopping { usleep(10_000) }
+        while !isStopping { System.sleep(seconds: 0.01) }
     }
 
     /// Registers a certificate credential (the first certificate in `certificatePEM`) on the

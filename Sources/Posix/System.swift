@@ -103,6 +103,29 @@ public enum System {
         return fd
     }
 
+    /// Creates a file that must not exist yet, with exactly `mode`; close-on-exec.
+    public static func createExclusive(_ path: String, mode: UInt32) throws(Errno) -> Int32 {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode_t(mode))
+        guard fd >= 0 else { throw .current }
+        return fd
+    }
+
+    public static func removeFile(_ path: String) throws(Errno) {
+        guard unlink(path) == 0 else { throw .current }
+    }
+
+    /// Removes an empty folder.
+    public static func removeDirectory(_ path: String) throws(Errno) {
+        guard rmdir(path) == 0 else { throw .current }
+    }
+
+    /// Creates a private folder from `template`, whose last six characters are `XXXXXX`; its path.
+    public static func makeTemporaryDirectory(template: String) throws(Errno) -> String {
+        var buffer = Array(template.utf8CString)
+        guard mkdtemp(&buffer) != nil else { throw .current }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     public static func close(_ fd: Int32) {
         _ = Glibc.close(fd)
     }

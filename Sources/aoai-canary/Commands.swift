@@ -1,6 +1,5 @@
 // What each subcommand does, given its parsed options.
 import Agent
-
 import AzureSimulator
 import CProcess
 import Config

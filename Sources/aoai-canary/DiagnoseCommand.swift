@@ -1,7 +1,6 @@
 // `aoai-canary diagnose`: the checklist for every resource, as text or JSON.
 import Config
 import Diagnose
-
 import HTTPClient
 import JSON
 import Support

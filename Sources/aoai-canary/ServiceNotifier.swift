@@ -1,6 +1,5 @@
 // The service manager's side of the daemon: watchdog pings and a STATUS line with the healthy count.
 import Agent
-
 import Journal
 import Support
 import Synchronization

@@ -1,7 +1,6 @@
 // `aoai-canary token`: one acquisition, printed as "who is this token for".
 import Auth
 import Config
-
 import HTTPClient
 import Log
 import Support

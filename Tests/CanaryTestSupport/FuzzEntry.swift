@@ -2,7 +2,6 @@
 // replaying the inputs it once crashed on (Tests/Fuzz/Regressions, in `make test`).
 import Agent
 import Auth
-
 import AzureSimulator
 import Config
 import Dispatch

@@ -1,6 +1,5 @@
 // A clock for tests that moves only when told to, for the scheduler and token expiry without sleeping.
 import Support
-
 import Synchronization
 
 /// A clock that moves only when told to; sleepers wake when it is advanced past their deadline.

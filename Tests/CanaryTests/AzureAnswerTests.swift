@@ -1,6 +1,5 @@
 // docs/azure-answers.md as fixtures: every real answer recorded there gets the reason it names.
 import Foundation
-
 import JSON
 import Testing
 

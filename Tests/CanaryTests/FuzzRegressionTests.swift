@@ -1,6 +1,5 @@
 // Replays what the fuzzer once crashed on (Tests/Fuzz/Regressions/<target>/) and its seeds.
 import CanaryTestSupport
-
 import Foundation
 import Testing
 

@@ -1,7 +1,6 @@
 // Inputs from the outside world that once could trap: huge or non-finite numbers in headers,
 // token responses and claims, overflowing durations, secrets pasted where names belong.
 import HTTPServer
-
 import JSON
 import Testing
 

@@ -2,7 +2,6 @@
 // at random with a fixed generator, so a failure replays; coverage-guided search is `make fuzz`'s
 // (Tests/Fuzz), and its fixed-seed run is part of `make test`.
 import HTTPServer
-
 import JSON
 import Testing
 

@@ -1,7 +1,6 @@
 // The README and the reference in docs/ state facts the code defines; these tests keep them in step.
 import Auth
 import Config
-
 import Foundation
 import Metrics
 import Probe

@@ -1,6 +1,5 @@
 // The timetable and the scheduler loop, driven by a manual clock: no sleeping.
 import CanaryTestSupport
-
 import Synchronization
 import Testing
 

@@ -1,6 +1,5 @@
 // The sources' own logic against small loopback peers: IMDS retries, Arc's checks, assertions, file re-reads.
 import CanaryTestSupport
-
 import Crypto
 import Foundation
 import HTTPClient

@@ -1,7 +1,6 @@
 // The web configuration (exporter-toolkit format) and the door it sets up: certificate policies,
 // basic auth with bcrypt through libcrypt, and the errors a user sees for a wrong file.
 import CanaryTestSupport
-
 import Foundation
 import HTTPServer
 import Testing

@@ -1,7 +1,6 @@
 // Faults in time: the host's wall clock stepped forward and back while probes run, and IMDS
 // answering 410 (updating) for 80 s. Each with a healthy resource beside the affected one.
 import Agent
-
 import AzureSimulator
 import CanaryTestSupport
 import Endpoint

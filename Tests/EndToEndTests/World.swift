@@ -1,6 +1,5 @@
 // A simulated Azure plus an in-process agent configured for it, through the real config loader.
 import Agent
-
 import AzureSimulator
 import CanaryTestSupport
 import Config

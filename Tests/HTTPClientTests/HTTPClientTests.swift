@@ -1,7 +1,6 @@
 // The HTTP client module against a real server on loopback: answers, limits, timeouts, and
 // options libcurl refuses.
 import CCurl
-
 import Foundation
 import HTTPServer
 import Testing

@@ -2,7 +2,6 @@
 import Auth
 import Config
 import ControlPlane
-
 import HTTPClient
 import HTTPServer
 import Log

@@ -6,7 +6,6 @@
 import Auth
 import Config
 import ControlPlane
-
 import HTTPClient
 import Log
 import Metrics

@@ -4,7 +4,6 @@
 import Auth
 import Config
 import ControlPlane
-
 import HTTPClient
 import Log
 import Support

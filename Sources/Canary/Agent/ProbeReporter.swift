@@ -1,6 +1,5 @@
 // Turns outcomes into metrics, status and log entries: the scheduler's and token caches' observer.
 import Auth
-
 import Log
 import Metrics
 import Probe

@@ -5,7 +5,6 @@ import Log
 import Metrics
 import Status
 import Support
-
 import Synchronization
 
 /// The agent in service now, readable from the HTTP server's threads.

@@ -1,6 +1,5 @@
 // Tokens from the Azure CLI's logged-in account: `az account get-access-token`.
 import Config
-
 import JSON
 import Posix
 import Support

@@ -1,6 +1,5 @@
 // The client credentials flow with a certificate: a JWT client assertion signed RS256 or PS256.
 import Config
-
 import Crypto
 import HTTPClient
 import JSON

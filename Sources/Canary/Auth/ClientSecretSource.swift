@@ -1,6 +1,5 @@
 // The client credentials flow with a client secret.
 import Config
-
 import HTTPClient
 
 /// Gets tokens for an app registration with its client id and secret.

@@ -1,6 +1,5 @@
 // Managed identity: Azure VM IMDS (with its documented retries), App Service, and Azure Arc.
 import Config
-
 import HTTPClient
 import JSON
 import Support

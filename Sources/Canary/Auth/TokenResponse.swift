@@ -1,6 +1,5 @@
 // Parsing the token endpoint's answer: a token, or Entra ID's error with its AADSTS code.
 import Config
-
 import JSON
 import Log
 import Support

@@ -1,6 +1,5 @@
 // What every credential type provides: a way to acquire a fresh token, and its material's expiry.
 import Config
-
 import HTTPClient
 import Support
 

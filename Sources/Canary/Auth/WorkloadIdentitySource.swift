@@ -1,6 +1,5 @@
 // Kubernetes workload identity: the projected service-account token, exchanged at Entra ID.
 import Config
-
 import HTTPClient
 import Posix
 import Support

@@ -1,6 +1,5 @@
 // Strict decoding of the YAML node tree into CanaryConfig, collecting every error with its place.
 import Support
-
 import YAML
 
 /// Where secrets and relative paths come from while decoding.

@@ -1,6 +1,5 @@
 // Reading a configuration file from disk: parse, decode, validate, read the secrets.
 import Support
-
 import YAML
 
 /// Loads and validates configuration files.

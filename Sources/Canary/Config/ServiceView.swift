@@ -2,7 +2,6 @@
 // and sandbox. `check-config` run by root reads the service's configuration through this, so that
 // OK means the service can read everything it names.
 import Posix
-
 import Support
 
 /// The service's user and the credentials its unit hands over.

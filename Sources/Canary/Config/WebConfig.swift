@@ -1,7 +1,6 @@
 // `--web.config.file`: TLS and basic auth for the metrics endpoint, in the Prometheus
 // exporter-toolkit's format, so scrape configs and habits from other exporters carry over.
 import Crypto
-
 import HTTPServer
 import Support
 import YAML

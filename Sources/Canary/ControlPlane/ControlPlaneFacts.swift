@@ -1,7 +1,6 @@
 // What Azure Resource Manager says about a resource: the account, its deployments, and what the
 // canary's principal may do there, with what could not be read and why.
 import Config
-
 import Probe
 
 /// Azure RBAC's action patterns: `*` stands for any run of characters, case is ignored.

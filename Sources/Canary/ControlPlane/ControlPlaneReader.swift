@@ -3,7 +3,6 @@
 // principal, its own permissions.
 import Auth
 import Config
-
 import HTTPClient
 import HTTPServer
 import JSON

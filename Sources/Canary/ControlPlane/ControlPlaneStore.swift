@@ -1,6 +1,5 @@
 // Resource Manager's last word on each resource, kept apart from the status page.
 import Config
-
 import Synchronization
 
 /// The control-plane monitor's facts, by resource: the monitor writes them after each pass, and

@@ -1,7 +1,6 @@
 // Finding resources through Resource Manager: the accounts of a subscription (or resource group)
 // whose kind and tags match, turned into resources to probe like listed ones.
 import Config
-
 import JSON
 import Support
 

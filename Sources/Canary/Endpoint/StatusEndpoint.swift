@@ -1,6 +1,5 @@
 // The agent's HTTP endpoint: /metrics, /-/healthy, /-/ready, the status page and status.json.
 import Config
-
 import HTTPServer
 import Metrics
 import Schedule

@@ -1,7 +1,6 @@
 // The metrics endpoint's door: basic auth from `--web.config.file`, checked before any route runs
 // (client certificates are the HTTP server's, checked before this).
 import Config
-
 import Crypto
 import Dispatch
 import FoundationEssentials

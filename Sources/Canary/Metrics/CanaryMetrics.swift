@@ -1,6 +1,5 @@
 // The agent's metric families: names, HELP texts, labels and buckets in one place.
 import Auth
-
 import Config
 import ControlPlane
 import Probe

@@ -1,7 +1,6 @@
 // The standard process_* metrics, read from /proc at scrape time.
 import Config
 import Posix
-
 import Support
 
 /// Reads this process's CPU, memory, start time and descriptors the way client_golang does.

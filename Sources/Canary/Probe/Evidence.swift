@@ -3,7 +3,6 @@
 // edges that show it (the status page, the log line, `diagnose`).
 import Auth
 import Log
-
 import Support
 
 /// A probe's verdict: success, or a reason with its evidence.

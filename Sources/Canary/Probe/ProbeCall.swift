@@ -1,6 +1,5 @@
 // The HTTP call a probe makes, for each probe kind on the dated and the v1 API surfaces.
 import Config
-
 import JSON
 import Support
 

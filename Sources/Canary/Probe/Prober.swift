@@ -1,7 +1,6 @@
 // Making the canary calls: the request for a resource, and the paired round of key and token calls.
 import Auth
 import Config
-
 import HTTPClient
 import HTTPServer
 import Support

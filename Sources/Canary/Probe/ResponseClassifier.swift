@@ -1,6 +1,5 @@
 // Turns an Azure OpenAI answer, or the lack of one, into success or a named failure reason.
 import Auth
-
 import HTTPClient
 import JSON
 import Support

@@ -1,6 +1,5 @@
 // Why the service refused a token: the claims of the token sent, read against the endpoint and the service's clock.
 import Auth
-
 import Config
 
 /// Splits the service's generic 401 by what the token sent says, and gives tenant and permission

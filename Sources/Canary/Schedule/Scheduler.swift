@@ -1,7 +1,6 @@
 // The actor that owns the schedule and each resource's last outcome, and runs the rounds.
 import Config
 import Probe
-
 import Support
 
 /// What a scheduler tells its owner: how late each round started, and each finished round.

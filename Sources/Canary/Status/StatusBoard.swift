@@ -4,7 +4,6 @@ import Config
 import ControlPlane
 import Probe
 import Support
-
 import Synchronization
 
 /// What a probe's result changed, for the log.

@@ -1,7 +1,6 @@
 // The status page and status.json: one view of the board, rendered as HTML or JSON.
 import Config
 import ControlPlane
-
 import JSON
 import Log
 import Probe

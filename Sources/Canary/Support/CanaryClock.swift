@@ -1,6 +1,5 @@
 // Time as the agent sees it: injected, so tests drive schedules and token expiry without sleeping.
 import Posix
-
 import Synchronization
 
 /// Two readings of time and a way to wait.
