@@ -8,7 +8,8 @@ import Support
 /// A probe's verdict: success, or a reason with its evidence.
 public enum ProbeVerdict: Sendable, Equatable {
     case success
-    case failure(ProbeFailure)
+    /// Boxed: a verdict stays a word wide, since every probe's result and every status row holds one.
+    indirect case failure(ProbeFailure)
 
     public var reason: FailureReason? { failure?.reason }
 

@@ -12,11 +12,14 @@ public enum ResponseClassifier {
         let code = json?["error"]?["code"]?.stringValue ?? ""
         let message = json?["error"]?["message"]?.stringValue ?? json?["message"]?.stringValue ?? ""
         let lower = message.lowercased()
-        let evidence = Evidence(
-            httpStatus: status, serviceCode: code.isEmpty ? nil : code, serviceMessage: message.isEmpty ? nil : Self.kept(message),
-            principal: quoted(after: "principal", in: message), dataAction: quoted(after: "data action", in: message),
-            namedTenant: word(after: "Token tenant ", in: message))
-        func fail(_ reason: FailureReason) -> ProbeVerdict { .failure(reason, evidence) }
+        // The evidence is gathered only for a failure: a success carries none.
+        func fail(_ reason: FailureReason) -> ProbeVerdict {
+            let evidence = Evidence(
+                httpStatus: status, serviceCode: code.isEmpty ? nil : code, serviceMessage: message.isEmpty ? nil : Self.kept(message),
+                principal: quoted(after: "principal", in: message), dataAction: quoted(after: "data action", in: message),
+                namedTenant: word(after: "Token tenant ", in: message))
+            return .failure(reason, evidence)
+        }
 
         switch status {
         case 200..<300:
