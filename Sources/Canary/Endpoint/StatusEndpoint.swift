@@ -94,12 +94,14 @@ public struct StatusEndpoint: Sendable {
             }
             return HTTPResponse(status: 200, contentType: "text/plain; charset=utf-8", body: "OK\n")
         case "/-/ready":
-            if let stall = agent.schedule?.stall(now: clock.monotonicSeconds) {
-                return HTTPResponse(status: 503, contentType: "text/plain; charset=utf-8", body: "not ready: \(stall)\n")
-            }
-            // Not ready while there is nothing to probe: the agent runs, but watches nothing.
+            // Not ready while there is nothing to probe: the agent runs, but watches nothing. This
+            // reason comes first because it lasts until the admin acts; a schedule that has not
+            // passed yet (the first moment after start) is the passing one.
             if agent.board.isEmpty {
                 return HTTPResponse(status: 503, contentType: "text/plain; charset=utf-8", body: "not ready: \(StatusView.noResourcesNotice)\n")
+            }
+            if let stall = agent.schedule?.stall(now: clock.monotonicSeconds) {
+                return HTTPResponse(status: 503, contentType: "text/plain; charset=utf-8", body: "not ready: \(stall)\n")
             }
             return HTTPResponse(status: 200, contentType: "text/plain; charset=utf-8", body: "OK\n")
         case "/":
