@@ -4,16 +4,26 @@ SWIFT ?= swift
 APT_PACKAGES := libcurl4-openssl-dev libmicrohttpd-dev libgnutls28-dev libsystemd-dev libyaml-dev libssl-dev libcrypt-dev zlib1g-dev pkg-config prometheus prometheus-alertmanager chromium python3-venv
 REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 export AOAI_CANARY_REVISION := $(REVISION)
+# apt waits up to 5 minutes for another apt or dpkg to let go of its lock, instead of failing.
+APT_GET := apt-get -o DPkg::Lock::Timeout=300
 BIN := .build/debug/aoai-canary
 # A target that imports another it does not declare is an error, not a build-order accident.
 BUILD_FLAGS := --explicit-target-dependency-import-check error
 
-.PHONY: all deps build release test lint format conformance fuzz soak bench demo clean
+.PHONY: all deps build release test test-suites lint format conformance fuzz soak bench demo clean
 
 all: build
 
 ## deps: install the Debian packages the build and tests need (as root), or say which are missing
 deps:
+	@version=$$($(SWIFT) --version 2>/dev/null | sed -n 's/.*Swift version \([0-9][0-9]*\.[0-9][0-9]*\).*/\1/p' | head -n 1); \
+	case "$$version" in \
+	  6.* | [7-9].* | [1-9][0-9].*) ;; \
+	  *) echo "make: aoai-canary needs Swift 6.0 or newer; '$(SWIFT)' is $${version:-not found}."; \
+	     echo "  Debian 12 does not package Swift 6: take the Debian 12 toolchain from https://www.swift.org/install/linux/"; \
+	     echo "  (a tarball to unpack, e.g. in /opt/swift, or swiftly), put its usr/bin on PATH, or run make SWIFT=/opt/swift/usr/bin/swift."; \
+	     exit 1 ;; \
+	esac
 	@missing=""; \
 	for package in $(APT_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$package 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$package"; \
@@ -21,8 +31,8 @@ deps:
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "Installing:$$missing"; \
-	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends$$missing >/dev/null; \
+	    DEBIAN_FRONTEND=noninteractive $(APT_GET) update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -qq --no-install-recommends$$missing >/dev/null; \
 	  else \
 	    echo "Missing Debian packages. Install them with:"; \
 	    echo "  sudo apt-get install -y$$missing"; \
@@ -39,8 +49,13 @@ release: deps
 	$(SWIFT) build -c release --static-swift-stdlib $(BUILD_FLAGS)
 
 ## test: the whole test suite (the layers refusing an upward reference, a fixed-seed fuzz run, the
-## conformance suite, then unit, simulator, end-to-end against the built binary)
+## conformance suite, then unit, simulator, end-to-end against the built binary), failing too if it
+## changed this host's users, groups, packages or the package's files (Tests/Host/unchanged.sh)
 test: deps
+	Tests/Host/unchanged.sh $(MAKE) --no-print-directory test-suites
+
+## test-suites: what `make test` runs, without its set-up and its check of the host
+test-suites:
 	SWIFT=$(SWIFT) Tests/Layers/upward-reference.sh
 	FUZZ_RUNS=50000 SWIFT=$(SWIFT) Tests/Fuzz/run.sh
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
@@ -77,7 +92,7 @@ soak: deps
 ## bench: this agent against Debian's prometheus-blackbox-exporter on one loopback target, at
 ## BENCH_SIZES resources (default 1 100 1000 10000): CPU per probe, peak RSS, ratios. A report.
 bench: release
-	@command -v prometheus-blackbox-exporter >/dev/null || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus-blackbox-exporter >/dev/null; } || { echo "bench needs: sudo apt-get install -y prometheus-blackbox-exporter"; exit 1; }
+	@command -v prometheus-blackbox-exporter >/dev/null || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -qq prometheus-blackbox-exporter >/dev/null; } || { echo "bench needs: sudo apt-get install -y prometheus-blackbox-exporter"; exit 1; }
 	AOAI_CANARY_BIN=.build/release/aoai-canary python3 bench/bench.py
 
 ## demo: the agent against the built-in simulator; Ctrl-C to stop

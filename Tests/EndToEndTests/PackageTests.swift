@@ -91,24 +91,23 @@ private func binaryVersion() async throws -> String {
     return text.split(separator: " ").dropFirst().first.map(String.init) ?? ""
 }
 
-/// `dpkg-query -W -f=FORMAT aoai-canary`, nil when dpkg knows no such package.
-private func dpkgQuery(_ format: String) async throws -> String? {
-    let outcome = try await runCommand(["dpkg-query", "-W", "-f=\(format)", "aoai-canary"])
-    return outcome.status == 0 ? outcome.stdout : nil
-}
-
-/// Purges the package if a previous run left it behind in any state.
-private func purgeLeftovers() async throws {
-    if try await dpkgQuery("${Status}") != nil {
-        try await succeed(["dpkg", "--purge", "aoai-canary"], timeout: 120)
-    }
-}
-
 /// A systemd booted by packaging/systemd-sandbox.sh, whose writes vanish when it stops.
 private struct SystemdSandbox {
     let directory = NSTemporaryDirectory() + "aoai-canary-systemd-" + UUID().uuidString.prefix(8)
 
-    func start() async throws { try await succeed(["packaging/systemd-sandbox.sh", "start", directory], timeout: 90) }
+    /// Boots it, and makes it a host that has never seen the package: whatever this machine has
+    /// (the package installed, its user, an admin's configuration) is removed in here only.
+    func start() async throws {
+        try await succeed(["packaging/systemd-sandbox.sh", "start", directory], timeout: 90)
+        try await shell(
+            """
+            if dpkg-query -W aoai-canary >/dev/null 2>&1; then dpkg --purge aoai-canary >/dev/null 2>&1; fi
+            if getent passwd aoai-canary >/dev/null; then deluser --system --quiet aoai-canary 2>/dev/null; fi
+            if getent group aoai-canary >/dev/null; then delgroup --system --quiet aoai-canary; fi
+            rm -rf /etc/aoai-canary /var/lib/aoai-canary /etc/systemd/system/aoai-canary.service.d
+            true
+            """, timeout: 120)
+    }
 
     func stop() async { _ = try? await runCommand(["packaging/systemd-sandbox.sh", "stop", directory], timeout: 60) }
 
@@ -120,6 +119,15 @@ private struct SystemdSandbox {
 
     func outcome(_ script: String) async throws -> CommandOutcome {
         try await runCommand(["packaging/systemd-sandbox.sh", "run", directory, "/bin/sh", "-c", script])
+    }
+
+    /// True when `path` exists inside.
+    func exists(_ path: String) async throws -> Bool { try await outcome("test -e '\(path)'").status == 0 }
+
+    /// `dpkg-query -W -f=FORMAT aoai-canary` inside, nil when dpkg knows no such package.
+    func dpkgQuery(_ format: String) async throws -> String? {
+        let outcome = try await outcome("dpkg-query -W -f='\(format)' aoai-canary")
+        return outcome.status == 0 ? outcome.stdout : nil
     }
 
     /// `systemctl show` properties of the agent's unit.
@@ -290,57 +298,77 @@ struct PackageTests {
         #expect(text.contains("#LoadCredential="))
     }
 
-    @Test(.enabled(if: isRoot, "dpkg -i needs root"))
+    /// Install, remove and purge, in a sandbox over this machine (never on the host itself: it
+    /// may run the canary, or have an `aoai-canary` user of its own).
+    @Test(.enabled(if: canBootSystemd, "needs root, systemd, util-linux, curl and cgroup2 to boot a throw-away systemd"))
     func installRemoveAndPurgeLeaveNothingBehind() async throws {
         let deb = try await DebianPackage.shared.path()
-        try await purgeLeftovers()
+        let binary = try await binaryVersion()
+        try await withSystemdSandbox { sandbox in
+            let install = try await sandbox.shell("cat >/root/aoai-canary.deb && dpkg --install /root/aoai-canary.deb", input: deb, timeout: 300)
+            #expect(install.contains("names no resources yet, so the service is not enabled"))
+            let version = try await sandbox.shell("/usr/bin/aoai-canary --version")
+            #expect(version.hasPrefix("aoai-canary \(binary) (revision "))
+            #expect(!version.contains("revision unknown"), "\(version)")
+            let user = try await sandbox.shell("getent passwd aoai-canary").split(separator: ":").map(String.init)
+            try #require(user.count == 7, "\(user)")
+            #expect(user[5] == "/nonexistent" && user[6].hasSuffix("nologin\n"))
+            let group = try await sandbox.shell("getent group aoai-canary").split(separator: ":").map(String.init)
+            #expect(group.count >= 3 && group[2] == user[3], "primary group \(user[3]), group \(group)")
+            let conffiles = try await sandbox.dpkgQuery("${Conffiles}") ?? ""
+            #expect(conffiles.contains(" /etc/aoai-canary/config.yaml ") && conffiles.contains(" /etc/default/aoai-canary "), "\(conffiles)")
 
-        let install = try await succeed(["dpkg", "--install", deb], timeout: 300)
-        #expect(install.contains("names no resources yet, so the service is not enabled"))
-        let version = try await succeed(["/usr/bin/aoai-canary", "--version"])
-        #expect(version.hasPrefix("aoai-canary \(try await binaryVersion()) (revision "))
-        #expect(!version.contains("revision unknown"), "\(version)")
-        let user = try await succeed(["getent", "passwd", "aoai-canary"]).split(separator: ":").map(String.init)
-        try #require(user.count == 7, "\(user)")
-        #expect(user[5] == "/nonexistent" && user[6].hasSuffix("nologin\n"))
-        let group = try await succeed(["getent", "group", "aoai-canary"]).split(separator: ":").map(String.init)
-        #expect(group.count >= 3 && group[2] == user[3], "primary group \(user[3]), group \(group)")
-        let conffiles = try await dpkgQuery("${Conffiles}") ?? ""
-        #expect(conffiles.contains(" /etc/aoai-canary/config.yaml ") && conffiles.contains(" /etc/default/aoai-canary "), "\(conffiles)")
+            #expect(try await sandbox.shell("stat -c '%a %U %G' /etc/aoai-canary/secrets") == "750 root aoai-canary\n")
+            let check = try await sandbox.shell("/usr/bin/aoai-canary check-config --config /etc/aoai-canary/config.yaml")
+            #expect(check.contains("OK (0 credentials, 0 resources)"))
+            #expect(
+                !(try await sandbox.exists("/etc/systemd/system/multi-user.target.wants/aoai-canary.service")),
+                "enabled although the configuration names no resource")
 
-        let secrets = try FileManager.default.attributesOfItem(atPath: "/etc/aoai-canary/secrets")
-        #expect((secrets[.posixPermissions] as? Int) == 0o750)
-        #expect((secrets[.ownerAccountName] as? String) == "root")
-        #expect((secrets[.groupOwnerAccountName] as? String) == "aoai-canary")
-        let check = try await succeed(["/usr/bin/aoai-canary", "check-config", "--config", "/etc/aoai-canary/config.yaml"])
-        #expect(check.contains("OK (0 credentials, 0 resources)"))
-        #expect(
-            !FileManager.default.fileExists(atPath: "/etc/systemd/system/multi-user.target.wants/aoai-canary.service"),
-            "enabled although the configuration names no resource")
+            // Now that the binary and the man page are installed, the unit verifies without a word.
+            let verify = try await sandbox.outcome("systemd-analyze verify /lib/systemd/system/aoai-canary.service")
+            #expect(verify.status == 0 && verify.stderr.isEmpty, "\(verify.text)")
 
-        // Now that the binary and the man page are installed, the unit verifies without a word.
-        let verify = try await runCommand(["systemd-analyze", "verify", "/lib/systemd/system/aoai-canary.service"])
-        #expect(verify.status == 0 && verify.stderr.isEmpty, "\(verify.text)")
+            try await sandbox.shell("dpkg --remove aoai-canary", timeout: 120)
+            #expect(!(try await sandbox.exists("/usr/bin/aoai-canary")))
+            #expect(!(try await sandbox.exists("/lib/systemd/system/aoai-canary.service")))
+            #expect(try await sandbox.exists("/etc/aoai-canary/config.yaml"), "remove keeps the configuration")
+            #expect(try await sandbox.dpkgQuery("${Status}") == "deinstall ok config-files")
 
-        try await succeed(["dpkg", "--remove", "aoai-canary"], timeout: 120)
-        #expect(!FileManager.default.fileExists(atPath: "/usr/bin/aoai-canary"))
-        #expect(!FileManager.default.fileExists(atPath: "/lib/systemd/system/aoai-canary.service"))
-        #expect(FileManager.default.fileExists(atPath: "/etc/aoai-canary/config.yaml"), "remove keeps the configuration")
-        #expect(try await dpkgQuery("${Status}") == "deinstall ok config-files")
-
-        try await succeed(["dpkg", "--purge", "aoai-canary"], timeout: 120)
-        for path in [
-            "/usr/bin/aoai-canary", "/etc/aoai-canary", "/etc/default/aoai-canary", "/lib/systemd/system/aoai-canary.service",
-            "/usr/share/man/man1/aoai-canary.1.gz", "/usr/share/doc/aoai-canary", "/usr/share/aoai-canary",
-            "/etc/systemd/system/aoai-canary.service", "/var/lib/systemd/deb-systemd-helper-enabled/aoai-canary.service.dsh-also",
-        ] {
-            #expect(!FileManager.default.fileExists(atPath: path), "\(path) is left after purge")
+            try await sandbox.shell("dpkg --purge aoai-canary", timeout: 120)
+            for path in [
+                "/usr/bin/aoai-canary", "/etc/aoai-canary", "/etc/default/aoai-canary", "/lib/systemd/system/aoai-canary.service",
+                "/usr/share/man/man1/aoai-canary.1.gz", "/usr/share/doc/aoai-canary", "/usr/share/aoai-canary", "/var/lib/aoai-canary",
+                "/etc/systemd/system/aoai-canary.service", "/var/lib/systemd/deb-systemd-helper-enabled/aoai-canary.service.dsh-also",
+            ] {
+                #expect(!(try await sandbox.exists(path)), "\(path) is left after purge")
+            }
+            #expect(try await sandbox.outcome("getent passwd aoai-canary").status != 0, "the user is left after purge")
+            #expect(try await sandbox.outcome("getent group aoai-canary").status != 0, "the group is left after purge")
+            #expect(try await sandbox.dpkgQuery("${Status}") == nil)
+            let listing = try await sandbox.outcome("dpkg -l aoai-canary")
+            #expect(listing.status != 0 && !listing.stdout.contains("aoai-canary"), "\(listing.text)")
         }
-        #expect(try await runCommand(["getent", "passwd", "aoai-canary"]).status != 0, "the user is left after purge")
-        #expect(try await runCommand(["getent", "group", "aoai-canary"]).status != 0, "the group is left after purge")
-        #expect(try await dpkgQuery("${Status}") == nil)
-        let listing = try await runCommand(["dpkg", "-l", "aoai-canary"])
-        #expect(listing.status != 0 && !listing.stdout.contains("aoai-canary"), "\(listing.text)")
+    }
+
+    /// An `aoai-canary` user (and group) the admin made before the package is theirs: the package
+    /// uses it and purge leaves it, and says so.
+    @Test(.enabled(if: canBootSystemd, "needs root, systemd, util-linux, curl and cgroup2 to boot a throw-away systemd"))
+    func purgeLeavesAUserThatExistedBefore() async throws {
+        let deb = try await DebianPackage.shared.path()
+        try await withSystemdSandbox { sandbox in
+            try await sandbox.shell("adduser --system --quiet --group --home /var/lib/admins-canary --no-create-home aoai-canary")
+            let before = try await sandbox.shell("getent passwd aoai-canary; getent group aoai-canary")
+            try await sandbox.shell("cat >/root/aoai-canary.deb && dpkg --install /root/aoai-canary.deb", input: deb, timeout: 300)
+            #expect(try await sandbox.shell("stat -c '%a %U %G' /etc/aoai-canary/secrets") == "750 root aoai-canary\n")
+            try await sandbox.shell("echo key >/etc/aoai-canary/secrets/a.key && chgrp aoai-canary /etc/aoai-canary/secrets/a.key && chmod 0640 /etc/aoai-canary/secrets/a.key")
+            let purge = try await sandbox.shell("dpkg --purge aoai-canary 2>&1", timeout: 120)
+            #expect(purge.contains("the user aoai-canary existed before the package, so purge leaves it"), "\(purge)")
+            #expect(try await sandbox.shell("getent passwd aoai-canary; getent group aoai-canary") == before, "the admin's user or group changed")
+            // The group still exists, so the admin's file keeps its owner and mode.
+            #expect(try await sandbox.shell("stat -c '%a %U %G' /etc/aoai-canary/secrets/a.key") == "640 root aoai-canary\n")
+            #expect(purge.contains("their owners and modes are unchanged"), "\(purge)")
+        }
     }
 
     @Test(.enabled(if: canBootSystemd, "needs root, systemd, util-linux, curl and cgroup2 to boot a throw-away systemd"))
@@ -418,7 +446,12 @@ struct PackageTests {
 
             // Purge removes what the package installed and leaves what the admin made, naming it.
             try await sandbox.shell("echo admin-made >/etc/aoai-canary/secrets/other.secret")
+            try await sandbox.shell("chgrp aoai-canary /etc/aoai-canary/secrets/other.secret && chmod 0640 /etc/aoai-canary/secrets/other.secret")
             let purge = try await sandbox.shell("dpkg --purge aoai-canary 2>&1", timeout: 120)
+            // The group the package made is gone, so nothing is left readable through its number.
+            #expect(purge.contains("they are now root's alone"), "\(purge)")
+            #expect(try await sandbox.shell("stat -c '%a %U %G' /etc/aoai-canary/secrets/other.secret /etc/aoai-canary/secrets") == "600 root root\n700 root root\n")
+            #expect(try await sandbox.outcome("find /etc/aoai-canary -nogroup | grep .").status != 0, "a file with a dangling group is left")
             for leftover in ["/etc/aoai-canary/secrets/other.secret", "/etc/aoai-canary/secrets/app.secret", "/etc/aoai-canary/secrets/healthy.key"] {
                 #expect(purge.contains("  \(leftover)\n"), "purge names \(leftover):\n\(purge)")
                 #expect(try await sandbox.outcome("test -f \(leftover)").status == 0, "\(leftover) was deleted")
