@@ -65,6 +65,32 @@ import Testing
         #expect(metrics.registry.value(family, ["r", "other"]) == 1)
     }
 
+    /// The last failure's reason, one series per resource and auth mode while it fails, none
+    /// while it succeeds: what the auth alert rules read to leave failures before a recovery be.
+    @Test func theLastFailureReasonFollowsEachProbe() {
+        let metrics = CanaryMetrics(build: BuildInfo(version: "1.0", revision: "abc", swiftVersion: "6.3"))
+        let family = CanaryMetrics.lastFailureReason
+        metrics.prepare(resource: "r", modes: AuthMode.allCases, credential: "app")
+        func probe(_ auth: AuthMode, _ reason: FailureReason?) {
+            metrics.record(
+                ProbeResult(
+                    resource: "r", auth: auth, verdict: reason.map { .failure($0, Evidence()) } ?? .success, status: reason == nil ? 200 : 0,
+                    timings: nil, finishedAt: 1_800_000_000))
+        }
+        func reasons(_ auth: AuthMode) -> [String] {
+            FailureReason.allCases.map(\.rawValue).filter { metrics.registry.value(family, ["r", auth.rawValue, $0]) == 1 }
+        }
+        #expect(reasons(.entraID).isEmpty, "none before the first probe")
+        probe(.entraID, .tokenAcquisitionFailed)
+        probe(.apiKey, .throttled)
+        #expect(reasons(.entraID) == ["token_acquisition_failed"] && reasons(.apiKey) == ["throttled"])
+        probe(.entraID, .throttled)
+        #expect(reasons(.entraID) == ["throttled"], "the token came back; the old reason goes")
+        probe(.entraID, nil)
+        #expect(reasons(.entraID).isEmpty && reasons(.apiKey) == ["throttled"], "a success leaves none, and the other mode alone")
+        #expect(metrics.registry.render().contains(#"aoai_canary_last_failure_reason{resource="r",auth="api_key",reason="throttled"} 1"#))
+    }
+
     @Test func awkwardLabelValuesPassPromtool() throws {
         let metrics = CanaryMetrics(build: BuildInfo(version: "1.0", revision: "abc", swiftVersion: "6.3"))
         metrics.registry.addCollector { ProcessMetrics.render() }

@@ -50,7 +50,7 @@ struct Notification: Sendable {
         }
         let result = try await runTool(amtoolPath, ["check-config", alertmanagerConfigPath])
         #expect(result.status == 0, "amtool check-config:\n\(result.stdout)\(result.stderr)")
-        #expect(result.stdout.contains("2 inhibit rules"), "\(result.stdout)")
+        #expect(result.stdout.contains("3 inhibit rules"), "\(result.stdout)")
     }
 
     /// The issue's case: one expired client secret behind three resources whose keys work. Every
@@ -66,7 +66,12 @@ struct Notification: Sendable {
         let started = Date()
         let world = try World()
         world.simulator.updateApplication(clientID: Names.client) { $0.tokenError = 7_000_222 }
-        let resources = ["east", "west", "north"].map { (name: $0, endpoint: world.addResource($0)) }
+        // A fourth resource is throttled on both canaries: while the token is gone its Entra ID
+        // canary fails with token_acquisition_failed, and after the fix only with throttled. The
+        // failures counted before the fix must not page it afterwards (issue 19).
+        let resources =
+            ["east", "west", "north"].map { (name: $0, endpoint: world.addResource($0)) }
+            + [(name: "throttled", endpoint: world.addResource("throttled") { $0.throttleRetryAfterSeconds = 1 })]
         let configPath = world.directory + "/config.yaml"
         try world.configText(resources: resources, interval: "1s").write(toFile: configPath, atomically: true, encoding: .utf8)
         let agent = try Child(["run", "--config", configPath, "--listen", "127.0.0.1:0", "--log-format", "logfmt"])
@@ -123,9 +128,11 @@ struct Notification: Sendable {
                 """, arguments: ["--rules.alert.resend-delay=1s"])
         defer { prometheus.stop() }
 
+        // The alerts firing in Prometheus; the throttled resource's own warning is not among them.
         func firing() async throws -> [[String: String]] {
             let alerts = ((try await prometheus.api("/api/v1/alerts")).data as? [String: Any])?["alerts"] as? [[String: Any]] ?? []
             return alerts.filter { $0["state"] as? String == "firing" }.compactMap { $0["labels"] as? [String: String] }
+                .filter { $0["alertname"] != "AoaiCanaryProbeDisrupted" }
         }
         func log() -> String {
             let notes = received.withLock { $0 }.map {
@@ -196,6 +203,17 @@ struct Notification: Sendable {
         #expect(resolved, "the credential's page resolves once the secret is fixed:\n\(log())")
         let stillFiring = try await firing()
         #expect(stillFiring.isEmpty, "\(stillFiring)")
+
+        // Recovered: for as long as the failures from before the fix stay in the rules' window
+        // (15 minutes, scaled to 45 s) and an alert's `for` on top, nothing new is notified but
+        // resolutions, and the throttled resource's disruption warning.
+        let recoveredAt = received.withLock { $0.count }
+        try await Task.sleep(for: .seconds(60))
+        let afterRecovery = received.withLock { Array($0.dropFirst(recoveredAt)) }
+        let newAlerts = afterRecovery.flatMap { $0.alerts }.filter { $0.status == "firing" && $0.name != "AoaiCanaryProbeDisrupted" }
+        #expect(newAlerts.isEmpty, "notified after the recovery: \(newAlerts.map { "\($0.name)/\($0.labels["resource"] ?? "-")" })\n\(log())")
+        let firingAfterRecovery = try await firing()
+        #expect(firingAfterRecovery.isEmpty, "\(firingAfterRecovery)")
         let all = received.withLock { $0 }
         #expect(all.allSatisfy { $0.alerts.allSatisfy { !$0.name.hasPrefix("AoaiCanaryEntraId") } }, "no resource was ever notified:\n\(log())")
     }

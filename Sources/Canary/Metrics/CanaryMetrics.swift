@@ -32,6 +32,12 @@ public struct CanaryMetrics: Sendable {
     public static let lastSuccess = GaugeFamily(
         "aoai_canary_last_success_timestamp_seconds", help: "Unix time of the last successful probe, 0 before the first. " + scheduleNote,
         labels: ["resource", "auth"])
+    public static let lastFailureReason = GaugeFamily(
+        "aoai_canary_last_failure_reason",
+        help:
+            "1 for the reason the last probe of this resource with this auth mode failed; absent while it succeeds. Alert rules read it so that failures "
+            + "counted before a recovery raise nothing. " + scheduleNote,
+        labels: ["resource", "auth", "reason"])
     public static let divergence = GaugeFamily(
         "aoai_canary_auth_divergence",
         help: "1 when, in the last round, the API key probe passed authentication (succeeded, or got request_rejected) and the Entra ID probe did not. "
@@ -116,7 +122,7 @@ public struct CanaryMetrics: Sendable {
     /// Every family, in the order they are rendered: registered together, so writing to a
     /// family that is not here fails loudly (the registry's precondition), never silently.
     public static let all: [any MetricFamily] = [
-        probeSuccess, probeDuration, httpPhase, httpStatus, probes, failures, lastSuccess, divergence,
+        probeSuccess, probeDuration, httpPhase, httpStatus, probes, failures, lastSuccess, lastFailureReason, divergence,
         resourceCredential, dataActionGranted, resourceInfo, controlPlaneRequests, discoveredResources, tokenExpiry, tokenAcquisitions, tokenDuration,
         tokenInfo, tokenRefreshAt, tokenLifetime, refreshFailures,
         credentialExpiry, clockSkew, configWarnings, permissionRecovery, reloadSuccessful, reloadTimestamp, startLag, shardInfo, buildInfo,
@@ -179,6 +185,12 @@ public struct CanaryMetrics: Sendable {
             let values = [timings.resolve, timings.connect, timings.tls, timings.processing, timings.transfer]
             for (phase, value) in zip(Self.phases, values) { registry.set(Self.httpPhase, labels + [phase], value) }
         }
+        // The last failure's reason goes when the next probe ends; only a probe that failed last
+        // time (or the first) can have one, so a resource that keeps succeeding costs no removal.
+        if registry.value(Self.probeSuccess, labels) != 1 {
+            let auth = result.auth.rawValue
+            registry.remove(Self.lastFailureReason, first: result.resource) { $0[1] == auth }
+        }
         switch result.verdict {
         case .success:
             registry.set(Self.probeSuccess, labels, 1)
@@ -186,6 +198,7 @@ public struct CanaryMetrics: Sendable {
         case .failure(let failure):
             registry.set(Self.probeSuccess, labels, 0)
             registry.add(Self.failures, labels + [failure.reason.rawValue])
+            registry.set(Self.lastFailureReason, labels + [failure.reason.rawValue], 1)
         }
     }
 
