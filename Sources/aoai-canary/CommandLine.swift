@@ -11,6 +11,8 @@ struct OptionSpec: Sendable {
     /// Other spellings of the option, such as the dotted names Prometheus exporters use
     /// (`--config.file` for `--config`); the value is stored under `name`.
     var aliases: [String] = []
+    /// May be given more than once; the values are kept in order (see `values(_:_:)`).
+    var repeatable = false
 
     /// Every spelling, the canonical one first, as `--help` and the man page show them.
     var spellings: [String] { [name] + aliases }
@@ -49,7 +51,8 @@ struct CommandSpec: Sendable {
 /// The program's commands, in the order `--help` lists them.
 enum Commands {
     static let logFormats = ["auto", "journal", "logfmt", "json"]
-    static let logLevels = ["debug", "info", "warning", "error"]
+    /// `warn` is the exporter toolkit's spelling (`--log.level=warn`), `warning` the journal's.
+    static let logLevels = ["debug", "info", "warn", "warning", "error"]
 
     static let run = CommandSpec(
         name: "run",
@@ -57,7 +60,12 @@ enum Commands {
         discussion: "Probes every configured resource on its interval, serves /metrics, /-/healthy and /-/ready, and logs each change of outcome.",
         options: [
             configFile,
-            OptionSpec(name: "listen", valueName: "host:port", help: "Overrides the configuration's listen address.", aliases: ["web.listen-address"]),
+            OptionSpec(
+                name: "listen", valueName: "host:port",
+                help: "Overrides the configuration's listen address; given more than once, the endpoint listens on each.",
+                aliases: ["web.listen-address"], repeatable: true),
+            OptionSpec(
+                name: "web.telemetry-path", valueName: "path", help: "The path under which the metrics are served. (default: /metrics)"),
             webConfigFile,
             OptionSpec(
                 name: "shard", valueName: "INDEX/COUNT",
@@ -73,7 +81,8 @@ enum Commands {
                 help: "auto, journal, logfmt or json; auto writes to journald when stderr is the journal. (default: auto)", choices: logFormats,
                 aliases: ["log.format"]),
             OptionSpec(
-                name: "log-level", valueName: "level", help: "debug, info, warning or error. (default: info)", choices: logLevels, aliases: ["log.level"]),
+                name: "log-level", valueName: "level", help: "debug, info, warn (or warning) or error. (default: info)", choices: logLevels,
+                aliases: ["log.level"]),
         ])
 
     static let checkConfig = CommandSpec(
@@ -245,8 +254,19 @@ func parseArguments(_ arguments: [String]) throws(UsageError) -> Invocation {
             throw UsageError(
                 message: "invalid value '\(value)' for '--\(spelled)': expected one of \(option.choices.joined(separator: ", "))", command: command)
         }
+        if option.repeatable {
+            // Kept one per line: a value with a line break of its own cannot be told apart.
+            guard !value.contains("\n") else { throw UsageError(message: "invalid value for '--\(spelled)': a line break", command: command) }
+            values[name] = values[name].map { $0 + "\n" + value } ?? value
+            continue
+        }
         if values[name] != nil { throw UsageError(message: "option '--\(spelled)' given twice (or with another of its spellings)", command: command) }
         values[name] = value
     }
     return .command(command, values)
+}
+
+/// Every value a repeatable option was given, in order; empty when it was not given.
+func values(_ options: [String: String], _ name: String) -> [String] {
+    options[name].map { $0.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) } ?? []
 }

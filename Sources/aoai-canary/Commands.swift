@@ -52,8 +52,13 @@ func checkConfig(_ options: [String: String]) -> Int32 {
 
 /// `run`: the daemon.
 func runDaemon(_ options: [String: String]) async -> Int32 {
-    let logger = EventLogger(
-        format: LogFormat(rawValue: options["log-format"] ?? "auto") ?? .auto, level: LogLevel(rawValue: options["log-level"] ?? "info") ?? .info)
+    let levelWord = options["log-level"].map { $0 == "warn" ? "warning" : $0 } ?? "info"
+    let logger = EventLogger(format: LogFormat(rawValue: options["log-format"] ?? "auto") ?? .auto, level: LogLevel(rawValue: levelWord) ?? .info)
+    let metricsPath = options["web.telemetry-path"] ?? "/metrics"
+    if let problem = StatusEndpoint.problem(withMetricsPath: metricsPath) {
+        printError("Error: invalid value '\(metricsPath)' for '--web.telemetry-path': \(problem)\nUsage: \(Commands.run.usage)")
+        return exitUsage
+    }
     var shard: Shard?
     if let text = options["shard"] {
         guard let parsed = Shard(text) else {
@@ -85,39 +90,47 @@ func runDaemon(_ options: [String: String]) async -> Int32 {
             return exitConfig
         }
     }
+    let listens = values(options, "listen")
     return await serve(
-        config: config, listen: options["listen"] ?? config.listen, web: web, logger: logger, configPath: path, variables: environmentVariables(),
-        enableLifecycle: options["web.enable-lifecycle"] != nil, shard: shard)
+        config: config, listens: listens.isEmpty ? [config.listen] : listens, web: web, logger: logger, configPath: path,
+        variables: environmentVariables(), enableLifecycle: options["web.enable-lifecycle"] != nil, shard: shard, metricsPath: metricsPath)
 }
 
 /// How long a stop may take before the process exits anyway.
 let stopDeadlineSeconds = 5.0
 
 /// Runs an agent on `config` until SIGINT or SIGTERM; SIGHUP and `POST /-/reload` reload it.
-/// `extra` services (the demo's simulator) run and stop in the same group.
+/// The endpoint listens on each of `listens`. `extra` services (the demo's simulator) run and
+/// stop in the same group.
 func serve(
-    config: CanaryConfig, listen: String, web: WebConfig = WebConfig(), logger: EventLogger, configPath: String, variables: [String: String],
-    enableLifecycle: Bool = false, shard: Shard? = nil, extra: [any Service] = [], banner: ((SocketAddress) -> Void)? = nil
+    config: CanaryConfig, listens: [String], web: WebConfig = WebConfig(), logger: EventLogger, configPath: String, variables: [String: String],
+    enableLifecycle: Bool = false, shard: Shard? = nil, metricsPath: String = "/metrics", extra: [any Service] = [],
+    banner: ((SocketAddress) -> Void)? = nil
 ) async -> Int32 {
     let supervisor = Supervisor(config: config, path: configPath, variables: variables, logger: logger, build: build, shard: shard)
-    let server: HTTPServer
+    var servers: [HTTPServer] = []
+    let listen = listens.joined(separator: " ")
     do {
-        // A socket from systemd (socket activation) wins over the listen address.
+        // Sockets from systemd (socket activation) win over the listen addresses.
         let activated = ServiceManager.listenDescriptors()
-        let socket = try activated.first.map { try ListeningSocket(adopting: $0) } ?? ListeningSocket.bind(listen)
+        let sockets = try activated.isEmpty ? listens.map { try ListeningSocket.bind($0) } : activated.map { try ListeningSocket(adopting: $0) }
         var reload: StatusEndpoint.Reload?
         if enableLifecycle { reload = { answer in supervisor.requestReload(answer) } }
-        let endpoint = StatusEndpoint(source: supervisor.reference, version: version, reload: reload)
+        let endpoint = StatusEndpoint(source: supervisor.reference, version: version, reload: reload, metricsPath: metricsPath)
         let guarded = WebGuard(config: web)
         let tls = web.tls.map {
             HTTPServerTLS(
                 certificateChainPEM: $0.certificateChainPEM, privateKeyPEM: $0.privateKeyPEM.exposedValue, clientCAsPEM: $0.clientCAsPEM,
                 priorities: $0.priorities, clientAuth: $0.clientAuth)
         }
-        server = try HTTPServer(listeningSocket: socket, threading: .pool(threads: 2), limits: .metricsEndpoint, tls: tls) { request in
-            guarded.handle(request) { endpoint.handle($0) }
+        for socket in sockets {
+            servers.append(
+                try HTTPServer(listeningSocket: socket, threading: .pool(threads: 2), limits: .metricsEndpoint, tls: tls) { request in
+                    guarded.handle(request) { endpoint.handle($0) }
+                })
         }
     } catch {
+        for server in servers { server.stop() }
         logger.log(.error, "cannot serve metrics: \(error)", [("LISTEN", listen)])
         printError("aoai-canary: \(error)")
         supervisor.reference.current.shutdown()
@@ -145,21 +158,21 @@ func serve(
     let scheme = web.tls == nil ? "http" : "https"
     let access = web.users.isEmpty ? "" : " (basic auth, \(web.users.count) user\(web.users.count == 1 ? "" : "s"))"
     let probed = supervisor.reference.current.config.resources.count
+    let urls = servers.map { "\(scheme)://\($0.boundAddress)\(metricsPath)" }.joined(separator: " and ")
     logger.log(
         .info,
         "aoai-canary \(version) started: \(probed) resources\(shard.map { " (shard \($0) of \(config.resources.count) listed)" } ?? ""), "
-            + "\(config.credentials.count) credentials\(config.discovery.isEmpty ? "" : ", discovery on"), metrics on "
-            + "\(scheme)://\(server.boundAddress)/metrics\(access)",
-        [("CONFIG", configPath), ("LISTEN", server.boundAddress.description)])
+            + "\(config.credentials.count) credentials\(config.discovery.isEmpty ? "" : ", discovery on"), metrics on \(urls)\(access)",
+        [("CONFIG", configPath), ("LISTEN", servers.map(\.boundAddress.description).joined(separator: " "))])
     if let notAfter = web.tls?.certificateNotAfter, notAfter < SystemClock().wallSeconds {
         logger.log(.warning, "the metrics endpoint's TLS certificate has expired: scrapers that verify it will fail", [])
     }
     if config.resources.isEmpty, config.discovery.isEmpty { logger.log(.warning, StatusView.noResourcesNotice, [("CONFIG", configPath)]) }
-    banner?(server.boundAddress)
+    if let first = servers.first { banner?(first.boundAddress) }
     ServiceManager.notify("READY=1\nSTATUS=" + (config.resources.isEmpty ? "no resources configured" : "probing \(config.resources.count) resources"))
     // One group owns everything: the schedule, the endpoint, the signals (and the demo's
     // simulator). A stop signal ends it; every part is cancelled and awaited.
-    try? await ServiceGroup([supervisor, HTTPServerService(server: server), signals] + extra).run()
+    try? await ServiceGroup([supervisor] + servers.map { HTTPServerService(server: $0) } + [signals] + extra).run()
     return 0
 }
 
@@ -274,7 +287,7 @@ func runDemo(_ options: [String: String]) async -> Int32 {
         rmdir(directory)
     }
     return await serve(
-        config: config, listen: listen, logger: logger, configPath: configPath, variables: [:],
+        config: config, listens: [listen], logger: logger, configPath: configPath, variables: [:],
         enableLifecycle: true, extra: [SimulatorService(simulator: simulator)]
     ) { address in
         let url = "http://\(address.urlHost == "0.0.0.0" ? "127.0.0.1" : address.urlHost):\(address.port)"

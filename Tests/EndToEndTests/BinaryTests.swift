@@ -90,6 +90,8 @@ func get(_ url: String) async throws -> HTTPClientResponse {
         (["run", "--log.level", "loud"], "invalid value 'loud' for '--log.level'"),
         (["run", "--shard", "0/3"], "invalid value '0/3' for '--shard': expected INDEX/COUNT with 1 <= INDEX <= COUNT <= 1000, as in 1/3"),
         (["check-config", "--web.listen-address", ":9725"], "unknown option '--web.listen-address'"),
+        (["run", "--web.telemetry-path", "metrics"], "invalid value 'metrics' for '--web.telemetry-path': expected an absolute path such as /metrics"),
+        (["run", "--web.telemetry-path", "/-/ready"], "invalid value '/-/ready' for '--web.telemetry-path': /-/ready is the endpoint's own page"),
     ])
     func usageErrorsExit64(arguments: [String], message: String) async throws {
         let result = try await runBinary(arguments)
@@ -201,6 +203,45 @@ func get(_ url: String) async throws -> HTTPClientResponse {
         #expect(!quiet.stderr.contains("level=info"), "--log.level error:\n\(quiet.stderr)")
         let checked = try await runBinary(["check-config", "--config.file", path])
         #expect(checked.status == 0 && checked.stdout.hasPrefix(path + ": OK"), "\(checked.stderr)")
+    }
+
+    /// `--log.level warn`, the exporter toolkit's word: warnings are written, info lines are not.
+    @Test func logLevelTakesWarn() async throws {
+        let world = try World()
+        let path = world.directory + "/config.yaml"
+        try "listen: \"127.0.0.1:0\"\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let child = try Child(["run", "--config.file", path, "--log.format", "logfmt", "--log.level", "warn"])
+        let warned = await child.await(30, in: { child.stderr }) { $0.contains("level=warning msg=\"The configuration names no resources") ? "" : nil }
+        child.process.terminate()
+        #expect(await child.wait(seconds: 5) == 0)
+        #expect(warned != nil, "\(child.stderr)")
+        #expect(!child.stderr.contains("level=info"), "--log.level warn keeps the info lines out:\n\(child.stderr)")
+    }
+
+    /// `--web.listen-address` given twice listens on both addresses (IPv4 and IPv6 loopback here),
+    /// and `--web.telemetry-path` moves the metrics, and the status page's link with them.
+    @Test func repeatedListenAddressesAndTheTelemetryPath() async throws {
+        let world = try World()
+        let path = world.directory + "/config.yaml"
+        try world.configText(resources: [("healthy", world.addResource("healthy"))], interval: "4s").write(toFile: path, atomically: true, encoding: .utf8)
+        let child = try Child([
+            "run", "--config", path, "--web.listen-address", "127.0.0.1:0", "--web.listen-address=[::1]:0", "--web.telemetry-path", "/probe-metrics",
+            "--log.format", "logfmt",
+        ])
+        let started = await child.await(30, in: { child.stderr }) { text in
+            text.firstMatch(of: /metrics on (http:\/\/127\.0\.0\.1:\d+)\/probe-metrics and (http:\/\/\[::1\]:\d+)\/probe-metrics/).map { "\($0.1) \($0.2)" }
+        }
+        let bases = try #require(started, "not on both addresses: \(child.stderr)").split(separator: " ").map(String.init)
+        for base in bases {
+            let metrics = try await get(base + "/probe-metrics")
+            #expect(metrics.status == 200 && String(decoding: metrics.body, as: UTF8.self).contains("aoai_canary_build_info"), "\(base)")
+            #expect(try await get(base + "/metrics").status == 404, "the metrics moved from /metrics")
+            #expect(try await get(base + "/-/healthy").status == 200, "the other pages stay")
+            let page = String(decoding: try await get(base + "/").body, as: UTF8.self)
+            #expect(page.contains("<a href=\"/probe-metrics\">metrics</a>"), "the page links to the metrics where they are")
+        }
+        child.process.terminate()
+        #expect(await child.wait(seconds: 5) == 0)
     }
 
     /// `--shard`: two agents on one file probe disjoint halves that cover it.

@@ -57,6 +57,8 @@ public struct StatusEndpoint: Sendable {
     /// Asks for a reload and calls its argument with the outcome once applied; nil turns
     /// `POST /-/reload` off. The request waits for the outcome without holding a server thread.
     public let reload: Reload?
+    /// Where the metrics are served (`--web.telemetry-path`); `/metrics` unless told.
+    public let metricsPath: String
 
     /// Asks for a reload; the outcome comes later, from any thread.
     public typealias Reload = @Sendable (_ answer: @escaping @Sendable (Result<Int, ConfigErrors>) -> Void) -> Void
@@ -68,8 +70,9 @@ public struct StatusEndpoint: Sendable {
     private let reloadsWaiting = CountingGate(limit: StatusEndpoint.maxReloadsWaiting)
     static let maxReloadsWaiting = 4
 
-    public init(source: any StatusSource, version: String, clock: any CanaryClock = SystemClock(), reload: Reload? = nil) {
+    public init(source: any StatusSource, version: String, clock: any CanaryClock = SystemClock(), reload: Reload? = nil, metricsPath: String = "/metrics") {
         self.scrapes = Scrapes(clock: clock)
+        self.metricsPath = metricsPath
         self.source = source
         self.version = version
         self.clock = clock
@@ -84,9 +87,10 @@ public struct StatusEndpoint: Sendable {
         guard request.method == "GET" || request.method == "HEAD" else {
             return HTTPResponse(status: 405, contentType: "text/plain; charset=utf-8", body: "method not allowed\n", headers: [("Allow", "GET, HEAD")])
         }
-        switch request.path {
-        case "/metrics":
+        if request.path == metricsPath {
             return scrapes.respond(request, registry: agent.registry)
+        }
+        switch request.path {
         case "/-/healthy":
             // Alive means probing: a schedule that stopped starting rounds is worth a restart.
             if let stall = agent.schedule?.stall(now: clock.monotonicSeconds) {
@@ -106,13 +110,25 @@ public struct StatusEndpoint: Sendable {
             return HTTPResponse(status: 200, contentType: "text/plain; charset=utf-8", body: "OK\n")
         case "/":
             return HTTPResponse(
-                status: 200, contentType: "text/html; charset=utf-8", body: StatusView(board: agent.board, now: clock.wallSeconds, version: version).html)
+                status: 200, contentType: "text/html; charset=utf-8", body: StatusView(board: agent.board, now: clock.wallSeconds, version: version, metricsPath: metricsPath).html)
         case "/status.json":
             return HTTPResponse(
-                status: 200, contentType: "application/json", body: StatusView(board: agent.board, now: clock.wallSeconds, version: version).json)
+                status: 200, contentType: "application/json", body: StatusView(board: agent.board, now: clock.wallSeconds, version: version, metricsPath: metricsPath).json)
         default:
             return HTTPResponse(status: 404, contentType: "text/plain; charset=utf-8", body: "not found\n")
         }
+    }
+
+    /// The paths the endpoint serves itself, which `--web.telemetry-path` may not take.
+    public static let reservedPaths: Set<String> = ["/", "/-/healthy", "/-/ready", "/-/reload", "/status.json"]
+
+    /// Why `path` cannot be the metrics path, or nil when it can.
+    public static func problem(withMetricsPath path: String) -> String? {
+        guard path.hasPrefix("/"), !path.contains(where: { $0 == "?" || $0 == "#" || $0.isWhitespace }) else {
+            return "expected an absolute path such as /metrics"
+        }
+        if reservedPaths.contains(path) { return "\(path) is the endpoint's own page" }
+        return nil
     }
 
     /// `POST /-/reload`: only with `--web.enable-lifecycle`, from this host, and not from a

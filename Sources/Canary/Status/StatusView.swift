@@ -44,9 +44,13 @@ public struct StatusView: Sendable {
     public var notReady: String? { resources.isEmpty ? Self.noResourcesNotice : nil }
     public var credentials: [StatusBoard.CredentialState]
 
-    public init(board: StatusBoard, now: Double, version: String) {
+    /// Where the metrics are served, for the page's link.
+    public var metricsPath: String
+
+    public init(board: StatusBoard, now: Double, version: String, metricsPath: String = "/metrics") {
         self.now = now
         self.version = version
+        self.metricsPath = metricsPath
         credentials = board.credentials
         let facts = board.controlPlane.snapshot
         resources = board.resources.map { resource in
@@ -309,7 +313,7 @@ public struct StatusView: Sendable {
             </style></head>
             <body>
             <h1>aoai-canary status</h1>
-            <div class="sub">\(escape(Timestamp.iso8601(wallSeconds: now))) · version \(escape(version)) · <a href="/metrics">metrics</a> · <a \
+            <div class="sub">\(escape(Timestamp.iso8601(wallSeconds: now))) · version \(escape(version)) · <a href="\(escape(metricsPath))">metrics</a> · <a \
             href="/status.json">status.json</a> · refreshes every 30 s</div>
             \(notReady.map { "<p class=\"warn\" role=\"alert\">⚠ \(escape($0))</p>" } ?? "")
             <h2>Resources</h2>
