@@ -110,10 +110,12 @@ public struct StatusEndpoint: Sendable {
             return HTTPResponse(status: 200, contentType: "text/plain; charset=utf-8", body: "OK\n")
         case "/":
             return HTTPResponse(
-                status: 200, contentType: "text/html; charset=utf-8", body: StatusView(board: agent.board, now: clock.wallSeconds, version: version, metricsPath: metricsPath).html)
+                status: 200, contentType: "text/html; charset=utf-8",
+                body: StatusView(board: agent.board, now: clock.wallSeconds, version: version, metricsPath: metricsPath).html)
         case "/status.json":
             return HTTPResponse(
-                status: 200, contentType: "application/json", body: StatusView(board: agent.board, now: clock.wallSeconds, version: version, metricsPath: metricsPath).json)
+                status: 200, contentType: "application/json",
+                body: StatusView(board: agent.board, now: clock.wallSeconds, version: version, metricsPath: metricsPath).json)
         default:
             return HTTPResponse(status: 404, contentType: "text/plain; charset=utf-8", body: "not found\n")
         }
