@@ -168,7 +168,7 @@ import Testing
             credentials:
               app:
                 type: client_secret
-                tenant_id: t
+                tenant_id: t.example
                 client_id: c
                 client_secret_env: SECRET_A
                 client_secret_file: app-prod.secret

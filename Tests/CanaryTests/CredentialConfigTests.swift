@@ -37,7 +37,7 @@ import Testing
         }
         #expect(aks.tenantID == "env-tenant" && aks.clientID == "env-client" && aks.tokenFile == "/var/run/token")
         #expect(aks.authority == "https://login.chinacloudapi.cn")
-        #expect(explicit.tenantID == "t9" && explicit.authority == "https://login.microsoftonline.us")
+        #expect(explicit.tenantID == "t9.example" && explicit.authority == "https://login.microsoftonline.us")
 
         guard case .managedIdentity(let vm)? = settings("vm"), case .managedIdentity(let object)? = settings("vm-object"),
             case .managedIdentity(let arc)? = settings("arc")
@@ -55,7 +55,7 @@ import Testing
             Issue.record("cli")
             return
         }
-        #expect(cli.azPath == "/usr/local/bin/az" && cli.tenantID == "t1" && cli.timeoutSeconds == 30)
+        #expect(cli.azPath == "/usr/local/bin/az" && cli.tenantID == "t1.example" && cli.timeoutSeconds == 30)
 
         guard case .chain(let chain)? = settings("anything") else {
             Issue.record("default")
@@ -120,6 +120,10 @@ import Testing
                 "25:16: credentials.vm.object_id: give at most one of client_id, object_id and resource_id",
                 "31:21: credentials.secret.secret_expires: invalid date \"next year\"",
                 "32:5: credentials.secret.token_file: unknown key \"token_file\"",
+                // The short name, and a GUID missing a digit: neither a GUID nor a domain name.
+                "35:16: credentials.short-name.tenant_id: a tenant id is a GUID (00000000-0000-0000-0000-000000000000) or a domain name such as "
+                    + "contoso.onmicrosoft.com: 'contoso' is neither",
+                "40:16: credentials.clipped-guid.tenant_id: a tenant id is a GUID",
             ]
             #expect(lines.count == expected.count, "\(error)")
             for (line, wanted) in zip(lines, expected) {

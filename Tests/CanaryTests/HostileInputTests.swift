@@ -63,7 +63,7 @@ import Testing
             credentials:
               app:
                 type: client_secret
-                tenant_id: t
+                tenant_id: t.example
                 client_id: c
                 client_secret_file: \(secret)
             resources:

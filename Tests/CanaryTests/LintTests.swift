@@ -33,7 +33,7 @@ import Testing
             credentials:
               app:
                 type: client_secret
-                tenant_id: t
+                tenant_id: t.example
                 client_id: c
                 client_secret_file: app.secret
             resources:
@@ -69,7 +69,7 @@ import Testing
             credentials:
               spare:
                 type: client_secret
-                tenant_id: t
+                tenant_id: t.example
                 client_id: c
                 client_secret_file: spare.secret
             resources: []

@@ -167,7 +167,7 @@ import Testing
         let pasted = "Xk29fQ7mZpL3vR8sT1wY6uN4bC0dE5gHjK2aM9xV7qW3"
         let text = """
             credentials:
-              app: {type: client_secret, tenant_id: t, client_id: c, client_secret_env: \(pasted)}
+              app: {type: client_secret, tenant_id: t.example, client_id: c, client_secret_env: \(pasted)}
             resources:
               - {name: a, endpoint: "https://a.openai.azure.com/", probe: models, api_key_env: \(pasted)}
               - {name: b, endpoint: "https://b.openai.azure.com/openai/models?api-key=\(pasted)", probe: models, credential: app}
@@ -191,8 +191,8 @@ import Testing
         let jwt = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQifQ.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
         let text = """
             credentials:
-              cert: {type: client_certificate, tenant_id: t, client_id: c, certificate_file: cert.pem, private_key_file: "\(pem)"}
-              wi: {type: workload_identity, tenant_id: t, client_id: c, token_file: \(jwt)}
+              cert: {type: client_certificate, tenant_id: t.example, client_id: c, certificate_file: cert.pem, private_key_file: "\(pem)"}
+              wi: {type: workload_identity, tenant_id: t.example, client_id: c, token_file: \(jwt)}
             resources:
               - {name: a, endpoint: "https://a.openai.azure.com/", probe: models, credential: wi, ca_file: "\(pem)"}
               - {name: b, endpoint: "https://b.openai.azure.com/", probe: models, credential: cert}

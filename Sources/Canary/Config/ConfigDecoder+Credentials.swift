@@ -91,12 +91,13 @@ extension ConfigDecoder {
     }
 
     private mutating func decodeWorkloadIdentity(_ fields: Fields) -> WorkloadIdentitySettings? {
-        let tenant = string(fields, "tenant_id") ?? environment.variables["AZURE_TENANT_ID"].nonEmpty
+        let tenantGiven = fields.values["tenant_id"] != nil
+        let tenant = tenantGiven ? tenantID(fields, required: false) : environment.variables["AZURE_TENANT_ID"].nonEmpty
         let client = string(fields, "client_id") ?? environment.variables["AZURE_CLIENT_ID"].nonEmpty
         let given = filePath(fields, "token_file")
         if given == nil, fields.values["token_file"] != nil { return nil }
         let file = given.map(resolve) ?? environment.variables["AZURE_FEDERATED_TOKEN_FILE"].nonEmpty
-        if tenant == nil { report(fields.node, fields.path("tenant_id"), "missing tenant_id, and AZURE_TENANT_ID is not set") }
+        if tenant == nil, !tenantGiven { report(fields.node, fields.path("tenant_id"), "missing tenant_id, and AZURE_TENANT_ID is not set") }
         if client == nil { report(fields.node, fields.path("client_id"), "missing client_id, and AZURE_CLIENT_ID is not set") }
         if file == nil { report(fields.node, fields.path("token_file"), "missing token_file, and AZURE_FEDERATED_TOKEN_FILE is not set") }
         guard let tenant, let client, let file else { return nil }
@@ -227,11 +228,35 @@ extension ConfigDecoder {
 
     private mutating func tenantID(_ fields: Fields, required: Bool) -> String? {
         let tenant = string(fields, "tenant_id", required: required)
-        if let tenant, tenant.contains("/"), let node = fields.values["tenant_id"] {
-            report(node, fields.path("tenant_id"), "a tenant id is a GUID or a domain name, without \"/\"")
+        if let tenant, let problem = Self.tenantProblem(tenant), let node = fields.values["tenant_id"] {
+            report(node, fields.path("tenant_id"), problem)
             return nil
         }
         return tenant
+    }
+
+    /// Why `tenant` is not a tenant id Entra ID takes, or nil: it is a GUID or a domain name
+    /// (`contoso.onmicrosoft.com`, a verified custom domain).
+    static func tenantProblem(_ tenant: String) -> String? {
+        let expected = "a tenant id is a GUID (00000000-0000-0000-0000-000000000000) or a domain name such as contoso.onmicrosoft.com"
+        if tenant.contains("/") { return expected + ", without \"/\"" }
+        if isGUID(tenant) || isDomainName(tenant) { return nil }
+        return expected + ": '\(tenant)' is neither"
+    }
+
+    static func isGUID(_ text: String) -> Bool {
+        let groups = text.split(separator: "-", omittingEmptySubsequences: false)
+        return groups.map(\.count) == [8, 4, 4, 4, 12] && groups.allSatisfy { $0.allSatisfy(\.isHexDigit) }
+    }
+
+    /// Two labels or more, of letters, digits and inner hyphens, at most 63 each and 253 in all.
+    static func isDomainName(_ text: String) -> Bool {
+        let labels = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard labels.count >= 2, text.utf8.count <= 253 else { return false }
+        return labels.allSatisfy { label in
+            (1...63).contains(label.utf8.count) && label.first != "-" && label.last != "-"
+                && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+        }
     }
 
     private mutating func scope(_ fields: Fields) -> String {
