@@ -146,6 +146,9 @@ func resourceManagerToken(_ world: World) async throws -> String {
         world.simulator.grantRole(resource: "propagating", objectID: Names.object)
         await agent.scheduler.runAllOnce()
         #expect(Self.entraVerdict(agent, "propagating").reason == nil, "the role took effect")
+        // The role_propagating stretch is a propagation time like a permission_denied one.
+        let recovery = try #require(agent.metrics.registry.value(CanaryMetrics.permissionRecovery.name, ["propagating"]), "no recovery recorded")
+        #expect(recovery >= 0 && recovery < 60, "\(recovery)")
     }
 
     /// The facts are read when the agent starts, and again as soon as a resource's Entra ID

@@ -135,7 +135,8 @@ public final class StatusBoard: Sendable {
                 if let deniedSince = old?.deniedSince { transition.permissionRecoverySeconds = now - deniedSince }
             case .failure(let failure):
                 new.failingSince = old?.failingSince ?? now
-                if failure.reason == .permissionDenied { new.deniedSince = old?.deniedSince ?? now }
+                // A role not yet honoured (role_propagating) is the same wait as permission_denied.
+                if failure.reason == .permissionDenied || failure.reason == .rolePropagating { new.deniedSince = old?.deniedSince ?? now }
             }
             state.resources[index].probes[probe.auth] = new
             // The service's own word that local auth is off turns into a warning for the key canary.
