@@ -33,11 +33,25 @@ func runDiagnose(_ options: [String: String]) async -> Int32 {
         print(document.rendered)
     } else {
         print(reports.map(\.text).joined(separator: "\n"))
-        let withEntra = reports.filter { $0.entraWorks != nil }.count
-        print(
-            failing.isEmpty
-                ? "Entra ID works for all \(withEntra) resources with an Entra ID canary."
-                : "Entra ID fails for \(failing.count) of \(withEntra) resources: \(failing.map(\.resource).joined(separator: ", ")).")
+        print(summary(reports))
     }
     return failing.isEmpty ? 0 : 1
+}
+
+/// The last line of the text report: which resources' Entra ID fails, and which could not be
+/// judged (a throttled call proves nothing about permissions).
+func summary(_ reports: [ResourceDiagnosis]) -> String {
+    let failing = reports.filter { $0.entraWorks == false }
+    let unjudged = reports.filter { $0.entraUnjudged != nil }
+    let withEntra = reports.filter { $0.entraWorks != nil || $0.entraUnjudged != nil }.count
+    let notJudged =
+        unjudged.isEmpty
+        ? ""
+        : " Not judged, their calls prove nothing about auth: "
+            + unjudged.map { "\($0.resource) (\($0.entraUnjudged?.rawValue ?? ""))" }.joined(separator: ", ") + "."
+    if !failing.isEmpty {
+        return "Entra ID fails for \(failing.count) of \(withEntra) resources: \(failing.map(\.resource).joined(separator: ", "))." + notJudged
+    }
+    if unjudged.isEmpty { return "Entra ID works for all \(withEntra) resources with an Entra ID canary." }
+    return "Entra ID works for \(withEntra - unjudged.count) of \(withEntra) resources with an Entra ID canary." + notJudged
 }

@@ -60,6 +60,31 @@ func normalised(_ text: String) -> String {
         #expect(!result.stdout.contains(Names.secret) && !result.stdout.contains(Names.key))
     }
 
+    /// A throttled resource whose principal holds the role: a 429 proves nothing about
+    /// permissions, so step 3 is not a failure and the resource is not among those whose Entra ID
+    /// fails; the summary says it was not judged, and why.
+    @Test func aThrottledResourceIsNotJudged() async throws {
+        let world = try World()
+        let path = world.directory + "/config.yaml"
+        let throttled = world.addResource("throttled") { $0.throttleRetryAfterSeconds = 2 }
+        try world.configText(resources: [("throttled", throttled), ("healthy", world.addResource("healthy"))])
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try await runBinary(["diagnose", "--config", path], environment: ["PATH": "/usr/bin:/bin"])
+        #expect(result.status == 0, "nothing is known to fail: \(result.stdout)")
+        #expect(result.stdout.contains("  [SKIP] 3. Principal and data action\n"), "\(result.stdout)")
+        #expect(result.stdout.contains("a throttled call proves nothing about permissions"), "\(result.stdout)")
+        #expect(!result.stdout.contains("[FAIL] 3."), "\(result.stdout)")
+        #expect(
+            result.stdout.hasSuffix(
+                "Entra ID works for 1 of 2 resources with an Entra ID canary. Not judged, their calls prove nothing about auth: throttled (throttled).\n"),
+            "\(result.stdout)")
+        let json = try await runBinary(["diagnose", "--config", path, "--resource", "throttled", "--format", "json"], environment: ["PATH": "/usr/bin:/bin"])
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let resource = try #require((document["resources"] as? [[String: Any]])?.first)
+        #expect(document["ok"] as? Bool == true && resource["entra_id_unjudged"] as? String == "throttled", "\(json.stdout)")
+        #expect(resource["entra_id_works"] is NSNull, "\(json.stdout)")
+    }
+
     @Test func healthyResourcesExitZeroAndJSONCarriesEveryStep() async throws {
         let world = try World()
         let path = world.directory + "/config.yaml"

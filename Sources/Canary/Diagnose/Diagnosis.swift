@@ -32,8 +32,12 @@ public struct ResourceDiagnosis: Sendable {
     public var endpoint: String
     public var credential: String?
     public var steps: [DiagnosisStep]
-    /// Whether the Entra ID call works; nil when the resource has no Entra ID canary.
+    /// Whether the Entra ID call works; nil when the resource has no Entra ID canary, or when
+    /// the call could not tell (`entraUnjudged`).
     public var entraWorks: Bool?
+    /// The reason the Entra ID call failed when that reason says nothing about auth (throttled,
+    /// a server error, the network): the principal is judged neither way.
+    public var entraUnjudged: FailureReason?
 }
 
 /// Walks the steps against the live service, once per resource.
@@ -157,6 +161,7 @@ public struct Diagnoser: Sendable {
 
         // 3. The principal and the data action: the Entra ID call itself.
         var entraWorks: Bool?
+        var entraUnjudged: FailureReason?
         var entraResult: ProbeResult?
         if case .success(let token)? = token {
             var result = await prober.probe(resource, auth: .entraID, header: ("Authorization", "Bearer \(token.accessToken.exposedValue)"))
@@ -182,6 +187,18 @@ public struct Diagnoser: Sendable {
                             "the Entra ID call passed authentication (HTTP \(result.status)), but the service refused the probe itself: "
                                 + "\(failure.reason.rawValue): \(failure.detail(now: result.finishedAt))",
                             "the probe needs changing: \(failure.fix)",
+                        ]))
+            case .failure(let failure) where failure.reason.provesNothingAboutAuth:
+                // A throttled call (or one the network or the service failed) proves nothing about
+                // the principal's roles: neither pass nor fail.
+                entraUnjudged = failure.reason
+                steps.append(
+                    DiagnosisStep(
+                        number: 3, title: "Principal and data action", outcome: .skipped,
+                        evidence: [
+                            who,
+                            "the Entra ID call got no answer about the principal: \(failure.reason.rawValue): \(failure.detail(now: result.finishedAt))",
+                            "a \(failure.reason.rawValue) call proves nothing about permissions; run diagnose again once it passes (\(failure.fix))",
                         ]))
             case .failure(let failure):
                 entraWorks = false
@@ -246,7 +263,9 @@ public struct Diagnoser: Sendable {
 
         // 5. The same call with the key, and with an Azure CLI token.
         steps.append(await crossCheck(resource, prober: prober, expected: expected, entraWorks: entraWorks))
-        return ResourceDiagnosis(resource: resource.name, endpoint: resource.endpoint, credential: resource.credential, steps: steps, entraWorks: entraWorks)
+        return ResourceDiagnosis(
+            resource: resource.name, endpoint: resource.endpoint, credential: resource.credential, steps: steps, entraWorks: entraWorks,
+            entraUnjudged: entraUnjudged)
     }
 
     private func crossCheck(_ resource: ResourceConfig, prober: Prober, expected: String, entraWorks: Bool?) async -> DiagnosisStep {
@@ -332,6 +351,7 @@ extension ResourceDiagnosis {
             ("endpoint", .string(endpoint)),
             ("credential", credential.map(JSONValue.string) ?? .null),
             ("entra_id_works", entraWorks.map(JSONValue.bool) ?? .null),
+            ("entra_id_unjudged", entraUnjudged.map { JSONValue.string($0.rawValue) } ?? .null),
             (
                 "steps",
                 .array(

@@ -136,6 +136,13 @@ extension FailureReason {
     /// request and refused what it asked for, not who asked.
     public var passedAuthentication: Bool { self == .requestRejected }
 
+    /// Whether a call that failed with this reason says nothing about who called: the service
+    /// throttled or failed, or the network did not carry the call. The auth alert rules leave
+    /// these out, and `diagnose` judges no principal on them.
+    public var provesNothingAboutAuth: Bool {
+        [.throttled, .serverError, .timeout, .connectionFailed, .dnsFailed, .tlsFailed, .networkDenied].contains(self)
+    }
+
     /// The fix for a failure the service answered with `code` and `message`: for
     /// `request_rejected`, what in the probe to change given what the service objected to; for
     /// the other reasons, `fix`.
