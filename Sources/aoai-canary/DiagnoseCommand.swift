@@ -1,8 +1,10 @@
 // `aoai-canary diagnose`: the checklist for every resource, as text or JSON.
 import Config
 import Diagnose
+import Glibc
 import HTTPClient
 import JSON
+import Log
 import Support
 
 func runDiagnose(_ options: [String: String]) async -> Int32 {
@@ -23,17 +25,33 @@ func runDiagnose(_ options: [String: String]) async -> Int32 {
     defer { client.shutdown() }
     let diagnoser = Diagnoser(
         client: client, clock: SystemClock(), timeoutSeconds: config.timeout.seconds, azPath: Diagnoser.findAzureCLI(path: variables["PATH"]))
-    let reports = await diagnoser.diagnose(config, resource: options["resource"])
+    let asText = options["format"] != "json"
+    // Each checklist is printed as soon as it is done; on a terminal, one line on stderr says
+    // which resource is being walked meanwhile (endpoints that do not answer take the timeout).
+    let progress = isatty(STDERR_FILENO) == 1
+    var printed = 0
+    let reports = await diagnoser.diagnose(
+        config, resource: options["resource"],
+        starting: { name, position, count in
+            guard progress else { return }
+            EventLogger.writeStderr("\r\u{1B}[Kchecking \(name) (\(position) of \(count))...")
+        },
+        finished: { report in
+            if progress { EventLogger.writeStderr("\r\u{1B}[K") }
+            guard asText else { return }
+            print((printed > 0 ? "\n" : "") + report.text, terminator: "")
+            fflush(nil)  // every output stream: a pipe holds a checklist back otherwise
+            printed += 1
+        })
     let failing = reports.filter { $0.entraWorks == false }
-    if options["format"] == "json" {
+    if asText {
+        print("\n" + summary(reports))
+    } else {
         let document = JSONValue.object([
             ("ok", .bool(failing.isEmpty)),
             ("resources", .array(reports.map(\.json))),
         ])
         print(document.rendered)
-    } else {
-        print(reports.map(\.text).joined(separator: "\n"))
-        print(summary(reports))
     }
     return failing.isEmpty ? 0 : 1
 }

@@ -85,6 +85,32 @@ func normalised(_ text: String) -> String {
         #expect(resource["entra_id_works"] is NSNull, "\(json.stdout)")
     }
 
+    /// Each checklist is printed as soon as it is done, not all at once at the end: the first
+    /// resource's is out while the second's endpoint still hangs. On a terminal a progress line
+    /// on stderr names the resource being walked.
+    @Test func eachChecklistIsPrintedWhenItIsDone() async throws {
+        let world = try World()
+        let path = world.directory + "/config.yaml"
+        let hung = world.addResource("hung") { $0.hang = true }
+        try world.configText(resources: [("healthy", world.addResource("healthy")), ("hung", hung)], timeout: "3s")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let child = try Child(["diagnose", "--config", path], environment: ["PATH": "/usr/bin:/bin"])
+        let first = await child.await(20, in: { child.stdout }) { $0.contains("[PASS] 5. Key and Azure CLI cross-check") ? $0 : nil }
+        let stillRunning = child.process.isRunning
+        #expect(first != nil, "\(child.stdout)")
+        #expect(stillRunning, "the first checklist came out only at the end:\n\(child.stdout)")
+        #expect(first?.contains("hung  http") == false)
+        #expect(await child.wait(seconds: 30) != nil)
+        #expect(child.stdout.contains("hung  http"), "\(child.stdout)\n\(child.stderr)")
+
+        // Under a terminal (script(1) gives it one), the progress line comes and is cleared.
+        let terminal = try Child(
+            executable: "/usr/bin/script", ["-qec", "\(binaryPath) diagnose --config \(path) --resource healthy", "/dev/null"],
+            environment: ["PATH": "/usr/bin:/bin"])
+        #expect(await terminal.wait(seconds: 30) != nil)
+        #expect(terminal.stdout.contains("checking healthy (1 of 1)...\r\u{1B}[K"), "\(terminal.stdout.debugDescription)")
+    }
+
     @Test func healthyResourcesExitZeroAndJSONCarriesEveryStep() async throws {
         let world = try World()
         let path = world.directory + "/config.yaml"

@@ -58,12 +58,20 @@ public struct Diagnoser: Sendable {
     }
 
     /// Diagnoses the resources of `config` (all, or the one named).
-    public func diagnose(_ config: CanaryConfig, resource name: String? = nil) async -> [ResourceDiagnosis] {
+    /// Walks every resource (or the one named), in the configuration's order. `starting` is told
+    /// each resource (its position and the count) before its steps, `finished` each checklist as
+    /// soon as it is done, so that a caller can show them while the rest are still walked.
+    public func diagnose(
+        _ config: CanaryConfig, resource name: String? = nil, starting: (_ resource: String, _ position: Int, _ count: Int) -> Void = { _, _, _ in },
+        finished: (ResourceDiagnosis) -> Void = { _ in }
+    ) async -> [ResourceDiagnosis] {
         let context = AcquisitionContext(client: client, clock: clock, timeoutSeconds: timeoutSeconds)
         var tokens: [String: Result<CachedToken, TokenAcquisitionError>] = [:]
         var armToken: Result<CachedToken, TokenAcquisitionError>?
         var results: [ResourceDiagnosis] = []
-        for resource in config.resources where name == nil || resource.name == name {
+        let walked = config.resources.filter { name == nil || $0.name == name }
+        for (position, resource) in walked.enumerated() {
+            starting(resource.name, position + 1, walked.count)
             var token: Result<CachedToken, TokenAcquisitionError>?
             if let credential = resource.credential, let settings = config.credential(named: credential)?.settings {
                 if tokens[credential] == nil {
@@ -77,7 +85,9 @@ public struct Diagnoser: Sendable {
             }
             let scope = resource.credential.flatMap { config.credential(named: $0)?.settings.scope }
             let facts = await controlPlaneFacts(config, resource: resource, canaryToken: token, context: context, armTokens: &armToken)
-            results.append(await diagnose(resource, scope: scope, token: token, controlPlane: facts))
+            let report = await diagnose(resource, scope: scope, token: token, controlPlane: facts)
+            finished(report)
+            results.append(report)
         }
         return results
     }
