@@ -298,8 +298,10 @@ func runDemo(_ options: [String: String]) async -> Int32 {
             Resource Manager's facts beside them (the roles each principal holds); discovery finds \(DemoWorld.discoveredResources.count) more.
               configuration:  \(configPath)
               simulator:      \(simulator.authority)  (state: curl -s \(simulator.authority)/_simulator/state)
+              status page:    \(url)/
               metrics:        \(url)/metrics
               try:            curl -s \(url)/metrics | grep -E '^aoai_canary_(auth_divergence|probe_success|probe_failures_total)' | grep -v ' 0$'
+              diagnose:       \(executablePath()) diagnose --config \(configPath)
 
             The resources:
             \(DemoWorld.resources.map { "  \($0.name.padding(20)) \($0.shows)" }.joined(separator: "\n"))
@@ -393,4 +395,13 @@ func runBenchTarget(_ listen: String) async -> Int32 {
     fflush(nil)
     await runUntilSignalled([HTTPServerService(server: server)])
     return 0
+}
+
+/// This binary's absolute path (what a command to copy should name), from /proc/self/exe, or
+/// the name it was started with when that cannot be read.
+func executablePath() -> String {
+    var buffer = [CChar](repeating: 0, count: 4096)
+    let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+    guard length > 0 else { return CommandLine.arguments.first ?? "aoai-canary" }
+    return String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }

@@ -308,6 +308,12 @@ func get(_ url: String) async throws -> HTTPClientResponse {
         let child = try Child(["demo", "--listen", "127.0.0.1:0"])
         let found = await child.await(30, in: { child.stdout }, metricsURL)
         let url = try #require(found, "no metrics URL in: \(child.stdout)\n\(child.stderr)")
+        // The banner names the status page, and a diagnose command to copy with this binary's path.
+        let base = String(url.dropLast("metrics".count))
+        #expect(child.stdout.contains("  status page:    \(base)\n"), "\(child.stdout)")
+        let absoluteBinary = URL(fileURLWithPath: binaryPath).resolvingSymlinksInPath().path
+        let diagnose = try #require(child.stdout.firstMatch(of: /diagnose: +(\S+) diagnose --config (\S+)\n/), "\(child.stdout)")
+        #expect(String(diagnose.1) == absoluteBinary && FileManager.default.fileExists(atPath: String(diagnose.2)), "\(child.stdout)")
         var text = ""
         let deadline = Date().addingTimeInterval(10)  // two 5 s intervals
         while Date() < deadline {
