@@ -25,10 +25,14 @@ for tool in dpkg-deb dpkg-shlibdeps dpkg-gencontrol dpkg-parsechangelog strip gz
 done
 [ -d "$dashboards" ] || fail "$dashboards/ is missing: it holds the alert rules and dashboard the package ships"
 
-# 1. The release binary: Swift runtime linked in, full RELRO and immediate binding.
+# 1. The release binary: Swift runtime linked in, full RELRO and immediate binding. Linked with
+# the toolchain's lld: GNU ld warns about the mktemp() inside the static Foundation it links in,
+# a warning about code this binary never calls and nobody can fix here.
+linker=()
+if [ -x "$(dirname "$(command -v "$swift")")/ld.lld" ]; then linker=(-Xswiftc -use-ld=lld); fi
 if [ "${SKIP_SWIFT_BUILD:-}" != 1 ]; then
     AOAI_CANARY_REVISION=${AOAI_CANARY_REVISION:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)} \
-        "$swift" build -c release --scratch-path "$scratch" --static-swift-stdlib \
+        "$swift" build -c release --scratch-path "$scratch" --static-swift-stdlib "${linker[@]}" \
         -Xlinker -z -Xlinker now -Xlinker -z -Xlinker relro
 fi
 binary=$scratch/release/aoai-canary
