@@ -205,6 +205,16 @@ func get(_ url: String) async throws -> HTTPClientResponse {
         #expect(checked.status == 0 && checked.stdout.hasPrefix(path + ": OK"), "\(checked.stderr)")
     }
 
+    /// The README's demo table is the demo's own list, word for word as `demo` prints it.
+    @Test func theReadmesDemoTableIsTheDemo() throws {
+        let readme = try String(contentsOfFile: repositoryRoot + "/README.md", encoding: .utf8)
+        let table = try #require(readme.firstMatch(of: /\| demo resource \| what it shows \|\n\|---\|---\|\n((?:\|[^\n]*\n)*)/)?.1, "no demo table")
+        let rows = table.split(separator: "\n").map(String.init)
+        let expected =
+            DemoWorld.resources.map { "| `\($0.name)` | \($0.shows) |" } + DemoWorld.discoveredResources.map { "| `\($0)` | \(DemoWorld.discoveredShows) |" }
+        #expect(rows == expected, "README.md's demo table should read:\n\(expected.joined(separator: "\n"))")
+    }
+
     /// `--log.level warn`, the exporter toolkit's word: warnings are written, info lines are not.
     @Test func logLevelTakesWarn() async throws {
         let world = try World()
@@ -337,6 +347,15 @@ func get(_ url: String) async throws -> HTTPClientResponse {
         #expect(text.contains(#"aoai_canary_probe_success{resource="local-auth-disabled",auth="api_key"} 0"#))
         let promtool = try Promtool.checkMetrics(text)
         #expect(promtool.status == 0 && promtool.output.isEmpty, "promtool: \(promtool.output)")
+        // docs/metrics.md's sample is this scrape, cut: each HELP and TYPE line as served, each
+        // series one the demo has (values change from run to run).
+        let served = Set(text.split(separator: "\n").map { $0.hasPrefix("#") ? String($0) : String($0[..<($0.lastIndex(of: " ") ?? $0.endIndex)]) })
+        let documentation = try String(contentsOfFile: repositoryRoot + "/docs/metrics.md", encoding: .utf8)
+        let sample = try #require(documentation.firstMatch(of: /## What `\/metrics` looks like.*?```\n(.*?)```/.dotMatchesNewlines())?.1, "no sample in docs/metrics.md")
+        for line in sample.split(separator: "\n") {
+            let key = line.hasPrefix("#") ? String(line) : String(line[..<(line.lastIndex(of: " ") ?? line.endIndex)])
+            #expect(served.contains(key), "docs/metrics.md shows what the demo does not serve: \(line)")
+        }
         child.process.interrupt()  // Ctrl-C
         #expect(await child.wait(seconds: 5) == 0)
     }
