@@ -121,6 +121,24 @@ func get(_ url: String) async throws -> HTTPClientResponse {
             let result = try await runBinary(["check-config", "--config", path], environment: environment)
             #expect(result.status == 0 && result.stdout.hasPrefix(path + ": OK"), "\(path):\n\(result.stdout)\(result.stderr)")
         }
+        // Each example's first line names the variables it needs, and exactly those: it passes
+        // with only them set, and fails without any one of them.
+        for example in examples {
+            let path = folder + "/examples/" + example
+            let firstLine = try String(contentsOfFile: path, encoding: .utf8).prefix { $0 != "\n" }
+            let declared =
+                firstLine.firstMatch(of: /^# Needs in the environment: ([A-Z_, ]+) \(/).map {
+                    $0.1.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                } ?? []
+            let only = environment.filter { declared.contains($0.key) }
+            #expect(only.count == declared.count, "\(example) names a variable the test does not know: \(declared)")
+            let passed = try await runBinary(["check-config", "--config", path], environment: only)
+            #expect(passed.status == 0, "\(example) needs more than its first line says (\(declared)):\n\(passed.stderr)")
+            for name in declared {
+                let without = try await runBinary(["check-config", "--config", path], environment: only.filter { $0.key != name })
+                #expect(without.status == 64 && without.stderr.contains(name), "\(example) does not need \(name), which its first line names")
+            }
+        }
     }
 
     @Test func checkConfigPrintsEveryErrorWithLineAndColumnAndExits64() async throws {
@@ -351,7 +369,8 @@ func get(_ url: String) async throws -> HTTPClientResponse {
         // series one the demo has (values change from run to run).
         let served = Set(text.split(separator: "\n").map { $0.hasPrefix("#") ? String($0) : String($0[..<($0.lastIndex(of: " ") ?? $0.endIndex)]) })
         let documentation = try String(contentsOfFile: repositoryRoot + "/docs/metrics.md", encoding: .utf8)
-        let sample = try #require(documentation.firstMatch(of: /## What `\/metrics` looks like.*?```\n(.*?)```/.dotMatchesNewlines())?.1, "no sample in docs/metrics.md")
+        let sampleBlock = /## What `\/metrics` looks like.*?```\n(.*?)```/.dotMatchesNewlines()
+        let sample = try #require(documentation.firstMatch(of: sampleBlock)?.1, "no sample in docs/metrics.md")
         for line in sample.split(separator: "\n") {
             let key = line.hasPrefix("#") ? String(line) : String(line[..<(line.lastIndex(of: " ") ?? line.endIndex)])
             #expect(served.contains(key), "docs/metrics.md shows what the demo does not serve: \(line)")
