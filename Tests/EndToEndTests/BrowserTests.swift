@@ -50,6 +50,42 @@ func chromium(_ arguments: [String]) async throws -> (status: Int32?, stdout: St
         #expect(width == 1280 && height == 900)
         #expect(png.count > 20_000, "a blank page compresses to almost nothing")
 
+        // At a phone's width (375 px) nothing needs a horizontal scroll. Headless Chromium keeps its
+        // window at least 500 px wide, so the page, as served, is laid out in a 375 px frame beside
+        // a measuring script, which writes into the DOM what is wider than the frame.
+        let served = String(decoding: try await get(base + "/").body, as: UTF8.self)
+        let escaped = served.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "\"", with: "&quot;")
+        let wrapper = """
+            <!DOCTYPE html><html><body style="margin:0">
+            <iframe id="phone" style="width:375px;height:812px;border:0" srcdoc="\(escaped)"></iframe>
+            <script>
+            document.getElementById('phone').addEventListener('load', () => {
+              const page = document.getElementById('phone').contentDocument;
+              const width = page.documentElement.clientWidth;
+              const wide = [...page.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > width + 1)
+                .map(e => e.tagName + (e.dataset.label ? '[' + e.dataset.label + ']' : ''));
+              const labels = [...new Set([...page.querySelectorAll('td[data-label]')]
+                .filter(e => e.getBoundingClientRect().width > 0).map(e => e.dataset.label))];
+              document.body.setAttribute('data-measured', JSON.stringify({width, scroll: page.documentElement.scrollWidth, wide, labels}));
+            });
+            </script></body></html>
+            """
+        let phonePage = NSTemporaryDirectory() + "status-phone-" + UUID().uuidString + ".html"
+        defer { try? FileManager.default.removeItem(atPath: phonePage) }
+        try wrapper.write(toFile: phonePage, atomically: true, encoding: .utf8)
+        let phoneDOM = try await chromium(["--window-size=500,900", "--virtual-time-budget=3000", "--dump-dom", "file://" + phonePage]).stdout
+        let measured = try #require(phoneDOM.firstMatch(of: /data-measured="([^"]*)"/)?.1, "not measured: \(phoneDOM.suffix(400))")
+        let json = try #require(
+            try JSONSerialization.jsonObject(with: Data(measured.replacingOccurrences(of: "&quot;", with: "\"").utf8)) as? [String: Any])
+        #expect(json["width"] as? Int == 375, "\(json)")
+        #expect(json["scroll"] as? Int == 375 && (json["wide"] as? [String])?.isEmpty == true, "wider than a phone: \(json)")
+        #expect(Set(json["labels"] as? [String] ?? []).isSuperset(of: ["Last result", "Fix", "Last success"]), "\(json)")
+        let phoneShot = NSTemporaryDirectory() + "status-phone-" + UUID().uuidString + ".png"
+        defer { try? FileManager.default.removeItem(atPath: phoneShot) }
+        let phoneScreenshot = try await chromium(["--window-size=500,900", "--virtual-time-budget=3000", "--screenshot=\(phoneShot)", "file://" + phonePage])
+        #expect(phoneScreenshot.status == 0)
+        #expect((try? Data(contentsOf: URL(fileURLWithPath: phoneShot)))?.count ?? 0 > 10_000, "the page rendered in the phone's frame")
+
         // What the browser built from the page: the DOM after parsing.
         let dom = try await chromium(["--dump-dom", base + "/"]).stdout
         child.process.terminate()

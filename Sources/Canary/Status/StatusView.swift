@@ -254,6 +254,8 @@ public struct StatusView: Sendable {
     public var html: String {
         var rows = ""
         for resource in resources {
+            // One tbody per resource: on a phone it is one card, its name above both canaries.
+            rows += "<tbody>"
             for (index, probe) in resource.probes.enumerated() {
                 let rowClass = resource.divergence ? "diverged" : (probe.result == "failure" ? "failed" : "")
                 rows += "<tr class=\"\(rowClass)\">"
@@ -274,20 +276,21 @@ public struct StatusView: Sendable {
                     ? "<span class=\"ok\">✔ success</span>"
                     : probe.result == "failure" ? "<span class=\"bad\">✘ \(escape(probe.reason?.rawValue ?? "failure"))</span>" : "pending"
                 let propagating = probe.possiblyPropagating ? "<div class=\"note\">possibly propagating</div>" : ""
-                rows += "<td>\(probe.auth == .apiKey ? "API key" : "Entra ID")</td>"
-                rows += "<td>\(result)\(propagating)<div class=\"detail\">\(escape(probe.detail))</div></td>"
-                rows += "<td>\(codeSpans(escape(probe.fix)))</td>"
-                rows += "<td>\(probe.lastSuccess.map { escape(ago(now - $0)) } ?? "never")</td>"
+                rows += "<td data-label=\"Auth\">\(probe.auth == .apiKey ? "API key" : "Entra ID")</td>"
+                rows += "<td data-label=\"Last result\">\(result)\(propagating)<div class=\"detail\">\(escape(probe.detail))</div></td>"
+                rows += "<td data-label=\"Fix\">\(codeSpans(escape(probe.fix)))</td>"
+                rows += "<td data-label=\"Last success\">\(probe.lastSuccess.map { escape(ago(now - $0)) } ?? "never")</td>"
                 rows += "</tr>\n"
             }
+            rows += "</tbody>\n"
         }
         var tokens = ""
         for credential in credentials {
             let expiry = credential.expiresOn.map { $0 > now ? "in \(duration($0 - now))" : "expired \(duration(now - $0)) ago" } ?? "no token yet"
             let source = credential.source.map { $0 == credential.type ? "" : " (" + escape($0) + ")" } ?? ""
-            tokens += "<tr><th scope=\"row\">\(escape(credential.name))</th><td>\(escape(credential.type))\(source)</td>"
-            tokens += "<td>\(escape(credential.objectID ?? "–"))</td><td>\(escape(expiry))</td>"
-            tokens += "<td>\(credential.lastError.map { "<span class=\"bad\">\(escape($0))</span>" } ?? "–")</td></tr>\n"
+            tokens += "<tr><th scope=\"row\">\(escape(credential.name))</th><td data-label=\"Type\">\(escape(credential.type))\(source)</td>"
+            tokens += "<td data-label=\"Object id\">\(escape(credential.objectID ?? "–"))</td><td data-label=\"Token expires\">\(escape(expiry))</td>"
+            tokens += "<td data-label=\"Last error\">\(credential.lastError.map { "<span class=\"bad\">\(escape($0))</span>" } ?? "–")</td></tr>\n"
         }
         return """
             <!DOCTYPE html>
@@ -310,6 +313,16 @@ public struct StatusView: Sendable {
             .endpoint,.detail{color:#57606a;font-size:.85em;font-weight:normal;word-break:break-all}
             .warn{color:#9a6700;font-size:.85em;font-weight:normal}.note{color:#9a6700;font-size:.85em}
             a{color:#0969da}code{font-size:.9em;background:#eaeef2;border-radius:3px;padding:0 .2em;word-break:break-all}
+            @media (max-width:40em){
+            table,thead,tbody,tr,th,td{display:block}
+            thead{position:absolute;left:-9999px}
+            table{background:none}
+            .resources tbody,.tokens tr{background:#fff;border:1px solid #d0d7de;border-radius:6px;margin:0 0 .8em}
+            th,td{border:none;border-top:1px solid #eaeef2}
+            .resources tbody tr:first-child th,.tokens th{border-top:none}
+            td[data-label]::before{content:attr(data-label);display:block;color:#57606a;font-size:.8em;font-weight:600}
+            .wrap{overflow-x:visible}
+            }
             </style></head>
             <body>
             <h1>aoai-canary status</h1>
@@ -317,12 +330,11 @@ public struct StatusView: Sendable {
             href="/status.json">status.json</a> · refreshes every 30 s</div>
             \(notReady.map { "<p class=\"warn\" role=\"alert\">⚠ \(escape($0))</p>" } ?? "")
             <h2>Resources</h2>
-            <div class="wrap"><table>
+            <div class="wrap"><table class="resources">
             <thead><tr><th>Resource</th><th>Auth</th><th>Last result</th><th>Fix</th><th>Last success</th></tr></thead>
-            <tbody>
-            \(rows)</tbody></table></div>
+            \(rows)</table></div>
             <h2>Tokens</h2>
-            <div class="wrap"><table>
+            <div class="wrap"><table class="tokens">
             <thead><tr><th>Credential</th><th>Type</th><th>Object id</th><th>Token expires</th><th>Last error</th></tr></thead>
             <tbody>
             \(tokens)</tbody></table></div>
