@@ -223,6 +223,21 @@ func get(_ url: String) async throws -> HTTPClientResponse {
         #expect(checked.status == 0 && checked.stdout.hasPrefix(path + ": OK"), "\(checked.stderr)")
     }
 
+    /// The README's smallest real configuration passes check-config, its secrets in files.
+    @Test func theReadmesSmallestConfigurationIsValid() async throws {
+        let readme = try String(contentsOfFile: repositoryRoot + "/README.md", encoding: .utf8)
+        let yaml = try #require(readme.firstMatch(of: /The smallest real configuration.*?```yaml\n(.*?)```/.dotMatchesNewlines())?.1, "no configuration")
+        let world = try World()
+        for name in ["app.secret", "prod-eastus.key"] {
+            try "s\n".write(toFile: world.directory + "/" + name, atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: world.directory + "/" + name)
+        }
+        let path = world.directory + "/config.yaml"
+        try String(yaml).replacingOccurrences(of: "/etc/aoai-canary/secrets", with: world.directory).write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try await runBinary(["check-config", "--config", path])
+        #expect(result.status == 0 && result.stdout.contains("OK (1 credentials, 1 resources)"), "\(result.stdout)\(result.stderr)")
+    }
+
     /// The README's demo table is the demo's own list, word for word as `demo` prints it.
     @Test func theReadmesDemoTableIsTheDemo() throws {
         let readme = try String(contentsOfFile: repositoryRoot + "/README.md", encoding: .utf8)
