@@ -365,7 +365,8 @@ func get(_ url: String) async throws -> HTTPClientResponse {
             if text.contains(#"aoai_canary_auth_divergence{resource="no-data-role"} 1"#),
                 text.contains(#"aoai_canary_probe_success{resource="local-auth-disabled",auth="entra_id"} 1"#),
                 text.contains(#"aoai_canary_probe_success{resource="healthy",auth="entra_id"} 1"#),
-                text.contains(#"aoai_canary_auth_divergence{resource="wrong-audience"} 1"#)
+                text.contains(#"aoai_canary_auth_divergence{resource="wrong-audience"} 1"#),
+                text.contains(#"aoai_canary_data_action_granted{resource="no-data-role""#)  // Resource Manager read, for the docs' sample
             {
                 break
             }
@@ -381,14 +382,20 @@ func get(_ url: String) async throws -> HTTPClientResponse {
         let promtool = try Promtool.checkMetrics(text)
         #expect(promtool.status == 0 && promtool.output.isEmpty, "promtool: \(promtool.output)")
         // docs/metrics.md's sample is this scrape, cut: each HELP and TYPE line as served, each
-        // series one the demo has (values change from run to run).
-        let served = Set(text.split(separator: "\n").map { $0.hasPrefix("#") ? String($0) : String($0[..<($0.lastIndex(of: " ") ?? $0.endIndex)]) })
+        // series of a family and label set the demo serves (values, the build's revision and the
+        // demo's times among them, change from run to run).
+        func shape(_ line: Substring) -> String {
+            if line.hasPrefix("#") { return String(line) }
+            let name = line.prefix { $0 != "{" && $0 != " " }
+            let labels = line.matches(of: /([a-z_]+)="(?:[^"\\]|\\.)*"/).map { String($0.1) }
+            return name + "{" + labels.joined(separator: ",") + "}"
+        }
+        let served = Set(text.split(separator: "\n").map(shape))
         let documentation = try String(contentsOfFile: repositoryRoot + "/docs/metrics.md", encoding: .utf8)
         let sampleBlock = /## What `\/metrics` looks like.*?```\n(.*?)```/.dotMatchesNewlines()
         let sample = try #require(documentation.firstMatch(of: sampleBlock)?.1, "no sample in docs/metrics.md")
         for line in sample.split(separator: "\n") {
-            let key = line.hasPrefix("#") ? String(line) : String(line[..<(line.lastIndex(of: " ") ?? line.endIndex)])
-            #expect(served.contains(key), "docs/metrics.md shows what the demo does not serve: \(line)")
+            #expect(served.contains(shape(line)), "docs/metrics.md shows what the demo does not serve: \(line)")
         }
         child.process.interrupt()  // Ctrl-C
         #expect(await child.wait(seconds: 5) == 0)
