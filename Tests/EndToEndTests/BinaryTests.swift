@@ -172,9 +172,19 @@ func get(_ url: String) async throws -> HTTPClientResponse {
         let response = try await get(url)
         #expect(response.status == 200)
         #expect(response.headers.filter { $0.name.lowercased() == "content-type" }.map(\.value) == ["text/plain; version=0.0.4; charset=utf-8"])
-        let text = String(decoding: response.body, as: UTF8.self)
+        var text = String(decoding: response.body, as: UTF8.self)
         #expect(text.contains(#"aoai_canary_auth_divergence{resource="no-role"} 1"#))
-        #expect((sampleValue(text, #"aoai_canary_probe_failures_total{resource="no-role",auth="entra_id",reason="permission_denied"}"#) ?? 0) >= 1)
+        // A failure counter appears with its reason's first failure, at 0 in the first scrape that
+        // shows it, and counts from the next (so increase() sees that first failure).
+        let permissionDenied = #"aoai_canary_probe_failures_total{resource="no-role",auth="entra_id",reason="permission_denied"}"#
+        #expect(sampleValue(text, permissionDenied) != nil, "the counter appears with its first failure")
+        let counted = Date().addingTimeInterval(10)
+        while (sampleValue(text, permissionDenied) ?? 0) < 1, Date() < counted {
+            try await Task.sleep(for: .milliseconds(1100))  // past the shared rendering's second
+            text = String(decoding: try await get(url).body, as: UTF8.self)
+        }
+        #expect((sampleValue(text, permissionDenied) ?? 0) >= 1)
+        #expect(!text.contains(#"aoai_canary_probe_failures_total{resource="healthy""#), "no counter for a reason that never happened")
         #expect(text.contains(#"aoai_canary_probe_success{resource="healthy",auth="entra_id"} 1"#))
         #expect(text.contains("aoai_canary_build_info{"))
         #expect(text.contains("process_resident_memory_bytes "))
@@ -381,6 +391,14 @@ func get(_ url: String) async throws -> HTTPClientResponse {
         #expect(text.contains(#"aoai_canary_probe_success{resource="local-auth-disabled",auth="api_key"} 0"#))
         let promtool = try Promtool.checkMetrics(text)
         #expect(promtool.status == 0 && promtool.output.isEmpty, "promtool: \(promtool.output)")
+        // The series budget: a healthy resource with both canaries and the control plane exports
+        // the 14 series the README lists, and at most 25 (issue 20).
+        let healthy = text.split(separator: "\n").filter { $0.contains(#"resource="healthy""#) }.map { String($0.prefix { $0 != "{" }) }
+        #expect(healthy.count <= 25 && healthy.count == 14, "\(healthy.count) series: \(healthy)")
+        let readme = try String(contentsOfFile: repositoryRoot + "/README.md", encoding: .utf8)
+        let section = try #require(readme.range(of: "## Series per resource\n"), "no series section in README.md")
+        let budget = readme[section.upperBound...].prefix { $0 != "#" }
+        for name in Set(healthy) { #expect(budget.contains("`\(name)`"), "README.md's series list lacks \(name)") }
         // docs/metrics.md's sample is this scrape, cut: each HELP and TYPE line as served, each
         // series of a family and label set the demo serves (values, the build's revision and the
         // demo's times among them, change from run to run).

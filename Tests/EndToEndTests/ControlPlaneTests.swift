@@ -89,7 +89,7 @@ func resourceManagerToken(_ world: World) async throws -> String {
             evidence?.httpStatus == 401 && evidence?.serviceCode == "PermissionDenied" && evidence?.principal == Names.object, "\(String(describing: evidence))"
         )
         #expect(agent.value(CanaryMetrics.dataActionGranted, ["owner-only", "app"]) == 0)
-        #expect(agent.value(CanaryMetrics.failures, ["owner-only", "entra_id", "permission_denied"]) == 1)
+        #expect(agent.count(CanaryMetrics.failures, ["owner-only", "entra_id", "permission_denied"]) == 1)
         let armID = SimulatedResource(name: "owner-only", tenantID: Names.tenant, apiKey: "", deployments: []).armID
         #expect(agent.value(CanaryMetrics.resourceInfo, ["owner-only", armID, "OpenAI", "eastus"]) == 1)
         #expect(agent.value(CanaryMetrics.controlPlaneRequests, ["success"]) >= 4, "account, deployments, role assignments, the role, permissions")
@@ -133,8 +133,8 @@ func resourceManagerToken(_ world: World) async throws -> String {
         #expect(age >= -1 && age < 30, "assigned \(age) s ago")
         #expect(roles.dataAction == "Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action")
         #expect(roles.tokenIssuedAt != nil, "the token in use is dated")
-        #expect(agent.value(CanaryMetrics.failures, ["propagating", "entra_id", "role_propagating"]) == 1)
-        #expect(agent.value(CanaryMetrics.failures, ["propagating", "entra_id", "permission_denied"]) == 0)
+        #expect(agent.count(CanaryMetrics.failures, ["propagating", "entra_id", "role_propagating"]) == 1)
+        #expect(agent.count(CanaryMetrics.failures, ["propagating", "entra_id", "permission_denied"]) == 0)
         #expect(agent.value(CanaryMetrics.dataActionGranted, ["propagating", "app"]) == 1)
         #expect(world.logs.chunks.contains { $0.contains("reason=role_propagating") })
         let diagnosis = await Diagnoser(client: HTTPClient(), clock: SystemClock(), timeoutSeconds: 2, azPath: nil).diagnose(agent.config)
@@ -226,7 +226,7 @@ func resourceManagerToken(_ world: World) async throws -> String {
         let running = Task { await supervisor.run() }
         defer { running.cancel() }
         let registry = supervisor.reference.current.metrics.registry
-        func warning() -> Double { registry.value(CanaryMetrics.configWarnings.name, ["keyless", "local_auth_disabled"]) ?? -1 }
+        func warning() -> Double { registry.value(CanaryMetrics.configWarnings.name, ["keyless", "local_auth_disabled"]) ?? 0 }  // absent: none
         let deadline = Date().addingTimeInterval(30)
         while supervisor.reference.current.controlPlaneFacts["keyless"] == nil || warning() != 1, Date() < deadline {
             try await Task.sleep(for: .milliseconds(50))
@@ -270,12 +270,12 @@ func resourceManagerToken(_ world: World) async throws -> String {
         try await Self.readThenProbe(agent)
 
         #expect(agent.value(CanaryMetrics.configWarnings, ["keyless", "local_auth_disabled"]) == 1)
-        #expect(agent.value(CanaryMetrics.configWarnings, ["keyless", "deployment_missing"]) == 0)
+        #expect(agent.value(CanaryMetrics.configWarnings, ["keyless", "deployment_missing"]) == -1)
         #expect(agent.value(CanaryMetrics.configWarnings, ["empty", "deployment_missing"]) == 1)
         #expect(agent.value(CanaryMetrics.configWarnings, ["empty", "public_network_disabled"]) == 1)
-        #expect(agent.value(CanaryMetrics.configWarnings, ["empty", "local_auth_disabled"]) == 0, "no key canary there")
+        #expect(agent.value(CanaryMetrics.configWarnings, ["empty", "local_auth_disabled"]) == -1, "no key canary there")
         #expect(agent.value(CanaryMetrics.configWarnings, ["regional", "no_custom_subdomain"]) == 1)
-        #expect(agent.value(CanaryMetrics.configWarnings, ["keyless", "no_custom_subdomain"]) == 0)
+        #expect(agent.value(CanaryMetrics.configWarnings, ["keyless", "no_custom_subdomain"]) == -1)
         #expect(agent.board.warnings("regional").contains { $0.message.hasPrefix("the account has no custom subdomain, so Entra ID tokens cannot work on it") })
         #expect(world.logs.chunks.contains { $0.contains("the account has no deployment \\\"\(Names.deployment)\\\"; it has none") }, "\(world.logs.chunks)")
         let page = StatusView(board: agent.board, now: SystemClock().wallSeconds, version: "test").html

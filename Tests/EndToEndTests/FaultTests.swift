@@ -122,6 +122,10 @@ import Testing
         let child = try Child(["run", "--config", path, "--listen", "127.0.0.1:0", "--log-format", "logfmt"])
         let url = try #require(await child.await(30, in: { child.stderr }, metricsURL))
         try await Task.sleep(for: .milliseconds(4200))
+        // Two scrapes: a failure counter that appeared is served at 0 by the first, and counts in
+        // the second (a rendering is shared for a second).
+        _ = try await get(url)
+        try await Task.sleep(for: .milliseconds(1100))
         let metrics = String(decoding: try await get(url).body, as: UTF8.self)
         child.process.terminate()
         #expect(await child.wait(seconds: 10) == 0, "the agent kept running and stops cleanly")

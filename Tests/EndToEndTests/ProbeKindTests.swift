@@ -72,7 +72,7 @@ import Testing
             #expect(agent.value(CanaryMetrics.probes, labels) == 1)
             #expect(agent.value(CanaryMetrics.probeSuccess, labels) == (item.reason == nil ? 1 : 0), "\(auth): \(world.logs.chunks)")
             if let reason = item.reason {
-                #expect(agent.value(CanaryMetrics.failures, labels + [reason.rawValue]) == 1, "\(auth): \(world.logs.chunks)")
+                #expect(agent.count(CanaryMetrics.failures, labels + [reason.rawValue]) == 1, "\(auth): \(world.logs.chunks)")
             }
         }
         // Both calls passed authentication: a rejected request is no divergence.

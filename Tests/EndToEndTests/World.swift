@@ -130,4 +130,9 @@ extension Agent {
     func value(_ descriptor: some MetricFamily, _ labels: [String]) -> Double {
         metrics.registry.value(descriptor.name, labels) ?? -1
     }
+
+    /// A counter's count: 0 while it is absent (a failure counter appears with its first failure).
+    func count(_ descriptor: CounterFamily, _ labels: [String]) -> Double {
+        metrics.registry.value(descriptor.name, labels) ?? 0
+    }
 }

@@ -14,12 +14,17 @@ public struct CanaryMetrics: Sendable {
     public static let probeSuccess = GaugeFamily(
         "aoai_canary_probe_success", help: "1 if the last probe of this resource with this auth mode succeeded, else 0. " + scheduleNote,
         labels: ["resource", "auth"])
+    /// By auth mode only: a histogram per resource cost 13 series each, the most of any family.
     public static let probeDuration = HistogramFamily(
-        "aoai_canary_probe_duration_seconds", help: "Duration of probe HTTP calls in seconds. " + scheduleNote, labels: ["resource", "auth"],
+        "aoai_canary_probe_duration_seconds", help: "Duration of probe HTTP calls in seconds, over every resource. " + scheduleNote, labels: ["auth"],
         buckets: durationBuckets)
+    public static let lastDuration = GaugeFamily(
+        "aoai_canary_probe_last_duration_seconds", help: "Duration of the last probe's HTTP call in seconds. " + scheduleNote, labels: ["resource", "auth"])
     public static let httpPhase = GaugeFamily(
         "aoai_canary_probe_http_duration_seconds",
-        help: "Duration of each HTTP phase of the last probe, from libcurl's timers (resolve, connect, tls, processing, transfer). " + scheduleNote,
+        help:
+            "Duration of each HTTP phase of the last probe, from libcurl's timers (resolve, connect, tls, processing, transfer), while that probe "
+            + "failed; absent while it succeeds. " + scheduleNote,
         labels: ["resource", "auth", "phase"])
     public static let httpStatus = GaugeFamily(
         "aoai_canary_probe_http_status_code", help: "HTTP status of the last probe, 0 when there was no response. " + scheduleNote,
@@ -94,7 +99,7 @@ public struct CanaryMetrics: Sendable {
         help:
             "1 when a configuration check warns about the resource (check: regional_endpoint, extra_path, insecure_http, scope_cloud_mismatch, "
             + "key_auth_disabled, secret_file_mode; from Resource Manager: local_auth_disabled, no_custom_subdomain, public_network_disabled, "
-            + "deployment_missing), else 0.",
+            + "deployment_missing); absent for the checks it passes.",
         labels: ["resource", "check"])
     public static let permissionRecovery = GaugeFamily(
         "aoai_canary_permission_recovery_seconds",
@@ -122,7 +127,7 @@ public struct CanaryMetrics: Sendable {
     /// Every family, in the order they are rendered: registered together, so writing to a
     /// family that is not here fails loudly (the registry's precondition), never silently.
     public static let all: [any MetricFamily] = [
-        probeSuccess, probeDuration, httpPhase, httpStatus, probes, failures, lastSuccess, lastFailureReason, divergence,
+        probeSuccess, probeDuration, lastDuration, httpPhase, httpStatus, probes, failures, lastSuccess, lastFailureReason, divergence,
         resourceCredential, dataActionGranted, resourceInfo, controlPlaneRequests, discoveredResources, tokenExpiry, tokenAcquisitions, tokenDuration,
         tokenInfo, tokenRefreshAt, tokenLifetime, refreshFailures,
         credentialExpiry, clockSkew, configWarnings, permissionRecovery, reloadSuccessful, reloadTimestamp, startLag, shardInfo, buildInfo,
@@ -142,14 +147,12 @@ public struct CanaryMetrics: Sendable {
         for auth in modes {
             let labels = [resource, auth.rawValue]
             registry.touch(Self.probeSuccess, labels)
-            registry.touch(Self.probeDuration, labels)
+            registry.touch(Self.probeDuration, [auth.rawValue])
             registry.touch(Self.httpStatus, labels)
             registry.touch(Self.probes, labels)
             registry.touch(Self.lastSuccess, labels)
-            for phase in Self.phases { registry.touch(Self.httpPhase, labels + [phase]) }
-            for reason in FailureReason.possible(for: auth) {
-                registry.touch(Self.failures, labels + [reason.rawValue])
-            }
+            // No failure counter is exported before its reason happens: the registry serves a new
+            // counter at 0 before it counts, so increase() sees its first failure (see `add`).
         }
         registry.touch(Self.divergence, [resource])
     }
@@ -181,7 +184,11 @@ public struct CanaryMetrics: Sendable {
             registry.set(Self.clockSkew, [], (result.finishedAt - (serviceDate + 0.5)).rounded())
         }
         if let timings = result.timings {
-            registry.observe(Self.probeDuration, labels, timings.total)
+            registry.observe(Self.probeDuration, [result.auth.rawValue], timings.total)
+            registry.set(Self.lastDuration, labels, timings.total)
+        }
+        // A failed probe's phases say where its time went; a succeeding one's are not exported.
+        if result.verdict != .success, let timings = result.timings {
             let values = [timings.resolve, timings.connect, timings.tls, timings.processing, timings.transfer]
             for (phase, value) in zip(Self.phases, values) { registry.set(Self.httpPhase, labels + [phase], value) }
         }
@@ -190,6 +197,7 @@ public struct CanaryMetrics: Sendable {
         if registry.value(Self.probeSuccess, labels) != 1 {
             let auth = result.auth.rawValue
             registry.remove(Self.lastFailureReason, first: result.resource) { $0[1] == auth }
+            if result.verdict == .success || result.timings == nil { registry.remove(Self.httpPhase, first: result.resource) { $0[1] == auth } }
         }
         switch result.verdict {
         case .success:
@@ -211,10 +219,11 @@ public struct CanaryMetrics: Sendable {
         return diverged
     }
 
-    /// Sets every check of a resource: 1 for the warnings it has, 0 for the rest.
+    /// A resource's warnings: one series at 1 per warning it has, none for the checks it passes.
     public func record(warnings: [ConfigWarning], resource: String) {
-        for check in LintCheck.allCases {
-            registry.set(Self.configWarnings, [resource, check.rawValue], warnings.contains { $0.check == check } ? 1 : 0)
+        registry.remove(Self.configWarnings, first: resource)
+        for check in Set(warnings.map(\.check)) {
+            registry.set(Self.configWarnings, [resource, check.rawValue], 1)
         }
     }
 

@@ -101,6 +101,12 @@ public final class MetricsRegistry: Sendable {
         /// scan of the rest, so removing costs what is removed, not the registry's size. One
         /// list per value, not per family and value, keeps it small (the keys are shared).
         var index: [String: [(family: Int, key: [String])]] = [:]
+        /// Counters that came into being with their first increment: they are served at 0 until a
+        /// rendering has shown that 0, and only then count (see `add`). By family name and series;
+        /// `renders` is the number of renderings begun when the increment came.
+        var held: [String: [[String]: (amount: Double, renders: Int)]] = [:]
+        /// Renderings begun so far.
+        var renders = 0
 
         /// Files a new series under its first label's value.
         mutating func indexed(_ family: Int, _ key: [String]) {
@@ -140,7 +146,10 @@ public final class MetricsRegistry: Sendable {
                     index[value] = kept.isEmpty ? nil : kept
                 }
             }
-            if !removed.isEmpty { family.keysVersion &+= 1 }
+            if !removed.isEmpty {
+                family.keysVersion &+= 1
+                if held[name] != nil { for key in removed { held[name]![key] = nil } }
+            }
         }
     }
 
@@ -181,11 +190,26 @@ public final class MetricsRegistry: Sendable {
         update(family.name, labels) { _ in .scalar(value) }
     }
 
-    /// Adds to a counter; creates the series at 0 first.
+    /// Adds to a counter. A counter that does not exist yet is created at 0 and its first
+    /// increment is held until a rendering has served that 0: Prometheus's `increase()` and
+    /// `rate()` see a series appear at 0 and then move, so the first failure of a reason counts
+    /// although its counter was not exported before it (scrapes served from one shared rendering
+    /// count as one). `value(_:_:)` includes what is held.
     public func add(_ family: CounterFamily, _ labels: [String], _ amount: Double = 1) {
-        update(family.name, labels) { old in
-            if case .scalar(let current)? = old { return .scalar(current + amount) }
-            return .scalar(amount)
+        let name = family.name
+        state.withLock { state in
+            guard let count = state.families[name]?.descriptor.labelNames.count else { preconditionFailure("metric family \(name) was never registered") }
+            precondition(labels.count == count, "label count mismatch for \(name)")
+            if let held = state.held[name]?[labels] {
+                state.held[name]![labels] = (held.amount + amount, held.renders)
+            } else if case .scalar(let current)? = state.families[name]!.series[labels] {
+                state.families[name]!.series[labels] = .scalar(current + amount)
+            } else {
+                state.families[name]!.series[labels] = .scalar(0)
+                state.families[name]!.keysVersion &+= 1
+                state.indexed(state.families[name]!.position, labels)
+                state.held[name, default: [:]][labels] = (amount, state.renders)
+            }
         }
     }
 
@@ -279,7 +303,7 @@ public final class MetricsRegistry: Sendable {
     /// The current value of a counter or gauge series by its family's name, for tests.
     package func value(_ name: String, _ labels: [String]) -> Double? {
         state.withLock { state in
-            if case .scalar(let value)? = state.families[name]?.series[labels] { return value }
+            if case .scalar(let value)? = state.families[name]?.series[labels] { return value + (state.held[name]?[labels]?.amount ?? 0) }
             return nil
         }
     }
@@ -313,7 +337,11 @@ public final class MetricsRegistry: Sendable {
     public func renderBytes() -> [UInt8] {
         var output: [UInt8] = []
         output.reserveCapacity(lastRenderSize.load(ordering: .relaxed) + 4096)
-        for name in state.withLock({ $0.order }) {
+        let (order, begun) = state.withLock { state in
+            state.renders &+= 1
+            return (state.order, state.renders)
+        }
+        for name in order {
             guard let (descriptor, keys) = sortedKeys(name) else { continue }
             Exposition.appendHeader(descriptor, to: &output)
             var start = 0
@@ -333,7 +361,27 @@ public final class MetricsRegistry: Sendable {
             output.append(contentsOf: collector().utf8)
         }
         lastRenderSize.store(output.count, ordering: .relaxed)
+        releaseHeld(shownBy: begun)
         return output
+    }
+
+    /// Lets the first increments count whose 0 the rendering `begun` has served: those held
+    /// before it began.
+    private func releaseHeld(shownBy begun: Int) {
+        state.withLock { state in
+            guard !state.held.isEmpty else { return }
+            for (name, series) in state.held {
+                var kept: [[String]: (amount: Double, renders: Int)] = [:]
+                for (key, held) in series {
+                    guard held.renders < begun else {
+                        kept[key] = held
+                        continue
+                    }
+                    if case .scalar(let current)? = state.families[name]?.series[key] { state.families[name]!.series[key] = .scalar(current + held.amount) }
+                }
+                state.held[name] = kept.isEmpty ? nil : kept
+            }
+        }
     }
 
     /// A family's series labels in render order: cached while no series is added or removed,
