@@ -7,6 +7,9 @@ export AOAI_CANARY_REVISION := $(REVISION)
 # apt waits up to 5 minutes for another apt or dpkg to let go of its lock, instead of failing.
 APT_GET := apt-get -o DPkg::Lock::Timeout=300
 BIN := .build/debug/aoai-canary
+# The toolchain's lld links release builds when it has one: GNU ld warns about a mktemp() in the
+# static Foundation the binary carries (packaging/build-deb.sh does the same).
+RELEASE_LINKER := $(shell d=$$(dirname "$$(command -v $(SWIFT))" 2>/dev/null); [ -x "$$d/ld.lld" ] && echo "-Xswiftc -use-ld=lld")
 # A target that imports another it does not declare is an error, not a build-order accident.
 BUILD_FLAGS := --explicit-target-dependency-import-check error
 
@@ -46,7 +49,7 @@ build: deps
 
 ## release: an optimised build with the Swift runtime linked in
 release: deps
-	$(SWIFT) build -c release --static-swift-stdlib $(BUILD_FLAGS)
+	$(SWIFT) build -c release --static-swift-stdlib $(RELEASE_LINKER) $(BUILD_FLAGS)
 
 ## test: the whole test suite (the layers refusing an upward reference, a fixed-seed fuzz run, the
 ## conformance suite, then unit, simulator, end-to-end against the built binary), failing too if it
@@ -89,11 +92,13 @@ soak: deps
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
 	AOAI_CANARY_SOAK_SECONDS=$(SOAK_SECONDS) $(SWIFT) test --skip-build --filter EndToEndTests.SoakTests
 
-## bench: this agent against Debian's prometheus-blackbox-exporter on one loopback target, at
+## bench: this agent against a bare libcurl client (bench/floor.c, the floor) and Debian's
+## prometheus-blackbox-exporter on one loopback target, at
 ## BENCH_SIZES resources (default 1 100 1000 10000): CPU per probe, peak RSS, ratios. A report.
 bench: release
 	@command -v prometheus-blackbox-exporter >/dev/null || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -qq prometheus-blackbox-exporter >/dev/null; } || { echo "bench needs: sudo apt-get install -y prometheus-blackbox-exporter"; exit 1; }
-	AOAI_CANARY_BIN=.build/release/aoai-canary python3 bench/bench.py
+	cc -O2 -Wall -Wextra -o .build/bench-floor bench/floor.c $$(pkg-config --cflags --libs libcurl) -lm
+	AOAI_CANARY_BIN=.build/release/aoai-canary BENCH_FLOOR_BIN=.build/bench-floor python3 bench/bench.py
 
 ## demo: the agent against the built-in simulator; Ctrl-C to stop
 demo: build

@@ -195,6 +195,20 @@ def bench_blackbox(size, target, work):
         exporter.send_signal(signal.SIGTERM)
         exporter.wait(timeout=30)
 
+FLOOR = os.environ.get("BENCH_FLOOR_BIN", ".build/bench-floor")
+
+def bench_floor(size, target):
+    """bench/floor.c: a bare libcurl multi client making the same calls at the same rate, the
+    floor any prober built on libcurl stands on. It counts its own window and CPU."""
+    if not os.access(FLOOR, os.X_OK):
+        return None
+    interval = interval_for(size)
+    out = subprocess.run([FLOOR, target, str(size), str(interval), str(interval + 1), str(WINDOW)],
+                         capture_output=True, text=True, timeout=WINDOW + interval + 60)
+    requests, cpu, failures = out.stdout.split()
+    requests = int(requests)
+    return {"cpu_per_probe": float(cpu) / max(requests, 1), "probes": requests, "failures": int(failures)}
+
 def late_rounds(before, after, bound=1.0):
     """Rounds that started more than `bound` seconds late between two scrapes."""
     b, a = dict(lag_buckets(before)), dict(lag_buckets(after))
@@ -354,18 +368,24 @@ def main():
     try:
         wait_until(lambda: get(target_url) is not None)
         print(f"aoai-canary bench: window {WINDOW:.0f} s per size, up to {RATE:.0f} probes/s, {os.cpu_count()} cores; CPU ms per probe, peak RSS MiB")
-        print(f"{'resources':>9} {'interval':>8} | {'agent ms/probe':>14} {'agent RSS':>9} {'lag p50':>8} {'lag p99':>8} | {'blackbox ms/probe':>17} {'bb RSS':>7} | {'CPU ratio':>9} {'RSS ratio':>9}")
+        print(f"{'resources':>9} {'interval':>8} | {'agent ms/probe':>14} {'agent RSS':>9} {'lag p50':>8} {'lag p99':>8} | {'floor ms/req':>12} {'agent/floor':>11}"
+              f" | {'blackbox ms/probe':>17} {'bb RSS':>7} | {'bb/agent CPU':>12} {'bb/agent RSS':>12}")
         results = []
         for size in SIZES:
             agent = bench_agent(size, target_url, work)
+            floor = bench_floor(size, target_url)
             blackbox = bench_blackbox(size, target_url, work)
             results.append((size, agent, blackbox))
             # CPU time is counted in clock ticks: below a few ticks in the window a ratio means nothing.
             enough = agent["cpu_per_probe"] * agent["probes"] >= 5 / TICK
-            ratio = f"{blackbox['cpu_per_probe']/agent['cpu_per_probe']:>8.1f}x" if enough else f"{'n/a':>9}"
+            ratio = f"{blackbox['cpu_per_probe']/agent['cpu_per_probe']:>11.1f}x" if enough else f"{'n/a':>12}"
+            floor_ms = f"{floor['cpu_per_probe']*1000:>12.3f}" if floor else f"{'n/a':>12}"
+            floor_ratio = f"{agent['cpu_per_probe']/floor['cpu_per_probe']:>10.2f}x" if floor and floor["cpu_per_probe"] > 0 and enough else f"{'n/a':>11}"
             print(f"{size:>9} {interval_for(size):>7.1f}s | {agent['cpu_per_probe']*1000:>14.3f} {agent['rss']:>9.1f} {agent['lag_p50']*1000:>6.1f}ms {agent['lag_p99']*1000:>6.1f}ms |"
-                  f" {blackbox['cpu_per_probe']*1000:>17.3f} {blackbox['rss']:>7.1f} | {ratio} {blackbox['rss']/max(agent['rss'],1e-9):>8.1f}x",
+                  f" {floor_ms} {floor_ratio} | {blackbox['cpu_per_probe']*1000:>17.3f} {blackbox['rss']:>7.1f} | {ratio} {blackbox['rss']/max(agent['rss'],1e-9):>11.1f}x",
                   flush=True)
+            if floor and floor["failures"]:
+                print(f"          (failed requests of the floor in the window: {floor['failures']} of {floor['probes']})")
             if agent["failures"] or blackbox["failures"]:
                 print(f"          (failed probes in the window: agent {agent['failures']:.0f} of {agent['probes']:.0f}, blackbox {blackbox['failures']} of {blackbox['probes']})")
         size, agent, _ = results[-1]
