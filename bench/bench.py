@@ -16,6 +16,12 @@ DISCOVERED = int(os.environ.get("BENCH_DISCOVERED", "100000"))   # 0 skips the d
 WINDOW = float(os.environ.get("BENCH_WINDOW", "20"))
 RATE = float(os.environ.get("BENCH_RATE", "200"))  # probes per second at the larger sizes
 TICK = os.sysconf("SC_CLK_TCK")
+# "both": every resource has both canaries, its Entra ID one with tokens from a fake token endpoint
+# (FakeResourceManager below); the floor and blackbox_exporter then make twice the calls, at the
+# same rate as the agent's probes. "key" (the default): the key canary only.
+AUTH = os.environ.get("BENCH_AUTH", "key")
+CANARIES = 2 if AUTH == "both" else 1
+AUTHORITY = [""]  # the fake token endpoint, started by main() when AUTH is "both"
 
 def free_port():
     with socket.socket() as s:
@@ -90,11 +96,17 @@ def interval_for(size):
     return max(1.0, size / RATE)
 
 def write_listed(path, names, target, interval):
-    """A configuration of listed resources, each with its key, on `target`."""
+    """A configuration of listed resources, each with its key (and with BENCH_AUTH=both a
+    credential), on `target`."""
     with open(path, "w") as f:
-        f.write(f'listen: "127.0.0.1:0"\ninterval: {int(interval * 1000)}ms\ntimeout: 5s\nresources:\n')
+        f.write(f'listen: "127.0.0.1:0"\ninterval: {int(interval * 1000)}ms\ntimeout: 5s\n')
+        if AUTH == "both":
+            f.write(f'credentials:\n  app: {{type: client_secret, tenant_id: bench.example, client_id: bench, client_secret_file: bench.key, authority: "{AUTHORITY[0]}"}}\n')
+        f.write("resources:\n")
         for name in names:
             f.write(f"  - name: {name}\n    endpoint: {target}{name}/\n    deployment: d\n    api_key_file: bench.key\n")
+            if AUTH == "both":
+                f.write("    credential: app\n")
 
 def bench_agent(size, target, work):
     interval = interval_for(size)
@@ -123,10 +135,13 @@ def bench_agent(size, target, work):
             start = time.time()
             body = get(base + "/metrics")
             render.append(time.time() - start)
+        request = urllib.request.Request(base + "/metrics", headers={"Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            gzipped = len(response.read())
         return {
             "cpu_per_probe": (cpu1 - cpu0) / max(probes, 1), "probes": probes, "failures": failures, "seconds": t1 - t0,
             "rss": peak_rss_mib(agent.pid), "lag_p50": quantile(window_lags, 0.5), "lag_p99": quantile(window_lags, 0.99),
-            "startup": startup, "metrics_seconds": sorted(render)[2], "metrics_bytes": len(body),
+            "startup": startup, "metrics_seconds": sorted(render)[2], "metrics_bytes": len(body), "metrics_gzip_bytes": gzipped,
         }
     finally:
         agent.send_signal(signal.SIGTERM)
@@ -134,6 +149,7 @@ def bench_agent(size, target, work):
 
 def bench_blackbox(size, target, work):
     interval = interval_for(size)
+    size *= CANARIES  # as many calls as the agent makes
     config = os.path.join(work, "blackbox.yml")
     with open(config, "w") as f:
         f.write("""modules:
@@ -203,7 +219,7 @@ def bench_floor(size, target):
     if not os.access(FLOOR, os.X_OK):
         return None
     interval = interval_for(size)
-    out = subprocess.run([FLOOR, target, str(size), str(interval), str(interval + 1), str(WINDOW)],
+    out = subprocess.run([FLOOR, target, str(size * CANARIES), str(interval), str(interval + 1), str(WINDOW)],
                          capture_output=True, text=True, timeout=WINDOW + interval + 60)
     requests, cpu, failures = out.stdout.split()
     requests = int(requests)
@@ -365,9 +381,15 @@ def main():
     target_port = free_port()
     target = subprocess.Popen([BIN, "bench-target", f"127.0.0.1:{target_port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     target_url = f"http://127.0.0.1:{target_port}/"
+    if AUTH == "both":
+        port = free_port()
+        FakeResourceManager.authority = AUTHORITY[0] = f"http://127.0.0.1:{port}"
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), FakeResourceManager)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         wait_until(lambda: get(target_url) is not None)
-        print(f"aoai-canary bench: window {WINDOW:.0f} s per size, up to {RATE:.0f} probes/s, {os.cpu_count()} cores; CPU ms per probe, peak RSS MiB")
+        canaries = "both canaries" if AUTH == "both" else "the key canary"
+        print(f"aoai-canary bench: {canaries}, window {WINDOW:.0f} s per size, up to {RATE * CANARIES:.0f} probes/s, {os.cpu_count()} cores; CPU ms per probe, peak RSS MiB")
         print(f"{'resources':>9} {'interval':>8} | {'agent ms/probe':>14} {'agent RSS':>9} {'lag p50':>8} {'lag p99':>8} | {'floor ms/req':>12} {'agent/floor':>11}"
               f" | {'blackbox ms/probe':>17} {'bb RSS':>7} | {'bb/agent CPU':>12} {'bb/agent RSS':>12}")
         results = []
@@ -389,7 +411,8 @@ def main():
             if agent["failures"] or blackbox["failures"]:
                 print(f"          (failed probes in the window: agent {agent['failures']:.0f} of {agent['probes']:.0f}, blackbox {blackbox['failures']} of {blackbox['probes']})")
         size, agent, _ = results[-1]
-        print(f"at {size} resources: startup to ready {agent['startup']*1000:.0f} ms; /metrics {agent['metrics_bytes']/1024:.0f} KiB rendered and served in {agent['metrics_seconds']*1000:.1f} ms")
+        print(f"at {size} resources: startup to ready {agent['startup']*1000:.0f} ms; /metrics {agent['metrics_bytes']/1024:.0f} KiB"
+              f" ({agent['metrics_gzip_bytes']/1024:.0f} KiB gzip) rendered and served in {agent['metrics_seconds']*1000:.1f} ms")
         if RELOAD_SIZE:
             bench_reloads(RELOAD_SIZE, target_url, work)
         if DISCOVERED:
