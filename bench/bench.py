@@ -212,6 +212,28 @@ def bench_blackbox(size, target, work):
         exporter.wait(timeout=30)
 
 FLOOR = os.environ.get("BENCH_FLOOR_BIN", ".build/bench-floor")
+DOCS = os.environ.get("BENCH_DOCS", "")  # a markdown file whose bench table for this BENCH_AUTH is rewritten
+
+def write_docs(path, results):
+    """Rewrites the rows between `<!-- bench AUTH ... -->` and `<!-- /bench AUTH -->` in `path`
+    with this run's figures, so that the documentation's table is always a real run."""
+    rows = ["| resources | interval | agent CPU ms/probe | agent peak RSS MiB | start lag p50 / p99 | floor CPU ms/request | agent / floor |"
+            " blackbox CPU ms/probe | blackbox peak RSS MiB | blackbox / agent CPU | blackbox / agent RSS |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for size, agent, blackbox, floor in results:
+        enough = agent["cpu_per_probe"] * agent["probes"] >= 5 / TICK
+        fl = f"{floor['cpu_per_probe']*1000:.3f}" if floor else "n/a"
+        flr = f"{agent['cpu_per_probe']/floor['cpu_per_probe']:.2f}x" if floor and floor["cpu_per_probe"] > 0 and enough else "n/a"
+        bbr = f"{blackbox['cpu_per_probe']/agent['cpu_per_probe']:.1f}x" if enough else "n/a"
+        interval = interval_for(size)
+        rows.append(f"| {size:,} | {interval:g} s | {agent['cpu_per_probe']*1000:.3f} | {agent['rss']:.1f} | {agent['lag_p50']*1000:.1f} / {agent['lag_p99']*1000:.1f} ms"
+                    f" | {fl} | {flr} | {blackbox['cpu_per_probe']*1000:.3f} | {blackbox['rss']:.1f} | {bbr} | {blackbox['rss']/max(agent['rss'],1e-9):.1f}x |")
+    text = open(path).read()
+    begin = text.index(f"<!-- bench {AUTH}:")
+    begin = text.index("\n", begin) + 1
+    end = text.index(f"<!-- /bench {AUTH} -->")
+    open(path, "w").write(text[:begin] + "\n".join(rows) + "\n" + text[end:])
+    print(f"wrote the table of {path} for BENCH_AUTH={AUTH}")
 
 def bench_floor(size, target):
     """bench/floor.c: a bare libcurl multi client making the same calls at the same rate, the
@@ -397,7 +419,7 @@ def main():
             agent = bench_agent(size, target_url, work)
             floor = bench_floor(size, target_url)
             blackbox = bench_blackbox(size, target_url, work)
-            results.append((size, agent, blackbox))
+            results.append((size, agent, blackbox, floor))
             # CPU time is counted in clock ticks: below a few ticks in the window a ratio means nothing.
             enough = agent["cpu_per_probe"] * agent["probes"] >= 5 / TICK
             ratio = f"{blackbox['cpu_per_probe']/agent['cpu_per_probe']:>11.1f}x" if enough else f"{'n/a':>12}"
@@ -410,7 +432,9 @@ def main():
                 print(f"          (failed requests of the floor in the window: {floor['failures']} of {floor['probes']})")
             if agent["failures"] or blackbox["failures"]:
                 print(f"          (failed probes in the window: agent {agent['failures']:.0f} of {agent['probes']:.0f}, blackbox {blackbox['failures']} of {blackbox['probes']})")
-        size, agent, _ = results[-1]
+        if DOCS:
+            write_docs(DOCS, results)
+        size, agent, _, _ = results[-1]
         print(f"at {size} resources: startup to ready {agent['startup']*1000:.0f} ms; /metrics {agent['metrics_bytes']/1024:.0f} KiB"
               f" ({agent['metrics_gzip_bytes']/1024:.0f} KiB gzip) rendered and served in {agent['metrics_seconds']*1000:.1f} ms")
         if RELOAD_SIZE:
