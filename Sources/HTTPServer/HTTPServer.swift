@@ -162,6 +162,11 @@ public final class SharedBody: @unchecked Sendable {
     /// The number of bytes.
     public let count: Int
 
+    /// Reads the content in place.
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body(UnsafeRawBufferPointer(rebasing: bytes[0..<count]))
+    }
+
     /// The content, as a copy (for tests and in-process callers).
     public var content: [UInt8] { Array(UnsafeRawBufferPointer(rebasing: bytes[0..<count])) }
 

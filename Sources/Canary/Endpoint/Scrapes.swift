@@ -123,9 +123,10 @@ final class Scrapes: Sendable {
             }
             guard room else { return nil }
             let epoch = registry.epoch
-            let bytes = registry.renderBytes()
-            let plain = SharedBody(bytes)
-            let gzip = (try? Gzip.compress(bytes)).map { SharedBody($0) }
+            // The rendering is let go once copied, before gzip runs: at 10,000 resources each copy
+            // of /metrics is 9 MB of resident memory at the peak of a scrape.
+            let plain = SharedBody(registry.renderBytes())
+            let gzip = (try? plain.withUnsafeBytes { try Gzip.compress($0) }).map { SharedBody($0) }
             return state.withLock { state in
                 state.nextID += 1
                 let rendering = Rendering(id: state.nextID, registry: id, epoch: epoch, at: clock.monotonicSeconds, plain: plain, gzip: gzip)

@@ -328,6 +328,8 @@ public final class MetricsRegistry: Sendable {
     /// Series looked up per lock hold while rendering: short enough that probes recording their
     /// results never wait long, long enough that the lock is not taken per series.
     private static let renderChunk = 2048
+    /// A generous average line length, for the first rendering's buffer.
+    private static let bytesPerSeriesEstimate = 96
     /// The size of the last render, to reserve the next one's buffer in one go.
     private let lastRenderSize = Atomic<Int>(4096)
 
@@ -335,12 +337,14 @@ public final class MetricsRegistry: Sendable {
     /// chunks under the lock, so a scrape neither copies the series (which would make every
     /// family's next update copy it again) nor holds the lock for the whole render.
     public func renderBytes() -> [UInt8] {
-        var output: [UInt8] = []
-        output.reserveCapacity(lastRenderSize.load(ordering: .relaxed) + 4096)
-        let (order, begun) = state.withLock { state in
+        let (order, begun, series) = state.withLock { state in
             state.renders &+= 1
-            return (state.order, state.renders)
+            return (state.order, state.renders, state.families.values.reduce(0) { $0 + $1.series.count })
         }
+        // Sized once: the first rendering of a large registry grew its buffer by doubling, and the
+        // copies on the way made a 9 MB scrape at 10,000 resources take the peak RSS up 28 MB.
+        var output: [UInt8] = []
+        output.reserveCapacity(max(lastRenderSize.load(ordering: .relaxed), series * Self.bytesPerSeriesEstimate) + 4096)
         for name in order {
             guard let (descriptor, keys) = sortedKeys(name) else { continue }
             Exposition.appendHeader(descriptor, to: &output)
