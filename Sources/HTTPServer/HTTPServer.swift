@@ -168,7 +168,7 @@ public final class SharedBody: @unchecked Sendable {
     }
 
     /// The content, as a copy (for tests and in-process callers).
-    public var content: [UInt8] { Array(UnsafeRawBufferPointer(rebasing: bytes[0..<count])) }
+    public var content: [UInt8] { withUnsafeBytes { Array($0) } }
 
     deinit {
         bytes.deallocate()

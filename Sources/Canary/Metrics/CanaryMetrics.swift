@@ -194,17 +194,16 @@ public struct CanaryMetrics: Sendable {
         }
         // The last failure's reason goes when the next probe ends; only a probe that failed last
         // time (or the first) can have one, so a resource that keeps succeeding costs no removal.
-        if registry.value(Self.probeSuccess, labels) != 1 {
+        let previous = registry.set(Self.probeSuccess, labels, result.verdict == .success ? 1 : 0)
+        if previous != 1 {
             let auth = result.auth.rawValue
             registry.remove(Self.lastFailureReason, first: result.resource) { $0[1] == auth }
             if result.verdict == .success || result.timings == nil { registry.remove(Self.httpPhase, first: result.resource) { $0[1] == auth } }
         }
         switch result.verdict {
         case .success:
-            registry.set(Self.probeSuccess, labels, 1)
             registry.set(Self.lastSuccess, labels, result.finishedAt)
         case .failure(let failure):
-            registry.set(Self.probeSuccess, labels, 0)
             registry.add(Self.failures, labels + [failure.reason.rawValue])
             registry.set(Self.lastFailureReason, labels + [failure.reason.rawValue], 1)
         }

@@ -108,6 +108,22 @@ public final class MetricsRegistry: Sendable {
         /// Renderings begun so far.
         var renders = 0
 
+        /// Sets a series of a registered family to `change` of its old value, filing it in the
+        /// index when it is new; returns the old value, nil for a new series. Mutated in place
+        /// through the dictionaries: copying a family's series per update would cost time in
+        /// proportion to the number of resources.
+        @discardableResult
+        mutating func store(_ name: String, _ labels: [String], _ change: (Value?) -> Value) -> Value? {
+            guard let count = families[name]?.descriptor.labelNames.count else { preconditionFailure("metric family \(name) was never registered") }
+            precondition(labels.count == count, "label count mismatch for \(name)")
+            let old = families[name]!.series[labels]
+            if families[name]!.series.updateValue(change(old), forKey: labels) == nil {
+                families[name]!.keysVersion &+= 1
+                indexed(families[name]!.position, labels)
+            }
+            return old
+        }
+
         /// Files a new series under its first label's value.
         mutating func indexed(_ family: Int, _ key: [String]) {
             index[key.first ?? "", default: []].append((family, key))
@@ -185,9 +201,12 @@ public final class MetricsRegistry: Sendable {
         collectors.withLock { $0.append(collector) }
     }
 
-    /// Sets a gauge.
-    public func set(_ family: GaugeFamily, _ labels: [String], _ value: Double) {
-        update(family.name, labels) { _ in .scalar(value) }
+    /// Sets a gauge; returns its value before, nil when the series is new.
+    @discardableResult
+    public func set(_ family: GaugeFamily, _ labels: [String], _ value: Double) -> Double? {
+        let old = state.withLock { $0.store(family.name, labels) { _ in .scalar(value) } }
+        if case .scalar(let previous)? = old { return previous }
+        return nil
     }
 
     /// Adds to a counter. A counter that does not exist yet is created at 0 and its first
@@ -198,18 +217,15 @@ public final class MetricsRegistry: Sendable {
     public func add(_ family: CounterFamily, _ labels: [String], _ amount: Double = 1) {
         let name = family.name
         state.withLock { state in
-            guard let count = state.families[name]?.descriptor.labelNames.count else { preconditionFailure("metric family \(name) was never registered") }
-            precondition(labels.count == count, "label count mismatch for \(name)")
             if let held = state.held[name]?[labels] {
                 state.held[name]![labels] = (held.amount + amount, held.renders)
-            } else if case .scalar(let current)? = state.families[name]!.series[labels] {
-                state.families[name]!.series[labels] = .scalar(current + amount)
-            } else {
-                state.families[name]!.series[labels] = .scalar(0)
-                state.families[name]!.keysVersion &+= 1
-                state.indexed(state.families[name]!.position, labels)
-                state.held[name, default: [:]][labels] = (amount, state.renders)
+                return
             }
+            let old = state.store(name, labels) { old in
+                if case .scalar(let current)? = old { return .scalar(current + amount) }
+                return .scalar(0)
+            }
+            if old == nil { state.held[name, default: [:]][labels] = (amount, state.renders) }
         }
     }
 
@@ -217,16 +233,11 @@ public final class MetricsRegistry: Sendable {
     public func touch(_ family: some MetricFamily, _ labels: [String]) {
         let name = family.name
         state.withLock { state in
-            precondition(state.families[name] != nil, "metric family \(name) was never registered")
-            guard let descriptor = state.families[name]?.descriptor, state.families[name]?.series[labels] == nil else { return }
-            // Mutated in place through the dictionaries: copying a family's series per update
-            // would cost time in proportion to the number of resources.
-            state.families[name]!.series[labels] =
-                descriptor.type == .histogram
-                ? .histogram(Histogram(counts: Array(repeating: 0, count: descriptor.buckets.count)))
-                : .scalar(0)
-            state.families[name]!.keysVersion &+= 1
-            state.indexed(state.families[name]!.position, labels)
+            guard let descriptor = state.families[name]?.descriptor else { preconditionFailure("metric family \(name) was never registered") }
+            guard state.families[name]!.series[labels] == nil else { return }
+            state.store(name, labels) { _ in
+                descriptor.type == .histogram ? .histogram(Histogram(counts: Array(repeating: 0, count: descriptor.buckets.count))) : .scalar(0)
+            }
         }
     }
 
@@ -240,9 +251,7 @@ public final class MetricsRegistry: Sendable {
                 histogram = existing
             } else {
                 histogram = Histogram(counts: Array(repeating: 0, count: buckets.count))
-                state.families[name]!.series[labels] = .histogram(histogram)
-                state.families[name]!.keysVersion &+= 1
-                state.indexed(state.families[name]!.position, labels)
+                state.store(name, labels) { _ in .histogram(histogram) }
             }
             // The box is changed in place: no allocation per observation.
             for (index, bound) in buckets.enumerated() where value <= bound {
@@ -308,18 +317,6 @@ public final class MetricsRegistry: Sendable {
         }
     }
 
-    private func update(_ name: String, _ labels: [String], _ change: (Value?) -> Value) {
-        state.withLock { state in
-            guard let count = state.families[name]?.descriptor.labelNames.count else { preconditionFailure("metric family \(name) was never registered") }
-            precondition(labels.count == count, "label count mismatch for \(name)")
-            let old = state.families[name]!.series[labels]
-            if state.families[name]!.series.updateValue(change(old), forKey: labels) == nil {
-                state.families[name]!.keysVersion &+= 1
-                state.indexed(state.families[name]!.position, labels)
-            }
-        }
-    }
-
     /// The whole exposition, families in registration order and series sorted by label values.
     public func render() -> String {
         String(decoding: renderBytes(), as: UTF8.self)
@@ -328,8 +325,6 @@ public final class MetricsRegistry: Sendable {
     /// Series looked up per lock hold while rendering: short enough that probes recording their
     /// results never wait long, long enough that the lock is not taken per series.
     private static let renderChunk = 2048
-    /// A generous average line length, for the first rendering's buffer.
-    private static let bytesPerSeriesEstimate = 96
     /// The size of the last render, to reserve the next one's buffer in one go.
     private let lastRenderSize = Atomic<Int>(4096)
 
@@ -337,14 +332,12 @@ public final class MetricsRegistry: Sendable {
     /// chunks under the lock, so a scrape neither copies the series (which would make every
     /// family's next update copy it again) nor holds the lock for the whole render.
     public func renderBytes() -> [UInt8] {
-        let (order, begun, series) = state.withLock { state in
+        let (order, begun) = state.withLock { state in
             state.renders &+= 1
-            return (state.order, state.renders, state.families.values.reduce(0) { $0 + $1.series.count })
+            return (state.order, state.renders)
         }
-        // Sized once: the first rendering of a large registry grew its buffer by doubling, and the
-        // copies on the way made a 9 MB scrape at 10,000 resources take the peak RSS up 28 MB.
         var output: [UInt8] = []
-        output.reserveCapacity(max(lastRenderSize.load(ordering: .relaxed), series * Self.bytesPerSeriesEstimate) + 4096)
+        output.reserveCapacity(lastRenderSize.load(ordering: .relaxed) + 4096)
         for name in order {
             guard let (descriptor, keys) = sortedKeys(name) else { continue }
             Exposition.appendHeader(descriptor, to: &output)
