@@ -16,6 +16,8 @@ enum SimulatorAdminError: Error, CustomStringConvertible, Equatable {
     case unknownResource(String)
     /// No application with that client id.
     case unknownApplication(String)
+    /// A resource of that name exists already.
+    case resourceExists(String)
 
     var description: String {
         switch self {
@@ -25,6 +27,7 @@ enum SimulatorAdminError: Error, CustomStringConvertible, Equatable {
         case .wrongType(let field, let expected): return "field \"\(field)\" must be \(expected)"
         case .unknownResource(let name): return "unknown resource \"\(name)\""
         case .unknownApplication(let clientID): return "unknown application \"\(clientID)\""
+        case .resourceExists(let name): return "a resource named \"\(name)\" exists"
         }
     }
 
@@ -33,6 +36,7 @@ enum SimulatorAdminError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .noRoute, .unknownResource, .unknownApplication: return 404
         case .notAnObject, .unknownField, .wrongType: return 400
+        case .resourceExists: return 409
         }
     }
 }
@@ -53,6 +57,17 @@ extension SimulatorCore {
                     try Self.apply(members, to: &resource)
                     state.resources[key] = resource
                 }
+            case ("POST", 3) where parts[0] == "resources" && parts[2] == "copies":
+                // {"names": [...]}: resources like this one, with its principals' roles at the account, for an estate of any size.
+                var names: [String] = []
+                for (name, value) in try Self.objectMembers(request.body) {
+                    guard name == "names" else { throw SimulatorAdminError.unknownField(name) }
+                    names = try Self.strings(value, name)
+                }
+                let added = try state.withLock { (state: inout SimulatorState) throws(SimulatorAdminError) -> Int in
+                    try Self.copy(&state, resourceKey: parts[1].lowercased(), as: names)
+                }
+                return adminResponse(200, JSONValue.object([("added", .int(added))]).rendered)
             case ("POST", 2) where parts[0] == "applications":
                 let members = try Self.objectMembers(request.body)
                 try state.withLock { (state: inout SimulatorState) throws(SimulatorAdminError) in
@@ -196,6 +211,34 @@ extension SimulatorCore {
             state.roleAssignments.append(
                 SimulatedRoleAssignment(id: id, principalID: objectKey, roleID: role.id, scope: scope, createdOn: createdAt ?? effectiveAt))
         }
+    }
+
+    /// Adds a resource under each of `names` with the settings of `resourceKey`'s, and its role
+    /// assignments at the account scope re-scoped to the copy. Refuses the whole batch when a name
+    /// is taken. Linear in the assignments and the names.
+    static func copy(_ state: inout SimulatorState, resourceKey: String, as names: [String]) throws(SimulatorAdminError) -> Int {
+        guard let original = state.resources[resourceKey] else { throw .unknownResource(resourceKey) }
+        var seen = Set<String>()
+        for name in names where state.resources[name.lowercased()] != nil || !seen.insert(name.lowercased()).inserted {
+            throw .resourceExists(name)
+        }
+        let assignments = state.roleAssignments.filter { $0.scope == original.armID }
+        for name in names {
+            var copy = original
+            copy.name = name
+            let key = name.lowercased()
+            state.resources[key] = copy
+            state.roles[key] = state.roles[resourceKey]
+            for assignment in assignments {
+                let number = state.nextAssignment
+                state.nextAssignment += 1
+                var moved = assignment
+                moved.id = "a1b2c3d4-0000-4000-8000-" + String(repeating: "0", count: max(0, 12 - String(number).count)) + String(number)
+                moved.scope = copy.armID
+                state.roleAssignments.append(moved)
+            }
+        }
+        return names.count
     }
 
     /// Removes every role assignment of the principal at the account's own scope.

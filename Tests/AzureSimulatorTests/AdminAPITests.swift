@@ -84,6 +84,33 @@ import Testing
         world.clock.advance(300)
         #expect(try await world.chat(.bearer(token)).status == 200)
     }
+
+    @Test func copiesOfAResourceKeepItsKeyAndRoles() async throws {
+        let world = try World()
+        defer { world.simulator.stop() }
+        let copied = try await world.admin("POST", "resources/\(World.resource)/copies", #"{"names":["copy-1","copy-2"]}"#)
+        #expect(copied.status == 200 && copied.text == #"{"added":2}"#)
+        let token = try await world.token()
+        for name in ["copy-1", "copy-2"] {
+            #expect(try await world.chat(.bearer(token), resource: name).status == 200)
+            #expect(try await world.chat(.key(World.apiKey), resource: name).status == 200)
+        }
+        // Resource Manager shows the copied assignment at the copy's own scope.
+        let management = try await world.token(scope: "https://management.azure.com/.default")
+        let scope = "/subscriptions/\(SimulatedResource.defaultSubscription)/resourceGroups/rg-canary/providers/Microsoft.CognitiveServices/accounts/copy-2"
+        let assignments = try await client.execute(
+            HTTPClientRequest(
+                method: "GET", url: "\(world.simulator.authority)\(scope)/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01",
+                headers: [("Authorization", "Bearer \(management)")]))
+        #expect(assignments.status == 200)
+        #expect(assignments.text.contains("\(scope)/providers/Microsoft.Authorization/roleAssignments/"))
+
+        let taken = try await world.admin("POST", "resources/\(World.resource)/copies", #"{"names":["copy-3","copy-1"]}"#)
+        #expect(taken.status == 409 && taken.text.contains("copy-1"))
+        #expect(try await world.chat(.key(World.apiKey), resource: "copy-3").status == 404)
+        #expect(try await world.admin("POST", "resources/nothing/copies", #"{"names":["x"]}"#).status == 404)
+        #expect(try await world.admin("POST", "resources/\(World.resource)/copies", #"{"count":2}"#).status == 400)
+    }
 }
 
 /// Checks that a body parses as a JSON object.
