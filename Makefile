@@ -96,7 +96,7 @@ soak: deps
 ## prometheus-blackbox-exporter on one loopback target, at
 ## BENCH_SIZES resources (default 1 100 1000 10000): CPU per probe, peak RSS, ratios. A report.
 ## BENCH_AUTH=both gives every resource both canaries (tokens from a fake token endpoint), and
-## BENCH_DOCS=docs/performance.md rewrites that mode's table there from the run.
+## BENCH_DOCS=docs/performance.md rewrites that mode's table and figures there from the run.
 bench: release
 	@command -v prometheus-blackbox-exporter >/dev/null || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -qq prometheus-blackbox-exporter >/dev/null; } || { echo "bench needs: sudo apt-get install -y prometheus-blackbox-exporter"; exit 1; }
 	cc -O2 -Wall -Wextra -o .build/bench-floor bench/floor.c $$(pkg-config --cflags --libs libcurl) -lm

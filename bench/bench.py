@@ -13,6 +13,7 @@ BIN = os.environ.get("AOAI_CANARY_BIN", ".build/release/aoai-canary")
 SIZES = [int(x) for x in os.environ.get("BENCH_SIZES", "1 100 1000 10000").split()]
 RELOAD_SIZE = int(os.environ.get("BENCH_RELOAD_SIZE", "10000"))  # 0 skips the reload run
 DISCOVERED = int(os.environ.get("BENCH_DISCOVERED", "100000"))   # 0 skips the discovery run
+CONTROL_PLANE_SIZE = int(os.environ.get("BENCH_CONTROL_PLANE_SIZE", "10000"))  # 0 skips the control plane run
 WINDOW = float(os.environ.get("BENCH_WINDOW", "20"))
 RATE = float(os.environ.get("BENCH_RATE", "200"))  # probes per second at the larger sizes
 TICK = os.sysconf("SC_CLK_TCK")
@@ -214,9 +215,27 @@ def bench_blackbox(size, target, work):
 FLOOR = os.environ.get("BENCH_FLOOR_BIN", ".build/bench-floor")
 DOCS = os.environ.get("BENCH_DOCS", "")  # a markdown file whose bench table for this BENCH_AUTH is rewritten
 
+RUNS = []  # the lines after the table, for the docs' `bench AUTH runs` block
+
+def report(line):
+    """Prints a measurement and keeps it for the documentation."""
+    print(line, flush=True)
+    RUNS.append(line)
+
+def replace_block(path, key, lines):
+    """Rewrites the lines between `<!-- bench KEY: ... -->` and `<!-- /bench KEY -->` in `path`."""
+    text = open(path).read()
+    if f"<!-- bench {key}:" not in text:
+        print(f"{path} has no <!-- bench {key}: --> block; not written")
+        return
+    begin = text.index(f"<!-- bench {key}:")
+    begin = text.index("\n", begin) + 1
+    end = text.index(f"<!-- /bench {key} -->")
+    open(path, "w").write(text[:begin] + "\n".join(lines) + "\n" + text[end:])
+
 def write_docs(path, results):
-    """Rewrites the rows between `<!-- bench AUTH ... -->` and `<!-- /bench AUTH -->` in `path`
-    with this run's figures, so that the documentation's table is always a real run."""
+    """Rewrites this BENCH_AUTH's table and the lines after it in `path` with this run's figures,
+    so that the documentation's figures are always a real run's."""
     rows = ["| resources | interval | agent CPU ms/probe | agent peak RSS MiB | start lag p50 / p99 | floor CPU ms/request | agent / floor |"
             " blackbox CPU ms/probe | blackbox peak RSS MiB | blackbox / agent CPU | blackbox / agent RSS |",
             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -228,12 +247,10 @@ def write_docs(path, results):
         interval = interval_for(size)
         rows.append(f"| {size:,} | {interval:g} s | {agent['cpu_per_probe']*1000:.3f} | {agent['rss']:.1f} | {agent['lag_p50']*1000:.1f} / {agent['lag_p99']*1000:.1f} ms"
                     f" | {fl} | {flr} | {blackbox['cpu_per_probe']*1000:.3f} | {blackbox['rss']:.1f} | {bbr} | {blackbox['rss']/max(agent['rss'],1e-9):.1f}x |")
-    text = open(path).read()
-    begin = text.index(f"<!-- bench {AUTH}:")
-    begin = text.index("\n", begin) + 1
-    end = text.index(f"<!-- /bench {AUTH} -->")
-    open(path, "w").write(text[:begin] + "\n".join(rows) + "\n" + text[end:])
-    print(f"wrote the table of {path} for BENCH_AUTH={AUTH}")
+    replace_block(path, AUTH, rows)
+    day = time.strftime("%Y-%m-%d")
+    replace_block(path, f"{AUTH} runs", [f"One run on a {os.cpu_count()}-core machine, {day}:", ""] + [f"- {line}" for line in RUNS])
+    print(f"wrote the figures of {path} for BENCH_AUTH={AUTH}")
 
 def bench_floor(size, target):
     """bench/floor.c: a bare libcurl multi client making the same calls at the same rate, the
@@ -290,7 +307,7 @@ def bench_reloads(size, target, work):
         changed = time.time() - start
         time.sleep(3)
         rss2 = rss_mib(agent.pid)
-        print(f"reloads at {size} resources (status {status}): unchanged file applied in {unchanged*1000:.0f} ms, {late:.0f} of {rounds:.0f} rounds started over 1 s late"
+        report(f"reloads at {size} resources (status {status}): unchanged file applied in {unchanged*1000:.0f} ms, {late:.0f} of {rounds:.0f} rounds started over 1 s late"
               f" meanwhile; {tenth} of {size} changed applied in {changed*1000:.0f} ms; RSS {rss0:.0f} MiB before, {rss1:.0f} after the unchanged reload"
               f" ({(rss1/rss0-1)*100:+.1f}%), {rss2:.0f} after the change ({(rss2/rss0-1)*100:+.1f}%); without a reload it moved {drift:+.1f} MiB in 5 s", flush=True)
     finally:
@@ -384,7 +401,7 @@ resources:
         took = applied[0] - started
         hits = FakeResourceManager.listed_hits
         ready = get(f"http://127.0.0.1:{agent_port}/-/ready") is not None
-        print(f"discovery of {count} accounts: applied {took:.1f} s after start; peak RSS {peak_rss_mib(agent.pid):.0f} MiB, now {rss_mib(agent.pid):.0f} MiB;"
+        report(f"discovery of {count} accounts: applied {took:.1f} s after start; peak RSS {peak_rss_mib(agent.pid):.0f} MiB, now {rss_mib(agent.pid):.0f} MiB;"
               f" the listed resource (1 s interval) was probed {hits_at_apply} times until then ({hits_at_apply/max(took,1e-9):.2f}/s) and {hits - hits_at_apply} in the 5 s after;"
               f" /-/ready {'200' if ready else 'not 200'}", flush=True)
     finally:
@@ -394,6 +411,84 @@ resources:
         except subprocess.TimeoutExpired:
             agent.kill()
         server.shutdown()
+
+# The demo world `aoai-canary simulate` seeds (Sources/AzureSimulator/DemoWorld.swift).
+DEMO_TENANT, DEMO_CLIENT = "8a1f6b3e-0d2c-4c7a-9b5e-2f4d6a8c0e11", "3c9e2a71-5b4d-4e8f-a6c2-7d1b9e0f4a22"
+DEMO_SECRET, DEMO_KEY = "demo-client-secret-value", "demo-api-key-0123456789abcdef"
+DEMO_SUBSCRIPTION = "5f1a2b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b"
+
+def bench_control_plane(size, work):
+    """Issue 20: what `control_plane:` costs at `size` resources with both canaries, against the
+    simulator: the same estate run without and then with it, each over a window longer than the
+    control plane's interval (1m), so the window holds a whole pass or more. Reads per second, the
+    agent's CPU they add, and the round start lag meanwhile."""
+    port = free_port()
+    simulator = subprocess.Popen([BIN, "simulate", "--listen", f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    window = max(WINDOW, 70.0)
+    try:
+        wait_until(lambda: get(base + "/_simulator/state") is not None)
+        names = [f"cp{i}" for i in range(size)]
+        post_json = urllib.request.Request(base + "/_simulator/resources/healthy/copies", data=json.dumps({"names": names}).encode(),
+                                           headers={"Content-Type": "application/json"}, method="POST")
+        with urllib.request.urlopen(post_json, timeout=120) as response:
+            response.read()
+        for name, value in (("demo.secret", DEMO_SECRET), ("demo.key", DEMO_KEY)):
+            with open(os.path.join(work, name), "w") as f:
+                f.write(value + "\n")
+            os.chmod(os.path.join(work, name), 0o600)
+        interval = interval_for(size)
+        results = {}
+        for with_control_plane in (False, True):
+            config = os.path.join(work, f"control-plane-{with_control_plane}.yaml")
+            with open(config, "w") as f:
+                f.write(f'listen: "127.0.0.1:0"\ninterval: {int(interval * 1000)}ms\ntimeout: 5s\n')
+                f.write(f'credentials:\n  app: {{type: client_secret, tenant_id: {DEMO_TENANT}, client_id: {DEMO_CLIENT}, client_secret_file: demo.secret, authority: "{base}"}}\n')
+                if with_control_plane:
+                    f.write(f'control_plane: {{credential: app, endpoint: "{base}", interval: 1m}}\n')
+                f.write("resources:\n")
+                for name in names:
+                    f.write(f"  - {{name: {name}, endpoint: \"{base}/resources/{name}/\", probe: models, api_key_file: demo.key, credential: app,"
+                            f" arm_id: /subscriptions/{DEMO_SUBSCRIPTION}/resourceGroups/rg-canary/providers/Microsoft.CognitiveServices/accounts/{name}}}\n")
+            agent_port = free_port()
+            agent = subprocess.Popen([BIN, "run", "--config", config, "--listen", f"127.0.0.1:{agent_port}", "--log-format", "logfmt", "--log-level", "error"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            metrics = f"http://127.0.0.1:{agent_port}/metrics"
+            try:
+                wait_until(lambda: get(f"http://127.0.0.1:{agent_port}/-/ready") is not None)
+                time.sleep(interval + 1)
+                first = get(metrics).decode()
+                cpu0 = cpu_seconds(agent.pid)
+                time.sleep(window)
+                cpu1 = cpu_seconds(agent.pid)
+                last = get(metrics).decode()
+                total = lambda text, name: sum(samples(text, name).values())
+                probes = total(last, "aoai_canary_probes_total") - total(first, "aoai_canary_probes_total")
+                failures = total(last, "aoai_canary_probe_failures_total") - total(first, "aoai_canary_probe_failures_total")
+                reads = total(last, "aoai_canary_control_plane_requests_total") - total(first, "aoai_canary_control_plane_requests_total")
+                granted = samples(last, "aoai_canary_data_action_granted")
+                lag0, lag1 = dict(lag_buckets(first)), lag_buckets(last)
+                lags = [(bound, count - lag0.get(bound, 0)) for bound, count in lag1]
+                late, rounds = late_rounds(first, last)
+                results[with_control_plane] = {"cpu": cpu1 - cpu0, "probes": probes, "failures": failures, "reads": reads,
+                                               "lag_p99": quantile(lags, 0.99), "late": late, "rounds": rounds, "rss": peak_rss_mib(agent.pid),
+                                               "granted": sum(1 for value in granted.values() if value == 1)}
+            finally:
+                agent.send_signal(signal.SIGTERM)
+                agent.wait(timeout=30)
+        off, on = results[False], results[True]
+        extra = on["cpu"] - off["cpu"] * on["probes"] / max(off["probes"], 1)
+        report(f"control plane at {size} resources, both canaries, interval 1m, against the simulator, {window:.0f} s windows:"
+              f" {on['reads'] / window:.0f} Resource Manager reads/s ({on['reads']:.0f} in the window; {on['granted']} resources with data_action_granted 1);"
+              f" agent CPU {on['cpu'] / window * 100:.1f}% of a core with it, {off['cpu'] / window * 100:.1f}% without"
+              f" ({extra * 1000 / max(on['reads'], 1):.3f} ms per read);"
+              f" round start lag p99 {on['lag_p99'] * 1000:.1f} ms with it, {off['lag_p99'] * 1000:.1f} ms without;"
+              f" rounds over 1 s late {on['late']:.0f} of {on['rounds']:.0f} with it, {off['late']:.0f} of {off['rounds']:.0f} without;"
+              f" failed probes {on['failures']:.0f} of {on['probes']:.0f} with it, {off['failures']:.0f} of {off['probes']:.0f} without;"
+              f" peak RSS {on['rss']:.0f} MiB with it, {off['rss']:.0f} without", flush=True)
+    finally:
+        simulator.send_signal(signal.SIGTERM)
+        simulator.wait(timeout=30)
 
 def main():
     work = tempfile.mkdtemp(prefix="aoai-canary-bench-")
@@ -429,18 +524,20 @@ def main():
                   f" {floor_ms} {floor_ratio} | {blackbox['cpu_per_probe']*1000:>17.3f} {blackbox['rss']:>7.1f} | {ratio} {blackbox['rss']/max(agent['rss'],1e-9):>11.1f}x",
                   flush=True)
             if floor and floor["failures"]:
-                print(f"          (failed requests of the floor in the window: {floor['failures']} of {floor['probes']})")
+                report(f"at {size} resources, failed requests of the floor in the window: {floor['failures']} of {floor['probes']}")
             if agent["failures"] or blackbox["failures"]:
-                print(f"          (failed probes in the window: agent {agent['failures']:.0f} of {agent['probes']:.0f}, blackbox {blackbox['failures']} of {blackbox['probes']})")
-        if DOCS:
-            write_docs(DOCS, results)
+                report(f"at {size} resources, failed probes in the window: agent {agent['failures']:.0f} of {agent['probes']:.0f}, blackbox {blackbox['failures']} of {blackbox['probes']}")
         size, agent, _, _ = results[-1]
-        print(f"at {size} resources: startup to ready {agent['startup']*1000:.0f} ms; /metrics {agent['metrics_bytes']/1024:.0f} KiB"
+        report(f"at {size} resources: startup to ready {agent['startup']*1000:.0f} ms; /metrics {agent['metrics_bytes']/1024:.0f} KiB"
               f" ({agent['metrics_gzip_bytes']/1024:.0f} KiB gzip) rendered and served in {agent['metrics_seconds']*1000:.1f} ms")
         if RELOAD_SIZE:
             bench_reloads(RELOAD_SIZE, target_url, work)
         if DISCOVERED:
             bench_discovery(DISCOVERED, target_url, work)
+        if CONTROL_PLANE_SIZE:
+            bench_control_plane(CONTROL_PLANE_SIZE, work)
+        if DOCS:
+            write_docs(DOCS, results)
     finally:
         target.send_signal(signal.SIGTERM)
         target.wait(timeout=30)
