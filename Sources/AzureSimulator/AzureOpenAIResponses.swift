@@ -88,6 +88,15 @@ enum AzureOpenAIResponses {
     static let missingInput =
         #"{"error":{"message":"Missing required parameter: 'input'.","type":"invalid_request_error","param":"input","code":"missing_required_parameter"}}"#
 
+    /// 400: a reasoning model whose output budget ran out before it could answer.
+    static let couldNotFinish =
+        #"{"error":{"message":"Could not finish the message because max_tokens or model output limit was reached. Please try again with higher "#
+        + #"max_tokens.","type":"invalid_request_error","param":null,"code":null}}"#
+
+    /// 400: no api-version on a dated route, or one the service has never had: the service's 404
+    /// (its front door knows no such route).
+    static let apiVersionUnsupported = #"{"error":{"code":"BadRequest","message":"API version not supported"}}"#
+
     /// 400: an operation the deployment's model does not serve (chat on an embedding model).
     static func operationNotSupported(operation: String, model: String) -> String {
         #"{"error":{"code":"OperationNotSupported","message":"The "# + operation + " operation does not work with the specified model, " + escaped(model)
@@ -158,11 +167,13 @@ enum AzureOpenAIResponses {
         ])
     ])
 
-    /// Token counts of the one-word answer; a reasoning model also spends reasoning tokens.
-    static func chatUsage(_ model: SimulatedDeployment) -> JSONValue {
-        let reasoning = model.family == .reasoning ? 64 : 0
+    /// Token counts of the one-word answer, `choices` times over; a reasoning model also spends
+    /// reasoning tokens.
+    static func chatUsage(_ model: SimulatedDeployment, choices: Int = 1, cutAt limit: Int? = nil) -> JSONValue {
+        let reasoning = limit ?? (model.family == .reasoning ? reasoningSpend : 0) * choices
+        let answer = limit == nil ? choices : 0
         return .object([
-            ("completion_tokens", .int(1 + reasoning)),
+            ("completion_tokens", .int(answer + reasoning)),
             (
                 "completion_tokens_details",
                 .object([
@@ -172,32 +183,37 @@ enum AzureOpenAIResponses {
             ),
             ("prompt_tokens", .int(8)),
             ("prompt_tokens_details", .object([("audio_tokens", .int(0)), ("cached_tokens", .int(0))])),
-            ("total_tokens", .int(9 + reasoning)),
+            ("total_tokens", .int(8 + answer + reasoning)),
         ])
     }
 
-    /// 200: a chat completion answering "pong".
-    static func chatCompletion(model: SimulatedDeployment, created: Int, id: String) -> String {
+    /// The tokens a simulated reasoning model thinks before it answers.
+    static let reasoningSpend = 64
+
+    /// 200: a chat completion answering "pong", in `choices` choices (the request's `n`); with
+    /// `cutAt`, a reasoning model that spent that whole budget thinking: no content, `length`.
+    static func chatCompletion(model: SimulatedDeployment, created: Int, id: String, choices: Int = 1, cutAt limit: Int? = nil) -> String {
         JSONValue.object([
             (
                 "choices",
-                .array([
-                    .object([
-                        ("content_filter_results", completionFilterResults),
-                        ("finish_reason", .string("stop")),
-                        ("index", .int(0)),
-                        ("logprobs", .null),
-                        (
-                            "message",
-                            .object([
-                                ("annotations", .array([])),
-                                ("content", .string("pong")),
-                                ("refusal", .null),
-                                ("role", .string("assistant")),
-                            ])
-                        ),
-                    ])
-                ])
+                .array(
+                    (0..<choices).map { index in
+                        .object([
+                            ("content_filter_results", completionFilterResults),
+                            ("finish_reason", .string(limit == nil ? "stop" : "length")),
+                            ("index", .int(index)),
+                            ("logprobs", .null),
+                            (
+                                "message",
+                                .object([
+                                    ("annotations", .array([])),
+                                    ("content", .string(limit == nil ? "pong" : "")),
+                                    ("refusal", .null),
+                                    ("role", .string("assistant")),
+                                ])
+                            ),
+                        ])
+                    })
             ),
             ("created", .int(created)),
             ("id", .string(id)),
@@ -205,14 +221,14 @@ enum AzureOpenAIResponses {
             ("object", .string("chat.completion")),
             ("prompt_filter_results", promptFilterResults),
             ("system_fingerprint", .string("fp_simulator")),
-            ("usage", chatUsage(model)),
+            ("usage", chatUsage(model, choices: choices, cutAt: limit)),
         ]).rendered
     }
 
     /// 200 with `stream: true`: server-sent events as Azure sends them: the prompt's filter
     /// results first, the role, the content, the finish, the usage when asked for, `[DONE]`.
-    static func chatCompletionStream(model: SimulatedDeployment, created: Int, id: String, includeUsage: Bool) -> String {
-        func chunk(_ delta: JSONValue, finish: String?, filters: JSONValue) -> JSONValue {
+    static func chatCompletionStream(model: SimulatedDeployment, created: Int, id: String, includeUsage: Bool, choices: Int = 1) -> String {
+        func chunk(_ delta: JSONValue, finish: String?, filters: JSONValue, index: Int) -> JSONValue {
             .object([
                 (
                     "choices",
@@ -221,7 +237,7 @@ enum AzureOpenAIResponses {
                             ("content_filter_results", filters),
                             ("delta", delta),
                             ("finish_reason", finish.map(JSONValue.string) ?? .null),
-                            ("index", .int(0)),
+                            ("index", .int(index)),
                             ("logprobs", .null),
                         ])
                     ])
@@ -238,16 +254,23 @@ enum AzureOpenAIResponses {
             .object([
                 ("choices", .array([])), ("created", .int(0)), ("id", .string("")), ("model", .string("")), ("object", .string("")),
                 ("prompt_filter_results", promptFilterResults),
-            ]),
-            chunk(.object([("content", .string("")), ("refusal", .null), ("role", .string("assistant"))]), finish: nil, filters: .object([])),
-            chunk(.object([("content", .string("pong"))]), finish: nil, filters: completionFilterResults),
-            chunk(.object([]), finish: "stop", filters: .object([])),
+            ])
         ]
+        // Each choice's role, content and finish, one choice after another.
+        for index in 0..<choices {
+            events += [
+                chunk(
+                    .object([("content", .string("")), ("refusal", .null), ("role", .string("assistant"))]), finish: nil, filters: .object([]), index: index),
+                chunk(.object([("content", .string("pong"))]), finish: nil, filters: completionFilterResults, index: index),
+                chunk(.object([]), finish: "stop", filters: .object([]), index: index),
+            ]
+        }
         if includeUsage {
             events.append(
                 .object([
                     ("choices", .array([])), ("created", .int(created)), ("id", .string(id)), ("model", .string(model.answeredName)),
-                    ("object", .string("chat.completion.chunk")), ("system_fingerprint", .string("fp_simulator")), ("usage", chatUsage(model)),
+                    ("object", .string("chat.completion.chunk")), ("system_fingerprint", .string("fp_simulator")),
+                    ("usage", chatUsage(model, choices: choices)),
                 ]))
         }
         return events.map { "data: " + $0.rendered + "\n\n" }.joined() + "data: [DONE]\n\n"
@@ -256,9 +279,9 @@ enum AzureOpenAIResponses {
     /// The dimensions of the simulated embedding: short, the content does not matter.
     static let embeddingDimensions = 8
 
-    /// 200: the embedding of the input, as floats or (as the openai SDK asks by default) as
+    /// 200: one embedding per input, as floats or (as the openai SDK asks by default) as
     /// base64 of little-endian float32s.
-    static func embeddings(model: SimulatedDeployment, base64: Bool) -> String {
+    static func embeddings(model: SimulatedDeployment, base64: Bool, inputs: Int = 1) -> String {
         let values = (0..<embeddingDimensions).map { Float($0 + 1) / Float(embeddingDimensions * 4) }
         let embedding: JSONValue
         if base64 {
@@ -269,55 +292,89 @@ enum AzureOpenAIResponses {
             embedding = .array(values.map { .double(Double($0)) })
         }
         return JSONValue.object([
-            ("data", .array([.object([("embedding", embedding), ("index", .int(0)), ("object", .string("embedding"))])])),
+            ("data", .array((0..<inputs).map { .object([("embedding", embedding), ("index", .int($0)), ("object", .string("embedding"))]) })),
             ("model", .string(model.model)),
             ("object", .string("list")),
-            ("usage", .object([("prompt_tokens", .int(1)), ("total_tokens", .int(1))])),
+            ("usage", .object([("prompt_tokens", .int(inputs)), ("total_tokens", .int(inputs))])),
         ]).rendered
     }
 
     /// 200: a completed response (the Responses API) answering "pong".
     static func response(model: SimulatedDeployment, created: Int, id: String, maxOutputTokens: Int?) -> String {
+        responseObject(model: model, created: created, id: id, maxOutputTokens: maxOutputTokens, completed: true).rendered
+    }
+
+    /// The response object: completed with its message and usage, or (as the stream's first
+    /// events carry it) in progress with neither.
+    static func responseObject(model: SimulatedDeployment, created: Int, id: String, maxOutputTokens: Int?, completed: Bool) -> JSONValue {
         let reasoning = model.family == .reasoning ? 64 : 0
-        return JSONValue.object([
+        let usage: JSONValue = .object([
+            ("input_tokens", .int(8)),
+            ("input_tokens_details", .object([("cached_tokens", .int(0))])),
+            ("output_tokens", .int(1 + reasoning)),
+            ("output_tokens_details", .object([("reasoning_tokens", .int(reasoning))])),
+            ("total_tokens", .int(9 + reasoning)),
+        ])
+        return .object([
             ("id", .string(id)),
             ("object", .string("response")),
             ("created_at", .int(created)),
-            ("status", .string("completed")),
+            ("status", .string(completed ? "completed" : "in_progress")),
             ("error", .null),
             ("incomplete_details", .null),
             ("instructions", .null),
             ("max_output_tokens", maxOutputTokens.map(JSONValue.int) ?? .null),
             ("model", .string(model.answeredName)),
-            (
-                "output",
-                .array([
-                    .object([
-                        ("id", .string("msg_" + String(id.dropFirst(5)))),
-                        ("type", .string("message")),
-                        ("status", .string("completed")),
-                        ("content", .array([.object([("type", .string("output_text")), ("annotations", .array([])), ("text", .string("pong"))])])),
-                        ("role", .string("assistant")),
-                    ])
-                ])
-            ),
+            ("output", .array(completed ? [responseMessage(id: id, text: "pong", completed: true)] : [])),
             ("parallel_tool_calls", .bool(true)),
             ("temperature", .double(1)),
             ("tool_choice", .string("auto")),
             ("tools", .array([])),
             ("top_p", .double(1)),
             ("truncation", .string("disabled")),
+            ("usage", completed ? usage : .null),
+        ])
+    }
+
+    /// The answer's message item; in progress it has no content yet.
+    static func responseMessage(id: String, text: String, completed: Bool) -> JSONValue {
+        .object([
+            ("id", .string("msg_" + String(id.dropFirst(5)))),
+            ("type", .string("message")),
+            ("status", .string(completed ? "completed" : "in_progress")),
+            ("content", .array(completed ? [outputText(text)] : [])),
+            ("role", .string("assistant")),
+        ])
+    }
+
+    static func outputText(_ text: String) -> JSONValue {
+        .object([("type", .string("output_text")), ("annotations", .array([])), ("logprobs", .array([])), ("text", .string(text))])
+    }
+
+    /// 200 with `stream: true` on the Responses API: named server-sent events, each data object
+    /// carrying its `type` and `sequence_number`, from `response.created` to
+    /// `response.completed`; no `[DONE]` line.
+    static func responseStream(model: SimulatedDeployment, created: Int, id: String, maxOutputTokens: Int?) -> String {
+        let item = "msg_" + String(id.dropFirst(5))
+        let place: [(String, JSONValue)] = [("item_id", .string(item)), ("output_index", .int(0)), ("content_index", .int(0))]
+        let events: [(String, [(String, JSONValue)])] = [
+            ("response.created", [("response", responseObject(model: model, created: created, id: id, maxOutputTokens: maxOutputTokens, completed: false))]),
             (
-                "usage",
-                .object([
-                    ("input_tokens", .int(8)),
-                    ("input_tokens_details", .object([("cached_tokens", .int(0))])),
-                    ("output_tokens", .int(1 + reasoning)),
-                    ("output_tokens_details", .object([("reasoning_tokens", .int(reasoning))])),
-                    ("total_tokens", .int(9 + reasoning)),
-                ])
+                "response.in_progress",
+                [("response", responseObject(model: model, created: created, id: id, maxOutputTokens: maxOutputTokens, completed: false))]
             ),
-        ]).rendered
+            ("response.output_item.added", [("output_index", .int(0)), ("item", responseMessage(id: id, text: "", completed: false))]),
+            ("response.content_part.added", place + [("part", outputText(""))]),
+            ("response.output_text.delta", place + [("delta", .string("pong")), ("logprobs", .array([]))]),
+            ("response.output_text.done", place + [("text", .string("pong")), ("logprobs", .array([]))]),
+            ("response.content_part.done", place + [("part", outputText("pong"))]),
+            ("response.output_item.done", [("output_index", .int(0)), ("item", responseMessage(id: id, text: "pong", completed: true))]),
+            ("response.completed", [("response", responseObject(model: model, created: created, id: id, maxOutputTokens: maxOutputTokens, completed: true))]),
+        ]
+        return events.enumerated().map { number, event in
+            let data = JSONValue.object([("type", .string(event.0)), ("sequence_number", .int(number))] + event.1)
+            return "event: \(event.0)\ndata: \(data.rendered)\n\n"
+        }.joined()
     }
 
     /// 200: the models list, one entry per deployment's model, with its capabilities.

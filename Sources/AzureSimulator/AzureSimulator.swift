@@ -96,6 +96,40 @@ public final class AzureSimulator: Sendable {
         "\(authority)\(SimulatorCore.resourcePathPrefix)\(resource)/"
     }
 
+    /// The dated versions Azure OpenAI's data-plane REST specifications publish, up to
+    /// `latestPublishedAPIVersion` (Azure/azure-rest-api-specs, AzureOpenAI inference and
+    /// authoring); the agent's `APIVersion.published` is held to the same list by a test.
+    public static let publishedAPIVersions: Set<String> = [
+        "2022-12-01", "2023-05-15", "2024-02-01", "2024-06-01", "2024-10-21",
+        "2022-03-01-preview", "2022-06-01-preview", "2023-03-15-preview", "2023-04-01-preview", "2023-04-15-preview", "2023-06-01-preview",
+        "2023-07-01-preview", "2023-08-01-preview", "2023-09-01-preview", "2023-10-01-preview", "2023-11-01-preview", "2023-12-01-preview",
+        "2024-02-15-preview", "2024-03-01-preview", "2024-04-01-preview", "2024-05-01-preview", "2024-07-01-preview", "2024-08-01-preview",
+        "2024-09-01-preview", "2024-10-01-preview", "2024-12-01-preview", "2025-01-01-preview", "2025-02-01-preview", "2025-03-01-preview",
+        "2025-04-01-preview",
+    ]
+    public static let latestPublishedAPIVersion = "2025-04-01"
+
+    /// The endpoint clients of a gateway's API use: the gateway's URL and the API's suffix, e.g.
+    /// `http://127.0.0.1:41234/gateways/contoso-apim/openai-prod/`.
+    public func gatewayEndpoint(for gateway: String) -> String {
+        let suffix = core.state.withLock { $0.gateways[gateway.lowercased()]?.apiSuffix } ?? ""
+        return "\(authority)\(SimulatorCore.gatewayPathPrefix)\(gateway)/\(suffix)/"
+    }
+
+    /// Puts an API Management gateway in front of a resource, replacing one with the same name.
+    public func addGateway(_ gateway: SimulatedGateway) {
+        core.state.withLock { $0.gateways[gateway.name.lowercased()] = gateway }
+    }
+
+    /// Changes a gateway's policies in place; does nothing for an unknown name.
+    public func updateGateway(_ name: String, _ change: (inout SimulatedGateway) -> Void) {
+        core.state.withLock { state in
+            guard var gateway = state.gateways[name.lowercased()] else { return }
+            change(&gateway)
+            state.gateways[name.lowercased()] = gateway
+        }
+    }
+
     /// Registers an application (and its tenant), replacing one with the same client id.
     public func addApplication(_ app: SimulatedApplication) {
         core.state.withLock { state in

@@ -12,6 +12,14 @@ public enum DemoWorld {
     /// The host's system-assigned managed identity in `simulate`.
     public static let managedIdentityClientID = "5d2b8c14-7e3f-4a96-b0c1-9f8e7d6c5b44"
     public static let managedIdentityObjectID = "a1b2c3d4-e5f6-4789-8abc-def012345655"
+    /// The API Management gateway in front of the `via-gateway` resource, its API's suffix, a
+    /// subscription's key, the audience its `validate-jwt` policy wants, and its managed identity.
+    public static let gatewayName = "contoso-apim"
+    public static let gatewayAPISuffix = "openai-prod"
+    public static let gatewayKey = "demo-gateway-subscription-key-4567"
+    public static let gatewayAudience = "api://contoso-apim"
+    public static let gatewayIdentityClientID = "7e4c1a92-3b5d-4f60-9a8b-1c2d3e4f5a66"
+    public static let gatewayIdentityObjectID = "b2c3d4e5-f6a7-4890-9bcd-ef0123456777"
     /// The workload identity issuer and subject the demo application trusts in `simulate`.
     public static let federatedIssuer = "https://oidc.simulator.invalid/aoai-canary/"
     public static let federatedSubject = "system:serviceaccount:default:aoai-canary"
@@ -31,6 +39,8 @@ public enum DemoWorld {
         public var deployment: String = DemoWorld.deployment
         /// The `api_version` the demo configures; nil keeps the agent's default.
         public var apiVersion: String? = nil
+        /// The gateway the demo reaches it through; nil for the resource's own endpoint.
+        public var gateway: String? = nil
     }
 
     public static let resources: [Resource] = [
@@ -51,6 +61,10 @@ public enum DemoWorld {
             name: "reasoning", shows: "a reasoning model (o4-mini), which refuses max_tokens: both canaries succeed", credential: "app", hasKey: true,
             deployment: "o4-mini", apiVersion: "2025-04-01-preview"),
         Resource(name: "v1", shows: "the v1 API (/openai/v1/, no api-version): both canaries succeed", credential: "app", hasKey: true, apiVersion: "v1"),
+        Resource(
+            name: "via-gateway",
+            shows: "behind API Management: the subscription key passes, validate-jwt wants another audience (gateway_token_rejected)",
+            credential: "app", hasKey: true, gateway: gatewayName),
     ]
 
     /// Accounts the demo does not list: `discovery` finds them in their resource group.
@@ -84,6 +98,15 @@ public enum DemoWorld {
                 }
             }
         }
+        // API Management in front of via-gateway: a subscription key, validate-jwt for the
+        // gateway's own audience, and its managed identity (which holds the role) calling the backend.
+        var gateway = SimulatedGateway(
+            name: gatewayName, apiSuffix: gatewayAPISuffix, backend: "via-gateway", subscriptionKeys: [gatewayKey],
+            identityObjectID: gatewayIdentityObjectID, identityClientID: gatewayIdentityClientID)
+        gateway.validateJWT = true
+        gateway.jwtAudience = gatewayAudience
+        simulator.addGateway(gateway)
+        simulator.grantRole(resource: "via-gateway", objectID: gatewayIdentityObjectID)
         // The app reads Resource Manager as a control-plane reader of the whole subscription does.
         simulator.grantRole(resource: resources[0].name, objectID: objectID, role: SimulatedRole.named("Reader")!, at: .subscription)
         for name in discoveredResources {

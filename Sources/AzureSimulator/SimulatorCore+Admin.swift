@@ -16,6 +16,8 @@ enum SimulatorAdminError: Error, CustomStringConvertible, Equatable {
     case unknownResource(String)
     /// No application with that client id.
     case unknownApplication(String)
+    /// No gateway of that name.
+    case unknownGateway(String)
     /// A resource of that name exists already.
     case resourceExists(String)
 
@@ -28,13 +30,14 @@ enum SimulatorAdminError: Error, CustomStringConvertible, Equatable {
         case .unknownResource(let name): return "unknown resource \"\(name)\""
         case .unknownApplication(let clientID): return "unknown application \"\(clientID)\""
         case .resourceExists(let name): return "a resource named \"\(name)\" exists"
+        case .unknownGateway(let name): return "unknown gateway \"\(name)\""
         }
     }
 
     /// The HTTP status the error is answered with.
     var status: Int {
         switch self {
-        case .noRoute, .unknownResource, .unknownApplication: return 404
+        case .noRoute, .unknownResource, .unknownApplication, .unknownGateway: return 404
         case .notAnObject, .unknownField, .wrongType: return 400
         case .resourceExists: return 409
         }
@@ -68,6 +71,14 @@ extension SimulatorCore {
                     try Self.copy(&state, resourceKey: parts[1].lowercased(), as: names)
                 }
                 return adminResponse(200, JSONValue.object([("added", .int(added))]).rendered)
+            case ("POST", 2) where parts[0] == "gateways":
+                let members = try Self.objectMembers(request.body)
+                try state.withLock { (state: inout SimulatorState) throws(SimulatorAdminError) in
+                    let key = parts[1].lowercased()
+                    guard var gateway = state.gateways[key] else { throw .unknownGateway(parts[1]) }
+                    try Self.apply(members, to: &gateway)
+                    state.gateways[key] = gateway
+                }
             case ("POST", 2) where parts[0] == "applications":
                 let members = try Self.objectMembers(request.body)
                 try state.withLock { (state: inout SimulatorState) throws(SimulatorAdminError) in
@@ -311,6 +322,28 @@ extension SimulatorCore {
                 ("requests", .int(state.requestCounts[key] ?? 0)),
             ])
         }
+        let gateways: [JSONValue] = state.gateways.keys.sorted().map { key in
+            let gateway = state.gateways[key]!
+            return .object([
+                ("name", .string(gateway.name)),
+                ("endpoint", .string("\(base)\(Self.gatewayPathPrefix)\(gateway.name)/\(gateway.apiSuffix)/")),
+                ("backend", .string(gateway.backend)),
+                ("subscriptionKeys", .string("<redacted>")),
+                ("subscriptionRequired", .bool(gateway.subscriptionRequired)),
+                ("keyHeader", .string(gateway.keyHeader)),
+                ("validateJWT", .bool(gateway.validateJWT)),
+                ("jwtRequired", .bool(gateway.jwtRequired)),
+                ("jwtAudience", .string(gateway.jwtAudience)),
+                ("jwtFailureMessage", gateway.jwtFailureMessage.map(JSONValue.string) ?? .null),
+                ("rateLimitRetrySeconds", gateway.rateLimitRetrySeconds.map(JSONValue.int) ?? .null),
+                ("quotaRenewalSeconds", gateway.quotaRenewalSeconds.map(JSONValue.int) ?? .null),
+                ("tokenLimitRetrySeconds", gateway.tokenLimitRetrySeconds.map(JSONValue.int) ?? .null),
+                ("ipFiltered", .bool(gateway.ipFiltered)),
+                ("backendAuth", .string(gateway.backendAuth.rawValue)),
+                ("identityObjectID", .string(gateway.identityObjectID)),
+                ("identityFailing", .bool(gateway.identityFailing)),
+            ])
+        }
         let scenario = state.managedIdentityScenario
         let managedIdentity: JSONValue = .object([
             (
@@ -339,6 +372,7 @@ extension SimulatorCore {
             ("tenants", .array(state.tenants.sorted().map(JSONValue.string))),
             ("applications", .array(applications)),
             ("resources", .array(resources)),
+            ("gateways", .array(gateways)),
             ("managedIdentity", managedIdentity),
         ])
     }
@@ -383,6 +417,36 @@ extension SimulatorCore {
             }
         }
         resource = changed
+    }
+
+    /// Sets the fields named in `members` on a gateway's policies; nothing changes when one is refused.
+    static func apply(_ members: [(String, JSONValue)], to gateway: inout SimulatedGateway) throws(SimulatorAdminError) {
+        var changed = gateway
+        for (name, value) in members {
+            switch name {
+            case "apiSuffix": changed.apiSuffix = try string(value, name)
+            case "subscriptionKeys": changed.subscriptionKeys = try strings(value, name)
+            case "subscriptionRequired": changed.subscriptionRequired = try bool(value, name)
+            case "keyHeader": changed.keyHeader = try string(value, name)
+            case "validateJWT": changed.validateJWT = try bool(value, name)
+            case "jwtRequired": changed.jwtRequired = try bool(value, name)
+            case "jwtAudience": changed.jwtAudience = try string(value, name)
+            case "jwtFailureMessage":
+                if case .null = value { changed.jwtFailureMessage = nil } else { changed.jwtFailureMessage = try string(value, name) }
+            case "rateLimitRetrySeconds": changed.rateLimitRetrySeconds = try optionalInt(value, name)
+            case "quotaRenewalSeconds": changed.quotaRenewalSeconds = try optionalInt(value, name)
+            case "tokenLimitRetrySeconds": changed.tokenLimitRetrySeconds = try optionalInt(value, name)
+            case "ipFiltered": changed.ipFiltered = try bool(value, name)
+            case "backendAuth":
+                guard let auth = SimulatedGateway.BackendAuth(rawValue: try string(value, name)) else {
+                    throw .wrongType(field: name, expected: "\"managedIdentity\" or \"passthrough\"")
+                }
+                changed.backendAuth = auth
+            case "identityFailing": changed.identityFailing = try bool(value, name)
+            default: throw .unknownField(name)
+            }
+        }
+        gateway = changed
     }
 
     /// Sets the fields named in `members` on a managed identity being added.

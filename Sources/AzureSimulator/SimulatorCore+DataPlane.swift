@@ -10,7 +10,7 @@ extension SimulatorCore {
             state.requestCounts[resourceKey, default: 0] += 1
             return state.resources[resourceKey]
         }
-        guard let resource = found else { return dataPlaneResponse(404, AzureOpenAIResponses.resourceNotFound) }
+        guard let resource = found else { return dataPlaneResponse(404, AzureOpenAIResponses.resourceNotFound, frontDoor: true) }
         var response = answer(request, path: path, resource: resource, resourceKey: resourceKey)
         if resource.clockSkewSeconds != 0 {
             // The resource's clock is off: its Date header says so.
@@ -27,12 +27,20 @@ extension SimulatorCore {
         }
         if resource.delaySeconds > 0, !pause(seconds: resource.delaySeconds) { return .connectionClosed }
         if resource.networkDenied {
-            return dataPlaneResponse(403, AzureOpenAIResponses.networkDenied, extra: [("policy-id", "ThrowExceptionDueToTrafficDenied")])
+            return dataPlaneResponse(403, AzureOpenAIResponses.networkDenied, extra: [("policy-id", "ThrowExceptionDueToTrafficDenied")], frontDoor: true)
         }
         guard let route = DataPlaneRoute(method: request.method, path: path) else {
-            return dataPlaneResponse(404, AzureOpenAIResponses.resourceNotFound)
+            return dataPlaneResponse(404, AzureOpenAIResponses.resourceNotFound, frontDoor: true)
         }
         if let refusal = authenticate(request, resource: resource, resourceKey: resourceKey, route: route) { return refusal }
+        // A dated route needs a version the service has: none is a path it does not know, and
+        // one it never had is refused (docs/azure-answers.md).
+        if !route.v1 {
+            guard let version = request.queryValue("api-version"), !version.isEmpty else {
+                return dataPlaneResponse(404, AzureOpenAIResponses.resourceNotFound, frontDoor: true)
+            }
+            if !Self.isPublished(apiVersion: version) { return dataPlaneResponse(400, AzureOpenAIResponses.apiVersionUnsupported) }
+        }
 
         if let retryAfter = resource.throttleRetryAfterSeconds {
             var headers: [(name: String, value: String)] = [("x-ratelimit-remaining-requests", "0"), ("x-ratelimit-remaining-tokens", "0")]
@@ -82,26 +90,42 @@ extension SimulatorCore {
         switch route.operation {
         case .chatCompletions:
             let id = "chatcmpl-" + String(Self.uuid().filter { $0 != "-" }.prefix(29))
+            // `n` choices, within what OpenAI's API allows (1 to 128).
+            let choices = min(max(body["n"]?.numberValue.map { Int($0) } ?? 1, 1), 128)
             if case .bool(true)? = body["stream"] {
                 var usage = false
                 if case .bool(true)? = body["stream_options"]?["include_usage"] { usage = true }
                 return dataPlaneResponse(
-                    200, AzureOpenAIResponses.chatCompletionStream(model: model, created: created, id: id, includeUsage: usage),
+                    200, AzureOpenAIResponses.chatCompletionStream(model: model, created: created, id: id, includeUsage: usage, choices: choices),
                     contentType: "text/event-stream; charset=utf-8", extra: rateHeaders)
             }
-            return dataPlaneResponse(200, AzureOpenAIResponses.chatCompletion(model: model, created: created, id: id), extra: rateHeaders)
+            // A reasoning model thinks before it answers: a budget too small for that is refused
+            // when tiny (1 and 16 were seen refused) and spent on thinking otherwise.
+            var cut: Int?
+            if model.family == .reasoning, let limit = body["max_completion_tokens"]?.numberValue.map({ Int($0) }),
+                limit <= AzureOpenAIResponses.reasoningSpend
+            {
+                if limit <= 16 { return dataPlaneResponse(400, AzureOpenAIResponses.couldNotFinish) }
+                cut = limit
+            }
+            return dataPlaneResponse(
+                200, AzureOpenAIResponses.chatCompletion(model: model, created: created, id: id, choices: choices, cutAt: cut), extra: rateHeaders)
         case .embeddings:
             let base64 = body["encoding_format"]?.stringValue == "base64"
-            return dataPlaneResponse(200, AzureOpenAIResponses.embeddings(model: model, base64: base64), extra: rateHeaders)
+            return dataPlaneResponse(
+                200, AzureOpenAIResponses.embeddings(model: model, base64: base64, inputs: Self.embeddingInputs(body["input"])), extra: rateHeaders)
         case .responses:
             let id = "resp_" + Self.uuid().filter { $0 != "-" }
+            let limit = body["max_output_tokens"]?.numberValue.map { Int($0) }
+            if case .bool(true)? = body["stream"] {
+                return dataPlaneResponse(
+                    200, AzureOpenAIResponses.responseStream(model: model, created: created, id: id, maxOutputTokens: limit),
+                    contentType: "text/event-stream; charset=utf-8", extra: rateHeaders)
+            }
             return dataPlaneResponse(
-                200,
-                AzureOpenAIResponses.response(
-                    model: model, created: created, id: id,
-                    maxOutputTokens: body["max_output_tokens"]?.numberValue.map { Int($0) }), extra: rateHeaders)
+                200, AzureOpenAIResponses.response(model: model, created: created, id: id, maxOutputTokens: limit), extra: rateHeaders)
         case .models:
-            return dataPlaneResponse(404, AzureOpenAIResponses.resourceNotFound)
+            return dataPlaneResponse(404, AzureOpenAIResponses.resourceNotFound, frontDoor: true)
         }
     }
 
@@ -134,6 +158,7 @@ extension SimulatorCore {
             guard case .array(let messages)? = body["messages"], !messages.isEmpty else {
                 return AzureOpenAIResponses.missingMessages
             }
+
         case .responses:
             if let limit = body["max_output_tokens"]?.numberValue, limit < 16 {
                 return AzureOpenAIResponses.belowMinimum("max_output_tokens", minimum: 16, got: Int(limit))
@@ -145,6 +170,22 @@ extension SimulatorCore {
             break
         }
         return nil
+    }
+
+    /// A published version, or one dated after the newest the specifications here hold (which
+    /// the real service may well have).
+    static func isPublished(apiVersion: String) -> Bool {
+        AzureSimulator.publishedAPIVersions.contains(apiVersion) || String(apiVersion.prefix(10)) > AzureSimulator.latestPublishedAPIVersion
+    }
+
+    /// How many embeddings `input` asks for: one for a string or one list of token ids, one per
+    /// item for a list of strings or of token lists.
+    static func embeddingInputs(_ input: JSONValue?) -> Int {
+        guard case .array(let items)? = input, !items.isEmpty else { return 1 }
+        switch items.first {
+        case .int?, .double?: return 1
+        default: return items.count
+        }
     }
 
     /// Nil when the request may proceed; otherwise the refusal the service would send.
@@ -160,14 +201,14 @@ extension SimulatorCore {
             }
         }
         if let key {
-            if resource.localAuthDisabled { return dataPlaneResponse(403, AzureOpenAIResponses.authenticationTypeDisabled) }
+            if resource.localAuthDisabled { return dataPlaneResponse(403, AzureOpenAIResponses.authenticationTypeDisabled, frontDoor: true) }
             if resource.keyInvalid || key != resource.apiKey {
-                if resource.echoCredentials { return dataPlaneResponse(401, AzureOpenAIResponses.echoing("api-key: " + key)) }
-                return dataPlaneResponse(401, AzureOpenAIResponses.invalidKey)
+                if resource.echoCredentials { return dataPlaneResponse(401, AzureOpenAIResponses.echoing("api-key: " + key), frontDoor: true) }
+                return dataPlaneResponse(401, AzureOpenAIResponses.invalidKey, frontDoor: true)
             }
             return nil
         }
-        return dataPlaneResponse(401, AzureOpenAIResponses.invalidKey)
+        return dataPlaneResponse(401, AzureOpenAIResponses.invalidKey, frontDoor: true)
     }
 
     /// Nil when the bearer token may call `route`; otherwise the refusal.
@@ -176,8 +217,8 @@ extension SimulatorCore {
         let current = now() + resource.clockSkewSeconds
         let invalid =
             resource.echoCredentials
-            ? dataPlaneResponse(401, AzureOpenAIResponses.echoing("Authorization: Bearer " + String(token.prefix(40))))
-            : dataPlaneResponse(401, AzureOpenAIResponses.invalidToken(expectedAudience: resource.expectedAudience))
+            ? dataPlaneResponse(401, AzureOpenAIResponses.echoing("Authorization: Bearer " + String(token.prefix(40))), frontDoor: true)
+            : dataPlaneResponse(401, AzureOpenAIResponses.invalidToken(expectedAudience: resource.expectedAudience), frontDoor: true)
         guard let claims = SimulatedToken.verify(token),
             let audience = claims.aud,
             Self.sameAudience(audience, resource.expectedAudience) || (route.v1 && Self.sameAudience(audience, Self.foundryAudience)),
@@ -193,7 +234,7 @@ extension SimulatorCore {
             return dataPlaneResponse(
                 401,
                 AzureOpenAIResponses.permissionDenied(
-                    objectID: objectID, dataAction: route.dataAction, operation: route.operationText))
+                    objectID: objectID, dataAction: route.dataAction, operation: route.operationText), frontDoor: true)
         }
         return nil
     }
@@ -212,19 +253,18 @@ extension SimulatorCore {
         return trimmed(lhs) == trimmed(rhs)
     }
 
-    /// A data-plane answer with the headers every Azure OpenAI response carries: one request id
-    /// as both `apim-request-id` and `x-request-id` (which the openai SDK reads), the region.
-    func dataPlaneResponse(_ status: Int, _ body: String, contentType: String = "application/json", extra: [(name: String, value: String)] = []) -> HTTPResponse
-    {
-        let requestID = Self.uuid()
-        return HTTPResponse(
-            status: status, contentType: contentType, body: body,
-            headers: [
-                ("apim-request-id", requestID),
-                ("x-request-id", requestID),
-                ("x-ms-region", "East US"),
-                ("Date", HTTPDate.imfFixdate(now())),
-            ] + extra)
+    /// A data-plane answer with the headers Azure OpenAI's answers carry: from the model (a
+    /// success, a refused request, a limit) its front door's `apim-request-id`, the model's own
+    /// `x-request-id` (which the openai SDK reads; the two differ) and the region; from the front
+    /// door alone (a key, a token, a principal, the network or a path refused) `apim-request-id`
+    /// only, as captured (docs/azure-answers.md).
+    func dataPlaneResponse(
+        _ status: Int, _ body: String, contentType: String = "application/json", extra: [(name: String, value: String)] = [], frontDoor: Bool = false
+    ) -> HTTPResponse {
+        var headers: [(name: String, value: String)] = [("apim-request-id", Self.uuid())]
+        if !frontDoor { headers += [("x-request-id", Self.uuid()), ("x-ms-region", "East US")] }
+        headers.append(("Date", HTTPDate.imfFixdate(now())))
+        return HTTPResponse(status: status, contentType: contentType, body: body, headers: headers + extra)
     }
 }
 

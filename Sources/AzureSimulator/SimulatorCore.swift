@@ -13,6 +13,8 @@ struct SimulatorState: Sendable {
     var applications: [String: SimulatedApplication] = [:]
     /// By lowercased resource name.
     var resources: [String: SimulatedResource] = [:]
+    /// API Management gateways by lowercased name.
+    var gateways: [String: SimulatedGateway] = [:]
     /// Lowercased resource name -> lowercased object id -> the time (epoch seconds) the assignment takes effect.
     var roles: [String: [String: Double]] = [:]
     /// Data-plane requests seen, by lowercased resource name (known or not).
@@ -89,7 +91,7 @@ final class SimulatorCore: Sendable {
     func markStopping() { stopping.store(true, ordering: .releasing) }
 
     /// Routes by Host and path: `<resource>.openai.localhost` and `/resources/<resource>/...` are
-    /// the data plane; discovery documents, managed identity, the admin API and the token
+    /// the data plane, `/gateways/<gateway>/...` an API Management gateway in front of it; discovery documents, managed identity, the admin API and the token
     /// endpoint share the rest.
     func handle(_ request: HTTPRequest) -> HTTPResponse {
         if let resource = Self.resourceName(fromHost: request.header("Host")) {
@@ -97,6 +99,9 @@ final class SimulatorCore: Sendable {
         }
         if let (resource, path) = Self.resourceRoute(fromPath: request.path) {
             return handleDataPlane(request, resourceKey: resource, path: path)
+        }
+        if let (gateway, path) = Self.gatewayRoute(fromPath: request.path) {
+            return handleGateway(request, gatewayKey: gateway, path: path)
         }
         if let discovery = handleDiscovery(request) { return discovery }
         if request.path == "/_simulator" || request.path.hasPrefix("/_simulator/") {
