@@ -269,6 +269,7 @@ func runDemo(_ options: [String: String]) async -> Int32 {
     do {
         try FileIO.write(DemoWorld.clientSecret + "\n", to: directory + "/app.secret")
         try FileIO.write(DemoWorld.apiKey + "\n", to: directory + "/demo.key")
+        try FileIO.write(DemoWorld.gatewayKey + "\n", to: directory + "/gateway.key")
         try FileIO.write(demoConfig(simulator: simulator, listen: listen), to: configPath, mode: 0o644)
     } catch {
         printError("aoai-canary: cannot write the demo configuration in \(directory): \(error)")
@@ -283,7 +284,7 @@ func runDemo(_ options: [String: String]) async -> Int32 {
     }
     // The folder holds the demo's secrets: it goes when the demo stops, by Ctrl-C or SIGTERM.
     defer {
-        for name in ["config.yaml", "app.secret", "demo.key"] { unlink(directory + "/" + name) }
+        for name in ["config.yaml", "app.secret", "demo.key", "gateway.key"] { unlink(directory + "/" + name) }
         rmdir(directory)
     }
     return await serve(
@@ -352,6 +353,19 @@ func demoConfig(simulator: AzureSimulator, listen: String) -> String {
 
         """
     for resource in DemoWorld.resources {
+        if let gateway = resource.gateway {
+            // Behind API Management: the key canary sends the gateway's subscription key.
+            text += """
+                  - name: \(resource.name)
+                    endpoint: \(simulator.gatewayEndpoint(for: gateway))
+                    deployment: \(resource.deployment)
+                    credential: \(resource.credential)
+                    gateway:
+                      subscription_key_file: gateway.key
+
+                """
+            continue
+        }
         text += """
               - name: \(resource.name)
                 endpoint: \(simulator.endpoint(for: resource.name))

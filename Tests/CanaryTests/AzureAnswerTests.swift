@@ -20,6 +20,8 @@ struct RecordedAnswer: Sendable, CustomTestStringConvertible {
     var reason = ""
     var audience: String?
     var summary: String?
+    /// The resource is configured behind a gateway (`gateway: yes`).
+    var gateway = false
     var testDescription: String { "docs/azure-answers.md:\(line) \(reason)" }
 
     /// The document's blocks, in order; a block with an unknown key is a failing entry, not skipped.
@@ -58,6 +60,7 @@ struct RecordedAnswer: Sendable, CustomTestStringConvertible {
             case "reason": answer.reason = value
             case "aud": answer.audience = value
             case "summary": answer.summary = value
+            case "gateway": answer.gateway = value == "yes"
             default: answer.reason = "unknown key \(key) at line \(index + 1)"
             }
             current = answer
@@ -67,17 +70,20 @@ struct RecordedAnswer: Sendable, CustomTestStringConvertible {
 }
 
 @Suite struct AzureAnswerTests {
-    @Test(arguments: RecordedAnswer.all.filter { $0.surface == "data_plane" })
+    @Test(arguments: RecordedAnswer.all.filter { $0.surface == "data_plane" || $0.surface == "gateway" })
     func theDataPlaneAnswerGetsItsReason(_ answer: RecordedAnswer) throws {
         #expect(!answer.sources.isEmpty, "an answer without a source")
         let auth = try #require(AuthMode(rawValue: answer.auth), "auth must be api_key or entra_id")
         let expected = try #require(FailureReason(rawValue: answer.reason), "no reason \(answer.reason)")
-        var verdict = ResponseClassifier.classify(status: answer.status, body: Array(answer.body.utf8), headers: answer.headers, auth: auth)
+        var verdict = ResponseClassifier.classify(
+            status: answer.status, body: Array(answer.body.utf8), headers: answer.headers, auth: auth, gateway: answer.gateway)
         if let audience = answer.audience {
             let claims = try TokenClaims.decode(jwt: makeJWT(#"{"aud":"\#(audience)","tid":"t","oid":"o","exp":9999999999}"#))
             verdict = TokenDiagnosis.refine(verdict, claims: claims, endpoint: "https://r.openai.azure.com/", serviceTime: 1_800_000_000)
         }
         #expect(verdict.reason == expected, "\(verdict)")
+        // The gateway's own answers say so, and their fixes point at it.
+        #expect(verdict.failure?.evidence.fromGateway == (answer.surface == "gateway" && !answer.body.contains("\"error\"")), "\(verdict)")
         if answer.status == 429, answer.headers.contains(where: { $0.name.lowercased().hasPrefix("retry-after") }) {
             #expect(ResponseClassifier.retryAfter(answer.headers) != nil)
         }

@@ -107,7 +107,11 @@ import Testing
                 #"{"error":{"message":"Unrecognized request argument supplied: "#
                 + #"max_completion_tokens","type":"invalid_request_error","param":null,"code":null}}"#,
             auth: .entraID, expected: .requestRejected),
-        Case(name: "400 without an error object", status: 400, body: "<html>Bad Request</html>", auth: .apiKey, expected: .unexpectedStatus),
+        // A 400 in any other shape is still the service (or a proxy) refusing the request, not the caller.
+        Case(name: "400 html", status: 400, body: "<html>Bad Request</html>", auth: .apiKey, expected: .requestRejected),
+        Case(name: "400 plain text", status: 400, body: "Invalid JSON in request body", auth: .entraID, expected: .requestRejected),
+        Case(name: "400 bare object", status: 400, body: #"{"message":"Invalid value for 'temperature'"}"#, auth: .apiKey, expected: .requestRejected),
+        Case(name: "400 empty", status: 400, body: "", auth: .apiKey, expected: .requestRejected),
         Case(name: "418", status: 418, body: "teapot", auth: .apiKey, expected: .unexpectedStatus),
         Case(name: "200 with a JSON object", status: 200, body: #"{"id":"x","choices":[]}"#, auth: .entraID, expected: nil),
         Case(name: "200 that is not JSON", status: 200, body: "<html>captive portal</html>", auth: .apiKey, expected: .unexpectedStatus),

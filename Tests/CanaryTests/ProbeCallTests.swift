@@ -1,4 +1,5 @@
 // The probe's request for every probe kind and API surface: URLs, and bodies both model families take.
+import AzureSimulator
 import JSON
 import Testing
 
@@ -25,25 +26,25 @@ import Testing
         Case(
             probe: .chatCompletions, apiVersion: "2024-09-01-preview", method: "POST",
             path: "openai/deployments/dep%201/chat/completions?api-version=2024-09-01-preview",
-            body: #"{"messages":[{"role":"user","content":"ping"}],"max_completion_tokens":16}"#),
+            body: #"{"messages":[{"role":"user","content":"ping"}],"max_completion_tokens":1024}"#),
         Case(
             probe: .chatCompletions, apiVersion: "2025-04-01-preview", method: "POST",
             path: "openai/deployments/dep%201/chat/completions?api-version=2025-04-01-preview",
-            body: #"{"messages":[{"role":"user","content":"ping"}],"max_completion_tokens":16}"#),
+            body: #"{"messages":[{"role":"user","content":"ping"}],"max_completion_tokens":1024}"#),
         Case(
             probe: .chatCompletions, apiVersion: "v1", method: "POST", path: "openai/v1/chat/completions",
-            body: #"{"model":"dep 1","messages":[{"role":"user","content":"ping"}],"max_completion_tokens":16}"#),
+            body: #"{"model":"dep 1","messages":[{"role":"user","content":"ping"}],"max_completion_tokens":1024}"#),
         Case(
             probe: .embeddings, apiVersion: "2024-10-21", method: "POST", path: "openai/deployments/dep%201/embeddings?api-version=2024-10-21",
             body: #"{"input":"ping"}"#),
         Case(probe: .embeddings, apiVersion: "v1", method: "POST", path: "openai/v1/embeddings", body: #"{"model":"dep 1","input":"ping"}"#),
         Case(
             probe: .responses, apiVersion: "2025-04-01-preview", method: "POST", path: "openai/responses?api-version=2025-04-01-preview",
-            body: #"{"model":"dep 1","input":"ping","max_output_tokens":16}"#),
+            body: #"{"model":"dep 1","input":"ping","max_output_tokens":1024}"#),
         Case(
             probe: .responses, apiVersion: "v1", method: "POST", path: "openai/v1/responses",
             body: #"{"model":"dep "#
-                + #"1","input":"ping","max_output_tokens":16}"#),
+                + #"1","input":"ping","max_output_tokens":1024}"#),
         Case(probe: .models, apiVersion: "2024-10-21", method: "GET", path: "openai/models?api-version=2024-10-21", body: nil),
         Case(probe: .models, apiVersion: "v1", method: "GET", path: "openai/v1/models", body: nil),
     ])
@@ -55,6 +56,16 @@ import Testing
         #expect(call.body.map { String(decoding: $0, as: UTF8.self) } == item.body)
     }
 
+    /// The agent's list of published versions (check-config's warning, the not-found fix) and the
+    /// simulator's (its 400 "API version not supported") are one list.
+    @Test func theAgentAndTheSimulatorKnowTheSameVersions() {
+        #expect(APIVersion.published == AzureSimulator.publishedAPIVersions)
+        #expect(APIVersion.latestPublished == AzureSimulator.latestPublishedAPIVersion)
+        #expect(APIVersion("1999-01-01")?.isPublishedOrNewer == false && APIVersion("2024-11-21")?.isPublishedOrNewer == false)
+        #expect(APIVersion("2024-10-21")?.isPublishedOrNewer == true && APIVersion("2099-01-01-preview")?.isPublishedOrNewer == true)
+        #expect(APIVersion.v1.isPublishedOrNewer)
+    }
+
     @Test func reasoningModelsGetNoMaxTokensWhereTheyAreServed() {
         // Reasoning models run on v1 and from 2024-12-01-preview on: there the probe sends only
         // max_completion_tokens, the one limit they take.
@@ -62,7 +73,9 @@ import Testing
             let call = ProbeCall(resource: ResourceConfig(name: "r", endpoint: "https://r.openai.azure.com/", deployment: "o4-mini", apiVersion: version))
             let body = JSONValue.parse(call.body ?? [])
             #expect(body?["max_tokens"] == nil, "\(version)")
-            #expect(body?["max_completion_tokens"]?.numberValue == 16, "\(version)")
+            // Enough to think and answer: 16 is refused with "Could not finish the message" (docs/azure-answers.md).
+            #expect(body?["max_completion_tokens"]?.numberValue == Double(ProbeCall.reasoningOutputTokens), "\(version)")
+            #expect(ProbeCall.reasoningOutputTokens >= 256)
             #expect(body?["temperature"] == nil)
         }
     }

@@ -171,7 +171,7 @@ public final class ControlPlaneMonitor: Sendable {
         // A throttled pass keeps what the last full one said.
         if let wait = facts.retryAfter, self.facts[resource.name] != nil { return wait }
         let findings = facts.findings(
-            hasKeyCanary: resource.apiKey != nil, hasEntraCanary: credential != nil, deployment: resource.probe.needsDeployment ? resource.deployment : nil)
+            hasKeyCanary: resource.hasKeyCanary, hasEntraCanary: credential != nil, deployment: resource.probe.needsDeployment ? resource.deployment : nil)
         self.facts.record(facts, resource: resource.name)
         let changed = board.record(findings: findings, resource: resource.name)
         metrics.record(facts: facts, resource: resource.name, credential: credential, dataAction: resource.probe.dataAction)

@@ -56,5 +56,29 @@ public enum APIVersion: Sendable, Equatable {
     /// The first dated version that serves reasoning models (2024-12-01-preview).
     public static let reasoningSince = "2024-12-01"
 
+    /// The dated versions Azure OpenAI's data-plane REST specifications publish
+    /// (Azure/azure-rest-api-specs, specification/cognitiveservices/data-plane/AzureOpenAI,
+    /// inference and authoring, stable and preview), up to `latestPublished`.
+    public static let published: Set<String> = [
+        "2022-12-01", "2023-05-15", "2024-02-01", "2024-06-01", "2024-10-21",
+        "2022-03-01-preview", "2022-06-01-preview", "2023-03-15-preview", "2023-04-01-preview", "2023-04-15-preview", "2023-06-01-preview",
+        "2023-07-01-preview", "2023-08-01-preview", "2023-09-01-preview", "2023-10-01-preview", "2023-11-01-preview", "2023-12-01-preview",
+        "2024-02-15-preview", "2024-03-01-preview", "2024-04-01-preview", "2024-05-01-preview", "2024-07-01-preview", "2024-08-01-preview",
+        "2024-09-01-preview", "2024-10-01-preview", "2024-12-01-preview", "2025-01-01-preview", "2025-02-01-preview", "2025-03-01-preview",
+        "2025-04-01-preview",
+    ]
+    /// The newest date in `published`: a later version may be newer than the list, not wrong.
+    public static let latestPublished = "2025-04-01"
+
+    /// True for v1, for a published version, and for a version dated after the newest published
+    /// one; false for a version no Azure OpenAI surface has had (`1999-01-01`, `2024-11-21`), which
+    /// the service answers with 404 "Resource not found" or 400 "API version not supported".
+    public var isPublishedOrNewer: Bool {
+        switch self {
+        case .v1: return true
+        case .dated(let date, let text): return Self.published.contains(text) || date > Self.latestPublished
+        }
+    }
+
     private static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
 }

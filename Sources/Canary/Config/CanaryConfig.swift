@@ -199,6 +199,33 @@ public enum ProbeKind: String, Sendable, Equatable, CaseIterable {
     }
 }
 
+/// Azure API Management (or a gateway like it) in front of a resource: the subscription key it
+/// asks for, and the header that carries it.
+public struct GatewayConfig: Sendable, Equatable {
+    /// API Management's default header for the subscription key.
+    public static let defaultKeyHeader = "Ocp-Apim-Subscription-Key"
+
+    /// The subscription key: the key canary sends it (beside `api-key` when the resource has a
+    /// key too); nil when the gateway asks for none.
+    public var subscriptionKey: Secret?
+    public var subscriptionKeySource: SecretSource?
+    /// The header the gateway's API reads the key from.
+    public var keyHeader: String = GatewayConfig.defaultKeyHeader
+    /// Whether the Entra ID canary sends the subscription key with its token, as callers of an
+    /// API that requires a subscription must.
+    public var keyWithToken: Bool = true
+
+    public init(
+        subscriptionKey: Secret? = nil, subscriptionKeySource: SecretSource? = nil, keyHeader: String = GatewayConfig.defaultKeyHeader,
+        keyWithToken: Bool = true
+    ) {
+        self.subscriptionKey = subscriptionKey
+        self.subscriptionKeySource = subscriptionKeySource
+        self.keyHeader = keyHeader
+        self.keyWithToken = keyWithToken
+    }
+}
+
 /// One Azure OpenAI resource to probe.
 public struct ResourceConfig: Sendable, Equatable {
     public var name: String
@@ -219,6 +246,9 @@ public struct ResourceConfig: Sendable, Equatable {
     public var caFile: String?
     /// The account's Resource Manager id, for the control-plane facts behind its verdicts.
     public var armID: ARMResourceID?
+    /// A gateway (Azure API Management) in front of the resource: the endpoint is the gateway's
+    /// API, and its answers are told apart from the service's.
+    public var gateway: GatewayConfig?
     /// Where the resource's entry starts in the file (for warnings); line 0 when not from a file.
     public var line: Int = 0
     public var column: Int = 0
@@ -231,6 +261,9 @@ public struct ResourceConfig: Sendable, Equatable {
         (left.line, left.column, right.line, right.column) = (0, 0, 0, 0)
         return left == right
     }
+
+    /// Whether it has a key canary: a key of its own, or a gateway's subscription key.
+    public var hasKeyCanary: Bool { apiKey != nil || gateway?.subscriptionKey != nil }
 
     /// The API surface `apiVersion` selects; nil when it is neither `v1` nor a dated version
     /// (the decoder refuses such values).

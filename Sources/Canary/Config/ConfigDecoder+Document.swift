@@ -7,7 +7,9 @@ extension ConfigDecoder {
     static let discoveryKeys = ["subscription", "resource_group", "tags", "kinds", "credential", "api_key", "probe", "deployment", "interval"]
     static let resourceKeys = [
         "name", "endpoint", "deployment", "probe", "api_version", "api_key_file", "api_key_env", "credential", "interval", "ca_file", "arm_id",
+        "gateway",
     ]
+    static let gatewayKeys = ["subscription_key_file", "subscription_key_env", "subscription_key_header", "subscription_key_with_token"]
     static let controlPlaneKeys = ["credential", "endpoint", "interval"]
 
     /// Decodes the whole document; nil when any issue was reported.
@@ -160,6 +162,37 @@ extension ConfigDecoder {
         return pairs.compactMap { if case .scalar(let name, _, _) = $0.key { return name } else { return nil } }
     }
 
+    /// `gateway:` of a resource: the subscription key (a file or a variable), its header, and
+    /// whether the Entra ID canary sends it too.
+    private mutating func decodeGateway(_ node: YAMLNode, _ path: String) -> GatewayConfig? {
+        guard let fields = fields(node, path, allowed: Self.gatewayKeys) else { return nil }
+        var gateway = GatewayConfig()
+        if let key = secret(fields, prefix: "subscription_key", required: false) {
+            (gateway.subscriptionKey, gateway.subscriptionKeySource) = (key.0, key.1)
+        }
+        if let header = string(fields, "subscription_key_header"), let headerNode = fields.values["subscription_key_header"] {
+            // A header name is a token (RFC 9110): no blanks, colons or separators.
+            let allowed = Set("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+            if header.isEmpty || !header.allSatisfy(allowed.contains) {
+                report(headerNode, fields.path("subscription_key_header"), "must be an HTTP header name such as Ocp-Apim-Subscription-Key, found \"\(header)\"")
+            } else if ["authorization", "api-key", "content-type", "accept", "host"].contains(header.lowercased()) {
+                report(
+                    headerNode, fields.path("subscription_key_header"),
+                    "\(header) is a header the canary sets itself: name the gateway's subscription key header")
+            } else {
+                gateway.keyHeader = header
+            }
+        }
+        if let text = string(fields, "subscription_key_with_token"), let flagNode = fields.values["subscription_key_with_token"] {
+            switch text.lowercased() {
+            case "true", "yes", "on": gateway.keyWithToken = true
+            case "false", "no", "off": gateway.keyWithToken = false
+            default: report(flagNode, fields.path("subscription_key_with_token"), "must be true or false, found \"\(text)\"")
+            }
+        }
+        return gateway
+    }
+
     private mutating func decodeResources(_ node: YAMLNode, credentialNames: [String]) -> [ResourceConfig] {
         guard case .sequence(let items, _) = node else {
             report(node, "resources", "expected a list of resources, found \(node.kindName)")
@@ -214,6 +247,10 @@ extension ConfigDecoder {
                 }
             }
 
+            var gateway: GatewayConfig?
+            if let node = fields.values["gateway"] {
+                gateway = decodeGateway(node, fields.path("gateway"))
+            }
             if let name, let nameNode = fields.values["name"] {
                 if let first = seen[name] {
                     report(nameNode, fields.path("name"), "duplicate resource name \"\(name)\" (first used at line \(first.line))")
@@ -226,7 +263,9 @@ extension ConfigDecoder {
                     "missing required key \"deployment\" (needed by probe \(probe.rawValue); use probe: models to probe without one)")
             }
             checkCredentialKnown(fields, credential, among: credentialNames)
-            if key == nil, credential == nil, fields.values["api_key_file"] == nil, fields.values["api_key_env"] == nil, fields.values["credential"] == nil {
+            if key == nil, credential == nil, fields.values["api_key_file"] == nil, fields.values["api_key_env"] == nil, fields.values["credential"] == nil,
+                fields.values["gateway"] == nil
+            {
                 report(item, path, "a resource needs api_key_file, api_key_env or credential, or it probes nothing")
             }
             guard let name, let endpoint else { continue }
@@ -235,6 +274,7 @@ extension ConfigDecoder {
                 apiKey: key?.0, apiKeySource: key?.1, credential: credential, interval: interval)
             resource.caFile = caFile
             resource.armID = armID
+            resource.gateway = gateway
             resource.line = (fields.values["endpoint"] ?? item).mark.line
             resource.column = (fields.values["endpoint"] ?? item).mark.column
             result.append(resource)

@@ -23,6 +23,8 @@ public enum LintCheck: String, Sendable, CaseIterable, Equatable {
     case publicNetworkDisabled = "public_network_disabled"
     /// Resource Manager lists no deployment of the probed name (control plane).
     case deploymentMissing = "deployment_missing"
+    /// An `api_version` no Azure OpenAI surface has published (and older than the newest that is).
+    case unknownAPIVersion = "unknown_api_version"
 
     /// The checks that come from Resource Manager's facts rather than from the file.
     public static let controlPlane: [LintCheck] = [.localAuthDisabled, .noCustomSubdomain, .publicNetworkDisabled, .deploymentMissing]
@@ -94,13 +96,23 @@ public enum ConfigLint {
                     "\(url.host) is a regional endpoint: Entra ID tokens need the resource's custom subdomain, https://<name>.openai.azure.com/", nil
                 ))
         }
-        if url.path != "/", !url.path.hasPrefix("/api/projects/") {
+        // A gateway's endpoint is its URL and its API's suffix: a path is its nature.
+        if url.path != "/", !url.path.hasPrefix("/api/projects/"), resource.gateway == nil {
             found.append((.extraPath, "the endpoint has the path \(url.path): give the resource's base URL only; the canary appends /openai/...", nil))
+        }
+        if let api = resource.api, !api.isPublishedOrNewer {
+            found.append(
+                (
+                    .unknownAPIVersion,
+                    "api_version \(resource.apiVersion) is not a version Azure OpenAI has published (the service answers 404 or 400 to it): use v1, "
+                        + "2024-10-21 or a listed preview such as 2025-04-01-preview", nil
+                ))
         }
         if url.scheme == "http", !isLoopback(url.host) {
             found.append((.insecureHTTP, "http:// to \(url.host): the key and token travel in clear text", nil))
         }
-        if let scope {
+        // Behind a gateway the audience is whatever its token policy validates.
+        if let scope, resource.gateway == nil {
             let wanted = EndpointAudience.scope(for: resource.endpoint)
             if !EndpointAudience.same(scope, wanted) {
                 found.append((.scopeCloudMismatch, "the credential asks for \(scope); this endpoint's tokens need \(wanted)", nil))
@@ -108,6 +120,7 @@ public enum ConfigLint {
         }
         var paths: [String] = []
         if case .file(let path)? = resource.apiKeySource { paths.append(path) }
+        if case .file(let path)? = resource.gateway?.subscriptionKeySource { paths.append(path) }
         if let credential { paths += secretFiles(credential) }
         for path in paths {
             if let message = modeWarning(path) { found.append((.secretFileMode, message, path)) }

@@ -98,7 +98,7 @@ public struct CanaryMetrics: Sendable {
         "aoai_canary_config_warnings",
         help:
             "1 when a configuration check warns about the resource (check: regional_endpoint, extra_path, insecure_http, scope_cloud_mismatch, "
-            + "key_auth_disabled, secret_file_mode; from Resource Manager: local_auth_disabled, no_custom_subdomain, public_network_disabled, "
+            + "key_auth_disabled, secret_file_mode, unknown_api_version; from Resource Manager: local_auth_disabled, no_custom_subdomain, public_network_disabled, "
             + "deployment_missing); absent for the checks it passes.",
         labels: ["resource", "check"])
     public static let permissionRecovery = GaugeFamily(

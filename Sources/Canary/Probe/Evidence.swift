@@ -36,7 +36,15 @@ public struct ProbeFailure: Sendable, Equatable {
 
     /// What to change: the reason's fix, or for `request_rejected` what in the probe to change,
     /// given what the service objected to.
-    public var fix: String { reason.fix(code: evidence.serviceCode, message: evidence.serviceMessage) }
+    public var fix: String {
+        // A made-up version is the likeliest cause of a not found (or of a refused request).
+        if let version = evidence.unpublishedAPIVersion, reason == .notFound || reason == .requestRejected, !evidence.fromGateway {
+            return
+                "Fix api_version: \(version) is not a version Azure OpenAI has published, and the service answers one with 404 \"Resource not found\" "
+                + "(400 \"API version not supported\" since 2025); use v1, 2024-10-21 or a listed preview such as 2025-04-01-preview."
+        }
+        return reason.fix(code: evidence.serviceCode, message: evidence.serviceMessage, gateway: evidence.fromGateway)
+    }
 }
 
 /// The facts behind a failure, each in a field of its own.
@@ -49,6 +57,10 @@ public struct Evidence: Sendable, Equatable {
     public var serviceMessage: String?
     /// A success status whose body was not a JSON object.
     public var bodyNotJSON = false
+    /// The answer was the gateway's own (API Management's shape and words), not the service's.
+    public var fromGateway = false
+    /// The probe's `api_version` when no Azure OpenAI surface has published it.
+    public var unpublishedAPIVersion: String?
     /// Why no answer came (libcurl's failure), or why no token could be had.
     public var failure: String?
     /// The AADSTS code of a token request Entra ID refused.

@@ -27,6 +27,17 @@ public enum FailureReason: String, Sendable, CaseIterable, Equatable, Comparable
     case dnsFailed = "dns_failed"
     case tlsFailed = "tls_failed"
     case unexpectedStatus = "unexpected_status"
+    /// A gateway in front of the resource (Azure API Management) refused its subscription key:
+    /// missing, invalid, or for an inactive subscription.
+    case gatewayKeyRejected = "gateway_key_rejected"
+    /// The gateway's token policy (`validate-jwt`, `validate-azure-ad-token`) refused the token:
+    /// the service never saw the call.
+    case gatewayTokenRejected = "gateway_token_rejected"
+    /// A gateway policy limited the call: rate, call quota or token limit. Not an auth failure.
+    case gatewayThrottled = "gateway_throttled"
+    /// The gateway's own identity could not call the resource: the service refused the gateway's
+    /// principal, or the gateway got no token for it.
+    case gatewayBackendAuthFailed = "gateway_backend_auth_failed"
 
     public static func < (lhs: FailureReason, rhs: FailureReason) -> Bool { lhs.rawValue < rhs.rawValue }
 
@@ -63,7 +74,7 @@ public enum FailureReason: String, Sendable, CaseIterable, Equatable, Comparable
         case .requestRejected:
             return
                 "400 with a request error that is not about auth (`unsupported_parameter`, `OperationNotSupported`, `context_length_exceeded`, "
-                + "`content_filter`): the call passed authentication"
+                + "`content_filter`), in any body shape: the call passed authentication"
         case .throttled: return "429 \"Rate limit is exceeded\" with `retry-after`"
         case .serverError: return "5xx"
         case .tokenAcquisitionFailed: return "no token from Entra ID (AADSTS error, unreachable token endpoint)"
@@ -72,6 +83,14 @@ public enum FailureReason: String, Sendable, CaseIterable, Equatable, Comparable
         case .dnsFailed: return "the endpoint's host name does not resolve"
         case .tlsFailed: return "TLS handshake or certificate verification failed"
         case .unexpectedStatus: return "any other status, or a success without a JSON body"
+        case .gatewayKeyRejected:
+            return "401 `{\"statusCode\":401,\"message\":\"Access denied due to missing subscription key...\"}` (or invalid) from API Management"
+        case .gatewayTokenRejected:
+            return "401 `{\"statusCode\":401,...}` from the gateway's `validate-jwt` or `validate-azure-ad-token` policy, not the service's own message"
+        case .gatewayThrottled:
+            return "429 \"Rate limit is exceeded\" or \"Token limit is exceeded\", 403 \"Out of call volume quota\", from API Management's policies"
+        case .gatewayBackendAuthFailed:
+            return "behind a gateway, the service refused the gateway's own identity (`PermissionDenied` for a principal not the canary's)"
         }
     }
 
@@ -113,6 +132,20 @@ public enum FailureReason: String, Sendable, CaseIterable, Equatable, Comparable
         case .dnsFailed: return "Check the endpoint's host name and this host's DNS (private DNS zones for private endpoints)."
         case .tlsFailed: return "Check the certificate chain, the host name, and any TLS-intercepting proxy."
         case .unexpectedStatus: return "Look at the log entry's HTTP status and message."
+        case .gatewayKeyRejected:
+            return
+                "Fix the gateway's subscription key: `gateway.subscription_key_file` must hold an active subscription's key for this API (and "
+                + "`subscription_key_header` its header); the Entra ID canary sends it too unless `subscription_key_with_token: false`."
+        case .gatewayTokenRejected:
+            return
+                "Fix the token for the gateway's policy, not the service: the audience it validates (the credential's `scope`), an issuer and client "
+                + "it allows, the claims it requires; the gateway's trace names the failed check. A key canary cannot pass an API that requires a token."
+        case .gatewayThrottled:
+            return "Not an auth failure: a gateway policy (rate-limit, quota, token limit) limits the canary's subscription; raise it or the interval."
+        case .gatewayBackendAuthFailed:
+            return
+                "Fix the gateway's identity: assign Cognitive Services OpenAI User on the backend resource to the gateway's managed identity (the "
+                + "principal the message names), and check its `authentication-managed-identity` resource is https://cognitiveservices.azure.com."
         }
     }
 }
@@ -124,10 +157,11 @@ public enum AuthMode: String, Sendable, CaseIterable, Equatable, Comparable {
 
     public static func < (lhs: AuthMode, rhs: AuthMode) -> Bool { lhs.rawValue < rhs.rawValue }
 
-    /// The auth modes a resource is probed with: the key when it has one, Entra ID when it
+    /// The auth modes a resource is probed with: the key when it has one (or a gateway's
+    /// subscription key), Entra ID when it
     /// names a credential.
     public static func modes(of resource: ResourceConfig) -> [AuthMode] {
-        (resource.apiKey != nil ? [.apiKey] : []) + (resource.credential != nil ? [.entraID] : [])
+        (resource.hasKeyCanary ? [.apiKey] : []) + (resource.credential != nil ? [.entraID] : [])
     }
 }
 
@@ -140,19 +174,38 @@ extension FailureReason {
     /// throttled or failed, or the network did not carry the call. The auth alert rules leave
     /// these out, and `diagnose` judges no principal on them.
     public var provesNothingAboutAuth: Bool {
-        [.throttled, .serverError, .timeout, .connectionFailed, .dnsFailed, .tlsFailed, .networkDenied].contains(self)
+        [.throttled, .serverError, .timeout, .connectionFailed, .dnsFailed, .tlsFailed, .networkDenied, .gatewayThrottled].contains(self)
     }
 
     /// The fix for a failure the service answered with `code` and `message`: for
     /// `request_rejected`, what in the probe to change given what the service objected to; for
     /// the other reasons, `fix`.
-    public func fix(code: String?, message: String?) -> String {
+    public func fix(code: String?, message: String?, gateway: Bool = false) -> String {
+        if gateway {
+            // The gateway's own answer: what to change is in the gateway, not the resource.
+            switch self {
+            case .notFound:
+                return "The gateway has no API at this path: the endpoint must be the gateway's URL and the API's URL suffix (ending before /openai/)."
+            case .networkDenied:
+                return "The gateway's ip-filter (or its network) refuses this host: allow the canary's address in the gateway's policy."
+            default:
+                break
+            }
+        }
         guard self == .requestRejected else { return fix }
         let lower = ((code ?? "") + " " + (message ?? "")).lowercased()
         if lower.contains("operationnotsupported") || lower.contains("does not work with the specified model") {
             return
                 "The deployment's model does not serve this call: use `probe: embeddings` for an embedding model, `probe: chat_completions` or `responses` "
                 + "for a chat model, or `probe: models`."
+        }
+        if lower.contains("could not finish the message") {
+            return
+                "A reasoning model spent the probe's output budget thinking: set `api_version: v1` or a version from 2024-09-01-preview on, so the "
+                + "probe sends max_completion_tokens (\(ProbeCall.reasoningOutputTokens))."
+        }
+        if lower.contains("api version not supported") {
+            return "The service has no such API version: set `api_version` to v1, 2024-10-21 or a listed preview such as 2025-04-01-preview."
         }
         if lower.contains("enabled only for api versions") || lower.contains("api version") {
             return "The deployment's model needs a newer API version: set `api_version: v1` (or the version the message names) on this resource."

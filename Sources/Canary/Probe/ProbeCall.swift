@@ -13,10 +13,16 @@ public struct ProbeCall: Sendable, Equatable {
     public var url: String
     public var body: [UInt8]?
 
-    /// The output-token budget of chat completions and responses. The Responses API refuses a
-    /// `max_output_tokens` below 16, and a reasoning model spends its budget thinking: with too
-    /// small a one it still answers 200, with `finish_reason` `length`.
+    /// The output-token budget of chat completions through `max_tokens`: the versions that
+    /// take only it serve no reasoning model, and a chat model says "pong" in a few tokens.
     public static let outputTokens = 16
+    /// The budget through `max_completion_tokens` and `max_output_tokens`, which reasoning models
+    /// take: they spend tokens thinking before they answer, and with too small a budget they
+    /// refuse with 400 "Could not finish the message because max_tokens or model output limit
+    /// was reached" (or answer 200 with nothing, `finish_reason` `length`). A trivial prompt was
+    /// seen to cost 24 to 220 tokens (docs/azure-answers.md); a budget is a ceiling, not a cost,
+    /// so a chat model still spends a few.
+    public static let reasoningOutputTokens = 1024
     /// What a chat or responses probe says, and an embeddings probe embeds.
     static let prompt = "ping"
 
@@ -42,7 +48,8 @@ public struct ProbeCall: Sendable, Equatable {
             method = "POST"
             url = base + deploymentPath + "chat/completions" + query
             var fields = model + [("messages", .array([.object([("role", .string("user")), ("content", .string(Self.prompt))])]))]
-            fields.append((api.hasMaxCompletionTokens ? "max_completion_tokens" : "max_tokens", .int(Self.outputTokens)))
+            fields.append(
+                api.hasMaxCompletionTokens ? ("max_completion_tokens", .int(Self.reasoningOutputTokens)) : ("max_tokens", .int(Self.outputTokens)))
             body = Array(JSONValue.object(fields).rendered.utf8)
         case .embeddings:
             method = "POST"
@@ -54,7 +61,7 @@ public struct ProbeCall: Sendable, Equatable {
             body = Array(
                 JSONValue.object([
                     ("model", .string(deployment)), ("input", .string(Self.prompt)),
-                    ("max_output_tokens", .int(Self.outputTokens)),
+                    ("max_output_tokens", .int(Self.reasoningOutputTokens)),
                 ]).rendered.utf8)
         case .models:
             method = "GET"

@@ -61,10 +61,27 @@ public struct Prober: Sendable {
         ProbeCall(resource: resource).url
     }
 
-    /// The request a probe sends, with `authorization` as its auth header.
-    public func request(for resource: ResourceConfig, authorization: (name: String, value: String)) -> HTTPClientRequest {
+    /// The auth headers of a resource's key canary: `api-key`, the gateway's subscription key, or
+    /// both; nil when it has no key canary.
+    public static func keyHeaders(_ resource: ResourceConfig) -> [(name: String, value: String)]? {
+        var headers: [(name: String, value: String)] = []
+        if let key = resource.apiKey { headers.append(("api-key", key.exposedValue)) }
+        if let gateway = resource.gateway, let key = gateway.subscriptionKey { headers.append((gateway.keyHeader, key.exposedValue)) }
+        return headers.isEmpty ? nil : headers
+    }
+
+    /// The auth headers of a resource's Entra ID canary: the bearer token, and the gateway's
+    /// subscription key when its API asks callers for one.
+    public static func tokenHeaders(_ resource: ResourceConfig, token: CachedToken) -> [(name: String, value: String)] {
+        var headers: [(name: String, value: String)] = [("Authorization", "Bearer \(token.accessToken.exposedValue)")]
+        if let gateway = resource.gateway, gateway.keyWithToken, let key = gateway.subscriptionKey { headers.append((gateway.keyHeader, key.exposedValue)) }
+        return headers
+    }
+
+    /// The request a probe sends, with `authorization` as its auth headers.
+    public func request(for resource: ResourceConfig, authorization: [(name: String, value: String)]) -> HTTPClientRequest {
         let call = ProbeCall(resource: resource)
-        var headers: [(name: String, value: String)] = [authorization, ("Accept", "application/json")]
+        var headers: [(name: String, value: String)] = authorization + [("Accept", "application/json")]
         if call.body != nil { headers.append(("Content-Type", "application/json")) }
         return HTTPClientRequest(
             method: call.method, url: call.url, headers: headers, body: call.body, timeoutSeconds: timeoutSeconds,
@@ -75,9 +92,10 @@ public struct Prober: Sendable {
     public func round(_ resource: ResourceConfig, tokens: TokenCache?) async -> RoundResult {
         var result = RoundResult(resource: resource.name)
         // One call: made in this task, without a child task to start and wait for.
-        switch (resource.apiKey, tokens) {
-        case (let key?, nil):
-            result.apiKey = await probe(resource, auth: .apiKey, header: ("api-key", key.exposedValue))
+        let keyHeaders = Self.keyHeaders(resource)
+        switch (keyHeaders, tokens) {
+        case (let headers?, nil):
+            result.apiKey = await probe(resource, auth: .apiKey, headers: headers)
             return result
         case (nil, let tokens?):
             result.entraID = await probeWithToken(resource, tokens: tokens)
@@ -86,8 +104,8 @@ public struct Prober: Sendable {
             break
         }
         await withTaskGroup(of: ProbeResult.self) { group in
-            if let key = resource.apiKey {
-                group.addTask { await self.probe(resource, auth: .apiKey, header: ("api-key", key.exposedValue)) }
+            if let keyHeaders {
+                group.addTask { await self.probe(resource, auth: .apiKey, headers: keyHeaders) }
             }
             if let tokens {
                 group.addTask { await self.probeWithToken(resource, tokens: tokens) }
@@ -111,24 +129,31 @@ public struct Prober: Sendable {
                 resource: resource.name, auth: .entraID, verdict: .failure(.tokenAcquisitionFailed, Evidence(failure: error.description, aadsts: error.aadsts)),
                 status: 0, timings: nil, finishedAt: clock.wallSeconds, credential: tokens.credential)
         }
-        var result = await probe(resource, auth: .entraID, header: ("Authorization", "Bearer \(token.accessToken.exposedValue)"))
+        var result = await probe(resource, auth: .entraID, headers: Self.tokenHeaders(resource, token: token))
         result.credential = tokens.credential
         result.tokenExpiresIn = token.expiresOn - clock.wallSeconds
         result.tokenIssuedAt = token.claims?.issuedAt ?? token.acquiredAt
         result.claims = token.claims
         result.verdict = TokenDiagnosis.refine(
             result.verdict, claims: token.claims, endpoint: resource.endpoint, serviceTime: result.serviceDate ?? result.finishedAt)
+        if resource.gateway != nil { result.verdict = ResponseClassifier.behindGateway(result.verdict, tokenObjectID: token.claims?.objectID) }
         return result
     }
 
     /// One call and its classification.
-    package func probe(_ resource: ResourceConfig, auth: AuthMode, header: (name: String, value: String)) async -> ProbeResult {
-        let request = request(for: resource, authorization: header)
+    package func probe(_ resource: ResourceConfig, auth: AuthMode, headers: [(name: String, value: String)]) async -> ProbeResult {
+        let request = request(for: resource, authorization: headers)
         do {
             let response = try await client.execute(request)
+            var verdict = ResponseClassifier.classify(
+                status: response.status, body: response.body, headers: response.headers, auth: auth, gateway: resource.gateway != nil)
+            if case .failure(var failure) = verdict, let api = resource.api, !api.isPublishedOrNewer {
+                failure.evidence.unpublishedAPIVersion = resource.apiVersion
+                verdict = .failure(failure)
+            }
             return ProbeResult(
                 resource: resource.name, auth: auth,
-                verdict: ResponseClassifier.classify(status: response.status, body: response.body, headers: response.headers, auth: auth),
+                verdict: verdict,
                 status: response.status, timings: response.timings, finishedAt: clock.wallSeconds,
                 retryAfter: response.status == 429 ? ResponseClassifier.retryAfter(response.headers) : nil,
                 serviceDate: response.header("Date").flatMap(HTTPDate.parse))

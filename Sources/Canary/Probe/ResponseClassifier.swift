@@ -7,18 +7,32 @@ import Support
 /// Classifies by status and `error.code` first and by message fragments last, so that reworded
 /// messages still land right. Accepts both body shapes and any body, JSON or not.
 public enum ResponseClassifier {
-    public static func classify(status: Int, body: [UInt8], headers: [(name: String, value: String)], auth: AuthMode) -> ProbeVerdict {
+    /// `gateway`: the resource sits behind a gateway (`gateway:` in its configuration), so an
+    /// answer in API Management's shape that is not the service's own is the gateway's.
+    public static func classify(status: Int, body: [UInt8], headers: [(name: String, value: String)], auth: AuthMode, gateway: Bool = false) -> ProbeVerdict {
         let json = JSONValue.parse(body)
         let code = json?["error"]?["code"]?.stringValue ?? ""
-        let message = json?["error"]?["message"]?.stringValue ?? json?["message"]?.stringValue ?? ""
+        let message = json?["error"]?["message"]?.stringValue ?? json?["message"]?.stringValue ?? (json == nil ? Self.plainText(body) : "")
         let lower = message.lowercased()
         // The evidence is gathered only for a failure: a success carries none.
-        func fail(_ reason: FailureReason) -> ProbeVerdict {
-            let evidence = Evidence(
+        func fail(_ reason: FailureReason, fromGateway: Bool = false) -> ProbeVerdict {
+            var evidence = Evidence(
                 httpStatus: status, serviceCode: code.isEmpty ? nil : code, serviceMessage: message.isEmpty ? nil : Self.kept(message),
                 principal: quoted(after: "principal", in: message), dataAction: quoted(after: "data action", in: message),
                 namedTenant: word(after: "Token tenant ", in: message))
+            evidence.fromGateway = fromGateway
             return .failure(reason, evidence)
+        }
+
+        if let reason = gatewayReason(status: status, json: json, lower: lower, headers: headers, auth: auth, gateway: gateway) {
+            return fail(reason, fromGateway: true)
+        }
+        // Behind a gateway that calls the service as itself, a key call refused for its
+        // principal, or for a bad token, is the gateway's identity refused, not the caller's key.
+        if gateway, auth == .apiKey, status == 401 || status == 403,
+            code == "PermissionDenied" || lower.contains("lacks the required data action") || Self.isServiceTokenRefusal(lower)
+        {
+            return fail(.gatewayBackendAuthFailed)
         }
 
         switch status {
@@ -41,10 +55,9 @@ public enum ResponseClassifier {
                 if code.lowercased().contains("tenant") || lower.contains("does not match resource tenant") { return fail(.wrongTenant) }
                 if lower.contains("provide an authentication key") { return fail(.regionalEndpoint) }
             }
-            // Any other error object is about the request (a parameter, the model, the prompt):
-            // the service authenticated the caller and refused what it asked for.
-            if json?["error"]?["message"] != nil || !code.isEmpty { return fail(.requestRejected) }
-            return fail(.unexpectedStatus)
+            // Any other 400 is about the request (a parameter, the model, the prompt), whatever
+            // its shape: Azure's envelope, OpenAI's, a bare object or plain text from a proxy.
+            return fail(.requestRejected)
         case 403:
             if code == "AuthenticationTypeDisabled" || lower.contains("authentication is disabled") {
                 return fail(auth == .apiKey ? .keyAuthDisabled : .unexpectedStatus)
@@ -69,6 +82,51 @@ public enum ResponseClassifier {
         }
     }
 
+    /// The service's own refusal of a bearer token, which comes in API Management's shape too:
+    /// "Unauthorized. Access token is missing, invalid, audience is incorrect (...), or have expired."
+    static func isServiceTokenRefusal(_ lower: String) -> Bool {
+        lower.contains("access token is missing, invalid, audience is incorrect")
+    }
+
+    /// The reason for an answer the gateway made itself, nil for the service's. API Management
+    /// answers `{"statusCode": N, "message": "..."}` with no `error` object and, unlike the
+    /// service (which is fronted by API Management of its own), no `apim-request-id`. Without
+    /// `gateway:` only its unmistakable words count (a subscription key, a JWT, a quota, a
+    /// gateway's limits), so a reworded service message is not taken for a gateway's.
+    static func gatewayReason(
+        status: Int, json: JSONValue?, lower: String, headers: [(name: String, value: String)], auth: AuthMode, gateway: Bool
+    ) -> FailureReason? {
+        guard let json, json["statusCode"] != nil, json["error"] == nil, !(200..<300).contains(status), !isServiceTokenRefusal(lower) else { return nil }
+        let hasServiceRequestID = headers.contains { $0.name.lowercased() == "apim-request-id" }
+        let unmistakable =
+            lower.contains("subscription key") || lower.contains("jwt") || lower.contains("out of call volume quota")
+            || lower.contains("out of bandwidth quota") || lower.contains("token limit is exceeded") || lower.contains("token quota is exceeded")
+            || (status == 429 && !hasServiceRequestID)
+        guard unmistakable || (gateway && !hasServiceRequestID) else { return nil }
+        if lower.contains("subscription key") { return .gatewayKeyRejected }
+        // Rate and token limits (429), call, bandwidth and token quotas (403).
+        if status == 429 || lower.contains("quota") { return .gatewayThrottled }
+        switch status {
+        case 401:
+            // validate-jwt or validate-azure-ad-token, with their default words or the API's own
+            // (on a key canary: the API takes no call without a token).
+            return .gatewayTokenRejected
+        case 403: return .networkDenied  // ip-filter: "Forbidden"
+        case 404: return .notFound  // no API at this URL suffix, or no operation for the path
+        case 500..<600: return .serverError
+        default: return nil
+        }
+    }
+
+    /// Behind a gateway that calls the service with its own identity, a `PermissionDenied` that
+    /// names a principal other than the canary's token's is the gateway's identity refused.
+    public static func behindGateway(_ verdict: ProbeVerdict, tokenObjectID: String?) -> ProbeVerdict {
+        guard case .failure(let failure) = verdict, failure.reason == .permissionDenied, let named = failure.evidence.principal, let own = tokenObjectID,
+            named.lowercased() != own.lowercased()
+        else { return verdict }
+        return .failure(.gatewayBackendAuthFailed, failure.evidence)
+    }
+
     /// The reason for a call that got no HTTP response.
     public static func classify(_ error: HTTPClientError) -> ProbeVerdict {
         let evidence = Evidence(failure: error.description)
@@ -87,6 +145,14 @@ public enum ResponseClassifier {
     static func kept(_ message: String) -> String {
         let clean = Redaction.clean(message)
         return clean.utf8.count <= messageLimit ? clean : String(clean.prefix(messageLimit))
+    }
+
+    /// A body that is not JSON, as one line of text when it is short enough to be a message:
+    /// "Invalid JSON in request body" says what an HTML error page would bury.
+    static func plainText(_ body: [UInt8]) -> String {
+        guard !body.isEmpty, body.count <= 512, !body.contains(UInt8(ascii: "<")) else { return "" }
+        let text = String(decoding: body, as: UTF8.self)
+        return text.split(whereSeparator: \.isWhitespace).joined(separator: " ")
     }
 
     /// The text between backticks after `marker`: "The principal `x` lacks..." gives x.
