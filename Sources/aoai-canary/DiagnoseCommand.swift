@@ -10,21 +10,38 @@ import Support
 func runDiagnose(_ options: [String: String]) async -> Int32 {
     let path = options["config"] ?? defaultConfigPath
     let variables = environmentVariables()
-    let config: CanaryConfig
+    var config: CanaryConfig
     do {
         config = try ConfigLoader.load(path: path, variables: variables)
     } catch {
         printError(error.description)
         return exitConfig
     }
-    if let name = options["resource"], !config.resources.contains(where: { $0.name == name }) {
-        printError("Error: no resource \"\(name)\" in \(path) (defined: \(config.resources.map(\.name).joined(separator: ", ")))")
-        return exitUsage
-    }
     let client = HTTPClient()
     defer { client.shutdown() }
     let diagnoser = Diagnoser(
         client: client, clock: SystemClock(), timeoutSeconds: config.timeout.seconds, azPath: Diagnoser.findAzureCLI(path: variables["PATH"]))
+    // What discovery finds is walked too, after one pass, as the agent would probe it.
+    let listed = config.resources.count
+    if !config.discovery.isEmpty, config.controlPlane != nil {
+        if isatty(STDERR_FILENO) == 1 { EventLogger.writeStderr("\r\u{1B}[Kdiscovering accounts...") }
+        let (merged, problems) = await diagnoser.discover(config)
+        if isatty(STDERR_FILENO) == 1 { EventLogger.writeStderr("\r\u{1B}[K") }
+        for problem in problems { printError("Warning: \(problem)") }
+        config = merged
+    }
+    if let name = options["resource"], !config.resources.contains(where: { $0.name == name }) {
+        // An estate lists thousands: the first names say enough.
+        func some(_ names: ArraySlice<ResourceConfig>) -> String {
+            guard !names.isEmpty else { return "none" }
+            let shown = names.prefix(20).map(\.name).joined(separator: ", ")
+            return names.count > 20 ? "\(shown) and \(names.count - 20) more" : shown
+        }
+        printError(
+            "Error: no resource \"\(name)\" in \(path) (defined: \(some(config.resources.prefix(listed)))"
+                + (config.discovery.isEmpty ? "" : "; discovered: \(some(config.resources.dropFirst(listed)))") + ")")
+        return exitUsage
+    }
     let asText = options["format"] != "json"
     // Each checklist is printed as soon as it is done; on a terminal, one line on stderr says
     // which resource is being walked meanwhile (endpoints that do not answer take the timeout).

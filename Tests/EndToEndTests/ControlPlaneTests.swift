@@ -518,6 +518,31 @@ func resourceManagerToken(_ world: World) async throws -> String {
         #expect(result.counts[SimulatedResource.defaultSubscription] == 12)
     }
 
+    /// `diagnose` walks what discovery finds after one pass, and `--resource` finds a
+    /// discovered account by name; a name neither listed nor found is refused with both lists.
+    @Test func diagnoseWalksDiscoveredAccounts() async throws {
+        let world = try World()
+        world.addResource("listed")
+        world.addResource("found") { $0.tags = ["team": "ai"] }
+        world.simulator.grantRole(resource: "found", objectID: Names.object, role: SimulatedRole.named("Cognitive Services User")!)
+        let path = world.directory + "/config.yaml"
+        try Self.config(world, listed: "listed", tags: "{team: ai}").write(toFile: path, atomically: true, encoding: .utf8)
+
+        let one = try await runBinary(["diagnose", "--config", path, "--resource", "found"], environment: ["PATH": "/usr/bin:/bin"])
+        #expect(one.status == 0, "\(one.stdout)\n\(one.stderr)")
+        #expect(one.stdout.hasPrefix("found  \(world.simulator.endpoint(for: "found"))"), "\(one.stdout)")
+        #expect(one.stdout.contains("[PASS] 3. Principal and data action"), "\(one.stdout)")
+
+        let all = try await runBinary(["diagnose", "--config", path, "--format", "json"], environment: ["PATH": "/usr/bin:/bin"])
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(all.stdout.utf8)) as? [String: Any], "\(all.stdout)\n\(all.stderr)")
+        let walked = (document["resources"] as? [[String: Any]])?.compactMap { $0["resource"] as? String }
+        #expect(walked == ["listed", "found"], "\(all.stdout)")
+
+        let missing = try await runBinary(["diagnose", "--config", path, "--resource", "nowhere"], environment: ["PATH": "/usr/bin:/bin"])
+        #expect(missing.status == 64)
+        #expect(missing.stderr.contains("no resource \"nowhere\" in \(path) (defined: listed; discovered: found)"), "\(missing.stderr)")
+    }
+
     /// `--shard`: every resource belongs to exactly one shard, and shards are about even.
     @Test func shardsPartitionTheEstate() throws {
         let resources = (0..<3000).map { index -> ResourceConfig in

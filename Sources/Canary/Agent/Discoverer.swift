@@ -9,27 +9,6 @@ import Log
 import Support
 import Synchronization
 
-/// Builds the configuration the agent runs from the file's, the discovered resources and the shard.
-public enum EffectiveConfig {
-    public static func merge(file: CanaryConfig, discovered: [ResourceConfig], shard: Shard?, problem: (String) -> Void = { _ in }) -> CanaryConfig {
-        var config = file
-        var names = Set(file.resources.map(\.name))
-        for resource in discovered {
-            guard !names.contains(resource.name) else {
-                problem(
-                    "discovered account \(resource.name) (\(resource.armID?.description ?? "")) has the name of a listed or already discovered resource: not "
-                        + "probed; list it by hand under another name to probe it"
-                )
-                continue
-            }
-            names.insert(resource.name)
-            config.resources.append(resource)
-        }
-        if let shard { config.resources = config.resources.filter(shard.owns) }
-        return config
-    }
-}
-
 /// Runs discovery on the control plane's interval (and at once when the file's discovery
 /// entries change), and tells `changed` when what it finds differs from what it found before.
 final class Discoverer: Sendable {

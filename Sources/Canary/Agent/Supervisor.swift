@@ -1,5 +1,6 @@
 // Runs the agent and swaps it on reload: a bad configuration is refused and the old one keeps running.
 import Config
+import ControlPlane
 import Endpoint
 import Log
 import Metrics

@@ -25,6 +25,27 @@ public struct DiscoveryResult: Sendable, Equatable {
     }
 }
 
+/// Builds the configuration the agent runs from the file's, the discovered resources and the shard.
+public enum EffectiveConfig {
+    public static func merge(file: CanaryConfig, discovered: [ResourceConfig], shard: Shard?, problem: (String) -> Void = { _ in }) -> CanaryConfig {
+        var config = file
+        var names = Set(file.resources.map(\.name))
+        for resource in discovered {
+            guard !names.contains(resource.name) else {
+                problem(
+                    "discovered account \(resource.name) (\(resource.armID?.description ?? "")) has the name of a listed or already discovered resource: not "
+                        + "probed; list it by hand under another name to probe it"
+                )
+                continue
+            }
+            names.insert(resource.name)
+            config.resources.append(resource)
+        }
+        if let shard { config.resources = config.resources.filter(shard.owns) }
+        return config
+    }
+}
+
 extension ControlPlaneReader {
     /// The most one pass reads: pages per listing, accounts and bytes in all. Past any of them,
     /// or on a next link already followed, the listing stops, says so, and its subscription

@@ -61,6 +61,28 @@ public struct Diagnoser: Sendable {
     /// Walks every resource (or the one named), in the configuration's order. `starting` is told
     /// each resource (its position and the count) before its steps, `finished` each checklist as
     /// soon as it is done, so that a caller can show them while the rest are still walked.
+    /// One discovery pass over the file's `discovery:` entries, as the agent's first pass: the
+    /// resources it finds (the listed ones win a shared name) and what could not be listed.
+    /// Without `control_plane:` or `discovery:` it finds nothing and says nothing.
+    public func discover(_ config: CanaryConfig) async -> (config: CanaryConfig, problems: [String]) {
+        guard let settings = config.controlPlane, !config.discovery.isEmpty, let credential = config.credential(named: settings.credential) else {
+            return (config, [])
+        }
+        let context = AcquisitionContext(client: client, clock: clock, timeoutSeconds: timeoutSeconds)
+        var problems: [String] = []
+        let found: DiscoveryResult
+        do {
+            let token = try await TokenSourceFactory.make(credential.settings.withScope(settings.scope)).acquireToken(context)
+            found = await ControlPlaneReader(client: client, endpoint: settings.endpoint, timeoutSeconds: timeoutSeconds)
+                .discover(config.discovery, token: token.accessToken.exposedValue)
+        } catch {
+            return (config, ["discovery: no Resource Manager token for credential \(settings.credential): \(error)"])
+        }
+        problems += found.problems.map { "discovery: \($0)" }
+        let merged = EffectiveConfig.merge(file: config, discovered: found.resources, shard: nil) { problems.append("discovery: \($0)") }
+        return (merged, problems)
+    }
+
     public func diagnose(
         _ config: CanaryConfig, resource name: String? = nil, starting: (_ resource: String, _ position: Int, _ count: Int) -> Void = { _, _, _ in },
         finished: (ResourceDiagnosis) -> Void = { _ in }
@@ -174,7 +196,7 @@ public struct Diagnoser: Sendable {
         var entraUnjudged: FailureReason?
         var entraResult: ProbeResult?
         if case .success(let token)? = token {
-            var result = await prober.probe(resource, auth: .entraID, header: ("Authorization", "Bearer \(token.accessToken.exposedValue)"))
+            var result = await prober.probe(resource, auth: .entraID, headers: Prober.tokenHeaders(resource, token: token))
             result.verdict = TokenDiagnosis.refine(
                 result.verdict, claims: token.claims, endpoint: resource.endpoint, serviceTime: result.serviceDate ?? result.finishedAt)
             entraResult = result
@@ -281,8 +303,8 @@ public struct Diagnoser: Sendable {
     private func crossCheck(_ resource: ResourceConfig, prober: Prober, expected: String, entraWorks: Bool?) async -> DiagnosisStep {
         var evidence: [String] = []
         var worked: [Bool] = []
-        if let key = resource.apiKey {
-            let result = await prober.probe(resource, auth: .apiKey, header: ("api-key", key.exposedValue))
+        if let headers = Prober.keyHeaders(resource) {
+            let result = await prober.probe(resource, auth: .apiKey, headers: headers)
             if result.verdict.reason == .keyAuthDisabled {
                 // By design on such a resource: it says nothing about Entra ID.
                 evidence.append("the key is refused because local auth is disabled (HTTP \(result.status)): by design; drop the key canary")
@@ -300,7 +322,7 @@ public struct Diagnoser: Sendable {
             let cli = AzureCLISource(settings: AzureCLISettings(azPath: azPath, tenantID: nil, scope: expected + "/.default", timeoutSeconds: 30))
             do {
                 let token = try await cli.acquireToken(AcquisitionContext(client: client, clock: clock, timeoutSeconds: timeoutSeconds))
-                let result = await prober.probe(resource, auth: .entraID, header: ("Authorization", "Bearer \(token.accessToken.exposedValue)"))
+                let result = await prober.probe(resource, auth: .entraID, headers: Prober.tokenHeaders(resource, token: token))
                 worked.append(result.verdict == .success)
                 let who = token.claims?.objectID.map { " as object id \($0)" } ?? ""
                 evidence.append(
