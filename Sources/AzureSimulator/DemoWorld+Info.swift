@@ -98,6 +98,21 @@ extension DemoWorld {
                         ])
                     })
             ))
+        members.append(
+            (
+                "gateways",
+                .array([
+                    .object([
+                        ("name", .string(gatewayName)),
+                        ("endpoint", .string(simulator.gatewayEndpoint(for: gatewayName))),
+                        ("backend", .string("via-gateway")),
+                        ("subscription_key", .string(gatewayKey)),
+                        ("subscription_key_header", .string("Ocp-Apim-Subscription-Key")),
+                        ("jwt_audience", .string(gatewayAudience)),
+                        ("identity_object_id", .string(gatewayIdentityObjectID)),
+                    ])
+                ])
+            ))
         return JSONValue.object(members).rendered
     }
 }

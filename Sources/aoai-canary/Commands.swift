@@ -236,6 +236,7 @@ func runSimulator(_ options: [String: String]) async -> Int32 {
           api key:         \(DemoWorld.apiKey)   (a demo value)
           app service:     IDENTITY_ENDPOINT=\(simulator.authority)/msi/token IDENTITY_HEADER=\(simulator.appServiceIdentityHeader)
           resources:       \(DemoWorld.resources.map { simulator.pathEndpoint(for: $0.name) }.joined(separator: "\n                   "))
+          gateway:         \(simulator.gatewayEndpoint(for: DemoWorld.gatewayName))   (API Management in front of via-gateway; subscription key: \(DemoWorld.gatewayKey), a demo value)
           state:           curl -s\(files.caFile.map { " --cacert \($0)" } ?? "") \(simulator.authority)/_simulator/state
         Press Ctrl-C to stop.
         """)

@@ -23,6 +23,49 @@ import Testing
             ])
     }
 
+    /// An api_version no Azure OpenAI surface has is named; a published one, v1 and one newer
+    /// than the list are not. Behind a gateway, a path and another audience are its nature.
+    @Test func anUnpublishedVersionIsNamedAndAGatewaysPathIsNot() throws {
+        let text = """
+            credentials:
+              app: {type: client_secret, tenant_id: t.example, client_id: c, client_secret_env: S, scope: "api://apim/.default"}
+            resources:
+              - {name: made-up, endpoint: "https://a.openai.azure.com/", probe: models, api_version: 1999-01-01, api_key_env: K}
+              - {name: never, endpoint: "https://b.openai.azure.com/", probe: models, api_version: 2024-11-21, api_key_env: K}
+              - {name: ga, endpoint: "https://c.openai.azure.com/", probe: models, api_version: 2024-10-21, api_key_env: K}
+              - {name: newer, endpoint: "https://d.openai.azure.com/", probe: models, api_version: 2026-10-01-preview, api_key_env: K}
+              - name: gateway
+                endpoint: https://contoso.azure-api.net/openai-prod/
+                probe: models
+                credential: app
+                gateway: {subscription_key_env: G, subscription_key_header: X-Api-Key, subscription_key_with_token: false}
+            """
+        let config = try ConfigLoader.decode(
+            text, file: "versions.yaml", environment: ConfigEnvironment(variables: ["S": "s", "K": "k", "G": "g"], configDirectory: "/tmp"))
+        let found = ConfigLint.warnings(config).map { "\($0.resource) \($0.check.rawValue)" }
+        #expect(found == ["made-up unknown_api_version", "never unknown_api_version"])
+        let gateway = try #require(config.resources.last?.gateway)
+        #expect(gateway.subscriptionKey?.exposedValue == "g" && gateway.keyHeader == "X-Api-Key" && !gateway.keyWithToken)
+        #expect(config.resources.last?.hasKeyCanary == true, "the subscription key is a key canary")
+    }
+
+    @Test func aGatewaysSettingsAreCheckedInPlace() throws {
+        for (line, error) in [
+            ("{subscription_key_header: \"Bad Header\"}", "resources[0].gateway.subscription_key_header: must be an HTTP header name"),
+            ("{subscription_key_header: api-key}", "api-key is a header the canary sets itself"),
+            ("{subscription_key_with_token: maybe}", "subscription_key_with_token: must be true or false"),
+            ("{subscription_key_env: G, subscription_key_file: g.key}", "give either subscription_key_file or subscription_key_env, not both"),
+            ("{subscription_key: g}", "unknown key"),
+        ] {
+            let text = "resources:\n  - {name: r, endpoint: \"https://contoso.azure-api.net/x/\", probe: models, api_key_env: K, gateway: \(line)}\n"
+            #expect {
+                _ = try ConfigLoader.decode(text, file: "g.yaml", environment: ConfigEnvironment(variables: ["K": "k", "G": "g"], configDirectory: "/tmp"))
+            } throws: { thrown in
+                "\(thrown)".contains(error)
+            }
+        }
+    }
+
     @Test func secretFilesOthersCanReadAreNamedWithTheirMode() throws {
         let directory = "/tmp/aoai-canary-lint-\(UInt32.random(in: 0...UInt32.max))"
         try FileIO.makeDirectory(directory)

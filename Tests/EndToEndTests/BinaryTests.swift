@@ -114,7 +114,7 @@ func get(_ url: String) async throws -> HTTPClientResponse {
         try "x.y.z".write(toFile: token, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: token) }
         let environment = [
-            "AOAI_KEY": "k", "APP_SECRET": "s", "AZURE_TENANT_ID": "00000000-0000-0000-0000-000000000000",
+            "AOAI_KEY": "k", "APP_SECRET": "s", "APIM_KEY": "g", "AZURE_TENANT_ID": "00000000-0000-0000-0000-000000000000",
             "AZURE_CLIENT_ID": "11111111-1111-1111-1111-111111111111", "AZURE_FEDERATED_TOKEN_FILE": token,
         ]
         for path in [folder + "/config.yaml"] + examples.map({ folder + "/examples/" + $0 }) {
