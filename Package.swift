@@ -48,7 +48,7 @@ let package = Package(
         .target(name: "Schedule", dependencies: ["Status"], path: "Sources/Canary/Schedule"),
         .target(name: "Diagnose", dependencies: ["Schedule", "Posix", "HTTPClient", "JSON"], path: "Sources/Canary/Diagnose"),
         .target(name: "Endpoint", dependencies: ["Schedule", "Crypto", "Gzip", "HTTPServer"], path: "Sources/Canary/Endpoint"),
-        .target(name: "Agent", dependencies: ["Diagnose", "Endpoint", "HTTPClient", "HTTPServer"], path: "Sources/Canary/Agent"),
+        .target(name: "Agent", dependencies: ["Diagnose", "Endpoint", "HTTPClient", "HTTPServer", "Posix"], path: "Sources/Canary/Agent"),
 
         // The fake Azure the agent is tested against.
         .target(name: "AzureSimulator", dependencies: ["HTTPServer", "JSON", "Crypto", "Posix"]),

@@ -217,9 +217,9 @@ DOCS = os.environ.get("BENCH_DOCS", "")  # a markdown file whose bench table for
 
 RUNS = []  # the lines after the table, for the docs' `bench AUTH runs` block
 
-def report(line):
+def report(line, **print_options):
     """Prints a measurement and keeps it for the documentation."""
-    print(line, flush=True)
+    print(line, flush=True, **{k: v for k, v in print_options.items() if k != "flush"})
     RUNS.append(line)
 
 def replace_block(path, key, lines):

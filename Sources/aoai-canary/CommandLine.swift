@@ -71,8 +71,13 @@ enum Commands {
                 name: "shard", valueName: "INDEX/COUNT",
                 help:
                     "Probe only this shard's resources (1/3, 2/3, 3/3): those whose arm_id (or name) hashes to INDEX of COUNT, so that several agents share a "
-                    + "large estate."
+                    + "large estate. In a StatefulSet, ordinal/COUNT takes INDEX from the pod: its ordinal (POD_INDEX, or the -N ending its host name) plus one."
             ),
+            OptionSpec(
+                name: "config.watch", valueName: nil,
+                help:
+                    "Reload on its own when the configuration file or a file it names (a secret, a CA bundle) changes, looked at every 2 s: a Kubernetes "
+                    + "ConfigMap or Secret swapped under its mount. Off by default; SIGHUP reloads either way."),
             OptionSpec(
                 name: "web.enable-lifecycle", valueName: nil,
                 help: "Turn on POST /-/reload (from this host only), as Prometheus's flag of that name does. Off by default."),

@@ -61,12 +61,23 @@ func runDaemon(_ options: [String: String]) async -> Int32 {
     }
     var shard: Shard?
     if let text = options["shard"] {
-        guard let parsed = Shard(text) else {
-            printError(
-                "Error: invalid value '\(text)' for '--shard': expected INDEX/COUNT with 1 <= INDEX <= COUNT <= 1000, as in 1/3\nUsage: \(Commands.run.usage)")
-            return exitUsage
+        // In a StatefulSet, `ordinal/COUNT`: the pod's ordinal picks its part.
+        if let fromPod = Shard.fromPod(text, environment: environmentVariables()) {
+            switch fromPod {
+            case .success(let parsed): shard = parsed
+            case .failure(let error):
+                printError("Error: invalid value '\(text)' for '--shard': \(error)\nUsage: \(Commands.run.usage)")
+                return exitUsage
+            }
+        } else {
+            guard let parsed = Shard(text) else {
+                printError(
+                    "Error: invalid value '\(text)' for '--shard': expected INDEX/COUNT with 1 <= INDEX <= COUNT <= 1000, as in 1/3, or ordinal/COUNT "
+                        + "in a StatefulSet\nUsage: \(Commands.run.usage)")
+                return exitUsage
+            }
+            shard = parsed
         }
-        shard = parsed
     }
     let path = options["config"] ?? defaultConfigPath
     let config: CanaryConfig
@@ -93,8 +104,12 @@ func runDaemon(_ options: [String: String]) async -> Int32 {
     let listens = values(options, "listen")
     return await serve(
         config: config, listens: listens.isEmpty ? [config.listen] : listens, web: web, logger: logger, configPath: path,
-        variables: environmentVariables(), enableLifecycle: options["web.enable-lifecycle"] != nil, shard: shard, metricsPath: metricsPath)
+        variables: environmentVariables(), enableLifecycle: options["web.enable-lifecycle"] != nil, watchConfig: options["config.watch"] != nil, shard: shard,
+        metricsPath: metricsPath)
 }
+
+/// How often `--config.watch` looks at the configuration and the files it names.
+let configWatchSeconds = 2.0
 
 /// How long a stop may take before the process exits anyway.
 let stopDeadlineSeconds = 5.0
@@ -104,10 +119,11 @@ let stopDeadlineSeconds = 5.0
 /// stop in the same group.
 func serve(
     config: CanaryConfig, listens: [String], web: WebConfig = WebConfig(), logger: EventLogger, configPath: String, variables: [String: String],
-    enableLifecycle: Bool = false, shard: Shard? = nil, metricsPath: String = "/metrics", extra: [any Service] = [],
+    enableLifecycle: Bool = false, watchConfig: Bool = false, shard: Shard? = nil, metricsPath: String = "/metrics", extra: [any Service] = [],
     banner: ((SocketAddress) -> Void)? = nil
 ) async -> Int32 {
     let supervisor = Supervisor(config: config, path: configPath, variables: variables, logger: logger, build: build, shard: shard)
+    if watchConfig { supervisor.watchFiles(every: configWatchSeconds) }
     var servers: [HTTPServer] = []
     let listen = listens.joined(separator: " ")
     do {

@@ -187,6 +187,61 @@ import Testing
         #expect(supervisor.reference.current.change.addedResources.sorted() == ["b", "c"], "applied once, against the first configuration")
     }
 
+    /// `run --config.watch`: a ConfigMap as the kubelet updates it (a new folder, then the
+    /// `..data` symlink swapped over the old one) is applied without a signal; a bad one is
+    /// refused and reported, and the next good one applied; a secret file rewritten reloads too.
+    @Test func aConfigMapSwappedUnderItsMountIsApplied() async throws {
+        let directory = NSTemporaryDirectory() + "aoai-canary-watch-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let fileManager = FileManager.default
+        try fileManager.createDirectory(atPath: directory + "/..2026_12_07_01", withIntermediateDirectories: true)
+        let keyFile = directory + "/api.key"
+        try "k1\n".write(toFile: keyFile, atomically: true, encoding: .utf8)
+        func file(_ names: [String]) -> String {
+            "resources:\n"
+                + names.map { "  - {name: \($0), endpoint: \"http://127.0.0.1:9/\", deployment: d, api_key_file: \(keyFile), interval: 1h}\n" }.joined()
+        }
+        try file(["a"]).write(toFile: directory + "/..2026_12_07_01/config.yaml", atomically: true, encoding: .utf8)
+        try fileManager.createSymbolicLink(atPath: directory + "/..data", withDestinationPath: "..2026_12_07_01")
+        try fileManager.createSymbolicLink(atPath: directory + "/config.yaml", withDestinationPath: "..data/config.yaml")
+        let path = directory + "/config.yaml"
+        let log = TextBuffer()
+        let supervisor = Supervisor(
+            config: try ConfigLoader.load(path: path, variables: [:]), path: path, variables: [:], logger: capturingLogger(log),
+            build: BuildInfo(version: "t", revision: "t", swiftVersion: "t"))
+        supervisor.watchFiles(every: 0.1)
+        let running = Task { await supervisor.run() }
+        defer { running.cancel() }
+        func eventually(_ check: () -> Bool) async throws -> Bool {
+            // A bound on waiting, not a timing: the suite shares two cores with every other test.
+            let deadline = Date().addingTimeInterval(30)
+            while !check(), Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            return check()
+        }
+        /// The kubelet's update: the data in a new folder, then `..data` renamed over.
+        func swap(to folder: String, _ text: String) throws {
+            try fileManager.createDirectory(atPath: directory + "/" + folder, withIntermediateDirectories: true)
+            try text.write(toFile: directory + "/" + folder + "/config.yaml", atomically: true, encoding: .utf8)
+            try fileManager.createSymbolicLink(atPath: directory + "/..data_tmp", withDestinationPath: folder)
+            #expect(rename(directory + "/..data_tmp", directory + "/..data") == 0)
+        }
+
+        try swap(to: "..2026_12_07_02", file(["a", "b"]))
+        #expect(try await eventually { supervisor.reference.current.config.resources.map(\.name) == ["a", "b"] }, "\(log.value)")
+        #expect(log.value.contains("the configuration file or a file it names changed: reloading"))
+
+        try swap(to: "..2026_12_07_03", "resources: [\n")
+        #expect(try await eventually { log.value.contains("configuration reload rejected") }, "\(log.value)")
+        #expect(supervisor.reference.current.config.resources.map(\.name) == ["a", "b"], "the running configuration stays")
+
+        try swap(to: "..2026_12_07_04", file(["c"]))
+        #expect(try await eventually { supervisor.reference.current.config.resources.map(\.name) == ["c"] }, "\(log.value)")
+
+        // A secret file the configuration names, rewritten: the key in use follows it.
+        try "k2\n".write(toFile: keyFile, atomically: true, encoding: .utf8)
+        #expect(try await eventually { supervisor.reference.current.config.resources.first?.apiKey?.exposedValue == "k2" }, "\(log.value)")
+    }
+
     /// A stopped supervisor answers at once and changes nothing.
     @Test func aReloadAfterTheStopChangesNothing() async throws {
         let (supervisor, path, _) = try Self.supervisor(["a"])

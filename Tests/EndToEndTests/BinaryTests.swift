@@ -317,6 +317,36 @@ func get(_ url: String) async throws -> HTTPClientResponse {
         #expect(!probed[0].isEmpty && !probed[1].isEmpty)
     }
 
+    /// `--shard ordinal/COUNT` in a StatefulSet: the pod's ordinal (POD_INDEX from the downward
+    /// API, else the -N of its host name) picks its part, and the parts still cover the file once.
+    /// A pod that cannot tell its ordinal stops with a usage error instead of probing everything.
+    @Test func podsOfAStatefulSetTakeTheirShardFromTheirOrdinal() async throws {
+        let world = try World()
+        let names = (1...8).map { "r\($0)" }
+        let path = world.directory + "/config.yaml"
+        try world.configText(resources: names.map { ($0, world.addResource($0)) }, interval: "60s").write(toFile: path, atomically: true, encoding: .utf8)
+        var probed: [Set<String>] = []
+        for environment in [["HOSTNAME": "aoai-canary-0"], ["HOSTNAME": "some-host", "POD_INDEX": "1"]] {
+            let child = try Child(
+                ["run", "--config", path, "--listen", "127.0.0.1:0", "--log-format", "logfmt", "--shard", "ordinal/2"], environment: environment)
+            let url = try #require(await child.await(30, in: { child.stderr }, metricsURL), "\(child.stderr)")
+            let text = String(decoding: try await get(url).body, as: UTF8.self)
+            probed.append(Set(names.filter { text.contains("aoai_canary_probes_total{resource=\"\($0)\",auth=\"api_key\"}") }))
+            child.process.terminate()
+            _ = await child.wait(seconds: 5)
+        }
+        #expect(probed[0].isDisjoint(with: probed[1]) && probed[0].union(probed[1]) == Set(names), "\(probed)")
+        for (environment, message) in [
+            (["HOSTNAME": "laptop"], "cannot tell this pod's ordinal: POD_INDEX is not set"),
+            (["HOSTNAME": "aoai-canary-2"], "this pod's ordinal is 2 (from the host name aoai-canary-2), beyond --shard ordinal/2"),
+        ] {
+            let result = try await runBinary(["run", "--config", path, "--shard", "ordinal/2"], environment: environment)
+            #expect(result.status == 64 && result.stderr.contains(message), "\(result.stderr)")
+        }
+        let badCount = try await runBinary(["run", "--config", path, "--shard", "ordinal/x"], environment: ["POD_INDEX": "0"])
+        #expect(badCount.status == 64 && badCount.stderr.contains("the COUNT of ordinal/COUNT must be a number from 1 to 1000"), "\(badCount.stderr)")
+    }
+
     /// A fresh install's configuration names no resources: the agent runs, but says so in its
     /// log, on its status page and through /-/ready, instead of one info line.
     @Test func anEmptyConfigurationWarnsAndIsNotReady() async throws {

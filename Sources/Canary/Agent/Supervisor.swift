@@ -4,6 +4,7 @@ import ControlPlane
 import Endpoint
 import Log
 import Metrics
+import Posix
 import Status
 import Support
 import Synchronization
@@ -57,6 +58,9 @@ public final class Supervisor: Service {
     private let fileConfig: Mutex<CanaryConfig>
     private let shard: Shard?
     private let discoverer: Discoverer
+    /// Seconds between looks at the configuration and secret files (`run --config.watch`); nil
+    /// reloads only when asked (SIGHUP, `POST /-/reload`).
+    private let watchInterval = Mutex<(seconds: Double, baseline: [String: FileStatus?])?>(nil)
 
     public init(
         config: CanaryConfig, path: String, variables: [String: String], logger: EventLogger, build: BuildInfo, clock: any CanaryClock = SystemClock(),
@@ -88,6 +92,15 @@ public final class Supervisor: Service {
         afterApply.withLock { $0 = action }
     }
 
+    /// Reloads on its own when the configuration file or a file it names (a secret, a CA
+    /// bundle) changes, looked at every `interval` seconds: a Kubernetes ConfigMap or Secret
+    /// swapped under its mount, or a file edited in place. Set it before `run()`.
+    public func watchFiles(every interval: Double) {
+        // What the files are now: a change from here on, even before `run()`, is seen.
+        let baseline = fingerprint()
+        watchInterval.withLock { $0 = (interval, baseline) }
+    }
+
     /// Asks for a reload from any thread; `answer` gets the outcome once it is applied (at
     /// once, changing nothing, when the supervisor has stopped).
     public func requestReload(_ answer: @escaping @Sendable (Result<Int, ConfigErrors>) -> Void) {
@@ -117,6 +130,9 @@ public final class Supervisor: Service {
                 }
             }
             group.addTask { await self.runAgents() }
+            if let watching = self.watchInterval.withLock({ $0 }) {
+                group.addTask { await self.watch(every: watching.seconds, from: watching.baseline) }
+            }
             await group.next()
             group.cancelAll()
         }
@@ -178,6 +194,36 @@ public final class Supervisor: Service {
                 }
             }
         )
+    }
+
+    /// Looks at the files every `interval` seconds and asks for a reload when what they are
+    /// changed: a file replaced (another inode, as the kubelet's symlink swap gives), rewritten
+    /// (size or time) or gone. A refused file is not retried until it changes again.
+    private func watch(every interval: Double, from baseline: [String: FileStatus?]) async {
+        var last = baseline
+        while !Task.isCancelled {
+            do { try await clock.sleep(untilMonotonic: clock.monotonicSeconds + interval) } catch { return }
+            let now = fingerprint()
+            guard now != last else { continue }
+            logger.log(.info, "the configuration file or a file it names changed: reloading", [("CONFIG", path)])
+            _ = await reload()
+            // Files the new configuration names for the first time are taken as they are now;
+            // the others as they were before the reload, so a change made meanwhile is seen.
+            var seen: [String: FileStatus?] = [:]
+            for (file, status) in fingerprint() { seen[file] = now[file] ?? status }
+            last = seen
+        }
+    }
+
+    /// What the configuration file and the files the running configuration names are now.
+    private func fingerprint() -> [String: FileStatus?] {
+        let config = fileConfig.withLock { $0 }
+        var paths = Set(config.secretFileMarks.keys)
+        paths.insert(path)
+        for resource in config.resources { if let file = resource.caFile { paths.insert(file) } }
+        var status: [String: FileStatus?] = [:]
+        for file in paths { status[file] = try? System.status(path: file) }
+        return status
     }
 
     private func load() -> Result<CanaryConfig, ConfigErrors> {
