@@ -374,7 +374,7 @@ def bench_discovery(count, target, work):
 interval: {int(max(60, count / RATE))}s
 timeout: 5s
 credentials:
-  app: {{type: client_secret, tenant_id: bench, client_id: bench, client_secret_file: bench.key, authority: "{authority}"}}
+  app: {{type: client_secret, tenant_id: bench.example, client_id: bench, client_secret_file: bench.key, authority: "{authority}"}}
 control_plane: {{credential: app, endpoint: "{authority}", interval: 1h}}
 discovery:
   - {{subscription: 5f1a2b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b, credential: app, probe: models}}
@@ -386,15 +386,19 @@ resources:
     agent = subprocess.Popen([BIN, "run", "--config", config, "--listen", f"127.0.0.1:{agent_port}", "--log-format", "logfmt", "--log-level", "info"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     applied = [None]
+    lines = []
     def read():
         for line in agent.stderr:
+            lines.append(line)
             if applied[0] is None and "discovery changed the resources" in line:
                 applied[0] = time.time()
     threading.Thread(target=read, daemon=True).start()
     try:
-        wait_until(lambda: applied[0] is not None, seconds=600)
+        wait_until(lambda: applied[0] is not None or agent.poll() is not None, seconds=600)
         if applied[0] is None:
-            print(f"discovery of {count} accounts: not applied within 600 s")
+            # An agent that stopped (a configuration the bench no longer writes right) says why.
+            why = f"the agent exited ({agent.returncode}): {''.join(lines[-3:]).strip()}" if agent.poll() is not None else "not applied within 600 s"
+            report(f"discovery of {count} accounts: {why}")
             return
         hits_at_apply = FakeResourceManager.listed_hits
         time.sleep(5)
