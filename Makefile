@@ -13,7 +13,7 @@ RELEASE_LINKER := $(shell d=$$(dirname "$$(command -v $(SWIFT))" 2>/dev/null); [
 # A target that imports another it does not declare is an error, not a build-order accident.
 BUILD_FLAGS := --explicit-target-dependency-import-check error
 
-.PHONY: all deps build release test test-suites lint format conformance fuzz soak bench demo clean
+.PHONY: all deps build release test test-suites lint format conformance fuzz soak bench demo manifests clean
 
 all: build
 
@@ -91,6 +91,11 @@ SOAK_SECONDS ?= 300
 soak: deps
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
 	AOAI_CANARY_SOAK_SECONDS=$(SOAK_SECONDS) $(SWIFT) test --skip-build --filter EndToEndTests.SoakTests
+
+## manifests: the Kubernetes PrometheusRule and dashboard ConfigMap, written from
+## dashboards/aoai-canary.rules.yml and dashboards/aoai-canary.json (a test fails when they drift)
+manifests:
+	packaging/kubernetes/generate.sh
 
 ## bench: this agent against a bare libcurl client (bench/floor.c, the floor) and Debian's
 ## prometheus-blackbox-exporter on one loopback target, at

@@ -29,6 +29,33 @@ func alertNames(inRules text: String) -> [String] {
         #expect(result.stdout.contains("SUCCESS: \(count) rules found"), "\(result.stdout)")
     }
 
+    /// The Prometheus Operator's PrometheusRule and the dashboard's ConfigMap are generated from
+    /// the rule file and the dashboard (packaging/kubernetes/generate.sh, `make manifests`): the
+    /// committed files are what it writes, and the rule's spec is the rule file, which promtool
+    /// accepts.
+    @Test func theKubernetesRuleAndDashboardAreTheSourcesOwn() async throws {
+        let directory = NSTemporaryDirectory() + "aoai-canary-manifests-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let generated = try await runTool(repositoryRoot + "/packaging/kubernetes/generate.sh", [directory])
+        #expect(generated.status == 0, "\(generated.stderr)")
+        for name in ["prometheusrule.yaml", "dashboard-configmap.yaml"] {
+            let committed = try String(contentsOfFile: repositoryRoot + "/packaging/kubernetes/prometheus-operator/" + name, encoding: .utf8)
+            let fresh = try String(contentsOfFile: directory + "/" + name, encoding: .utf8)
+            #expect(committed == fresh, "packaging/kubernetes/prometheus-operator/\(name) drifted from its source: run make manifests")
+        }
+        // The spec, taken back out, is the rule file's text less its header comments.
+        let rule = try String(contentsOfFile: directory + "/prometheusrule.yaml", encoding: .utf8)
+        let spec = try #require(rule.components(separatedBy: "\nspec:\n").last)
+        let rules = spec.split(separator: "\n", omittingEmptySubsequences: false).map { $0.hasPrefix("  ") ? String($0.dropFirst(2)) : String($0) }
+            .joined(separator: "\n")
+        let source = try String(contentsOfFile: rulesPath, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+            .filter { !$0.hasPrefix("#") }.joined(separator: "\n")
+        #expect(rules == source)
+        try rules.write(toFile: directory + "/spec.yml", atomically: true, encoding: .utf8)
+        let checked = try await runTool(promtoolPath, ["check", "rules", directory + "/spec.yml"])
+        #expect(checked.status == 0 && checked.stdout.contains("SUCCESS"), "\(checked.stdout)\(checked.stderr)")
+    }
+
     @Test func promtoolUnitTestsOfTheRulesPass() async throws {
         let result = try await runTool(promtoolPath, ["test", "rules", rulesTestPath])
         #expect(result.status == 0, "promtool test rules:\n\(result.stdout)\(result.stderr)")
