@@ -63,6 +63,7 @@ test-suites:
 	FUZZ_RUNS=50000 SWIFT=$(SWIFT) Tests/Fuzz/run.sh
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
 	AOAI_CANARY_BIN=$(BIN) Tests/Conformance/run.sh
+	Tests/Kubernetes/run.sh
 	# The stalled-scraper test loads the machine (3,000 resources, 64 stalled readers): alone first.
 	$(SWIFT) test --skip-build --filter StalledScraperTests
 	$(SWIFT) test --skip-build --skip StalledScraperTests
