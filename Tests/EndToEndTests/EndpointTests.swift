@@ -95,10 +95,11 @@ final class RawConnection: @unchecked Sendable {
 
         // Without the per-address limit every idle client would hold a descriptor (300, with the
         // 20 slow ones and the agent's own 15 on top); with it, 32 of them do, and connections
-        // over the limit are closed as they come: a few seconds late on a loaded machine (CI saw
-        // 256 at the first look), so the bound is checked until it holds or 10 s pass.
+        // over the limit are closed as they come: seconds late on a loaded machine (CI saw 256
+        // at the first look, and once 271 after 10 s), so the bound is checked until it holds or
+        // 30 s pass: a bound on waiting, not a timing.
         var open = Double.infinity
-        let deadline = Date().addingTimeInterval(10)
+        let deadline = Date().addingTimeInterval(30)
         repeat {
             let text = String(decoding: try await get(url).body, as: UTF8.self)
             open = try #require(sampleValue(text, "process_open_fds"))
