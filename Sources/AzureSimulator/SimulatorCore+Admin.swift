@@ -216,11 +216,9 @@ extension SimulatorCore {
         case .subscription: scope = "/subscriptions/\(resource.subscriptionID)"
         }
         if !state.roleAssignments.contains(where: { $0.principalID == objectKey && $0.roleID == role.id && $0.scope == scope }) {
-            let number = state.nextAssignment
-            state.nextAssignment += 1
-            let id = "a1b2c3d4-0000-4000-8000-" + String(repeating: "0", count: 12 - String(number).count) + String(number)
             state.roleAssignments.append(
-                SimulatedRoleAssignment(id: id, principalID: objectKey, roleID: role.id, scope: scope, createdOn: createdAt ?? effectiveAt))
+                SimulatedRoleAssignment(
+                    id: nextAssignmentID(&state), principalID: objectKey, roleID: role.id, scope: scope, createdOn: createdAt ?? effectiveAt))
         }
     }
 
@@ -241,15 +239,20 @@ extension SimulatorCore {
             state.resources[key] = copy
             state.roles[key] = state.roles[resourceKey]
             for assignment in assignments {
-                let number = state.nextAssignment
-                state.nextAssignment += 1
                 var moved = assignment
-                moved.id = "a1b2c3d4-0000-4000-8000-" + String(repeating: "0", count: max(0, 12 - String(number).count)) + String(number)
+                moved.id = nextAssignmentID(&state)
                 moved.scope = copy.armID
                 state.roleAssignments.append(moved)
             }
         }
         return names.count
+    }
+
+    /// The next role assignment's id: a GUID whose last group counts the assignments made.
+    static func nextAssignmentID(_ state: inout SimulatorState) -> String {
+        let number = String(state.nextAssignment)
+        state.nextAssignment += 1
+        return "a1b2c3d4-0000-4000-8000-" + String(repeating: "0", count: max(0, 12 - number.count)) + number
     }
 
     /// Removes every role assignment of the principal at the account's own scope.

@@ -35,14 +35,6 @@ extension SimulatorCore {
     /// The path prefix of gateways: `/gateways/<gateway>/<api suffix>/openai/...`.
     static let gatewayPathPrefix = "/gateways/"
 
-    /// The gateway (lowercased) and the rest of the path of `/gateways/<gateway>/<rest>`.
-    static func gatewayRoute(fromPath path: String) -> (String, String)? {
-        guard path.hasPrefix(gatewayPathPrefix) else { return nil }
-        let rest = path.dropFirst(gatewayPathPrefix.count)
-        guard let slash = rest.firstIndex(of: "/"), slash > rest.startIndex else { return nil }
-        return (FormEncoding.pathSegment(rest[..<slash]).lowercased(), String(rest[slash...]))
-    }
-
     /// Answers a request to a gateway: its policies first (network, subscription, limits, token),
     /// then the backend call.
     func handleGateway(_ request: HTTPRequest, gatewayKey: String, path: String) -> HTTPResponse {

@@ -97,10 +97,10 @@ final class SimulatorCore: Sendable {
         if let resource = Self.resourceName(fromHost: request.header("Host")) {
             return handleDataPlane(request, resourceKey: resource, path: request.path)
         }
-        if let (resource, path) = Self.resourceRoute(fromPath: request.path) {
+        if let (resource, path) = Self.route(Self.resourcePathPrefix, fromPath: request.path) {
             return handleDataPlane(request, resourceKey: resource, path: path)
         }
-        if let (gateway, path) = Self.gatewayRoute(fromPath: request.path) {
+        if let (gateway, path) = Self.route(Self.gatewayPathPrefix, fromPath: request.path) {
             return handleGateway(request, gatewayKey: gateway, path: path)
         }
         if let discovery = handleDiscovery(request) { return discovery }
@@ -130,10 +130,11 @@ final class SimulatorCore: Sendable {
     /// clients reach each at a distinct endpoint on 127.0.0.1 with no resolver help.
     static let resourcePathPrefix = "/resources/"
 
-    /// The resource (lowercased) and the rest of the path of `/resources/<resource>/<rest>`.
-    static func resourceRoute(fromPath path: String) -> (String, String)? {
-        guard path.hasPrefix(resourcePathPrefix) else { return nil }
-        let rest = path.dropFirst(resourcePathPrefix.count)
+    /// The name (lowercased) and the rest of the path of `<prefix><name>/<rest>`, as resources
+    /// (`/resources/`) and gateways (`/gateways/`) are reached.
+    static func route(_ prefix: String, fromPath path: String) -> (String, String)? {
+        guard path.hasPrefix(prefix) else { return nil }
+        let rest = path.dropFirst(prefix.count)
         guard let slash = rest.firstIndex(of: "/"), slash > rest.startIndex else { return nil }
         return (FormEncoding.pathSegment(rest[..<slash]).lowercased(), String(rest[slash...]))
     }

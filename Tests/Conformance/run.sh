@@ -8,18 +8,14 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 bin="${AOAI_CANARY_BIN:-$root/.build/debug/aoai-canary}"
 venv="$root/.build/conformance-venv"
-python="${PYTHON:-python3}"
 
 [ -x "$bin" ] || { echo "run.sh: no simulator binary at $bin (set AOAI_CANARY_BIN)" >&2; exit 2; }
 
 # The venv keeps a copy of the pins it was made from: changed pins make it again, so a checkout
 # never runs the suite against the clients of an older requirements.txt.
-if [ ! -x "$venv/bin/python" ] || ! cmp -s "$here/requirements.txt" "$venv/requirements.txt"; then
-    rm -rf "$venv"
-    "$python" -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt" || { rm -rf "$venv"; exit 2; }
-    cp "$here/requirements.txt" "$venv/requirements.txt"
-fi
+# shellcheck source=../venv.sh
+. "$here/../venv.sh"
+ensure_venv "$venv" "$here/requirements.txt" || exit 2
 
 tmp="$(mktemp -d)"
 sim_pid=""

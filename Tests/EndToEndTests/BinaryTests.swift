@@ -297,21 +297,34 @@ func get(_ url: String) async throws -> HTTPClientResponse {
         #expect(await child.wait(seconds: 5) == 0)
     }
 
-    /// `--shard`: two agents on one file probe disjoint halves that cover it.
-    @Test func twoShardsProbeDisjointPartsThatCoverTheFile() async throws {
-        let world = try World()
+    /// Eight resources in a file, for the shard tests.
+    static func shardedFile(_ world: World) throws -> (path: String, names: [String]) {
         let names = (1...8).map { "r\($0)" }
         let path = world.directory + "/config.yaml"
         try world.configText(resources: names.map { ($0, world.addResource($0)) }, interval: "60s").write(toFile: path, atomically: true, encoding: .utf8)
+        return (path, names)
+    }
+
+    /// The resources an agent run with `--shard shard` probed, and its log.
+    static func probed(_ path: String, _ names: [String], shard: String, environment: [String: String] = [:]) async throws -> (Set<String>, String) {
+        let child = try Child(
+            ["run", "--config", path, "--listen", "127.0.0.1:0", "--log-format", "logfmt", "--shard", shard], environment: environment)
+        let url = try #require(await child.await(30, in: { child.stderr }, metricsURL), "\(child.stderr)")
+        let text = String(decoding: try await get(url).body, as: UTF8.self)
+        child.process.terminate()
+        _ = await child.wait(seconds: 5)
+        return (Set(names.filter { text.contains("aoai_canary_probes_total{resource=\"\($0)\",auth=\"api_key\"}") }), child.stderr)
+    }
+
+    /// `--shard`: two agents on one file probe disjoint halves that cover it.
+    @Test func twoShardsProbeDisjointPartsThatCoverTheFile() async throws {
+        let world = try World()
+        let (path, names) = try Self.shardedFile(world)
         var probed: [Set<String>] = []
         for shard in ["1/2", "2/2"] {
-            let child = try Child(["run", "--config", path, "--listen", "127.0.0.1:0", "--log-format", "logfmt", "--shard", shard])
-            let url = try #require(await child.await(30, in: { child.stderr }, metricsURL), "\(child.stderr)")
-            #expect(child.stderr.contains("(shard \(shard) of 8 listed)"), "\(child.stderr)")
-            let text = String(decoding: try await get(url).body, as: UTF8.self)
-            probed.append(Set(names.filter { text.contains("aoai_canary_probes_total{resource=\"\($0)\",auth=\"api_key\"}") }))
-            child.process.terminate()
-            _ = await child.wait(seconds: 5)
+            let (part, log) = try await Self.probed(path, names, shard: shard)
+            #expect(log.contains("(shard \(shard) of 8 listed)"), "\(log)")
+            probed.append(part)
         }
         #expect(probed[0].isDisjoint(with: probed[1]) && probed[0].union(probed[1]) == Set(names), "\(probed)")
         #expect(!probed[0].isEmpty && !probed[1].isEmpty)
@@ -322,18 +335,10 @@ func get(_ url: String) async throws -> HTTPClientResponse {
     /// A pod that cannot tell its ordinal stops with a usage error instead of probing everything.
     @Test func podsOfAStatefulSetTakeTheirShardFromTheirOrdinal() async throws {
         let world = try World()
-        let names = (1...8).map { "r\($0)" }
-        let path = world.directory + "/config.yaml"
-        try world.configText(resources: names.map { ($0, world.addResource($0)) }, interval: "60s").write(toFile: path, atomically: true, encoding: .utf8)
+        let (path, names) = try Self.shardedFile(world)
         var probed: [Set<String>] = []
         for environment in [["HOSTNAME": "aoai-canary-0"], ["HOSTNAME": "some-host", "POD_INDEX": "1"]] {
-            let child = try Child(
-                ["run", "--config", path, "--listen", "127.0.0.1:0", "--log-format", "logfmt", "--shard", "ordinal/2"], environment: environment)
-            let url = try #require(await child.await(30, in: { child.stderr }, metricsURL), "\(child.stderr)")
-            let text = String(decoding: try await get(url).body, as: UTF8.self)
-            probed.append(Set(names.filter { text.contains("aoai_canary_probes_total{resource=\"\($0)\",auth=\"api_key\"}") }))
-            child.process.terminate()
-            _ = await child.wait(seconds: 5)
+            probed.append(try await Self.probed(path, names, shard: "ordinal/2", environment: environment).0)
         }
         #expect(probed[0].isDisjoint(with: probed[1]) && probed[0].union(probed[1]) == Set(names), "\(probed)")
         for (environment, message) in [

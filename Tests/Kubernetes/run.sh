@@ -11,18 +11,14 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 venv="$root/.build/kubernetes-venv"
-python="${PYTHON:-python3}"
 
 if ! command -v kubectl >/dev/null || ! kubectl kustomize --help 2>/dev/null | grep -q "kustomization"; then
     echo "Tests/Kubernetes: SKIPPED: no kubectl with kustomize on this machine (Debian 12's kubectl 1.20 cannot render components)"
     exit 0
 fi
-if [ ! -x "$venv/bin/python" ] || ! cmp -s "$here/requirements.txt" "$venv/requirements.txt"; then
-    rm -rf "$venv"
-    "$python" -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt" || { rm -rf "$venv"; exit 2; }
-    cp "$here/requirements.txt" "$venv/requirements.txt"
-fi
+# shellcheck source=../venv.sh
+. "$here/../venv.sh"
+ensure_venv "$venv" "$here/requirements.txt" || exit 2
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT

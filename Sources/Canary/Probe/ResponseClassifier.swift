@@ -96,7 +96,8 @@ public enum ResponseClassifier {
     static func gatewayReason(
         status: Int, json: JSONValue?, lower: String, headers: [(name: String, value: String)], auth: AuthMode, gateway: Bool
     ) -> FailureReason? {
-        guard let json, json["statusCode"] != nil, json["error"] == nil, !(200..<300).contains(status), !isServiceTokenRefusal(lower) else { return nil }
+        // A success is never the gateway's refusal: checked first, it costs a probe that passed nothing.
+        guard !(200..<300).contains(status), let json, json["statusCode"] != nil, json["error"] == nil, !isServiceTokenRefusal(lower) else { return nil }
         let hasServiceRequestID = headers.contains { $0.name.lowercased() == "apim-request-id" }
         let unmistakable =
             lower.contains("subscription key") || lower.contains("jwt") || lower.contains("out of call volume quota")
