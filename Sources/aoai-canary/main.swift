@@ -11,6 +11,10 @@ import Metrics
 import Glibc
 #endif
 
+// In a container the agent may be PID 1: then a small init stays PID 1, reaping and passing
+// signals on, and the agent runs as its child. This comes first, before any thread starts.
+CProcess_run_as_init_when_pid1()
+
 let version = "0.1.0"
 let build = BuildInfo(version: version, revision: String(cString: CBuildInfo_revision()), swiftVersion: swiftVersionString())
 

@@ -12,4 +12,11 @@ void CProcess_keep_large_blocks_mapped(void);
 // whole configuration's worth of small blocks, so resident memory returns to where it was.
 void CProcess_return_free_memory(void);
 
+// As PID 1 (a container's first process), forks: the child returns and runs the program; this
+// process stays PID 1 and only reaps every process that ends in the container (an orphaned
+// grandchild of `az` would otherwise stay a zombie) and passes each signal it gets on to the
+// child (PID 1 ignores those it has no handler for), exiting with the child's status. Anywhere
+// else it returns at once. Call it first, before any thread starts.
+void CProcess_run_as_init_when_pid1(void);
+
 #endif
