@@ -2,6 +2,9 @@
 
 SWIFT ?= swift
 APT_PACKAGES := libcurl4-openssl-dev libmicrohttpd-dev libgnutls28-dev libsystemd-dev libyaml-dev libssl-dev libcrypt-dev zlib1g-dev pkg-config prometheus prometheus-alertmanager chromium python3-venv
+# The container image (`make image`) and its test: mmdebstrap extracts Debian's packages, buildah
+# assembles the image, podman and skopeo load and copy it.
+APT_PACKAGES += mmdebstrap buildah podman skopeo
 REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 export AOAI_CANARY_REVISION := $(REVISION)
 # apt waits up to 5 minutes for another apt or dpkg to let go of its lock, instead of failing.
@@ -13,7 +16,7 @@ RELEASE_LINKER := $(shell d=$$(dirname "$$(command -v $(SWIFT))" 2>/dev/null); [
 # A target that imports another it does not declare is an error, not a build-order accident.
 BUILD_FLAGS := --explicit-target-dependency-import-check error
 
-.PHONY: all deps build release test test-suites lint format conformance fuzz soak bench demo manifests clean
+.PHONY: all deps build release test test-suites lint format conformance fuzz soak bench demo manifests image clean
 
 all: build
 
@@ -64,6 +67,7 @@ test-suites:
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
 	AOAI_CANARY_BIN=$(BIN) Tests/Conformance/run.sh
 	Tests/Kubernetes/run.sh
+	AOAI_CANARY_BIN=$(BIN) Tests/Image/run.sh
 	# The stalled-scraper test loads the machine (3,000 resources, 64 stalled readers): alone first.
 	$(SWIFT) test --skip-build --filter StalledScraperTests
 	$(SWIFT) test --skip-build --skip StalledScraperTests
@@ -97,6 +101,12 @@ soak: deps
 ## dashboards/aoai-canary.rules.yml and dashboards/aoai-canary.json (a test fails when they drift)
 manifests:
 	packaging/kubernetes/generate.sh
+
+## image: build/aoai-canary_<version>_<arch>.oci.tar, the container image, built offline from
+## Debian's packages (mmdebstrap, buildah): the release binary, the libraries it links, CA
+## certificates, user 65532; reproducible. `podman load -i` it, or `skopeo copy` it to a registry.
+image: deps
+	SWIFT="$(SWIFT)" packaging/image/build.sh
 
 ## bench: this agent against a bare libcurl client (bench/floor.c, the floor) and Debian's
 ## prometheus-blackbox-exporter on one loopback target, at
