@@ -39,9 +39,9 @@ func alertNames(inRules text: String) -> [String] {
         let generated = try await runTool(repositoryRoot + "/packaging/kubernetes/generate.sh", [directory])
         #expect(generated.status == 0, "\(generated.stderr)")
         for name in ["prometheusrule.yaml", "dashboard-configmap.yaml"] {
-            let committed = try String(contentsOfFile: repositoryRoot + "/packaging/kubernetes/prometheus-operator/" + name, encoding: .utf8)
+            let committed = try String(contentsOfFile: repositoryRoot + "/packaging/kubernetes/components/prometheus-operator/" + name, encoding: .utf8)
             let fresh = try String(contentsOfFile: directory + "/" + name, encoding: .utf8)
-            #expect(committed == fresh, "packaging/kubernetes/prometheus-operator/\(name) drifted from its source: run make manifests")
+            #expect(committed == fresh, "packaging/kubernetes/components/prometheus-operator/\(name) drifted from its source: run make manifests")
         }
         // The spec, taken back out, is the rule file's text less its header comments.
         let rule = try String(contentsOfFile: directory + "/prometheusrule.yaml", encoding: .utf8)

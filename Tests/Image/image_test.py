@@ -183,7 +183,8 @@ def main():
         # What the image says about itself, read by skopeo.
         config = json.loads(run(["skopeo", "inspect", "--config", f"oci-archive:{archive}"]))["config"]
         check(config.get("Entrypoint") == ["/usr/bin/aoai-canary"], f"ENTRYPOINT is the binary: {config.get('Entrypoint')}")
-        check(config.get("Cmd") == ["run", "--config", "/etc/aoai-canary/config.yaml"], f"the default command runs /etc/aoai-canary/config.yaml: {config.get('Cmd')}")
+        check(config.get("Cmd") == ["run", "--config", "/etc/aoai-canary/config.yaml", "--config.watch"],
+              f"the default command runs /etc/aoai-canary/config.yaml, applying it when it changes: {config.get('Cmd')}")
         check(config.get("User") == "65532:65532", f"the user is numeric and not root: {config.get('User')}")
         labels = config.get("Labels", {})
         for label in ["version", "revision", "source", "licenses"]:

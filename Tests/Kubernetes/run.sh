@@ -28,21 +28,13 @@ kubernetes="$tmp/kubernetes"
 for overlay in base workload-identity prometheus-operator; do
     kubectl kustomize "$kubernetes/$overlay" >"$tmp/$overlay.yaml"
 done
-# The count set in one place, changed in an overlay of the user's own.
-mkdir -p "$kubernetes/three"
-cat >"$kubernetes/three/kustomization.yaml" <<YAML
-resources:
-  - ../base
-components:
-  - ../components/shards
-configMapGenerator:
-  - name: aoai-canary-shards
-    behavior: merge
-    literals:
-      - count=3
-    options:
-      disableNameSuffixHash: true
-YAML
-kubectl kustomize "$kubernetes/three" >"$tmp/three.yaml"
+# The README's overlay of a user's own, as it stands there: both components, count=3, the
+# user's configuration, key and identity.
+mkdir -p "$kubernetes/prod"
+awk '/^# packaging\/kubernetes\/prod\/kustomization.yaml$/ { on = 1 } on && /^```$/ { exit } on' "$root/README.md" >"$kubernetes/prod/kustomization.yaml"
+grep -q "kind: Kustomization" "$kubernetes/prod/kustomization.yaml" || { echo "Tests/Kubernetes: no overlay in README.md's Kubernetes section" >&2; exit 1; }
+cp "$root/packaging/kubernetes/base/config.yaml" "$kubernetes/prod/config.yaml"
+echo "not-a-real-key" >"$kubernetes/prod/prod-eastus.key"
+kubectl kustomize "$kubernetes/prod" >"$tmp/prod.yaml"
 
 "$venv/bin/python" "$here/validate.py" "$tmp"

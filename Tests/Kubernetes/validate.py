@@ -86,7 +86,7 @@ def shard_count(where, docs):
         fail(where, f"the shard count is not in one place: count {count}, replicas {statefulset['spec']['replicas']}, --shard {shard}")
     return int(count)
 
-for name in ["base", "workload-identity", "prometheus-operator", "three"]:
+for name in ["base", "workload-identity", "prometheus-operator", "prod"]:
     docs = documents(name)
     for doc in docs:
         where = f"{name} {doc['kind']}/{doc['metadata']['name']}"
@@ -102,16 +102,21 @@ for name in ["base", "workload-identity", "prometheus-operator", "three"]:
         if doc["kind"] == "StatefulSet":
             check_restricted(where, doc["spec"]["template"]["spec"])
     count = shard_count(name, docs)
-    if name == "three" and count != 3:
-        fail(name, f"an overlay's count=3 gave {count}")
-    if name == "workload-identity":
+    if name == "prod":
+        if count != 3:
+            fail(name, f"an overlay's count=3 gave {count}")
+        if any(d["metadata"].get("namespace") != "monitoring" for d in docs):
+            fail(name, "every object is in the overlay's namespace")
+        if not any(d["kind"] == "Secret" and d["metadata"]["name"] == "aoai-canary-secrets" for d in docs):
+            fail(name, "the overlay's secretGenerator makes aoai-canary-secrets, which the pods mount")
+    if name in ("workload-identity", "prod"):
         account = next(d for d in docs if d["kind"] == "ServiceAccount")
         pod = next(d for d in docs if d["kind"] == "StatefulSet")["spec"]["template"]
         if "azure.workload.identity/client-id" not in (account["metadata"].get("annotations") or {}):
             fail(name, "the ServiceAccount names the identity's client id")
         if (pod["metadata"].get("labels") or {}).get("azure.workload.identity/use") != "true":
             fail(name, "the pods carry azure.workload.identity/use: \"true\"")
-    if name == "prometheus-operator":
+    if name in ("prometheus-operator", "prod"):
         kinds = {d["kind"] for d in docs}
         for kind in ["ServiceMonitor", "PrometheusRule"]:
             if kind not in kinds:

@@ -153,7 +153,7 @@ container=$(buildah "${storage[@]}" from --quiet scratch)
 buildah "${storage[@]}" add --quiet "$container" "$layer" / >&2
 buildah "${storage[@]}" config \
     --entrypoint '["/usr/bin/aoai-canary"]' \
-    --cmd 'run --config /etc/aoai-canary/config.yaml' \
+    --cmd 'run --config /etc/aoai-canary/config.yaml --config.watch' \
     --user 65532:65532 \
     --workingdir / \
     --port 9725/tcp \

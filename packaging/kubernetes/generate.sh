@@ -1,12 +1,12 @@
 #!/bin/bash
 # Writes the Prometheus Operator's objects from the one source of the rules and the dashboard:
-#   prometheus-operator/prometheusrule.yaml      from dashboards/aoai-canary.rules.yml
-#   prometheus-operator/dashboard-configmap.yaml from dashboards/aoai-canary.json
+#   components/prometheus-operator/prometheusrule.yaml      from dashboards/aoai-canary.rules.yml
+#   components/prometheus-operator/dashboard-configmap.yaml from dashboards/aoai-canary.json
 # Run by `make manifests`; a test fails when the committed files differ from what this writes.
-# Usage: generate.sh [OUTPUT-DIRECTORY]   (default: packaging/kubernetes/prometheus-operator)
+# Usage: generate.sh [OUTPUT-DIRECTORY]   (default: packaging/kubernetes/components/prometheus-operator)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-out=${1:-$root/packaging/kubernetes/prometheus-operator}
+out=${1:-$root/packaging/kubernetes/components/prometheus-operator}
 mkdir -p "$out"
 
 # The rule file's own text under spec:, its comments kept, indented two spaces: one source.
