@@ -46,7 +46,11 @@ revision=$("$binary" --version | sed -n 's/.*(revision \([^)]*\)).*/\1/p')
 arch=$(dpkg --print-architecture)
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
 created=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%dT%H:%M:%SZ)
-source_url=${IMAGE_SOURCE:-$(git remote get-url origin 2>/dev/null || echo unknown)}
+# The source label: IMAGE_SOURCE, else git's origin when it is a URL (a clone of a clone names a
+# folder on the build host, which says nothing to whoever pulls the image).
+origin=$(git remote get-url origin 2>/dev/null || true)
+case "$origin" in *://* | git@*) ;; *) origin=unknown ;; esac
+source_url=${IMAGE_SOURCE:-$origin}
 out=${IMAGE_OUT:-build/aoai-canary_${version}_${arch}.oci.tar}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/aoai-canary-image.XXXXXX")
