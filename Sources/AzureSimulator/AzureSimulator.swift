@@ -196,6 +196,20 @@ public final class AzureSimulator: Sendable {
         core.state.withLock { $0.resourceManagerStatus = status }
     }
 
+    /// How many requests Microsoft Graph got.
+    public var graphRequestCount: Int { core.state.withLock { $0.graphRequestCount } }
+
+    /// Throttles Microsoft Graph (429, with Retry-After) or takes it down (any other status), or
+    /// brings it back with nil.
+    public func setGraphStatus(_ status: Int?) {
+        core.state.withLock { $0.graphStatus = status }
+    }
+
+    /// Federated identity credentials per page of Graph's listings (default 100).
+    public func setGraphPageSize(_ size: Int) {
+        core.state.withLock { $0.graphPageSize = max(1, size) }
+    }
+
     /// Removes the principal's role assignment on `resource`, effective at once.
     public func revokeRole(resource: String, objectID: String) {
         core.state.withLock { state in
@@ -222,9 +236,12 @@ public final class AzureSimulator: Sendable {
     }
 
     /// Adds a federated identity credential on the application `clientID`: tokens issued by
-    /// `issuer` about `subject` for `api://AzureADTokenExchange` stand in for its secret.
-    public func addFederatedCredential(clientID: String, issuer: String, subject: String) {
-        core.addFederatedCredential(clientID: clientID, issuer: issuer, subject: subject)
+    /// `issuer` about `subject` for one of `audiences` stand in for its secret. Microsoft Graph
+    /// lists it under `name` (default `fic-N`).
+    public func addFederatedCredential(
+        clientID: String, issuer: String, subject: String, name: String? = nil, audiences: [String] = ["api://AzureADTokenExchange"]
+    ) {
+        core.addFederatedCredential(clientID: clientID, issuer: issuer, subject: subject, name: name, audiences: audiences)
     }
 
     /// A token like a Kubernetes projected service-account token, issued at `now()`, for

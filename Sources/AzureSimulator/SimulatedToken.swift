@@ -19,7 +19,11 @@ enum SimulatedToken {
     /// The signature segment of every token the simulator issues.
     static let signatureMarker = base64url(Array("aoai-canary-simulator-signature".utf8))
 
-    /// A token for `app` with audience `audience`, issued at `now`.
+    /// Microsoft Graph's audiences: its URI and its application id.
+    static let graphAudiences: Set<String> = ["https://graph.microsoft.com", "00000003-0000-0000-c000-000000000000"]
+
+    /// A token for `app` with audience `audience`, issued at `now`; for Microsoft Graph it
+    /// carries the application permissions granted (`roles`).
     static func mint(for app: SimulatedApplication, audience: String, now: Double) -> String {
         let issuedAt = Int(now.rounded(.down))
         let header = #"{"typ":"JWT","alg":"RS256","kid":"aoai-canary-simulator"}"#
@@ -44,6 +48,9 @@ enum SimulatedToken {
                 ("azp", .string(app.clientID)),
                 ("azpacr", .string("1")),
             ]
+        }
+        if graphAudiences.contains(audience), !app.graphRoles.isEmpty {
+            claims.append(("roles", .array(app.graphRoles.map(JSONValue.string))))
         }
         claims += [
             ("idtyp", .string("app")),

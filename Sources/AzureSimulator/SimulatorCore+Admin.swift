@@ -103,17 +103,21 @@ extension SimulatorCore {
             case ("POST", 3) where parts[0] == "applications" && parts[2] == "federated-credentials":
                 var issuer: String?
                 var subject: String?
+                var credentialName: String?
+                var audiences = [federatedTokenAudience]
                 for (name, value) in try Self.objectMembers(request.body) {
                     switch name {
                     case "issuer": issuer = try Self.string(value, name)
                     case "subject": subject = try Self.string(value, name)
+                    case "name": credentialName = try Self.string(value, name)
+                    case "audiences": audiences = try Self.strings(value, name)
                     default: throw SimulatorAdminError.unknownField(name)
                     }
                 }
                 guard let issuer else { throw SimulatorAdminError.wrongType(field: "issuer", expected: "a string") }
                 guard let subject else { throw SimulatorAdminError.wrongType(field: "subject", expected: "a string") }
                 guard state.withLock({ $0.applications[parts[1].lowercased()] != nil }) else { throw SimulatorAdminError.unknownApplication(parts[1]) }
-                addFederatedCredential(clientID: parts[1], issuer: issuer, subject: subject)
+                addFederatedCredential(clientID: parts[1], issuer: issuer, subject: subject, name: credentialName, audiences: audiences)
             case ("GET", 1) where parts[0] == "federated-token":
                 guard let issuer = request.queryValue("issuer"), let subject = request.queryValue("subject") else {
                     throw SimulatorAdminError.wrongType(field: "issuer and subject", expected: "query parameters")
@@ -172,6 +176,20 @@ extension SimulatorCore {
                     guard name == "status" else { throw SimulatorAdminError.unknownField(name) }
                     let status = try Self.optionalInt(value, name)
                     state.withLock { $0.resourceManagerStatus = status }
+                }
+            case ("POST", 1) where parts[0] == "graph":
+                // {"status": 429} throttles Microsoft Graph, {"status": 503} takes it down, null
+                // brings it back; {"pageSize": 2} pages its listings.
+                for (name, value) in try Self.objectMembers(request.body) {
+                    switch name {
+                    case "status":
+                        let status = try Self.optionalInt(value, name)
+                        state.withLock { $0.graphStatus = status }
+                    case "pageSize":
+                        let size = try Self.int(value, name)
+                        state.withLock { $0.graphPageSize = max(1, size) }
+                    default: throw SimulatorAdminError.unknownField(name)
+                    }
                 }
             case ("POST", 1) where parts[0] == "managed-identity":
                 let members = try Self.objectMembers(request.body)
@@ -287,7 +305,10 @@ extension SimulatorCore {
                     "federatedCredentials",
                     .array(
                         (state.federatedCredentials[key] ?? []).map { credential in
-                            .object([("issuer", .string(credential.issuer)), ("subject", .string(credential.subject))])
+                            .object([
+                                ("name", .string(credential.name)), ("issuer", .string(credential.issuer)), ("subject", .string(credential.subject)),
+                                ("audiences", .array(credential.audiences.map(JSONValue.string))),
+                            ])
                         })
                 ),
             ])
@@ -497,6 +518,21 @@ extension SimulatorCore {
             case "tokenEndpointHang": changed.tokenEndpointHang = try bool(value, name)
             case "tokenEndpointStatus": changed.tokenEndpointStatus = try optionalInt(value, name)
             case "echoForm": changed.echoForm = try bool(value, name)
+            case "clientSecret": changed.clientSecret = try string(value, name)
+            case "displayName": changed.displayName = try string(value, name)
+            case "secretExpiresAt": changed.secretExpiresAt = try double(value, name)
+            case "servicePrincipalEnabled": changed.servicePrincipalEnabled = try bool(value, name)
+            case "graphRoles": changed.graphRoles = try strings(value, name)
+            case "otherSecrets":
+                // [{"hint": "xyz", "expiresAt": 1900000000}, ...]
+                guard case .array(let items) = value else { throw .wrongType(field: name, expected: "an array of {hint, expiresAt}") }
+                changed.otherSecrets = try items.map { (item: JSONValue) throws(SimulatorAdminError) -> SimulatedPasswordCredential in
+                    guard let members = item.objectMembers,
+                        let hint = members.first(where: { $0.0 == "hint" }).map({ $0.1.stringValue }) ?? nil,
+                        let expiresAt = members.first(where: { $0.0 == "expiresAt" })?.1
+                    else { throw .wrongType(field: name, expected: "an array of {hint, expiresAt}") }
+                    return SimulatedPasswordCredential(hint: hint, expiresAt: try double(expiresAt, name))
+                }
             default: throw .unknownField(name)
             }
         }

@@ -144,7 +144,8 @@ extension SimulatorCore {
                 code = 700211
             } else if !credentials.contains(where: { $0.issuer == issuer && $0.subject == subject }) {
                 code = 700213
-            } else if !assertion.audiences.contains(federatedTokenAudience) {
+            } else if !credentials.contains(where: { $0.issuer == issuer && $0.subject == subject && !Set($0.audiences).isDisjoint(with: assertion.audiences) })
+            {
                 code = 700212
             } else {
                 code = nil

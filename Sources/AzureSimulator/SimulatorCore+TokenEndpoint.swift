@@ -44,7 +44,7 @@ extension SimulatorCore {
                     code: 50000, status: status, error: "server_error",
                     description: "There was an error issuing a token or an issue with our sign-in service. Please try again later.")
         }
-        if let code = app.tokenError {
+        if let code = app.tokenError ?? (app.servicePrincipalEnabled ? nil : 7_000_112) {
             let error = entraError(code: code, tenant: tenant, clientID: app.clientID, assertion: field("client_assertion"))
             return app.echoForm ? Self.echoingForm(error, form: String(decoding: request.body, as: UTF8.self)) : error
         }
@@ -136,7 +136,8 @@ extension SimulatorCore {
         case 7_000_112:
             return entraError(
                 code: code, status: 400, error: "unauthorized_client",
-                description: "Application '\(clientID)'(aoai-canary-simulated-app) is disabled.")
+                description:
+                    "Application '\(clientID)'(\(state.withLock { $0.applications[clientID.lowercased()]?.displayName } ?? "aoai-canary")) is disabled.")
         case 53003:
             return entraError(
                 code: code, status: 400, error: "interaction_required",

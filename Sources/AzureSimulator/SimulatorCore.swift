@@ -40,6 +40,13 @@ struct SimulatorState: Sendable {
     var resourceManagerRequestCount = 0
     /// When set, Resource Manager answers every request with this status (it is down).
     var resourceManagerStatus: Int? = nil
+    /// Microsoft Graph requests seen.
+    var graphRequestCount = 0
+    /// When set, Microsoft Graph answers every request with this status (429 throttles, with
+    /// Retry-After; others are an outage).
+    var graphStatus: Int? = nil
+    /// Federated identity credentials per page of a Graph listing.
+    var graphPageSize = 100
 }
 
 /// A certificate credential on an application, with what assertion checks need precomputed.
@@ -51,9 +58,13 @@ struct RegisteredCertificate: Sendable {
 }
 
 /// A federated identity credential: tokens from `issuer` about `subject` stand in for a secret.
+/// Microsoft Graph lists it by `name` and `id`, with the `audiences` it accepts.
 struct FederatedCredential: Sendable, Equatable {
     var issuer: String
     var subject: String
+    var name: String
+    var id: String = SimulatorCore.uuid()
+    var audiences: [String] = [federatedTokenAudience]
 }
 
 /// A secret the Arc endpoint wrote to a key file for a challenge.
@@ -109,6 +120,9 @@ final class SimulatorCore: Sendable {
         }
         if request.path.lowercased().hasPrefix("/subscriptions/") {
             return handleResourceManager(request)
+        }
+        if request.path.hasPrefix("/v1.0/") {
+            return handleGraph(request)
         }
         if let flavor = ManagedIdentityFlavor(path: request.path) {
             return handleManagedIdentity(request, flavor: flavor)
@@ -171,14 +185,15 @@ final class SimulatorCore: Sendable {
         }
     }
 
-    /// Adds a federated identity credential on the application `clientID`, once.
-    func addFederatedCredential(clientID: String, issuer: String, subject: String) {
-        let credential = FederatedCredential(issuer: issuer, subject: subject)
+    /// Adds a federated identity credential on the application `clientID`, once per issuer and
+    /// subject (as Entra ID keeps them unique); `name` defaults to `fic-N`.
+    func addFederatedCredential(clientID: String, issuer: String, subject: String, name: String? = nil, audiences: [String] = [federatedTokenAudience]) {
         state.withLock { state in
             let key = clientID.lowercased()
-            if state.federatedCredentials[key]?.contains(credential) != true {
-                state.federatedCredentials[key, default: []].append(credential)
-            }
+            var list = state.federatedCredentials[key, default: []]
+            guard !list.contains(where: { $0.issuer == issuer && $0.subject == subject }) else { return }
+            list.append(FederatedCredential(issuer: issuer, subject: subject, name: name ?? "fic-\(list.count + 1)", audiences: audiences))
+            state.federatedCredentials[key] = list
         }
     }
 

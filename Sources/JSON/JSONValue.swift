@@ -74,6 +74,12 @@ extension JSONValue {
         return number.flatMap { $0.isFinite ? $0 : nil }
     }
 
+    /// A JSON `true` or `false`; nil for anything else.
+    public var boolValue: Bool? {
+        if case .bool(let value) = self { return value }
+        return nil
+    }
+
     /// The items of an array, nil for anything else.
     public var arrayValue: [JSONValue]? {
         if case .array(let items) = self { return items }

@@ -60,8 +60,12 @@ import Testing
         let body = try JSONDecoder().decode(TokenBody.self, from: Data(try await world.requestToken().body))
         #expect(body.expires_in == 600)
 
-        let unknown = try await world.admin("POST", "applications/\(World.clientID)", #"{"clientSecret":"x"}"#)
-        #expect(unknown.status == 400 && unknown.text.contains("clientSecret"))
+        let unknown = try await world.admin("POST", "applications/\(World.clientID)", #"{"objectID":"x"}"#)
+        #expect(unknown.status == 400 && unknown.text.contains("objectID"))
+        // A rotated secret: the old one is refused, as when it is deleted from the application.
+        #expect(try await world.admin("POST", "applications/\(World.clientID)", #"{"clientSecret":"rotated-secret-value"}"#).status == 200)
+        let stale = try await world.requestToken()
+        #expect(stale.status == 401 && stale.text.contains("AADSTS7000215"), "\(stale.text)")
         #expect(try await world.admin("POST", "applications/nobody", "{}").status == 404)
     }
 
