@@ -129,6 +129,45 @@ struct RecordedAnswer: Sendable, CustomTestStringConvertible {
         #expect(RecordedAnswer.all.count >= 40, "the document has \(RecordedAnswer.all.count) answers: is it parsed?")
     }
 
+    /// Microsoft Graph's real answers, through the directory reader's parsers.
+    @Test(arguments: RecordedAnswer.all.filter { $0.surface == "graph" })
+    func graphAnswersParseIntoTheFactsTheyHold(_ answer: RecordedAnswer) throws {
+        let json = try #require(JSONValue.parse(Array(answer.body.utf8)), "not JSON: \(answer.body)")
+        switch answer.reason {
+        case "graph_password_credential":
+            let secrets = DirectoryReader.secrets(.object([("passwordCredentials", .array([json]))]))
+            #expect(secrets == [DirectorySecret(hint: "7BZ", keyID: "9ec834fa-cd16-4a95-aa3c-93ff100c43a0", displayName: "key 1", expiresAt: 10_413_791_999)])
+        case "graph_key_credential":
+            // Graph's own example shows the thumbprint beside its base64 form: they agree.
+            let certificates = DirectoryReader.certificates(.object([("keyCredentials", .array([json]))]))
+            #expect(certificates.map(\.thumbprint) == [json["thumbprint"]?.stringValue ?? "?"])
+            #expect(certificates.first?.expiresAt == 1_706_140_800)
+        case "graph_key_credential_hex":
+            #expect(DirectoryReader.certificates(json).map(\.thumbprint) == ["BB5D1064437D8720A5C53078185E6A361A78B10A"])
+        case "graph_federated_credentials":
+            #expect(
+                DirectoryReader.federatedCredentials(json) == [
+                    DirectoryFederatedCredential(
+                        name: "Testing", issuer: "https://token.actions.githubusercontent.com/", subject: "repo:octo-org/octo-repo:environment:Production",
+                        audiences: ["api://AzureADTokenExchange"])
+                ])
+        case "graph_authorization_denied", "graph_not_found", "graph_throttled":
+            // Graph's errors have Resource Manager's shape: the reader names the code.
+            let code = json["error"]?["code"]?.stringValue
+            #expect(
+                code
+                    == [
+                        "graph_authorization_denied": "Authorization_RequestDenied", "graph_not_found": "Request_ResourceNotFound",
+                        "graph_throttled": "TooManyRequests",
+                    ][answer.reason])
+            if answer.reason == "graph_throttled" {
+                #expect(ResponseClassifier.retryAfter(answer.headers) == 2.128)
+            }
+        default:
+            Issue.record("no check for \(answer.reason)")
+        }
+    }
+
     /// Resource Manager's real answers, through the reader's parsers: the facts the agent takes
     /// from each are the ones the answer holds.
     @Test(arguments: RecordedAnswer.all.filter { $0.surface == "resource_manager" })

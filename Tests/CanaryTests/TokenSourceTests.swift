@@ -200,12 +200,12 @@ final class FastForwardClock: CanaryClock {
         let source = WorkloadIdentitySource(
             settings: WorkloadIdentitySettings(tenantID: "t", clientID: "c", tokenFile: path, scope: CredentialDefaults.scope, authority: "https://x"))
         let first = try source.federatedToken(now: 100)
-        #expect(source.credentialExpiries() == [CredentialExpiry(kind: "federated_token", timestamp: 2000)])
+        #expect(source.credentialExpiries() == [CredentialExpiry(kind: "federated_token", timestamp: 2000, source: "token_file")])
         #expect(try source.federatedToken(now: 200) == first)
         // kubelet rotates the file (atomically: a new inode)
         try makeJWT(#"{"exp":3000}"#).write(toFile: path, atomically: true, encoding: .utf8)
         #expect(try source.federatedToken(now: 300) != first)
-        #expect(source.credentialExpiries() == [CredentialExpiry(kind: "federated_token", timestamp: 3000)])
+        #expect(source.credentialExpiries() == [CredentialExpiry(kind: "federated_token", timestamp: 3000, source: "token_file")])
         // unchanged but old: read again
         let second = try source.federatedToken(now: 300)
         try FileManager.default.removeItem(atPath: path)

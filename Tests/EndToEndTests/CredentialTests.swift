@@ -366,9 +366,11 @@ extension World {
         #expect(text.contains(#"source="client_certificate"} 1"#))
         #expect(text.contains(#",version="1.0",source="managed_identity"} 1"#))
         #expect(text.contains(#"source="workload_identity"} 1"#))
-        #expect(sampleValue(text, #"aoai_canary_credential_expiry_timestamp_seconds{credential="cert",kind="certificate"}"#) == 2_426_328_711)
         #expect(
-            (sampleValue(text, #"aoai_canary_credential_expiry_timestamp_seconds{credential="wi",kind="federated_token"}"#) ?? 0) > Date().timeIntervalSince1970
+            sampleValue(text, #"aoai_canary_credential_expiry_timestamp_seconds{credential="cert",kind="certificate",source="certificate"}"#) == 2_426_328_711)
+        #expect(
+            (sampleValue(text, #"aoai_canary_credential_expiry_timestamp_seconds{credential="wi",kind="federated_token",source="token_file"}"#) ?? 0)
+                > Date().timeIntervalSince1970
         )
         #expect(sampleValue(text, #"aoai_canary_token_lifetime_seconds{credential="mi"}"#) == 86399)
         let expiry = try #require(sampleValue(text, #"aoai_canary_token_expiry_timestamp_seconds{credential="mi"}"#))

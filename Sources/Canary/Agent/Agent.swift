@@ -24,6 +24,8 @@ public final class Agent: Sendable {
     public let controlPlaneFacts: ControlPlaneStore
     /// Reads Resource Manager into `controlPlaneFacts`; nil without `control_plane:`.
     public let controlPlane: ControlPlaneMonitor?
+    /// Reads Microsoft Graph's facts about the credentials; nil without `directory:`.
+    public let directory: DirectoryMonitor?
     private let sources: [(String, any TokenSource)]
     private let client: HTTPClient
 
@@ -115,6 +117,13 @@ public final class Agent: Sendable {
             }
         }
         self.controlPlane = monitor
+        self.directory = config.directory.flatMap { settings in
+            config.credential(named: settings.credential).map { credential in
+                DirectoryMonitor(
+                    settings: settings, credentials: config.credentials, client: client, timeoutSeconds: timeout, credential: credential,
+                    metrics: metrics, logger: logger, clock: clock, tokenRetryInterval: tokenRetryInterval, previous: previous?.directory)
+            }
+        }
         let runRound: Scheduler.RoundRunner = { resource in
             var round = await prober.round(resource, tokens: resource.credential.flatMap { cachesByName[$0] })
             // Resource Manager's facts name what the data plane cannot, and a failure asks for them afresh.
@@ -139,6 +148,10 @@ public final class Agent: Sendable {
     /// Records every credential's material expiry again (after a reload cleared them).
     public func recordCredentialExpiries() {
         for (name, source) in sources { metrics.record(credential: name, expiries: source.credentialExpiries()) }
+        // The directory's dates, where it has read them, stand for those.
+        if let directory {
+            for facts in directory.facts.snapshot.values { metrics.record(directory: facts) }
+        }
     }
 
     /// Runs the schedule and, beside it, the control plane, until cancelled. Neither ends the
@@ -150,10 +163,14 @@ public final class Agent: Sendable {
         }
     }
 
-    /// What runs beside the schedule for this configuration only (the control plane), until
+    /// What runs beside the schedule for this configuration only (the control plane and the directory), until
     /// cancelled; a reload cancels it and starts the next agent's.
     public func runBeside() async {
-        await controlPlane?.run()
+        // Both run until cancelled; neither ends the other.
+        await withDiscardingTaskGroup { group in
+            if let controlPlane { group.addTask { await controlPlane.run() } }
+            if let directory { group.addTask { await directory.run() } }
+        }
     }
 
     /// The HTTP client every part of this agent (and the next one, after a reload) shares.

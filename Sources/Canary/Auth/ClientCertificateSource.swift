@@ -47,6 +47,6 @@ public struct ClientCertificateSource: TokenSource {
     }
 
     public func credentialExpiries() -> [CredentialExpiry] {
-        settings.certificateNotAfter.map { [CredentialExpiry(kind: "certificate", timestamp: $0)] } ?? []
+        settings.certificateNotAfter.map { [CredentialExpiry(kind: "certificate", timestamp: $0, source: "certificate")] } ?? []
     }
 }

@@ -17,6 +17,6 @@ public struct ClientSecretSource: TokenSource {
     }
 
     public func credentialExpiries() -> [CredentialExpiry] {
-        settings.secretExpires.map { [CredentialExpiry(kind: "client_secret", timestamp: $0)] } ?? []
+        settings.secretExpires.map { [CredentialExpiry(kind: "client_secret", timestamp: $0, source: "config")] } ?? []
     }
 }

@@ -5,7 +5,11 @@ import JSON
 /// The claims the canary reports and diagnoses with.
 public struct TokenClaims: Sendable, Equatable {
     public var audience: String?
+    /// Every audience (`aud` may be a list, as in a Kubernetes service account token).
+    public var audiences: [String] = []
     public var issuer: String?
+    /// `sub`: for a federated token, the workload (`system:serviceaccount:NAMESPACE:NAME`).
+    public var subject: String?
     public var tenantID: String?
     public var objectID: String?
     /// `appid` in v1 tokens, `azp` in v2 tokens.
@@ -29,8 +33,10 @@ public struct TokenClaims: Sendable, Equatable {
         var claims = TokenClaims(roles: [])
         if let audience = json["aud"] {
             claims.audience = audience.stringValue ?? audience.arrayValue?.first?.stringValue
+            claims.audiences = audience.stringValue.map { [$0] } ?? audience.arrayValue?.compactMap(\.stringValue) ?? []
         }
         claims.issuer = json["iss"]?.stringValue
+        claims.subject = json["sub"]?.stringValue
         claims.tenantID = json["tid"]?.stringValue
         claims.objectID = json["oid"]?.stringValue
         claims.appID = json["appid"]?.stringValue ?? json["azp"]?.stringValue

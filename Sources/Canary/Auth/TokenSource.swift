@@ -56,10 +56,15 @@ public struct CredentialExpiry: Sendable, Equatable {
     /// `client_secret`, `certificate` or `federated_token`: the `kind` label.
     public var kind: String
     public var timestamp: Double
+    /// Where the date comes from, the `source` label: `config` (`secret_expires`),
+    /// `certificate` (its notAfter), `token_file` (the federated token's exp); the directory's
+    /// dates (`directory`) are recorded by its monitor.
+    public var source: String
 
-    public init(kind: String, timestamp: Double) {
+    public init(kind: String, timestamp: Double, source: String) {
         self.kind = kind
         self.timestamp = timestamp
+        self.source = source
     }
 }
 

@@ -52,7 +52,7 @@ public final class WorkloadIdentitySource: TokenSource {
     }
 
     public func credentialExpiries() -> [CredentialExpiry] {
-        state.withLock { $0?.expiresAt }.map { [CredentialExpiry(kind: "federated_token", timestamp: $0)] } ?? []
+        state.withLock { $0?.expiresAt }.map { [CredentialExpiry(kind: "federated_token", timestamp: $0, source: "token_file")] } ?? []
     }
 }
 

@@ -14,6 +14,8 @@ public struct CanaryConfig: Sendable, Equatable {
     public var controlPlane: ControlPlaneConfig?
     /// Where to find more resources through Resource Manager (needs `controlPlane`).
     public var discovery: [DiscoveryConfig] = []
+    /// Where Microsoft Graph's facts about the credentials come from; nil reads none.
+    public var directory: DirectoryConfig?
     /// Where each secret file is named in the file (by resolved path), for warnings about it.
     public var secretFileMarks: [String: ConfigMark] = [:]
 
@@ -40,6 +42,45 @@ public struct CanaryConfig: Sendable, Equatable {
     /// The credential a resource names, if any.
     public func credential(named name: String) -> CredentialConfig? {
         credentials.first { $0.name == name }
+    }
+}
+
+/// `directory:`: the credential (and its cloud's Microsoft Graph) that reads what Entra ID holds
+/// of each configured credential: an application's secrets, certificates and federated
+/// credentials, its service principal.
+public struct DirectoryConfig: Sendable, Equatable {
+    /// A credential under `credentials:`; its tokens are asked for Microsoft Graph's audience.
+    public var credential: String
+    /// Microsoft Graph's endpoint, without a trailing slash (and without `/v1.0`).
+    public var endpoint: String
+    /// How often the directory is read again.
+    public var interval: Duration
+
+    public static let defaultInterval = Duration.seconds(3600)
+    /// Secrets and federated credentials change rarely: at most every 5 minutes, at least daily.
+    public static let intervalBounds = Duration.seconds(300)...Duration.seconds(86400)
+
+    public init(credential: String, endpoint: String, interval: Duration = DirectoryConfig.defaultInterval) {
+        self.credential = credential
+        self.endpoint = endpoint
+        self.interval = interval
+    }
+
+    /// Microsoft Graph's endpoint for the cloud of a credential's authority.
+    public static func endpoint(forAuthority authority: String?) -> String {
+        let host = authority.flatMap { EndpointURL($0)?.host }?.lowercased() ?? ""
+        if host.hasSuffix("microsoftonline.us") { return "https://graph.microsoft.us" }
+        if host.hasSuffix("chinacloudapi.cn") { return "https://microsoftgraph.chinacloudapi.cn" }
+        return "https://graph.microsoft.com"
+    }
+
+    /// The scope for Graph tokens: the cloud's own Graph for the national ones, the public
+    /// cloud's for the public endpoint (and a simulator or proxy standing in for it).
+    public var scope: String {
+        switch endpoint {
+        case "https://graph.microsoft.us", "https://dod-graph.microsoft.us", "https://microsoftgraph.chinacloudapi.cn": return endpoint + "/.default"
+        default: return "https://graph.microsoft.com/.default"
+        }
     }
 }
 

@@ -3,7 +3,7 @@ import HTTPServer
 import YAML
 
 extension ConfigDecoder {
-    static let topLevelKeys = ["listen", "interval", "timeout", "credentials", "resources", "control_plane", "discovery"]
+    static let topLevelKeys = ["listen", "interval", "timeout", "credentials", "resources", "control_plane", "discovery", "directory"]
     static let discoveryKeys = ["subscription", "resource_group", "tags", "kinds", "credential", "api_key", "probe", "deployment", "interval"]
     static let resourceKeys = [
         "name", "endpoint", "deployment", "probe", "api_version", "api_key_file", "api_key_env", "credential", "interval", "ca_file", "arm_id",
@@ -11,6 +11,7 @@ extension ConfigDecoder {
     ]
     static let gatewayKeys = ["subscription_key_file", "subscription_key_env", "subscription_key_header", "subscription_key_with_token"]
     static let controlPlaneKeys = ["credential", "endpoint", "interval"]
+    static let directoryKeys = ["credential", "endpoint", "interval"]
 
     /// Decodes the whole document; nil when any issue was reported.
     mutating func decodeDocument(_ root: YAMLNode?) -> CanaryConfig? {
@@ -35,6 +36,9 @@ extension ConfigDecoder {
         }
         if let node = top.values["resources"], !node.isNull {
             config.resources = decodeResources(node, credentialNames: declaredNames(top.values["credentials"]))
+        }
+        if let node = top.values["directory"], !node.isNull {
+            config.directory = decodeDirectory(node, credentials: config.credentials, credentialNames: declaredNames(top.values["credentials"]))
         }
         if let node = top.values["control_plane"], !node.isNull {
             config.controlPlane = decodeControlPlane(node, credentials: config.credentials, credentialNames: declaredNames(top.values["credentials"]))
@@ -144,6 +148,19 @@ extension ConfigDecoder {
         let authority = credentials.first { $0.name == credential }?.settings.authority
         let resolved = endpoint.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 } ?? ControlPlaneConfig.endpoint(forAuthority: authority)
         return ControlPlaneConfig(credential: credential, endpoint: resolved, interval: interval ?? ControlPlaneConfig.defaultInterval)
+    }
+
+    private mutating func decodeDirectory(_ node: YAMLNode, credentials: [CredentialConfig], credentialNames: [String]) -> DirectoryConfig? {
+        guard let fields = fields(node, "directory", allowed: Self.directoryKeys) else { return nil }
+        let credential = string(fields, "credential", required: true)
+        let endpoint = url(fields, "endpoint", required: false)
+        let interval = duration(fields, "interval", within: DirectoryConfig.intervalBounds)
+        guard let credential, checkCredentialKnown(fields, credential, among: credentialNames) else { return nil }
+        let authority = credentials.first { $0.name == credential }?.settings.authority
+        var resolved = endpoint.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 } ?? DirectoryConfig.endpoint(forAuthority: authority)
+        // Graph's version is the reader's: an endpoint given with it works all the same.
+        if resolved.hasSuffix("/v1.0") { resolved = String(resolved.dropLast("/v1.0".count)) }
+        return DirectoryConfig(credential: credential, endpoint: resolved, interval: interval ?? DirectoryConfig.defaultInterval)
     }
 
     /// Reports `fields.credential` when it names no declared credential; true when it is known (or absent).

@@ -22,12 +22,19 @@ public struct ControlPlaneReader: Sendable {
     /// Resource Manager, without a trailing slash.
     public let endpoint: String
     public let timeoutSeconds: Double
+    /// The service's name in what a failure says: Resource Manager, or Microsoft Graph (whose
+    /// errors have the same `{"error": {"code", "message"}}` shape).
+    public let service: String
     public let observe: @Sendable (_ result: String) -> Void
 
-    public init(client: HTTPClient, endpoint: String, timeoutSeconds: Double, observe: @escaping @Sendable (String) -> Void = { _ in }) {
+    public init(
+        client: HTTPClient, endpoint: String, timeoutSeconds: Double, service: String = "Resource Manager",
+        observe: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
         self.client = client
         self.endpoint = endpoint
         self.timeoutSeconds = timeoutSeconds
+        self.service = service
         self.observe = observe
     }
 
@@ -182,7 +189,7 @@ public struct ControlPlaneReader: Sendable {
             let wait = ResponseClassifier.retryAfter(response.headers) ?? 60
             return .failure(
                 ControlPlaneProblem(
-                    status: 429, code: json?["error"]?["code"]?.stringValue, text: "HTTP 429: throttled by Resource Manager, retry after \(Int(wait)) s",
+                    status: 429, code: json?["error"]?["code"]?.stringValue, text: "HTTP 429: throttled by \(service), retry after \(Int(wait)) s",
                     retryAfter: wait))
         }
         guard response.status == 200, let json else {

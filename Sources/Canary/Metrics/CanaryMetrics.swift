@@ -89,8 +89,21 @@ public struct CanaryMetrics: Sendable {
         "aoai_canary_token_refresh_failures_total", help: "Failed token acquisitions by reason.", labels: ["credential", "reason"])
     public static let credentialExpiry = GaugeFamily(
         "aoai_canary_credential_expiry_timestamp_seconds",
-        help: "Unix time at which the credential itself expires: a client secret (secret_expires), a certificate (notAfter) or a federated token (exp).",
-        labels: ["credential", "kind"])
+        help:
+            "Unix time at which the credential itself expires: a client secret, a certificate or a federated token; source says where the date comes "
+            + "from (directory: Microsoft Graph, config: secret_expires, certificate: its notAfter, token_file: the token's exp).",
+        labels: ["credential", "kind", "source"])
+    public static let directoryRequests = CounterFamily(
+        "aoai_canary_directory_requests_total", help: "Microsoft Graph requests by result (success or failure). They never delay or fail a probe.",
+        labels: ["result"])
+    public static let federatedCredentialMatch = GaugeFamily(
+        "aoai_canary_federated_credential_match",
+        help: "1 when one of the application's federated credentials accepts the workload's token (issuer, subject and audience), 0 when none does.",
+        labels: ["credential"])
+    public static let credentialInDirectory = GaugeFamily(
+        "aoai_canary_credential_in_directory",
+        help: "1 when the application holds the configured secret (by its hint) or certificate (by its thumbprint), 0 when it does not.",
+        labels: ["credential"])
     public static let clockSkew = GaugeFamily(
         "aoai_canary_clock_skew_seconds",
         help: "This host's clock minus the service's, estimated from the Date headers of the last answers (1 s resolution); positive when this host is ahead.")
@@ -130,7 +143,8 @@ public struct CanaryMetrics: Sendable {
         probeSuccess, probeDuration, lastDuration, httpPhase, httpStatus, probes, failures, lastSuccess, lastFailureReason, divergence,
         resourceCredential, dataActionGranted, resourceInfo, controlPlaneRequests, discoveredResources, tokenExpiry, tokenAcquisitions, tokenDuration,
         tokenInfo, tokenRefreshAt, tokenLifetime, refreshFailures,
-        credentialExpiry, clockSkew, configWarnings, permissionRecovery, reloadSuccessful, reloadTimestamp, startLag, shardInfo, buildInfo,
+        credentialExpiry, directoryRequests, federatedCredentialMatch, credentialInDirectory, clockSkew, configWarnings, permissionRecovery, reloadSuccessful,
+        reloadTimestamp, startLag, shardInfo, buildInfo,
     ]
 
     public init(registry: MetricsRegistry = MetricsRegistry(), build: BuildInfo) {
@@ -170,7 +184,41 @@ public struct CanaryMetrics: Sendable {
 
     public func record(credential: String, expiries: [CredentialExpiry]) {
         for expiry in expiries {
-            registry.set(Self.credentialExpiry, [credential, expiry.kind], expiry.timestamp)
+            // The directory's date, once read, stands for the credential's own.
+            if registry.value(Self.credentialExpiry, [credential, expiry.kind, "directory"]) != nil { continue }
+            registry.set(Self.credentialExpiry, [credential, expiry.kind, expiry.source], expiry.timestamp)
+        }
+    }
+
+    /// Creates the directory's request counters at 0, when there is a directory to read.
+    public func prepareDirectory() {
+        registry.touch(Self.directoryRequests, ["success"])
+        registry.touch(Self.directoryRequests, ["failure"])
+    }
+
+    public func recordDirectoryRequest(_ result: String) {
+        registry.add(Self.directoryRequests, [result])
+    }
+
+    /// What a pass over the directory found for a credential: whether the application holds the
+    /// configured secret or certificate, its expiry in place of the file's, and whether a
+    /// federated credential accepts the workload's token; what is unknown is left absent.
+    public func record(directory facts: DirectoryFacts) {
+        let credential = facts.credential
+        switch facts.registration {
+        case .found(let expiresAt, let kind):
+            registry.set(Self.credentialInDirectory, [credential], 1)
+            if let expiresAt {
+                registry.remove(Self.credentialExpiry, first: credential) { $0[1] == kind }
+                registry.set(Self.credentialExpiry, [credential, kind, "directory"], expiresAt)
+            }
+        case .missing:
+            registry.set(Self.credentialInDirectory, [credential], 0)
+        case .unknown:
+            break
+        }
+        if let match = facts.federatedMatch {
+            registry.set(Self.federatedCredentialMatch, [credential], match ? 1 : 0)
         }
     }
 

@@ -1,0 +1,152 @@
+// The directory beside the probes: reads what Microsoft Graph holds of every configured
+// credential (an application's secrets, certificates and federated credentials, its service
+// principal) on its interval, and says what it finds against the configured credential. It never
+// delays or fails a probe: it runs on its own task, and nothing waits for it.
+import Auth
+import Config
+import ControlPlane
+import HTTPClient
+import Log
+import Metrics
+import Support
+import Synchronization
+
+public final class DirectoryMonitor: Sendable {
+    let settings: DirectoryConfig
+    /// The directory credential's settings, for telling whether a reload changed them.
+    let credentialSettings: CredentialSettings
+    /// The credentials whose facts are read: secrets, certificates and workload identities.
+    let credentials: [CredentialConfig]
+    let reader: DirectoryReader
+    let tokens: TokenCache
+    public let facts: DirectoryStore
+    let metrics: CanaryMetrics
+    let logger: EventLogger
+    let clock: any CanaryClock
+    /// Credentials whose facts a reload carried over: the first pass skips them while fresh.
+    private let carried: Mutex<Set<String>>
+
+    /// A reload passes the previous agent's monitor: with the same settings and credential, its
+    /// Graph token and facts carry over, and the first pass reads only what is due.
+    init(
+        settings: DirectoryConfig, credentials: [CredentialConfig], client: HTTPClient, timeoutSeconds: Double, credential: CredentialConfig,
+        metrics: CanaryMetrics, logger: EventLogger, clock: any CanaryClock, tokenRetryInterval: Double, previous: DirectoryMonitor? = nil
+    ) {
+        self.settings = settings
+        self.credentialSettings = credential.settings
+        self.credentials = credentials.filter { Self.appID($0.settings) != nil }
+        self.reader = DirectoryReader(client: client, endpoint: settings.endpoint, timeoutSeconds: timeoutSeconds) { metrics.recordDirectoryRequest($0) }
+        if let previous, previous.settings == settings, previous.credentialSettings == credential.settings {
+            tokens = previous.tokens
+            facts = previous.facts
+            let unchanged = Set(
+                self.credentials.filter { new in previous.credentials.contains { $0.name == new.name && $0.settings == new.settings } }.map(\.name))
+            facts.keep(unchanged)
+            carried = Mutex(unchanged)
+        } else {
+            // Its own cache: Graph's audience, and events kept out of the canary's token metrics.
+            tokens = TokenCache(
+                credential: credential.name, source: TokenSourceFactory.make(credential.settings.withScope(settings.scope)), client: client,
+                clock: clock, timeoutSeconds: timeoutSeconds, retryInterval: tokenRetryInterval, observe: { _ in })
+            facts = DirectoryStore()
+            carried = Mutex([])
+        }
+        self.metrics = metrics
+        self.logger = logger
+        self.clock = clock
+        metrics.prepareDirectory()
+        for name in carried.withLock({ $0 }) {
+            if let known = facts[name] { metrics.record(directory: known) }
+        }
+    }
+
+    /// The application a credential is, when the directory can say something of it.
+    static func appID(_ settings: CredentialSettings) -> String? {
+        switch settings {
+        case .clientSecret(let settings): return settings.clientID
+        case .clientCertificate(let settings): return settings.clientID
+        case .workloadIdentity(let settings): return settings.clientID
+        case .managedIdentity, .azureCLI, .chain: return nil
+        }
+    }
+
+    /// What the credential presents, to be looked for among the application's entries.
+    static func presented(_ settings: CredentialSettings) -> PresentedCredential {
+        switch settings {
+        case .clientSecret(let settings):
+            return .secret(hint: String(settings.secret.exposedValue.prefix(3)))
+        case .clientCertificate(let settings):
+            return .certificate(
+                thumbprint: settings.certificate.sha1Thumbprint.map { byte in
+                    let digits = String(byte, radix: 16, uppercase: true)
+                    return digits.count == 1 ? "0" + digits : digits
+                }.joined())
+        case .workloadIdentity(let settings):
+            do {
+                let claims = try TokenClaims.decode(jwt: FileIO.readText(settings.tokenFile).trimmingTrailingWhitespace())
+                guard let issuer = claims.issuer, let subject = claims.subject else { return .unknown("the token in \(settings.tokenFile) has no iss or sub") }
+                return .federatedToken(issuer: issuer, subject: subject, audiences: claims.audiences)
+            } catch {
+                return .unknown("cannot read the token in \(settings.tokenFile): \(error)")
+            }
+        case .managedIdentity, .azureCLI, .chain:
+            return .unknown("not an application credential")
+        }
+    }
+
+    /// Reads every credential now and then on the interval, until cancelled.
+    func run() async {
+        var first = true
+        while !Task.isCancelled {
+            let skip = first ? carried.withLock { $0 } : []
+            first = false
+            let wall = clock.wallSeconds
+            for credential in credentials where !Task.isCancelled {
+                if skip.contains(credential.name), let known = facts[credential.name], wall - known.readAt < settings.interval.seconds { continue }
+                // Throttled: the pass stops, and the next starts when Graph said.
+                if let wait = await read(credential) {
+                    logger.log(.warning, "Microsoft Graph throttles the directory reads: they resume in \(Int(wait)) s", [("CREDENTIAL", credential.name)])
+                    do { try await clock.sleep(untilMonotonic: clock.monotonicSeconds + wait) } catch { return }
+                    break
+                }
+            }
+            do { try await clock.sleep(untilMonotonic: clock.monotonicSeconds + settings.interval.seconds) } catch { return }
+        }
+    }
+
+    /// One credential: its facts in the store and the metrics, and a warning when what they say
+    /// changes. Returns the seconds Graph asked to wait when it throttled the read.
+    @discardableResult
+    public func read(_ credential: CredentialConfig) async -> Double? {
+        guard let appID = Self.appID(credential.settings) else { return nil }
+        let presented = Self.presented(credential.settings)
+        var fresh: DirectoryFacts
+        do {
+            let token = try await tokens.token()
+            fresh = await reader.read(
+                credential: credential.name, appID: appID, presented: presented, token: token.accessToken.exposedValue, now: clock.wallSeconds)
+        } catch {
+            fresh = DirectoryFacts(credential: credential.name, appID: appID, readAt: clock.wallSeconds, presented: presented)
+            fresh.problems = ["no Microsoft Graph token for credential \(settings.credential): \(error)"]
+        }
+        if case .unknown(let why) = presented { fresh.problems.append(why) }
+        guard !Task.isCancelled else { return nil }
+        let before = facts[credential.name]
+        // A throttled read keeps what the last full one said.
+        if let wait = fresh.retryAfter, before != nil { return wait }
+        facts.record(fresh)
+        metrics.record(directory: fresh)
+        let findings = fresh.findings
+        if findings != (before?.findings ?? []) {
+            for finding in findings where !(before?.findings.contains(finding) ?? false) {
+                logger.log(.warning, "\(credential.name): \(finding)", [("CREDENTIAL", credential.name)])
+            }
+        }
+        if fresh.problems != (before?.problems ?? []) {
+            for problem in fresh.problems {
+                logger.log(.warning, "\(credential.name): the directory could not be read: \(problem)", [("CREDENTIAL", credential.name)])
+            }
+        }
+        return fresh.retryAfter
+    }
+}

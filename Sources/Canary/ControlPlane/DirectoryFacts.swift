@@ -1,0 +1,177 @@
+// What Entra ID's directory (Microsoft Graph) holds of one configured credential, and what it
+// says of it: which of the application's secrets or certificates is the configured one and when
+// it expires, whether the service principal is enabled, which federated credential trusts the
+// workload's token and, when none does, exactly what differs.
+import Config
+import JSON
+
+/// A password credential of an application: never its value, only its first three characters.
+public struct DirectorySecret: Sendable, Equatable {
+    public var hint: String
+    public var keyID: String
+    public var displayName: String?
+    /// Unix time; nil when Graph gave none.
+    public var expiresAt: Double?
+}
+
+/// A certificate credential of an application, by its SHA-1 thumbprint (uppercase hex).
+public struct DirectoryCertificate: Sendable, Equatable {
+    public var thumbprint: String
+    public var displayName: String?
+    public var expiresAt: Double?
+}
+
+/// A federated identity credential: tokens from `issuer` about `subject` for one of `audiences`
+/// stand in for a secret.
+public struct DirectoryFederatedCredential: Sendable, Equatable {
+    public var name: String
+    public var issuer: String
+    public var subject: String
+    public var audiences: [String]
+}
+
+/// What the configured credential presents, to be found among the directory's entries.
+public enum PresentedCredential: Sendable, Equatable {
+    /// A client secret, by its hint.
+    case secret(hint: String)
+    /// A certificate, by its SHA-1 thumbprint (uppercase hex).
+    case certificate(thumbprint: String)
+    /// A federated token, by its claims.
+    case federatedToken(issuer: String, subject: String, audiences: [String])
+    /// Nothing the directory can be compared with (the token file cannot be read).
+    case unknown(String)
+}
+
+/// One credential's facts from one pass.
+public struct DirectoryFacts: Sendable, Equatable {
+    /// The configured credential's name.
+    public var credential: String
+    /// The application (client) id the facts are about.
+    public var appID: String
+    public var readAt: Double
+    public var presented: PresentedCredential
+    public var displayName: String?
+    /// Nil when the application could not be read.
+    public var secrets: [DirectorySecret]?
+    public var certificates: [DirectoryCertificate]?
+    /// The service principal's `accountEnabled`; nil when it could not be read.
+    public var servicePrincipalEnabled: Bool?
+    /// Nil when not read (not a workload identity) or not readable.
+    public var federatedCredentials: [DirectoryFederatedCredential]?
+    /// What could not be read and why ("application: HTTP 403 Authorization_RequestDenied: ...").
+    public var problems: [String] = []
+    /// Seconds Graph asked to wait (a 429's Retry-After).
+    public var retryAfter: Double?
+
+    public init(credential: String, appID: String, readAt: Double, presented: PresentedCredential) {
+        self.credential = credential
+        self.appID = appID
+        self.readAt = readAt
+        self.presented = presented
+    }
+
+    // MARK: What the facts say
+
+    /// The application's entry for the configured secret or certificate: found (with its
+    /// expiry), not among the application's, or unknown (nothing read, or not a secret or
+    /// certificate). For a secret, several entries may share the hint: the one expiring first.
+    public enum Registration: Sendable, Equatable {
+        case found(expiresAt: Double?, kind: String)
+        case missing
+        case unknown
+    }
+
+    public var registration: Registration {
+        switch presented {
+        case .secret(let hint):
+            guard let secrets else { return .unknown }
+            let matching = secrets.filter { $0.hint == hint }
+            guard !matching.isEmpty else { return .missing }
+            return .found(expiresAt: matching.compactMap(\.expiresAt).min(), kind: "client_secret")
+        case .certificate(let thumbprint):
+            guard let certificates else { return .unknown }
+            guard let match = certificates.first(where: { $0.thumbprint == thumbprint }) else { return .missing }
+            return .found(expiresAt: match.expiresAt, kind: "certificate")
+        case .federatedToken, .unknown:
+            return .unknown
+        }
+    }
+
+    /// 1 when a federated credential accepts the presented token, 0 when none does, nil when
+    /// unknown (not a workload identity, or nothing read).
+    public var federatedMatch: Bool? {
+        guard case .federatedToken(let issuer, let subject, let audiences) = presented, let federatedCredentials else { return nil }
+        return federatedCredentials.contains { Self.accepts($0, issuer: issuer, subject: subject, audiences: audiences) }
+    }
+
+    static func accepts(_ credential: DirectoryFederatedCredential, issuer: String, subject: String, audiences: [String]) -> Bool {
+        credential.issuer == issuer && credential.subject == subject && !Set(credential.audiences).isDisjoint(with: audiences)
+    }
+
+    /// What the directory says against the configured credential, worst first: sentences for the
+    /// status page, the log and the explanation of a token failure.
+    public var findings: [String] {
+        var found: [String] = []
+        let application = displayName.map { "\(appID) (\($0))" } ?? appID
+        if servicePrincipalEnabled == false {
+            found.append("the service principal of application \(application) is disabled (accountEnabled: false): Entra ID issues it no token")
+        }
+        switch (presented, registration) {
+        case (.secret(let hint), .missing):
+            let held = (secrets ?? []).map(\.hint)
+            found.append(
+                (held.isEmpty ? "the application \(application) holds no secrets" : "the application \(application) holds secrets hinted \(Self.list(held))")
+                    + "; the configured one, hinted \(hint), is not among them: it was deleted or belongs to another application")
+        case (.certificate(let thumbprint), .missing):
+            let held = (certificates ?? []).map(\.thumbprint)
+            found.append(
+                (held.isEmpty
+                    ? "the application \(application) holds no certificates"
+                    : "the application \(application) holds certificates with thumbprints \(Self.list(held))")
+                    + "; the configured one, \(thumbprint), is not among them: it was removed or belongs to another application")
+        default: break
+        }
+        if federatedMatch == false, let mismatch = federatedMismatch { found.append(mismatch) }
+        return found
+    }
+
+    /// When no federated credential accepts the token: the closest one and exactly what differs,
+    /// with the command line that adds a matching one.
+    public var federatedMismatch: String? {
+        guard case .federatedToken(let issuer, let subject, let audiences) = presented, let federatedCredentials, federatedMatch == false else { return nil }
+        let fix = Self.fixCommand(appID: appID, issuer: issuer, subject: subject)
+        guard !federatedCredentials.isEmpty else {
+            return "the application \(appID) has no federated credentials: none trusts tokens from \(issuer) about \(subject). Fix: \(fix)"
+        }
+        // The closest: the most of issuer, subject and audience equal.
+        func score(_ credential: DirectoryFederatedCredential) -> Int {
+            (credential.issuer == issuer ? 2 : 0) + (credential.subject == subject ? 2 : 0) + (Set(credential.audiences).isDisjoint(with: audiences) ? 0 : 1)
+        }
+        let closest = federatedCredentials.max { score($0) < score($1) }!
+        var differences: [String] = []
+        if closest.issuer != issuer { differences.append("issuer is \(issuer); the federated credential \(closest.name) expects \(closest.issuer)") }
+        if closest.subject != subject { differences.append("subject is \(subject); the federated credential \(closest.name) expects \(closest.subject)") }
+        if Set(closest.audiences).isDisjoint(with: audiences) {
+            differences.append(
+                "audience is \(Self.list(audiences)); the federated credential \(closest.name) expects \(Self.list(closest.audiences))")
+        }
+        return "the workload's token matches no federated credential of application \(appID): " + differences.joined(separator: "; ") + ". Fix: \(fix)"
+    }
+
+    /// The `az` line that adds a federated credential trusting the presented token.
+    static func fixCommand(appID: String, issuer: String, subject: String) -> String {
+        let parameters = JSONValue.object([
+            ("name", .string("aoai-canary")), ("issuer", .string(issuer)), ("subject", .string(subject)),
+            ("audiences", .array([.string("api://AzureADTokenExchange")])),
+        ]).rendered
+        return "az ad app federated-credential create --id \(appID) --parameters '\(parameters)'"
+    }
+
+    static func list(_ items: [String]) -> String {
+        switch items.count {
+        case 0: return "none"
+        case 1: return items[0]
+        default: return items.dropLast().joined(separator: ", ") + " and " + items.last!
+        }
+    }
+}

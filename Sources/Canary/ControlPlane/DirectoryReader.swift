@@ -1,0 +1,122 @@
+// Reading one credential's facts from Microsoft Graph v1.0: the application by its appId (its
+// secrets by hint, its certificates by thumbprint), its service principal (enabled or not) and,
+// for a workload identity, its federated identity credentials, page by page.
+import Config
+import FoundationEssentials
+import HTTPClient
+import JSON
+
+public struct DirectoryReader: Sendable {
+    /// The Graph version every path is read at.
+    public static let version = "v1.0"
+
+    let reader: ControlPlaneReader
+
+    /// `endpoint` is Graph's root without a version (`https://graph.microsoft.com`).
+    public init(client: HTTPClient, endpoint: String, timeoutSeconds: Double, observe: @escaping @Sendable (String) -> Void = { _ in }) {
+        reader = ControlPlaneReader(client: client, endpoint: endpoint, timeoutSeconds: timeoutSeconds, service: "Microsoft Graph", observe: observe)
+    }
+
+    /// What the directory holds of `appID`, read with a Graph `token`; federated credentials only
+    /// for a workload identity's federated token.
+    public func read(credential: String, appID: String, presented: PresentedCredential, token: String, now: Double) async -> DirectoryFacts {
+        var facts = DirectoryFacts(credential: credential, appID: appID, readAt: now, presented: presented)
+        let application = "/\(Self.version)/applications(appId='\(Self.quoted(appID))')"
+        func failed(_ part: String, _ problem: ControlPlaneProblem) -> Bool {
+            var text = "\(part): \(problem.text)"
+            if problem.code == "Authorization_RequestDenied" {
+                text += " (the directory credential needs Microsoft Graph's Application.Read.All application permission, with admin consent)"
+            }
+            facts.problems.append(text)
+            if let wait = problem.retryAfter { facts.retryAfter = max(facts.retryAfter ?? 0, wait) }
+            return problem.retryAfter != nil
+        }
+        switch await get(application + "?$select=id,appId,displayName,passwordCredentials,keyCredentials", token: token) {
+        case .success(let json):
+            facts.displayName = json["displayName"]?.stringValue
+            facts.secrets = Self.secrets(json)
+            facts.certificates = Self.certificates(json)
+        case .failure(let problem):
+            if failed("application \(appID)", problem) { return facts }
+        }
+        switch await get("/\(Self.version)/servicePrincipals(appId='\(Self.quoted(appID))')?$select=id,appId,accountEnabled", token: token) {
+        case .success(let json): facts.servicePrincipalEnabled = json["accountEnabled"]?.boolValue
+        case .failure(let problem):
+            if failed("service principal of \(appID)", problem) { return facts }
+        }
+        if case .federatedToken = presented {
+            var link: String? = reader.endpoint + application + "/federatedIdentityCredentials"
+            var credentials: [DirectoryFederatedCredential] = []
+            // At most 50 pages: an application holds at most 20 federated credentials.
+            var pages = 0
+            while let next = link, pages < 50 {
+                pages += 1
+                switch await get(next, token: token) {
+                case .success(let json):
+                    credentials += Self.federatedCredentials(json)
+                    link = json["@odata.nextLink"]?.stringValue.flatMap { ControlPlaneReader.nextPage($0, endpoint: reader.endpoint) }
+                case .failure(let problem):
+                    _ = failed("federated credentials of \(appID)", problem)
+                    return facts
+                }
+            }
+            facts.federatedCredentials = credentials
+        }
+        return facts
+    }
+
+    private func get(_ pathOrURL: String, token: String) async -> Result<JSONValue, ControlPlaneProblem> {
+        // A whole URL on the endpoint: ControlPlaneReader adds no api-version to one.
+        let url = pathOrURL.hasPrefix("/") ? reader.endpoint + pathOrURL : pathOrURL
+        return await reader.get(url, api: "", token: token)
+    }
+
+    /// An appId inside `'…'`: a quote doubled, as OData escapes it.
+    static func quoted(_ text: String) -> String {
+        text.replacing("'", with: "''")
+    }
+
+    // MARK: Graph's shapes
+
+    static func secrets(_ application: JSONValue) -> [DirectorySecret] {
+        (application["passwordCredentials"]?.arrayValue ?? []).compactMap { entry in
+            guard let hint = entry["hint"]?.stringValue else { return nil }
+            return DirectorySecret(
+                hint: hint, keyID: entry["keyId"]?.stringValue ?? "", displayName: entry["displayName"]?.stringValue,
+                expiresAt: entry["endDateTime"]?.stringValue.flatMap(ControlPlaneReader.timestamp))
+        }
+    }
+
+    static func certificates(_ application: JSONValue) -> [DirectoryCertificate] {
+        (application["keyCredentials"]?.arrayValue ?? []).compactMap { entry in
+            guard entry["type"]?.stringValue != "Symmetric", let identifier = entry["customKeyIdentifier"]?.stringValue,
+                let thumbprint = thumbprint(customKeyIdentifier: identifier)
+            else { return nil }
+            return DirectoryCertificate(
+                thumbprint: thumbprint, displayName: entry["displayName"]?.stringValue,
+                expiresAt: entry["endDateTime"]?.stringValue.flatMap(ControlPlaneReader.timestamp))
+        }
+    }
+
+    /// A keyCredential's `customKeyIdentifier` as an uppercase hex SHA-1 thumbprint. Graph fills
+    /// it with the thumbprint's 20 bytes, base64; a client that set it may have sent the 40-character
+    /// hex thumbprint itself, which Graph hands back as it was.
+    static func thumbprint(customKeyIdentifier text: String) -> String? {
+        let hexDigits = Set("0123456789abcdefABCDEF")
+        if text.count == 40, text.allSatisfy({ hexDigits.contains($0) }) { return text.uppercased() }
+        guard let bytes = Data(base64Encoded: text), bytes.count == 20 else { return nil }
+        return bytes.map { byte in
+            let digits = String(byte, radix: 16, uppercase: true)
+            return digits.count == 1 ? "0" + digits : digits
+        }.joined()
+    }
+
+    static func federatedCredentials(_ page: JSONValue) -> [DirectoryFederatedCredential] {
+        (page["value"]?.arrayValue ?? []).compactMap { entry in
+            guard let issuer = entry["issuer"]?.stringValue, let subject = entry["subject"]?.stringValue else { return nil }
+            return DirectoryFederatedCredential(
+                name: entry["name"]?.stringValue ?? "", issuer: issuer, subject: subject,
+                audiences: (entry["audiences"]?.arrayValue ?? []).compactMap(\.stringValue))
+        }
+    }
+}

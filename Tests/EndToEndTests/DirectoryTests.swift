@@ -1,0 +1,180 @@
+// `directory:` against the simulated Microsoft Graph, through the binary: the configured secret's
+// expiry from the directory, a secret the application no longer holds, a workload identity whose
+// subject no federated credential trusts, and a directory that is forbidden, throttled or down
+// while the probes go on.
+import AzureSimulator
+import Foundation
+import Testing
+
+@Suite(.serialized) struct DirectoryTests {
+    static let secretExpiry = 1_900_000_000.0
+
+    /// Runs the agent with `credentials` (YAML), a `directory:` reading with `reader`, a resource
+    /// "healthy" probed with its key and one "entra" probed with `probeCredential`; waits until
+    /// `until` holds on its metrics (at most 30 s); returns the metrics and the log.
+    static func run(
+        _ world: World, credentials: String, reader: String = "app", probeCredential: String = "app", environment: [String: String] = [:],
+        until: @escaping (String) -> Bool
+    ) async throws -> (metrics: String, log: String) {
+        let path = world.directory + "/config.yaml"
+        let text =
+            world.oneSecondConfig(
+                credentials: credentials,
+                resources: """
+                      - name: entra
+                        endpoint: \(world.addResource("entra"))
+                        deployment: \(Names.deployment)
+                        credential: \(probeCredential)
+
+                    """)
+                + """
+                directory:
+                  credential: \(reader)
+                  endpoint: \(world.simulator.authority)
+
+                """
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let child = try Child(["run", "--config", path, "--log-format", "logfmt"], environment: environment)
+        let url = try #require(await child.await(30, in: { child.stderr }, metricsURL), "\(child.stderr)")
+        var metrics = ""
+        for _ in 0..<150 {
+            metrics = String(decoding: try await get(url).body, as: UTF8.self)
+            if until(metrics) { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        child.process.terminate()
+        _ = await child.wait(seconds: 5)
+        return (metrics, child.stderr)
+    }
+
+    static func readable(_ world: World) {
+        world.simulator.updateApplication(clientID: Names.client) {
+            $0.graphRoles = ["Application.Read.All"]
+            $0.secretExpiresAt = secretExpiry
+            $0.displayName = "canary-app"
+        }
+    }
+
+    @Test func theSecretsExpiryComesFromTheDirectory() async throws {
+        let world = try World()
+        Self.readable(world)
+        let (metrics, log) = try await Self.run(world, credentials: world.credentialsYAML() + "    secret_expires: 2027-03-01\n") {
+            sampleValue($0, #"aoai_canary_credential_in_directory{credential="app"}"#) != nil
+        }
+        #expect(
+            sampleValue(metrics, #"aoai_canary_credential_expiry_timestamp_seconds{credential="app",kind="client_secret",source="directory"}"#)
+                == Self.secretExpiry)
+        #expect(!metrics.contains(#"kind="client_secret",source="config""#), "the directory's date stands for secret_expires: \(metrics)")
+        #expect(sampleValue(metrics, #"aoai_canary_credential_in_directory{credential="app"}"#) == 1)
+        #expect((sampleValue(metrics, #"aoai_canary_directory_requests_total{result="success"}"#) ?? 0) >= 2)
+        #expect(!metrics.contains("aoai_canary_federated_credential_match{"), "absent when unknown")
+        #expect(!log.contains(Names.secret), "the secret never appears")
+    }
+
+    /// A second application, "reader", allowed to read the directory: the credential the
+    /// directory is read with need not be the one it reads about.
+    static func reader(_ world: World) throws -> String {
+        let id = "eeeeeeee-0000-4000-8000-000000000005"
+        var app = SimulatedApplication(
+            tenantID: Names.tenant, clientID: id, clientSecret: "reader-secret-value", objectID: "ffffffff-0000-4000-8000-000000000006")
+        app.graphRoles = ["Application.Read.All"]
+        world.simulator.addApplication(app)
+        try "reader-secret-value\n".write(toFile: world.directory + "/reader.secret", atomically: true, encoding: .utf8)
+        return """
+              reader:
+                type: client_secret
+                tenant_id: \(Names.tenant)
+                client_id: \(id)
+                client_secret_file: reader.secret
+                authority: \(world.simulator.authority)
+
+            """
+    }
+
+    @Test func aSecretTheApplicationNoLongerHoldsIsNamed() async throws {
+        let world = try World()
+        Self.readable(world)
+        world.simulator.updateApplication(clientID: Names.client) {
+            // Rotated: the configured secret is gone, another one is held.
+            $0.clientSecret = "xyz-rotated-secret"
+            $0.otherSecrets = [SimulatedPasswordCredential(hint: "abc", expiresAt: 1_800_000_000)]
+        }
+        let credentials = world.credentialsYAML() + (try Self.reader(world))
+        let (metrics, log) = try await Self.run(world, credentials: credentials, reader: "reader") {
+            sampleValue($0, #"aoai_canary_credential_in_directory{credential="app"}"#) != nil
+        }
+        #expect(sampleValue(metrics, #"aoai_canary_credential_in_directory{credential="app"}"#) == 0)
+        let hint = String(Names.secret.prefix(3))
+        #expect(
+            log.contains(
+                "the application \(Names.client) (canary-app) holds secrets hinted xyz and abc; the configured one, hinted \(hint), is not among them: "
+                    + "it was deleted or belongs to another application"), "\(log)")
+        #expect(!log.contains(Names.secret) && !log.contains("xyz-rotated-secret"))
+    }
+
+    @Test func aWorkloadIdentityWhoseSubjectNoFederatedCredentialTrustsIsExplained() async throws {
+        let world = try World()
+        Self.readable(world)
+        let issuer = "https://oidc.example/cluster"
+        world.simulator.addFederatedCredential(
+            clientID: Names.client, issuer: issuer, subject: "system:serviceaccount:monitoring:canary", name: "aks-prod")
+        let tokenFile = world.directory + "/federated-token"
+        try world.simulator.makeFederatedToken(issuer: issuer, subject: "system:serviceaccount:prod:canary").write(
+            toFile: tokenFile, atomically: true, encoding: .utf8)
+        let credentials =
+            world.credentialsYAML() + """
+                  wi:
+                    type: workload_identity
+                    tenant_id: \(Names.tenant)
+                    client_id: \(Names.client)
+                    token_file: \(tokenFile)
+                    authority: \(world.simulator.authority)
+
+                """
+        let (metrics, log) = try await Self.run(world, credentials: credentials, probeCredential: "wi") {
+            sampleValue($0, #"aoai_canary_federated_credential_match{credential="wi"}"#) != nil
+        }
+        #expect(sampleValue(metrics, #"aoai_canary_federated_credential_match{credential="wi"}"#) == 0)
+        #expect(
+            log.contains(
+                "subject is system:serviceaccount:prod:canary; the federated credential aks-prod expects system:serviceaccount:monitoring:canary"), "\(log)")
+        #expect(log.contains("az ad app federated-credential create --id \(Names.client)"), "\(log)")
+
+        // Trusted: the match is 1.
+        world.simulator.addFederatedCredential(clientID: Names.client, issuer: issuer, subject: "system:serviceaccount:prod:canary", name: "aks-prod-2")
+        let (trusted, _) = try await Self.run(world, credentials: credentials, probeCredential: "wi") {
+            sampleValue($0, #"aoai_canary_federated_credential_match{credential="wi"}"#) != nil
+        }
+        #expect(sampleValue(trusted, #"aoai_canary_federated_credential_match{credential="wi"}"#) == 1)
+    }
+
+    @Test(arguments: ["forbidden", "throttled", "down"])
+    func aDirectoryThatCannotBeReadNeverStopsTheProbes(_ fault: String) async throws {
+        let world = try World()
+        switch fault {
+        case "forbidden": break  // no Application.Read.All
+        case "throttled":
+            Self.readable(world)
+            world.simulator.setGraphStatus(429)
+        default:
+            Self.readable(world)
+            world.simulator.setGraphStatus(503)
+        }
+        let (metrics, log) = try await Self.run(world, credentials: world.credentialsYAML()) {
+            (sampleValue($0, #"aoai_canary_probes_total{resource="entra",auth="entra_id"}"#) ?? 0) >= 3
+                && (sampleValue($0, #"aoai_canary_directory_requests_total{result="failure"}"#) ?? 0) >= 1
+        }
+        #expect((sampleValue(metrics, #"aoai_canary_probes_total{resource="entra",auth="entra_id"}"#) ?? 0) >= 3, "rounds went on: \(metrics)")
+        #expect(sampleValue(metrics, #"aoai_canary_probe_success{resource="entra",auth="entra_id"}"#) == 1)
+        #expect((sampleValue(metrics, #"aoai_canary_directory_requests_total{result="failure"}"#) ?? 0) >= 1)
+        #expect(!metrics.contains("aoai_canary_credential_in_directory{"), "nothing is known: \(metrics)")
+        switch fault {
+        case "forbidden":
+            #expect(log.contains("HTTP 403 Authorization_RequestDenied") && log.contains("Application.Read.All"), "\(log)")
+        case "throttled":
+            #expect(log.contains("Microsoft Graph throttles the directory reads: they resume in 7 s"), "\(log)")
+        default:
+            #expect(log.contains("the directory could not be read") && log.contains("HTTP 503"), "\(log)")
+        }
+    }
+}
