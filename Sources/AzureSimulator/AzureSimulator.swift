@@ -196,6 +196,9 @@ public final class AzureSimulator: Sendable {
         core.state.withLock { $0.resourceManagerStatus = status }
     }
 
+    /// The simulator's clock (Unix time).
+    public var now: Double { core.now() }
+
     /// How many requests Microsoft Graph got.
     public var graphRequestCount: Int { core.state.withLock { $0.graphRequestCount } }
 

@@ -23,6 +23,11 @@ public enum DemoWorld {
     /// The workload identity issuer and subject the demo application trusts in `simulate`.
     public static let federatedIssuer = "https://oidc.simulator.invalid/aoai-canary/"
     public static let federatedSubject = "system:serviceaccount:default:aoai-canary"
+    /// The subject of the demo's misconfigured workload: its pod runs in another namespace than
+    /// the one the federated credential trusts.
+    public static let mismatchedSubject = "system:serviceaccount:prod:aoai-canary"
+    /// Days until the demo application's secret expires, as the directory says.
+    public static let secretExpiresInDays = 9.0
 
     /// Every deployment a demo resource has: a classic chat model, a reasoning model and an
     /// embedding model, named after their models as people usually do.
@@ -80,7 +85,12 @@ public enum DemoWorld {
 
     /// Adds the world to a simulator: the application, the resources and their role assignments.
     public static func seed(_ simulator: AzureSimulator) {
-        simulator.addApplication(SimulatedApplication(tenantID: tenantID, clientID: clientID, clientSecret: clientSecret, objectID: objectID))
+        var app = SimulatedApplication(tenantID: tenantID, clientID: clientID, clientSecret: clientSecret, objectID: objectID)
+        // The directory: the app may read applications, and its secret expires soon.
+        app.displayName = "aoai-canary-demo"
+        app.graphRoles = ["Application.Read.All"]
+        app.secretExpiresAt = (simulator.now + secretExpiresInDays * 86400).rounded(.down)
+        simulator.addApplication(app)
         for resource in resources {
             var simulated = SimulatedResource(name: resource.name, tenantID: tenantID, apiKey: apiKey, deployments: deployments)
             switch resource.name {
@@ -123,6 +133,6 @@ public enum DemoWorld {
                 tenantID: tenantID, clientID: managedIdentityClientID, objectID: managedIdentityObjectID,
                 resourceID: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/demo/providers/Microsoft.Compute/virtualMachines/canary-host",
                 userAssigned: false))
-        simulator.addFederatedCredential(clientID: clientID, issuer: federatedIssuer, subject: federatedSubject)
+        simulator.addFederatedCredential(clientID: clientID, issuer: federatedIssuer, subject: federatedSubject, name: "aks-default")
     }
 }

@@ -287,6 +287,9 @@ func runDemo(_ options: [String: String]) async -> Int32 {
         try FileIO.write(DemoWorld.clientSecret + "\n", to: directory + "/app.secret")
         try FileIO.write(DemoWorld.apiKey + "\n", to: directory + "/demo.key")
         try FileIO.write(DemoWorld.gatewayKey + "\n", to: directory + "/gateway.key")
+        try FileIO.write(
+            simulator.makeFederatedToken(issuer: DemoWorld.federatedIssuer, subject: DemoWorld.mismatchedSubject, lifetimeSeconds: 86400),
+            to: directory + "/aks.token")
         try FileIO.write(demoConfig(simulator: simulator, listen: listen), to: configPath, mode: 0o644)
     } catch {
         printError("aoai-canary: cannot write the demo configuration in \(directory): \(error)")
@@ -301,7 +304,7 @@ func runDemo(_ options: [String: String]) async -> Int32 {
     }
     // The folder holds the demo's secrets: it goes when the demo stops, by Ctrl-C or SIGTERM.
     defer {
-        for name in ["config.yaml", "app.secret", "demo.key", "gateway.key"] { unlink(directory + "/" + name) }
+        for name in ["config.yaml", "app.secret", "demo.key", "gateway.key", "aks.token"] { unlink(directory + "/" + name) }
         rmdir(directory)
     }
     return await serve(
@@ -354,6 +357,17 @@ func demoConfig(simulator: AzureSimulator, listen: String) -> String {
             client_secret_file: app.secret
             authority: \(simulator.authority)
             scope: https://management.azure.com/.default   # the mistake: a token for Azure Resource Manager
+          aks:
+            type: workload_identity
+            tenant_id: \(DemoWorld.tenantID)
+            client_id: \(DemoWorld.clientID)
+            token_file: aks.token      # the mistake: its pod's namespace is not the one the federated credential trusts
+            authority: \(simulator.authority)
+        # Entra ID's directory behind the credentials: the secret's expiry, and what the workload
+        # identity's federated credential expects.
+        directory:
+          credential: app
+          endpoint: \(simulator.authority)
         # Resource Manager's facts behind the verdicts: the roles the principal holds, and accounts
         # found instead of listed.
         control_plane:

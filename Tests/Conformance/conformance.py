@@ -6,12 +6,13 @@
 
 INFO_FILE is written by `aoai-canary simulate --tls-dir DIR --info-file FILE`. Every scenario goes
 through `openai` (AzureOpenAI and the stock OpenAI client on the v1 API), `azure-identity`, `msal`,
-and, for Resource Manager, `azure-mgmt-cognitiveservices` and `azure-mgmt-authorization`
-at the versions pinned in requirements.txt, so a simulator that passes answers the way those clients
+for Resource Manager, `azure-mgmt-cognitiveservices` and `azure-mgmt-authorization`, and for
+Microsoft Graph, `msgraph-sdk`, at the versions pinned in requirements.txt, so a simulator that passes answers the way those clients
 expect Azure to answer. Retries are off (or one) so the run takes seconds. Exit status is unittest's.
 """
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import json
@@ -76,6 +77,8 @@ from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient  # no
 def setUpModule() -> None:
     # Clients left to the garbage collector would print ResourceWarnings between the test dots.
     warnings.simplefilter("ignore", ResourceWarning)
+    # msgraph-sdk warns about its own request-configuration classes on every call.
+    warnings.filterwarnings("ignore", message="This class is deprecated", category=DeprecationWarning)
 
 
 def ssl_context() -> ssl.SSLContext:
@@ -941,6 +944,75 @@ class ResourceManager(Checks):
         with self.assertRaises(ClientAuthenticationError) as caught:
             client.accounts.get(rm["resource_group"], "healthy")
         self.assertIn("InvalidAuthenticationTokenAudience", str(caught.exception))
+
+
+# ---------------------------------------------------------------------------------------------
+# Microsoft Graph, through Microsoft's own SDK (msgraph-sdk), unpatched: only its base URL and
+# its HTTP client's CA are the simulator's.
+
+
+def graph_client(credential):
+    import httpx
+    from kiota_authentication_azure.azure_identity_authentication_provider import AzureIdentityAuthenticationProvider
+    from msgraph import GraphRequestAdapter, GraphServiceClient
+    from msgraph_core import GraphClientFactory
+
+    auth = AzureIdentityAuthenticationProvider(credential, scopes=["https://graph.microsoft.com/.default"])
+    http = GraphClientFactory.create_with_default_middleware(client=httpx.AsyncClient(verify=ssl_context(), timeout=20.0))
+    adapter = GraphRequestAdapter(auth, client=http)
+    adapter.base_url = INFO["authority"].rstrip("/") + "/v1.0"
+    return GraphServiceClient(request_adapter=adapter)
+
+
+def async_secret_credential():
+    from azure.identity.aio import ClientSecretCredential
+    return ClientSecretCredential(INFO["tenant_id"], INFO["client_id"], INFO["client_secret"], authority=INFO["authority"],
+                                  disable_instance_discovery=True, connection_verify=INFO["ca_file"])
+
+
+class Graph(Checks):
+    """The simulated directory as msgraph-sdk sees it: it deserializes every answer into its
+    models (an application's passwordCredentials and keyCredentials, a service principal, federated
+    identity credentials) and raises ODataError for Graph's errors."""
+
+    def read(self, reads):
+        async def run():
+            credential = async_secret_credential()
+            try:
+                return await reads(graph_client(credential))
+            finally:
+                await credential.close()
+        return asyncio.run(run())
+
+    def test_application_by_app_id(self):
+        app = self.read(lambda client: client.applications_with_app_id(INFO["client_id"]).get())
+        self.assertEqual(app.app_id, INFO["client_id"])
+        self.assertEqual([p.hint for p in app.password_credentials], [INFO["client_secret"][:3]])
+        self.assertIsNone(app.password_credentials[0].secret_text)
+        self.assertGreater(app.password_credentials[0].end_date_time.year, 2025)
+        # The demo application's certificate, by its SHA-1 thumbprint (bytes, base64 on the wire).
+        self.assertTrue(all(len(k.custom_key_identifier) == 20 for k in app.key_credentials), app.key_credentials)
+
+    def test_service_principal_by_app_id(self):
+        principal = self.read(lambda client: client.service_principals_with_app_id(INFO["client_id"]).get())
+        self.assertTrue(principal.account_enabled)
+        self.assertEqual(principal.id, INFO["object_id"])
+
+    def test_federated_identity_credentials(self):
+        async def reads(client):
+            app = await client.applications_with_app_id(INFO["client_id"]).get()
+            return await client.applications.by_application_id(app.id).federated_identity_credentials.get()
+        page = self.read(reads)
+        subjects = {(c.issuer, c.subject) for c in page.value}
+        self.assertIn((INFO["federated"]["issuer"], INFO["federated"]["subject"]), subjects)
+        self.assertEqual(page.value[0].audiences, ["api://AzureADTokenExchange"])
+
+    def test_unknown_application(self):
+        from msgraph.generated.models.o_data_errors.o_data_error import ODataError
+        with self.assertRaises(ODataError) as caught:
+            self.read(lambda client: client.applications_with_app_id(UNKNOWN_TENANT).get())
+        self.assertEqual(caught.exception.response_status_code, 404)
+        self.assertEqual(caught.exception.error.code, "Request_ResourceNotFound")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -392,6 +392,36 @@ func get(_ url: String) async throws -> HTTPClientResponse {
         #expect(result.stderr.contains("\(path):2:11: interval: invalid duration"))
     }
 
+    /// The demo reads its directory: the secret that expires in 9 days, and the workload
+    /// identity whose namespace no federated credential trusts, named with what differs.
+    @Test func demoShowsTheDirectorysFindings() async throws {
+        let child = try Child(["demo", "--listen", "127.0.0.1:0"])
+        let url = try #require(await child.await(30, in: { child.stdout }, metricsURL), "\(child.stdout)\n\(child.stderr)")
+        var text = ""
+        for _ in 0..<100 {
+            text = String(decoding: try await get(url).body, as: UTF8.self)
+            if sampleValue(text, #"aoai_canary_federated_credential_match{credential="aks"}"#) != nil,
+                sampleValue(text, #"aoai_canary_credential_in_directory{credential="app"}"#) != nil
+            {
+                break
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(sampleValue(text, #"aoai_canary_federated_credential_match{credential="aks"}"#) == 0, "\(text)")
+        #expect(sampleValue(text, #"aoai_canary_credential_in_directory{credential="app"}"#) == 1)
+        let expiry = try #require(
+            sampleValue(text, #"aoai_canary_credential_expiry_timestamp_seconds{credential="app",kind="client_secret",source="directory"}"#))
+        let days = (expiry - Date().timeIntervalSince1970) / 86400
+        #expect(days > 8.9 && days <= 9, "\(days) days")
+        let log = child.stdout + child.stderr
+        #expect(
+            log.contains(
+                "subject is system:serviceaccount:prod:aoai-canary; the federated credential aks-default expects system:serviceaccount:default:aoai-canary"),
+            "\(log)")
+        child.process.interrupt()
+        #expect(await child.wait(seconds: 5) == 0)
+    }
+
     @Test func demoShowsTheQuestionsCaseWithinTwoIntervals() async throws {
         let child = try Child(["demo", "--listen", "127.0.0.1:0"])
         let found = await child.await(30, in: { child.stdout }, metricsURL)

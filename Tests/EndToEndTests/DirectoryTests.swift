@@ -15,7 +15,7 @@ import Testing
     static func run(
         _ world: World, credentials: String, reader: String = "app", probeCredential: String = "app", environment: [String: String] = [:],
         until: @escaping (String) -> Bool
-    ) async throws -> (metrics: String, log: String) {
+    ) async throws -> (metrics: String, log: String, status: String) {
         let path = world.directory + "/config.yaml"
         let text =
             world.oneSecondConfig(
@@ -37,14 +37,16 @@ import Testing
         let child = try Child(["run", "--config", path, "--log-format", "logfmt"], environment: environment)
         let url = try #require(await child.await(30, in: { child.stderr }, metricsURL), "\(child.stderr)")
         var metrics = ""
+        var status = ""
         for _ in 0..<150 {
             metrics = String(decoding: try await get(url).body, as: UTF8.self)
-            if until(metrics) { break }
+            status = String(decoding: try await get(String(url.dropLast("metrics".count)) + "status.json").body, as: UTF8.self)
+            if until(metrics + "\n" + status) { break }
             try await Task.sleep(for: .milliseconds(200))
         }
         child.process.terminate()
         _ = await child.wait(seconds: 5)
-        return (metrics, child.stderr)
+        return (metrics, child.stderr, status)
     }
 
     static func readable(_ world: World) {
@@ -58,7 +60,7 @@ import Testing
     @Test func theSecretsExpiryComesFromTheDirectory() async throws {
         let world = try World()
         Self.readable(world)
-        let (metrics, log) = try await Self.run(world, credentials: world.credentialsYAML() + "    secret_expires: 2027-03-01\n") {
+        let (metrics, log, _) = try await Self.run(world, credentials: world.credentialsYAML() + "    secret_expires: 2027-03-01\n") {
             sampleValue($0, #"aoai_canary_credential_in_directory{credential="app"}"#) != nil
         }
         #expect(
@@ -100,9 +102,11 @@ import Testing
             $0.otherSecrets = [SimulatedPasswordCredential(hint: "abc", expiresAt: 1_800_000_000)]
         }
         let credentials = world.credentialsYAML() + (try Self.reader(world))
-        let (metrics, log) = try await Self.run(world, credentials: credentials, reader: "reader") {
-            sampleValue($0, #"aoai_canary_credential_in_directory{credential="app"}"#) != nil
+        let (metrics, log, status) = try await Self.run(world, credentials: credentials, reader: "reader") {
+            sampleValue($0, #"aoai_canary_credential_in_directory{credential="app"}"#) != nil && $0.contains("the directory says")
         }
+        // The failed token request is explained by the directory, on the status page.
+        #expect(status.contains("the directory says: the application \(Names.client) (canary-app) holds secrets hinted xyz and abc"), "\(status)")
         #expect(sampleValue(metrics, #"aoai_canary_credential_in_directory{credential="app"}"#) == 0)
         let hint = String(Names.secret.prefix(3))
         #expect(
@@ -131,7 +135,7 @@ import Testing
                     authority: \(world.simulator.authority)
 
                 """
-        let (metrics, log) = try await Self.run(world, credentials: credentials, probeCredential: "wi") {
+        let (metrics, log, _) = try await Self.run(world, credentials: credentials, probeCredential: "wi") {
             sampleValue($0, #"aoai_canary_federated_credential_match{credential="wi"}"#) != nil
         }
         #expect(sampleValue(metrics, #"aoai_canary_federated_credential_match{credential="wi"}"#) == 0)
@@ -142,7 +146,7 @@ import Testing
 
         // Trusted: the match is 1.
         world.simulator.addFederatedCredential(clientID: Names.client, issuer: issuer, subject: "system:serviceaccount:prod:canary", name: "aks-prod-2")
-        let (trusted, _) = try await Self.run(world, credentials: credentials, probeCredential: "wi") {
+        let (trusted, _, _) = try await Self.run(world, credentials: credentials, probeCredential: "wi") {
             sampleValue($0, #"aoai_canary_federated_credential_match{credential="wi"}"#) != nil
         }
         #expect(sampleValue(trusted, #"aoai_canary_federated_credential_match{credential="wi"}"#) == 1)
@@ -160,7 +164,7 @@ import Testing
             Self.readable(world)
             world.simulator.setGraphStatus(503)
         }
-        let (metrics, log) = try await Self.run(world, credentials: world.credentialsYAML()) {
+        let (metrics, log, _) = try await Self.run(world, credentials: world.credentialsYAML()) {
             (sampleValue($0, #"aoai_canary_probes_total{resource="entra",auth="entra_id"}"#) ?? 0) >= 3
                 && (sampleValue($0, #"aoai_canary_directory_requests_total{result="failure"}"#) ?? 0) >= 1
         }

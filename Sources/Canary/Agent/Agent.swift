@@ -108,6 +108,14 @@ public final class Agent: Sendable {
 
         let prober = Prober(client: client, clock: clock, timeoutSeconds: timeout)
         let cachesByName = caches
+        let directory: DirectoryMonitor? = config.directory.flatMap { settings in
+            config.credential(named: settings.credential).map { credential in
+                DirectoryMonitor(
+                    settings: settings, credentials: config.credentials, client: client, timeoutSeconds: timeout, credential: credential,
+                    metrics: metrics, logger: logger, clock: clock, tokenRetryInterval: tokenRetryInterval, previous: previous?.directory)
+            }
+        }
+        self.directory = directory
         let monitor: ControlPlaneMonitor? = config.controlPlane.flatMap { settings in
             config.credential(named: settings.credential).map { credential in
                 ControlPlaneMonitor(
@@ -117,19 +125,16 @@ public final class Agent: Sendable {
             }
         }
         self.controlPlane = monitor
-        self.directory = config.directory.flatMap { settings in
-            config.credential(named: settings.credential).map { credential in
-                DirectoryMonitor(
-                    settings: settings, credentials: config.credentials, client: client, timeoutSeconds: timeout, credential: credential,
-                    metrics: metrics, logger: logger, clock: clock, tokenRetryInterval: tokenRetryInterval, previous: previous?.directory)
-            }
-        }
         let runRound: Scheduler.RoundRunner = { resource in
             var round = await prober.round(resource, tokens: resource.credential.flatMap { cachesByName[$0] })
             // Resource Manager's facts name what the data plane cannot, and a failure asks for them afresh.
             if let monitor, let entra = round.entraID {
                 round.entraID = monitor.explain(entra, resource: resource)
                 monitor.noteEntraID(resource: resource.name, failing: entra.verdict != .success)
+            }
+            // The directory's facts say why Entra ID refused the credential a token.
+            if let directory, let entra = round.entraID, let credential = resource.credential {
+                round.entraID = directory.explain(entra, credential: credential)
             }
             return round
         }

@@ -8,6 +8,7 @@ import ControlPlane
 import HTTPClient
 import Log
 import Metrics
+import Probe
 import Support
 import Synchronization
 
@@ -112,6 +113,18 @@ public final class DirectoryMonitor: Sendable {
             }
             do { try await clock.sleep(untilMonotonic: clock.monotonicSeconds + settings.interval.seconds) } catch { return }
         }
+    }
+
+    /// The directory's findings behind a failed token request of `credential`: why Entra ID
+    /// refused it, in the failure's evidence.
+    func explain(_ result: ProbeResult, credential: String) -> ProbeResult {
+        guard result.verdict.reason == .tokenAcquisitionFailed, let findings = facts[credential]?.findings, !findings.isEmpty,
+            case .failure(var failure) = result.verdict
+        else { return result }
+        failure.evidence.directory = findings
+        var explained = result
+        explained.verdict = .failure(failure)
+        return explained
     }
 
     /// One credential: its facts in the store and the metrics, and a warning when what they say

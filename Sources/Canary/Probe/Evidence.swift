@@ -75,6 +75,10 @@ public struct Evidence: Sendable, Equatable {
     public var token: TokenEvidence?
     /// Resource Manager's roles for the principal, when `control_plane:` read them.
     public var roles: RoleEvidence?
+    /// What Entra ID's directory says of the credential, when `directory:` read it and a token
+    /// request failed: the secret the application no longer holds, the federated credential
+    /// that does not match and how, the disabled service principal.
+    public var directory: [String] = []
 
     public init(
         httpStatus: Int? = nil, serviceCode: String? = nil, serviceMessage: String? = nil, bodyNotJSON: Bool = false, failure: String? = nil,
@@ -174,6 +178,9 @@ extension ProbeFailure {
         var text = baseDetail
         if let roles = evidence.roles {
             text += "; " + Self.describe(roles, now: now)
+        }
+        if !evidence.directory.isEmpty {
+            text += "; the directory says: " + evidence.directory.joined(separator: "; ")
         }
         return text
     }
