@@ -37,7 +37,8 @@ public enum DemoWorld {
     public struct Resource: Sendable {
         public var name: String
         public var shows: String
-        /// The credential the demo config gives it: "app" (right scope) or "app-wrong-scope".
+        /// The credential the demo config gives it: "app" (right scope), "app-wrong-scope" or "aks"
+        /// (a workload identity whose subject no federated credential trusts).
         public var credential: String
         public var hasKey: Bool
         /// The deployment the demo probes.
@@ -66,6 +67,10 @@ public enum DemoWorld {
             name: "reasoning", shows: "a reasoning model (o4-mini), which refuses max_tokens: both canaries succeed", credential: "app", hasKey: true,
             deployment: "o4-mini", apiVersion: "2025-04-01-preview"),
         Resource(name: "v1", shows: "the v1 API (/openai/v1/, no api-version): both canaries succeed", credential: "app", hasKey: true, apiVersion: "v1"),
+        Resource(
+            name: "workload-identity",
+            shows: "AKS workload identity from another namespace: no federated credential matches (AADSTS700213), and the directory says what differs",
+            credential: "aks", hasKey: true),
         Resource(
             name: "via-gateway",
             shows: "behind API Management: the subscription key passes, validate-jwt wants another audience (gateway_token_rejected)",

@@ -418,6 +418,17 @@ func get(_ url: String) async throws -> HTTPClientResponse {
             log.contains(
                 "subject is system:serviceaccount:prod:aoai-canary; the federated credential aks-default expects system:serviceaccount:default:aoai-canary"),
             "\(log)")
+        // The README's diagnose example is what diagnose prints for the demo (dates aside).
+        let command = try #require(child.stdout.firstMatch(of: /diagnose: +(\S+) diagnose --config (\S+)\n/), "\(child.stdout)")
+        let diagnosis = try await runBinary(
+            ["diagnose", "--config", String(command.2), "--resource", "workload-identity"], environment: ["PATH": "/usr/bin:/bin"])
+        func undated(_ text: Substring) -> String { String(text).replacing(/\d{4}-\d\d-\d\dT[0-9:.]+Z/, with: "DATE") }
+        let printed = Set(diagnosis.stdout.split(separator: "\n").map(undated))
+        let readme = try String(contentsOfFile: repositoryRoot + "/README.md", encoding: .utf8)
+        let example = try #require(readme.firstMatch(of: /```\n(  \[FAIL\] 6\. .*?)```/.dotMatchesNewlines())?.1, "no step 6 example in README.md")
+        for line in example.split(separator: "\n") {
+            #expect(printed.contains(undated(line)), "README.md's diagnose example shows what diagnose does not print: \(line)\n\(diagnosis.stdout)")
+        }
         child.process.interrupt()
         #expect(await child.wait(seconds: 5) == 0)
     }

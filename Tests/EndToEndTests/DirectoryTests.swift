@@ -143,6 +143,13 @@ import Testing
             log.contains(
                 "subject is system:serviceaccount:prod:canary; the federated credential aks-prod expects system:serviceaccount:monitoring:canary"), "\(log)")
         #expect(log.contains("az ad app federated-credential create --id \(Names.client)"), "\(log)")
+        // diagnose's step 6 shows the token's claims beside each federated credential, and the command.
+        let diagnosis = try await runBinary(
+            ["diagnose", "--config", world.directory + "/config.yaml", "--resource", "entra"], environment: ["PATH": "/usr/bin:/bin"])
+        #expect(diagnosis.status == 1 && diagnosis.stdout.contains("[FAIL] 6. The credential as the directory sees it"), "\(diagnosis.stdout)")
+        #expect(diagnosis.stdout.contains("the workload's token: issuer \(issuer), subject system:serviceaccount:prod:canary"), "\(diagnosis.stdout)")
+        #expect(diagnosis.stdout.contains("federated credential aks-prod: issuer \(issuer), subject system:serviceaccount:monitoring:canary"))
+        #expect(diagnosis.stdout.contains("\n           az ad app federated-credential create --id \(Names.client) --parameters"), "\(diagnosis.stdout)")
 
         // Trusted: the match is 1.
         world.simulator.addFederatedCredential(clientID: Names.client, issuer: issuer, subject: "system:serviceaccount:prod:canary", name: "aks-prod-2")

@@ -35,7 +35,7 @@ public final class DirectoryMonitor: Sendable {
     ) {
         self.settings = settings
         self.credentialSettings = credential.settings
-        self.credentials = credentials.filter { Self.appID($0.settings) != nil }
+        self.credentials = credentials.filter { DirectoryFacts.appID($0.settings) != nil }
         self.reader = DirectoryReader(client: client, endpoint: settings.endpoint, timeoutSeconds: timeoutSeconds) { metrics.recordDirectoryRequest($0) }
         if let previous, previous.settings == settings, previous.credentialSettings == credential.settings {
             tokens = previous.tokens
@@ -58,40 +58,6 @@ public final class DirectoryMonitor: Sendable {
         metrics.prepareDirectory()
         for name in carried.withLock({ $0 }) {
             if let known = facts[name] { metrics.record(directory: known) }
-        }
-    }
-
-    /// The application a credential is, when the directory can say something of it.
-    static func appID(_ settings: CredentialSettings) -> String? {
-        switch settings {
-        case .clientSecret(let settings): return settings.clientID
-        case .clientCertificate(let settings): return settings.clientID
-        case .workloadIdentity(let settings): return settings.clientID
-        case .managedIdentity, .azureCLI, .chain: return nil
-        }
-    }
-
-    /// What the credential presents, to be looked for among the application's entries.
-    static func presented(_ settings: CredentialSettings) -> PresentedCredential {
-        switch settings {
-        case .clientSecret(let settings):
-            return .secret(hint: String(settings.secret.exposedValue.prefix(3)))
-        case .clientCertificate(let settings):
-            return .certificate(
-                thumbprint: settings.certificate.sha1Thumbprint.map { byte in
-                    let digits = String(byte, radix: 16, uppercase: true)
-                    return digits.count == 1 ? "0" + digits : digits
-                }.joined())
-        case .workloadIdentity(let settings):
-            do {
-                let claims = try TokenClaims.decode(jwt: FileIO.readText(settings.tokenFile).trimmingTrailingWhitespace())
-                guard let issuer = claims.issuer, let subject = claims.subject else { return .unknown("the token in \(settings.tokenFile) has no iss or sub") }
-                return .federatedToken(issuer: issuer, subject: subject, audiences: claims.audiences)
-            } catch {
-                return .unknown("cannot read the token in \(settings.tokenFile): \(error)")
-            }
-        case .managedIdentity, .azureCLI, .chain:
-            return .unknown("not an application credential")
         }
     }
 
@@ -131,8 +97,8 @@ public final class DirectoryMonitor: Sendable {
     /// changes. Returns the seconds Graph asked to wait when it throttled the read.
     @discardableResult
     public func read(_ credential: CredentialConfig) async -> Double? {
-        guard let appID = Self.appID(credential.settings) else { return nil }
-        let presented = Self.presented(credential.settings)
+        guard let appID = DirectoryFacts.appID(credential.settings) else { return nil }
+        let presented = DirectoryFacts.presented(credential.settings)
         var fresh: DirectoryFacts
         do {
             let token = try await tokens.token()

@@ -2,8 +2,11 @@
 // says of it: which of the application's secrets or certificates is the configured one and when
 // it expires, whether the service principal is enabled, which federated credential trusts the
 // workload's token and, when none does, exactly what differs.
+import Auth
 import Config
 import JSON
+import Log
+import Support
 
 /// A password credential of an application: never its value, only its first three characters.
 public struct DirectorySecret: Sendable, Equatable {
@@ -70,7 +73,94 @@ public struct DirectoryFacts: Sendable, Equatable {
         self.presented = presented
     }
 
+    // MARK: The configured credential
+
+    /// The application a credential is, when the directory can say something of it.
+    public static func appID(_ settings: CredentialSettings) -> String? {
+        switch settings {
+        case .clientSecret(let settings): return settings.clientID
+        case .clientCertificate(let settings): return settings.clientID
+        case .workloadIdentity(let settings): return settings.clientID
+        case .managedIdentity, .azureCLI, .chain: return nil
+        }
+    }
+
+    /// What the credential presents, to be looked for among the application's entries: a
+    /// secret's hint (never more of it), a certificate's thumbprint, a federated token's claims
+    /// (read from its file now).
+    public static func presented(_ settings: CredentialSettings) -> PresentedCredential {
+        switch settings {
+        case .clientSecret(let settings):
+            return .secret(hint: String(settings.secret.exposedValue.prefix(3)))
+        case .clientCertificate(let settings):
+            return .certificate(
+                thumbprint: settings.certificate.sha1Thumbprint.map { byte in
+                    let digits = String(byte, radix: 16, uppercase: true)
+                    return digits.count == 1 ? "0" + digits : digits
+                }.joined())
+        case .workloadIdentity(let settings):
+            do {
+                let claims = try TokenClaims.decode(jwt: FileIO.readText(settings.tokenFile).trimmingTrailingWhitespace())
+                guard let issuer = claims.issuer, let subject = claims.subject else { return .unknown("the token in \(settings.tokenFile) has no iss or sub") }
+                return .federatedToken(issuer: issuer, subject: subject, audiences: claims.audiences)
+            } catch {
+                return .unknown("cannot read the token in \(settings.tokenFile): \(error)")
+            }
+        case .managedIdentity, .azureCLI, .chain:
+            return .unknown("not an application credential")
+        }
+    }
+
     // MARK: What the facts say
+
+    /// The facts, one line each, for `diagnose` and the status page (at most 20 entries a list).
+    public var lines: [String] {
+        var lines: [String] = []
+        let application = displayName.map { "\(appID) (\($0))" } ?? appID
+        func date(_ time: Double?) -> String { time.map { Timestamp.iso8601(wallSeconds: $0) } ?? "no end date" }
+        if let secrets {
+            lines.append(
+                "application \(application): secrets "
+                    + (secrets.isEmpty ? "none" : secrets.prefix(20).map { "hinted \($0.hint) (until \(date($0.expiresAt)))" }.joined(separator: ", ")))
+        }
+        if let certificates, !certificates.isEmpty || { if case .certificate = presented { return true } else { return false } }() {
+            lines.append(
+                "application \(application): certificates "
+                    + (certificates.isEmpty ? "none" : certificates.prefix(20).map { "\($0.thumbprint) (until \(date($0.expiresAt)))" }.joined(separator: ", "))
+            )
+        }
+        switch (presented, registration) {
+        case (.secret(let hint), .found(let expiresAt, _)): lines.append("the configured secret, hinted \(hint), is held until \(date(expiresAt))")
+        case (.certificate(let thumbprint), .found(let expiresAt, _)):
+            lines.append("the configured certificate, \(thumbprint), is held until \(date(expiresAt))")
+        default: break
+        }
+        if let enabled = servicePrincipalEnabled { lines.append("service principal: " + (enabled ? "enabled" : "disabled (accountEnabled: false)")) }
+        if case .federatedToken(let issuer, let subject, let audiences) = presented {
+            lines.append("the workload's token: issuer \(issuer), subject \(subject), audience \(Self.list(audiences))")
+            for credential in (federatedCredentials ?? []).prefix(20) {
+                let accepts = Self.accepts(credential, issuer: issuer, subject: subject, audiences: audiences)
+                lines.append(
+                    "federated credential \(credential.name): issuer \(credential.issuer), subject \(credential.subject), audience "
+                        + "\(Self.list(credential.audiences))" + (accepts ? ": matches" : ""))
+            }
+        }
+        return lines
+    }
+
+    /// The command line that fixes the worst finding, when there is one.
+    public var fixCommand: String? {
+        if servicePrincipalEnabled == false { return "az ad sp update --id \(appID) --set accountEnabled=true" }
+        switch (presented, registration) {
+        case (.secret, .missing): return "az ad app credential reset --id \(appID) --append --display-name aoai-canary"
+        case (.certificate, .missing): return "az ad app credential reset --id \(appID) --append --cert @CERTIFICATE.pem"
+        default: break
+        }
+        if case .federatedToken(let issuer, let subject, _) = presented, federatedMatch == false {
+            return Self.fixCommand(appID: appID, issuer: issuer, subject: subject)
+        }
+        return nil
+    }
 
     /// The application's entry for the configured secret or certificate: found (with its
     /// expiry), not among the application's, or unknown (nothing read, or not a secret or
@@ -108,9 +198,17 @@ public struct DirectoryFacts: Sendable, Equatable {
         credential.issuer == issuer && credential.subject == subject && !Set(credential.audiences).isDisjoint(with: audiences)
     }
 
-    /// What the directory says against the configured credential, worst first: sentences for the
-    /// status page, the log and the explanation of a token failure.
+    /// What the directory says against the configured credential, worst first, each with the
+    /// command line that fixes it when there is one: for the log, the status page and the
+    /// explanation of a token failure.
     public var findings: [String] {
+        let sentences = findingSentences
+        guard let first = sentences.first, let command = fixCommand else { return sentences }
+        return [first + ". Fix: " + command] + sentences.dropFirst()
+    }
+
+    /// The same, without the command lines (`diagnose` shows the command apart).
+    public var findingSentences: [String] {
         var found: [String] = []
         let application = displayName.map { "\(appID) (\($0))" } ?? appID
         if servicePrincipalEnabled == false {
@@ -131,17 +229,15 @@ public struct DirectoryFacts: Sendable, Equatable {
                     + "; the configured one, \(thumbprint), is not among them: it was removed or belongs to another application")
         default: break
         }
-        if federatedMatch == false, let mismatch = federatedMismatch { found.append(mismatch) }
+        if let mismatch = federatedMismatch { found.append(mismatch) }
         return found
     }
 
-    /// When no federated credential accepts the token: the closest one and exactly what differs,
-    /// with the command line that adds a matching one.
+    /// When no federated credential accepts the token: the closest one and exactly what differs.
     public var federatedMismatch: String? {
         guard case .federatedToken(let issuer, let subject, let audiences) = presented, let federatedCredentials, federatedMatch == false else { return nil }
-        let fix = Self.fixCommand(appID: appID, issuer: issuer, subject: subject)
         guard !federatedCredentials.isEmpty else {
-            return "the application \(appID) has no federated credentials: none trusts tokens from \(issuer) about \(subject). Fix: \(fix)"
+            return "the application \(appID) has no federated credentials: none trusts tokens from \(issuer) about \(subject)"
         }
         // The closest: the most of issuer, subject and audience equal.
         func score(_ credential: DirectoryFederatedCredential) -> Int {
@@ -155,7 +251,7 @@ public struct DirectoryFacts: Sendable, Equatable {
             differences.append(
                 "audience is \(Self.list(audiences)); the federated credential \(closest.name) expects \(Self.list(closest.audiences))")
         }
-        return "the workload's token matches no federated credential of application \(appID): " + differences.joined(separator: "; ") + ". Fix: \(fix)"
+        return "the workload's token matches no federated credential of application \(appID): " + differences.joined(separator: "; ")
     }
 
     /// The `az` line that adds a federated credential trusting the presented token.

@@ -90,6 +90,8 @@ public struct Diagnoser: Sendable {
         let context = AcquisitionContext(client: client, clock: clock, timeoutSeconds: timeoutSeconds)
         var tokens: [String: Result<CachedToken, TokenAcquisitionError>] = [:]
         var armToken: Result<CachedToken, TokenAcquisitionError>?
+        var graphToken: Result<CachedToken, TokenAcquisitionError>?
+        var directoryFacts: [String: DirectoryFacts] = [:]
         var results: [ResourceDiagnosis] = []
         let walked = config.resources.filter { name == nil || $0.name == name }
         for (position, resource) in walked.enumerated() {
@@ -107,11 +109,54 @@ public struct Diagnoser: Sendable {
             }
             let scope = resource.credential.flatMap { config.credential(named: $0)?.settings.scope }
             let facts = await controlPlaneFacts(config, resource: resource, canaryToken: token, context: context, armTokens: &armToken)
-            let report = await diagnose(resource, scope: scope, token: token, controlPlane: facts)
+            var report = await diagnose(resource, scope: scope, token: token, controlPlane: facts)
+            if let credential = resource.credential.flatMap({ config.credential(named: $0) }),
+                let step = await directoryStep(config, credential: credential, context: context, cache: &directoryFacts, graphToken: &graphToken)
+            {
+                report.steps.append(step)
+            }
             finished(report)
             results.append(report)
         }
         return results
+    }
+
+    /// 6. The credential as the directory sees it, when `directory:` is set and the credential
+    /// is an application's: read once per credential for the whole walk.
+    func directoryStep(
+        _ config: CanaryConfig, credential: CredentialConfig, context: AcquisitionContext, cache: inout [String: DirectoryFacts],
+        graphToken: inout Result<CachedToken, TokenAcquisitionError>?
+    ) async -> DiagnosisStep? {
+        guard let settings = config.directory, let appID = DirectoryFacts.appID(credential.settings) else { return nil }
+        let title = "The credential as the directory sees it"
+        if cache[credential.name] == nil {
+            let presented = DirectoryFacts.presented(credential.settings)
+            if graphToken == nil, let reader = config.credential(named: settings.credential) {
+                do {
+                    graphToken = .success(try await TokenSourceFactory.make(reader.settings.withScope(settings.scope)).acquireToken(context))
+                } catch {
+                    graphToken = .failure(error)
+                }
+            }
+            switch graphToken {
+            case .success(let token)?:
+                cache[credential.name] = await DirectoryReader(client: client, endpoint: settings.endpoint, timeoutSeconds: timeoutSeconds)
+                    .read(credential: credential.name, appID: appID, presented: presented, token: token.accessToken.exposedValue, now: clock.wallSeconds)
+            case .failure(let error)?:
+                var facts = DirectoryFacts(credential: credential.name, appID: appID, readAt: clock.wallSeconds, presented: presented)
+                facts.problems = ["no Microsoft Graph token for credential \(settings.credential): \(error)"]
+                cache[credential.name] = facts
+            case nil:
+                return nil
+            }
+        }
+        guard let facts = cache[credential.name] else { return nil }
+        let evidence = facts.lines + facts.problems.map { "could not read \($0)" }
+        guard let finding = facts.findingSentences.first else {
+            let read = facts.secrets != nil || facts.servicePrincipalEnabled != nil
+            return DiagnosisStep(number: 6, title: title, outcome: read ? .pass : .skipped, evidence: evidence)
+        }
+        return DiagnosisStep(number: 6, title: title, outcome: .fail, evidence: evidence, fix: finding, command: facts.fixCommand)
     }
 
     /// What Resource Manager says about the resource, when `control_plane:` is set and it has an
