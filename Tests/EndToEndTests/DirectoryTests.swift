@@ -2,8 +2,11 @@
 // expiry from the directory, a secret the application no longer holds, a workload identity whose
 // subject no federated credential trusts, and a directory that is forbidden, throttled or down
 // while the probes go on.
+import Agent
 import AzureSimulator
+import Config
 import Foundation
+import Metrics
 import Testing
 
 @Suite(.serialized) struct DirectoryTests {
@@ -107,6 +110,16 @@ import Testing
         }
         // The failed token request is explained by the directory, on the status page.
         #expect(status.contains("the directory says: the application \(Names.client) (canary-app) holds secrets hinted xyz and abc"), "\(status)")
+        // status.json carries each credential's facts.
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(status.utf8)) as? [String: Any])
+        let app = try #require((json["credentials"] as? [[String: Any]])?.first { $0["name"] as? String == "app" })
+        let directory = try #require(app["directory"] as? [String: Any], "\(app)")
+        #expect(directory["in_directory"] as? Bool == false && directory["app_id"] as? String == Names.client)
+        #expect(
+            (directory["facts"] as? [String])?.first
+                == "application \(Names.client) (canary-app): secrets hinted xyz (until 2030-03-17T17:46:40.000Z), hinted abc (until 2027-01-15T08:00:00.000Z)",
+            "\(directory)")
+        #expect((directory["findings"] as? [String])?.first?.contains("az ad app credential reset --id \(Names.client) --append") == true, "\(directory)")
         #expect(sampleValue(metrics, #"aoai_canary_credential_in_directory{credential="app"}"#) == 0)
         let hint = String(Names.secret.prefix(3))
         #expect(
@@ -157,6 +170,29 @@ import Testing
             sampleValue($0, #"aoai_canary_federated_credential_match{credential="wi"}"#) != nil
         }
         #expect(sampleValue(trusted, #"aoai_canary_federated_credential_match{credential="wi"}"#) == 1)
+    }
+
+    /// A fact that changes between two reads without being a finding is logged: a rotated
+    /// secret's new end date, which also moves the expiry series.
+    @Test func aChangedEndDateIsLoggedOnTheNextRead() async throws {
+        let world = try World()
+        Self.readable(world)
+        let config = try world.config(
+            world.oneSecondConfig(credentials: world.credentialsYAML(), resources: "")
+                + "directory:\n  credential: app\n  endpoint: \(world.simulator.authority)\n")
+        let agent = world.agent(config)
+        defer { agent.shutdown() }
+        let monitor = try #require(agent.directory)
+        let credential = try #require(config.credential(named: "app"))
+        await monitor.read(credential)
+        #expect(agent.value(CanaryMetrics.credentialExpiry, ["app", "client_secret", "directory"]) == Self.secretExpiry)
+        world.simulator.updateApplication(clientID: Names.client) { $0.secretExpiresAt = Self.secretExpiry + 30 * 86400 }
+        await monitor.read(credential)
+        #expect(
+            world.logs.value.contains(
+                "app: the directory's end date of the configured client secret changed from 2030-03-17T17:46:40.000Z to 2030-04-16T17:46:40.000Z"),
+            "\(world.logs.value)")
+        #expect(agent.value(CanaryMetrics.credentialExpiry, ["app", "client_secret", "directory"]) == Self.secretExpiry + 30 * 86400)
     }
 
     @Test(arguments: ["forbidden", "throttled", "down"])

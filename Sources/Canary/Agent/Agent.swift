@@ -68,7 +68,7 @@ public final class Agent: Sendable {
             board = previous.board
             board.apply(config, change: change)
         } else {
-            board = StatusBoard(config: config, controlPlane: facts)
+            board = StatusBoard(config: config, controlPlane: facts, directory: DirectoryStore())
         }
         self.board = board
         let reporter = ProbeReporter(metrics: metrics, logger: logger, board: board)
@@ -112,10 +112,13 @@ public final class Agent: Sendable {
             config.credential(named: settings.credential).map { credential in
                 DirectoryMonitor(
                     settings: settings, credentials: config.credentials, client: client, timeoutSeconds: timeout, credential: credential,
-                    metrics: metrics, logger: logger, clock: clock, tokenRetryInterval: tokenRetryInterval, previous: previous?.directory)
+                    facts: board.directory, metrics: metrics, logger: logger, clock: clock, tokenRetryInterval: tokenRetryInterval,
+                    previous: previous?.directory)
             }
         }
         self.directory = directory
+        // Without `directory:` (any more), nothing of it stays on the page.
+        if directory == nil { board.directory.keep([]) }
         let monitor: ControlPlaneMonitor? = config.controlPlane.flatMap { settings in
             config.credential(named: settings.credential).map { credential in
                 ControlPlaneMonitor(

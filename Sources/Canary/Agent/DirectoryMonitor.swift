@@ -27,19 +27,21 @@ public final class DirectoryMonitor: Sendable {
     /// Credentials whose facts a reload carried over: the first pass skips them while fresh.
     private let carried: Mutex<Set<String>>
 
-    /// A reload passes the previous agent's monitor: with the same settings and credential, its
-    /// Graph token and facts carry over, and the first pass reads only what is due.
+    /// Facts go to `facts`, the board's store, which outlives a reload. A reload passes the
+    /// previous agent's monitor: with the same settings and credential, its Graph token and the
+    /// facts of unchanged credentials carry over, and the first pass reads only what is due.
     init(
         settings: DirectoryConfig, credentials: [CredentialConfig], client: HTTPClient, timeoutSeconds: Double, credential: CredentialConfig,
-        metrics: CanaryMetrics, logger: EventLogger, clock: any CanaryClock, tokenRetryInterval: Double, previous: DirectoryMonitor? = nil
+        facts: DirectoryStore, metrics: CanaryMetrics, logger: EventLogger, clock: any CanaryClock, tokenRetryInterval: Double,
+        previous: DirectoryMonitor? = nil
     ) {
         self.settings = settings
         self.credentialSettings = credential.settings
         self.credentials = credentials.filter { DirectoryFacts.appID($0.settings) != nil }
         self.reader = DirectoryReader(client: client, endpoint: settings.endpoint, timeoutSeconds: timeoutSeconds) { metrics.recordDirectoryRequest($0) }
+        self.facts = facts
         if let previous, previous.settings == settings, previous.credentialSettings == credential.settings {
             tokens = previous.tokens
-            facts = previous.facts
             let unchanged = Set(
                 self.credentials.filter { new in previous.credentials.contains { $0.name == new.name && $0.settings == new.settings } }.map(\.name))
             facts.keep(unchanged)
@@ -49,7 +51,7 @@ public final class DirectoryMonitor: Sendable {
             tokens = TokenCache(
                 credential: credential.name, source: TokenSourceFactory.make(credential.settings.withScope(settings.scope)), client: client,
                 clock: clock, timeoutSeconds: timeoutSeconds, retryInterval: tokenRetryInterval, observe: { _ in })
-            facts = DirectoryStore()
+            facts.keep([])
             carried = Mutex([])
         }
         self.metrics = metrics
@@ -119,6 +121,23 @@ public final class DirectoryMonitor: Sendable {
         if findings != (before?.findings ?? []) {
             for finding in findings where !(before?.findings.contains(finding) ?? false) {
                 logger.log(.warning, "\(credential.name): \(finding)", [("CREDENTIAL", credential.name)])
+            }
+        }
+        // A fact that changed without being a finding: a rotated secret's new end date, a
+        // federated credential that now matches, a secret that is held again.
+        if let before {
+            if case .found(let old, let kind) = before.registration, case .found(let new, _) = fresh.registration, old != new {
+                let date: (Double?) -> String = { $0.map { Timestamp.iso8601(wallSeconds: $0) } ?? "none" }
+                logger.log(
+                    .warning,
+                    "\(credential.name): the directory's end date of the configured \(kind.replacing("_", with: " ")) changed from \(date(old)) to \(date(new))",
+                    [("CREDENTIAL", credential.name)])
+            }
+            if before.federatedMatch == false, fresh.federatedMatch == true {
+                logger.log(.info, "\(credential.name): a federated credential now accepts the workload's token", [("CREDENTIAL", credential.name)])
+            }
+            if before.registration == .missing, case .found = fresh.registration {
+                logger.log(.info, "\(credential.name): the application holds the configured credential again", [("CREDENTIAL", credential.name)])
             }
         }
         if fresh.problems != (before?.problems ?? []) {

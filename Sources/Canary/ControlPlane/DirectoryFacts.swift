@@ -93,11 +93,7 @@ public struct DirectoryFacts: Sendable, Equatable {
         case .clientSecret(let settings):
             return .secret(hint: String(settings.secret.exposedValue.prefix(3)))
         case .clientCertificate(let settings):
-            return .certificate(
-                thumbprint: settings.certificate.sha1Thumbprint.map { byte in
-                    let digits = String(byte, radix: 16, uppercase: true)
-                    return digits.count == 1 ? "0" + digits : digits
-                }.joined())
+            return .certificate(thumbprint: hex(settings.certificate.sha1Thumbprint))
         case .workloadIdentity(let settings):
             do {
                 let claims = try TokenClaims.decode(jwt: FileIO.readText(settings.tokenFile).trimmingTrailingWhitespace())
@@ -109,6 +105,14 @@ public struct DirectoryFacts: Sendable, Equatable {
         case .managedIdentity, .azureCLI, .chain:
             return .unknown("not an application credential")
         }
+    }
+
+    /// Bytes as uppercase hex, as thumbprints are written.
+    static func hex(_ bytes: some Sequence<UInt8>) -> String {
+        bytes.map { byte in
+            let digits = String(byte, radix: 16, uppercase: true)
+            return digits.count == 1 ? "0" + digits : digits
+        }.joined()
     }
 
     // MARK: What the facts say

@@ -105,10 +105,7 @@ public struct DirectoryReader: Sendable {
         let hexDigits = Set("0123456789abcdefABCDEF")
         if text.count == 40, text.allSatisfy({ hexDigits.contains($0) }) { return text.uppercased() }
         guard let bytes = Data(base64Encoded: text), bytes.count == 20 else { return nil }
-        return bytes.map { byte in
-            let digits = String(byte, radix: 16, uppercase: true)
-            return digits.count == 1 ? "0" + digits : digits
-        }.joined()
+        return DirectoryFacts.hex(bytes)
     }
 
     static func federatedCredentials(_ page: JSONValue) -> [DirectoryFederatedCredential] {

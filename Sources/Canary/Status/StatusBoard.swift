@@ -64,10 +64,13 @@ public final class StatusBoard: Sendable {
     private let state: Mutex<State>
     /// Resource Manager's facts, which the control-plane monitor keeps; the board shows them.
     public let controlPlane: ControlPlaneStore
+    /// The directory's facts by credential, which the directory monitor keeps; the board shows them.
+    public let directory: DirectoryStore
 
-    public init(config: CanaryConfig, controlPlane: ControlPlaneStore = ControlPlaneStore()) {
+    public init(config: CanaryConfig, controlPlane: ControlPlaneStore = ControlPlaneStore(), directory: DirectoryStore = DirectoryStore()) {
         state = Mutex(Self.rows(config))
         self.controlPlane = controlPlane
+        self.directory = directory
     }
 
     /// Fresh rows for `config`, with its static warnings; in time linear in its size.

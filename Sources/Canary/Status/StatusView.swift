@@ -43,6 +43,8 @@ public struct StatusView: Sendable {
     /// Why the agent is not ready, or nil: a configuration without resources.
     public var notReady: String? { resources.isEmpty ? Self.noResourcesNotice : nil }
     public var credentials: [StatusBoard.CredentialState]
+    /// What the directory says of each credential, with `directory:`.
+    public var directory: [String: DirectoryFacts]
 
     /// Where the metrics are served, for the page's link.
     public var metricsPath: String
@@ -52,6 +54,7 @@ public struct StatusView: Sendable {
         self.version = version
         self.metricsPath = metricsPath
         credentials = board.credentials
+        directory = board.directory.snapshot
         let facts = board.controlPlane.snapshot
         resources = board.resources.map { resource in
             let controlPlane = facts[resource.name]
@@ -89,6 +92,33 @@ public struct StatusView: Sendable {
     }
 
     /// Resource Manager's facts in one line each, for the page, `diagnose` and logs.
+    /// A credential's directory facts in status.json: what was read, what it says, and what
+    /// could not be read.
+    static func json(_ facts: DirectoryFacts) -> JSONValue {
+        var members: [(String, JSONValue)] = [
+            ("app_id", .string(facts.appID)),
+            ("read_at", .string(Timestamp.iso8601(wallSeconds: facts.readAt))),
+            ("facts", .array(facts.lines.map(JSONValue.string))),
+            ("findings", .array(facts.findings.map(JSONValue.string))),
+            ("problems", .array(facts.problems.map(JSONValue.string))),
+        ]
+        if let match = facts.federatedMatch { members.append(("federated_credential_match", .bool(match))) }
+        switch facts.registration {
+        case .found: members.append(("in_directory", .bool(true)))
+        case .missing: members.append(("in_directory", .bool(false)))
+        case .unknown: break
+        }
+        return .object(members)
+    }
+
+    /// The status page's cell: the findings in red, else the facts, and what could not be read.
+    static func directoryCell(_ facts: DirectoryFacts) -> String {
+        var parts = facts.findings.map { "<span class=\"bad\">\(escape($0))</span>" }
+        if parts.isEmpty { parts = facts.lines.map(escape) }
+        parts += facts.problems.map { "could not read " + escape($0) }
+        return parts.isEmpty ? "–" : parts.joined(separator: "<br>")
+    }
+
     public static func controlPlaneLines(_ facts: ControlPlaneFacts, dataAction: String?) -> [String] {
         var lines: [String] = []
         if let account = facts.account {
@@ -242,6 +272,7 @@ public struct StatusView: Sendable {
                             ("expires_in_seconds", credential.expiresOn.map { .int(($0 - now).rounded(.down).clampedInt) } ?? .null),
                             ("refresh_at", time(credential.refreshAt)),
                             ("last_error", string(credential.lastError)),
+                            ("directory", directory[credential.name].map { Self.json($0) } ?? .null),
                         ])
                     })
             ),
@@ -285,12 +316,17 @@ public struct StatusView: Sendable {
             rows += "</tbody>\n"
         }
         var tokens = ""
+        let readsDirectory = !directory.isEmpty
         for credential in credentials {
             let expiry = credential.expiresOn.map { $0 > now ? "in \(duration($0 - now))" : "expired \(duration(now - $0)) ago" } ?? "no token yet"
             let source = credential.source.map { $0 == credential.type ? "" : " (" + escape($0) + ")" } ?? ""
             tokens += "<tr><th scope=\"row\">\(escape(credential.name))</th><td data-label=\"Type\">\(escape(credential.type))\(source)</td>"
             tokens += "<td data-label=\"Object id\">\(escape(credential.objectID ?? "–"))</td><td data-label=\"Token expires\">\(escape(expiry))</td>"
-            tokens += "<td data-label=\"Last error\">\(credential.lastError.map { "<span class=\"bad\">\(escape($0))</span>" } ?? "–")</td></tr>\n"
+            tokens += "<td data-label=\"Last error\">\(credential.lastError.map { "<span class=\"bad\">\(escape($0))</span>" } ?? "–")</td>"
+            if readsDirectory {
+                tokens += "<td data-label=\"The directory says\">\(directory[credential.name].map(Self.directoryCell) ?? "–")</td>"
+            }
+            tokens += "</tr>\n"
         }
         return """
             <!DOCTYPE html>
@@ -335,7 +371,7 @@ public struct StatusView: Sendable {
             \(rows)</table></div>
             <h2>Tokens</h2>
             <div class="wrap"><table class="tokens">
-            <thead><tr><th>Credential</th><th>Type</th><th>Object id</th><th>Token expires</th><th>Last error</th></tr></thead>
+            <thead><tr><th>Credential</th><th>Type</th><th>Object id</th><th>Token expires</th><th>Last error</th>\(readsDirectory ? "<th>The directory says</th>" : "")</tr></thead>
             <tbody>
             \(tokens)</tbody></table></div>
             </body></html>
