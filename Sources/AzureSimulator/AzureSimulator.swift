@@ -199,6 +199,15 @@ public final class AzureSimulator: Sendable {
     /// The simulator's clock (Unix time).
     public var now: Double { core.now() }
 
+    /// Adds a user-assigned managed identity to Resource Manager, replacing one of that name in
+    /// its resource group.
+    public func addUserAssignedIdentity(_ identity: SimulatedUserAssignedIdentity) {
+        core.state.withLock { state in
+            state.userAssignedIdentities.removeAll { $0.armID.lowercased() == identity.armID.lowercased() }
+            state.userAssignedIdentities.append(identity)
+        }
+    }
+
     /// How many requests Microsoft Graph got.
     public var graphRequestCount: Int { core.state.withLock { $0.graphRequestCount } }
 

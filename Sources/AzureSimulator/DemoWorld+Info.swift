@@ -68,6 +68,13 @@ extension DemoWorld {
                     ("resource_group", .string("rg-canary")),
                     ("discovered_resource_group", .string(discoveredResourceGroup)),
                     ("discovered", .array(discoveredResources.map(JSONValue.string))),
+                    (
+                        "user_assigned_identity",
+                        .object([
+                            ("name", .string(userAssignedIdentityName)), ("resource_group", .string("rg-canary")),
+                            ("client_id", .string(userAssignedIdentityClientID)), ("principal_id", .string(userAssignedIdentityPrincipalID)),
+                        ])
+                    ),
                 ])
             ))
         members.append(

@@ -26,6 +26,11 @@ public enum DemoWorld {
     /// The subject of the demo's misconfigured workload: its pod runs in another namespace than
     /// the one the federated credential trusts.
     public static let mismatchedSubject = "system:serviceaccount:prod:aoai-canary"
+    /// The user-assigned managed identity Resource Manager holds, with a federated credential
+    /// for the demo's cluster.
+    public static let userAssignedIdentityName = "aoai-canary-identity"
+    public static let userAssignedIdentityClientID = "7e4f2a1b-3c5d-4e6f-8a9b-0c1d2e3f4a55"
+    public static let userAssignedIdentityPrincipalID = "b7c6d5e4-f3a2-4190-8877-665544332211"
     /// Days until the demo application's secret expires, as the directory says.
     public static let secretExpiresInDays = 9.0
 
@@ -139,5 +144,10 @@ public enum DemoWorld {
                 resourceID: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/demo/providers/Microsoft.Compute/virtualMachines/canary-host",
                 userAssigned: false))
         simulator.addFederatedCredential(clientID: clientID, issuer: federatedIssuer, subject: federatedSubject, name: "aks-default")
+        var identity = SimulatedUserAssignedIdentity(
+            resourceGroup: "rg-canary", name: userAssignedIdentityName, clientID: userAssignedIdentityClientID,
+            principalID: userAssignedIdentityPrincipalID, tenantID: tenantID)
+        identity.federatedCredentials = [(name: "aks-default", issuer: federatedIssuer, subject: federatedSubject, audiences: ["api://AzureADTokenExchange"])]
+        simulator.addUserAssignedIdentity(identity)
     }
 }

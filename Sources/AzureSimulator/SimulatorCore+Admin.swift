@@ -177,6 +177,34 @@ extension SimulatorCore {
                     let status = try Self.optionalInt(value, name)
                     state.withLock { $0.resourceManagerStatus = status }
                 }
+            case ("POST", 1) where parts[0] == "user-assigned-identities":
+                // {"name", "resourceGroup", "clientID", "principalID", "federatedCredentials":
+                // [{"name", "issuer", "subject"}]}: an identity Resource Manager holds.
+                var fields: [String: String] = [:]
+                var credentials: [(name: String, issuer: String, subject: String, audiences: [String])] = []
+                for (name, value) in try Self.objectMembers(request.body) {
+                    switch name {
+                    case "name", "resourceGroup", "clientID", "principalID", "subscriptionID": fields[name] = try Self.string(value, name)
+                    case "federatedCredentials":
+                        guard case .array(let items) = value else { throw SimulatorAdminError.wrongType(field: name, expected: "an array") }
+                        for item in items {
+                            guard let name = item["name"]?.stringValue, let issuer = item["issuer"]?.stringValue, let subject = item["subject"]?.stringValue
+                            else { throw SimulatorAdminError.wrongType(field: "federatedCredentials", expected: "[{name, issuer, subject}]") }
+                            credentials.append((name, issuer, subject, [federatedTokenAudience]))
+                        }
+                    default: throw SimulatorAdminError.unknownField(name)
+                    }
+                }
+                guard let name = fields["name"], let group = fields["resourceGroup"], let clientID = fields["clientID"], let principal = fields["principalID"]
+                else { throw SimulatorAdminError.wrongType(field: "name, resourceGroup, clientID and principalID", expected: "strings") }
+                let tenant = state.withLock { $0.tenants.sorted().first ?? "" }
+                var identity = SimulatedUserAssignedIdentity(resourceGroup: group, name: name, clientID: clientID, principalID: principal, tenantID: tenant)
+                if let subscription = fields["subscriptionID"] { identity.subscriptionID = subscription }
+                identity.federatedCredentials = credentials
+                state.withLock { state in
+                    state.userAssignedIdentities.removeAll { $0.armID.lowercased() == identity.armID.lowercased() }
+                    state.userAssignedIdentities.append(identity)
+                }
             case ("POST", 1) where parts[0] == "graph":
                 // {"status": 429} throttles Microsoft Graph, {"status": 503} takes it down, null
                 // brings it back; {"pageSize": 2} pages its listings.

@@ -98,6 +98,9 @@ extension SimulatorCore {
 
         // /subscriptions/SUB[/resourceGroups/RG]/providers/Microsoft.CognitiveServices/accounts: the accounts the caller may read.
         let parts = path.split(separator: "/").map(String.init)
+        if let identities = handleUserAssignedIdentities(request, path: path, parts: parts, objectID: objectID, client: client, apiVersion: apiVersion) {
+            return identities
+        }
         let listing =
             (parts.count == 5 && parts[2].lowercased() == "providers" && parts[3].lowercased() == "microsoft.cognitiveservices"
                 && parts[4].lowercased() == "accounts")

@@ -40,6 +40,8 @@ struct SimulatorState: Sendable {
     var resourceManagerRequestCount = 0
     /// When set, Resource Manager answers every request with this status (it is down).
     var resourceManagerStatus: Int? = nil
+    /// Resource Manager's user-assigned managed identities.
+    var userAssignedIdentities: [SimulatedUserAssignedIdentity] = []
     /// Microsoft Graph requests seen.
     var graphRequestCount = 0
     /// When set, Microsoft Graph answers every request with this status (429 throttles, with

@@ -6,7 +6,8 @@
 
 INFO_FILE is written by `aoai-canary simulate --tls-dir DIR --info-file FILE`. Every scenario goes
 through `openai` (AzureOpenAI and the stock OpenAI client on the v1 API), `azure-identity`, `msal`,
-for Resource Manager, `azure-mgmt-cognitiveservices` and `azure-mgmt-authorization`, and for
+for Resource Manager, `azure-mgmt-cognitiveservices`, `azure-mgmt-authorization` and
+`azure-mgmt-msi`, and for
 Microsoft Graph, `msgraph-sdk`, at the versions pinned in requirements.txt, so a simulator that passes answers the way those clients
 expect Azure to answer. Retries are off (or one) so the run takes seconds. Exit status is unittest's.
 """
@@ -68,6 +69,7 @@ import openai  # noqa: E402
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceNotFoundError  # noqa: E402
 from azure.mgmt.authorization import AuthorizationManagementClient  # noqa: E402
 from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient  # noqa: E402
+from azure.mgmt.msi import ManagedServiceIdentityClient  # noqa: E402
 
 
 # ---------------------------------------------------------------------------------------------
@@ -77,8 +79,8 @@ from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient  # no
 def setUpModule() -> None:
     # Clients left to the garbage collector would print ResourceWarnings between the test dots.
     warnings.simplefilter("ignore", ResourceWarning)
-    # msgraph-sdk warns about its own request-configuration classes on every call.
-    warnings.filterwarnings("ignore", message="This class is deprecated", category=DeprecationWarning)
+    # msgraph-sdk and kiota warn about their own request-configuration classes on every call.
+    warnings.filterwarnings("ignore", message=".*is deprecated", category=DeprecationWarning)
 
 
 def ssl_context() -> ssl.SSLContext:
@@ -944,6 +946,38 @@ class ResourceManager(Checks):
         with self.assertRaises(ClientAuthenticationError) as caught:
             client.accounts.get(rm["resource_group"], "healthy")
         self.assertIn("InvalidAuthenticationTokenAudience", str(caught.exception))
+
+
+class UserAssignedIdentities(Checks):
+    """Resource Manager's user-assigned managed identities and their federated credentials as
+    azure-mgmt-msi sees them (its default api-version)."""
+
+    def setUp(self):
+        rm = INFO["resource_manager"]
+        self.identity = rm["user_assigned_identity"]
+        self.client = ManagedServiceIdentityClient(
+            credential=secret_credential(), subscription_id=rm["subscription_id"], base_url=rm["endpoint"],
+            credential_scopes=[rm["scope"]], connection_verify=INFO["ca_file"], retry_total=0)
+
+    def test_get_identity(self):
+        identity = self.client.user_assigned_identities.get(self.identity["resource_group"], self.identity["name"])
+        self.assertEqual(identity.client_id, self.identity["client_id"])
+        self.assertEqual(identity.principal_id, self.identity["principal_id"])
+        self.assertEqual(identity.tenant_id, INFO["tenant_id"])
+
+    def test_found_by_client_id_in_the_subscription(self):
+        found = [i for i in self.client.user_assigned_identities.list_by_subscription() if i.client_id == self.identity["client_id"]]
+        self.assertEqual([i.name for i in found], [self.identity["name"]])
+
+    def test_federated_credentials(self):
+        credentials = list(self.client.federated_identity_credentials.list(self.identity["resource_group"], self.identity["name"]))
+        self.assertEqual([(c.issuer, c.subject, c.audiences) for c in credentials],
+                         [(INFO["federated"]["issuer"], INFO["federated"]["subject"], ["api://AzureADTokenExchange"])])
+
+    def test_missing_identity(self):
+        with self.assertRaises(ResourceNotFoundError) as caught:
+            self.client.user_assigned_identities.get(self.identity["resource_group"], "no-such-identity")
+        self.assertEqual(caught.exception.error.code, "ResourceNotFound")
 
 
 # ---------------------------------------------------------------------------------------------
