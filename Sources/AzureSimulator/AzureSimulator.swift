@@ -202,10 +202,7 @@ public final class AzureSimulator: Sendable {
     /// Adds a user-assigned managed identity to Resource Manager, replacing one of that name in
     /// its resource group.
     public func addUserAssignedIdentity(_ identity: SimulatedUserAssignedIdentity) {
-        core.state.withLock { state in
-            state.userAssignedIdentities.removeAll { $0.armID.lowercased() == identity.armID.lowercased() }
-            state.userAssignedIdentities.append(identity)
-        }
+        core.add(identity)
     }
 
     /// How many requests Microsoft Graph got.

@@ -201,10 +201,7 @@ extension SimulatorCore {
                 var identity = SimulatedUserAssignedIdentity(resourceGroup: group, name: name, clientID: clientID, principalID: principal, tenantID: tenant)
                 if let subscription = fields["subscriptionID"] { identity.subscriptionID = subscription }
                 identity.federatedCredentials = credentials
-                state.withLock { state in
-                    state.userAssignedIdentities.removeAll { $0.armID.lowercased() == identity.armID.lowercased() }
-                    state.userAssignedIdentities.append(identity)
-                }
+                add(identity)
             case ("POST", 1) where parts[0] == "graph":
                 // {"status": 429} throttles Microsoft Graph, {"status": 503} takes it down, null
                 // brings it back; {"pageSize": 2} pages its listings.

@@ -75,6 +75,26 @@ extension SimulatorCore {
         case ("servicePrincipals", false): found = apps.first { $0.objectID.lowercased() == key.value.lowercased() }
         default: return graphError(400, "BadRequest", "Resource not found for the segment '\(collection)'.", request)
         }
+        // A managed identity has a service principal and no application.
+        if found == nil, collection == "servicePrincipals", rest.isEmpty,
+            let identity = state.withLock({ state in
+                state.userAssignedIdentities.first {
+                    key.byAppID ? $0.clientID.lowercased() == key.value.lowercased() : $0.principalID.lowercased() == key.value.lowercased()
+                }
+            })
+        {
+            let base = authority.withLock { $0 } + "/v1.0"
+            return graphOK(
+                .object([
+                    ("@odata.context", .string("\(base)/$metadata#servicePrincipals/$entity")),
+                    ("id", .string(identity.principalID)),
+                    ("accountEnabled", .bool(true)),
+                    ("alternativeNames", .array([.string("isExplicit=True"), .string(identity.armID)])),
+                    ("appId", .string(identity.clientID)),
+                    ("displayName", .string(identity.name)),
+                    ("servicePrincipalType", .string("ManagedIdentity")),
+                ]), request)
+        }
         guard let app = found else {
             return graphError(
                 404, "Request_ResourceNotFound",

@@ -23,7 +23,12 @@ extension SimulatorCore {
 
         let (tenantKnown, found) = state.withLock { state in
             state.tokenRequestCounts[clientID.lowercased(), default: 0] += 1
-            return (state.tenants.contains(tenant.lowercased()), state.applications[clientID.lowercased()])
+            // A user-assigned identity answers for itself when a workload presents a federated token.
+            let identity = state.userAssignedIdentities.first { $0.clientID.lowercased() == clientID.lowercased() }.map { identity in
+                SimulatedApplication(
+                    tenantID: identity.tenantID, clientID: identity.clientID, clientSecret: SimulatorCore.randomHex(bytes: 16), objectID: identity.principalID)
+            }
+            return (state.tenants.contains(tenant.lowercased()), state.applications[clientID.lowercased()] ?? identity)
         }
         guard tenantKnown else { return entraError(code: 90002, tenant: tenant, clientID: clientID, assertion: nil) }
         guard let app = found, app.tenantID.lowercased() == tenant.lowercased() else {

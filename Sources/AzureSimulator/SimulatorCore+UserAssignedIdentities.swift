@@ -5,6 +5,19 @@ import HTTPServer
 import JSON
 
 extension SimulatorCore {
+    /// Adds a user-assigned identity, replacing one of that name in its resource group. Its
+    /// federated credentials let a workload exchange its token for the identity's, as an
+    /// application's do (an identity is no application: Graph does not list it).
+    func add(_ identity: SimulatedUserAssignedIdentity) {
+        state.withLock { state in
+            state.userAssignedIdentities.removeAll { $0.armID.lowercased() == identity.armID.lowercased() }
+            state.userAssignedIdentities.append(identity)
+            state.federatedCredentials[identity.clientID.lowercased()] = identity.federatedCredentials.map {
+                FederatedCredential(issuer: $0.issuer, subject: $0.subject, name: $0.name, audiences: $0.audiences)
+            }
+        }
+    }
+
     static let managedIdentityAPIVersions: Set<String> = ["2024-11-30", "2023-01-31", "2018-11-30"]
 
     /// Answers `/subscriptions/SUB[/resourceGroups/RG]/providers/Microsoft.ManagedIdentity/

@@ -209,6 +209,21 @@ struct RecordedAnswer: Sendable, CustomTestStringConvertible {
             let permissions = (json["properties"]?["permissions"]?.arrayValue ?? []).map(ControlPlaneReader.permission)
             let grant = RoleGrant(roleID: "8e3af657-a8ff-443c-a75c-2fe8c4bcb635", roleName: "Owner", scope: "/", createdOn: nil, permissions: permissions)
             #expect(!grant.grantsData && !grant.allows(dataAction: chat) && grant.summary == "Owner (control plane only)")
+        case "arm_user_assigned_identities":
+            #expect(
+                DirectoryReader.identity(in: json, clientID: "4024AB25-56a8-4370-aea6-6389221caf29")
+                    == DirectoryIdentity(
+                        armID: "/subscriptions/subid/resourcegroups/rgName/providers/Microsoft.ManagedIdentity/userAssignedIdentities/identityName",
+                        name: "identityName", resourceGroup: "rgName"))
+            #expect(DirectoryReader.identity(in: json, clientID: "00000000-0000-0000-0000-000000000000") == nil)
+        case "arm_identity_federated_credentials":
+            #expect(
+                DirectoryReader.identityCredentials(json) == [
+                    DirectoryFederatedCredential(
+                        name: "ficResourceName", issuer: "https://oidc.prod-aks.azure.com/TenantGUID/IssuerGUID",
+                        subject: "system:serviceaccount:ns:svcaccount",
+                        audiences: ["api://AzureADTokenExchange"])
+                ])
         case "arm_authorization_failed", "arm_not_found":
             #expect(answer.status == (answer.reason == "arm_not_found" ? 404 : 403))
             let code = json["error"]?["code"]?.stringValue

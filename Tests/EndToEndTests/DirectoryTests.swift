@@ -172,6 +172,74 @@ import Testing
         #expect(sampleValue(trusted, #"aoai_canary_federated_credential_match{credential="wi"}"#) == 1)
     }
 
+    /// A workload identity exchanged for a user-assigned managed identity: no application holds
+    /// its client id, so its federated credentials are read through Resource Manager, and the
+    /// mismatch names the identity and the `az identity` line.
+    @Test func aUserAssignedIdentitysFederatedCredentialsComeFromResourceManager() async throws {
+        let world = try World()
+        Self.readable(world)
+        let endpoint = world.addResource("entra")
+        world.simulator.grantRole(resource: "entra", objectID: Names.object, role: SimulatedRole.named("Reader")!, at: .subscription)
+        let issuer = "https://oidc.example/cluster"
+        let clientID = "12121212-0000-4000-8000-000000000007"
+        var identity = SimulatedUserAssignedIdentity(
+            resourceGroup: "rg-identities", name: "canary-identity", clientID: clientID, principalID: "34343434-0000-4000-8000-000000000008",
+            tenantID: Names.tenant)
+        identity.federatedCredentials = [
+            (name: "aks-prod", issuer: issuer, subject: "system:serviceaccount:monitoring:canary", audiences: ["api://AzureADTokenExchange"])
+        ]
+        world.simulator.addUserAssignedIdentity(identity)
+        let tokenFile = world.directory + "/federated-token"
+        try world.simulator.makeFederatedToken(issuer: issuer, subject: "system:serviceaccount:prod:canary").write(
+            toFile: tokenFile, atomically: true, encoding: .utf8)
+        let armID = "/subscriptions/\(SimulatedResource.defaultSubscription)/resourceGroups/rg-canary/providers/Microsoft.CognitiveServices/accounts/entra"
+        let config = try world.config(
+            world.oneSecondConfig(
+                credentials: world.credentialsYAML() + """
+                      wi:
+                        type: workload_identity
+                        tenant_id: \(Names.tenant)
+                        client_id: \(clientID)
+                        token_file: \(tokenFile)
+                        authority: \(world.simulator.authority)
+
+                    """,
+                resources: """
+                      - name: entra
+                        endpoint: \(endpoint)
+                        deployment: \(Names.deployment)
+                        credential: wi
+                        arm_id: \(armID)
+
+                    """)
+                + "directory:\n  credential: app\n  endpoint: \(world.simulator.authority)\ncontrol_plane:\n  credential: app\n  endpoint: \(world.simulator.authority)\n"
+        )
+        let agent = world.agent(config)
+        defer { agent.shutdown() }
+        let monitor = try #require(agent.directory)
+        await monitor.read(try #require(config.credential(named: "wi")))
+        let facts = try #require(agent.board.directory["wi"])
+        #expect(facts.identity?.name == "canary-identity" && facts.federatedMatch == false && facts.problems.isEmpty, "\(facts)")
+        #expect(agent.value(CanaryMetrics.federatedCredentialMatch, ["wi"]) == 0)
+        let finding = try #require(facts.findings.first)
+        #expect(
+            finding.contains(
+                "the workload's token matches no federated credential of user-assigned identity canary-identity: subject is system:serviceaccount:prod:canary; "
+                    + "the federated credential aks-prod expects system:serviceaccount:monitoring:canary"), "\(finding)")
+        #expect(
+            finding.hasSuffix(
+                "Fix: az identity federated-credential create --name aoai-canary --identity-name canary-identity --resource-group rg-identities --issuer "
+                    + "\(issuer) --subject system:serviceaccount:prod:canary --audience api://AzureADTokenExchange"), "\(finding)")
+        // The token endpoint refuses the same workload for the same reason (AADSTS700213).
+        let cache = try #require(agent.tokenCaches["wi"])
+        do {
+            _ = try await cache.token()
+            Issue.record("a token for an untrusted subject")
+        } catch {
+            #expect("\(error)".contains("AADSTS700213"), "\(error)")
+        }
+    }
+
     /// A fact that changes between two reads without being a finding is logged: a rotated
     /// secret's new end date, which also moves the expiry series.
     @Test func aChangedEndDateIsLoggedOnTheNextRead() async throws {

@@ -113,6 +113,8 @@ public final class Agent: Sendable {
                 DirectoryMonitor(
                     settings: settings, credentials: config.credentials, client: client, timeoutSeconds: timeout, credential: credential,
                     facts: board.directory, metrics: metrics, logger: logger, clock: clock, tokenRetryInterval: tokenRetryInterval,
+                    resourceManager: Self.resourceManagerAccess(
+                        config, client: client, timeout: timeout, clock: clock, tokenRetryInterval: tokenRetryInterval, metrics: metrics),
                     previous: previous?.directory)
             }
         }
@@ -151,6 +153,26 @@ public final class Agent: Sendable {
     /// with the agent this one replaces); the loop does not stop.
     public func adoptSchedule() async {
         await scheduler.apply(resources: config.resources, change: change, defaultInterval: config.interval, observer: reporter, runRound: runRound)
+    }
+
+    /// Where the directory monitor looks for user-assigned identities: `control_plane:`'s
+    /// Resource Manager, in the subscriptions of the resources and of discovery.
+    static func resourceManagerAccess(
+        _ config: CanaryConfig, client: HTTPClient, timeout: Double, clock: any CanaryClock, tokenRetryInterval: Double, metrics: CanaryMetrics
+    ) -> DirectoryMonitor.ResourceManagerAccess? {
+        guard let settings = config.controlPlane, let credential = config.credential(named: settings.credential) else { return nil }
+        var subscriptions: [String] = []
+        var seen: Set<String> = []
+        for subscription in config.resources.compactMap({ $0.armID?.subscription }) + config.discovery.map(\.subscription)
+        where seen.insert(subscription.lowercased()).inserted {
+            subscriptions.append(subscription)
+        }
+        return DirectoryMonitor.ResourceManagerAccess(
+            reader: ControlPlaneReader(client: client, endpoint: settings.endpoint, timeoutSeconds: timeout) { metrics.recordControlPlaneRequest($0) },
+            tokens: TokenCache(
+                credential: credential.name, source: TokenSourceFactory.make(credential.settings.withScope(settings.scope)), client: client,
+                clock: clock, timeoutSeconds: timeout, retryInterval: tokenRetryInterval, observe: { _ in }),
+            subscriptions: subscriptions)
     }
 
     /// Records every credential's material expiry again (after a reload cleared them).

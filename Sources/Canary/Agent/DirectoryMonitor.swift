@@ -13,6 +13,14 @@ import Support
 import Synchronization
 
 public final class DirectoryMonitor: Sendable {
+    /// Resource Manager, where a user-assigned identity's federated credentials are read (with
+    /// `control_plane:`'s credential), and the subscriptions to look for it in.
+    struct ResourceManagerAccess: Sendable {
+        var reader: ControlPlaneReader
+        var tokens: TokenCache
+        var subscriptions: [String]
+    }
+
     let settings: DirectoryConfig
     /// The directory credential's settings, for telling whether a reload changed them.
     let credentialSettings: CredentialSettings
@@ -21,6 +29,7 @@ public final class DirectoryMonitor: Sendable {
     let reader: DirectoryReader
     let tokens: TokenCache
     public let facts: DirectoryStore
+    let resourceManager: ResourceManagerAccess?
     let metrics: CanaryMetrics
     let logger: EventLogger
     let clock: any CanaryClock
@@ -33,8 +42,9 @@ public final class DirectoryMonitor: Sendable {
     init(
         settings: DirectoryConfig, credentials: [CredentialConfig], client: HTTPClient, timeoutSeconds: Double, credential: CredentialConfig,
         facts: DirectoryStore, metrics: CanaryMetrics, logger: EventLogger, clock: any CanaryClock, tokenRetryInterval: Double,
-        previous: DirectoryMonitor? = nil
+        resourceManager: ResourceManagerAccess? = nil, previous: DirectoryMonitor? = nil
     ) {
+        self.resourceManager = resourceManager
         self.settings = settings
         self.credentialSettings = credential.settings
         self.credentials = credentials.filter { DirectoryFacts.appID($0.settings) != nil }
@@ -83,6 +93,37 @@ public final class DirectoryMonitor: Sendable {
         }
     }
 
+    /// A workload identity whose client id is no application is a user-assigned managed identity:
+    /// its federated credentials are Resource Manager's, read with `control_plane:`'s credential.
+    private func readIdentity(into facts: inout DirectoryFacts) async {
+        guard case .federatedToken = facts.presented, facts.federatedCredentials == nil,
+            let index = facts.problems.firstIndex(where: { $0.contains("Request_ResourceNotFound") })
+        else { return }
+        guard let resourceManager else {
+            facts.problems[index] +=
+                " (a user-assigned managed identity has no application: its federated credentials are read through Resource Manager, with control_plane:)"
+            return
+        }
+        let token: CachedToken
+        do {
+            token = try await resourceManager.tokens.token()
+        } catch {
+            facts.problems.append("no Resource Manager token to look for a user-assigned identity with client id \(facts.appID): \(error)")
+            return
+        }
+        switch await DirectoryReader.readIdentity(
+            clientID: facts.appID, subscriptions: resourceManager.subscriptions, arm: resourceManager.reader, token: token.accessToken.exposedValue)
+        {
+        case .success(let (identity, credentials)):
+            // No application, as expected of a managed identity: that is no problem.
+            facts.problems.remove(at: index)
+            facts.identity = identity
+            facts.federatedCredentials = credentials
+        case .failure(let problem):
+            facts.problems.append("user-assigned identity with client id \(facts.appID): \(problem.text)")
+        }
+    }
+
     /// The directory's findings behind a failed token request of `credential`: why Entra ID
     /// refused it, in the failure's evidence.
     func explain(_ result: ProbeResult, credential: String) -> ProbeResult {
@@ -111,6 +152,7 @@ public final class DirectoryMonitor: Sendable {
             fresh.problems = ["no Microsoft Graph token for credential \(settings.credential): \(error)"]
         }
         if case .unknown(let why) = presented { fresh.problems.append(why) }
+        await readIdentity(into: &fresh)
         guard !Task.isCancelled else { return nil }
         let before = facts[credential.name]
         // A throttled read keeps what the last full one said.

@@ -33,6 +33,19 @@ public struct DirectoryFederatedCredential: Sendable, Equatable {
     public var audiences: [String]
 }
 
+/// A user-assigned managed identity, found by its client id through Resource Manager.
+public struct DirectoryIdentity: Sendable, Equatable {
+    public var armID: String
+    public var name: String
+    public var resourceGroup: String
+
+    public init(armID: String, name: String, resourceGroup: String) {
+        self.armID = armID
+        self.name = name
+        self.resourceGroup = resourceGroup
+    }
+}
+
 /// What the configured credential presents, to be found among the directory's entries.
 public enum PresentedCredential: Sendable, Equatable {
     /// A client secret, by its hint.
@@ -61,6 +74,9 @@ public struct DirectoryFacts: Sendable, Equatable {
     public var servicePrincipalEnabled: Bool?
     /// Nil when not read (not a workload identity) or not readable.
     public var federatedCredentials: [DirectoryFederatedCredential]?
+    /// The user-assigned managed identity the workload's token is exchanged for, when the client
+    /// id is one (no application): its federated credentials come from Resource Manager.
+    public var identity: DirectoryIdentity?
     /// What could not be read and why ("application: HTTP 403 Authorization_RequestDenied: ...").
     public var problems: [String] = []
     /// Seconds Graph asked to wait (a 429's Retry-After).
@@ -140,6 +156,10 @@ public struct DirectoryFacts: Sendable, Equatable {
         default: break
         }
         if let enabled = servicePrincipalEnabled { lines.append("service principal: " + (enabled ? "enabled" : "disabled (accountEnabled: false)")) }
+        if let identity {
+            lines.append(
+                "user-assigned identity \(identity.name) in resource group \(identity.resourceGroup) (client id \(appID)), found through Resource Manager")
+        }
         if case .federatedToken(let issuer, let subject, let audiences) = presented {
             lines.append("the workload's token: issuer \(issuer), subject \(subject), audience \(Self.list(audiences))")
             for credential in (federatedCredentials ?? []).prefix(20) {
@@ -161,6 +181,10 @@ public struct DirectoryFacts: Sendable, Equatable {
         default: break
         }
         if case .federatedToken(let issuer, let subject, _) = presented, federatedMatch == false {
+            if let identity {
+                return "az identity federated-credential create --name aoai-canary --identity-name \(identity.name) --resource-group "
+                    + "\(identity.resourceGroup) --issuer \(issuer) --subject \(subject) --audience api://AzureADTokenExchange"
+            }
             return Self.fixCommand(appID: appID, issuer: issuer, subject: subject)
         }
         return nil
@@ -240,8 +264,9 @@ public struct DirectoryFacts: Sendable, Equatable {
     /// When no federated credential accepts the token: the closest one and exactly what differs.
     public var federatedMismatch: String? {
         guard case .federatedToken(let issuer, let subject, let audiences) = presented, let federatedCredentials, federatedMatch == false else { return nil }
+        let owner = identity.map { "user-assigned identity \($0.name)" } ?? "application \(appID)"
         guard !federatedCredentials.isEmpty else {
-            return "the application \(appID) has no federated credentials: none trusts tokens from \(issuer) about \(subject)"
+            return "the \(owner) has no federated credentials: none trusts tokens from \(issuer) about \(subject)"
         }
         // The closest: the most of issuer, subject and audience equal.
         func score(_ credential: DirectoryFederatedCredential) -> Int {
@@ -255,7 +280,7 @@ public struct DirectoryFacts: Sendable, Equatable {
             differences.append(
                 "audience is \(Self.list(audiences)); the federated credential \(closest.name) expects \(Self.list(closest.audiences))")
         }
-        return "the workload's token matches no federated credential of application \(appID): " + differences.joined(separator: "; ")
+        return "the workload's token matches no federated credential of \(owner): " + differences.joined(separator: "; ")
     }
 
     /// The `az` line that adds a federated credential trusting the presented token.

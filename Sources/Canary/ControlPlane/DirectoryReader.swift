@@ -44,7 +44,8 @@ public struct DirectoryReader: Sendable {
         case .failure(let problem):
             if failed("service principal of \(appID)", problem) { return facts }
         }
-        if case .federatedToken = presented {
+        // An application that could not be read has no federated credentials to read either.
+        if case .federatedToken = presented, facts.secrets != nil {
             var link: String? = reader.endpoint + application + "/federatedIdentityCredentials"
             var credentials: [DirectoryFederatedCredential] = []
             // At most 50 pages: an application holds at most 20 federated credentials.
@@ -63,6 +64,49 @@ public struct DirectoryReader: Sendable {
             facts.federatedCredentials = credentials
         }
         return facts
+    }
+
+    /// Microsoft.ManagedIdentity's version for user-assigned identities.
+    public static let identityAPIVersion = "2024-11-30"
+
+    /// A user-assigned managed identity found by its client id in `subscriptions` through
+    /// Resource Manager (`arm`, with its token), and its federated credentials. Readable with
+    /// Reader; no Graph permission is needed.
+    public static func readIdentity(clientID: String, subscriptions: [String], arm: ControlPlaneReader, token: String) async -> Result<
+        (DirectoryIdentity, [DirectoryFederatedCredential]), ControlPlaneProblem
+    > {
+        for subscription in subscriptions {
+            var link: String? = "/subscriptions/\(subscription)/providers/Microsoft.ManagedIdentity/userAssignedIdentities"
+            var pages = 0
+            while let next = link, pages < 200 {
+                pages += 1
+                let page: JSONValue
+                switch await arm.get(next, api: identityAPIVersion, token: token) {
+                case .success(let json): page = json
+                case .failure(let problem): return .failure(problem)
+                }
+                if let identity = identity(in: page, clientID: clientID) {
+                    var credentials: [DirectoryFederatedCredential] = []
+                    var credentialLink: String? = identity.armID + "/federatedIdentityCredentials"
+                    var credentialPages = 0
+                    while let next = credentialLink, credentialPages < 50 {
+                        credentialPages += 1
+                        switch await arm.get(next, api: identityAPIVersion, token: token) {
+                        case .success(let json):
+                            credentials += identityCredentials(json)
+                            credentialLink = json["nextLink"]?.stringValue.flatMap { ControlPlaneReader.nextPage($0, endpoint: arm.endpoint) }
+                        case .failure(let problem): return .failure(problem)
+                        }
+                    }
+                    return .success((identity, credentials))
+                }
+                link = page["nextLink"]?.stringValue.flatMap { ControlPlaneReader.nextPage($0, endpoint: arm.endpoint) }
+            }
+        }
+        return .failure(
+            ControlPlaneProblem(
+                text: "no user-assigned identity with client id \(clientID) in subscription\(subscriptions.count == 1 ? "" : "s") "
+                    + (subscriptions.isEmpty ? "(none known: give resources an arm_id, or discovery a subscription)" : subscriptions.joined(separator: ", "))))
     }
 
     private func get(_ pathOrURL: String, token: String) async -> Result<JSONValue, ControlPlaneProblem> {
@@ -106,6 +150,29 @@ public struct DirectoryReader: Sendable {
         if text.count == 40, text.allSatisfy({ hexDigits.contains($0) }) { return text.uppercased() }
         guard let bytes = Data(base64Encoded: text), bytes.count == 20 else { return nil }
         return DirectoryFacts.hex(bytes)
+    }
+
+    /// The user-assigned identity with `clientID` on a page of Resource Manager's listing.
+    static func identity(in page: JSONValue, clientID: String) -> DirectoryIdentity? {
+        for item in page["value"]?.arrayValue ?? [] where item["properties"]?["clientId"]?.stringValue?.lowercased() == clientID.lowercased() {
+            guard let id = item["id"]?.stringValue, let name = item["name"]?.stringValue else { continue }
+            let parts = id.split(separator: "/").map(String.init)
+            let group = parts.firstIndex { $0.lowercased() == "resourcegroups" }.flatMap { $0 + 1 < parts.count ? parts[$0 + 1] : nil } ?? "?"
+            return DirectoryIdentity(armID: id, name: name, resourceGroup: group)
+        }
+        return nil
+    }
+
+    /// A page of a user-assigned identity's federated credentials (Resource Manager's shape:
+    /// each under `properties`).
+    static func identityCredentials(_ page: JSONValue) -> [DirectoryFederatedCredential] {
+        (page["value"]?.arrayValue ?? []).compactMap { entry in
+            guard let properties = entry["properties"], let issuer = properties["issuer"]?.stringValue, let subject = properties["subject"]?.stringValue
+            else { return nil }
+            return DirectoryFederatedCredential(
+                name: entry["name"]?.stringValue ?? "", issuer: issuer, subject: subject,
+                audiences: (properties["audiences"]?.arrayValue ?? []).compactMap(\.stringValue))
+        }
     }
 
     static func federatedCredentials(_ page: JSONValue) -> [DirectoryFederatedCredential] {
