@@ -81,6 +81,15 @@ extension SimulatorCore {
                 state.userAssignedIdentities.first {
                     key.byAppID ? $0.clientID.lowercased() == key.value.lowercased() : $0.principalID.lowercased() == key.value.lowercased()
                 }
+                    ?? state.managedIdentities.first {
+                        key.byAppID ? $0.clientID.lowercased() == key.value.lowercased() : $0.objectID.lowercased() == key.value.lowercased()
+                    }.map { identity in
+                        var user = SimulatedUserAssignedIdentity(
+                            resourceGroup: "", name: identity.resourceID.split(separator: "/").last.map(String.init) ?? "", clientID: identity.clientID,
+                            principalID: identity.objectID, tenantID: identity.tenantID)
+                        user.armIDOverride = identity.resourceID
+                        return user
+                    }
             })
         {
             let base = authority.withLock { $0 } + "/v1.0"

@@ -240,6 +240,29 @@ import Testing
         }
     }
 
+    /// A managed identity: its token says which identity the host gave, and Graph knows its
+    /// service principal (no application).
+    @Test func aManagedIdentitySaysWhichIdentityTheHostGave() async throws {
+        let world = try World()
+        Self.readable(world)
+        world.simulator.addManagedIdentity(MI.user)
+        let imds = world.simulator.authority + "/metadata/identity/oauth2/token"
+        let config = try world.config(
+            world.oneSecondConfig(
+                credentials: world.credentialsYAML() + "  mi:\n    type: managed_identity\n    client_id: \(MI.user.clientID)\n    endpoint: \(imds)\n\n",
+                resources: "")
+                + "directory:\n  credential: app\n  endpoint: \(world.simulator.authority)\n")
+        let agent = world.agent(config)
+        defer { agent.shutdown() }
+        await try #require(agent.directory).read(try #require(config.credential(named: "mi")))
+        let facts = try #require(agent.board.directory["mi"])
+        let name = MI.user.resourceID.split(separator: "/").last.map(String.init) ?? "?"
+        #expect(
+            facts.lines.contains("the host gave the user-assigned identity \(name) (client id \(MI.user.clientID), object id \(MI.user.objectID))"),
+            "\(facts.lines)")
+        #expect(facts.servicePrincipalEnabled == true && facts.findings.isEmpty && facts.problems.isEmpty, "\(facts)")
+    }
+
     /// A fact that changes between two reads without being a finding is logged: a rotated
     /// secret's new end date, which also moves the expiry series.
     @Test func aChangedEndDateIsLoggedOnTheNextRead() async throws {

@@ -115,7 +115,7 @@ public final class Agent: Sendable {
                     facts: board.directory, metrics: metrics, logger: logger, clock: clock, tokenRetryInterval: tokenRetryInterval,
                     resourceManager: Self.resourceManagerAccess(
                         config, client: client, timeout: timeout, clock: clock, tokenRetryInterval: tokenRetryInterval, metrics: metrics),
-                    previous: previous?.directory)
+                    canaryTokens: caches, previous: previous?.directory)
             }
         }
         self.directory = directory

@@ -30,6 +30,9 @@ public final class DirectoryMonitor: Sendable {
     let tokens: TokenCache
     public let facts: DirectoryStore
     let resourceManager: ResourceManagerAccess?
+    /// The canaries' token caches by credential name: a managed identity's token says which
+    /// identity the host gave.
+    let canaryTokens: [String: TokenCache]
     let metrics: CanaryMetrics
     let logger: EventLogger
     let clock: any CanaryClock
@@ -42,12 +45,13 @@ public final class DirectoryMonitor: Sendable {
     init(
         settings: DirectoryConfig, credentials: [CredentialConfig], client: HTTPClient, timeoutSeconds: Double, credential: CredentialConfig,
         facts: DirectoryStore, metrics: CanaryMetrics, logger: EventLogger, clock: any CanaryClock, tokenRetryInterval: Double,
-        resourceManager: ResourceManagerAccess? = nil, previous: DirectoryMonitor? = nil
+        resourceManager: ResourceManagerAccess? = nil, canaryTokens: [String: TokenCache] = [:], previous: DirectoryMonitor? = nil
     ) {
         self.resourceManager = resourceManager
         self.settings = settings
         self.credentialSettings = credential.settings
-        self.credentials = credentials.filter { DirectoryFacts.appID($0.settings) != nil }
+        self.credentials = credentials.filter { DirectoryFacts.appID($0.settings) != nil || $0.settings.kind == .managedIdentity }
+        self.canaryTokens = canaryTokens
         self.reader = DirectoryReader(client: client, endpoint: settings.endpoint, timeoutSeconds: timeoutSeconds) { metrics.recordDirectoryRequest($0) }
         self.facts = facts
         if let previous, previous.settings == settings, previous.credentialSettings == credential.settings {
@@ -140,8 +144,25 @@ public final class DirectoryMonitor: Sendable {
     /// changes. Returns the seconds Graph asked to wait when it throttled the read.
     @discardableResult
     public func read(_ credential: CredentialConfig) async -> Double? {
-        guard let appID = DirectoryFacts.appID(credential.settings) else { return nil }
-        let presented = DirectoryFacts.presented(credential.settings)
+        let appID: String
+        let presented: PresentedCredential
+        if case .managedIdentity(let settings) = credential.settings {
+            // Which identity the host gave is in its token: the canary's, asked for as usual.
+            guard let claims = (try? await canaryTokens[credential.name]?.token())?.claims, let clientID = claims.appID else {
+                var pending = DirectoryFacts(
+                    credential: credential.name, appID: "?", readAt: clock.wallSeconds, presented: .unknown("no token from the managed identity yet"))
+                pending.problems = ["no token from the managed identity yet, to tell which identity the host gives"]
+                facts.record(pending)
+                return nil
+            }
+            appID = clientID
+            presented = .managedIdentity(
+                requested: settings.selector, clientID: claims.appID, objectID: claims.objectID, resourceID: claims.managedIdentityResourceID)
+        } else {
+            guard let id = DirectoryFacts.appID(credential.settings) else { return nil }
+            appID = id
+            presented = DirectoryFacts.presented(credential.settings)
+        }
         var fresh: DirectoryFacts
         do {
             let token = try await tokens.token()

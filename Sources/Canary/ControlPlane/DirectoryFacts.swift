@@ -54,6 +54,9 @@ public enum PresentedCredential: Sendable, Equatable {
     case certificate(thumbprint: String)
     /// A federated token, by its claims.
     case federatedToken(issuer: String, subject: String, audiences: [String])
+    /// A managed identity: what the configuration asked the host for, and what its token says
+    /// the host gave (`appid`, `oid`, `xms_mirid`).
+    case managedIdentity(requested: ManagedIdentitySelector, clientID: String?, objectID: String?, resourceID: String?)
     /// Nothing the directory can be compared with (the token file cannot be read).
     case unknown(String)
 }
@@ -156,6 +159,9 @@ public struct DirectoryFacts: Sendable, Equatable {
         default: break
         }
         if let enabled = servicePrincipalEnabled { lines.append("service principal: " + (enabled ? "enabled" : "disabled (accountEnabled: false)")) }
+        if case .managedIdentity(_, let clientID, let objectID, let resourceID) = presented {
+            lines.append("the host gave " + Self.describeManagedIdentity(clientID: clientID, objectID: objectID, resourceID: resourceID))
+        }
         if let identity {
             lines.append(
                 "user-assigned identity \(identity.name) in resource group \(identity.resourceGroup) (client id \(appID)), found through Resource Manager")
@@ -210,9 +216,43 @@ public struct DirectoryFacts: Sendable, Equatable {
             guard let certificates else { return .unknown }
             guard let match = certificates.first(where: { $0.thumbprint == thumbprint }) else { return .missing }
             return .found(expiresAt: match.expiresAt, kind: "certificate")
-        case .federatedToken, .unknown:
+        case .federatedToken, .managedIdentity, .unknown:
             return .unknown
         }
+    }
+
+    /// When the host gave another managed identity than the one configured: what it gave.
+    public var managedIdentityMismatch: String? {
+        guard case .managedIdentity(let requested, let clientID, let objectID, let resourceID) = presented else { return nil }
+        let given = Self.describeManagedIdentity(clientID: clientID, objectID: objectID, resourceID: resourceID)
+        switch requested {
+        case .systemAssigned:
+            guard Self.isUserAssigned(resourceID) else { return nil }
+            return "the host gave \(given), not its system-assigned identity: the configuration asks for the system-assigned one"
+        case .clientID(let wanted):
+            guard let clientID, clientID.lowercased() != wanted.lowercased() else { return nil }
+            return "the host gave \(given), not the configured client id \(wanted)"
+        case .objectID(let wanted):
+            guard let objectID, objectID.lowercased() != wanted.lowercased() else { return nil }
+            return "the host gave \(given), not the configured object id \(wanted)"
+        case .resourceID(let wanted):
+            guard let resourceID, resourceID.lowercased() != wanted.lowercased() else { return nil }
+            return "the host gave \(given), not the configured resource id \(wanted)"
+        }
+    }
+
+    static func isUserAssigned(_ resourceID: String?) -> Bool {
+        resourceID?.lowercased().contains("/providers/microsoft.managedidentity/userassignedidentities/") == true
+    }
+
+    /// "the user-assigned identity NAME (client id …, object id …)" or "its system-assigned
+    /// identity of RESOURCE (…)", from a managed identity token's claims.
+    static func describeManagedIdentity(clientID: String?, objectID: String?, resourceID: String?) -> String {
+        let ids = "client id \(clientID ?? "?"), object id \(objectID ?? "?")"
+        if isUserAssigned(resourceID), let resourceID {
+            return "the user-assigned identity \(resourceID.split(separator: "/").last.map(String.init) ?? resourceID) (\(ids))"
+        }
+        return "its system-assigned identity" + (resourceID.map { " of \($0)" } ?? "") + " (\(ids))"
     }
 
     /// 1 when a federated credential accepts the presented token, 0 when none does, nil when
@@ -258,6 +298,7 @@ public struct DirectoryFacts: Sendable, Equatable {
         default: break
         }
         if let mismatch = federatedMismatch { found.append(mismatch) }
+        if let mismatch = managedIdentityMismatch { found.append(mismatch) }
         return found
     }
 

@@ -31,13 +31,20 @@ public struct DirectoryReader: Sendable {
             if let wait = problem.retryAfter { facts.retryAfter = max(facts.retryAfter ?? 0, wait) }
             return problem.retryAfter != nil
         }
-        switch await get(application + "?$select=id,appId,displayName,passwordCredentials,keyCredentials", token: token) {
+        // A managed identity has a service principal and no application.
+        var isManagedIdentity = false
+        if case .managedIdentity = presented { isManagedIdentity = true }
+        let applicationRead: Result<JSONValue, ControlPlaneProblem> =
+            isManagedIdentity
+            ? .failure(ControlPlaneProblem(text: ""))
+            : await get(application + "?$select=id,appId,displayName,passwordCredentials,keyCredentials", token: token)
+        switch applicationRead {
         case .success(let json):
             facts.displayName = json["displayName"]?.stringValue
             facts.secrets = Self.secrets(json)
             facts.certificates = Self.certificates(json)
         case .failure(let problem):
-            if failed("application \(appID)", problem) { return facts }
+            if !isManagedIdentity, failed("application \(appID)", problem) { return facts }
         }
         switch await get("/\(Self.version)/servicePrincipals(appId='\(Self.quoted(appID))')?$select=id,appId,accountEnabled", token: token) {
         case .success(let json): facts.servicePrincipalEnabled = json["accountEnabled"]?.boolValue
