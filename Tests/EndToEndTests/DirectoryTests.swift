@@ -286,6 +286,25 @@ import Testing
         #expect(agent.value(CanaryMetrics.credentialExpiry, ["app", "client_secret", "directory"]) == Self.secretExpiry + 30 * 86400)
     }
 
+    /// Throttled, the reads wait as long as Graph says and then go on: the facts come once it
+    /// lets them through, without waiting out the interval (an hour).
+    @Test func aThrottledReadResumesAfterRetryAfter() async throws {
+        let world = try World()
+        Self.readable(world)
+        world.simulator.setGraphStatus(429)
+        let simulator = world.simulator
+        let lift = Task {
+            try await Task.sleep(for: .seconds(2))
+            simulator.setGraphStatus(nil)
+        }
+        let (metrics, log, _) = try await Self.run(world, credentials: world.credentialsYAML()) {
+            sampleValue($0, #"aoai_canary_credential_in_directory{credential="app"}"#) != nil
+        }
+        _ = try? await lift.value
+        #expect(log.contains("Microsoft Graph throttles the directory reads: they resume in 7 s"), "\(log)")
+        #expect(sampleValue(metrics, #"aoai_canary_credential_in_directory{credential="app"}"#) == 1, "\(metrics)")
+    }
+
     @Test(arguments: ["forbidden", "throttled", "down"])
     func aDirectoryThatCannotBeReadNeverStopsTheProbes(_ fault: String) async throws {
         let world = try World()

@@ -86,11 +86,13 @@ public final class DirectoryMonitor: Sendable {
             let wall = clock.wallSeconds
             for credential in credentials where !Task.isCancelled {
                 if skip.contains(credential.name), let known = facts[credential.name], wall - known.readAt < settings.interval.seconds { continue }
-                // Throttled: the pass stops, and the next starts when Graph said.
-                if let wait = await read(credential) {
+                // Throttled: the pass waits as long as Graph said, then reads this credential
+                // again (three times at most) and goes on with the rest.
+                var attempts = 0
+                while attempts < 3, let wait = await read(credential) {
+                    attempts += 1
                     logger.log(.warning, "Microsoft Graph throttles the directory reads: they resume in \(Int(wait)) s", [("CREDENTIAL", credential.name)])
                     do { try await clock.sleep(untilMonotonic: clock.monotonicSeconds + wait) } catch { return }
-                    break
                 }
             }
             do { try await clock.sleep(untilMonotonic: clock.monotonicSeconds + settings.interval.seconds) } catch { return }
