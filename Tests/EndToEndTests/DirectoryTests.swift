@@ -240,6 +240,60 @@ import Testing
         }
     }
 
+    /// A certificate credential is found by its thumbprint (its end date then comes from the
+    /// directory); one the application does not hold is named; a disabled service principal is
+    /// named, and explains the failed token request.
+    @Test func aCertificateIsFoundByItsThumbprintAndADisabledPrincipalIsNamed() async throws {
+        let world = try World()
+        Self.readable(world)
+        let credentials =
+            world.credentialsYAML() + """
+                  cert:
+                    type: client_certificate
+                    tenant_id: \(Names.tenant)
+                    client_id: \(Names.client)
+                    certificate_file: \(certificateFixtures)app.pem
+                    private_key_file: \(certificateFixtures)app.key
+                    authority: \(world.simulator.authority)
+
+                """
+        // Read by another application: the one read about is disabled below.
+        let config = try world.config(
+            world.oneSecondConfig(credentials: credentials + (try Self.reader(world)), resources: "")
+                + "directory:\n  credential: reader\n  endpoint: \(world.simulator.authority)\n")
+        let certificate = try #require(config.credential(named: "cert"))
+        do {
+            // Not registered on the application: named, with its thumbprint.
+            let agent = world.agent(config)
+            defer { agent.shutdown() }
+            await try #require(agent.directory).read(certificate)
+            #expect(agent.value(CanaryMetrics.credentialInDirectory, ["cert"]) == 0)
+            let finding = try #require(agent.board.directory["cert"]?.findings.first)
+            #expect(finding.contains("holds no certificates; the configured one, ") && finding.contains("is not among them"), "\(finding)")
+        }
+        try world.simulator.addCertificate(
+            clientID: Names.client, certificatePEM: Array(try Data(contentsOf: URL(fileURLWithPath: certificateFixtures + "app.pem"))))
+        do {
+            let agent = world.agent(config)
+            defer { agent.shutdown() }
+            await try #require(agent.directory).read(certificate)
+            #expect(agent.value(CanaryMetrics.credentialInDirectory, ["cert"]) == 1)
+            // The certificate's notAfter, as the directory gives it.
+            #expect(agent.value(CanaryMetrics.credentialExpiry, ["cert", "certificate", "directory"]) == 2_426_328_711)
+            #expect(agent.value(CanaryMetrics.credentialExpiry, ["cert", "certificate", "certificate"]) == -1, "the directory's date stands for the file's")
+        }
+        world.simulator.updateApplication(clientID: Names.client) { $0.servicePrincipalEnabled = false }
+        do {
+            let agent = world.agent(config)
+            defer { agent.shutdown() }
+            await try #require(agent.directory).read(certificate)
+            let finding = try #require(agent.board.directory["cert"]?.findings.first)
+            #expect(
+                finding.hasPrefix("the service principal of application \(Names.client) (canary-app) is disabled (accountEnabled: false)")
+                    && finding.hasSuffix("Fix: az ad sp update --id \(Names.client) --set accountEnabled=true"), "\(finding)")
+        }
+    }
+
     /// A managed identity: its token says which identity the host gave, and Graph knows its
     /// service principal (no application).
     @Test func aManagedIdentitySaysWhichIdentityTheHostGave() async throws {
