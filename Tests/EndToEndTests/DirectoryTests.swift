@@ -5,8 +5,11 @@
 import Agent
 import AzureSimulator
 import Config
+import Diagnose
 import Foundation
+import HTTPClient
 import Metrics
+import Support
 import Testing
 
 @Suite(.serialized) struct DirectoryTests {
@@ -230,6 +233,13 @@ import Testing
             finding.hasSuffix(
                 "Fix: az identity federated-credential create --name aoai-canary --identity-name canary-identity --resource-group rg-identities --issuer "
                     + "\(issuer) --subject system:serviceaccount:prod:canary --audience api://AzureADTokenExchange"), "\(finding)")
+        // diagnose reads the identity the same way: its step 6 names it and the az identity line.
+        let reports = await Diagnoser(client: HTTPClient(), clock: SystemClock(), timeoutSeconds: 5, azPath: nil).diagnose(config, resource: "entra")
+        let step = try #require(reports.first?.steps.first { $0.number == 6 }, "\(reports)")
+        #expect(
+            step.outcome == .fail && step.evidence.contains { $0.hasPrefix("user-assigned identity canary-identity in resource group rg-identities") },
+            "\(step)")
+        #expect(step.command?.hasPrefix("az identity federated-credential create --name aoai-canary --identity-name canary-identity") == true, "\(step)")
         // The token endpoint refuses the same workload for the same reason (AADSTS700213).
         let cache = try #require(agent.tokenCaches["wi"])
         do {

@@ -108,19 +108,6 @@ public final class Agent: Sendable {
 
         let prober = Prober(client: client, clock: clock, timeoutSeconds: timeout)
         let cachesByName = caches
-        let directory: DirectoryMonitor? = config.directory.flatMap { settings in
-            config.credential(named: settings.credential).map { credential in
-                DirectoryMonitor(
-                    settings: settings, credentials: config.credentials, client: client, timeoutSeconds: timeout, credential: credential,
-                    facts: board.directory, metrics: metrics, logger: logger, clock: clock, tokenRetryInterval: tokenRetryInterval,
-                    resourceManager: Self.resourceManagerAccess(
-                        config, client: client, timeout: timeout, clock: clock, tokenRetryInterval: tokenRetryInterval, metrics: metrics),
-                    canaryTokens: caches, previous: previous?.directory)
-            }
-        }
-        self.directory = directory
-        // Without `directory:` (any more), nothing of it stays on the page.
-        if directory == nil { board.directory.keep([]) }
         let monitor: ControlPlaneMonitor? = config.controlPlane.flatMap { settings in
             config.credential(named: settings.credential).map { credential in
                 ControlPlaneMonitor(
@@ -130,6 +117,18 @@ public final class Agent: Sendable {
             }
         }
         self.controlPlane = monitor
+        let directory: DirectoryMonitor? = config.directory.flatMap { settings in
+            config.credential(named: settings.credential).map { credential in
+                DirectoryMonitor(
+                    settings: settings, credentials: config.credentials, client: client, timeoutSeconds: timeout, credential: credential,
+                    facts: board.directory, metrics: metrics, logger: logger, clock: clock, tokenRetryInterval: tokenRetryInterval,
+                    resourceManager: monitor.map { Self.resourceManagerAccess(config, controlPlane: $0) },
+                    canaryTokens: caches, previous: previous?.directory)
+            }
+        }
+        self.directory = directory
+        // Without `directory:` (any more), nothing of it stays on the page.
+        if directory == nil { board.directory.keep([]) }
         let runRound: Scheduler.RoundRunner = { resource in
             var round = await prober.round(resource, tokens: resource.credential.flatMap { cachesByName[$0] })
             // Resource Manager's facts name what the data plane cannot, and a failure asks for them afresh.
@@ -156,23 +155,11 @@ public final class Agent: Sendable {
     }
 
     /// Where the directory monitor looks for user-assigned identities: `control_plane:`'s
-    /// Resource Manager, in the subscriptions of the resources and of discovery.
-    static func resourceManagerAccess(
-        _ config: CanaryConfig, client: HTTPClient, timeout: Double, clock: any CanaryClock, tokenRetryInterval: Double, metrics: CanaryMetrics
-    ) -> DirectoryMonitor.ResourceManagerAccess? {
-        guard let settings = config.controlPlane, let credential = config.credential(named: settings.credential) else { return nil }
-        var subscriptions: [String] = []
-        var seen: Set<String> = []
-        for subscription in config.resources.compactMap({ $0.armID?.subscription }) + config.discovery.map(\.subscription)
-        where seen.insert(subscription.lowercased()).inserted {
-            subscriptions.append(subscription)
-        }
-        return DirectoryMonitor.ResourceManagerAccess(
-            reader: ControlPlaneReader(client: client, endpoint: settings.endpoint, timeoutSeconds: timeout) { metrics.recordControlPlaneRequest($0) },
-            tokens: TokenCache(
-                credential: credential.name, source: TokenSourceFactory.make(credential.settings.withScope(settings.scope)), client: client,
-                clock: clock, timeoutSeconds: timeout, retryInterval: tokenRetryInterval, observe: { _ in }),
-            subscriptions: subscriptions)
+    /// Resource Manager, through its monitor's reader and token (one token for both), in the
+    /// subscriptions of the resources and of discovery.
+    static func resourceManagerAccess(_ config: CanaryConfig, controlPlane: ControlPlaneMonitor) -> DirectoryMonitor.ResourceManagerAccess {
+        DirectoryMonitor.ResourceManagerAccess(
+            reader: controlPlane.reader, tokens: controlPlane.tokens, subscriptions: DirectoryReader.subscriptions(of: config))
     }
 
     /// Records every credential's material expiry again (after a reload cleared them).

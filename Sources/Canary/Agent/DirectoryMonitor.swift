@@ -99,37 +99,6 @@ public final class DirectoryMonitor: Sendable {
         }
     }
 
-    /// A workload identity whose client id is no application is a user-assigned managed identity:
-    /// its federated credentials are Resource Manager's, read with `control_plane:`'s credential.
-    private func readIdentity(into facts: inout DirectoryFacts) async {
-        guard case .federatedToken = facts.presented, facts.federatedCredentials == nil,
-            let index = facts.problems.firstIndex(where: { $0.contains("Request_ResourceNotFound") })
-        else { return }
-        guard let resourceManager else {
-            facts.problems[index] +=
-                " (a user-assigned managed identity has no application: its federated credentials are read through Resource Manager, with control_plane:)"
-            return
-        }
-        let token: CachedToken
-        do {
-            token = try await resourceManager.tokens.token()
-        } catch {
-            facts.problems.append("no Resource Manager token to look for a user-assigned identity with client id \(facts.appID): \(error)")
-            return
-        }
-        switch await DirectoryReader.readIdentity(
-            clientID: facts.appID, subscriptions: resourceManager.subscriptions, arm: resourceManager.reader, token: token.accessToken.exposedValue)
-        {
-        case .success(let (identity, credentials)):
-            // No application, as expected of a managed identity: that is no problem.
-            facts.problems.remove(at: index)
-            facts.identity = identity
-            facts.federatedCredentials = credentials
-        case .failure(let problem):
-            facts.problems.append("user-assigned identity with client id \(facts.appID): \(problem.text)")
-        }
-    }
-
     /// The directory's findings behind a failed token request of `credential`: why Entra ID
     /// refused it, in the failure's evidence.
     func explain(_ result: ProbeResult, credential: String) -> ProbeResult {
@@ -175,18 +144,19 @@ public final class DirectoryMonitor: Sendable {
             fresh.problems = ["no Microsoft Graph token for credential \(settings.credential): \(error)"]
         }
         if case .unknown(let why) = presented { fresh.problems.append(why) }
-        await readIdentity(into: &fresh)
+        let resourceManager = self.resourceManager
+        await DirectoryReader.addIdentity(to: &fresh, subscriptions: resourceManager?.subscriptions ?? [], arm: resourceManager?.reader) {
+            try await resourceManager!.tokens.token().accessToken.exposedValue
+        }
         guard !Task.isCancelled else { return nil }
         let before = facts[credential.name]
         // A throttled read keeps what the last full one said.
         if let wait = fresh.retryAfter, before != nil { return wait }
         facts.record(fresh)
         metrics.record(directory: fresh)
-        let findings = fresh.findings
-        if findings != (before?.findings ?? []) {
-            for finding in findings where !(before?.findings.contains(finding) ?? false) {
-                logger.log(.warning, "\(credential.name): \(finding)", [("CREDENTIAL", credential.name)])
-            }
+        let earlier = before?.findings ?? []
+        for finding in fresh.findings where !earlier.contains(finding) {
+            logger.log(.warning, "\(credential.name): \(finding)", [("CREDENTIAL", credential.name)])
         }
         // A fact that changed without being a finding: a rotated secret's new end date, a
         // federated credential that now matches, a secret that is held again.

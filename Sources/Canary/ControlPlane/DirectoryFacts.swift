@@ -82,6 +82,10 @@ public struct DirectoryFacts: Sendable, Equatable {
     public var identity: DirectoryIdentity?
     /// What could not be read and why ("application: HTTP 403 Authorization_RequestDenied: ...").
     public var problems: [String] = []
+    /// The problem Graph's `Request_ResourceNotFound` for the application made, when no
+    /// application has the client id: a user-assigned managed identity's, whose federated
+    /// credentials Resource Manager holds.
+    public var applicationNotFound: String?
     /// Seconds Graph asked to wait (a 429's Retry-After).
     public var retryAfter: Double?
 

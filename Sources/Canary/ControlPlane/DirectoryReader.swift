@@ -22,29 +22,29 @@ public struct DirectoryReader: Sendable {
     public func read(credential: String, appID: String, presented: PresentedCredential, token: String, now: Double) async -> DirectoryFacts {
         var facts = DirectoryFacts(credential: credential, appID: appID, readAt: now, presented: presented)
         let application = "/\(Self.version)/applications(appId='\(Self.quoted(appID))')"
+        /// Records what could not be read; true when Graph throttled the read.
         func failed(_ part: String, _ problem: ControlPlaneProblem) -> Bool {
             var text = "\(part): \(problem.text)"
             if problem.code == "Authorization_RequestDenied" {
                 text += " (the directory credential needs Microsoft Graph's Application.Read.All application permission, with admin consent)"
             }
             facts.problems.append(text)
+            if problem.code == "Request_ResourceNotFound", part.hasPrefix("application ") { facts.applicationNotFound = text }
             if let wait = problem.retryAfter { facts.retryAfter = max(facts.retryAfter ?? 0, wait) }
             return problem.retryAfter != nil
         }
         // A managed identity has a service principal and no application.
         var isManagedIdentity = false
         if case .managedIdentity = presented { isManagedIdentity = true }
-        let applicationRead: Result<JSONValue, ControlPlaneProblem> =
-            isManagedIdentity
-            ? .failure(ControlPlaneProblem(text: ""))
-            : await get(application + "?$select=id,appId,displayName,passwordCredentials,keyCredentials", token: token)
-        switch applicationRead {
-        case .success(let json):
-            facts.displayName = json["displayName"]?.stringValue
-            facts.secrets = Self.secrets(json)
-            facts.certificates = Self.certificates(json)
-        case .failure(let problem):
-            if !isManagedIdentity, failed("application \(appID)", problem) { return facts }
+        if !isManagedIdentity {
+            switch await get(application + "?$select=id,appId,displayName,passwordCredentials,keyCredentials", token: token) {
+            case .success(let json):
+                facts.displayName = json["displayName"]?.stringValue
+                facts.secrets = Self.secrets(json)
+                facts.certificates = Self.certificates(json)
+            case .failure(let problem):
+                if failed("application \(appID)", problem) { return facts }
+            }
         }
         switch await get("/\(Self.version)/servicePrincipals(appId='\(Self.quoted(appID))')?$select=id,appId,accountEnabled", token: token) {
         case .success(let json): facts.servicePrincipalEnabled = json["accountEnabled"]?.boolValue
@@ -71,6 +71,51 @@ public struct DirectoryReader: Sendable {
             facts.federatedCredentials = credentials
         }
         return facts
+    }
+
+    /// A workload identity whose client id is no application is a user-assigned managed
+    /// identity's: its federated credentials are Resource Manager's, read through `arm`
+    /// (`control_plane:`'s, with the token `armToken` gives) in `subscriptions`. Without `arm`,
+    /// the application's not-found says where they would be read.
+    public static func addIdentity(
+        to facts: inout DirectoryFacts, subscriptions: [String], arm: ControlPlaneReader?, armToken: () async throws -> String
+    ) async {
+        guard case .federatedToken = facts.presented, facts.federatedCredentials == nil, let notFound = facts.applicationNotFound,
+            let index = facts.problems.firstIndex(of: notFound)
+        else { return }
+        guard let arm else {
+            facts.problems[index] +=
+                " (a user-assigned managed identity has no application: its federated credentials are read through Resource Manager, with control_plane:)"
+            return
+        }
+        let token: String
+        do {
+            token = try await armToken()
+        } catch {
+            facts.problems.append("no Resource Manager token to look for a user-assigned identity with client id \(facts.appID): \(error)")
+            return
+        }
+        switch await readIdentity(clientID: facts.appID, subscriptions: subscriptions, arm: arm, token: token) {
+        case .success(let (identity, credentials)):
+            // No application, as expected of a managed identity: that is no problem.
+            facts.problems.remove(at: index)
+            facts.identity = identity
+            facts.federatedCredentials = credentials
+        case .failure(let problem):
+            facts.problems.append("user-assigned identity with client id \(facts.appID): \(problem.text)")
+        }
+    }
+
+    /// The subscriptions to look for a user-assigned identity in: those of the resources'
+    /// `arm_id` and of `discovery:`, each once, in the file's order.
+    public static func subscriptions(of config: CanaryConfig) -> [String] {
+        var subscriptions: [String] = []
+        var seen: Set<String> = []
+        for subscription in config.resources.compactMap({ $0.armID?.subscription }) + config.discovery.map(\.subscription)
+        where seen.insert(subscription.lowercased()).inserted {
+            subscriptions.append(subscription)
+        }
+        return subscriptions
     }
 
     /// Microsoft.ManagedIdentity's version for user-assigned identities.

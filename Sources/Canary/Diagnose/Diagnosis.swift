@@ -111,7 +111,8 @@ public struct Diagnoser: Sendable {
             let facts = await controlPlaneFacts(config, resource: resource, canaryToken: token, context: context, armTokens: &armToken)
             var report = await diagnose(resource, scope: scope, token: token, controlPlane: facts)
             if let credential = resource.credential.flatMap({ config.credential(named: $0) }),
-                let step = await directoryStep(config, credential: credential, context: context, cache: &directoryFacts, graphToken: &graphToken)
+                let step = await directoryStep(
+                    config, credential: credential, context: context, cache: &directoryFacts, graphToken: &graphToken, armToken: &armToken)
             {
                 report.steps.append(step)
             }
@@ -125,7 +126,7 @@ public struct Diagnoser: Sendable {
     /// is an application's: read once per credential for the whole walk.
     func directoryStep(
         _ config: CanaryConfig, credential: CredentialConfig, context: AcquisitionContext, cache: inout [String: DirectoryFacts],
-        graphToken: inout Result<CachedToken, TokenAcquisitionError>?
+        graphToken: inout Result<CachedToken, TokenAcquisitionError>?, armToken: inout Result<CachedToken, TokenAcquisitionError>?
     ) async -> DiagnosisStep? {
         guard let settings = config.directory, let appID = DirectoryFacts.appID(credential.settings) else { return nil }
         let title = "The credential as the directory sees it"
@@ -140,8 +141,17 @@ public struct Diagnoser: Sendable {
             }
             switch graphToken {
             case .success(let token)?:
-                cache[credential.name] = await DirectoryReader(client: client, endpoint: settings.endpoint, timeoutSeconds: timeoutSeconds)
+                var facts = await DirectoryReader(client: client, endpoint: settings.endpoint, timeoutSeconds: timeoutSeconds)
                     .read(credential: credential.name, appID: appID, presented: presented, token: token.accessToken.exposedValue, now: clock.wallSeconds)
+                // A user-assigned identity's federated credentials, from Resource Manager, as the agent reads them.
+                if facts.applicationNotFound != nil { await resourceManagerToken(config, context: context, cache: &armToken) }
+                let arm = config.controlPlane.map { ControlPlaneReader(client: client, endpoint: $0.endpoint, timeoutSeconds: timeoutSeconds) }
+                let armResult = armToken
+                await DirectoryReader.addIdentity(to: &facts, subscriptions: DirectoryReader.subscriptions(of: config), arm: arm) {
+                    guard let armResult else { throw TokenAcquisitionError.unavailable("no control_plane credential") }
+                    return try armResult.get().accessToken.exposedValue
+                }
+                cache[credential.name] = facts
             case .failure(let error)?:
                 var facts = DirectoryFacts(credential: credential.name, appID: appID, readAt: clock.wallSeconds, presented: presented)
                 facts.problems = ["no Microsoft Graph token for credential \(settings.credential): \(error)"]
@@ -159,6 +169,16 @@ public struct Diagnoser: Sendable {
         return DiagnosisStep(number: 6, title: title, outcome: .fail, evidence: evidence, fix: finding, command: facts.fixCommand)
     }
 
+    /// A Resource Manager token for `control_plane:`'s credential, asked for once per walk.
+    func resourceManagerToken(_ config: CanaryConfig, context: AcquisitionContext, cache: inout Result<CachedToken, TokenAcquisitionError>?) async {
+        guard cache == nil, let settings = config.controlPlane, let credential = config.credential(named: settings.credential) else { return }
+        do {
+            cache = .success(try await TokenSourceFactory.make(credential.settings.withScope(settings.scope)).acquireToken(context))
+        } catch {
+            cache = .failure(error)
+        }
+    }
+
     /// What Resource Manager says about the resource, when `control_plane:` is set and it has an
     /// `arm_id`; a Resource Manager token that cannot be had is itself what it could not read.
     func controlPlaneFacts(
@@ -166,13 +186,7 @@ public struct Diagnoser: Sendable {
         context: AcquisitionContext, armTokens: inout Result<CachedToken, TokenAcquisitionError>?
     ) async -> ControlPlaneFacts? {
         guard let settings = config.controlPlane, let armID = resource.armID, let credential = config.credential(named: settings.credential) else { return nil }
-        if armTokens == nil {
-            do {
-                armTokens = .success(try await TokenSourceFactory.make(credential.settings.withScope(settings.scope)).acquireToken(context))
-            } catch {
-                armTokens = .failure(error)
-            }
-        }
+        await resourceManagerToken(config, context: context, cache: &armTokens)
         guard case .success(let armToken)? = armTokens else {
             if case .failure(let error)? = armTokens {
                 return ControlPlaneFacts(
