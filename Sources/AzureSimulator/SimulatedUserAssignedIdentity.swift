@@ -21,13 +21,9 @@ public struct SimulatedUserAssignedIdentity: Sendable, Equatable {
         self.tenantID = tenantID
     }
 
-    /// Set for a host's managed identity described through this type (its resource id as given).
-    var armIDOverride: String? = nil
-
     /// Its Resource Manager id, as Resource Manager writes it (`resourcegroups` in lower case).
     public var armID: String {
-        if let armIDOverride { return armIDOverride }
-        return "/subscriptions/\(subscriptionID)/resourcegroups/\(resourceGroup)/providers/Microsoft.ManagedIdentity/userAssignedIdentities/\(name)"
+        "/subscriptions/\(subscriptionID)/resourcegroups/\(resourceGroup)/providers/Microsoft.ManagedIdentity/userAssignedIdentities/\(name)"
     }
 
     public static func == (lhs: Self, rhs: Self) -> Bool {

@@ -76,27 +76,12 @@ extension SimulatorCore {
         default: return graphError(400, "BadRequest", "Resource not found for the segment '\(collection)'.", request)
         }
         // A managed identity has a service principal and no application.
-        if found == nil, collection == "servicePrincipals", rest.isEmpty,
-            let identity = state.withLock({ state in
-                state.userAssignedIdentities.first {
-                    key.byAppID ? $0.clientID.lowercased() == key.value.lowercased() : $0.principalID.lowercased() == key.value.lowercased()
-                }
-                    ?? state.managedIdentities.first {
-                        key.byAppID ? $0.clientID.lowercased() == key.value.lowercased() : $0.objectID.lowercased() == key.value.lowercased()
-                    }.map { identity in
-                        var user = SimulatedUserAssignedIdentity(
-                            resourceGroup: "", name: identity.resourceID.split(separator: "/").last.map(String.init) ?? "", clientID: identity.clientID,
-                            principalID: identity.objectID, tenantID: identity.tenantID)
-                        user.armIDOverride = identity.resourceID
-                        return user
-                    }
-            })
-        {
+        if found == nil, collection == "servicePrincipals", rest.isEmpty, let identity = managedIdentityPrincipal(key.value, byAppID: key.byAppID) {
             let base = authority.withLock { $0 } + "/v1.0"
             return graphOK(
                 .object([
                     ("@odata.context", .string("\(base)/$metadata#servicePrincipals/$entity")),
-                    ("id", .string(identity.principalID)),
+                    ("id", .string(identity.objectID)),
                     ("accountEnabled", .bool(true)),
                     ("alternativeNames", .array([.string("isExplicit=True"), .string(identity.armID)])),
                     ("appId", .string(identity.clientID)),
@@ -131,6 +116,20 @@ extension SimulatorCore {
             return graphOK(.object(members), request)
         default:
             return graphError(400, "BadRequest", "Resource not found for the segment '\(rest.first ?? "")'.", request)
+        }
+    }
+
+    /// A managed identity's service principal as Graph knows it, by client id or object id: the
+    /// user-assigned identities Resource Manager holds, and the host's own.
+    func managedIdentityPrincipal(_ id: String, byAppID: Bool) -> (objectID: String, clientID: String, name: String, armID: String)? {
+        let key = id.lowercased()
+        return state.withLock { state in
+            if let user = state.userAssignedIdentities.first(where: { (byAppID ? $0.clientID : $0.principalID).lowercased() == key }) {
+                return (user.principalID, user.clientID, user.name, user.armID)
+            }
+            return state.managedIdentities.first { (byAppID ? $0.clientID : $0.objectID).lowercased() == key }.map { host in
+                (host.objectID, host.clientID, host.resourceID.split(separator: "/").last.map(String.init) ?? host.resourceID, host.resourceID)
+            }
         }
     }
 

@@ -137,7 +137,6 @@ install -D -m 0644 packaging/debian/copyright "$rootfs/usr/share/doc/aoai-canary
 # The numeric non-root user the image runs as, named so that tools can show it.
 printf 'root:x:0:0:root:/root:/usr/sbin/nologin\naoai-canary:x:65532:65532:aoai-canary:/nonexistent:/usr/sbin/nologin\n' >"$rootfs/etc/passwd"
 printf 'root:x:0:\naoai-canary:x:65532:\n' >"$rootfs/etc/group"
-chmod 1777 "$rootfs/tmp"
 chmod -R go-w "$rootfs"
 chmod 1777 "$rootfs/tmp"
 
